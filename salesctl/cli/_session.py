@@ -1,0 +1,64 @@
+"""Per-invocation state: the store and the acting member, resolved lazily and once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from salesctl.model.config import Member
+    from salesctl.store.store import Store, Transaction
+
+
+class Session:
+    def __init__(self, store_path: str | None, acting_as: str | None) -> None:
+        self.store_path = store_path
+        self.acting_as = acting_as
+
+    @cached_property
+    def store(self) -> Store:
+        from salesctl.store.store import Store
+
+        return Store.discover(self.store_path)
+
+    @cached_property
+    def actor(self) -> Member:
+        return self.store.identify(self.acting_as)
+
+
+def session(ctx: typer.Context) -> Session:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Session)
+    return obj
+
+
+def report_change(
+    record: dict[str, Any] | list[dict[str, Any]],
+    tx: Transaction,
+    fmt: str | None,
+    *,
+    verb: str,
+    dry_run: bool,
+    no_commit: bool,
+) -> None:
+    """The one way mutating commands report: the record(s) as JSON, or a human line."""
+    from salesctl.cli._output import emit, info
+
+    paths = tx.change.paths
+    if dry_run:
+        for path in paths:
+            action = "delete" if path in tx.change.deletes else "write"
+            info(f"would {action} {path}")
+    if fmt and fmt != "table":
+        emit(record, fmt)
+    elif not dry_run:
+        rows = record if isinstance(record, list) else [record]
+        ids = ", ".join(r["id"] for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        if not paths:
+            typer.echo(f"{ids}: nothing to change")
+        elif no_commit:
+            typer.echo(f"{verb} {ids} (files written, not committed)")
+        else:
+            typer.echo(f"{verb} {ids} in commit {(tx.commit_id or '')[:10]}")

@@ -1,0 +1,100 @@
+"""The root ``salesctl`` command: global options, the noun sub-apps, and the error path.
+
+Every ``SalesctlError`` becomes ``error: <what> (<how to fix>)`` on stderr with its exit
+code (1 bad input / not found / conflict, 2 usage, 3 permission denied). Anything else is a
+bug: a one-line message, or the full traceback with ``SALESCTL_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from salesctl import __version__
+from salesctl.cli import leads, members, store_cmds
+from salesctl.cli._session import Session
+from salesctl.errors import EXIT_INVALID, SalesctlError
+
+
+def make_app(**kwargs: object) -> typer.Typer:
+    """The one factory for (sub-)apps: help on bare nouns, no pretty tracebacks."""
+    return typer.Typer(
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        add_completion=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+app = make_app(
+    help="salesctl: a git-native sales CRM. Records are YAML files; every change is a commit."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"salesctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="The store's directory (default: $SALESCTL_STORE, "
+            "else the nearest parent with salesctl.yaml).",
+        ),
+    ] = None,
+    acting_as: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="Act as this member (default: $SALESCTL_USER, else git user.email)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = Session(store, acting_as)
+
+
+store_cmds.register(app)
+members.register(app)
+app.add_typer(leads.make(make_app), name="lead", help="Leads: add, list, show, edit.")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by ``main`` and by tests)."""
+    try:
+        app(args=argv, prog_name="salesctl", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_INVALID)
+    except SalesctlError as exc:
+        if os.environ.get("SALESCTL_DEBUG"):
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except Exception as exc:
+        if os.environ.get("SALESCTL_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(rerun with SALESCTL_DEBUG=1 and report the traceback)\n"
+        )
+        return EXIT_INVALID
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

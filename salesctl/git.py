@@ -1,0 +1,372 @@
+"""The git layer: one commit per command, only our paths, atomic, serialised, recoverable.
+
+Writes go through git's plumbing on the command line, never GitPython's index objects
+(4.4 s per add+commit at 100,000 files, no index v4) nor porcelain that would sweep up a
+user's unrelated edits. A change is applied in this order, under a per-clone lock:
+
+1. refuse if a path we touch has uncommitted edits (we must not commit someone's work);
+2. write a journal naming the paths and the old HEAD;
+3. write the files atomically (temp file, fsync, rename) and delete removed ones;
+4. build the commit on a temporary index (``read-tree HEAD`` + ``update-index``), so the
+   user's staged changes stay out of it, then ``commit-tree``;
+5. compare-and-swap the branch with ``update-ref HEAD <new> <old>``;
+6. refresh the user's index for our paths only, then delete the journal.
+
+A crash anywhere leaves HEAD wholly old or wholly new. The next command finds the journal
+and makes the journal's paths match HEAD again (roll forward if the ref moved, roll back if
+it did not). The lock is ``flock`` on a file in the git dir: the kernel drops it when its
+holder dies, so there are no stale locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from salesctl.errors import Conflict, SalesctlError
+
+LOCK_TIMEOUT_SECONDS = float(os.environ.get("SALESCTL_LOCK_TIMEOUT", "120"))
+
+
+class GitError(SalesctlError):
+    pass
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+@dataclass
+class Change:
+    """What one command changes: files to write (path -> bytes) and paths to delete."""
+
+    writes: dict[str, bytes] = field(default_factory=dict)
+    deletes: set[str] = field(default_factory=set)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(set(self.writes) | self.deletes)
+
+    def __bool__(self) -> bool:
+        return bool(self.writes or self.deletes)
+
+
+def blob_id(content: bytes) -> str:
+    """git's object id of a blob with this content (SHA-1 repositories)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
+
+
+class Repo:
+    """A git work tree; ``root`` is the top directory of the store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._git_dir: Path | None = None
+
+    # -- running git -----------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> str:
+        full_env = None
+        if env:
+            full_env = dict(os.environ)
+            full_env.update(env)
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                input=input,
+                capture_output=True,
+                env=full_env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed", "install git and try again") from None
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+        return proc.stdout.decode("utf-8", "replace")
+
+    @property
+    def owns_root(self) -> bool:
+        """Is the store the top of its own git work tree (required for writes)?"""
+        return (self.root / ".git").exists()
+
+    @property
+    def git_dir(self) -> Path:
+        if self._git_dir is None:
+            dot_git = self.root / ".git"
+            if dot_git.is_dir():
+                self._git_dir = dot_git
+            elif dot_git.is_file():  # a linked worktree or submodule: .git names the real dir
+                self._git_dir = Path(self.run("rev-parse", "--absolute-git-dir").strip())
+            else:
+                raise GitError(
+                    f"{self.root} is not the top of a git repository, so it is read-only",
+                    "copy it into a store of its own with `salesctl init PATH --sample`, "
+                    "or run `git init` there",
+                )
+        return self._git_dir
+
+    @property
+    def state_dir(self) -> Path:
+        """salesctl's private, never-committed state: lock, journal, index cache."""
+        path = self.git_dir / "salesctl"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def head(self) -> str | None:
+        out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip()
+        return out or None
+
+    def config_value(self, key: str) -> str | None:
+        out = self.run("config", "--get", key, check=False).strip()
+        return out or None
+
+    # -- lock and journal ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+        """Serialise mutating commands in this clone (cron and a person at once queue)."""
+        fd = os.open(self.state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise Conflict(
+                            f"another salesctl command has held the store lock for {timeout:.0f}s",
+                            "wait for it to finish, or raise $SALESCTL_LOCK_TIMEOUT",
+                        ) from None
+                    time.sleep(0.02)
+            yield
+        finally:
+            os.close(fd)  # closing drops the flock
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.json"
+
+    def recover(self) -> str | None:
+        """Finish or undo a change a crashed command left; returns what was done."""
+        journal = self.journal_path
+        if not journal.exists():
+            return None
+        try:
+            state = json.loads(journal.read_text())
+            paths: list[str] = state["paths"]
+        except (ValueError, KeyError):
+            journal.unlink()
+            return None
+        head = self.head()
+        if head not in (state.get("old"), state.get("new")):
+            raise Conflict(
+                f"an interrupted salesctl change ({len(paths)} paths) predates commits made since",
+                f"compare its paths with `git status`, then delete {journal}",
+            )
+        self._restore_to_head(paths)
+        journal.unlink()
+        return "rolled forward" if head and head == state.get("new") else "rolled back"
+
+    def _restore_to_head(self, paths: Sequence[str]) -> None:
+        """Make working tree and index match HEAD for exactly these paths."""
+        in_head = self.paths_in_head(paths)
+        present = [p for p in paths if in_head.get(p)]
+        absent = [p for p in paths if not in_head.get(p)]
+        if present:
+            self.run(
+                "checkout",
+                "HEAD",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                input=_nul(present),
+            )
+        for path in absent:
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / path).unlink()
+            _prune_empty_dirs(self.root, path)
+        if absent:
+            self.run("update-index", "--force-remove", "-z", "--stdin", input=_nul(absent))
+
+    # -- reading HEAD ----------------------------------------------------------------------
+
+    def paths_in_head(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """Blob id in HEAD of each path (None where HEAD has no such file)."""
+        if not paths or self.head() is None:
+            return {p: None for p in paths}
+        out = self.run(
+            "cat-file", "--batch-check", input="".join(f"HEAD:{p}\n" for p in paths).encode()
+        )
+        result: dict[str, str | None] = {}
+        for path, line in zip(paths, out.splitlines(), strict=True):
+            parts = line.split()
+            result[path] = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
+        return result
+
+    # -- committing ------------------------------------------------------------------------
+
+    def guard_uncommitted(self, paths: Sequence[str]) -> None:
+        """Refuse to touch files that hold someone's uncommitted edits."""
+        in_head = self.paths_in_head(paths)
+        for path in paths:
+            full = self.root / path
+            try:
+                current: str | None = blob_id(full.read_bytes())
+            except FileNotFoundError:
+                current = None
+            except IsADirectoryError:
+                current = "dir"
+            if current != in_head.get(path):
+                raise Conflict(
+                    f"{path} has uncommitted changes",
+                    f"commit them, or discard them with `git checkout HEAD -- {path}`"
+                    if in_head.get(path)
+                    else f"move the untracked file away: {path}",
+                )
+
+    def apply(self, change: Change, *, author: Author, message: str, commit: bool) -> str | None:
+        """Write ``change`` into the work tree and (with ``commit``) make one commit of it.
+
+        Call with the lock held. Returns the new commit id, or None without ``commit``.
+        """
+        if not commit:
+            _write_files(self.root, change, self.state_dir)
+            return None
+        old = self.head()
+        paths = change.paths
+        self.guard_uncommitted(paths)
+        _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
+        try:
+            _write_files(self.root, change, self.state_dir)
+            new = self._commit(change, old, author, message)
+            _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
+            self.run(
+                "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.recover()
+            raise
+        self._refresh_user_index(paths)
+        self.journal_path.unlink()
+        return new
+
+    def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
+        written = sorted(change.writes)
+        blobs = (
+            self.run(
+                "hash-object",
+                "-w",
+                "--no-filters",
+                "--stdin-paths",
+                input="".join(f"{p}\n" for p in written).encode(),
+            ).split()
+            if written
+            else []
+        )
+        index_file = self.state_dir / "index.tmp"
+        env = {"GIT_INDEX_FILE": str(index_file)}
+        try:
+            self.run("read-tree", *(["HEAD"] if old else ["--empty"]), env=env)
+            lines = [f"100644 {b}\t{p}" for p, b in zip(written, blobs, strict=True)]
+            lines += [f"0 {'0' * 40}\t{p}" for p in sorted(change.deletes - set(written))]
+            self.run(
+                "update-index",
+                "-z",
+                "--index-info",
+                input=b"".join(line.encode() + b"\0" for line in lines),
+                env=env,
+            )
+            tree = self.run("write-tree", env=env).strip()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                index_file.unlink()
+        args = ["commit-tree", tree]
+        if old:
+            args += ["-p", old]
+        if (self.config_value("commit.gpgsign") or "").lower() in ("true", "yes", "on", "1"):
+            args.append("-S")
+        identity = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": author.name,
+            "GIT_COMMITTER_EMAIL": author.email,
+        }
+        return self.run(*args, "-F", "-", input=message.encode(), env=identity).strip()
+
+    def _refresh_user_index(self, paths: Sequence[str]) -> None:
+        """Point the user's index at our new files (only our paths; retries a busy index)."""
+        for attempt in range(50):
+            try:
+                self.run("update-index", "--add", "--remove", "-z", "--stdin", input=_nul(paths))
+                return
+            except GitError:
+                if not (self.git_dir / "index.lock").exists() or attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+
+def _nul(paths: Sequence[str]) -> bytes:
+    return b"".join(p.encode() + b"\0" for p in paths)
+
+
+def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
+    for path, content in sorted(change.writes.items()):
+        write_atomic(root / path, content, tmp_dir=tmp_dir)
+    for path in sorted(change.deletes - set(change.writes)):
+        with contextlib.suppress(FileNotFoundError):
+            (root / path).unlink()
+        _prune_empty_dirs(root, path)
+
+
+def write_atomic(target: Path, content: bytes, *, tmp_dir: Path | None = None) -> None:
+    """Replace ``target`` with ``content`` so a reader sees the old file or the new, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_parent = tmp_dir if tmp_dir is not None else target.parent
+    tmp = tmp_parent / f".{target.name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        os.unlink(tmp)  # temp dir on another file system: fall back to a sibling temp file
+        write_atomic(target, content)
+
+
+def _write_json_atomic(path: Path, data: object) -> None:
+    write_atomic(path, json.dumps(data).encode())
+
+
+def _prune_empty_dirs(root: Path, path: str) -> None:
+    parent = (root / path).parent
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent

@@ -1,0 +1,357 @@
+"""The org config, ``salesctl.yaml``: members, teams, roles, stages, fields and rules.
+
+``parse_config`` turns the loaded YAML into a ``Config`` plus the problems found, each naming
+the key and the fix. Everything but ``org``, ``teams`` and ``members`` is optional with the
+defaults below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from salesctl.model.kinds import BY_PLURAL, KINDS
+from salesctl.model.problems import Problem
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+RESERVED_NAMES = {"pool", "teams", "members", "templates", "reports", *BY_PLURAL}
+SCOPES = ("own", "team", "all")
+
+DEFAULT_LEAD_STAGES = ("new", "contacted", "qualified", "converted", "disqualified")
+DEFAULT_DEAL_STAGES = (
+    ("qualify", 10),
+    ("proposal", 40),
+    ("negotiate", 70),
+    ("won", 100),
+    ("lost", 0),
+)
+FIELD_TYPES = ("text", "number", "date", "choice", "multi-choice")
+
+_SALES_WORK = (
+    "lead.add",
+    "lead.edit",
+    "lead.import",
+    "lead.claim",
+    "lead.release",
+    "lead.convert",
+    "lead.disqualify",
+    "customer.add",
+    "customer.edit",
+    "customer.claim",
+    "customer.release",
+    "customer.tag",
+    "contact.*",
+    "followup.*",
+    "visit.*",
+    "deal.*",
+    "contract.add",
+    "contract.edit",
+    "task.*",
+    "okr.*",
+    "report.*",
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A data scope (whose records) plus the actions (``kind.verb`` globs) it may take."""
+
+    name: str
+    scope: str
+    actions: tuple[str, ...]
+
+
+BUILTIN_ROLES: dict[str, Role] = {
+    "director": Role("director", "all", ("*",)),
+    "lead": Role(
+        "lead",
+        "team",
+        (*_SALES_WORK, "lead.*", "customer.*", "contract.*", "member.list", "team.list"),
+    ),
+    "rep": Role("rep", "own", _SALES_WORK),
+    "finance": Role("finance", "all", ("contract.pay", "contract.invoice", "task.*", "report.*")),
+    "service": Role("service", "own", ("task.*",)),
+    "admin": Role("admin", "all", ("config.*", "member.*", "team.*")),
+}
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    email: str
+    role: str
+    team: str | None = None
+    active: bool = True
+    login: str | None = None
+    ssh_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomField:
+    name: str
+    type: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class DealStage:
+    id: str
+    probability: int
+
+
+@dataclass(frozen=True)
+class Config:
+    org: str
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    lang: str = "en"
+    teams: dict[str, Team] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=lambda: dict(BUILTIN_ROLES))
+    lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
+    deal_stages: tuple[DealStage, ...] = tuple(DealStage(*s) for s in DEFAULT_DEAL_STAGES)
+    custom_fields: dict[str, tuple[CustomField, ...]] = field(default_factory=dict)
+    reclaim_after_days: int = 30
+    max_owned_leads: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)  # sections later features read
+
+    def member(self, member_id: str) -> Member | None:
+        return self.members.get(member_id)
+
+    def role_of(self, member: Member) -> Role:
+        return self.roles[member.role]
+
+    def team_members(self, team_id: str) -> list[Member]:
+        return [m for m in self.members.values() if m.team == team_id]
+
+    def member_by_email(self, email: str) -> Member | None:
+        wanted = email.strip().lower()
+        for member in self.members.values():
+            if member.email.lower() == wanted:
+                return member
+        return None
+
+
+KNOWN_KEYS = {
+    "org",
+    "currency",
+    "timezone",
+    "lang",
+    "teams",
+    "members",
+    "roles",
+    "lead_stages",
+    "deal_stages",
+    "custom_fields",
+    "pool",
+    "won_deal_tasks",
+    "reports",
+    "notify",
+    "routing",
+}
+
+
+def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[Problem]]:
+    """Parse and validate a loaded ``salesctl.yaml``; never raises on bad content."""
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(where, message, key))
+
+    if not isinstance(data, dict):
+        return Config(org="?"), [Problem(where, "expected a mapping with org, teams, members")]
+    for key in data:
+        if key not in KNOWN_KEYS:
+            bad(str(key), f"unknown setting (known: {', '.join(sorted(KNOWN_KEYS))})")
+    org = data.get("org")
+    if not isinstance(org, str) or not org.strip():
+        bad("org", "is required: the organisation's name, e.g. 'org: Acme Trading'")
+        org = "?"
+
+    roles = dict(BUILTIN_ROLES)
+    raw_roles = data.get("roles") or {}
+    if not isinstance(raw_roles, dict):
+        bad("roles", "expected a mapping of role name: {scope: own|team|all, actions: [...]}")
+        raw_roles = {}
+    for name, spec in raw_roles.items():
+        key = f"roles.{name}"
+        if not isinstance(spec, dict):
+            bad(key, "expected {scope: own|team|all, actions: [lead.add, ...]}")
+            continue
+        scope = spec.get("scope")
+        if scope not in SCOPES:
+            bad(f"{key}.scope", f"is {scope!r}; use one of {', '.join(SCOPES)}")
+            continue
+        actions = spec.get("actions") or []
+        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+            bad(f"{key}.actions", "expected a list of actions such as lead.add or lead.*")
+            continue
+        roles[str(name)] = Role(str(name), scope, tuple(actions))
+
+    teams: dict[str, Team] = {}
+    for i, raw in enumerate(_list(data, "teams", bad)):
+        key = f"teams[{i}]"
+        if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
+            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: east})")
+            continue
+        if raw["id"] in teams:
+            bad(f"{key}.id", f"team {raw['id']!r} is listed twice")
+        teams[raw["id"]] = Team(raw["id"], str(raw.get("name") or raw["id"]))
+
+    members: dict[str, Member] = {}
+    emails: set[str] = set()
+    for i, raw in enumerate(_list(data, "members", bad)):
+        key = f"members[{i}]"
+        if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
+            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: alice})")
+            continue
+        member_id = raw["id"]
+        key = f"members.{member_id}"
+        if member_id in members:
+            bad(f"{key}.id", "is listed twice")
+        email = raw.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            bad(f"{key}.email", "is required (the address used for git commits)")
+            email = ""
+        elif email.lower() in emails:
+            bad(f"{key}.email", f"{email} belongs to another member too")
+        emails.add(email.lower())
+        role = raw.get("role")
+        if role not in roles:
+            bad(f"{key}.role", f"is {role!r}; use one of {', '.join(roles)}")
+            role = "rep"
+        team = raw.get("team")
+        if team is not None and team not in teams:
+            bad(f"{key}.team", f"team {team!r} is not under teams:")
+            team = None
+        if roles[role].scope == "team" and team is None:
+            bad(f"{key}.team", f"a {role} needs a team (add team: <id>)")
+        active = raw.get("active", True)
+        if not isinstance(active, bool):
+            bad(f"{key}.active", "expected true or false")
+            active = True
+        keys = raw.get("ssh_keys") or []
+        if isinstance(keys, str):
+            keys = [keys]
+        members[member_id] = Member(
+            id=member_id,
+            name=str(raw.get("name") or member_id),
+            email=email,
+            role=role,
+            team=team,
+            active=active,
+            login=str(raw["login"]) if raw.get("login") else None,
+            ssh_keys=tuple(str(k) for k in keys),
+        )
+
+    lead_stages = DEFAULT_LEAD_STAGES
+    if "lead_stages" in data:
+        raw_stages = data["lead_stages"]
+        if (
+            isinstance(raw_stages, list)
+            and raw_stages
+            and all(isinstance(s, str) for s in raw_stages)
+        ):
+            lead_stages = tuple(raw_stages)
+        else:
+            bad("lead_stages", "expected a list of stage names, e.g. [new, contacted, qualified]")
+
+    deal_stages = Config(org="").deal_stages
+    if "deal_stages" in data:
+        parsed = []
+        for i, raw in enumerate(_list(data, "deal_stages", bad)):
+            prob = raw.get("probability") if isinstance(raw, dict) else None
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                bad(f"deal_stages[{i}]", "expected {id: proposal, probability: 40}")
+            elif not isinstance(prob, int) or not 0 <= prob <= 100:
+                bad(f"deal_stages[{i}].probability", "expected a whole number 0-100")
+            else:
+                parsed.append(DealStage(raw["id"], prob))
+        deal_stages = tuple(parsed) or deal_stages
+
+    custom: dict[str, tuple[CustomField, ...]] = {}
+    raw_custom = data.get("custom_fields") or {}
+    if not isinstance(raw_custom, dict):
+        bad("custom_fields", "expected a mapping of kind: [{name, type}]")
+        raw_custom = {}
+    for kind, specs in raw_custom.items():
+        if kind not in KINDS:
+            bad(f"custom_fields.{kind}", f"unknown kind (use one of {', '.join(KINDS)})")
+            continue
+        fields = []
+        for i, spec in enumerate(specs if isinstance(specs, list) else []):
+            key = f"custom_fields.{kind}[{i}]"
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                bad(key, "expected {name: region, type: choice, choices: [...]}")
+                continue
+            ftype = spec.get("type", "text")
+            if ftype not in FIELD_TYPES:
+                bad(f"{key}.type", f"is {ftype!r}; use one of {', '.join(FIELD_TYPES)}")
+                continue
+            choices = spec.get("choices") or []
+            if ftype in ("choice", "multi-choice") and not choices:
+                bad(f"{key}.choices", f"a {ftype} field needs choices: [...]")
+            fields.append(
+                CustomField(
+                    spec["name"],
+                    ftype,
+                    tuple(str(c) for c in choices),
+                    bool(spec.get("required", False)),
+                )
+            )
+        custom[kind] = tuple(fields)
+
+    pool = data.get("pool") or {}
+    reclaim_days, max_owned = 30, 200
+    if not isinstance(pool, dict):
+        bad("pool", "expected {reclaim_after_days: 30, max_owned_leads: 200}")
+        pool = {}
+    for key_name, default in (("reclaim_after_days", 30), ("max_owned_leads", 200)):
+        value = pool.get(key_name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            bad(f"pool.{key_name}", "expected a whole number of at least 1")
+            value = default
+        if key_name == "reclaim_after_days":
+            reclaim_days = value
+        else:
+            max_owned = value
+
+    config = Config(
+        org=str(org),
+        currency=str(data.get("currency") or "CNY"),
+        timezone=str(data.get("timezone") or "Asia/Shanghai"),
+        lang=str(data.get("lang") or "en"),
+        teams=teams,
+        members=members,
+        roles=roles,
+        lead_stages=lead_stages,
+        deal_stages=deal_stages,
+        custom_fields=custom,
+        reclaim_after_days=reclaim_days,
+        max_owned_leads=max_owned,
+        extra={
+            k: v for k, v in data.items() if k in ("won_deal_tasks", "reports", "notify", "routing")
+        },
+    )
+    return config, problems
+
+
+def _list(data: dict[str, Any], key: str, bad: Any) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        bad(key, "expected a list")
+        return []
+    return value
+
+
+def _name_ok(value: Any) -> bool:
+    return isinstance(value, str) and bool(NAME_RE.match(value)) and value not in RESERVED_NAMES

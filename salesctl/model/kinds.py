@@ -1,0 +1,349 @@
+"""Every record kind the product has: its id prefix, directory, fields and validation.
+
+A kind's field list fixes the key order of its YAML files (deterministic output, minimal
+diffs). ``normalise`` checks a record's data and returns it in canonical form together with
+the problems found; it never raises on bad data, so ``check`` can report everything at once.
+Stage names are checked against the org config by the caller (they are configurable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from salesctl.model import values
+from salesctl.model.problems import Problem
+
+SCHEMA_VERSION = 1
+
+Coerce = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    coerce: Coerce
+    required: bool = False
+    settable: bool = True  # may `edit --set` change it?
+    columns: tuple[Field, ...] = ()  # for lists of rows (contacts, plan, key results)
+    default: Callable[[], Any] | None = None
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("expected a list of mappings")
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of name: value")
+    return {str(k): v for k, v in value.items()}
+
+
+def _stage_dates(value: Any) -> dict[str, Any]:
+    """``{stage: date entered}``, one line per stage, so reports can count movements."""
+    return {k: values.coerce_date(v) for k, v in _mapping(value).items()}
+
+
+def _choice(*choices: str) -> Coerce:
+    def coerce(value: Any) -> str:
+        text = values.coerce_line(value)
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return coerce
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # singular, as in trailers and JSON: "lead"
+    prefix: str  # id prefix: "L"
+    plural: str  # directory name: "leads"
+    fields: tuple[Field, ...]
+    children: tuple[str, ...] = ()  # kinds stored inside this record's directory
+    movable: bool = True  # does it change owner (assign/claim/release)?
+    by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.yaml"
+
+    def normalise(self, data: Any, where: str) -> tuple[dict[str, Any], list[Problem]]:
+        """Canonical data (fields in order, values coerced) and the problems found."""
+        problems: list[Problem] = []
+        if not isinstance(data, dict):
+            return {}, [Problem(where, f"expected a mapping of {self.name} fields")]
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            problems.append(
+                Problem(
+                    where,
+                    f"schema_version is {version!r}; this salesctl reads {SCHEMA_VERSION}"
+                    if version is not None
+                    else f"schema_version is missing (add 'schema_version: {SCHEMA_VERSION}')",
+                    "schema_version",
+                )
+            )
+        result: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        for spec in self.fields:
+            raw = data.get(spec.name)
+            if raw is None or raw == "" or raw == []:
+                if spec.required:
+                    problems.append(Problem(where, "is required", spec.name))
+                if spec.default is not None:
+                    result[spec.name] = spec.default()
+                continue
+            try:
+                value = spec.coerce(raw)
+                if spec.columns:
+                    value = [
+                        _normalise_row(spec, i, row, where, problems)
+                        for i, row in enumerate(value, 1)
+                    ]
+            except ValueError as exc:
+                problems.append(Problem(where, str(exc), spec.name))
+                continue
+            result[spec.name] = value
+        for key in data:
+            if key != "schema_version" and key not in self.by_name:
+                problems.append(
+                    Problem(where, f"unknown field (known: {', '.join(self.by_name)})", str(key))
+                )
+        return result, problems
+
+
+def _normalise_row(
+    spec: Field, index: int, row: dict[str, Any], where: str, problems: list[Problem]
+) -> dict[str, Any]:
+    columns = {c.name: c for c in spec.columns}
+    result: dict[str, Any] = {}
+    for column in spec.columns:
+        raw = row.get(column.name)
+        name = f"{spec.name}[{index}].{column.name}"
+        if raw is None or raw == "":
+            if column.required:
+                problems.append(Problem(where, "is required", name))
+            continue
+        try:
+            result[column.name] = column.coerce(raw)
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc), name))
+    for key in row:
+        if key not in columns:
+            problems.append(Problem(where, "unknown field", f"{spec.name}[{index}].{key}"))
+    return result
+
+
+F = Field
+text, line, email, phone = (
+    values.coerce_text,
+    values.coerce_line,
+    values.coerce_email,
+    values.coerce_phone,
+)
+amount, date, datetime_, tags = (
+    values.coerce_amount,
+    values.coerce_date,
+    values.coerce_datetime,
+    values.coerce_list,
+)
+
+CONTACT_COLUMNS = (F("name", line, True), F("title", line), F("phone", phone), F("email", email))
+VIA = ("call", "email", "wechat", "meeting", "visit", "other")
+
+LEAD = Kind(
+    "lead",
+    "L",
+    "leads",
+    (
+        F("company", line),
+        F("name", line),
+        F("email", email),
+        F("phone", phone),
+        F("source", line),
+        F("stage", line, True),
+        F("stages", _stage_dates, settable=False),
+        F("tags", tags),
+        F("participants", tags),
+        F("created", date, True, settable=False),
+        F("customer", line, settable=False),  # set by conversion
+        F("reason", text),  # why it was disqualified / released
+        F("notes", text),
+        F("custom", _mapping),
+    ),
+    children=("followup", "visit"),
+)
+CUSTOMER = Kind(
+    "customer",
+    "C",
+    "customers",
+    (
+        F("name", line, True),
+        F("industry", line),
+        F("source", line),
+        F("tags", tags),
+        F("contacts", _rows, columns=CONTACT_COLUMNS, settable=False),
+        F("participants", tags),
+        F("created", date, True, settable=False),
+        F("lead", line, settable=False),  # the lead it was converted from
+        F("notes", text),
+        F("custom", _mapping),
+    ),
+    children=("followup", "visit"),
+)
+FOLLOWUP = Kind(
+    "followup",
+    "F",
+    "followups",
+    (
+        F("record", line, True, settable=False),
+        F("author", line, True, settable=False),
+        F("at", datetime_, True),
+        F("via", _choice(*VIA)),
+        F("text", text, True),
+        F("mentions", tags),
+        F("attachments", tags),
+        F("next", date),
+    ),
+    movable=False,
+)
+VISIT = Kind(
+    "visit",
+    "V",
+    "visits",
+    (
+        F("record", line, True, settable=False),
+        F("author", line, True, settable=False),
+        F("at", datetime_, True),
+        F("duration", line),
+        F("place", line),
+        F("attendees", tags),
+        F("status", _choice("planned", "done", "cancelled"), True),
+        F("note", text),
+        F("text", text),
+    ),
+    movable=False,
+)
+DEAL = Kind(
+    "deal",
+    "D",
+    "deals",
+    (
+        F("customer", line, True),
+        F("title", line, True),
+        F("amount", amount, True),
+        F("stage", line, True),
+        F("stages", _stage_dates, settable=False),
+        F("close", date),
+        F("competitors", tags),
+        F("lost_to", line),
+        F("reason", text),
+        F("created", date, True, settable=False),
+        F("custom", _mapping),
+    ),
+)
+PLAN_COLUMNS = (F("due", date, True), F("amount", amount, True))
+CONTRACT = Kind(
+    "contract",
+    "K",
+    "contracts",
+    (
+        F("customer", line, True),
+        F("deal", line),
+        F("title", line, True),
+        F("amount", amount, True),
+        F("signed", date),
+        F("starts", date),
+        F("ends", date),
+        F("status", _choice("draft", "signed", "active", "closed", "cancelled"), True),
+        F("reason", text),
+        F("plan", _rows, columns=PLAN_COLUMNS),
+        F("created", date, True, settable=False),
+        F("custom", _mapping),
+    ),
+    children=("payment", "invoice", "task"),
+)
+PAYMENT = Kind(
+    "payment",
+    "P",
+    "payments",
+    (
+        F("contract", line, True, settable=False),
+        F("date", date, True),
+        F("amount", amount, True),
+        F("ref", line),
+        F("author", line, True, settable=False),
+    ),
+    movable=False,
+)
+INVOICE = Kind(
+    "invoice",
+    "I",
+    "invoices",
+    (
+        F("contract", line, True, settable=False),
+        F("date", date, True),
+        F("amount", amount, True),
+        F("number", line, True),
+        F("author", line, True, settable=False),
+    ),
+    movable=False,
+)
+TASK = Kind(
+    "task",
+    "T",
+    "tasks",
+    (
+        F("title", line, True),
+        F("assignee", line, True),
+        F("status", _choice("todo", "doing", "done"), True),
+        F("due", date),
+        F("parent", line),
+        F("record", line),
+        F("role", line, settable=False),
+        F("created", date, True, settable=False),
+    ),
+)
+KR_COLUMNS = (
+    F("id", line, True),
+    F("title", line, True),
+    F("target", values.coerce_number, True),
+    F("metric", line),
+    F("value", values.coerce_number),
+)
+OKR = Kind(
+    "okr",
+    "O",
+    "okrs",
+    (
+        F("period", line, True),
+        F("owner", line, True),
+        F("objective", text, True),
+        F("key_results", _rows, columns=KR_COLUMNS, settable=False),
+        F("created", date, True, settable=False),
+    ),
+    movable=False,
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (LEAD, CUSTOMER, FOLLOWUP, VISIT, DEAL, CONTRACT, PAYMENT, INVOICE, TASK, OKR)
+}
+BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
+BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
+TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr")  # own a directory each
+CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task")  # files inside a record dir
+
+
+def kind_of_id(record_id: str) -> Kind | None:
+    return BY_PREFIX.get(record_id.split("-", 1)[0])

@@ -1,0 +1,157 @@
+"""Field value types: turning command-line text and loaded YAML into checked values.
+
+Each ``coerce_*`` takes what a user typed or a YAML loader produced and returns the
+canonical Python value, or raises ``ValueError`` with a message fit for an ``error:`` line.
+Amounts are ``Decimal`` (exact sums in reports); dates are ``datetime.date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
+
+
+def coerce_text(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        raise ValueError("expected text")
+    return str(value).strip()
+
+
+def coerce_line(value: Any) -> str:
+    text = coerce_text(value)
+    if "\n" in text:
+        raise ValueError("expected a single line")
+    return text
+
+
+def coerce_email(value: Any) -> str:
+    text = coerce_line(value)
+    if text and not EMAIL_RE.match(text):
+        raise ValueError(f"{text!r} is not an email address (expected name@example.com)")
+    return text
+
+
+def coerce_phone(value: Any) -> str:
+    text = coerce_line(value)
+    if text and not PHONE_RE.match(text):
+        raise ValueError(f"{text!r} is not a phone number (digits, spaces, + ( ) - allowed)")
+    return text
+
+
+def coerce_amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ValueError("expected an amount such as 12000 or 99.50")
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount (expected e.g. 12000 or 99.50)") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    if amount < 0:
+        raise ValueError(f"{value} is negative (amounts are zero or more)")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"{value} has more than two decimal places")
+    return amount.quantize(Decimal("0.01")) if amount % 1 else amount.quantize(Decimal(1))
+
+
+def coerce_number(value: Any) -> int | Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ValueError("expected a number")
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a number")
+    return int(number) if number == number.to_integral_value() else number
+
+
+def coerce_int(value: Any) -> int:
+    number = coerce_number(value)
+    if not isinstance(number, int):
+        raise ValueError(f"{value!r} is not a whole number")
+    return number
+
+
+def coerce_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(coerce_line(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def coerce_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, dt.date):
+        result = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            result = dt.datetime.fromisoformat(coerce_line(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a date and time (expected YYYY-MM-DD HH:MM)"
+            ) from None
+    if result.tzinfo is None:
+        result = result.astimezone()
+    return result.replace(microsecond=0)
+
+
+def coerce_list(value: Any) -> list[str]:
+    """A list of short strings; text with commas is split ("a, b" -> ["a", "b"])."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    result = []
+    for item in items:
+        text = coerce_line(item)
+        if text and text not in result:
+            result.append(text)
+    return result
+
+
+def to_json(value: Any) -> Any:
+    """A loaded/coerced value as plain JSON data (ISO dates, numbers for amounts)."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalise_phone(phone: str, country_code: str = "86") -> str:
+    """Digits only, without a leading country code or trunk zero: "+86 138-0000" -> "1380000"."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if phone.strip().startswith(("+", "00")) and digits.startswith(country_code):
+        digits = digits[len(country_code) :]
+    return digits.lstrip("0")
+
+
+def normalise_company(name: str) -> str:
+    """Case- and punctuation-insensitive company key; drops common legal suffixes."""
+    key = re.sub(r"[\s.,()（）·&'\"-]+", " ", name.lower()).strip()
+    for suffix in (" co ltd", " ltd", " inc", " llc", " gmbh", " corp", "有限公司", "股份有限公司"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)].strip()
+    return key

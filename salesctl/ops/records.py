@@ -1,0 +1,201 @@
+"""Operations every record kind shares: scoped listing, showing, ``--set`` edits, validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import KINDS, Kind
+from salesctl.model.problems import Problem
+from salesctl.model.rules import coerce_custom, record_problems
+from salesctl.model.values import to_json
+from salesctl.store.layout import Owner, RecordPath
+from salesctl.store.records import Record, json_record
+from salesctl.store.store import Store
+
+
+def home_of(config: Config, member_id: str) -> Owner:
+    """The directory owner a member's records live under."""
+    member = config.member(member_id)
+    if member is None:
+        raise NotFound(f"unknown member {member_id!r}", "see `salesctl member list`")
+    return Owner(member=member.id, team=member.team)
+
+
+def visible_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
+    """An SQL condition on the index limiting rows to what ``viewer`` may read."""
+    scope = config.role_of(viewer).scope
+    if scope == "all":
+        return "", []
+    if scope == "team":
+        return "(pool = 1 OR team = ?)", [viewer.team]
+    return "(pool = 1 OR owner = ?)", [viewer.id]
+
+
+def require_readable(config: Config, viewer: Member, loc: RecordPath) -> None:
+    if not scopes.may_read(config, viewer, loc.owner):
+        raise Forbidden(
+            f"{viewer.id} may not read {loc.id}: it belongs to {loc.owner}",
+            f"{viewer.id} sees {scopes.writable_scope_description(config, viewer)}",
+        )
+
+
+def validate(config: Config, kind: Kind, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Canonical data, or ``Invalid`` listing every problem (nothing is written)."""
+    canonical, problems = kind.normalise(data, where)
+    problems += record_problems(config, kind, canonical, where)
+    raise_problems(problems)
+    return canonical
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+        raise Invalid(f"{problems[0].where}: {text}", "fix the values and run the command again")
+
+
+def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:
+    result = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise Invalid(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set stage=contacted")
+        result.append((name.strip(), value))
+    return result
+
+
+def apply_sets(
+    config: Config, kind: Kind, data: dict[str, Any], pairs: Iterable[str]
+) -> dict[str, Any]:
+    """``data`` with ``--set FIELD=VALUE`` applied (empty VALUE clears the field)."""
+    result = dict(data)
+    custom_specs = {f.name: f for f in config.custom_fields.get(kind.name, ())}
+    for name, raw in parse_assignments(pairs):
+        custom_name = name.removeprefix("custom.")
+        if name.startswith("custom.") or (name not in kind.by_name and custom_name in custom_specs):
+            spec = custom_specs.get(custom_name)
+            if spec is None:
+                known = ", ".join(custom_specs) or "none configured"
+                raise Invalid(
+                    f"{kind.name} has no custom field {custom_name!r} (custom fields: {known})",
+                    "add it under custom_fields: in salesctl.yaml",
+                )
+            custom = dict(result.get("custom") or {})
+            if raw == "":
+                custom.pop(custom_name, None)
+            else:
+                try:
+                    custom[custom_name] = coerce_custom(spec, raw)
+                except ValueError as exc:
+                    raise Invalid(f"custom.{custom_name}: {exc}", "pass an allowed value") from None
+            result["custom"] = custom
+            continue
+        spec_field = kind.by_name.get(name)
+        if spec_field is None or not spec_field.settable:
+            settable = ", ".join(f.name for f in kind.fields if f.settable)
+            raise Invalid(
+                f"{kind.name} field {name!r} cannot be set",
+                f"settable fields: {settable}, or custom.NAME",
+            )
+        if raw == "":
+            result.pop(name, None)
+            continue
+        try:
+            result[name] = spec_field.coerce(raw)
+        except ValueError as exc:
+            raise Invalid(f"{name}: {exc}", "pass a valid value") from None
+    return result
+
+
+def enter_stage(data: dict[str, Any], stage: str, on: dt.date | None = None) -> None:
+    """Set ``stage`` and date it in ``stages`` (so reports can count movements)."""
+    if data.get("stage") == stage and stage in (data.get("stages") or {}):
+        return
+    data["stage"] = stage
+    stages = dict(data.get("stages") or {})
+    stages[stage] = on or clock.today()
+    data["stages"] = stages
+
+
+def list_records(
+    store: Store,
+    viewer: Member,
+    kind: str,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    pool: bool = False,
+    where: Iterable[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
+    config = store.config
+    sql, args = visible_sql(config, viewer)
+    conditions = [sql] if sql else []
+    if owner:
+        if config.member(owner) is None:
+            raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
+        conditions.append("owner = ?")
+        args.append(owner)
+    if team:
+        if team not in config.teams:
+            raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
+        conditions.append("team = ?")
+        args.append(team)
+    if pool:
+        conditions.append("pool = 1")
+    for name, value in where:
+        path = "$." + ".".join(f'"{part}"' for part in name.split("."))
+        # Equal, or (for list fields such as tags) containing the value.
+        conditions.append(
+            "(json_extract(data, ?) = ? OR EXISTS "
+            "(SELECT 1 FROM json_each(data, ?) WHERE json_each.value = ?))"
+        )
+        args += [path, value, path, value]
+    rows = store.index.query(kind, " AND ".join(conditions), args)
+    result = []
+    for path, data, problems in rows:
+        loc = _parse(path)
+        if data is None:
+            continue  # a broken file: `check` reports it; reading commands skip it
+        record = json_record(loc, data)
+        if problems:
+            record["problems"] = [m for _w, m, _f in problems]
+        result.append(record)
+    return result
+
+
+def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    loc = store.resolve(text, kinds)
+    require_readable(store.config, viewer, loc)
+    record = store.read(loc)
+    if record.problems and not record.data:
+        raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
+    result = record.to_json()
+    for child in loc.kind.children:
+        rows = store.index.children(loc.id, child)
+        result[KINDS[child].plural] = [json_record(_parse(p), d) for p, d in rows if d is not None]
+    return result
+
+
+def load_for_write(store: Store, text: str, kinds: tuple[str, ...]) -> Record:
+    loc = store.resolve(text, kinds)
+    record = store.read(loc)
+    if record.problems:
+        raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
+    return record
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    return json_record(record.loc, to_json(record.data))
+
+
+def _parse(path: str) -> RecordPath:
+    from salesctl.store.layout import parse_path
+
+    loc = parse_path(path)
+    assert loc is not None  # the index only holds paths parse_path accepted
+    return loc

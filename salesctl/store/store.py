@@ -1,0 +1,213 @@
+"""The store: a directory (a git work tree) holding ``salesctl.yaml`` and the records.
+
+``Store.discover`` finds it as git finds a repository: an explicit path, else
+``$SALESCTL_STORE``, else the nearest parent of the working directory with ``salesctl.yaml``.
+``Store.transaction`` is the only way to change records: it takes the clone's lock,
+recovers an interrupted change, lets the caller read and stage changes, and on success
+writes them and makes exactly one commit (see ``salesctl.git``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from salesctl import yamlio
+from salesctl.errors import Ambiguous, Invalid, NotFound
+from salesctl.git import Author, Change, Repo
+from salesctl.ids import is_id, normalise_prefix
+from salesctl.model.config import Config, Member, parse_config
+from salesctl.store.index import Index, read_record
+from salesctl.store.layout import RecordPath, parse_path
+from salesctl.store.records import Record
+
+CONFIG_FILE = "salesctl.yaml"
+
+
+def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
+    candidate = explicit or os.environ.get("SALESCTL_STORE")
+    if candidate:
+        root = Path(candidate).expanduser().resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise NotFound(
+                f"no {CONFIG_FILE} in {root}",
+                "point --store/$SALESCTL_STORE at a store, or create one with `salesctl init`",
+            )
+        return root
+    here = (cwd or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / CONFIG_FILE).is_file():
+            return directory
+    raise NotFound(
+        f"no salesctl store here: no {CONFIG_FILE} in {here} or its parents",
+        "cd into a store, pass --store PATH, or create one with `salesctl init`",
+    )
+
+
+@dataclass
+class Transaction:
+    """The changes one command stages; written and committed as one unit on success."""
+
+    store: Store
+    actor: Member
+    action: str
+    change: Change = field(default_factory=Change)
+    records: list[str] = field(default_factory=list)
+    summary: str = ""
+    commit_id: str | None = None
+
+    def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
+        self.change.writes[loc.path] = yamlio.dumps(data).encode("utf-8")
+        self.change.deletes.discard(loc.path)
+        self._touch(loc.id)
+
+    def write_file(self, path: str, content: bytes) -> None:
+        self.change.writes[path] = content
+
+    def delete(self, path: str) -> None:
+        self.change.writes.pop(path, None)
+        self.change.deletes.add(path)
+
+    def move_dir(self, old_dir: str, new_dir: str) -> None:
+        """Move a record directory with everything in it (history follows: same blobs)."""
+        root = self.store.root
+        if (root / new_dir).exists():
+            raise Invalid(f"{new_dir} already exists", "run `salesctl check` to find duplicates")
+        for dirpath, _dirs, files in os.walk(root / old_dir):
+            for name in files:
+                full = Path(dirpath) / name
+                rel = full.relative_to(root).as_posix()
+                if rel in self.change.writes:
+                    content = self.change.writes.pop(rel)
+                else:
+                    content = full.read_bytes()
+                self.change.writes[new_dir + rel[len(old_dir) :]] = content
+                self.change.deletes.add(rel)
+
+    def _touch(self, record_id: str) -> None:
+        if record_id not in self.records:
+            self.records.append(record_id)
+
+    def message(self) -> str:
+        ids = ", ".join(self.records[:5]) + (" ..." if len(self.records) > 5 else "")
+        summary = self.summary or f"{self.action}: {ids}"
+        trailers = [f"Salesctl-Action: {self.action}"]
+        trailers += [f"Salesctl-Record: {rid}" for rid in self.records]
+        return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repo = Repo(root)
+
+    @classmethod
+    def discover(cls, explicit: str | None = None) -> Store:
+        return cls(find_root(explicit))
+
+    @cached_property
+    def config(self) -> Config:
+        config, problems = self.load_config()
+        if problems:
+            more = (
+                f" (+{len(problems) - 1} more; `salesctl check` lists all)"
+                if len(problems) > 1
+                else ""
+            )
+            first = problems[0]
+            raise Invalid(f"{first}{more}", f"fix {CONFIG_FILE}")
+        return config
+
+    def load_config(self) -> tuple[Config, list[Any]]:
+        raw = yamlio.load_file(str(self.root / CONFIG_FILE), source=CONFIG_FILE)
+        return parse_config(raw, CONFIG_FILE)
+
+    @cached_property
+    def index(self) -> Index:
+        return Index(self.root, self.repo)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def identify(self, explicit: str | None = None) -> Member:
+        """The acting member: ``--as``, else ``$SALESCTL_USER``, else git's user.email."""
+        config = self.config
+        wanted = explicit or os.environ.get("SALESCTL_USER")
+        if wanted:
+            member = config.member(wanted) or config.member_by_email(wanted)
+            if member is None:
+                raise NotFound(
+                    f"unknown member {wanted!r}",
+                    "use a member id from `salesctl member list`, or add them to salesctl.yaml",
+                )
+            return member
+        email = self.repo.config_value("user.email")
+        if not email:
+            raise NotFound(
+                "who are you? no --as, $SALESCTL_USER or git user.email",
+                "pass --as MEMBER or run `git config user.email you@example.com`",
+            )
+        member = config.member_by_email(email)
+        if member is None:
+            raise NotFound(
+                f"git user.email {email} is not a member's email in {CONFIG_FILE}",
+                "pass --as MEMBER, or add yourself to members: in salesctl.yaml",
+            )
+        return member
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read(self, loc: RecordPath) -> Record:
+        return read_record(self.root, loc)
+
+    def resolve(self, text: str, kinds: tuple[str, ...] = ()) -> RecordPath:
+        """The record an id or unique id prefix names (as git does with hashes)."""
+        prefix = normalise_prefix(text)
+        if prefix is None or "-" not in prefix:
+            raise Invalid(
+                f"{text!r} is not a record id",
+                "ids look like L-7KQ2M4XR9TAB; any unique prefix such as L-7KQ2 works",
+            )
+        matches = self.index.paths_for_id_prefix(prefix, kinds)
+        ids = sorted({m[0] for m in matches})
+        if not ids:
+            what = "/".join(kinds) or "record"
+            raise NotFound(f"no {what} with id {prefix}", "list them with `salesctl lead list`")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+            raise Ambiguous(f"{prefix} matches {len(ids)} records: {shown}", "type more of the id")
+        paths = [m[1] for m in matches]
+        if len(paths) > 1:
+            raise Invalid(
+                f"{ids[0]} exists in {len(paths)} places: {', '.join(paths)}",
+                "a merge duplicated it; keep one directory and `git rm -r` the other",
+            )
+        loc = parse_path(paths[0])
+        if loc is None or not is_id(loc.id):  # pragma: no cover - index only holds parsed paths
+            raise NotFound(f"no record {prefix}")
+        return loc
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(
+        self, actor: Member, action: str, *, commit: bool = True, dry_run: bool = False
+    ) -> Iterator[Transaction]:
+        """Stage changes under the lock; on success write them and make one commit."""
+        with self.repo.lock():
+            self.repo.recover()
+            tx = Transaction(self, actor, action)
+            yield tx
+            if dry_run or not tx.change:
+                return
+            tx.commit_id = self.repo.apply(
+                tx.change,
+                author=Author(actor.name, actor.email),
+                message=tx.message(),
+                commit=commit,
+            )
+            self.index.fresh = False

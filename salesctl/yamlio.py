@@ -1,0 +1,123 @@
+"""YAML in and out: safe, fast (libyaml) and deterministic.
+
+Reading uses libyaml's ``CSafeLoader`` when present (7-9x faster than the pure-Python
+loader; identical results) and never anything but a safe loader. Anchors and aliases are
+refused outright: no record needs them and they are how "billion laughs" bombs work.
+Writing keeps the caller's key order, block style, readable UTF-8 (Chinese text stays
+Chinese), literal blocks for multi-line text and a newline at the end, so a change to one
+field is a one-line diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from salesctl.errors import Invalid
+
+
+class YamlError(Invalid):
+    """A file that cannot be read as YAML; ``where`` is ``file`` or ``file:line``."""
+
+    def __init__(self, where: str, detail: str, hint: str = "fix the file by hand") -> None:
+        super().__init__(f"{where}: {detail}", hint)
+        self.where = where
+        self.detail = detail
+
+
+MAX_FILE_BYTES = 1024 * 1024  # a record is a few KB; anything this large is not ours
+
+try:
+    _Loader: type = yaml.CSafeLoader
+    _BaseDumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - libyaml missing; correct but slower
+    _Loader = yaml.SafeLoader
+    _BaseDumper = yaml.SafeDumper
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value.strip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.Node:
+    if value == value.to_integral_value():
+        return dumper.represent_int(int(value))
+    return dumper.represent_scalar("tag:yaml.org,2002:float", format(value, "f"))
+
+
+def _datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat())
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(Decimal, _decimal)
+_Dumper.add_representer(dt.datetime, _datetime)
+
+
+def loads(text: str | bytes, *, source: str = "<input>") -> Any:
+    """Parse YAML text; errors name ``source`` and the line."""
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlError(
+            source,
+            f"file is {len(text)} bytes, over the {MAX_FILE_BYTES}-byte limit",
+            "records are small; split or remove the file",
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlError(source, f"not UTF-8 (byte {exc.start})", "save it as UTF-8") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise YamlError(where, f"malformed YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(source, f"malformed YAML: {exc}") from None
+    _refuse_aliases(data, source)
+    return data
+
+
+def load_file(path: str, *, source: str | None = None) -> Any:
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    return loads(raw, source=source or path)
+
+
+def dumps(data: Any) -> str:
+    """Deterministic block-style YAML of ``data`` (keys in the given order)."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _refuse_aliases(data: Any, source: str) -> None:
+    """Reject shared containers (YAML aliases) without ever expanding them."""
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                raise YamlError(
+                    source, "YAML anchors/aliases are not allowed", "write each value out in full"
+                )
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)

@@ -1,0 +1,118 @@
+"""Shared fixtures: a fresh git store per test, a frozen clock, and an in-process CLI runner.
+
+Everything points at temporary directories through ``$SALESCTL_STORE`` and the git
+environment, so no test touches the developer's repositories or git identity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salesctl.cli.app import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIG = """\
+org: Acme Trading
+currency: CNY
+timezone: Asia/Shanghai
+teams:
+  - {id: east, name: East region}
+  - {id: north, name: North region}
+members:
+  - {id: dana, name: Dana Wu, email: dana@acme.example, role: director}
+  - {id: lee, name: Lee Chen, email: lee@acme.example, team: east, role: lead}
+  - {id: alice, name: Alice Lin, email: alice@acme.example, team: east, role: rep}
+  - {id: bob, name: Bob Li, email: bob@acme.example, team: east, role: rep}
+  - {id: carol, name: Carol Xu, email: carol@acme.example, team: east, role: rep, active: false}
+  - {id: nick, name: Nick Wang, email: nick@acme.example, team: north, role: lead}
+  - {id: nora, name: 王娜, email: nora@acme.example, team: north, role: rep}
+  - {id: fay, name: Fay Ho, email: fay@acme.example, role: finance}
+  - {id: sam, name: Sam Service, email: sam@acme.example, role: service}
+  - {id: ada, name: Ada Admin, email: ada@acme.example, role: admin}
+pool:
+  reclaim_after_days: 30
+  max_owned_leads: 5
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's git config, identity or store."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for name in ("SALESCTL_STORE", "SALESCTL_USER", "SALESCTL_DEBUG", "EDITOR", "VISUAL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-20T10:00:00+08:00")
+
+
+def make_store(path: Path, config: str = CONFIG) -> Path:
+    """A store as a real git repo with ``config`` committed by the director."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "salesctl.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
+    git(path, "add", "salesctl.yaml")
+    git(
+        path,
+        "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example",
+        "commit", "-q", "-m", "config",
+    )
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_store(tmp_path / "store")
+    monkeypatch.setenv("SALESCTL_STORE", str(root))
+    return root
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run salesctl in-process: ``cli("--as", "alice", "lead", "list", "-f", "json")``."""
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+def salesctl_subprocess(*args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:
+    """Run salesctl as a separate process (for concurrency and crash tests)."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "salesctl", *args], env=full_env, capture_output=True, text=True, **kw
+    )
