@@ -15,8 +15,17 @@ from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
 from salesctl.store.layout import Owner
 
-# Actions an own-scope role may take on a pool record: taking it, or putting a new one there.
-POOL_ACTIONS_FOR_OWN_SCOPE = ("lead.claim", "customer.claim", "lead.add", "lead.import")
+# What an own-scope role may do with the pool: take a record from it, give one back,
+# or put a new one there.
+POOL_ACTIONS_FOR_OWN_SCOPE = (
+    "lead.claim",
+    "lead.release",
+    "lead.add",
+    "lead.import",
+    "customer.claim",
+    "customer.release",
+    "customer.add",
+)
 
 
 def may_read(config: Config, member: Member, owner: Owner) -> bool:

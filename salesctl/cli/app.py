@@ -81,6 +81,8 @@ def run(argv: list[str] | None = None) -> int:
         if os.environ.get("SALESCTL_DEBUG"):
             raise
         sys.stderr.write(f"error: {exc}\n")
+        for line in getattr(exc, "details", ()):
+            sys.stderr.write(f"  {line}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

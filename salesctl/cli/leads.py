@@ -143,7 +143,271 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         )
         report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
 
+    @app.command("import")
+    def import_(
+        ctx: typer.Context,
+        file: Annotated[str, typer.Argument(help="A CSV (UTF-8, Excel's quoting) or JSON file.")],
+        map_: Annotated[
+            list[str] | None,
+            typer.Option("--map", help='"Column=field" (repeatable); field "-" ignores a column.'),
+        ] = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="Give every lead to this member.")
+        ] = None,
+        round_robin: Annotated[
+            bool, typer.Option("--round-robin", help="Deal leads out to active reps in turn.")
+        ] = False,
+        team: Annotated[
+            str | None, typer.Option(help="With --round-robin: only this team.")
+        ] = None,
+        pool: Annotated[bool, typer.Option("--pool", help="Put every lead in the pool.")] = False,
+        update: Annotated[
+            bool, typer.Option("--update", help="Merge new values into duplicates found.")
+        ] = False,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Import leads from CSV or JSON: all rows or none, one commit, duplicates skipped.
+
+        Example: salesctl lead import expo.csv --round-robin --team east --map "手机=phone"
+        """
+        from pathlib import Path
+
+        from salesctl.cli._output import emit, info
+        from salesctl.ops.lead_import import import_leads
+
+        s = session(ctx)
+        result, tx = import_leads(
+            s.store,
+            s.actor,
+            Path(file),
+            mappings=map_ or (),
+            to=to,
+            round_robin=round_robin,
+            team=team,
+            pool=pool,
+            update=update,
+            commit=not no_commit,
+            dry_run=dry_run,
+            progress=_progress_printer(),
+        )
+        if result.ignored_columns:
+            info(f"note: columns not imported: {', '.join(result.ignored_columns)}")
+        if fmt and fmt != "table":
+            emit(result.as_json(), fmt)
+            return
+        verb = "would import" if dry_run else "imported"
+        owners = ", ".join(f"{k}: {v}" for k, v in sorted(result.owners.items()))
+        typer.echo(
+            f"{verb} {len(result.created)} new lead(s)"
+            + (f" ({owners})" if owners else "")
+            + f", updated {len(result.updated)}, skipped {len(result.skipped)} duplicate(s)"
+            + (f" in commit {tx.commit_id[:10]}" if tx.commit_id else "")
+        )
+        for skip in result.skipped[:20]:
+            typer.echo(f"  row {skip['row']}: duplicate of {skip['duplicate_of']}")
+
+    @app.command("assign")
+    def assign(
+        ctx: typer.Context,
+        lead_ids: Annotated[list[str], typer.Argument(help="Lead ids or unique prefixes.")],
+        to: Annotated[str, typer.Option("--to", help="The new owner.")],
+        participant: Annotated[
+            list[str] | None,
+            typer.Option("--participant", help="A supporting member (repeatable)."),
+        ] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Give leads to a member (team leads within their team; directors anywhere).
+
+        Example: salesctl lead assign L-7KQ2 L-9XD1 --to alice --participant bob
+        """
+        from salesctl.ops.ownership import assign as assign_records
+
+        s = session(ctx)
+        rows, tx = assign_records(
+            s.store,
+            s.actor,
+            "lead",
+            lead_ids,
+            to=to,
+            participants=participant or (),
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(
+            rows, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
+        )
+
+    @app.command("claim")
+    def claim(
+        ctx: typer.Context,
+        lead_ids: Annotated[list[str], typer.Argument(help="Pool lead ids or prefixes.")],
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Take leads from the pool (up to pool.max_owned_leads open leads).
+
+        Example: salesctl lead claim L-7KQ2
+        """
+        from salesctl.ops.ownership import claim as claim_records
+
+        s = session(ctx)
+        rows, tx = claim_records(
+            s.store, s.actor, "lead", lead_ids, commit=not no_commit, dry_run=dry_run
+        )
+        report_change(rows, tx, fmt, verb="claimed", dry_run=dry_run, no_commit=no_commit)
+
+    @app.command("release")
+    def release(
+        ctx: typer.Context,
+        lead_ids: Annotated[list[str], typer.Argument(help="Lead ids or prefixes.")],
+        reason: Annotated[str | None, typer.Option(help="Why it goes back.")] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Return leads to the pool, with the reason recorded.
+
+        Example: salesctl lead release L-7KQ2 --reason "not my territory"
+        """
+        from salesctl.ops.ownership import release as release_records
+
+        s = session(ctx)
+        rows, tx = release_records(
+            s.store,
+            s.actor,
+            "lead",
+            lead_ids,
+            reason=reason,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
+
+    @app.command("reclaim")
+    def reclaim(
+        ctx: typer.Context,
+        idle_days: Annotated[
+            int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
+        ] = None,
+        warn_days: Annotated[
+            int | None,
+            typer.Option(help="Only list leads that will return within this many days, by owner."),
+        ] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Return leads with no follow-up for N days to the pool (cron-safe).
+
+        Example (cron, daily): salesctl --as dana lead reclaim --format json
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.ownership import group_by_owner, idle_records
+        from salesctl.ops.ownership import reclaim as reclaim_records
+
+        s = session(ctx)
+        days = idle_days or s.store.config.reclaim_after_days
+        if warn_days is not None:
+            soon = idle_records(s.store, s.actor, "lead", idle_days=days, within_days=warn_days)
+            emit(
+                group_by_owner(soon) if fmt and fmt != "table" else [i.as_json() for i in soon],
+                fmt,
+                ("owner", "id", "last_touch", "returns_on"),
+            )
+            return
+        idle, tx = reclaim_records(
+            s.store, s.actor, "lead", idle_days=days, commit=not no_commit, dry_run=dry_run
+        )
+        if fmt and fmt != "table":
+            emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
+        else:
+            verb = "would return" if dry_run else "returned"
+            where = f" in commit {tx.commit_id[:10]}" if tx.commit_id else ""
+            typer.echo(f"{verb} {len(idle)} idle lead(s) to the pool{where}")
+            for item in idle:
+                typer.echo(f"  {item.id}  {item.owner}  last touch {item.last_touch}")
+
+    @app.command("convert")
+    def convert(
+        ctx: typer.Context,
+        lead_id: IdArg,
+        deal: Annotated[
+            str | None, typer.Option("--deal", help="Also open a deal: its title.")
+        ] = None,
+        amount: Annotated[str | None, typer.Option(help="The deal's amount.")] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Convert a lead into a customer (and optionally a deal), in one commit.
+
+        Example: salesctl lead convert L-7KQ2 --deal "ERP rollout" --amount 120000
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.leads import convert_lead
+
+        s = session(ctx)
+        result, tx = convert_lead(
+            s.store,
+            s.actor,
+            lead_id,
+            deal_title=deal,
+            deal_amount=amount,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        if fmt and fmt != "table":
+            emit(result, fmt)
+        else:
+            made = result["customer"]["id"] + (
+                f" and deal {result['deal']['id']}" if "deal" in result else ""
+            )
+            where = f" in commit {tx.commit_id[:10]}" if tx.commit_id else ""
+            typer.echo(f"converted {result['lead']} to customer {made}{where}")
+
+    @app.command("disqualify")
+    def disqualify(
+        ctx: typer.Context,
+        lead_id: IdArg,
+        reason: Annotated[str, typer.Option(help="Why (required).")],
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Close a lead as not worth pursuing.
+
+        Example: salesctl lead disqualify L-7KQ2 --reason "no budget this year"
+        """
+        from salesctl.ops.leads import disqualify_lead
+
+        s = session(ctx)
+        record, tx = disqualify_lead(
+            s.store, s.actor, lead_id, reason=reason, commit=not no_commit, dry_run=dry_run
+        )
+        report_change(record, tx, fmt, verb="disqualified", dry_run=dry_run, no_commit=no_commit)
+
     return app
+
+
+def _progress_printer() -> Any:
+    """A progress line on a terminal for big imports (nothing when piped or in cron)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r  {done}/{total} leads prepared")
+        if done >= total - 499:
+            sys.stderr.write("\n")
+
+    return show
 
 
 def _edit_in_editor(store: Any, lead_id: str) -> dict[str, Any]:

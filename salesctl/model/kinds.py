@@ -176,8 +176,11 @@ LEAD = Kind(
         F("tags", tags),
         F("participants", tags),
         F("created", date, True, settable=False),
+        F("assigned", date, settable=False),  # when the current owner got it (assign/claim)
+        F("released", date, settable=False),  # when it last went back to the pool
+        F("release_reason", text, settable=False),
         F("customer", line, settable=False),  # set by conversion
-        F("reason", text),  # why it was disqualified / released
+        F("reason", text),  # why it was disqualified
         F("notes", text),
         F("custom", _mapping),
     ),
@@ -195,6 +198,9 @@ CUSTOMER = Kind(
         F("contacts", _rows, columns=CONTACT_COLUMNS, settable=False),
         F("participants", tags),
         F("created", date, True, settable=False),
+        F("assigned", date, settable=False),
+        F("released", date, settable=False),
+        F("release_reason", text, settable=False),
         F("lead", line, settable=False),  # the lead it was converted from
         F("notes", text),
         F("custom", _mapping),

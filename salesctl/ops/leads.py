@@ -9,7 +9,7 @@ from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Member
-from salesctl.model.kinds import LEAD
+from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     apply_sets,
     enter_stage,
@@ -120,3 +120,94 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
 
 def show_lead(store: Store, viewer: Member, lead_id: str) -> dict[str, Any]:
     return show_record(store, viewer, lead_id, ("lead",))
+
+
+def convert_lead(
+    store: Store,
+    actor: Member,
+    lead_id: str,
+    *,
+    deal_title: str | None = None,
+    deal_amount: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Turn a lead into a customer (its contact person becomes the first contact) and
+    optionally open a deal; the lead is marked ``converted`` and linked. One commit."""
+    config = store.config
+    if (deal_title is None) != (deal_amount is None):
+        raise Invalid("--deal and --amount go together", "give both, or neither")
+    with store.transaction(actor, "lead.convert", commit=commit, dry_run=dry_run) as tx:
+        lead = load_for_write(store, lead_id, ("lead",))
+        scopes.check_write(config, actor, "lead.convert", lead.owner, record=lead.id)
+        if lead.owner.is_pool:
+            raise Invalid(f"{lead.id} is in the pool", "claim or assign it before converting")
+        if lead.data.get("stage") in ("converted", "disqualified"):
+            raise Invalid(f"{lead.id} is already {lead.data['stage']}")
+        today = clock.today()
+        customer_id = new_id(CUSTOMER.prefix)
+        contact = {k: lead.data[k] for k in ("name", "phone", "email") if lead.data.get(k)}
+        customer: dict[str, Any] = {
+            "schema_version": 1,
+            "name": lead.data.get("company") or lead.data.get("name"),
+            "source": lead.data.get("source"),
+            "tags": lead.data.get("tags"),
+            "contacts": [contact] if contact.get("name") else [],
+            "participants": lead.data.get("participants"),
+            "created": today,
+            "lead": lead.id,
+        }
+        customer = {k: v for k, v in customer.items() if v not in (None, [])}
+        customer_loc = RecordPath(
+            record_file(lead.owner, CUSTOMER, customer_id), CUSTOMER, customer_id, lead.owner
+        )
+        tx.write(customer_loc, validate(config, CUSTOMER, customer, customer_loc.path))
+        lead_data = dict(lead.data, customer=customer_id)
+        enter_stage(lead_data, "converted", today)
+        tx.write(lead.loc, validate(config, LEAD, lead_data, lead.path))
+        result: dict[str, Any] = {
+            "lead": lead.id,
+            "customer": record_json(Record(customer_loc, customer)),
+        }
+        if deal_title is not None:
+            deal_id = new_id(DEAL.prefix)
+            deal: dict[str, Any] = {
+                "schema_version": 1,
+                "customer": customer_id,
+                "title": deal_title,
+                "amount": deal_amount,
+                "created": today,
+            }
+            enter_stage(deal, config.deal_stages[0].id, today)
+            deal_loc = RecordPath(record_file(lead.owner, DEAL, deal_id), DEAL, deal_id, lead.owner)
+            deal = validate(config, DEAL, deal, deal_loc.path)
+            tx.write(deal_loc, deal)
+            result["deal"] = record_json(Record(deal_loc, deal))
+        tx.summary = f"lead.convert: {lead.id} to customer {customer_id} ({customer['name']})"
+    return result, tx
+
+
+def disqualify_lead(
+    store: Store,
+    actor: Member,
+    lead_id: str,
+    *,
+    reason: str,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Close a lead as not worth pursuing, with the reason (reports count these)."""
+    config = store.config
+    if not reason.strip():
+        raise Invalid("--reason is required", "say why, e.g. --reason 'no budget'")
+    with store.transaction(actor, "lead.disqualify", commit=commit, dry_run=dry_run) as tx:
+        lead = load_for_write(store, lead_id, ("lead",))
+        scopes.check_write(config, actor, "lead.disqualify", lead.owner, record=lead.id)
+        if lead.data.get("stage") == "converted":
+            raise Invalid(f"{lead.id} is already converted to {lead.data.get('customer')}")
+        data = dict(lead.data, reason=reason.strip())
+        enter_stage(data, "disqualified")
+        data = validate(config, LEAD, data, lead.path)
+        tx.write(lead.loc, data)
+        tx.summary = f"lead.disqualify: {lead.id} ({reason.strip()})"
+    return record_json(Record(lead.loc, data)), tx

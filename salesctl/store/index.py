@@ -241,6 +241,16 @@ class Index:
         self.refresh()
         return list(self.db.execute("SELECT path, id, kind, problems FROM records ORDER BY path"))
 
+    def last_touch_by_parent(self) -> dict[str, str]:
+        """The latest follow-up or done visit date (YYYY-MM-DD, as written) per record id."""
+        self.refresh()
+        rows = self.db.execute(
+            "SELECT parent, max(substr(json_extract(data, '$.at'), 1, 10)) FROM records "
+            "WHERE kind IN ('followup', 'visit') AND data IS NOT NULL "
+            "AND coalesce(json_extract(data, '$.status'), 'done') = 'done' GROUP BY parent"
+        )
+        return {parent: day for parent, day in rows if parent and day}
+
     def count(self, kind: str, where: str = "", args: Iterable[Any] = ()) -> int:
         self.refresh()
         # ``where`` is built by salesctl's own code; every value travels as a parameter.

@@ -1,0 +1,501 @@
+"""``lead import``: CSV or JSON from spreadsheets and other CRMs, all-or-nothing, one commit.
+
+Pipeline: read rows (UTF-8 with or without BOM, Excel quoting, CRLF) -> map columns to lead
+fields (``--map`` first, then built-in English and Chinese header names) -> build and validate
+every row, collecting every problem with its row number -> find duplicates within the file
+and against the store -> choose owners -> write all leads in one commit. Any bad row fails
+the whole import and nothing changes. Running the same import twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Invalid
+from salesctl.ids import new_id
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import LEAD
+from salesctl.model.problems import Problem
+from salesctl.model.rules import coerce_custom, record_problems
+from salesctl.model.values import normalise_company, normalise_email, normalise_phone
+from salesctl.ops.ownership import CLOSED_LEAD_STAGES, open_owned_count
+from salesctl.ops.records import enter_stage
+from salesctl.store.layout import POOL, Owner, RecordPath, record_file
+from salesctl.store.store import Store, Transaction
+
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+
+# Header names (lower-cased, spaces/underscores collapsed) recognised without --map.
+HEADERS: dict[str, str] = {}
+for _field, _names in {
+    "company": "company, company name, account, account name, organization, organisation, "
+    "公司, 公司名称, 企业名称, 单位, 客户名称",
+    "name": "name, full name, contact, contact name, lead name, 姓名, 联系人, 名字",
+    "first_name": "first name, firstname, given name, 名",
+    "last_name": "last name, lastname, surname, family name, 姓",
+    "email": "email, e-mail, email address, mail, 邮箱, 电子邮件, 电子邮箱, 邮件",
+    "phone": "phone, mobile, mobile phone, telephone, tel, phone number, cell, "
+    "电话, 手机, 手机号, 手机号码, 联系电话, 电话号码",
+    "source": "source, lead source, channel, 来源, 线索来源, 渠道",
+    "stage": "stage, status, lead status, 状态, 阶段, 线索状态",
+    "created": "created, created date, create date, created time, created at, date created, "
+    "创建时间, 创建日期",
+    "tags": "tags, tag, 标签",
+    "notes": "notes, note, description, comments, 备注, 描述",
+    "owner": "owner, lead owner, assigned to, 负责人, 所有人",
+}.items():
+    for _name in _names.split(","):
+        HEADERS[" ".join(_name.strip().lower().replace("_", " ").split())] = _field
+
+# Common status words of other CRMs' exports, mapped to the default lead stages.
+STATUS_WORDS = (
+    (re.compile(r"unqualif|disqualif|junk|无效|不合格"), "disqualified"),
+    (re.compile(r"convert|已转化|转化"), "converted"),
+    (re.compile(r"not contacted|^(new|open)|新"), "new"),
+    (re.compile(r"qualif|合格|已确认"), "qualified"),
+    (re.compile(r"contact|working|跟进|已联系"), "contacted"),
+)
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%Y.%m.%d", "%Y年%m月%d日")
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    owners: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "skipped": self.skipped,
+            "updated": self.updated,
+            "ignored_columns": self.ignored_columns,
+            "owners": self.owners,
+            "dry_run": self.dry_run,
+        }
+
+
+class ImportErrors(Invalid):
+    """Invalid rows: ``details`` holds one line per problem, by row number."""
+
+    def __init__(self, source: str, details: list[str]) -> None:
+        super().__init__(
+            f"{source}: {len(details)} problem(s) in the rows; nothing was imported",
+            "fix the rows listed below (or map columns with --map) and run it again",
+        )
+        self.details = details
+
+
+Rows = list[tuple[int, dict[str, Any]]]
+
+
+def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
+    """(columns, [(row number, values)], row problems) from a CSV or JSON file; rows number
+    like a spreadsheet (the header is row 1) for CSV, from 1 for JSON."""
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Invalid(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise Invalid(f"{name} is over {MAX_IMPORT_BYTES // 2**20} MB", "split it into parts")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            f"{name}: not UTF-8 (byte {exc.start})",
+            "save it as 'CSV UTF-8' in Excel, or convert it: iconv -f GBK -t UTF-8",
+        ) from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        return _json_rows(name, text)
+    return _csv_rows(name, text)
+
+
+def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}", "fix the file") from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise Invalid(f"{name}: expected a JSON list of objects", '[{"company": ...}, ...]')
+    columns: list[str] = []
+    for item in data:
+        columns += [str(k) for k in item if str(k) not in columns]
+    rows = [(i, {str(k): v for k, v in item.items()}) for i, item in enumerate(data, 1)]
+    return columns, rows, []
+
+
+def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise Invalid(f"{name} is empty", "export it again with a header row") from None
+    except csv.Error as exc:
+        raise Invalid(f"{name} row 1: {exc}", "fix the quoting") from None
+    columns = [h.strip() for h in header]
+    if len(set(columns)) != len(columns) or "" in columns:
+        raise Invalid(f"{name} row 1: empty or repeated column names", "name every column once")
+    rows: Rows = []
+    problems: list[str] = []
+    try:
+        for values in reader:
+            number = reader.line_num
+            if not any(v.strip() for v in values):
+                continue  # blank lines, as spreadsheets leave at the end
+            if len(values) != len(columns):
+                problems.append(
+                    f"row {number}: {len(values)} values for {len(columns)} columns "
+                    "(a missing or extra column, or a stray comma)"
+                )
+                continue
+            rows.append((number, dict(zip(columns, values, strict=True))))
+    except csv.Error as exc:
+        raise Invalid(f"{name} row {reader.line_num}: {exc}", "fix the quoting") from None
+    return columns, rows, problems
+
+
+def map_columns(
+    config: Config, columns: Sequence[str], mappings: Iterable[str]
+) -> tuple[dict[str, str], list[str]]:
+    """column -> field (a lead field, ``custom.NAME``, or ``owner``), and ignored columns."""
+    explicit: dict[str, str] = {}
+    for pair in mappings:
+        column, sep, wanted = pair.partition("=")
+        if not sep or not column.strip():
+            raise Invalid(f"--map {pair!r} is not Column=field", 'e.g. --map "Mobile=phone"')
+        explicit[column.strip()] = wanted.strip()
+    custom = {f.name for f in config.custom_fields.get("lead", ())}
+    allowed = {f.name for f in LEAD.fields if f.settable} | {"created", "owner"}
+    allowed |= {"first_name", "last_name"}
+    result: dict[str, str] = {}
+    ignored: list[str] = []
+    for column in explicit:
+        if column not in columns:
+            raise Invalid(
+                f"--map names column {column!r}, which the file does not have",
+                f"columns: {', '.join(columns)}",
+            )
+    for column in columns:
+        target: str | None = explicit.get(column)
+        if target is None:
+            key = " ".join(column.lower().replace("_", " ").split())
+            target = HEADERS.get(key) or (key if key in custom else None)
+        if target in (None, "-", ""):
+            ignored.append(column)
+            continue
+        assert target is not None
+        name = target.removeprefix("custom.")
+        if target.startswith("custom.") and name not in custom:
+            raise Invalid(
+                f"--map {column}={target}: lead has no custom field {name!r}",
+                "add it under custom_fields: lead: in salesctl.yaml",
+            )
+        if not target.startswith("custom.") and target not in allowed:
+            if target in custom:
+                target = f"custom.{target}"
+            else:
+                raise Invalid(
+                    f"--map {column}={target}: not a lead field",
+                    f"use one of {', '.join(sorted(allowed))} or custom.NAME",
+                )
+        result[column] = target
+    return result, ignored
+
+
+def _parse_date(value: str) -> dt.date:
+    text = value.strip()
+    head = text.replace("T", " ").split(" ")[0]
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(head, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)")
+
+
+def _stage(config: Config, value: str) -> str:
+    text = value.strip()
+    if text in config.lead_stages:
+        return text
+    lowered = text.lower()
+    for pattern, stage in STATUS_WORDS:
+        if pattern.search(lowered) and stage in config.lead_stages:
+            return stage
+    raise ValueError(f"{value!r} is not a lead stage (use one of {', '.join(config.lead_stages)})")
+
+
+@dataclass
+class Row:
+    number: int
+    data: dict[str, Any]
+    owner: str | None  # from an owner column
+
+
+def build_rows(
+    config: Config, rows: Sequence[tuple[int, dict[str, Any]]], mapping: dict[str, str]
+) -> tuple[list[Row], list[str]]:
+    """Lead data per row, and every problem as 'row N: field: message'."""
+    built, problems = [], []
+    today = clock.today()
+    custom_specs = {f.name: f for f in config.custom_fields.get("lead", ())}
+    for number, values in rows:
+        data: dict[str, Any] = {"schema_version": 1}
+        owner = None
+        row_problems: list[str] = []
+        first = last = ""
+        for column, target in mapping.items():
+            raw = values.get(column)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            text = str(raw).strip() if not isinstance(raw, list) else raw
+            try:
+                if target == "first_name":
+                    first = str(text)
+                elif target == "last_name":
+                    last = str(text)
+                elif target == "owner":
+                    owner = str(text)
+                elif target == "created":
+                    data["created"] = _parse_date(str(text))
+                elif target == "stage":
+                    data["stage"] = _stage(config, str(text))
+                elif target.startswith("custom."):
+                    name = target.removeprefix("custom.")
+                    data.setdefault("custom", {})[name] = coerce_custom(custom_specs[name], text)
+                else:
+                    data[target] = LEAD.by_name[target].coerce(text)
+            except ValueError as exc:
+                row_problems.append(f"row {number}: {column}: {exc}")
+        if (first or last) and not data.get("name"):
+            # Western exports split names; Chinese names read family name first.
+            is_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in first + last)
+            data["name"] = f"{last}{first}" if is_cjk else " ".join(p for p in (first, last) if p)
+        created = data.setdefault("created", today)
+        if isinstance(created, dt.date) and created > today:
+            row_problems.append(f"row {number}: created: {created} is in the future")
+        stage = data.get("stage") or config.lead_stages[0]
+        data.pop("stage", None)
+        enter_stage(data, stage, created if isinstance(created, dt.date) else today)
+        if not (data.get("company") or data.get("name")):
+            row_problems.append(f"row {number}: needs a company or a name column with a value")
+        canonical, problems_found = LEAD.normalise(data, f"row {number}")
+        problems_found += record_problems(config, LEAD, canonical, f"row {number}")
+        row_problems += [_row_problem(p) for p in problems_found]
+        if owner is not None:
+            member = config.member(owner) or config.member_by_email(owner)
+            if member is None:
+                row_problems.append(f"row {number}: owner: {owner!r} is not a member")
+            else:
+                owner = member.id
+        if row_problems:
+            problems += row_problems
+        else:
+            built.append(Row(number, canonical, owner))
+    return built, problems
+
+
+def _row_number(problem: str) -> int:
+    match = re.match(r"row (\d+)", problem)
+    return int(match.group(1)) if match else 0
+
+
+def _row_problem(problem: Problem) -> str:
+    return f"{problem.where}: {problem.field}: {problem.message}" if problem.field else str(problem)
+
+
+def _keys(data: dict[str, Any]) -> list[str]:
+    keys = []
+    if data.get("email"):
+        keys.append("e:" + normalise_email(data["email"]))
+    if data.get("phone"):
+        digits = normalise_phone(data["phone"])
+        if len(digits) >= 6:
+            keys.append("p:" + digits)
+    if data.get("company"):
+        company = normalise_company(data["company"])
+        if company:
+            keys.append("c:" + company)
+    return keys
+
+
+def existing_keys(store: Store) -> dict[str, str]:
+    """Duplicate-detection keys of every lead in the store -> lead id."""
+    keys: dict[str, str] = {}
+    store.index.refresh()
+    rows = store.index.db.execute(
+        "SELECT id, json_extract(data, '$.email'), json_extract(data, '$.phone'), "
+        "json_extract(data, '$.company') FROM records WHERE kind = 'lead' AND data IS NOT NULL "
+        "ORDER BY id"
+    )
+    for lead_id, email, phone, company in rows:
+        for key in _keys({"email": email, "phone": phone, "company": company}):
+            keys.setdefault(key, lead_id)
+    return keys
+
+
+def round_robin_members(store: Store, config: Config, team: str | None) -> list[Member]:
+    """Active reps (of ``team``), least loaded first: the order new leads are dealt in.
+
+    Fair within one import (a plain rotation: counts differ by at most one) and across
+    runs (each import starts with whoever owns the fewest open leads, so whoever got the
+    extra lead last time is dealt last now). Inactive members get nothing.
+    """
+    if team is not None and team not in config.teams:
+        raise Invalid(f"unknown team {team!r}", "see `salesctl team list`")
+    members = [
+        m
+        for m in config.members.values()
+        if m.active
+        and config.role_of(m).scope == "own"
+        and scopes.action_allowed(config, m, "lead.add")
+        and (team is None or m.team == team)
+    ]
+    if not members:
+        where = f"team {team}" if team else "the org"
+        raise Invalid(f"no active reps in {where} for --round-robin", "add or activate members")
+    load = {m.id: open_owned_count(store, "lead", m.id) for m in members}
+    return sorted(members, key=lambda m: (load[m.id], m.id))
+
+
+def import_leads(
+    store: Store,
+    actor: Member,
+    path: Path,
+    *,
+    mappings: Iterable[str] = (),
+    to: str | None = None,
+    round_robin: bool = False,
+    team: str | None = None,
+    pool: bool = False,
+    update: bool = False,
+    commit: bool = True,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[ImportResult, Transaction]:
+    """Import leads from ``path``; see the module docstring for the rules."""
+    config = store.config
+    if sum(bool(x) for x in (to, round_robin, pool)) > 1:
+        raise Invalid("--to, --round-robin and --pool are exclusive", "choose one")
+    if team and not round_robin:
+        raise Invalid("--team goes with --round-robin", "add --round-robin")
+    columns, raw_rows, shape_problems = read_rows(path)
+    mapping, ignored = map_columns(config, columns, mappings)
+    if not any(t in ("company", "name", "first_name", "last_name") for t in mapping.values()):
+        raise Invalid(
+            f"{path.name}: no column maps to company or name (columns: {', '.join(columns)})",
+            'map one, e.g. --map "Firma=company"',
+        )
+    rows, problems = build_rows(config, raw_rows, mapping)
+    problems = sorted(shape_problems + problems, key=_row_number)
+    if to:
+        target = config.member(to)
+        if target is None or not target.active:
+            raise Invalid(f"--to {to}: not an active member", "see `salesctl member list`")
+    result = ImportResult(ignored_columns=ignored, dry_run=dry_run)
+    with store.transaction(actor, "lead.import", commit=commit, dry_run=dry_run) as tx:
+        known = existing_keys(store)
+        new_rows: list[Row] = []
+        seen: dict[str, str] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            keys = _keys(row.data)
+            duplicate = next((known[k] for k in keys if k in known), None)
+            duplicate = duplicate or next((seen[k] for k in keys if k in seen), None)
+            if duplicate is None:
+                row_id = new_id(LEAD.prefix)
+                for key in keys:
+                    seen[key] = row_id
+                row.data["_id"] = row_id
+                new_rows.append(row)
+            elif update and duplicate in {r.data.get("_id") for r in new_rows}:
+                result.skipped.append({"row": row.number, "duplicate_of": duplicate})
+            elif update:
+                updates.setdefault(duplicate, {}).update(
+                    {k: v for k, v in row.data.items() if k not in ("created", "stages", "stage")}
+                )
+            else:
+                result.skipped.append({"row": row.number, "duplicate_of": duplicate})
+        if problems:
+            raise ImportErrors(path.name, problems)
+        owners = _choose_owners(store, config, actor, new_rows, to, round_robin, team, pool)
+        for done, row in enumerate(new_rows, 1):
+            row_id = row.data.pop("_id")
+            owner = owners[row.number]
+            scopes.check_write(config, actor, "lead.import", owner, record=row_id)
+            tx.write(RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data)
+            result.created.append(row_id)
+            label = owner.member or "pool"
+            result.owners[label] = result.owners.get(label, 0) + 1
+            if progress and done % 500 == 0:
+                progress(done, len(new_rows))
+        for lead_id, fields in updates.items():
+            _merge_update(store, config, actor, tx, lead_id, fields, result)
+        tx.summary = (
+            f"lead.import: {len(result.created)} new, {len(result.updated)} updated "
+            f"from {path.name}"
+        )
+    return result, tx
+
+
+def _choose_owners(
+    store: Store,
+    config: Config,
+    actor: Member,
+    rows: list[Row],
+    to: str | None,
+    round_robin: bool,
+    team: str | None,
+    pool: bool,
+) -> dict[int, Owner]:
+    from salesctl.ops.records import home_of
+
+    if pool:
+        return {row.number: POOL for row in rows}
+    if round_robin:
+        order = round_robin_members(store, config, team) if rows else []
+        return {row.number: home_of(config, order[i % len(order)].id) for i, row in enumerate(rows)}
+    owners = {}
+    for row in rows:
+        member_id = to or row.owner or actor.id
+        owners[row.number] = home_of(config, member_id)
+    return owners
+
+
+def _merge_update(
+    store: Store,
+    config: Config,
+    actor: Member,
+    tx: Transaction,
+    lead_id: str,
+    fields: dict[str, Any],
+    result: ImportResult,
+) -> None:
+    from salesctl.ops.records import load_for_write, validate
+
+    record = load_for_write(store, lead_id, ("lead",))
+    scopes.check_write(config, actor, "lead.edit", record.owner, record=record.id)
+    data = dict(record.data)
+    for key, value in fields.items():
+        if key == "custom":
+            data["custom"] = {**(data.get("custom") or {}), **value}
+        elif key == "tags":
+            data["tags"] = list(dict.fromkeys([*(data.get("tags") or []), *value]))
+        elif key != "schema_version":
+            data[key] = value
+    data = validate(config, LEAD, data, record.path)
+    if data != record.data and record.data.get("stage") not in CLOSED_LEAD_STAGES:
+        tx.write(record.loc, data)
+        result.updated.append(lead_id)

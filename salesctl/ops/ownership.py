@@ -1,0 +1,276 @@
+"""Moving records between owners and the pool (公海): assign, claim, release, reclaim.
+
+A move renames the record's whole directory (its follow-ups, visits and attachments go
+with it), so ``git log --follow`` and ``salesctl history`` keep the full story and the new
+owner inherits it. The same rules serve leads and customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Forbidden, Invalid
+from salesctl.model.config import Config, Member
+from salesctl.ops.records import home_of, load_for_write, record_json, validate
+from salesctl.store.layout import POOL, Owner, RecordPath, record_dir, record_file
+from salesctl.store.records import Record
+from salesctl.store.store import Store, Transaction
+
+CLOSED_LEAD_STAGES = ("converted", "disqualified")
+
+
+def _move(
+    tx: Transaction, config: Config, record: Record, target: Owner, data: dict[str, Any]
+) -> Record:
+    """Stage the move of ``record``'s directory to ``target`` with ``data`` as its new fields."""
+    kind = record.kind
+    new_loc = RecordPath(record_file(target, kind, record.id), kind, record.id, target)
+    data = validate(config, kind, data, new_loc.path)
+    if target != record.owner:
+        tx.move_dir(record.loc.record_dir, record_dir(target, kind, record.id))
+    tx.write(new_loc, data)
+    return Record(new_loc, data)
+
+
+def _active_member(config: Config, member_id: str) -> Member:
+    member = config.member(member_id)
+    if member is None:
+        raise Invalid(f"unknown member {member_id!r}", "see `salesctl member list`")
+    if not member.active:
+        raise Invalid(f"{member_id} is inactive", "assign to an active member")
+    return member
+
+
+def open_owned_count(store: Store, kind: str, member_id: str) -> int:
+    """Records of ``kind`` a member owns that still count against the pool cap."""
+    closed = ",".join(f"'{s}'" for s in CLOSED_LEAD_STAGES)
+    where = f"owner = ? AND coalesce(json_extract(data, '$.stage'), '') NOT IN ({closed})"
+    return store.index.count(kind, where, [member_id])
+
+
+def assign(
+    store: Store,
+    actor: Member,
+    kind: str,
+    ids: Sequence[str],
+    *,
+    to: str,
+    participants: Iterable[str] = (),
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[list[dict[str, Any]], Transaction]:
+    """Give records to ``to`` (a lead within the team, a director anywhere)."""
+    config = store.config
+    target_member = _active_member(config, to)
+    target = home_of(config, target_member.id)
+    extra = list(participants)
+    for member_id in extra:
+        _active_member(config, member_id)
+    moved: list[dict[str, Any]] = []
+    with store.transaction(actor, f"{kind}.assign", commit=commit, dry_run=dry_run) as tx:
+        for text in _unique(ids):
+            record = load_for_write(store, text, (kind,))
+            scopes.check_write(
+                config, actor, f"{kind}.assign", record.owner, target=target, record=record.id
+            )
+            data = dict(record.data)
+            if record.owner != target:
+                data["assigned"] = clock.today()
+            if extra:
+                data["participants"] = [p for p in extra if p != to]
+            moved.append(record_json(_move(tx, config, record, target, data)))
+        tx.summary = f"{kind}.assign: {_ids(moved)} to {to}"
+    return moved, tx
+
+
+def claim(
+    store: Store,
+    actor: Member,
+    kind: str,
+    ids: Sequence[str],
+    *,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[list[dict[str, Any]], Transaction]:
+    """Take records from the pool, up to ``pool.max_owned_leads`` open ones."""
+    config = store.config
+    target = home_of(config, actor.id)
+    moved: list[dict[str, Any]] = []
+    with store.transaction(actor, f"{kind}.claim", commit=commit, dry_run=dry_run) as tx:
+        records = [load_for_write(store, text, (kind,)) for text in _unique(ids)]
+        for record in records:
+            if not record.owner.is_pool:
+                raise Invalid(
+                    f"{record.id} is not in the pool (owner: {record.owner})",
+                    f"ask {record.owner} or their lead to release or assign it",
+                )
+            scopes.check_write(
+                config, actor, f"{kind}.claim", POOL, target=target, record=record.id
+            )
+        owned = open_owned_count(store, kind, actor.id)
+        cap = config.max_owned_leads
+        if owned + len(records) > cap:
+            raise Forbidden(
+                f"{actor.id} owns {owned} open {kind}s; claiming {len(records)} more "
+                f"exceeds the cap of {cap}",
+                "release or convert some first (pool.max_owned_leads in salesctl.yaml)",
+            )
+        for record in records:
+            data = dict(record.data, assigned=clock.today())
+            moved.append(record_json(_move(tx, config, record, target, data)))
+        tx.summary = f"{kind}.claim: {_ids(moved)} by {actor.id}"
+    return moved, tx
+
+
+def release(
+    store: Store,
+    actor: Member,
+    kind: str,
+    ids: Sequence[str],
+    *,
+    reason: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[list[dict[str, Any]], Transaction]:
+    """Return records to the pool, recording when and why."""
+    config = store.config
+    moved: list[dict[str, Any]] = []
+    with store.transaction(actor, f"{kind}.release", commit=commit, dry_run=dry_run) as tx:
+        for text in _unique(ids):
+            record = load_for_write(store, text, (kind,))
+            if record.owner.is_pool:
+                raise Invalid(f"{record.id} is already in the pool")
+            scopes.check_write(
+                config, actor, f"{kind}.release", record.owner, target=POOL, record=record.id
+            )
+            moved.append(record_json(_to_pool(tx, config, record, reason)))
+        tx.summary = f"{kind}.release: {_ids(moved)}" + (f" ({reason})" if reason else "")
+    return moved, tx
+
+
+def _to_pool(tx: Transaction, config: Config, record: Record, reason: str | None) -> Record:
+    data = {k: v for k, v in record.data.items() if k not in ("assigned", "release_reason")}
+    data["released"] = clock.today()
+    if reason:
+        data["release_reason"] = reason
+    data.pop("participants", None)
+    return _move(tx, config, record, POOL, data)
+
+
+@dataclass(frozen=True)
+class IdleRecord:
+    id: str
+    owner: str
+    team: str | None
+    last_touch: dt.date
+    returns_on: dt.date  # the day reclaim takes it back
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "owner": self.owner,
+            "team": self.team,
+            "last_touch": self.last_touch.isoformat(),
+            "returns_on": self.returns_on.isoformat(),
+        }
+
+
+def idle_records(
+    store: Store, viewer: Member, kind: str, *, idle_days: int, within_days: int = 0
+) -> list[IdleRecord]:
+    """Owned, open records whose last touch (follow-up, assignment or creation) is old.
+
+    With ``within_days`` 0: those at least ``idle_days`` idle now; otherwise those that
+    will reach it within ``within_days`` (but have not yet): the early warning.
+    """
+    config = store.config
+    today = clock.today()
+    sql, args = _team_or_all(config, viewer)
+    rows = store.index.query(kind, " AND ".join(["pool = 0", *sql]), args)
+    last_followup = store.index.last_touch_by_parent()
+    result = []
+    for path, data, _problems in rows:
+        if data is None or data.get("stage") in CLOSED_LEAD_STAGES:
+            continue
+        loc = _loc(path)
+        touches = [dt.date.fromisoformat(data[k]) for k in ("created", "assigned") if data.get(k)]
+        if loc.id in last_followup:
+            touches.append(dt.date.fromisoformat(last_followup[loc.id]))
+        last = max(touches)
+        returns_on = last + dt.timedelta(days=idle_days)
+        due = returns_on <= today
+        warn = within_days > 0 and not due and returns_on <= today + dt.timedelta(days=within_days)
+        if (within_days == 0 and due) or warn:
+            assert loc.owner.member is not None
+            result.append(IdleRecord(loc.id, loc.owner.member, loc.owner.team, last, returns_on))
+    return sorted(result, key=lambda r: (r.owner, r.returns_on, r.id))
+
+
+def reclaim(
+    store: Store,
+    actor: Member,
+    kind: str,
+    *,
+    idle_days: int | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[list[IdleRecord], Transaction]:
+    """Return idle records to the pool in one commit (cron-safe: a rerun finds none)."""
+    config = store.config
+    days = idle_days or config.reclaim_after_days
+    if days < 1:
+        raise Invalid("--idle-days must be at least 1")
+    if not scopes.action_allowed(config, actor, f"{kind}.reclaim"):
+        raise Forbidden(
+            f"{actor.id} ({actor.role}) may not {kind}.reclaim", "run it as a lead or director"
+        )
+    with store.transaction(actor, f"{kind}.reclaim", commit=commit, dry_run=dry_run) as tx:
+        idle = idle_records(store, actor, kind, idle_days=days)
+        for item in idle:
+            record = load_for_write(store, item.id, (kind,))
+            scopes.check_write(
+                config, actor, f"{kind}.reclaim", record.owner, target=POOL, record=record.id
+            )
+            _to_pool(tx, config, record, f"no follow-up for {days} days")
+        tx.summary = f"{kind}.reclaim: {len(idle)} idle for {days}+ days back to the pool"
+    return idle, tx
+
+
+def _team_or_all(config: Config, viewer: Member) -> tuple[list[str], list[Any]]:
+    scope = config.role_of(viewer).scope
+    if scope == "all":
+        return [], []
+    if scope == "team":
+        return ["team = ?"], [viewer.team]
+    return ["owner = ?"], [viewer.id]
+
+
+def _loc(path: str) -> RecordPath:
+    from salesctl.store.layout import parse_path
+
+    loc = parse_path(path)
+    assert loc is not None
+    return loc
+
+
+def _unique(ids: Sequence[str]) -> list[str]:
+    if not ids:
+        raise Invalid("no ids given", "pass one or more record ids")
+    return list(dict.fromkeys(i.upper() for i in ids))
+
+
+def _ids(rows: list[dict[str, Any]]) -> str:
+    ids = [r["id"] for r in rows]
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def group_by_owner(items: Iterable[IdleRecord]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        grouped[item.owner].append(item.as_json())
+    return dict(grouped)
