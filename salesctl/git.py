@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from pathlib import Path
 from salesctl.errors import Conflict, SalesctlError
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SALESCTL_LOCK_TIMEOUT", "120"))
+TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 
 
 class GitError(SalesctlError):
@@ -87,8 +89,9 @@ class Repo:
         if env:
             full_env = dict(os.environ)
             full_env.update(env)
+        started = time.perf_counter()
         try:
-            proc = subprocess.run(
+            proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
                 ["git", *args],
                 cwd=self.root,
                 input=input,
@@ -98,6 +101,9 @@ class Repo:
             )
         except FileNotFoundError:
             raise GitError("git is not installed", "install git and try again") from None
+        if TRACE:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"trace: git {' '.join(args)[:60]} {elapsed:.0f} ms", file=sys.stderr)
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
@@ -134,6 +140,24 @@ class Repo:
     def head(self) -> str | None:
         out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip()
         return out or None
+
+    def data_commit(self, skip_action_prefix: str = "report.") -> str | None:
+        """The newest commit that is not salesctl's own report commit: what a report's data
+        came from, so committing a report does not change the next report's source."""
+        out = self.run(
+            "log",
+            "-n",
+            "50",
+            "--format=%H %(trailers:key=Salesctl-Action,valueonly,separator=)",
+            check=False,
+        )
+        first = None
+        for line in out.splitlines():
+            commit, _, action = line.partition(" ")
+            first = first or commit
+            if not action.strip().startswith(skip_action_prefix):
+                return commit
+        return first
 
     def config_value(self, key: str) -> str | None:
         out = self.run("config", "--get", key, check=False).strip()
@@ -255,7 +279,10 @@ class Repo:
             return None
         old = self.head()
         paths = change.paths
-        self.guard_uncommitted(paths)
+        # A path that is not on disk cannot hold uncommitted edits unless we delete it.
+        self.guard_uncommitted(
+            [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
+        )
         _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
         try:
             _write_files(self.root, change, self.state_dir)
@@ -331,31 +358,40 @@ def _nul(paths: Sequence[str]) -> bytes:
     return b"".join(p.encode() + b"\0" for p in paths)
 
 
+FSYNC_EACH_UP_TO = 16  # bigger changes (imports) sync once at the end: 10k fsyncs cost ~2 s
+
+
 def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
+    each = len(change.writes) <= FSYNC_EACH_UP_TO
     for path, content in sorted(change.writes.items()):
-        write_atomic(root / path, content, tmp_dir=tmp_dir)
+        write_atomic(root / path, content, tmp_dir=tmp_dir, fsync=each)
     for path in sorted(change.deletes - set(change.writes)):
         with contextlib.suppress(FileNotFoundError):
             (root / path).unlink()
         _prune_empty_dirs(root, path)
+    if not each:
+        os.sync()
 
 
-def write_atomic(target: Path, content: bytes, *, tmp_dir: Path | None = None) -> None:
+def write_atomic(
+    target: Path, content: bytes, *, tmp_dir: Path | None = None, fsync: bool = True
+) -> None:
     """Replace ``target`` with ``content`` so a reader sees the old file or the new, never half."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_parent = tmp_dir if tmp_dir is not None else target.parent
     tmp = tmp_parent / f".{target.name}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
         fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
     try:
         os.replace(tmp, target)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
         os.unlink(tmp)  # temp dir on another file system: fall back to a sibling temp file
-        write_atomic(target, content)
+        write_atomic(target, content, fsync=fsync)
 
 
 def _write_json_atomic(path: Path, data: object) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from salesctl import __version__
-from salesctl.cli import leads, members, store_cmds
+from salesctl.cli import leads, members, reports, store_cmds
 from salesctl.cli._session import Session
 from salesctl.errors import EXIT_INVALID, SalesctlError
 
@@ -67,7 +67,10 @@ def root(
 
 store_cmds.register(app)
 members.register(app)
-app.add_typer(leads.make(make_app), name="lead", help="Leads: add, list, show, edit.")
+app.add_typer(
+    leads.make(make_app), name="lead", help="Leads: add, import, assign, claim, convert ..."
+)
+app.add_typer(reports.make(make_app), name="report", help="Weekly and monthly reports.")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -241,6 +241,20 @@ class Index:
         self.refresh()
         return list(self.db.execute("SELECT path, id, kind, problems FROM records ORDER BY path"))
 
+    def select(
+        self, kind: str, fields: Iterable[str], where: str = "", args: Iterable[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """(id, owner, team, parent, *field values) of valid ``kind`` records, by SQL."""
+        fields = list(fields)
+        columns = "".join(", json_extract(data, ?)" for _ in fields)
+        sql = f"SELECT id, owner, team, parent{columns} FROM records WHERE kind = ? AND data IS NOT NULL"
+        if where:
+            sql += f" AND ({where})"
+        self.refresh()
+        return list(
+            self.db.execute(sql + " ORDER BY id", [*(f"$.{f}" for f in fields), kind, *args])
+        )
+
     def last_touch_by_parent(self) -> dict[str, str]:
         """The latest follow-up or done visit date (YYYY-MM-DD, as written) per record id."""
         self.refresh()

@@ -60,6 +60,7 @@ class Transaction:
     records: list[str] = field(default_factory=list)
     summary: str = ""
     commit_id: str | None = None
+    _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
         self.change.writes[loc.path] = yamlio.dumps(data).encode("utf-8")
@@ -90,7 +91,8 @@ class Transaction:
                 self.change.deletes.add(rel)
 
     def _touch(self, record_id: str) -> None:
-        if record_id not in self.records:
+        if record_id not in self._touched:
+            self._touched.add(record_id)
             self.records.append(record_id)
 
     def message(self) -> str:

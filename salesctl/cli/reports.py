@@ -1,0 +1,128 @@
+"""``salesctl report weekly|monthly``: the period's facts, rendered or committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from salesctl.cli._session import session
+
+MemberOpt = Annotated[str | None, typer.Option("--member", help="One member (default: you).")]
+TeamOpt = Annotated[str | None, typer.Option("--team", help="A team: its members and a summary.")]
+AllOpt = Annotated[bool, typer.Option("--all", help="The whole company.")]
+TemplateOpt = Annotated[
+    str | None, typer.Option("--template", help="NAME: templates/NAME.<format>.j2 (store first).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="md, html or json.")]
+OutOpt = Annotated[str | None, typer.Option("--out", help="Write the report into this directory.")]
+CommitOpt = Annotated[
+    bool, typer.Option("--commit", help="Write Markdown reports into the store in one commit.")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="en or zh (default: lang: in config).")]
+
+
+def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
+    app = make_app()
+
+    @app.command("weekly")
+    def weekly(
+        ctx: typer.Context,
+        member: MemberOpt = None,
+        team: TeamOpt = None,
+        all_: AllOpt = False,
+        week: Annotated[
+            str | None, typer.Option("--week", help="2026-W47 (default: last complete week).")
+        ] = None,
+        template: TemplateOpt = None,
+        fmt: FormatOpt = "md",
+        out: OutOpt = None,
+        commit: CommitOpt = False,
+        lang: LangOpt = None,
+    ) -> None:
+        """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
+
+        Example (cron, Monday 07:00): salesctl --as dana report weekly --all --commit
+        """
+        _run(ctx, "week", week, member, team, all_, template, fmt, out, commit, lang)
+
+    @app.command("monthly")
+    def monthly(
+        ctx: typer.Context,
+        member: MemberOpt = None,
+        team: TeamOpt = None,
+        all_: AllOpt = False,
+        month: Annotated[
+            str | None, typer.Option("--month", help="2026-11 (default: last complete month).")
+        ] = None,
+        template: TemplateOpt = None,
+        fmt: FormatOpt = "md",
+        out: OutOpt = None,
+        commit: CommitOpt = False,
+        lang: LangOpt = None,
+    ) -> None:
+        """The monthly report (same sections as the weekly one).
+
+        Example: salesctl report monthly --team east --month 2026-11 --format html --out /tmp
+        """
+        _run(ctx, "month", month, member, team, all_, template, fmt, out, commit, lang)
+
+    return app
+
+
+def _run(
+    ctx: typer.Context,
+    kind: str,
+    period: str | None,
+    member: str | None,
+    team: str | None,
+    all_: bool,
+    template: str | None,
+    fmt: str,
+    out: str | None,
+    commit: bool,
+    lang: str | None,
+) -> None:
+    from pathlib import Path
+
+    from salesctl.ops import reports
+
+    s = session(ctx)
+    if commit:
+        written, tx = reports.commit_reports(
+            s.store,
+            s.actor,
+            period_kind=kind,
+            period_id=period,
+            member=member,
+            team=team,
+            all_=all_,
+            template=template,
+            lang=lang,
+        )
+        if tx.commit_id:
+            typer.echo(f"wrote {len(written)} report(s) in commit {tx.commit_id[:10]}")
+        else:
+            typer.echo("reports unchanged: nothing to commit")
+        return
+    data = reports.build_report(
+        s.store,
+        s.actor,
+        period_kind=kind,
+        period_id=period,
+        member=member,
+        team=team,
+        all_=all_,
+        lang=lang,
+    )
+    text = reports.render_report(
+        s.store, data, fmt, template=template, lang=lang or s.store.config.lang
+    )
+    if out:
+        target = reports.out_file(Path(out), data, fmt)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        typer.echo(str(target))
+    else:
+        typer.echo(text, nl=False)
