@@ -91,7 +91,7 @@ class Repo:
             full_env.update(env)
         started = time.perf_counter()
         try:
-            proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            proc = subprocess.run(
                 ["git", *args],
                 cwd=self.root,
                 input=input,

@@ -77,7 +77,11 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
         except UnicodeDecodeError as exc:
             raise YamlError(source, f"not UTF-8 (byte {exc.start})", "save it as UTF-8") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+        loader = _Loader(text)  # CSafeLoader (or SafeLoader): never a full/unsafe loader
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source

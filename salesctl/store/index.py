@@ -247,7 +247,8 @@ class Index:
         """(id, owner, team, parent, *field values) of valid ``kind`` records, by SQL."""
         fields = list(fields)
         columns = "".join(", json_extract(data, ?)" for _ in fields)
-        sql = f"SELECT id, owner, team, parent{columns} FROM records WHERE kind = ? AND data IS NOT NULL"
+        sql = f"SELECT id, owner, team, parent{columns} FROM records "
+        sql += "WHERE kind = ? AND data IS NOT NULL"
         if where:
             sql += f" AND ({where})"
         self.refresh()
