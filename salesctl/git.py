@@ -209,19 +209,19 @@ class Repo:
                 f"an interrupted salesctl change ({len(paths)} paths) predates commits made since",
                 f"compare its paths with `git status`, then delete {journal}",
             )
-        self._restore_to_head(paths)
+        self._restore(paths, head)
         journal.unlink()
         return "rolled forward" if head and head == state.get("new") else "rolled back"
 
-    def _restore_to_head(self, paths: Sequence[str]) -> None:
-        """Make working tree and index match HEAD for exactly these paths."""
-        in_head = self.paths_in_head(paths)
-        present = [p for p in paths if in_head.get(p)]
-        absent = [p for p in paths if not in_head.get(p)]
-        if present:
+    def _restore(self, paths: Sequence[str], commit: str | None) -> None:
+        """Make the work tree and index match ``commit`` for exactly these paths."""
+        in_commit = self.paths_in(paths, commit)
+        present = [p for p in paths if in_commit.get(p)]
+        absent = [p for p in paths if not in_commit.get(p)]
+        if present and commit:
             self.run(
                 "checkout",
-                "HEAD",
+                commit,
                 "--pathspec-from-file=-",
                 "--pathspec-file-nul",
                 input=_nul(present),
@@ -237,10 +237,14 @@ class Repo:
 
     def paths_in_head(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Blob id in HEAD of each path (None where HEAD has no such file)."""
-        if not paths or self.head() is None:
+        return self.paths_in(paths, self.head())
+
+    def paths_in(self, paths: Sequence[str], commit: str | None) -> dict[str, str | None]:
+        """Blob id in ``commit`` of each path (None where it has no such file)."""
+        if not paths or commit is None:
             return {p: None for p in paths}
         out = self.run(
-            "cat-file", "--batch-check", input="".join(f"HEAD:{p}\n" for p in paths).encode()
+            "cat-file", "--batch-check", input="".join(f"{commit}:{p}\n" for p in paths).encode()
         )
         result: dict[str, str | None] = {}
         for path, line in zip(paths, out.splitlines(), strict=True):
@@ -292,8 +296,11 @@ class Repo:
                 "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
             )
         except BaseException:
+            # Undo our files: back to the commit we started from (the ref never moved to
+            # ours; if someone else moved it meanwhile, their commit is left alone).
             with contextlib.suppress(Exception):
-                self.recover()
+                self._restore(paths, old)
+                self.journal_path.unlink()
             raise
         self._refresh_user_index(paths)
         self.journal_path.unlink()

@@ -84,6 +84,8 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # hitting the end: the unclosed quote/bracket is the mistake
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = exc.problem or exc.context or "malformed YAML"
         raise YamlError(where, f"malformed YAML: {problem}") from None

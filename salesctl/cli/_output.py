@@ -32,6 +32,8 @@ def _cell(value: Any) -> str:
 
 def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
     """Print ``data`` (a dict = one object, a list = rows) in the chosen format."""
+    for skipped in getattr(data, "skipped", ()):
+        info(f"warning: skipped {skipped} (see `salesctl check`)")
     fmt = fmt or default_format()
     out = sys.stdout
     if fmt == "json":

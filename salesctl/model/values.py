@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_AMOUNT = Decimal(10) ** 15  # beyond any contract; keeps Decimal arithmetic exact
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
 
 
@@ -54,6 +55,8 @@ def coerce_amount(value: Any) -> Decimal:
         raise ValueError(f"{value!r} is not an amount")
     if amount < 0:
         raise ValueError(f"{value} is negative (amounts are zero or more)")
+    if amount >= MAX_AMOUNT:
+        raise ValueError(f"{value} is too large (amounts are below {MAX_AMOUNT:,})")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{value} has more than two decimal places")
     return amount.quantize(Decimal("0.01")) if amount % 1 else amount.quantize(Decimal(1))

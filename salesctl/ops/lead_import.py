@@ -5,6 +5,12 @@ fields (``--map`` first, then built-in English and Chinese header names) -> buil
 every row, collecting every problem with its row number -> find duplicates within the file
 and against the store -> choose owners -> write all leads in one commit. Any bad row fails
 the whole import and nothing changes. Running the same import twice adds nothing.
+
+Round-robin (``--round-robin [--team T]``) balances by current load: the active reps (of the
+team, or all of them) are ordered by how many open leads they own now, fewest first, and the
+new leads are dealt out in that order in turn. Within one import the counts differ by at most
+one; across runs whoever received the extra lead last time is dealt last next time, so no
+cursor has to be stored (and fought over by clones). Inactive members receive nothing.
 """
 
 from __future__ import annotations

@@ -18,6 +18,14 @@ from salesctl.store.records import Record, json_record
 from salesctl.store.store import Store
 
 
+class RecordList(list[dict[str, Any]]):
+    """Records as JSON dicts, plus the broken files that were skipped (for a warning)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped: list[str] = []
+
+
 def home_of(config: Config, member_id: str) -> Owner:
     """The directory owner a member's records live under."""
     member = config.member(member_id)
@@ -156,11 +164,14 @@ def list_records(
         )
         args += [path, value, path, value]
     rows = store.index.query(kind, " AND ".join(conditions), args)
-    result = []
+    result = RecordList()
     for path, data, problems in rows:
         loc = _parse(path)
         if data is None:
-            continue  # a broken file: `check` reports it; reading commands skip it
+            # A broken file: reading commands skip it with a warning; `check` details it.
+            message = problems[0][1] if problems else "unreadable"
+            result.skipped.append(f"{path}: {message}")
+            continue
         record = json_record(loc, data)
         if problems:
             record["problems"] = [m for _w, m, _f in problems]

@@ -41,6 +41,10 @@ CREATE INDEX IF NOT EXISTS records_parent ON records(parent);
 
 def read_record(root: Path, loc: RecordPath) -> Record:
     """Parse one record file; problems (malformed YAML, bad fields) come back as data."""
+    full = root / loc.path
+    real_root = os.path.realpath(root)
+    if full.is_symlink() or not os.path.realpath(full).startswith(real_root + os.sep):
+        return Record(loc, {}, (Problem(loc.path, "is a symlink; the store refuses symlinks"),))
     try:
         raw = yamlio.load_file(str(root / loc.path), source=loc.path)
     except yamlio.YamlError as exc:
@@ -172,7 +176,7 @@ class Index:
             if loc is None:
                 continue
             try:
-                sig = _signature(os.stat(self.root / path))
+                sig = _signature(os.lstat(self.root / path))
             except FileNotFoundError:
                 gone.append((path,))
                 continue
