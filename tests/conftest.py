@@ -82,8 +82,14 @@ def make_store(path: Path, config: str = CONFIG) -> Path:
     git(path, "add", "salesctl.yaml")
     git(
         path,
-        "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example",
-        "commit", "-q", "-m", "config",
+        "-c",
+        "user.name=Dana Wu",
+        "-c",
+        "user.email=dana@acme.example",
+        "commit",
+        "-q",
+        "-m",
+        "config",
     )
     return path
 
@@ -114,5 +120,9 @@ def salesctl_subprocess(*args: str, env: dict[str, str] | None = None, **kw: Any
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "salesctl", *args], env=full_env, capture_output=True, text=True, **kw
+        [sys.executable, "-m", "salesctl", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        **kw,
     )

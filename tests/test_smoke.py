@@ -6,7 +6,9 @@ from conftest import git
 
 
 def test_add_list_show_edit_round_trip(store: Path, cli) -> None:
-    added = cli("--as", "alice", "lead", "add", "--company", "阿里巴巴", "--name", "张三", "-f", "json")
+    added = cli(
+        "--as", "alice", "lead", "add", "--company", "阿里巴巴", "--name", "张三", "-f", "json"
+    )
     assert added.code == 0, added.err
     lead = added.json()
     assert lead["owner"] == "alice" and lead["team"] == "east" and lead["company"] == "阿里巴巴"

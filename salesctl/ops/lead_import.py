@@ -157,8 +157,9 @@ def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
     rows: Rows = []
     problems: list[str] = []
     try:
-        for values in reader:
-            number = reader.line_num
+        # Spreadsheet numbering: the header is row 1, each record (even one whose quoted
+        # cell holds line breaks) is one row, blank lines included.
+        for number, values in enumerate(reader, start=2):
             if not any(v.strip() for v in values):
                 continue  # blank lines, as spreadsheets leave at the end
             if len(values) != len(columns):
@@ -304,6 +305,8 @@ def build_rows(
             member = config.member(owner) or config.member_by_email(owner)
             if member is None:
                 row_problems.append(f"row {number}: owner: {owner!r} is not a member")
+            elif not member.active:
+                row_problems.append(f"row {number}: owner: {member.id} is inactive")
             else:
                 owner = member.id
         if row_problems:
