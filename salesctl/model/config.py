@@ -47,6 +47,10 @@ _SALES_WORK = (
     "deal.*",
     "contract.add",
     "contract.edit",
+    "contract.sign",
+    "contract.activate",
+    "contract.pay",  # the owner records what the customer paid; finance may too
+    "contract.invoice",
     "task.*",
     "okr.*",
     "report.*",

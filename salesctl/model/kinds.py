@@ -317,6 +317,8 @@ TASK = Kind(
         F("parent", line),
         F("record", line),
         F("role", line, settable=False),
+        # A won-deal step the money completes: "paid" (fully paid), "invoiced" (fully invoiced).
+        F("done_when", _choice("paid", "invoiced"), settable=False),
         F("created", date, True, settable=False),
     ),
 )
@@ -325,7 +327,9 @@ KR_COLUMNS = (
     F("title", line, True),
     F("target", values.coerce_number, True),
     F("metric", line),
-    F("value", values.coerce_number),
+    F("value", values.coerce_number),  # the latest check-in (metric-linked KRs compute theirs)
+    F("checked", date),  # when it was checked in
+    F("note", text),
 )
 OKR = Kind(
     "okr",

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_AMOUNT = Decimal(10) ** 15  # beyond any contract; keeps Decimal arithmetic exact
+MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
 
 

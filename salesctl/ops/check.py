@@ -70,6 +70,7 @@ def check_store(store: Store) -> list[Problem]:
             for p in record_problems(config, loc.kind, data, loc.path):
                 problems.append(Problem(_with_line(store, loc.path, p.field), p.message, p.field))
             problems += _reference_problems(loc, data, locations)
+    problems += _money_problems(store)
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
 
 
@@ -156,3 +157,31 @@ def _with_line(store: Store, path: str, field: str | None) -> str:
     except OSError:
         pass
     return path
+
+
+def _money_problems(store: Store) -> list[Problem]:
+    """Payments and invoices are separate files so finance and owners never conflict in git;
+    the price is that two clones can each record a payment that is fine alone but together
+    exceed the contract. A merge can do that silently, so ``check`` looks."""
+    from decimal import Decimal
+
+    from salesctl.reports.money import decimal
+
+    amounts = {r[0]: decimal(r[4]) for r in store.index.select("contract", ["amount"])}
+    problems = []
+    for kind, label in (("payment", "payments"), ("invoice", "invoices")):
+        totals: dict[str, Decimal] = {}
+        for _id, _o, _t, parent, amount in store.index.select(kind, ["amount"]):
+            totals[parent] = totals.get(parent, Decimal(0)) + decimal(amount)
+        for contract_id, total in totals.items():
+            if contract_id in amounts and total > amounts[contract_id]:
+                loc = store.resolve(contract_id, ("contract",))
+                problems.append(
+                    Problem(
+                        loc.path,
+                        f"{label} add up to {total}, above the contract amount "
+                        f"{amounts[contract_id]} (a merge of two clones' entries?)",
+                        "amount",
+                    )
+                )
+    return problems

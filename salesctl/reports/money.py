@@ -24,18 +24,49 @@ def default_plan(amount: Decimal, signed: dt.date) -> list[tuple[dt.date, Decima
     return [(signed + dt.timedelta(days=DEFAULT_TERMS_DAYS), amount)]
 
 
+@dataclass(frozen=True)
+class Instalment:
+    """One instalment of a payment plan and what the payments so far settle of it."""
+
+    due: dt.date
+    amount: Decimal
+    paid: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+    def status(self, as_of: dt.date) -> str:
+        """``paid``, ``overdue`` (unpaid after its due date), ``partial`` or ``open``."""
+        if self.outstanding <= 0:
+            return "paid"
+        if as_of > self.due:
+            return "overdue"
+        return "partial" if self.paid > 0 else "open"
+
+
+def settle(plan: Iterable[tuple[dt.date, Decimal]], paid: Decimal) -> list[Instalment]:
+    """Every instalment, earliest due first, with what ``paid`` settles of it (earliest
+    open instalment first; anything beyond the plan's total settles nothing)."""
+    remaining = paid
+    result = []
+    for due, amount in sorted(plan):
+        settled = max(Decimal(0), min(amount, remaining))
+        remaining -= settled
+        result.append(Instalment(due, amount, settled))
+    return result
+
+
 def open_instalments(
     plan: Iterable[tuple[dt.date, Decimal]], paid: Decimal
 ) -> list[OpenInstalment]:
     """What remains unpaid of each instalment once ``paid`` settles the earliest first."""
-    remaining = paid
-    result = []
-    for due, amount in sorted(plan):
-        settled = min(amount, remaining)
-        remaining -= settled
-        if amount - settled > 0:
-            result.append(OpenInstalment(due, amount - settled))
-    return result
+    return [OpenInstalment(i.due, i.outstanding) for i in settle(plan, paid) if i.outstanding > 0]
+
+
+def overdue_amount(instalments: Iterable[OpenInstalment], as_of: dt.date) -> Decimal:
+    """The unpaid part of instalments due before ``as_of``."""
+    return sum((i.amount for i in instalments if i.days_overdue(as_of) > 0), Decimal(0))
 
 
 def bucket_of(days_overdue: int) -> str:
@@ -61,3 +92,10 @@ def aging(instalments: Iterable[OpenInstalment], as_of: dt.date) -> dict[str, De
 def decimal(value: object) -> Decimal:
     """An amount from index JSON (int/float/str) as an exact Decimal."""
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def plain(amount: Decimal) -> str:
+    """An amount as people write it in messages: 105000, 99.50 (no exponent, no 105000.00)."""
+    if amount == amount.to_integral_value():
+        return str(amount.quantize(Decimal(1)))
+    return format(amount.quantize(Decimal("0.01")), "f")

@@ -60,12 +60,23 @@ class Transaction:
     records: list[str] = field(default_factory=list)
     summary: str = ""
     commit_id: str | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
         self.change.writes[loc.path] = yamlio.dumps(data).encode("utf-8")
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
+
+    def mention(self, record_id: str) -> None:
+        """Name a record in the commit's trailers without writing it (e.g. a follow-up's
+        parent)."""
+        self._touch(record_id)
+
+    def emit(self, event: str, **payload: Any) -> None:
+        """Announce a business event (``deal.won``, ``contract.signed``,
+        ``payment.received``) to be delivered to chat hooks once the commit has landed."""
+        self.events.append((event, payload))
 
     def write_file(self, path: str, content: bytes) -> None:
         self.change.writes[path] = content

@@ -1,0 +1,459 @@
+"""Tasks: the won-deal checklist, added tasks, start/done/assign, the list and the board.
+
+A contract's tasks are files in its directory (``contracts/<K-ID>/tasks/<T-ID>.yaml``,
+``record: <K-ID>``), so they travel with the contract and two people completing two tasks
+in two clones touch two files. Signing a contract creates a parent task ("Won-deal
+checklist") with one subtask per step of the ``won_deal_tasks:`` template, each assigned to
+a member of the step's role. A task of one's own (no contract) lives in the assignee's
+directory (``.../tasks/<T-ID>/task.yaml``).
+
+Permissions: the assignee may start and finish their own task wherever it lives (finance
+completes "Collect payment" in a rep's contract); everything else needs the normal write
+scope over the task's directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.ids import new_id
+from salesctl.model import values
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import TASK
+from salesctl.ops.records import (
+    home_of,
+    load_for_write,
+    record_json,
+    validate,
+    visible_sql,
+)
+from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
+from salesctl.store.records import Record, json_record
+from salesctl.store.store import Store, Transaction
+
+STATUSES = ("todo", "doing", "done")
+OWNER_ROLE = "owner"  # a template step for the contract's owner
+DEFAULT_WON_DEAL_TASKS: tuple[dict[str, Any], ...] = (
+    {"title": "Send contract", "role": OWNER_ROLE},
+    {"title": "Collect payment", "role": "finance", "done_when": "paid"},
+    {"title": "Activate service", "role": "service"},
+    {"title": "Issue invoice", "role": "finance", "done_when": "invoiced"},
+)
+TEMPLATE_KEYS = ("title", "role", "done_when", "due_days")
+DONE_WHEN = ("paid", "invoiced")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the won-deal template."""
+
+    title: str
+    role: str
+    done_when: str | None = None
+    due_days: int | None = None
+
+
+def won_deal_template(config: Config) -> list[Step]:
+    """The configured ``won_deal_tasks:`` (default: send contract, collect payment, activate
+    service, issue invoice); ``[]`` turns the checklist off."""
+    raw = config.extra.get("won_deal_tasks")
+    if raw is None:
+        raw = DEFAULT_WON_DEAL_TASKS
+    if not isinstance(raw, list | tuple):
+        raise _template_error("won_deal_tasks", "expected a list of {title, role}")
+    steps = []
+    for i, item in enumerate(raw):
+        key = f"won_deal_tasks[{i}]"
+        if not isinstance(item, dict):
+            raise _template_error(key, "expected {title: ..., role: ...}")
+        unknown = [k for k in item if k not in TEMPLATE_KEYS]
+        if unknown:
+            raise _template_error(
+                f"{key}.{unknown[0]}", f"unknown key (known: {', '.join(TEMPLATE_KEYS)})"
+            )
+        title, role = item.get("title"), item.get("role", OWNER_ROLE)
+        if not isinstance(title, str) or not title.strip():
+            raise _template_error(f"{key}.title", "is required")
+        if role != OWNER_ROLE and role not in config.roles:
+            raise _template_error(
+                f"{key}.role",
+                f"{role!r} is not a role (use owner or one of {', '.join(config.roles)})",
+            )
+        done_when = item.get("done_when")
+        if done_when is not None and done_when not in DONE_WHEN:
+            raise _template_error(f"{key}.done_when", f"use one of {', '.join(DONE_WHEN)}")
+        due_days = item.get("due_days")
+        if due_days is not None and (
+            not isinstance(due_days, int) or isinstance(due_days, bool) or due_days < 0
+        ):
+            raise _template_error(f"{key}.due_days", "expected a whole number of days (0 or more)")
+        steps.append(Step(title.strip(), str(role), done_when, due_days))
+    return steps
+
+
+def _template_error(key: str, message: str) -> Invalid:
+    return Invalid(f"salesctl.yaml: {key}: {message}", "fix won_deal_tasks: in salesctl.yaml")
+
+
+def open_task_counts(store: Store) -> Counter[str]:
+    """Open (not done) tasks per assignee, across the store."""
+    rows = store.index.select(
+        "task", ["assignee"], "coalesce(json_extract(data, '$.status'), '') != 'done'"
+    )
+    return Counter(str(row[4]) for row in rows if row[4])
+
+
+def pick_assignees(
+    config: Config, owner: str, roles: Iterable[str], load: Counter[str]
+) -> list[str]:
+    """A member for each role: the owner for ``owner``; else an active member with the
+    role (those in the owner's team first), the one with the fewest open tasks, ties by
+    id; the owner when nobody has the role. ``load`` counts this batch as it goes."""
+    owner_team = config.members[owner].team if owner in config.members else None
+    result = []
+    for role in roles:
+        if role == OWNER_ROLE:
+            result.append(owner)
+            continue
+        candidates = [m for m in config.members.values() if m.role == role and m.active]
+        same_team = [m for m in candidates if owner_team and m.team == owner_team]
+        pool = same_team or candidates
+        if not pool:
+            result.append(owner)
+            continue
+        chosen = min(pool, key=lambda m: (load[m.id], m.id)).id
+        load[chosen] += 1
+        result.append(chosen)
+    return result
+
+
+def won_deal_checklist(
+    store: Store,
+    tx: Transaction,
+    contract: Record,
+    *,
+    signed: dt.date,
+) -> list[dict[str, Any]]:
+    """Stage the checklist of a contract being signed: a parent task and one subtask per
+    template step, assigned by role. Returns the created tasks (parent first)."""
+    config = store.config
+    steps = won_deal_template(config)
+    if not steps:
+        return []
+    owner = contract.owner.member
+    if owner is None:
+        raise Invalid(f"{contract.id} has no owner", "assign the customer first")
+    today = clock.today()
+    assignees = pick_assignees(config, owner, [s.role for s in steps], open_task_counts(store))
+    parent_id = new_id(TASK.prefix)
+    created = [
+        _stage_child(
+            tx,
+            config,
+            contract,
+            parent_id,
+            {
+                "title": f"Won-deal checklist: {contract.data['title']}",
+                "assignee": owner,
+                "role": OWNER_ROLE,
+            },
+            today,
+        )
+    ]
+    for step, assignee in zip(steps, assignees, strict=True):
+        fields: dict[str, Any] = {
+            "title": step.title,
+            "assignee": assignee,
+            "due": signed + dt.timedelta(days=step.due_days) if step.due_days is not None else None,
+            "parent": parent_id,
+            "role": step.role,
+            "done_when": step.done_when,
+        }
+        created.append(_stage_child(tx, config, contract, new_id(TASK.prefix), fields, today))
+    return created
+
+
+def _stage_child(
+    tx: Transaction,
+    config: Config,
+    contract: Record,
+    task_id: str,
+    fields: dict[str, Any],
+    today: dt.date,
+) -> dict[str, Any]:
+    data = {"schema_version": 1, "status": "todo", "record": contract.id, "created": today}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    loc = RecordPath(
+        child_file(contract.loc.record_dir, TASK, task_id),
+        TASK,
+        task_id,
+        contract.owner,
+        parent=contract.id,
+    )
+    data = validate(config, TASK, data, loc.path)
+    tx.write(loc, data)
+    return record_json(Record(loc, data))
+
+
+def contract_tasks(store: Store, contract: Record) -> list[Record]:
+    """The contract's task files, read from disk (exact, uncommitted ones included)."""
+    folder = store.root / contract.loc.record_dir / TASK.plural
+    result = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        loc = parse_path(path.relative_to(store.root).as_posix())
+        if loc is None or loc.kind is not TASK:
+            continue
+        record = store.read(loc)
+        if not record.problems:
+            result.append(record)
+    return result
+
+
+def complete_steps(store: Store, tx: Transaction, contract: Record, done_when: str) -> list[str]:
+    """Stage ``done`` for the contract's open tasks completed by ``done_when`` (``paid``:
+    the full amount received; ``invoiced``: the full amount invoiced). Returns their ids."""
+    done = []
+    for task in contract_tasks(store, contract):
+        if task.data.get("done_when") == done_when and task.data.get("status") != "done":
+            tx.write(
+                task.loc, validate(store.config, TASK, dict(task.data, status="done"), task.path)
+            )
+            done.append(task.id)
+    return done
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _active(config: Config, member_id: str) -> Member:
+    member = config.member(member_id)
+    if member is None:
+        raise NotFound(f"unknown member {member_id!r}", "see `salesctl member list`")
+    if not member.active:
+        raise Invalid(f"{member_id} is inactive", "give the task to an active member")
+    return member
+
+
+def _parse_due(text: str | None) -> dt.date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return values.coerce_date(text)
+    except ValueError:
+        raise Invalid(f"--due {text!r} is not a date", "use YYYY-MM-DD") from None
+
+
+def add_task(
+    store: Store,
+    actor: Member,
+    *,
+    title: str,
+    assignee: str | None = None,
+    due: str | None = None,
+    parent: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Add a task. With ``parent`` it is a subtask: inside the parent's contract when the
+    parent belongs to one (renewal, service visits ... after the won-deal checklist), else
+    in the assignee's directory like any task of one's own."""
+    config = store.config
+    if not title or not title.strip():
+        raise Invalid("a task needs --title", "e.g. --title 'Renewal call'")
+    who = _active(config, assignee or actor.id)
+    due_day = _parse_due(due)
+    with store.transaction(actor, "task.add", commit=commit, dry_run=dry_run) as tx:
+        task_id = new_id(TASK.prefix)
+        data: dict[str, Any] = {
+            "schema_version": 1,
+            "title": title.strip(),
+            "assignee": who.id,
+            "status": "todo",
+            "due": due_day,
+            "created": clock.today(),
+        }
+        parent_task = load_for_write(store, parent, ("task",)) if parent else None
+        if parent_task is not None and parent_task.loc.parent is not None:
+            contract_id = parent_task.loc.parent
+            contract_dir = parent_task.path.rsplit("/", 2)[0]
+            owner = parent_task.owner
+            data.update(parent=parent_task.id, record=contract_id)
+            loc = RecordPath(
+                child_file(contract_dir, TASK, task_id), TASK, task_id, owner, parent=contract_id
+            )
+        else:
+            owner = home_of(config, who.id)
+            if parent_task is not None:
+                data["parent"] = parent_task.id
+                if parent_task.data.get("record"):
+                    data["record"] = parent_task.data["record"]
+            loc = RecordPath(record_file(owner, TASK, task_id), TASK, task_id, owner)
+        scopes.check_write(config, actor, "task.add", owner, record=task_id)
+        data = validate(config, TASK, {k: v for k, v in data.items() if v is not None}, loc.path)
+        tx.write(loc, data)
+        under = f" under {parent_task.id}" if parent_task else ""
+        tx.summary = f"task.add: {task_id} ({data['title']}) for {who.id}{under}"
+    return record_json(Record(loc, data)), tx
+
+
+def check_task_write(config: Config, actor: Member, action: str, task: Record) -> None:
+    """The assignee may start and finish their own task wherever it lives; anything else
+    needs the write scope over the task's directory."""
+    if (
+        action in ("task.start", "task.done")
+        and task.data.get("assignee") == actor.id
+        and scopes.action_allowed(config, actor, action)
+    ):
+        return
+    scopes.check_write(config, actor, action, task.owner, record=task.id)
+
+
+def set_status(
+    store: Store,
+    actor: Member,
+    task_id: str,
+    *,
+    status: str,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """``task start`` (doing) and ``task done`` (done)."""
+    if status not in STATUSES:
+        raise Invalid(f"{status!r} is not a task status", f"use one of {', '.join(STATUSES)}")
+    action = {"doing": "task.start", "done": "task.done", "todo": "task.reopen"}[status]
+    config = store.config
+    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+        task = load_for_write(store, task_id, ("task",))
+        check_task_write(config, actor, action, task)
+        data = dict(task.data)
+        if data.get("status") != status:
+            data["status"] = status
+            data = validate(config, TASK, data, task.path)
+            tx.write(task.loc, data)
+            tx.summary = f"{action}: {task.id} ({data['title']})"
+    return record_json(Record(task.loc, data)), tx
+
+
+def assign_task(
+    store: Store,
+    actor: Member,
+    task_id: str,
+    *,
+    to: str,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Give a task to another member. A contract's task stays in the contract; a task of
+    one's own moves to the new assignee's directory."""
+    config = store.config
+    who = _active(config, to)
+    with store.transaction(actor, "task.assign", commit=commit, dry_run=dry_run) as tx:
+        task = load_for_write(store, task_id, ("task",))
+        data = dict(task.data, assignee=who.id)
+        if task.loc.parent is not None:
+            scopes.check_write(config, actor, "task.assign", task.owner, record=task.id)
+            loc = task.loc
+        else:
+            target = home_of(config, who.id)
+            scopes.check_write(
+                config, actor, "task.assign", task.owner, target=target, record=task.id
+            )
+            loc = RecordPath(record_file(target, TASK, task.id), TASK, task.id, target)
+            if target != task.owner:
+                tx.move_dir(task.loc.record_dir, record_dir(target, TASK, task.id))
+        data = validate(config, TASK, data, loc.path)
+        if data != task.data or loc != task.loc:
+            tx.write(loc, data)
+            tx.summary = f"task.assign: {task.id} ({data['title']}) to {who.id}"
+    return record_json(Record(loc, data)), tx
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _readable_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
+    """Tasks in the viewer's read scope, plus those assigned to them wherever they live."""
+    sql, args = visible_sql(config, viewer)
+    if not sql:
+        return "", []
+    return f"({sql} OR json_extract(data, '$.assignee') = ?)", [*args, viewer.id]
+
+
+def list_tasks(
+    store: Store,
+    viewer: Member,
+    *,
+    mine: bool = False,
+    assignee: str | None = None,
+    status: str | None = None,
+    contract: str | None = None,
+) -> list[dict[str, Any]]:
+    """Tasks the viewer may see (their scope plus their own), open first, by due date."""
+    config = store.config
+    sql, args = _readable_sql(config, viewer)
+    conditions = [sql] if sql else []
+    if mine and assignee and assignee != viewer.id:
+        raise Invalid("--mine and --assignee disagree", "give one of them")
+    who = viewer.id if mine else assignee
+    if who is not None:
+        if config.member(who) is None:
+            raise NotFound(f"unknown member {who!r}", "see `salesctl member list`")
+        conditions.append("json_extract(data, '$.assignee') = ?")
+        args.append(who)
+    if status is not None:
+        if status not in STATUSES:
+            raise Invalid(f"--status {status!r}", f"use one of {', '.join(STATUSES)}")
+        conditions.append("json_extract(data, '$.status') = ?")
+        args.append(status)
+    if contract is not None:
+        conditions.append("json_extract(data, '$.record') = ?")
+        args.append(store.resolve(contract, ("contract",)).id)
+    rows = []
+    for path, data, _problems in store.index.query("task", " AND ".join(conditions), args):
+        loc = parse_path(path)
+        if loc is not None and data is not None:
+            rows.append(json_record(loc, data))
+    order = {s: i for i, s in enumerate(STATUSES)}
+    return sorted(
+        rows,
+        key=lambda r: (order.get(r.get("status") or "", 9), r.get("due") or "9999", r["id"]),
+    )
+
+
+def board(tasks: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Tasks in kanban columns: todo, doing, done."""
+    columns: dict[str, list[dict[str, Any]]] = {s: [] for s in STATUSES}
+    for task in tasks:
+        columns.setdefault(str(task.get("status")), []).append(task)
+    return columns
+
+
+def show_task(store: Store, viewer: Member, task_id: str) -> dict[str, Any]:
+    loc = store.resolve(task_id, ("task",))
+    record = store.read(loc)
+    if record.problems and not record.data:
+        raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
+    if record.data.get("assignee") != viewer.id and not scopes.may_read(
+        store.config, viewer, loc.owner
+    ):
+        raise Forbidden(
+            f"{viewer.id} may not read {loc.id}: it belongs to {loc.owner}",
+            "members see their scope and the tasks assigned to them",
+        )
+    result = record_json(record)
+    result["subtasks"] = [
+        {"id": sub_id, "title": title, "assignee": assignee, "status": status}
+        for sub_id, _o, _t, _p, title, assignee, status in store.index.select(
+            "task",
+            ["title", "assignee", "status"],
+            "json_extract(data, '$.parent') = ?",
+            [loc.id],
+        )
+    ]
+    return result
