@@ -41,7 +41,7 @@ def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
     elif fmt == "yaml":
         from salesctl.yamlio import dumps
 
-        out.write(dumps(data))
+        out.write(dumps(list(data) if isinstance(data, list) else data))
     elif fmt == "csv":
         rows = data if isinstance(data, list) else [data]
         keys = list(columns) or _keys(rows)

@@ -16,7 +16,10 @@ import typer
 
 from salesctl import __version__
 from salesctl.cli import (
+    activities,
     contracts,
+    customers,
+    deals,
     leads,
     members,
     okrs,
@@ -79,6 +82,17 @@ members.register(app)
 app.add_typer(
     leads.make(make_app), name="lead", help="Leads: add, import, assign, claim, convert ..."
 )
+app.add_typer(
+    customers.make(make_app), name="customer", help="Customers: add, edit, tag, assign, claim ..."
+)
+app.add_typer(customers.make_contacts(make_app), name="contact", help="A customer's contacts.")
+app.add_typer(
+    activities.make_followups(make_app), name="followup", help="Follow-ups on leads/customers."
+)
+app.add_typer(activities.make_visits(make_app), name="visit", help="Planned and done visits.")
+app.add_typer(activities.make_calendar(make_app), name="calendar", help="iCalendar export.")
+app.add_typer(deals.make(make_app), name="deal", help="Deals: add, move, list, losses.")
+deals.register_pipeline(app)
 app.add_typer(
     contracts.make(make_app), name="contract", help="Contracts: add, sign, pay, invoice, list ..."
 )

@@ -128,6 +128,28 @@ class Config:
     max_owned_leads: int = 200
     extra: dict[str, Any] = field(default_factory=dict)  # sections later features read
 
+    @property
+    def won_stage(self) -> str | None:
+        """The deal stage that means won: ``won`` if configured, else the first 100 % one."""
+        ids = [s.id for s in self.deal_stages]
+        if "won" in ids:
+            return "won"
+        return next((s.id for s in self.deal_stages if s.probability == 100), None)
+
+    @property
+    def lost_stage(self) -> str | None:
+        """The deal stage that means lost: ``lost`` if configured, else the first 0 % stage
+        after a 100 % one (a 0 % stage at the start of the funnel is a prospect)."""
+        if any(s.id == "lost" for s in self.deal_stages):
+            return "lost"
+        seen_won = False
+        for stage in self.deal_stages:
+            if stage.probability == 100:
+                seen_won = True
+            elif seen_won and stage.probability == 0:
+                return stage.id
+        return None
+
     def member(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
 
@@ -329,10 +351,19 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         else:
             max_owned = value
 
+    timezone = str(data.get("timezone") or "Asia/Shanghai")
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(timezone)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        bad("timezone", f"{timezone!r} is not a time zone (e.g. Asia/Shanghai, Europe/Berlin)")
+        timezone = "Asia/Shanghai"
+
     config = Config(
         org=str(org),
         currency=str(data.get("currency") or "CNY"),
-        timezone=str(data.get("timezone") or "Asia/Shanghai"),
+        timezone=timezone,
         lang=str(data.get("lang") or "en"),
         teams=teams,
         members=members,

@@ -19,6 +19,7 @@ from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
 from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
 from salesctl.store.store import CONFIG_FILE, Store
+from salesctl.yamlio import YamlError
 
 # Which field of a kind names a record of which kind.
 REFERENCES = {
@@ -34,6 +35,8 @@ NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 def check_store(store: Store) -> list[Problem]:
     try:
         config, problems = store.load_config()
+    except YamlError as exc:
+        return [Problem(exc.where, exc.detail)]
     except SalesctlError as exc:
         return [Problem(CONFIG_FILE, exc.message)]
     problems = list(problems)

@@ -220,13 +220,9 @@ def _customer_name(store: Store, customer_id: str | None) -> str | None:
 
 
 def won_stage(config: Config) -> str:
-    ids = [s.id for s in config.deal_stages]
-    if "won" in ids:
-        return "won"
-    for stage in config.deal_stages:
-        if stage.probability == 100:
-            return stage.id
-    raise Invalid("no deal stage means won", "name one 'won' in deal_stages (or give it 100%)")
+    if config.won_stage is None:
+        raise Invalid("no deal stage means won", "name one 'won' in deal_stages (or give it 100%)")
+    return config.won_stage
 
 
 def _linked_deal(store: Store, deal_id: str, customer_id: str) -> Record:

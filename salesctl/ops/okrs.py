@@ -16,6 +16,7 @@ from salesctl.errors import Invalid, NotFound
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import OKR
+from salesctl.model.values import to_json
 from salesctl.ops.records import load_for_write, record_json, require_readable, validate
 from salesctl.reports.facts import METRICS, Facts
 from salesctl.reports.periods import parse_period
@@ -162,7 +163,7 @@ def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> lis
     for row in rows:
         loc = store.resolve(row["id"], ("okr",))
         if scopes.may_read(config, viewer, loc.owner):
-            visible.append({"kind": "okr", "path": loc.path, **row})
+            visible.append(to_json({"kind": "okr", "path": loc.path, **row}))
     return visible
 
 

@@ -47,20 +47,14 @@ METRICS = COUNT_METRICS + AMOUNT_METRICS
 LIVE_CONTRACT = "coalesce(json_extract(data, '$.status'), '') NOT IN ('draft', 'cancelled')"
 
 
-def won_lost_stages(config: Config) -> tuple[str, str]:
-    ids = [s.id for s in config.deal_stages]
-    won = "won" if "won" in ids else next(s.id for s in config.deal_stages if s.probability == 100)
-    lost = "lost" if "lost" in ids else next(s.id for s in config.deal_stages if s.probability == 0)
-    return won, lost
-
-
 class Facts:
     """Queries over one store's index for reports, stats and OKR metrics."""
 
     def __init__(self, index: Index, config: Config) -> None:
         self.index = index
         self.config = config
-        self.won, self.lost = won_lost_stages(config)
+        # With no such stage configured nothing counts as won/lost ("" matches no record).
+        self.won, self.lost = config.won_stage or "", config.lost_stage or ""
 
     def _count_by(self, sql: str, args: Sequence[Any]) -> dict[str, int]:
         self.index.refresh()

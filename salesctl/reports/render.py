@@ -17,6 +17,7 @@ from typing import Any
 from salesctl.errors import Invalid
 
 ANSWER_PLACEHOLDER = "_(answer here)_"
+END_OF_QUESTIONS = "<!-- end of questions -->"  # answers stop here; a footer may follow
 
 
 def _money(value: Any) -> str:
@@ -73,7 +74,7 @@ def parse_answers(markdown: str) -> dict[str, str]:
     answers: dict[str, str] = {}
     if "<!-- questions -->" not in markdown:
         return answers
-    tail = markdown.split("<!-- questions -->", 1)[1]
+    tail = markdown.split("<!-- questions -->", 1)[1].split(END_OF_QUESTIONS, 1)[0]
     for block in re.split(r"^### ", tail, flags=re.MULTILINE)[1:]:
         question, _, body = block.partition("\n")
         text = body.strip()

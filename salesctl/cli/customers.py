@@ -1,0 +1,388 @@
+"""``salesctl customer ...`` and ``salesctl contact ...``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from salesctl.cli._params import (
+    DryRunOpt,
+    FormatOpt,
+    MemberOpt,
+    NoCommitOpt,
+    SetOpt,
+    TagOpt,
+    WhereOpt,
+)
+from salesctl.cli._session import report_change, session
+
+LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
+IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
+IdsArg = Annotated[list[str], typer.Argument(help="Customer ids or unique prefixes.")]
+
+
+def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
+    app = make_app()
+
+    @app.command("add")
+    def add(
+        ctx: typer.Context,
+        name: Annotated[str, typer.Option(help="The company.")],
+        industry: Annotated[str | None, typer.Option()] = None,
+        source: Annotated[str | None, typer.Option(help="Where it came from.")] = None,
+        tag: TagOpt = None,
+        to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
+        pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
+        set_: SetOpt = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Add a customer, owned by you unless --to or --pool; custom fields with --set.
+
+        Example: salesctl customer add --name "Acme Ltd" --industry retail --set region=North
+        """
+        from salesctl.ops.customers import add_customer
+
+        s = session(ctx)
+        record, tx = add_customer(
+            s.store,
+            s.actor,
+            name=name,
+            industry=industry,
+            source=source,
+            tags=tag or (),
+            to=to,
+            pool=pool,
+            sets=set_ or (),
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+
+    @app.command("list")
+    def list_(
+        ctx: typer.Context,
+        owner: MemberOpt = None,
+        team: Annotated[str | None, typer.Option(help="A team id.")] = None,
+        pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
+        tag: TagOpt = None,
+        source: Annotated[str | None, typer.Option()] = None,
+        industry: Annotated[str | None, typer.Option()] = None,
+        where: WhereOpt = None,
+        fmt: FormatOpt = None,
+    ) -> None:
+        """List the customers you may see, filtered (custom fields too: --where region=North).
+
+        Example: salesctl customer list --team east --where region=North --format json
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.customers import list_customers
+        from salesctl.ops.records import parse_assignments
+
+        s = session(ctx)
+        rows = list_customers(
+            s.store,
+            s.actor,
+            owner=owner,
+            team=team,
+            pool=pool,
+            tags=tag or (),
+            source=source,
+            industry=industry,
+            where=parse_assignments(where or ()),
+        )
+        emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+
+    @app.command("show")
+    def show(ctx: typer.Context, customer_id: IdArg, fmt: FormatOpt = None) -> None:
+        """Show one customer with its contacts, follow-ups, visits and deals.
+
+        Example: salesctl customer show C-7KQ2
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.customers import show_customer
+
+        s = session(ctx)
+        emit(show_customer(s.store, s.actor, customer_id), fmt)
+
+    @app.command("edit")
+    def edit(
+        ctx: typer.Context,
+        customer_id: IdArg,
+        set_: SetOpt = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Change a customer's fields with --set, or in $EDITOR when no --set is given.
+
+        Example: salesctl customer edit C-7KQ2 --set industry=logistics --set employees=250
+        """
+        from salesctl.ops.customers import edit_customer
+
+        s = session(ctx)
+        document = None if set_ else edit_in_editor(s.store, customer_id, ("customer",))
+        record, tx = edit_customer(
+            s.store,
+            s.actor,
+            customer_id,
+            sets=set_ or (),
+            document=document,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
+
+    # ``-cold`` must reach the command as a tag, not fail as an unknown option, so this
+    # command has no short options: click would read ``-fast`` as ``-f ast``. ``-f FORMAT``
+    # still works: it arrives among the changes and is picked out here.
+    @app.command("tag", context_settings={"ignore_unknown_options": True})
+    def tag_(
+        ctx: typer.Context,
+        customer_id: IdArg,
+        changes: Annotated[
+            list[str] | None, typer.Argument(help="+TAG adds, -TAG removes (a bare TAG adds).")
+        ] = None,
+        fmt: Annotated[
+            str | None, typer.Option("--format", help="table, json, csv or yaml (also -f).")
+        ] = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Add and remove a customer's tags in one commit.
+
+        Example: salesctl customer tag C-7KQ2 +vip -cold
+        """
+        from salesctl.ops.customers import tag_customer
+
+        tags, short_fmt = split_format_flag(changes or [])
+        s = session(ctx)
+        record, tx = tag_customer(
+            s.store, s.actor, customer_id, tags, commit=not no_commit, dry_run=dry_run
+        )
+        report_change(
+            record, tx, fmt or short_fmt, verb="tagged", dry_run=dry_run, no_commit=no_commit
+        )
+
+    @app.command("assign")
+    def assign(
+        ctx: typer.Context,
+        customer_ids: IdsArg,
+        to: Annotated[str, typer.Option("--to", help="The new owner.")],
+        participant: Annotated[
+            list[str] | None,
+            typer.Option("--participant", help="A supporting member (repeatable)."),
+        ] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Give customers to a member (team leads within their team; directors anywhere).
+
+        Example: salesctl customer assign C-7KQ2 --to bob --participant alice
+        """
+        from salesctl.ops.ownership import assign as assign_records
+
+        s = session(ctx)
+        rows, tx = assign_records(
+            s.store,
+            s.actor,
+            "customer",
+            customer_ids,
+            to=to,
+            participants=participant or (),
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(
+            rows, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
+        )
+
+    @app.command("claim")
+    def claim(
+        ctx: typer.Context,
+        customer_ids: IdsArg,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Take customers from the pool (up to pool.max_owned_leads of them).
+
+        Example: salesctl customer claim C-7KQ2
+        """
+        from salesctl.ops.ownership import claim as claim_records
+
+        s = session(ctx)
+        rows, tx = claim_records(
+            s.store, s.actor, "customer", customer_ids, commit=not no_commit, dry_run=dry_run
+        )
+        report_change(rows, tx, fmt, verb="claimed", dry_run=dry_run, no_commit=no_commit)
+
+    @app.command("release")
+    def release(
+        ctx: typer.Context,
+        customer_ids: IdsArg,
+        reason: Annotated[str | None, typer.Option(help="Why it goes back.")] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Return customers to the pool, with the reason recorded.
+
+        Example: salesctl customer release C-7KQ2 --reason "moved out of our region"
+        """
+        from salesctl.ops.ownership import release as release_records
+
+        s = session(ctx)
+        rows, tx = release_records(
+            s.store,
+            s.actor,
+            "customer",
+            customer_ids,
+            reason=reason,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
+
+    @app.command("reclaim")
+    def reclaim(
+        ctx: typer.Context,
+        idle_days: Annotated[
+            int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
+        ] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Return customers with no follow-up for N days to the pool (cron-safe).
+
+        Example (cron, daily): salesctl --as dana customer reclaim --format json
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.ownership import reclaim as reclaim_records
+
+        s = session(ctx)
+        idle, tx = reclaim_records(
+            s.store,
+            s.actor,
+            "customer",
+            idle_days=idle_days,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        if fmt and fmt != "table":
+            emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
+            return
+        verb = "would return" if dry_run else "returned"
+        where = f" in commit {tx.commit_id[:10]}" if tx.commit_id else ""
+        typer.echo(f"{verb} {len(idle)} idle customer(s) to the pool{where}")
+        for item in idle:
+            typer.echo(f"  {item.id}  {item.owner}  last touch {item.last_touch}")
+
+    return app
+
+
+def make_contacts(make_app: Callable[..., typer.Typer]) -> typer.Typer:
+    app = make_app()
+
+    @app.command("add")
+    def add(
+        ctx: typer.Context,
+        customer_id: IdArg,
+        name: Annotated[str, typer.Option(help="The person's name.")],
+        title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+        phone: Annotated[str | None, typer.Option()] = None,
+        email: Annotated[str | None, typer.Option()] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        """Add a contact person to a customer (shown by `customer show`).
+
+        Example: salesctl contact add C-7KQ2 --name "Wei Zhang" --title CTO --phone 13800000000
+        """
+        from salesctl.ops.customers import add_contact
+
+        s = session(ctx)
+        record, tx = add_contact(
+            s.store,
+            s.actor,
+            customer_id,
+            name=name,
+            title=title,
+            phone=phone,
+            email=email,
+            commit=not no_commit,
+            dry_run=dry_run,
+        )
+        report_change(
+            record, tx, fmt, verb=f"added {name} to", dry_run=dry_run, no_commit=no_commit
+        )
+
+    @app.command("list")
+    def list_(ctx: typer.Context, customer_id: IdArg, fmt: FormatOpt = None) -> None:
+        """List a customer's contacts.
+
+        Example: salesctl contact list C-7KQ2 --format csv
+        """
+        from salesctl.cli._output import emit
+        from salesctl.ops.customers import show_customer
+
+        s = session(ctx)
+        customer = show_customer(s.store, s.actor, customer_id)
+        emit(customer.get("contacts") or [], fmt, ("name", "title", "phone", "email"))
+
+    return app
+
+
+def split_format_flag(args: list[str]) -> tuple[list[str], str | None]:
+    """``["+vip", "-f", "json", "-cold"]`` -> (``["+vip", "-cold"]``, ``"json"``)."""
+    from salesctl.cli._output import FORMATS
+
+    rest: list[str] = []
+    fmt = None
+    items = iter(args)
+    for item in items:
+        if item == "-f":
+            fmt = next(items, None)
+            if fmt not in FORMATS:
+                raise typer.BadParameter(f"-f needs one of {', '.join(FORMATS)}", param_hint="-f")
+        else:
+            rest.append(item)
+    return rest, fmt
+
+
+def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """Open a record's YAML in $EDITOR; return what was saved (validated by the op)."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from salesctl import yamlio
+    from salesctl.errors import Invalid
+
+    loc = store.resolve(record_id, kinds)
+    original = (store.root / loc.path).read_bytes()
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise Invalid(
+            "no --set given and $EDITOR is not set", "pass --set FIELD=VALUE or set $EDITOR"
+        )
+    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
+        path = os.path.join(tmp, f"{loc.id}.yaml")
+        with open(path, "wb") as fh:
+            fh.write(original)
+        result = subprocess.run([*shlex.split(editor), path], check=False)
+        if result.returncode != 0:
+            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
+        data = yamlio.load_file(path, source=loc.path)
+    if not isinstance(data, dict):
+        raise Invalid(
+            f"{loc.path}: expected a mapping of {loc.kind.name} fields", "nothing changed"
+        )
+    return data

@@ -1,0 +1,264 @@
+"""Visits and planned touches as an iCalendar (RFC 5545) file that calendar apps import.
+
+- One VEVENT per visit the member attends, UID ``<V-ID>@salesctl``: re-exporting yields
+  the same UIDs, so an app updates its copy instead of adding a second one. SEQUENCE is 0
+  while planned and 1 once done or cancelled (STATUS:CANCELLED), so the update wins.
+- One all-day VEVENT per lead/customer the member owns whose latest touch planned a next
+  one (``followup add --next``), UID ``next-<RECORD-ID>@salesctl``: one event per record
+  that moves when a new follow-up plans another date. When a later touch comes without
+  ``--next`` (or the lead is closed) the event is exported as cancelled. Its SEQUENCE is the
+  number of touches on the record, which only grows.
+- Times are in the org's time zone (``timezone:`` in salesctl.yaml) with its VTIMEZONE;
+  DTSTAMP is the export time from ``salesctl.clock`` (frozen by ``$SALESCTL_NOW``), so the
+  same data and clock give byte-identical files.
+
+``icalendar`` is imported here only, so no other command pays for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from salesctl import clock
+from salesctl.errors import Invalid, NotFound
+from salesctl.model.config import Config, Member
+from salesctl.ops.followups import duration_of, local_time, newest_first, org_zone
+from salesctl.ops.records import visible_sql
+from salesctl.store.store import Store
+
+UID_DOMAIN = "salesctl"
+PRODID = "-//salesctl//salesctl calendar export//EN"
+CLOSED_LEAD_STAGES = ("converted", "disqualified")
+
+
+@dataclass
+class CalendarExport:
+    data: bytes  # the .ics file: UTF-8, CRLF line ends, lines folded at 75 octets
+    events: int
+    skipped: list[str] = field(default_factory=list)  # broken files left out
+
+
+def export_calendar(
+    store: Store,
+    viewer: Member,
+    *,
+    member: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> CalendarExport:
+    """The member's visits and planned touches (default: the viewer's) as iCalendar."""
+    import icalendar
+
+    config = store.config
+    who = config.member(member) if member else viewer
+    if who is None:
+        raise NotFound(f"unknown member {member!r}", "see `salesctl member list`")
+    if start and end and start > end:
+        raise Invalid(f"--from {start} is after --to {end}")
+    zone = org_zone(config)
+    stamp = clock.now().astimezone(dt.UTC).replace(microsecond=0)
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"{config.org}: {who.name}")
+    cal.add("x-wr-timezone", zone.key)
+
+    skipped: list[str] = []
+    visits = _visits(store, viewer, who, zone, start, end, skipped)
+    touches = _planned_touches(store, viewer, who, start, end, skipped)
+    names = _record_names(store, {v["record"] for v in visits} | {t["record"] for t in touches})
+    events = [_visit_event(icalendar, config, v, names, zone, stamp) for v in visits]
+    events += [_touch_event(icalendar, config, who, t, names, stamp) for t in touches]
+    for _key, event in sorted(events, key=lambda pair: pair[0]):
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    # VTIMEZONE first: some apps read a file top to bottom (older icalendar appended it).
+    cal.subcomponents.sort(key=lambda c: c.name != "VTIMEZONE")
+    return CalendarExport(cal.to_ical(), len(events), skipped)
+
+
+# -- what goes in --------------------------------------------------------------------------
+
+
+def _visible(config: Config, viewer: Member) -> tuple[list[str], list[Any]]:
+    sql, args = visible_sql(config, viewer)
+    return ([sql] if sql else []), args
+
+
+def _visits(
+    store: Store,
+    viewer: Member,
+    who: Member,
+    zone: ZoneInfo,
+    start: dt.date | None,
+    end: dt.date | None,
+    skipped: list[str],
+) -> list[dict[str, Any]]:
+    conditions, args = _visible(store.config, viewer)
+    result = []
+    for path, data, _problems in store.index.query("visit", " AND ".join(conditions), args):
+        if data is None:
+            skipped.append(path)
+            continue
+        if who.id not in (data.get("attendees") or []):
+            continue
+        day = local_time(data, zone).date()
+        if (start and day < start) or (end and day > end):
+            continue
+        result.append(data | {"id": _child_id(path)})
+    return result
+
+
+def _planned_touches(
+    store: Store,
+    viewer: Member,
+    who: Member,
+    start: dt.date | None,
+    end: dt.date | None,
+    skipped: list[str],
+) -> list[dict[str, Any]]:
+    """Per record ``who`` owns: the next touch planned by its latest follow-up with ``next``,
+    whether that plan still stands, and how many touches the record has had."""
+    conditions, args = _visible(store.config, viewer)
+    where = " AND ".join([*conditions, "owner = ?"])
+    touches: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for kind in ("followup", "visit"):
+        for path, data, _problems in store.index.query(kind, where, [*args, who.id]):
+            if data is None:
+                if kind == "followup":  # broken visits are reported by _visits already
+                    skipped.append(path)
+                continue
+            if kind == "visit" and data.get("status") != "done":
+                continue
+            touches[data["record"]].append(data | {"id": _child_id(path)})
+    closed = _closed_leads(store, list(touches))
+    result = []
+    for record_id, rows in touches.items():
+        rows.sort(key=newest_first)
+        planned = next((r for r in rows if r.get("next")), None)
+        if planned is None:
+            continue
+        day = dt.date.fromisoformat(planned["next"])
+        if (start and day < start) or (end and day > end):
+            continue
+        result.append(
+            {
+                "record": record_id,
+                "next": day,
+                "text": planned.get("text") or "",
+                "followup": planned["id"],
+                "stands": rows[0] is planned and record_id not in closed,
+                "sequence": len(rows) - 1,
+            }
+        )
+    return result
+
+
+def _child_id(path: str) -> str:
+    """``.../followups/F-ID.yaml`` -> ``F-ID``."""
+    return path.rsplit("/", 1)[-1].removesuffix(".yaml")
+
+
+def _closed_leads(store: Store, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = store.index.query("lead", f"id IN ({marks})", ids)
+    return {
+        path.split("/")[-2]
+        for path, data, _problems in rows
+        if data and data.get("stage") in CLOSED_LEAD_STAGES
+    }
+
+
+def _record_names(store: Store, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    ordered = sorted(ids)
+    marks = ",".join("?" * len(ordered))
+    names = {}
+    for kind in ("customer", "lead"):
+        for path, data, _problems in store.index.query(kind, f"id IN ({marks})", ordered):
+            if data:
+                names[path.split("/")[-2]] = str(data.get("name") or data.get("company") or "")
+    return names
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+def _address(icalendar: Any, member: Member) -> Any:
+    address = icalendar.vCalAddress(f"mailto:{member.email}")
+    address.params["CN"] = member.name
+    return address
+
+
+def _visit_event(
+    icalendar: Any,
+    config: Config,
+    visit: dict[str, Any],
+    names: dict[str, str],
+    zone: ZoneInfo,
+    stamp: dt.datetime,
+) -> tuple[tuple[int, str, str], Any]:
+    begins = local_time(visit, zone)
+    status = visit.get("status", "planned")
+    name = names.get(visit["record"], "")
+    uid = f"{visit['id']}@{UID_DOMAIN}"
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", begins)
+    event.add("dtend", begins + duration_of(visit))
+    event.add("sequence", 0 if status == "planned" else 1)
+    event.add("status", "CANCELLED" if status == "cancelled" else "CONFIRMED")
+    event.add("summary", f"Visit: {name}" if name else f"Visit {visit['record']}")
+    if visit.get("place"):
+        event.add("location", visit["place"])
+    lines = [visit.get("note") or "", visit.get("text") or ""]
+    lines.append(f"salesctl: {visit['id']} on {visit['record']}")
+    event.add("description", "\n\n".join(line for line in lines if line))
+    author = config.member(str(visit.get("author")))
+    if author is not None:
+        event.add("organizer", _address(icalendar, author))
+    for member_id in visit.get("attendees") or []:
+        member = config.member(member_id)
+        if member is not None:
+            attendee = _address(icalendar, member)
+            attendee.params["ROLE"] = "REQ-PARTICIPANT"
+            event.add("attendee", attendee, encode=0)
+    return (0, begins.astimezone(dt.UTC).isoformat(), uid), event
+
+
+def _touch_event(
+    icalendar: Any,
+    config: Config,
+    owner: Member,
+    touch: dict[str, Any],
+    names: dict[str, str],
+    stamp: dt.datetime,
+) -> tuple[tuple[int, str, str], Any]:
+    day: dt.date = touch["next"]
+    name = names.get(touch["record"], "")
+    uid = f"next-{touch['record']}@{UID_DOMAIN}"
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", day)
+    event.add("dtend", day + dt.timedelta(days=1))
+    event.add("sequence", touch["sequence"])
+    event.add("status", "CONFIRMED" if touch["stands"] else "CANCELLED")
+    event.add("transp", "TRANSPARENT")  # a reminder, not busy time
+    event.add("summary", f"Follow up: {name}" if name else f"Follow up {touch['record']}")
+    event.add(
+        "description",
+        f"{touch['text']}\n\nsalesctl: planned by {touch['followup']} on {touch['record']}",
+    )
+    event.add("attendee", _address(icalendar, owner), encode=0)
+    return (1, day.isoformat(), uid), event

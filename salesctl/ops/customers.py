@@ -1,0 +1,318 @@
+"""Customer use cases: add, edit, tag, list and show customers, and their contacts.
+
+Ownership moves (assign, claim, release, reclaim) are the generic ones in ``ops.ownership``;
+the same pool and permission rules as for leads apply. Custom fields (``custom_fields:
+customer:`` in ``salesctl.yaml``) are set with ``--set NAME=VALUE`` and filtered on with
+``--where NAME=VALUE``; their values live under ``custom``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Invalid
+from salesctl.ids import new_id
+from salesctl.model.config import Config, CustomField, Member
+from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER, Kind
+from salesctl.model.rules import coerce_custom
+from salesctl.ops.records import (
+    RecordList,
+    apply_sets,
+    home_of,
+    list_records,
+    load_for_write,
+    record_json,
+    show_record,
+    validate,
+    visible_sql,
+)
+from salesctl.store.layout import POOL, RecordPath, record_file
+from salesctl.store.records import Record, json_record
+from salesctl.store.store import Store, Transaction
+
+KINDS = ("customer",)
+
+
+def add_customer(
+    store: Store,
+    actor: Member,
+    *,
+    name: str,
+    industry: str | None = None,
+    source: str | None = None,
+    tags: Iterable[str] = (),
+    to: str | None = None,
+    pool: bool = False,
+    sets: Iterable[str] = (),
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Create one customer owned by ``to`` (default: the actor) or in the pool."""
+    config = store.config
+    if pool and to:
+        raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
+    if not name or not name.strip():
+        raise Invalid("a customer needs --name (the company)", "e.g. --name 'Acme Ltd'")
+    owner = POOL if pool else home_of(config, to or actor.id)
+    if to and not config.members[to].active:
+        raise Invalid(f"{to} is inactive", "give the customer to an active member")
+    data: dict[str, Any] = {
+        "schema_version": 1,
+        "name": name,
+        "industry": industry,
+        "source": source,
+        "tags": list(tags),
+        "created": clock.today(),
+    }
+    data = apply_sets(
+        config, CUSTOMER, {k: v for k, v in data.items() if v not in (None, [])}, sets
+    )
+    customer_id = new_id(CUSTOMER.prefix)
+    loc = RecordPath(record_file(owner, CUSTOMER, customer_id), CUSTOMER, customer_id, owner)
+    data = validate(config, CUSTOMER, data, loc.path)
+    scopes.check_write(config, actor, "customer.add", owner, record=customer_id)
+    with store.transaction(actor, "customer.add", commit=commit, dry_run=dry_run) as tx:
+        tx.write(loc, data)
+        tx.summary = f"customer.add: {customer_id} ({data['name']}) for {owner}"
+    return record_json(Record(loc, data)), tx
+
+
+def edit_customer(
+    store: Store,
+    actor: Member,
+    customer_id: str,
+    *,
+    sets: Iterable[str] = (),
+    document: dict[str, Any] | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Change a customer's fields by ``--set`` pairs or by a whole edited YAML ``document``."""
+    config = store.config
+    with store.transaction(actor, "customer.edit", commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, customer_id, KINDS)
+        scopes.check_write(config, actor, "customer.edit", record.owner, record=record.id)
+        data = (
+            dict(document)
+            if document is not None
+            else apply_sets(config, CUSTOMER, record.data, sets)
+        )
+        data = validate(config, CUSTOMER, data, record.path)
+        changed = _changed(record.data, data)
+        if changed:
+            tx.write(record.loc, data)
+            tx.summary = f"customer.edit: {record.id} ({', '.join(changed)})"
+    return record_json(Record(record.loc, data)), tx
+
+
+def tag_customer(
+    store: Store,
+    actor: Member,
+    customer_id: str,
+    changes: Sequence[str],
+    *,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Add (``+vip`` or ``vip``) and remove (``-cold``) tags in one commit."""
+    adds, removes = parse_tag_changes(changes)
+    config = store.config
+    with store.transaction(actor, "customer.tag", commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, customer_id, KINDS)
+        scopes.check_write(config, actor, "customer.tag", record.owner, record=record.id)
+        tags = [t for t in record.data.get("tags") or [] if t not in removes]
+        tags += [t for t in adds if t not in tags]
+        data = dict(record.data, tags=tags)
+        if not tags:
+            data.pop("tags")
+        data = validate(config, CUSTOMER, data, record.path)
+        if _changed(record.data, data):
+            tx.write(record.loc, data)
+            what = [f"+{t}" for t in adds] + [f"-{t}" for t in removes]
+            tx.summary = f"customer.tag: {record.id} {' '.join(what)}"
+    return record_json(Record(record.loc, data)), tx
+
+
+def parse_tag_changes(changes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``["+vip", "-cold", "key"]`` -> (tags to add, tags to remove)."""
+    if not changes:
+        raise Invalid("no tags given", "e.g. `customer tag C-7KQ2 +vip -cold`")
+    adds: list[str] = []
+    removes: list[str] = []
+    for change in changes:
+        sign, name = (change[0], change[1:]) if change[:1] in "+-" else ("+", change)
+        name = name.strip()
+        if not name or name[0] in "+-" or "\n" in name or "," in name:
+            raise Invalid(f"{change!r} is not a tag change", "use +TAG to add, -TAG to remove")
+        (adds if sign == "+" else removes).append(name)
+    both = set(adds) & set(removes)
+    if both:
+        raise Invalid(f"tag {sorted(both)[0]!r} is both added and removed", "give it once")
+    return list(dict.fromkeys(adds)), list(dict.fromkeys(removes))
+
+
+def add_contact(
+    store: Store,
+    actor: Member,
+    customer_id: str,
+    *,
+    name: str,
+    title: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Add a contact person to a customer; returns the customer with its contacts."""
+    config = store.config
+    contact = {"name": name, "title": title, "phone": phone, "email": email}
+    contact = {k: v.strip() for k, v in contact.items() if v is not None and v.strip()}
+    if "name" not in contact:
+        raise Invalid("a contact needs --name", "e.g. --name 'Wei Zhang' --title CTO")
+    with store.transaction(actor, "contact.add", commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, customer_id, KINDS)
+        scopes.check_write(config, actor, "contact.add", record.owner, record=record.id)
+        contacts = list(record.data.get("contacts") or [])
+        columns = [c.name for c in CONTACT_COLUMNS]
+        if any(_same_contact(existing, contact) for existing in contacts):
+            raise Invalid(
+                f"{record.id} already has the contact {contact['name']}",
+                "`salesctl customer show` lists its contacts",
+            )
+        contacts.append({k: contact[k] for k in columns if k in contact})
+        data = validate(config, CUSTOMER, dict(record.data, contacts=contacts), record.path)
+        tx.write(record.loc, data)
+        tx.summary = f"contact.add: {contact['name']} to {record.id} ({data['name']})"
+    return record_json(Record(record.loc, data)), tx
+
+
+def _same_contact(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.get("name") != b.get("name"):
+        return False
+    keys = ("phone", "email")
+    return all(a.get(k) == b.get(k) for k in keys) or any(
+        a.get(k) and a.get(k) == b.get(k) for k in keys
+    )
+
+
+def list_customers(
+    store: Store,
+    viewer: Member,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    pool: bool = False,
+    tags: Iterable[str] = (),
+    source: str | None = None,
+    industry: str | None = None,
+    where: Iterable[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """Customers the viewer may read, filtered (custom fields compared by their type)."""
+    config = store.config
+    plain, custom = split_where(config, CUSTOMER, where)
+    plain += [("tags", t) for t in tags]
+    plain += [(k, v) for k, v in (("source", source), ("industry", industry)) if v]
+    rows = list_records(store, viewer, "customer", owner=owner, team=team, pool=pool, where=plain)
+    result = RecordList()
+    result.extend(row for row in rows if matches_custom(row, custom))
+    result.skipped = list(getattr(rows, "skipped", ()))
+    return result
+
+
+def split_where(
+    config: Config, kind: Kind, where: Iterable[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[CustomField, Any]]]:
+    """``--where`` pairs as (plain field filters, typed custom field filters).
+
+    A bare name that is a custom field (``region=North``) means ``custom.region``. Custom
+    values are checked against the field's type, so a wrong choice lists the allowed ones.
+    """
+    specs = {f.name: f for f in config.custom_fields.get(kind.name, ())}
+    plain: list[tuple[str, str]] = []
+    custom: list[tuple[CustomField, Any]] = []
+    for name, value in where:
+        bare = name.removeprefix("custom.")
+        if name.startswith("custom.") or (name not in kind.by_name and bare in specs):
+            spec = specs.get(bare)
+            if spec is None:
+                known = ", ".join(specs) or "none configured"
+                raise Invalid(
+                    f"{kind.name} has no custom field {bare!r} (custom fields: {known})",
+                    "add it under custom_fields: in salesctl.yaml",
+                )
+            try:
+                wanted = coerce_custom(spec, value) if value != "" else None
+            except ValueError as exc:
+                raise Invalid(f"--where {name}: {exc}", "filter on an allowed value") from None
+            custom.append((spec, wanted))
+        elif name in kind.by_name:
+            plain.append((name, value))
+        else:
+            known = ", ".join([*kind.by_name, *specs])
+            raise Invalid(f"--where {name}: {kind.name}s have no such field (fields: {known})")
+    return plain, custom
+
+
+def matches_custom(row: dict[str, Any], filters: Sequence[tuple[CustomField, Any]]) -> bool:
+    custom = row.get("custom") or {}
+    for spec, wanted in filters:
+        value = custom.get(spec.name)
+        if wanted is None:  # --where region=  : the field is not set
+            if value not in (None, "", []):
+                return False
+            continue
+        if value is None:
+            return False
+        try:
+            actual = coerce_custom(spec, value)
+        except ValueError:
+            return False  # a hand-broken value matches nothing; `check` reports it
+        if spec.type == "multi-choice":
+            if not set(wanted) <= set(actual):
+                return False
+        elif spec.type == "number":
+            if Decimal(str(actual)) != Decimal(str(wanted)):
+                return False
+        elif actual != wanted:
+            return False
+    return True
+
+
+def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, Any]:
+    """One customer with its contacts, follow-ups and visits (newest first) and deals."""
+    result = show_record(store, viewer, customer_id, KINDS)
+    for key in ("followups", "visits"):
+        result[key] = sorted(result.get(key, []), key=_newest_first)
+    config = store.config
+    sql, args = visible_sql(config, viewer)
+    where = " AND ".join([*([sql] if sql else []), "json_extract(data, '$.customer') = ?"])
+    result["deals"] = [
+        json_record(_loc(path), data)
+        for path, data, _problems in store.index.query("deal", where, [*args, result["id"]])
+        if data is not None
+    ]
+    return result
+
+
+def _newest_first(row: dict[str, Any]) -> tuple[float, str]:
+    try:
+        stamp = -dt.datetime.fromisoformat(str(row.get("at"))).timestamp()
+    except ValueError:
+        stamp = 0.0
+    return stamp, str(row.get("id"))
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+
+
+def _loc(path: str) -> RecordPath:
+    from salesctl.store.layout import parse_path
+
+    loc = parse_path(path)
+    assert loc is not None  # the index only holds paths parse_path accepted
+    return loc

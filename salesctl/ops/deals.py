@@ -1,0 +1,284 @@
+"""Deals: add, move through the configured stages, list; the pipeline and the losses report.
+
+A deal lives in its customer's owner's directory (``.../deals/<D-ID>/deal.yaml``) and links
+the customer by id. ``stages`` dates every stage entered, so reports count movements from
+the files alone. Amounts are ``Decimal`` and every sum here is exact; the weighted amount of
+a stage is the sum of ``amount * probability / 100`` over its deals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Invalid
+from salesctl.ids import new_id
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import DEAL
+from salesctl.ops.records import (
+    RecordList,
+    apply_sets,
+    enter_stage,
+    list_records,
+    load_for_write,
+    record_json,
+    show_record,
+    validate,
+)
+from salesctl.store.layout import RecordPath, record_file
+from salesctl.store.records import Record
+from salesctl.store.store import Store, Transaction
+
+HUNDRED = Decimal(100)
+UNKNOWN = "(not given)"
+
+
+def stage_ids(config: Config) -> list[str]:
+    return [s.id for s in config.deal_stages]
+
+
+def lost_stage(config: Config) -> str | None:
+    return config.lost_stage
+
+
+def _check_stage(config: Config, stage: str) -> None:
+    ids = stage_ids(config)
+    if stage not in ids:
+        raise Invalid(f"{stage!r} is not a deal stage", f"use one of {', '.join(ids)}")
+
+
+def add_deal(
+    store: Store,
+    actor: Member,
+    customer_id: str,
+    *,
+    title: str,
+    amount: str,
+    stage: str | None = None,
+    close: str | None = None,
+    competitors: Iterable[str] = (),
+    sets: Iterable[str] = (),
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Open a deal with a customer, in the customer owner's directory."""
+    config = store.config
+    stage = stage or config.deal_stages[0].id
+    _check_stage(config, stage)
+    if stage == lost_stage(config):
+        raise Invalid(
+            "a new deal cannot start lost",
+            "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
+        )
+    with store.transaction(actor, "deal.add", commit=commit, dry_run=dry_run) as tx:
+        customer = load_for_write(store, customer_id, ("customer",))
+        if customer.owner.is_pool:
+            raise Invalid(
+                f"{customer.id} is in the pool",
+                "claim or assign the customer first: its deals live with its owner",
+            )
+        deal_id = new_id(DEAL.prefix)
+        scopes.check_write(config, actor, "deal.add", customer.owner, record=deal_id)
+        today = clock.today()
+        data: dict[str, Any] = {
+            "schema_version": 1,
+            "customer": customer.id,
+            "title": title,
+            "amount": amount,
+            "close": close,
+            "competitors": list(dict.fromkeys(competitors)),
+            "created": today,
+        }
+        enter_stage(data, stage, today)
+        data = {k: v for k, v in data.items() if v not in (None, [], "")}
+        data = apply_sets(config, DEAL, data, sets)
+        loc = RecordPath(record_file(customer.owner, DEAL, deal_id), DEAL, deal_id, customer.owner)
+        data = validate(config, DEAL, _ordered(data), loc.path)
+        tx.write(loc, data)
+        tx.summary = (
+            f"deal.add: {deal_id} ({data['title']}, {data['amount']}) for {customer.id} "
+            f"({customer.data.get('name')})"
+        )
+    return record_json(Record(loc, data)), tx
+
+
+def move_deal(
+    store: Store,
+    actor: Member,
+    deal_id: str,
+    *,
+    stage: str,
+    reason: str | None = None,
+    lost_to: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Move a deal to another stage, dated in ``stages``; lost needs a reason."""
+    config = store.config
+    _check_stage(config, stage)
+    lost = lost_stage(config)
+    reason = reason.strip() if reason and reason.strip() else None
+    lost_to = lost_to.strip() if lost_to and lost_to.strip() else None
+    if stage == lost and reason is None:
+        raise Invalid("a lost deal needs --reason", "e.g. --reason 'price' --lost-to Globex")
+    if lost_to is not None and stage != lost:
+        raise Invalid(f"--lost-to only goes with --stage {lost or 'lost'}")
+    with store.transaction(actor, "deal.move", commit=commit, dry_run=dry_run) as tx:
+        deal = load_for_write(store, deal_id, ("deal",))
+        scopes.check_write(config, actor, "deal.move", deal.owner, record=deal.id)
+        before = deal.data.get("stage")
+        data = dict(deal.data)
+        if stage != before:
+            enter_stage(data, stage)
+            if before == lost:  # reopened: the old loss no longer explains anything
+                data.pop("lost_to", None)
+                data.pop("reason", None)
+        if reason is not None:
+            data["reason"] = reason
+        if lost_to is not None:
+            data["lost_to"] = lost_to
+            competitors = list(data.get("competitors") or [])
+            if lost_to not in competitors:
+                data["competitors"] = [*competitors, lost_to]
+        data = validate(config, DEAL, _ordered(data), deal.path)
+        if data != deal.data:
+            tx.write(deal.loc, data)
+            if stage != before and stage == config.won_stage:
+                tx.emit(
+                    "deal.won",
+                    id=deal.id,
+                    title=data.get("title"),
+                    amount=str(data.get("amount")),
+                    customer=data.get("customer"),
+                    owner=deal.owner.member,
+                )
+            tx.summary = f"deal.move: {deal.id} {before} -> {stage}" + (
+                f" ({reason})" if reason else ""
+            )
+    return record_json(Record(deal.loc, data)), tx
+
+
+def _ordered(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ("schema_version", *DEAL.by_name) if k in data}
+
+
+def list_deals(
+    store: Store,
+    viewer: Member,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    stage: str | None = None,
+    customer: str | None = None,
+) -> list[dict[str, Any]]:
+    config = store.config
+    where: list[tuple[str, str]] = []
+    if stage is not None:
+        _check_stage(config, stage)
+        where.append(("stage", stage))
+    if customer is not None:
+        where.append(("customer", store.resolve(customer, ("customer",)).id))
+    return list_records(store, viewer, "deal", owner=owner, team=team, where=where)
+
+
+def show_deal(store: Store, viewer: Member, deal_id: str) -> dict[str, Any]:
+    return show_record(store, viewer, deal_id, ("deal",))
+
+
+def pipeline(
+    store: Store, viewer: Member, *, owner: str | None = None, team: str | None = None
+) -> list[dict[str, Any]]:
+    """Per stage in config order: deal count, amount and probability-weighted amount."""
+    config = store.config
+    if owner and team:
+        raise Invalid("--owner and --team are exclusive", "give one of them")
+    deals = list_records(store, viewer, "deal", owner=owner, team=team)
+    rows = RecordList()
+    rows.skipped = list(getattr(deals, "skipped", ()))
+    for stage in config.deal_stages:
+        amounts = [_amount(d) for d in deals if d.get("stage") == stage.id]
+        total = sum(amounts, Decimal(0))
+        rows.append(
+            {
+                "stage": stage.id,
+                "probability": stage.probability,
+                "count": len(amounts),
+                "amount": total,
+                "weighted": _plain(total * stage.probability / HUNDRED),
+            }
+        )
+    return rows
+
+
+def losses(
+    store: Store,
+    viewer: Member,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    owner: str | None = None,
+    team: str | None = None,
+) -> dict[str, Any]:
+    """Lost deals (lost within ``start``..``end``, inclusive) by competitor and by reason."""
+    config = store.config
+    lost = lost_stage(config)
+    if lost is None:
+        raise Invalid(
+            "no deal stage means lost",
+            "name one 'lost' in deal_stages (or give a 0% stage after the 100% one)",
+        )
+    if start and end and start > end:
+        raise Invalid(f"--from {start} is after --to {end}")
+    deals = []
+    found = list_records(store, viewer, "deal", owner=owner, team=team, where=[("stage", lost)])
+    for deal in found:
+        day = (deal.get("stages") or {}).get(lost)
+        lost_on = dt.date.fromisoformat(day) if day else None
+        if (start or end) and lost_on is None:
+            continue
+        if lost_on is not None and ((start and lost_on < start) or (end and lost_on > end)):
+            continue
+        deals.append(deal)
+    return {
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "count": len(deals),
+        "amount": sum((_amount(d) for d in deals), Decimal(0)),
+        "by_competitor": _group(deals, "lost_to", "competitor"),
+        "by_reason": _group(deals, "reason", "reason"),
+        "deals": [d["id"] for d in deals],
+        "skipped": list(getattr(found, "skipped", ())),  # broken files left out
+    }
+
+
+def _group(deals: list[dict[str, Any]], field: str, label: str) -> list[dict[str, Any]]:
+    """Count and sum deals by ``field``, case- and space-insensitively; a group is named by
+    its most common spelling (ties: alphabetically first), so the output is stable."""
+    groups: dict[str, dict[str, Any]] = {}
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for deal in deals:
+        name = " ".join(str(deal.get(field) or "").split()) or UNKNOWN
+        key = name.casefold()
+        spellings[key][name] += 1
+        row = groups.setdefault(key, {label: name, "count": 0, "amount": Decimal(0)})
+        row["count"] += 1
+        row["amount"] += _amount(deal)
+    for key, row in groups.items():
+        row[label] = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+    return sorted(groups.values(), key=lambda r: (-r["count"], -r["amount"], r[label]))
+
+
+def _amount(deal: dict[str, Any]) -> Decimal:
+    """A deal's amount from index JSON, exactly (amounts have at most two decimals)."""
+    value = deal.get("amount")
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (1E+3 -> 1000)."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal

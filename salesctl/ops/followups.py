@@ -1,0 +1,447 @@
+"""Follow-ups and visits of a lead or customer.
+
+Each follow-up and each visit is a file of its own in the record's directory
+(``followups/<F-ID>.yaml``, ``visits/<V-ID>.yaml``), and a follow-up's attachments go to
+``attachments/<F-ID>/``: they travel with the record when it changes owner, and two people
+adding follow-ups to one customer in two clones create different files, so plain
+``git merge`` never conflicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from salesctl import clock, scopes
+from salesctl.errors import Invalid, NotFound
+from salesctl.ids import new_id
+from salesctl.model import values
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import FOLLOWUP, VIA, VISIT, Kind
+from salesctl.ops.records import (
+    RecordList,
+    enter_stage,
+    load_for_write,
+    record_json,
+    require_readable,
+    show_record,
+    validate,
+    visible_sql,
+)
+from salesctl.store.layout import RecordPath, child_file, parse_path
+from salesctl.store.records import Record, json_record
+from salesctl.store.store import Store, Transaction
+
+PARENT_KINDS = ("lead", "customer")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_NAME_BYTES = 120
+# ``@alice`` but not the ``@acme`` of ``wei@acme.example``.
+MENTION_RE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@([A-Za-z][A-Za-z0-9_-]{0,31})")
+DURATION_RE = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in)?)?$")
+DEFAULT_DURATION = dt.timedelta(hours=1)
+CLOSING_LEAD_STAGES = {
+    "converted": "`salesctl lead convert` makes the customer",
+    "disqualified": "`salesctl lead disqualify --reason` records why",
+}
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def org_zone(config: Config) -> ZoneInfo:
+    try:
+        return ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(
+            f"timezone {config.timezone!r} in salesctl.yaml is not a known time zone",
+            "use an IANA name such as Asia/Shanghai",
+        ) from None
+
+
+def parse_when(config: Config, text: str, option: str = "--at") -> dt.datetime:
+    """``YYYY-MM-DD HH:MM`` (or ISO 8601) in the org's time zone unless an offset is given."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(
+            f"{option} {text!r} is not a date and time",
+            "use YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30",
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=org_zone(config))
+    return value.replace(microsecond=0)
+
+
+def now_in_org(config: Config) -> dt.datetime:
+    return clock.now().astimezone(org_zone(config)).replace(microsecond=0)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return values.coerce_date(text)
+    except ValueError:
+        raise Invalid(f"{option} {text!r} is not a date", "use YYYY-MM-DD") from None
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``1h30m``, ``90m``, ``2h`` -> a positive duration of at most a day."""
+    match = DURATION_RE.match(text.strip().lower().replace(" ", ""))
+    if not match or not any(match.groups()):
+        raise Invalid(f"--duration {text!r} is not a duration", "use e.g. 1h, 45m or 1h30m")
+    hours, minutes = (int(g or 0) for g in match.groups())
+    duration = dt.timedelta(hours=hours, minutes=minutes)
+    if not dt.timedelta(0) < duration <= dt.timedelta(hours=24):
+        raise Invalid(f"--duration {text!r} is out of range", "a visit lasts up to 24h")
+    return duration
+
+
+def format_duration(duration: dt.timedelta) -> str:
+    minutes = int(duration.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+
+
+def duration_of(visit: dict[str, Any]) -> dt.timedelta:
+    """A stored visit's duration; a hand-edited value that does not parse counts as 1h."""
+    text = visit.get("duration")
+    if not text:
+        return DEFAULT_DURATION
+    try:
+        return parse_duration(str(text))
+    except Invalid:
+        return DEFAULT_DURATION
+
+
+def mentions_in(config: Config, text: str) -> list[str]:
+    """The members ``@mentioned`` in ``text``; an unknown one is an error naming them all."""
+    found = list(dict.fromkeys(m.lower() for m in MENTION_RE.findall(text)))
+    unknown = [m for m in found if config.member(m) is None]
+    if unknown:
+        raise Invalid(
+            f"unknown member mentioned: {', '.join('@' + m for m in unknown)}",
+            f"mention a member id: {', '.join(config.members)}",
+        )
+    return found
+
+
+def safe_file_name(name: str) -> str:
+    """A file name that stays inside its directory on every OS; unicode is kept."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(
+        "_" if ch in '<>:"|?*' else ch
+        for ch in name
+        if unicodedata.category(ch)[0] != "C"  # control and format characters
+    )
+    name = name.strip().lstrip(".").strip().rstrip(". ")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    while len((stem + (f".{ext}" if ext else "")).encode("utf-8")) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    name = stem.rstrip(". ") + (f".{ext}" if ext else "")
+    if not stem.strip(". ") or stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        name = "attachment" + (f".{ext}" if ext else "")
+    return name
+
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10))} | {
+    f"LPT{i}" for i in range(1, 10)
+}
+
+
+def read_attachments(paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """(stored name, content) of each file to attach: regular files up to the size limit,
+    names sanitised and made unique."""
+    result: list[tuple[str, bytes]] = []
+    names: set[str] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        try:
+            info = path.stat()
+        except OSError:
+            raise NotFound(f"--attach {raw}: no such file", "check the path") from None
+        if not path.is_file():
+            raise Invalid(f"--attach {raw}: not a regular file", "attach files, not directories")
+        if info.st_size > MAX_ATTACHMENT_BYTES:
+            limit = MAX_ATTACHMENT_BYTES // (1024 * 1024)
+            raise Invalid(
+                f"--attach {raw}: {info.st_size} bytes is over the {limit} MB limit",
+                "attach a smaller file or a link to it in --text",
+            )
+        with open(path, "rb") as fh:
+            content = fh.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(content) > MAX_ATTACHMENT_BYTES:  # it grew while we looked
+            raise Invalid(f"--attach {raw}: over the size limit")
+        name = safe_file_name(path.name)
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        counter = 1
+        while name.casefold() in names:  # case-insensitive file systems too
+            counter += 1
+            name = f"{stem}-{counter}" + (f".{ext}" if ext else "")
+        names.add(name.casefold())
+        result.append((name, content))
+    return result
+
+
+# -- follow-ups ----------------------------------------------------------------------------
+
+
+def add_followup(
+    store: Store,
+    actor: Member,
+    record_id: str,
+    *,
+    text: str,
+    via: str | None = None,
+    at: str | None = None,
+    attachments: Sequence[str] = (),
+    next_touch: str | None = None,
+    stage: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Record a touch on a lead or customer: one new file (plus attachments), and with
+    ``stage`` the lead's new stage, in one commit."""
+    config = store.config
+    if not text or not text.strip():
+        raise Invalid("--text is required", "say what happened, e.g. --text 'called, sent quote'")
+    if via is not None and via not in VIA:
+        raise Invalid(f"--via {via!r} is not a channel", f"use one of {', '.join(VIA)}")
+    when = parse_when(config, at) if at else now_in_org(config)
+    if when > clock.now() + dt.timedelta(minutes=5):
+        raise Invalid(
+            f"--at {at} is in the future",
+            "a follow-up records what happened; plan with --next DATE or `salesctl visit add`",
+        )
+    next_day = parse_date(next_touch, "--next") if next_touch else None
+    if next_day is not None and next_day < when.date():
+        raise Invalid(f"--next {next_day} is before the follow-up ({when.date()})")
+    mentions = mentions_in(config, text)
+    files = read_attachments(attachments)
+    with store.transaction(actor, "followup.add", commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, record_id, PARENT_KINDS)
+        scopes.check_write(config, actor, "followup.add", record.owner, record=record.id)
+        followup_id = new_id(FOLLOWUP.prefix)
+        if stage is not None:
+            _change_stage(tx, config, actor, record, stage)
+        else:
+            tx.mention(record.id)  # the trailer names the record followed up too
+        data: dict[str, Any] = {
+            "schema_version": 1,
+            "record": record.id,
+            "author": actor.id,
+            "at": when,
+            "via": via,
+            "text": text.strip(),
+            "mentions": mentions,
+            "attachments": [name for name, _content in files],
+            "next": next_day,
+        }
+        loc = _child_loc(record, FOLLOWUP, followup_id)
+        data = validate(config, FOLLOWUP, _compact(data), loc.path)
+        tx.write(loc, data)
+        for name, content in files:
+            tx.write_file(f"{record.loc.record_dir}/attachments/{followup_id}/{name}", content)
+        label = record.data.get("name") or record.data.get("company") or ""
+        tx.summary = f"followup.add: {followup_id} on {record.id} ({label})"
+    return record_json(Record(loc, data)), tx
+
+
+def _change_stage(
+    tx: Transaction, config: Config, actor: Member, record: Record, stage: str
+) -> None:
+    if record.kind.name != "lead":
+        raise Invalid(
+            f"{record.id} is a {record.kind.name}; only leads have a stage",
+            "drop --stage, or move a deal with `salesctl deal move`",
+        )
+    scopes.check_write(config, actor, "lead.edit", record.owner, record=record.id)
+    if stage in CLOSING_LEAD_STAGES:
+        raise Invalid(f"--stage {stage} is not set by a follow-up", CLOSING_LEAD_STAGES[stage])
+    if record.data.get("stage") == "converted":
+        raise Invalid(f"{record.id} is converted to {record.data.get('customer')}")
+    if record.data.get("stage") == stage:
+        return
+    data = dict(record.data)
+    enter_stage(data, stage)
+    tx.write(record.loc, validate(config, record.kind, data, record.path))
+
+
+def list_followups(store: Store, viewer: Member, record_id: str) -> list[dict[str, Any]]:
+    """A record's follow-ups and done visits, newest first (broken files skipped)."""
+    loc = store.resolve(record_id, PARENT_KINDS)
+    require_readable(store.config, viewer, loc)
+    result = RecordList()
+    for kind in ("followup", "visit"):
+        for path, data in store.index.children(loc.id, kind):
+            if data is None:
+                result.skipped.append(path)
+            elif kind == "followup" or data.get("status") == "done":
+                result.append(json_record(_loc(path), data))
+    result.sort(key=newest_first)
+    return result
+
+
+def show_followup(store: Store, viewer: Member, followup_id: str) -> dict[str, Any]:
+    return show_record(store, viewer, followup_id, ("followup",))
+
+
+def newest_first(row: dict[str, Any]) -> tuple[float, str]:
+    return -_timestamp(row.get("at")), str(row.get("id"))
+
+
+def _timestamp(value: Any) -> float:
+    try:
+        return dt.datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return 0.0
+
+
+# -- visits --------------------------------------------------------------------------------
+
+
+def add_visit(
+    store: Store,
+    actor: Member,
+    record_id: str,
+    *,
+    at: str,
+    duration: str | None = None,
+    place: str | None = None,
+    attendees: Iterable[str] = (),
+    note: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Plan a visit to a customer (or lead): status ``planned`` until ``visit done``."""
+    config = store.config
+    when = parse_when(config, at)
+    length = format_duration(parse_duration(duration)) if duration else None
+    people = list(dict.fromkeys(attendees)) or [actor.id]
+    for member_id in people:
+        if config.member(member_id) is None:
+            raise Invalid(f"--attendee {member_id!r} is not a member", "see `salesctl member list`")
+    with store.transaction(actor, "visit.add", commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, record_id, PARENT_KINDS)
+        scopes.check_write(config, actor, "visit.add", record.owner, record=record.id)
+        visit_id = new_id(VISIT.prefix)
+        tx.mention(record.id)
+        data: dict[str, Any] = {
+            "schema_version": 1,
+            "record": record.id,
+            "author": actor.id,
+            "at": when,
+            "duration": length,
+            "place": place,
+            "attendees": people,
+            "status": "planned",
+            "note": note,
+        }
+        loc = _child_loc(record, VISIT, visit_id)
+        data = validate(config, VISIT, _compact(data), loc.path)
+        tx.write(loc, data)
+        label = record.data.get("name") or record.data.get("company") or ""
+        tx.summary = f"visit.add: {visit_id} to {record.id} ({label}) at {when:%Y-%m-%d %H:%M}"
+    return record_json(Record(loc, data)), tx
+
+
+def close_visit(
+    store: Store,
+    actor: Member,
+    visit_id: str,
+    *,
+    status: str,
+    text: str | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Mark a planned visit ``done`` (with what happened) or ``cancelled`` (with why)."""
+    config = store.config
+    action = "visit.done" if status == "done" else "visit.cancel"
+    if status == "done" and not (text and text.strip()):
+        raise Invalid("--text is required", "say what came of the visit")
+    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+        visit = load_for_write(store, visit_id, ("visit",))
+        scopes.check_write(config, actor, action, visit.owner, record=visit.id)
+        if visit.data.get("status") != "planned":
+            raise Invalid(f"{visit.id} is already {visit.data.get('status')}")
+        data = dict(visit.data, status=status)
+        if text and text.strip():
+            data["text"] = text.strip()
+        data = validate(config, VISIT, data, visit.path)
+        if visit.loc.parent:
+            tx.mention(visit.loc.parent)
+        tx.write(visit.loc, data)
+        tx.summary = f"{action}: {visit.id} on {data['record']}"
+    return record_json(Record(visit.loc, data)), tx
+
+
+def list_visits(
+    store: Store,
+    viewer: Member,
+    *,
+    record_id: str | None = None,
+    member: str | None = None,
+    status: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Visits the viewer may read, soonest first; ``member`` means attending."""
+    config = store.config
+    if member is not None and config.member(member) is None:
+        raise NotFound(f"unknown member {member!r}", "see `salesctl member list`")
+    if status is not None and status not in ("planned", "done", "cancelled"):
+        raise Invalid(f"--status {status!r}", "use planned, done or cancelled")
+    sql, args = visible_sql(config, viewer)
+    conditions = [sql] if sql else []
+    if record_id is not None:
+        loc = store.resolve(record_id, PARENT_KINDS)
+        require_readable(config, viewer, loc)
+        conditions.append("parent = ?")
+        args.append(loc.id)
+    zone = org_zone(config)
+    result = RecordList()
+    for path, data, problems in store.index.query("visit", " AND ".join(conditions), args):
+        if data is None:
+            result.skipped.append(f"{path}: {problems[0][1] if problems else 'unreadable'}")
+            continue
+        if member is not None and member not in (data.get("attendees") or []):
+            continue
+        if status is not None and data.get("status") != status:
+            continue
+        day = local_time(data, zone).date()
+        if (start and day < start) or (end and day > end):
+            continue
+        result.append(json_record(_loc(path), data))
+    result.sort(key=lambda r: (_timestamp(r.get("at")), r["id"]))
+    return result
+
+
+def local_time(data: dict[str, Any], zone: ZoneInfo) -> dt.datetime:
+    value = dt.datetime.fromisoformat(str(data["at"]))
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(zone)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _child_loc(record: Record, kind: Kind, child_id: str) -> RecordPath:
+    path = child_file(record.loc.record_dir, kind, child_id)
+    return RecordPath(path, kind, child_id, record.owner, parent=record.id)
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v not in (None, [], "")}
+
+
+def _loc(path: str) -> RecordPath:
+    loc = parse_path(path)
+    assert loc is not None  # the index only holds paths parse_path accepted
+    return loc
