@@ -359,3 +359,21 @@ def test_release_to_the_pool_and_claim_with_the_cap(store: Path, cli: Any) -> No
     over = cli("--as", "bob", "customer", "claim", *pooled)
     assert over.code == 3 and "cap" in over.err
     assert snapshot(store) == before
+
+
+def test_assigning_a_customer_takes_its_open_deals_along(store: Path, cli: Any) -> None:
+    customer = add_customer(cli, "alice", "Moving Co")
+    deal = ("--as", "alice", "deal", "add", customer["id"], "--close", "2026-12-31")
+    open_deal = ok(cli, *deal, "--title", "Open", "--amount", "100", "--stage", "proposal")
+    won_deal = ok(cli, *deal, "--title", "Won", "--amount", "200", "--stage", "proposal")
+    ok(cli, "--as", "alice", "deal", "move", won_deal["id"], "--stage", "won")
+    before = commits(store)
+    ok(cli, "--as", "lee", "customer", "assign", customer["id"], "--to", "bob")
+    assert commits(store) == before + 1
+    moved = ok(cli, "--as", "bob", "deal", "show", open_deal["id"])
+    assert moved["owner"] == "bob"
+    assert moved["path"].startswith("teams/east/bob/deals/")
+    kept = ok(cli, "--as", "lee", "deal", "show", won_deal["id"])
+    assert kept["owner"] == "alice"  # a won deal is the result of whoever closed it
+    assert open_deal["id"] in trailers(store, "Salesctl-Record")
+    assert cli("check").code == 0

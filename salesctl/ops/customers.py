@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
-from salesctl.model.config import Config, CustomField, Member
-from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER, Kind
-from salesctl.model.rules import coerce_custom
+from salesctl.model.config import Member
+from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
-    RecordList,
     apply_sets,
     home_of,
     list_records,
@@ -212,74 +209,10 @@ def list_customers(
     where: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Customers the viewer may read, filtered (custom fields compared by their type)."""
-    config = store.config
-    plain, custom = split_where(config, CUSTOMER, where)
-    plain += [("tags", t) for t in tags]
-    plain += [(k, v) for k, v in (("source", source), ("industry", industry)) if v]
-    rows = list_records(store, viewer, "customer", owner=owner, team=team, pool=pool, where=plain)
-    result = RecordList()
-    result.extend(row for row in rows if matches_custom(row, custom))
-    result.skipped = list(getattr(rows, "skipped", ()))
-    return result
-
-
-def split_where(
-    config: Config, kind: Kind, where: Iterable[tuple[str, str]]
-) -> tuple[list[tuple[str, str]], list[tuple[CustomField, Any]]]:
-    """``--where`` pairs as (plain field filters, typed custom field filters).
-
-    A bare name that is a custom field (``region=North``) means ``custom.region``. Custom
-    values are checked against the field's type, so a wrong choice lists the allowed ones.
-    """
-    specs = {f.name: f for f in config.custom_fields.get(kind.name, ())}
-    plain: list[tuple[str, str]] = []
-    custom: list[tuple[CustomField, Any]] = []
-    for name, value in where:
-        bare = name.removeprefix("custom.")
-        if name.startswith("custom.") or (name not in kind.by_name and bare in specs):
-            spec = specs.get(bare)
-            if spec is None:
-                known = ", ".join(specs) or "none configured"
-                raise Invalid(
-                    f"{kind.name} has no custom field {bare!r} (custom fields: {known})",
-                    "add it under custom_fields: in salesctl.yaml",
-                )
-            try:
-                wanted = coerce_custom(spec, value) if value != "" else None
-            except ValueError as exc:
-                raise Invalid(f"--where {name}: {exc}", "filter on an allowed value") from None
-            custom.append((spec, wanted))
-        elif name in kind.by_name:
-            plain.append((name, value))
-        else:
-            known = ", ".join([*kind.by_name, *specs])
-            raise Invalid(f"--where {name}: {kind.name}s have no such field (fields: {known})")
-    return plain, custom
-
-
-def matches_custom(row: dict[str, Any], filters: Sequence[tuple[CustomField, Any]]) -> bool:
-    custom = row.get("custom") or {}
-    for spec, wanted in filters:
-        value = custom.get(spec.name)
-        if wanted is None:  # --where region=  : the field is not set
-            if value not in (None, "", []):
-                return False
-            continue
-        if value is None:
-            return False
-        try:
-            actual = coerce_custom(spec, value)
-        except ValueError:
-            return False  # a hand-broken value matches nothing; `check` reports it
-        if spec.type == "multi-choice":
-            if not set(wanted) <= set(actual):
-                return False
-        elif spec.type == "number":
-            if Decimal(str(actual)) != Decimal(str(wanted)):
-                return False
-        elif actual != wanted:
-            return False
-    return True
+    filters = list(where)
+    filters += [("tags", t) for t in tags]
+    filters += [(k, v) for k, v in (("source", source), ("industry", industry)) if v]
+    return list_records(store, viewer, "customer", owner=owner, team=team, pool=pool, where=filters)
 
 
 def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, Any]:

@@ -33,8 +33,26 @@ def _move(
     data = validate(config, kind, data, new_loc.path)
     if target != record.owner:
         tx.move_dir(record.loc.record_dir, record_dir(target, kind, record.id))
+        if kind.name == "customer":
+            _move_open_deals(tx, config, record, target)
     tx.write(new_loc, data)
     return Record(new_loc, data)
+
+
+def _move_open_deals(tx: Transaction, config: Config, customer: Record, target: Owner) -> None:
+    """A customer's open deals travel with it: whoever owns the customer works its deals.
+    Won and lost deals stay where they were closed (they are that owner's results)."""
+    closed = {config.won_stage, config.lost_stage}
+    rows = tx.store.index.select(
+        "deal", ["stage"], "json_extract(data, '$.customer') = ?", [customer.id]
+    )
+    for deal_id, _owner, _team, _parent, stage in rows:
+        if stage in closed:
+            continue
+        loc = tx.store.resolve(deal_id, ("deal",))
+        if loc.owner != target:
+            tx.move_dir(loc.record_dir, record_dir(target, loc.kind, deal_id))
+            tx.mention(deal_id)
 
 
 def _active_member(config: Config, member_id: str) -> Member:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid, NotFound
-from salesctl.model.config import Config, Member
+from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
@@ -155,14 +156,17 @@ def list_records(
         args.append(team)
     if pool:
         conditions.append("pool = 1")
-    for name, value in where:
-        path = "$." + ".".join(f'"{part}"' for part in name.split("."))
-        # Equal, or (for list fields such as tags) containing the value.
+    plain, custom = split_where(config, KINDS[kind], where)
+    for name, value in plain:
+        path = f'$."{name}"'
+        # Equal (as text, or as a number when it is one), or for list fields such as tags,
+        # containing the value.
         conditions.append(
-            "(json_extract(data, ?) = ? OR EXISTS "
+            "(json_extract(data, ?) = ? OR (json_type(data, ?) IN ('integer', 'real') "
+            "AND json_extract(data, ?) = CAST(? AS REAL)) OR EXISTS "
             "(SELECT 1 FROM json_each(data, ?) WHERE json_each.value = ?))"
         )
-        args += [path, value, path, value]
+        args += [path, value, path, path, value if _is_number(value) else None, path, value]
     rows = store.index.query(kind, " AND ".join(conditions), args)
     result = RecordList()
     for path, data, problems in rows:
@@ -172,11 +176,79 @@ def list_records(
             message = problems[0][1] if problems else "unreadable"
             result.skipped.append(f"{path}: {message}")
             continue
+        if custom and not matches_custom(data, custom):
+            continue
         record = json_record(loc, data)
         if problems:
             record["problems"] = [m for _w, m, _f in problems]
         result.append(record)
     return result
+
+
+def split_where(
+    config: Config, kind: Kind, where: Iterable[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[CustomField, Any]]]:
+    """``--where`` pairs as (plain field filters, typed custom field filters).
+
+    A bare name that is a custom field (``region=North``) means ``custom.region``. Custom
+    values are checked against the field's type, so a wrong choice lists the allowed ones.
+    """
+    specs = {f.name: f for f in config.custom_fields.get(kind.name, ())}
+    plain: list[tuple[str, str]] = []
+    custom: list[tuple[CustomField, Any]] = []
+    for name, value in where:
+        bare = name.removeprefix("custom.")
+        if name.startswith("custom.") or (name not in kind.by_name and bare in specs):
+            spec = specs.get(bare)
+            if spec is None:
+                known = ", ".join(specs) or "none configured"
+                raise Invalid(
+                    f"{kind.name} has no custom field {bare!r} (custom fields: {known})",
+                    "add it under custom_fields: in salesctl.yaml",
+                )
+            try:
+                wanted = coerce_custom(spec, value) if value != "" else None
+            except ValueError as exc:
+                raise Invalid(f"--where {name}: {exc}", "filter on an allowed value") from None
+            custom.append((spec, wanted))
+        elif name in kind.by_name:
+            plain.append((name, value))
+        else:
+            known = ", ".join([*kind.by_name, *specs])
+            raise Invalid(f"--where {name}: {kind.name}s have no such field (fields: {known})")
+    return plain, custom
+
+
+def matches_custom(row: dict[str, Any], filters: Sequence[tuple[CustomField, Any]]) -> bool:
+    custom = row.get("custom") or {}
+    for spec, wanted in filters:
+        value = custom.get(spec.name)
+        if wanted is None:  # --where region=  : the field is not set
+            if value not in (None, "", []):
+                return False
+            continue
+        if value is None:
+            return False
+        try:
+            actual = coerce_custom(spec, value)
+        except ValueError:
+            return False  # a hand-broken value matches nothing; `check` reports it
+        if spec.type == "multi-choice":
+            if not set(wanted) <= set(actual):
+                return False
+        elif spec.type == "number":
+            if Decimal(str(actual)) != Decimal(str(wanted)):
+                return False
+        elif actual != wanted:
+            return False
+    return True
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except ArithmeticError:
+        return False
 
 
 def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> dict[str, Any]:
