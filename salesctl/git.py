@@ -339,7 +339,8 @@ class Repo:
         args = ["commit-tree", tree]
         if old:
             args += ["-p", old]
-        if (self.config_value("commit.gpgsign") or "").lower() in ("true", "yes", "on", "1"):
+        signing = self.run("config", "--type=bool", "--get", "commit.gpgsign", check=False)
+        if signing.strip() == "true":  # honour the user's signing setup (ssh or gpg)
             args.append("-S")
         identity = {
             "GIT_AUTHOR_NAME": author.name,

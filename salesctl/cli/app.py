@@ -17,6 +17,7 @@ import typer
 from salesctl import __version__
 from salesctl.cli import (
     activities,
+    collab,
     contracts,
     customers,
     deals,
@@ -101,6 +102,7 @@ app.add_typer(tasks.make(make_app), name="task", help="Tasks and won-deal checkl
 app.add_typer(reports.make(make_app), name="report", help="Weekly and monthly reports.")
 app.add_typer(okrs.make_okr(make_app), name="okr", help="Objectives and key results.")
 okrs.register_stats(app)
+collab.register(app, make_app)
 
 
 @functools.cache

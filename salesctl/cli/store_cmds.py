@@ -32,13 +32,50 @@ def register(app: typer.Typer) -> None:
             typer.echo("next: edit salesctl.yaml to add your teams and members, then commit it")
 
     @app.command("check")
-    def check(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    def check(
+        ctx: typer.Context,
+        rev_range: Annotated[
+            str | None,
+            typer.Option(
+                "--range",
+                help="Judge every change in A..B against the actor's write scope "
+                "(instead of validating the work tree).",
+            ),
+        ] = None,
+        actor: Annotated[
+            str | None,
+            typer.Option(
+                "--actor",
+                help="The member (id or forge login) the platform authenticated: the pusher "
+                "or the pull request's author. Default: each commit's author (forgeable).",
+            ),
+        ] = None,
+        require_signed: Annotated[
+            bool,
+            typer.Option(
+                "--require-signed",
+                help="Every commit must carry a good SSH signature by its author's key.",
+            ),
+        ] = False,
+        fmt: FormatOpt = None,
+    ) -> None:
         """Validate the whole store: config, schemas, references, duplicate ids, paths.
 
-        Prints every problem with its file (and line); exits 1 if there are any.
-        Example: salesctl check
+        Prints every problem with its file (and line); exits 1 if there are any. With
+        --range it walks every commit of A..B instead (adds, edits, deletions, renames,
+        merges) and fails on each change outside the actor's write scope, then validates
+        the records the range changed in B's tree.
+        Example: salesctl check --range origin/main..HEAD --actor alice
         """
         from salesctl.cli._output import emit
+
+        if rev_range is not None:
+            _check_range(ctx, rev_range, actor, require_signed, fmt)
+            return
+        if actor or require_signed:
+            from salesctl.errors import UsageError
+
+            raise UsageError("--actor and --require-signed need --range A..B")
         from salesctl.ops.check import check_store
 
         problems = check_store(session(ctx).store)
@@ -52,3 +89,31 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{len(problems)} problem(s)" if problems else "ok: no problems", err=True)
         if problems:
             raise typer.Exit(1)
+
+
+def _check_range(
+    ctx: typer.Context, rev_range: str, actor: str | None, require_signed: bool, fmt: str | None
+) -> None:
+    """``check --range``: print each offending commit and path; exit 1 if there are any."""
+    from salesctl.cli._output import emit
+    from salesctl.ops.audit import audit_range
+
+    report = audit_range(
+        session(ctx).store.root, rev_range, actor=actor, require_signed=require_signed
+    )
+    for warning in report.warnings:
+        typer.echo(warning, err=True)
+    if fmt in ("json", "yaml"):
+        emit(report.as_json(), fmt)
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    who = f"{actor}'s" if actor else "each author's"
+    if report.ok:
+        typer.echo(
+            f"ok: {report.commits} commit(s) in {rev_range} within {who} write scope", err=True
+        )
+    else:
+        count = len(report.violations) + len(report.problems)
+        typer.echo(f"{count} problem(s) in {rev_range}", err=True)
+        raise typer.Exit(1)

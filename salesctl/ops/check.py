@@ -67,12 +67,12 @@ def check_store(store: Store) -> list[Problem]:
     for locs in locations.values():
         for loc in locs:
             data = data_by_path.get(loc.path)
-            problems += _owner_problems(config, loc)
+            problems += owner_problems(config, loc)
             if data is None:
                 continue
             for p in record_problems(config, loc.kind, data, loc.path):
                 problems.append(Problem(_with_line(store, loc.path, p.field), p.message, p.field))
-            problems += _reference_problems(loc, data, locations)
+            problems += reference_problems(loc, data, locations)
     problems += _money_problems(store)
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
 
@@ -86,7 +86,7 @@ def _all_data(store: Store) -> list[tuple[str, dict[str, Any]]]:
     return result
 
 
-def _owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
+def owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
     owner = loc.owner
     if owner.team and owner.team not in config.teams:
         return [Problem(loc.path, f"team {owner.team!r} is not in {CONFIG_FILE}")]
@@ -100,7 +100,7 @@ def _owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
     return []
 
 
-def _reference_problems(
+def reference_problems(
     loc: RecordPath, data: dict[str, Any], locations: dict[str, list[RecordPath]]
 ) -> list[Problem]:
     problems = []

@@ -1,0 +1,324 @@
+"""Server-side enforcement: the ``pre-receive`` hook and the CODEOWNERS file.
+
+``install_hook`` writes a ``pre-receive`` hook into a bare repository. Server hooks run with
+a bare environment, so the hook names the Python interpreter that installed it (and a
+``PYTHONPATH`` when salesctl is not installed in that interpreter) instead of trusting PATH.
+On each push it runs ``salesctl hook pre-receive``, which is ``pre_receive`` below: it reads
+the pusher from the hosting server's environment, judges the pushed commits with
+``audit.audit_commits`` and rejects the whole push with the reasons.
+
+A push has no work tree. Everything is read from the pushed objects (still in git's
+quarantine while the hook runs). The rules come from ``salesctl.yaml`` at the branch's old
+tip (for a new branch: the default branch's tip), never from the pushed tree, so a pusher
+cannot grant themselves rights in the same push.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import salesctl
+from salesctl import scopes
+from salesctl.errors import Conflict, Forbidden, Invalid, SalesctlError
+from salesctl.model.config import Config, Member
+from salesctl.ops.audit import CONFIG_ACTION, AuditReport, audit_commits, member_for
+from salesctl.ops.gitread import CONFIG_FILE, GitReader
+from salesctl.store.store import Store, Transaction
+
+HOOK_MARKER = "# salesctl pre-receive hook"
+# Who is pushing, as the hosting server tells its hooks; the first one set wins.
+PUSHER_VARIABLES = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "SALESCTL_PUSHER")
+CODEOWNERS_FILE = "CODEOWNERS"
+# Files that change who may do what, or what CI checks: directors and admins only.
+PROTECTED_FILES = (
+    "/salesctl.yaml",
+    "/CODEOWNERS",
+    "/.gitattributes",
+    "/.github/",
+    "/.gitlab/",
+    "/.gitlab-ci.yml",
+    "/.gitea/",
+    "/.forgejo/",
+    "/.ci/",
+    "/templates/",
+)
+
+
+# -- installing ---------------------------------------------------------------------------
+
+
+def install_hook(repo_dir: Path, *, require_signed: bool = False, force: bool = False) -> Path:
+    """Write the ``pre-receive`` hook into the bare repository ``repo_dir``."""
+    if not repo_dir.is_dir():
+        raise Invalid(f"{repo_dir} is not a directory", "pass the bare repository's directory")
+    git = GitReader(repo_dir)
+    bare = git.text("rev-parse", "--is-bare-repository", check=False).strip()
+    if bare != "true":
+        raise Invalid(
+            f"{repo_dir} is not a bare repository",
+            "install the hook where people push to (the server's bare repository), "
+            "e.g. created with `git init --bare`",
+        )
+    hooks_dir = Path(git.text("rev-parse", "--git-path", "hooks").strip())
+    if not hooks_dir.is_absolute():
+        hooks_dir = repo_dir / hooks_dir
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    target = hooks_dir / "pre-receive"
+    if target.exists() and HOOK_MARKER not in target.read_text(errors="replace"):
+        if not force:
+            raise Conflict(
+                f"{target} exists and is not salesctl's",
+                "merge it by hand, or pass --force to keep it as pre-receive.orig",
+            )
+        target.replace(target.with_name("pre-receive.orig"))
+    tmp = target.with_name(".pre-receive.tmp")
+    tmp.write_text(hook_script(require_signed=require_signed), encoding="utf-8")
+    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    tmp.replace(target)
+    return target
+
+
+def hook_script(*, require_signed: bool = False) -> str:
+    python = sys.executable
+    package_parent = str(Path(salesctl.__file__).resolve().parent.parent)
+    lines = [
+        "#!/bin/sh",
+        f"{HOOK_MARKER}: installed by `salesctl hook install`; run that again to update it.",
+        "# Judges every pushed change against the pusher's write scope (docs/permissions.md).",
+        "# The pusher comes from the server: " + ", ".join(f"${v}" for v in PUSHER_VARIABLES),
+        "# Server hooks get a bare environment, so the interpreter is named in full.",
+    ]
+    if not _importable_without_path(python, package_parent):
+        lines += [f"PYTHONPATH={shlex.quote(package_parent)}", "export PYTHONPATH"]
+    # -P: do not put the current directory (the repository) on sys.path.
+    command = [python, "-P", "-m", "salesctl", "hook", "pre-receive"]
+    if require_signed:
+        command.append("--require-signed")
+    lines.append("exec " + " ".join(shlex.quote(part) for part in command))
+    return "\n".join(lines) + "\n"
+
+
+def _importable_without_path(python: str, package_parent: str) -> bool:
+    """Does ``python`` import this very salesctl with an empty environment?"""
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import salesctl, os; print(os.path.dirname(salesctl.__file__))"],
+            env={},
+            cwd="/",
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    found = proc.stdout.strip()
+    return proc.returncode == 0 and os.path.realpath(found) == os.path.realpath(
+        os.path.join(package_parent, "salesctl")
+    )
+
+
+# -- running on a push ----------------------------------------------------------------------
+
+
+@dataclass
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+    @property
+    def created(self) -> bool:
+        return set(self.old) == {"0"}
+
+    @property
+    def deleted(self) -> bool:
+        return set(self.new) == {"0"}
+
+
+@dataclass
+class PushVerdict:
+    pusher: str | None
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    reports: list[AuditReport] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
+    """``<old> <new> <ref>`` lines, as git feeds ``pre-receive`` on stdin."""
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append(RefUpdate(*parts))
+    return updates
+
+
+def pusher_from(env: Mapping[str, str]) -> str | None:
+    for name in PUSHER_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def pre_receive(
+    repo_dir: Path,
+    updates: list[RefUpdate],
+    env: Mapping[str, str],
+    *,
+    require_signed: bool = False,
+) -> PushVerdict:
+    """Judge a push: every new commit against the pusher's write scope."""
+    git = GitReader(repo_dir)
+    pusher = pusher_from(env)
+    verdict = PushVerdict(pusher)
+    if pusher is None:
+        verdict.reasons.append(
+            "cannot tell who is pushing: the server set none of "
+            + ", ".join(PUSHER_VARIABLES)
+            + " (see docs/collaboration.md)"
+        )
+        return verdict
+    default_ref = git.text("symbolic-ref", "-q", "HEAD", check=False).strip()
+    default_tip = git.commit(default_ref) if default_ref else None
+    for update in updates:
+        try:
+            _judge_update(git, update, pusher, default_ref, default_tip, require_signed, verdict)
+        except SalesctlError as exc:
+            verdict.reasons.append(f"{update.ref}: {exc}")
+    return verdict
+
+
+def _judge_update(
+    git: GitReader,
+    update: RefUpdate,
+    pusher: str,
+    default_ref: str,
+    default_tip: str | None,
+    require_signed: bool,
+    verdict: PushVerdict,
+) -> None:
+    if update.deleted:
+        if update.ref == default_ref:
+            verdict.reasons.append(f"{update.ref}: deleting the default branch is refused")
+        return
+    base = None if update.created else update.old
+    rules_from = base or default_tip
+    if (
+        base is not None
+        and update.ref == default_ref
+        and not git.succeeds("merge-base", "--is-ancestor", base, update.new)
+        and not _may_rewrite(git, base, pusher)
+    ):
+        verdict.reasons.append(
+            f"{update.ref}: a forced push rewrites the shared history; only directors "
+            "and admins may (fetch, rebase and push again: `salesctl sync`)"
+        )
+        return
+    # The new commits: those no existing ref has yet (each of those was checked on arrival).
+    out = git.text("rev-list", "--topo-order", "--reverse", update.new, "--not", "--all")
+    commits = out.split()
+    report = audit_commits(
+        git,
+        commits,
+        base=rules_from,
+        tip=update.new,
+        label=f"{update.ref} {update.old[:10]}..{update.new[:10]}",
+        actor=pusher,
+        require_signed=require_signed,
+        validate=bool(commits),
+    )
+    verdict.reports.append(report)
+    verdict.reasons += [f"{update.ref}: {line}" for line in report.lines()]
+    verdict.warnings += [w for w in report.warnings if w not in verdict.warnings]
+
+
+def _may_rewrite(git: GitReader, base: str, pusher: str) -> bool:
+    found = git.config_at(base)
+    if found is None:
+        return True  # not a store yet: nothing of ours to protect
+    config = found[0]
+    member = member_for(config, pusher)
+    return member is not None and scopes.action_allowed(config, member, CONFIG_ACTION)
+
+
+# -- CODEOWNERS -------------------------------------------------------------------------------
+
+
+def codeowners_text(config: Config) -> str:
+    """A CODEOWNERS file: member directories owned by the member and their lead, team
+    directories by the lead, the pool by the leads, config and CI by directors and admins.
+    Later lines win (GitHub, GitLab and Gitea agree), so the general ones come first."""
+    active = [m for m in config.members.values() if m.active]
+    directors = [m for m in active if m.role == "director"] or [
+        m for m in active if config.role_of(m).scope == "all" and m.role != "finance"
+    ]
+    admins = [m for m in active if m.role == "admin"]
+    leads = {
+        team: [m for m in active if m.team == team and m.role == "lead"] for team in config.teams
+    }
+    rows: list[tuple[str, list[Member]]] = [("*", directors)]
+    all_leads = [m for team in config.teams for m in leads[team]]
+    rows.append(("/pool/", [*all_leads, *directors]))
+    for path in ("/okrs/", "/reports/"):
+        rows.append((path, directors))
+    for team in config.teams:
+        rows.append((f"/teams/{team}/", leads[team] or directors))
+        for member in active:
+            if member.team == team:
+                rows.append((f"/teams/{team}/{member.id}/", [member, *leads[team]]))
+    for member in active:
+        if member.team is None:
+            rows.append((f"/members/{member.id}/", [member, *directors]))
+    for path in PROTECTED_FILES:
+        rows.append((path, [*directors, *admins]))
+    width = max(len(path) for path, _ in rows) + 2
+    lines = [
+        f"# {CODEOWNERS_FILE}: generated from {CONFIG_FILE} by `salesctl codeowners --write`;",
+        "# edit the config and run it again instead of editing this file.",
+        "# It binds only with branch protection that requires code-owner review:",
+        "# see docs/permissions.md. Later lines take precedence over earlier ones.",
+        "",
+    ]
+    for path, owners in rows:
+        handles = list(dict.fromkeys(_handle(m) for m in owners))
+        if handles:
+            lines.append(f"{path.ljust(width)}{' '.join(handles)}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _handle(member: Member) -> str:
+    """``@login`` for forges; the email where no login is known (GitHub accepts both)."""
+    return f"@{member.login.lstrip('@')}" if member.login else member.email
+
+
+def write_codeowners(
+    store: Store, actor: Member, *, dry_run: bool = False
+) -> tuple[str, Transaction | None]:
+    """Write ``CODEOWNERS`` at the store's top in one commit (none if it is unchanged)."""
+    config = store.config
+    if not scopes.action_allowed(config, actor, "config.codeowners"):
+        raise Forbidden(
+            f"{actor.id} ({actor.role}) may not change {CODEOWNERS_FILE}",
+            "ask a director or an admin",
+        )
+    text = codeowners_text(config)
+    target = store.root / CODEOWNERS_FILE
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return text, None
+    with store.transaction(actor, "config.codeowners", dry_run=dry_run) as tx:
+        tx.write_file(CODEOWNERS_FILE, text.encode("utf-8"))
+        tx.summary = f"config.codeowners: {CODEOWNERS_FILE} from {CONFIG_FILE}"
+    return text, tx

@@ -1,0 +1,304 @@
+"""``salesctl sync``: fetch, rebase the clone's own commits onto the remote, push; retry
+when someone pushed in between.
+
+Safety first: it runs under the clone's store lock (no salesctl command commits halfway),
+refuses to start with uncommitted edits to tracked files or a rebase/merge in progress, and
+never loses a local commit: a rebase that stops on a conflict is aborted, which puts HEAD,
+the index and the work tree back exactly as they were (only the remote-tracking branch has
+moved). The layout makes independent work conflict-free, so a conflict means two people
+set the same field of the same record differently; sync names the record, the field and
+both values, and the command that settles it (``--keep remote`` or ``--keep local``, which
+rebase with ``-X ours`` / ``-X theirs``: in a rebase "ours" is the remote side).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from salesctl.errors import Conflict, Forbidden, Invalid
+from salesctl.git import GitError
+from salesctl.model.config import Member
+from salesctl.ops.gitread import field_changes, load_fields, place_of, show_value
+from salesctl.store.store import Store
+
+MAX_ATTEMPTS = 5
+KEEP_OPTIONS = {"remote": "ours", "local": "theirs"}  # rebase -X: "ours" is the upstream
+
+
+@dataclass
+class SyncResult:
+    remote: str
+    branch: str
+    received: int = 0  # commits that came from the remote
+    rebased: int = 0  # local commits replayed on top of them
+    pushed: int = 0  # local commits now on the remote
+    attempts: int = 0
+    head: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "branch": self.branch,
+            "received": self.received,
+            "rebased": self.rebased,
+            "pushed": self.pushed,
+            "attempts": self.attempts,
+            "head": self.head,
+        }
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    path: str
+    record: str | None
+    field: str
+    remote: Any
+    local: Any
+
+    def __str__(self) -> str:
+        what = f"{self.record} {self.field}" if self.record else f"{self.path} {self.field}"
+        return (
+            f"{what}: remote has {show_value(self.remote)!r}, yours has {show_value(self.local)!r}"
+        )
+
+
+class PushRefused(Forbidden):
+    """The remote's pre-receive hook declined the push; ``details`` are its reasons."""
+
+    def __init__(self, message: str, hint: str, details: list[str]) -> None:
+        super().__init__(message, hint)
+        self.details = details
+
+
+class SyncConflict(Conflict):
+    """A rebase stopped; it was aborted and the clone is as it was."""
+
+    def __init__(self, message: str, hint: str, details: list[str]) -> None:
+        super().__init__(message, hint)
+        self.details = details
+
+
+@dataclass
+class _Git:
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def call(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        return subprocess.run(
+            ["git", *args], cwd=self.root, capture_output=True, text=True, env=env, check=False
+        )
+
+    def out(self, *args: str) -> str:
+        proc = self.call(*args)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}")
+        return proc.stdout.strip()
+
+    def maybe(self, *args: str) -> str | None:
+        proc = self.call(*args)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def sync(
+    store: Store, actor: Member | None, *, keep: str | None = None, attempts: int = MAX_ATTEMPTS
+) -> SyncResult:
+    """Fetch, rebase local commits onto the remote branch, push; retry on a race."""
+    if keep is not None and keep not in KEEP_OPTIONS:
+        raise Invalid(f"--keep {keep!r}", "use --keep remote or --keep local")
+    git = _Git(store.root, {"GIT_EDITOR": ":", "GIT_TERMINAL_PROMPT": "0"})
+    if actor is not None:  # rebased commits are committed by whoever syncs
+        git.env.update(GIT_COMMITTER_NAME=actor.name, GIT_COMMITTER_EMAIL=actor.email)
+    with store.repo.lock():
+        store.repo.recover()
+        branch, remote, merge_ref, tracked = _upstream(git)
+        _refuse_busy(git, store)
+        result = SyncResult(remote, branch)
+        tracking = f"refs/remotes/{remote}/{merge_ref.removeprefix('refs/heads/')}"
+        for attempt in range(1, attempts + 1):
+            result.attempts = attempt
+            fetched = git.call("fetch", "--quiet", remote, f"+{merge_ref}:{tracking}")
+            upstream = git.maybe("rev-parse", "-q", "--verify", f"{tracking}^{{commit}}")
+            if fetched.returncode != 0 and upstream is not None:
+                raise GitError(f"git fetch {remote} failed: {_last(fetched.stderr)}")
+            head = git.out("rev-parse", "HEAD")
+            if upstream is not None and upstream != head:
+                _integrate(git, head, upstream, keep, result)
+            ahead = int(
+                git.out("rev-list", "--count", "HEAD", *(["^" + upstream] if upstream else []))
+            )
+            if ahead == 0:
+                break
+            pushed = git.call(
+                "push",
+                "--porcelain",
+                *([] if tracked else ["--set-upstream"]),
+                remote,
+                f"HEAD:{merge_ref}",
+            )
+            if pushed.returncode == 0:
+                result.pushed += ahead
+                break
+            if not _is_race(pushed):
+                raise _push_error(pushed, remote)
+            time.sleep(0.05 * attempt)  # someone pushed first: fetch and go again
+        else:
+            raise Conflict(
+                f"the remote kept moving: {attempts} pushes were overtaken",
+                "run `salesctl sync` again; your commits are safe in this clone",
+            )
+        result.head = git.out("rev-parse", "HEAD")
+        store.index.fresh = False
+    return result
+
+
+def _upstream(git: _Git) -> tuple[str, str, str, bool]:
+    """(branch, remote, remote branch ref, whether an upstream is configured)."""
+    branch = git.maybe("symbolic-ref", "--short", "-q", "HEAD")
+    if branch is None:
+        raise Invalid("HEAD is detached", "check out your branch first: git switch main")
+    remote = git.maybe("config", "--get", f"branch.{branch}.remote")
+    merge_ref = git.maybe("config", "--get", f"branch.{branch}.merge")
+    tracked = remote is not None and merge_ref is not None
+    if remote is None:
+        remotes = (git.maybe("remote") or "").split()
+        if len(remotes) != 1:
+            raise Invalid(
+                f"branch {branch} has no upstream"
+                + (f" and there are {len(remotes)} remotes" if remotes else " and no remote"),
+                "git remote add origin URL, or git branch -u origin/main",
+            )
+        remote = remotes[0]
+    return branch, remote, merge_ref or f"refs/heads/{branch}", tracked
+
+
+def _refuse_busy(git: _Git, store: Store) -> None:
+    git_dir = store.repo.git_dir
+    for marker in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD"):
+        if (git_dir / marker).exists():
+            raise Conflict(
+                f"a git operation is in progress ({marker})",
+                "finish it (git rebase --continue, git merge --continue) or abort it first",
+            )
+    status = git.call("status", "--porcelain", "--untracked-files=no")
+    paths = [line[3:] for line in status.stdout.splitlines() if len(line) > 3]
+    if paths:
+        shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise Conflict(
+            f"uncommitted changes to tracked files: {shown}",
+            "commit them (or `git stash` them) and sync again",
+        )
+
+
+def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: SyncResult) -> None:
+    """Bring the remote's commits in: fast-forward, or rebase ours on top of them."""
+    result.received += int(git.out("rev-list", "--count", f"{head}..{upstream}"))
+    if git.call("merge-base", "--is-ancestor", head, upstream).returncode == 0:
+        git.out("merge", "--ff-only", "--quiet", upstream)
+        return
+    if git.call("merge-base", "--is-ancestor", upstream, head).returncode == 0:
+        return  # only we have new commits
+    ours = int(git.out("rev-list", "--count", f"{upstream}..{head}"))
+    args = ["rebase", "--quiet", "--rebase-merges", "--empty=keep", "--no-autostash"]
+    if keep:
+        args += ["-X", KEEP_OPTIONS[keep]]
+    rebased = git.call(*args, upstream)
+    if rebased.returncode != 0:
+        conflicts = _conflicts(git)
+        message = _last(rebased.stderr) or _last(rebased.stdout)
+        local = git.maybe("log", "-1", "--format=%h %s", "REBASE_HEAD")
+        git.call("rebase", "--abort")
+        if git.out("rev-parse", "HEAD") != head:  # pragma: no cover - git guarantees it
+            raise Conflict("rebase --abort did not restore HEAD", f"git reset --hard {head}")
+        if not conflicts:
+            raise Conflict(
+                f"sync could not rebase your commits: {message}",
+                "nothing was changed; fix what git says and sync again",
+            )
+        details = [str(c) for c in conflicts]
+        if local:
+            details.append(f"your commit: {local}")
+        details.append("nothing was changed: the clone is exactly as it was before sync")
+        records = sorted({c.record or c.path for c in conflicts})
+        raise SyncConflict(
+            f"sync stopped: {', '.join(records)} changed on both sides",
+            "keep the remote's values with `salesctl sync --keep remote`, or yours with "
+            "`salesctl sync --keep local`; then change any field as you like with "
+            "`salesctl lead edit ID --set FIELD=VALUE`",
+            details,
+        )
+    result.rebased += ours
+
+
+def _conflicts(git: _Git) -> list[FieldConflict]:
+    """The fields set differently on both sides, from the stopped rebase's index stages."""
+    listing = git.call("ls-files", "-u", "-z")
+    stages: dict[str, dict[int, str]] = {}
+    for entry in listing.stdout.split("\0"):
+        if not entry:
+            continue
+        info, _, path = entry.partition("\t")
+        _mode, blob, stage = info.split()
+        stages.setdefault(path, {})[int(stage)] = blob
+    found: list[FieldConflict] = []
+    for path, by_stage in sorted(stages.items()):
+        place = place_of(path)
+        base, remote, local = (_fields(git, by_stage.get(n), path) for n in (1, 2, 3))
+        if remote is None or local is None:
+            side = "yours" if local is None else "the remote's"
+            found.append(
+                FieldConflict(path, place.record, "(file)", "changed", f"deleted in {side}")
+            )
+            continue
+        remote_changes = {f: new for f, _old, new in field_changes(base, remote)}
+        local_changes = {f: new for f, _old, new in field_changes(base, local)}
+        for name, value in local_changes.items():
+            if name in remote_changes and remote_changes[name] != value:
+                found.append(FieldConflict(path, place.record, name, remote_changes[name], value))
+        if not any(c.path == path for c in found):
+            found.append(FieldConflict(path, place.record, "(lines)", "edited", "edited"))
+    return found
+
+
+def _fields(git: _Git, blob: str | None, path: str) -> dict[str, Any] | None:
+    if blob is None:
+        return None
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", blob], cwd=git.root, capture_output=True, check=False
+    )
+    return load_fields(proc.stdout, path) or {}
+
+
+def _is_race(pushed: subprocess.CompletedProcess[str]) -> bool:
+    text = pushed.stdout + pushed.stderr
+    return any(
+        marker in text
+        for marker in ("(fetch first)", "(non-fast-forward)", "stale info", "cannot lock ref")
+    )
+
+
+def _push_error(pushed: subprocess.CompletedProcess[str], remote: str) -> Exception:
+    remote_lines = [
+        line.removeprefix("remote:").strip()
+        for line in pushed.stderr.splitlines()
+        if line.startswith("remote:") and line.removeprefix("remote:").strip()
+    ]
+    if "pre-receive hook declined" in pushed.stdout + pushed.stderr:
+        return PushRefused(
+            f"{remote} refused the push: its salesctl hook found changes outside your scope",
+            "undo those commits (`git revert`, or `git reset` them away), then sync again",
+            remote_lines,
+        )
+    return GitError(f"git push to {remote} failed: {_last(pushed.stderr) or _last(pushed.stdout)}")
+
+
+def _last(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
