@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -387,7 +388,7 @@ def write_atomic(
     """Replace ``target`` with ``content`` so a reader sees the old file or the new, never half."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_parent = tmp_dir if tmp_dir is not None else target.parent
-    tmp = tmp_parent / f".{target.name}.{os.getpid()}.tmp"
+    tmp = tmp_parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "wb") as fh:
         fh.write(content)
         if fsync:

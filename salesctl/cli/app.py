@@ -21,6 +21,7 @@ from salesctl.cli import (
     contracts,
     customers,
     deals,
+    integrations,
     leads,
     members,
     okrs,
@@ -103,6 +104,7 @@ app.add_typer(reports.make(make_app), name="report", help="Weekly and monthly re
 app.add_typer(okrs.make_okr(make_app), name="okr", help="Objectives and key results.")
 okrs.register_stats(app)
 collab.register(app, make_app)
+integrations.register(app, make_app)
 
 
 @functools.cache

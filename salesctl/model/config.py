@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.problems import Problem
 
@@ -359,6 +360,11 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         bad("timezone", f"{timezone!r} is not a time zone (e.g. Asia/Shanghai, Europe/Berlin)")
         timezone = "Asia/Shanghai"
+
+    for key_name, message in parse_hooks(data.get("notify"), members)[1]:
+        bad(key_name, message)
+    for key_name, message in parse_routing(data.get("routing"), members, teams)[1]:
+        bad(key_name, message)
 
     config = Config(
         org=str(org),

@@ -148,12 +148,16 @@ def move_deal(
         if data != deal.data:
             tx.write(deal.loc, data)
             if stage != before and stage == config.won_stage:
+                customer_rows = store.index.select(
+                    "customer", ["name"], "id = ?", [data.get("customer")]
+                )
                 tx.emit(
                     "deal.won",
-                    id=deal.id,
+                    deal=deal.id,
                     title=data.get("title"),
                     amount=str(data.get("amount")),
-                    customer=data.get("customer"),
+                    customer=customer_rows[0][4] if customer_rows else data.get("customer"),
+                    customer_id=data.get("customer"),
                     owner=deal.owner.member,
                 )
             tx.summary = f"deal.move: {deal.id} {before} -> {stage}" + (

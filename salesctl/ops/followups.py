@@ -251,6 +251,15 @@ def add_followup(
             tx.write_file(f"{record.loc.record_dir}/attachments/{followup_id}/{name}", content)
         label = record.data.get("name") or record.data.get("company") or ""
         tx.summary = f"followup.add: {followup_id} on {record.id} ({label})"
+        if mentions:  # chat hooks that listen for it @mention these members
+            tx.emit(
+                "followup.mention",
+                followup=followup_id,
+                record=record.id,
+                author=actor.id,
+                mentions=mentions,
+                text=data["text"],
+            )
     return record_json(Record(loc, data)), tx
 
 

@@ -325,7 +325,7 @@ def _row_problem(problem: Problem) -> str:
     return f"{problem.where}: {problem.field}: {problem.message}" if problem.field else str(problem)
 
 
-def _keys(data: dict[str, Any]) -> list[str]:
+def duplicate_keys(data: dict[str, Any]) -> list[str]:
     keys = []
     if data.get("email"):
         keys.append("e:" + normalise_email(data["email"]))
@@ -350,7 +350,7 @@ def existing_keys(store: Store) -> dict[str, str]:
         "ORDER BY id"
     )
     for lead_id, email, phone, company in rows:
-        for key in _keys({"email": email, "phone": phone, "company": company}):
+        for key in duplicate_keys({"email": email, "phone": phone, "company": company}):
             keys.setdefault(key, lead_id)
     return keys
 
@@ -420,7 +420,7 @@ def import_leads(
         seen: dict[str, str] = {}
         updates: dict[str, dict[str, Any]] = {}
         for row in rows:
-            keys = _keys(row.data)
+            keys = duplicate_keys(row.data)
             duplicate = next((known[k] for k in keys if k in known), None)
             duplicate = duplicate or next((seen[k] for k in keys if k in seen), None)
             if duplicate is None:

@@ -61,6 +61,7 @@ class Transaction:
     summary: str = ""
     commit_id: str | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    trailers: list[str] = field(default_factory=list)  # extra "Key: value" lines
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
@@ -111,6 +112,7 @@ class Transaction:
         summary = self.summary or f"{self.action}: {ids}"
         trailers = [f"Salesctl-Action: {self.action}"]
         trailers += [f"Salesctl-Record: {rid}" for rid in self.records]
+        trailers += self.trailers
         return f"{summary}\n\n" + "\n".join(trailers) + "\n"
 
 
@@ -224,3 +226,22 @@ class Store:
                 commit=commit,
             )
             self.index.fresh = False
+        if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
+            _announce(self, tx)
+
+
+def _announce(store: Store, tx: Transaction) -> None:
+    """Hand a landed commit's events to the chat hooks (``ops.notify``: queued, then sent
+    within a short budget), and retry what earlier commands left waiting. Never raises:
+    the command has succeeded, and announcing it must not say otherwise."""
+    outbox = store.repo.git_dir / "salesctl" / "outbox" / "pending"
+    if not tx.events and next(outbox.glob("*.json"), None) is None:
+        return  # nothing to say and nothing waiting: no import, no cost
+    try:
+        from salesctl.ops import notify
+
+        notify.after_commit(store, tx)
+    except Exception as exc:  # see the docstring
+        import logging
+
+        logging.getLogger("salesctl.notify").warning("notification not queued: %s", exc)

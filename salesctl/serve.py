@@ -1,0 +1,368 @@
+"""``salesctl serve``: the webhook intake over HTTP (Starlette on uvicorn: the ``serve`` extra).
+
+    POST /leads      a lead as JSON                 201 {"id": "L-..."}; 200 for a duplicate
+    POST /payments   a payment platform's event     201 {"id": "P-..."}; 200 for a duplicate
+    GET  /healthz    200 {"status": "ok"}
+
+Every POST is signed: ``X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` with
+``$SALESCTL_WEBHOOK_SECRET``, compared in constant time; a missing or wrong signature is 401
+and nothing is written. ``X-Salesctl-Delivery: <id>`` makes a POST idempotent: the same id
+again gets the first answer (200) and writes nothing. A body over ``MAX_BODY`` is 413,
+anything but JSON 415, bad fields 400 with ``fields``. What the endpoints do is
+``ops.intake``; this module is only the HTTP edge.
+
+salesctl's operations block (git, files), so they run in the thread pool, one delivery at a
+time. Chat notifications go out from a thread of their own, and so do pushes with
+``--push`` (the ``sync`` of ``ops.sync``: fetch, rebase, push, retried; commits that land
+while a push runs go out with the next one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hmac
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from salesctl.errors import (
+    Ambiguous,
+    Conflict,
+    Forbidden,
+    NotFound,
+    SalesctlError,
+    UsageError,
+)
+from salesctl.model.config import Member
+from salesctl.ops import notify
+from salesctl.ops.intake import DELIVERY_RE, FieldErrors, Intake
+from salesctl.store.store import Store
+
+MAX_BODY = 64 * 1024
+MIN_SECRET_LENGTH = 16
+SECRET_ENV = "SALESCTL_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
+SIGNATURE_HEADER = "x-salesctl-signature"
+DELIVERY_HEADER = "x-salesctl-delivery"
+NOTIFY_INTERVAL = 60.0  # retry waiting notifications this often, commits or not
+
+log = logging.getLogger("salesctl.serve")
+Handler = Callable[[Any, str | None], tuple[bool, dict[str, Any]]]
+
+
+def check_signature(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Does ``header`` carry ``sha256=<hex HMAC-SHA256 of body>``? Constant time."""
+    if not header:
+        return False
+    expected = b"sha256=" + hmac.new(secret, body, "sha256").hexdigest().encode()
+    return hmac.compare_digest(expected, header.strip().encode("latin-1", "replace"))
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _failure(exc: SalesctlError) -> JSONResponse:
+    hint = {"hint": exc.hint} if exc.hint else {}
+    if isinstance(exc, FieldErrors):
+        return _error(400, exc.message, fields=exc.fields, **hint)
+    if isinstance(exc, Forbidden):
+        return _error(403, exc.message, **hint)
+    if isinstance(exc, NotFound):
+        return _error(404, exc.message, **hint)
+    if isinstance(exc, Ambiguous):
+        return _error(409, exc.message, **hint)
+    if isinstance(exc, Conflict):  # the store is busy or needs a hand: try again later
+        response = _error(503, exc.message, **hint)
+        response.headers["Retry-After"] = "10"
+        return response
+    return _error(400, exc.message, **hint)
+
+
+def create_app(intake: Intake, secret: bytes) -> Starlette:
+    """The ASGI app: routes, body limit, content type, signature, idempotency."""
+
+    async def accept(request: Request, handler: Handler, what: str) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return _error(413, f"the body is over {MAX_BODY // 1024} KB")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return _error(415, "send JSON with Content-Type: application/json")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return _error(413, f"the body is over {MAX_BODY // 1024} KB")
+        if not check_signature(secret, bytes(body), request.headers.get(SIGNATURE_HEADER)):
+            return _error(401, "missing or wrong X-Salesctl-Signature (sha256=HMAC of the body)")
+        delivery = request.headers.get(DELIVERY_HEADER)
+        if delivery is not None and not DELIVERY_RE.match(delivery):
+            return _error(400, "X-Salesctl-Delivery: use up to 128 letters, digits, . _ : -")
+        try:
+            data = json.loads(bytes(body), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"the body is not valid JSON: {exc}")
+        try:
+            created, answer = await run_in_threadpool(handler, data, delivery)
+        except SalesctlError as exc:
+            log.warning("%s refused (delivery %s): %s", what, delivery, exc)
+            return _failure(exc)
+        except Exception:
+            log.exception("%s failed (delivery %s)", what, delivery)
+            return _error(500, "internal error; the server log has the details")
+        log.info(
+            "%s %s %s (delivery %s)",
+            what,
+            answer.get("id"),
+            "created" if created else "already there",
+            delivery,
+        )
+        return JSONResponse(answer, status_code=201 if created else 200)
+
+    async def leads(request: Request) -> Response:
+        return await accept(request, intake.add_lead, "lead")
+
+    async def payments(request: Request) -> Response:
+        return await accept(request, intake.add_payment, "payment")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/leads", leads, methods=["POST"]),
+            Route("/payments", payments, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+class Worker:
+    """A daemon thread running ``job`` when woken (wakes that come while it runs make one
+    more run) and every ``interval`` seconds; a failing job is retried with growing pauses."""
+
+    def __init__(self, name: str, job: Callable[[], object], interval: float | None = None):
+        self.name = name
+        self.job = job
+        self.interval = interval
+        self.dirty = False  # woken since the last successful run
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self.dirty = True
+        self._wake.set()
+
+    def stop(self, *, finish: bool = False) -> None:
+        """Stop the thread; with ``finish``, run the job once more if it was woken since it
+        last succeeded (the last commits' push)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        if finish and self.dirty:
+            self._run_once()
+
+    def _run_once(self) -> bool:
+        self.dirty = False
+        try:
+            self.job()
+            return True
+        except Exception as exc:
+            self.dirty = True
+            log.warning("%s failed: %s", self.name, exc)
+            return False
+
+    def _loop(self) -> None:
+        pause = 1.0
+        while True:
+            self._wake.wait(self.interval)
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            if self._run_once():
+                pause = 1.0
+            else:  # retry later, without waiting for another wake
+                self._stop.wait(pause)
+                pause = min(pause * 2, 60.0)
+                self._wake.set()
+
+
+def push(store: Store, actor: Member) -> None:
+    """Send local commits to the remote: ``ops.sync`` (fetch, rebase, push, retried) when
+    this salesctl has it, else a plain pull --rebase / push loop."""
+    try:
+        from salesctl.ops.sync import sync
+    except ImportError:  # pragma: no cover - ops.sync ships alongside
+        pull_rebase_push(store, actor)
+        return
+    sync(store, actor)
+
+
+def pull_rebase_push(store: Store, actor: Member, attempts: int = 5) -> None:
+    """The minimal retry loop: under the store lock, ``pull --rebase`` (the rebased commits
+    committed by ``actor``) then ``push``, again while someone else pushed first."""
+    from salesctl.git import GitError
+
+    env = {"GIT_COMMITTER_NAME": actor.name, "GIT_COMMITTER_EMAIL": actor.email}
+    with store.repo.lock():
+        store.repo.recover()
+        for attempt in range(1, attempts + 1):
+            store.repo.run("pull", "--rebase", "--quiet", "--no-autostash", env=env)
+            try:
+                store.repo.run("push", "--quiet")
+                return
+            except GitError:
+                if attempt == attempts:
+                    raise
+
+
+@contextlib.contextmanager
+def _one_server_per_clone(store: Store) -> Any:
+    path = store.repo.state_dir / "serve.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise Conflict(
+                f"another salesctl serve is running on {store.root}",
+                "stop it first; one clone takes one intake server",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+class IntakeServer:
+    """``salesctl serve`` as an object: ``run`` blocks until ``stop`` (or Ctrl-C)."""
+
+    def __init__(
+        self,
+        store: Store,
+        actor: Member,
+        secret: str | None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        push_commits: bool = False,
+        log_level: str = "info",
+    ) -> None:
+        from salesctl import scopes
+
+        if not secret:
+            raise UsageError(
+                f"${SECRET_ENV} is not set: serve accepts only signed requests",
+                f"export {SECRET_ENV}=$(openssl rand -hex 32), and give senders the same",
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise UsageError(
+                f"${SECRET_ENV} is shorter than {MIN_SECRET_LENGTH} characters",
+                "use a long random one: openssl rand -hex 32",
+            )
+        if not scopes.action_allowed(store.config, actor, "lead.add"):
+            raise Forbidden(
+                f"{actor.id} ({actor.role}) may not lead.add, so cannot take in leads",
+                "run serve --as a member whose role allows lead.add (and contract.pay)",
+            )
+        self.root = store.root
+        self.secret = secret.encode("utf-8")
+        self.actor = actor
+        self.host, self.port, self.push_commits, self.log_level = (
+            host,
+            port,
+            push_commits,
+            log_level,
+        )
+        self.intake = Intake(self.root, actor.id)
+        self._server: Any = None
+
+    def _push(self) -> None:
+        store = Store(self.root)
+        push(store, store.identify(self.actor.id))
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        import uvicorn
+
+        store = Store(self.root)
+        with _one_server_per_clone(store):
+            self.intake.log.prune()
+            learned = self.intake.log.catch_up()
+            if learned:
+                log.info("learned %d delivery ids from the history", learned)
+            notifier = Worker(
+                "salesctl-notify",
+                lambda: notify.flush(Store(self.root), due_only=True),
+                NOTIFY_INTERVAL,
+            )
+            pusher = Worker("salesctl-push", self._push) if self.push_commits else None
+            notifier.start()
+            notify.deliver_in_background(self.root, notifier.wake)
+            if pusher is not None:
+                pusher.start()
+                self.intake.on_commit = pusher.wake
+                pusher.wake()  # commits made while the server was down go out too
+            config = uvicorn.Config(
+                create_app(self.intake, self.secret),
+                host=self.host,
+                port=self.port,
+                log_level=self.log_level,
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=10,
+            )
+            self._server = uvicorn.Server(config)
+            try:
+                self._server.run(sockets=sockets)
+            finally:
+                notify.deliver_in_background(self.root, None)
+                self.intake.on_commit = None
+                notifier.stop()
+                if pusher is not None:
+                    pusher.stop(finish=True)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._server is not None and self._server.started)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+def serve_forever(store: Store, actor: Member, **options: Any) -> None:
+    """Run the intake server in the foreground (the CLI's ``serve``) until Ctrl-C or
+    SIGTERM, then stop cleanly: the last commits pushed, the outbox left for later."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    server = IntakeServer(store, actor, os.environ.get(SECRET_ENV), **options)
+    # uvicorn re-raises the signal that stopped it; as KeyboardInterrupt it unwinds through
+    # run()'s cleanup instead of killing the process on the spot.
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
