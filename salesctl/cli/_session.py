@@ -62,3 +62,35 @@ def report_change(
             typer.echo(f"{verb} {ids} (files written, not committed)")
         else:
             typer.echo(f"{verb} {ids} in commit {(tx.commit_id or '')[:10]}")
+
+
+def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """Open a record's YAML in $EDITOR; return what was saved (validated by the op)."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from salesctl import yamlio
+    from salesctl.errors import Invalid
+
+    loc = store.resolve(record_id, kinds)
+    original = (store.root / loc.path).read_bytes()
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise Invalid(
+            "no --set given and $EDITOR is not set", "pass --set FIELD=VALUE or set $EDITOR"
+        )
+    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
+        path = os.path.join(tmp, f"{loc.id}.yaml")
+        with open(path, "wb") as fh:
+            fh.write(original)
+        result = subprocess.run([*shlex.split(editor), path], check=False)
+        if result.returncode != 0:
+            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
+        data = yamlio.load_file(path, source=loc.path)
+    if not isinstance(data, dict):
+        raise Invalid(
+            f"{loc.path}: expected a mapping of {loc.kind.name} fields", "nothing changed"
+        )
+    return data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import report_change, session
+from salesctl.cli._session import edit_in_editor, report_change, session
 
 LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
 IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
@@ -354,35 +354,3 @@ def split_format_flag(args: list[str]) -> tuple[list[str], str | None]:
         else:
             rest.append(item)
     return rest, fmt
-
-
-def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    """Open a record's YAML in $EDITOR; return what was saved (validated by the op)."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-
-    from salesctl import yamlio
-    from salesctl.errors import Invalid
-
-    loc = store.resolve(record_id, kinds)
-    original = (store.root / loc.path).read_bytes()
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
-        raise Invalid(
-            "no --set given and $EDITOR is not set", "pass --set FIELD=VALUE or set $EDITOR"
-        )
-    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
-        path = os.path.join(tmp, f"{loc.id}.yaml")
-        with open(path, "wb") as fh:
-            fh.write(original)
-        result = subprocess.run([*shlex.split(editor), path], check=False)
-        if result.returncode != 0:
-            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
-        data = yamlio.load_file(path, source=loc.path)
-    if not isinstance(data, dict):
-        raise Invalid(
-            f"{loc.path}: expected a mapping of {loc.kind.name} fields", "nothing changed"
-        )
-    return data

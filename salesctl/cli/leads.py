@@ -16,7 +16,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import report_change, session
+from salesctl.cli._session import edit_in_editor, report_change, session
 
 LIST_COLUMNS = ("id", "company", "name", "stage", "owner", "source", "created")
 IdArg = Annotated[str, typer.Argument(help="A lead id or any unique prefix of one (L-7KQ2).")]
@@ -131,7 +131,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         from salesctl.ops.leads import edit_lead
 
         s = session(ctx)
-        document = None if set_ else _edit_in_editor(s.store, lead_id)
+        document = None if set_ else edit_in_editor(s.store, lead_id, ("lead",))
         record, tx = edit_lead(
             s.store,
             s.actor,
@@ -408,33 +408,3 @@ def _progress_printer() -> Any:
             sys.stderr.write("\n")
 
     return show
-
-
-def _edit_in_editor(store: Any, lead_id: str) -> dict[str, Any]:
-    """Open the lead's YAML in $EDITOR; return what was saved (validated by the op)."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-
-    from salesctl import yamlio
-    from salesctl.errors import Invalid
-
-    loc = store.resolve(lead_id, ("lead",))
-    original = (store.root / loc.path).read_bytes()
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
-        raise Invalid(
-            "no --set given and $EDITOR is not set", "pass --set FIELD=VALUE or set $EDITOR"
-        )
-    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
-        path = os.path.join(tmp, f"{loc.id}.yaml")
-        with open(path, "wb") as fh:
-            fh.write(original)
-        result = subprocess.run([*shlex.split(editor), path], check=False)
-        if result.returncode != 0:
-            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
-        data = yamlio.load_file(path, source=loc.path)
-    if not isinstance(data, dict):
-        raise Invalid(f"{loc.path}: expected a mapping of lead fields", "nothing changed")
-    return data

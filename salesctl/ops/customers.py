@@ -19,6 +19,7 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
     apply_sets,
+    edit_record,
     home_of,
     list_records,
     load_for_write,
@@ -79,31 +80,10 @@ def add_customer(
 
 
 def edit_customer(
-    store: Store,
-    actor: Member,
-    customer_id: str,
-    *,
-    sets: Iterable[str] = (),
-    document: dict[str, Any] | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
+    store: Store, actor: Member, customer_id: str, **options: Any
 ) -> tuple[dict[str, Any], Transaction]:
     """Change a customer's fields by ``--set`` pairs or by a whole edited YAML ``document``."""
-    config = store.config
-    with store.transaction(actor, "customer.edit", commit=commit, dry_run=dry_run) as tx:
-        record = load_for_write(store, customer_id, KINDS)
-        scopes.check_write(config, actor, "customer.edit", record.owner, record=record.id)
-        data = (
-            dict(document)
-            if document is not None
-            else apply_sets(config, CUSTOMER, record.data, sets)
-        )
-        data = validate(config, CUSTOMER, data, record.path)
-        changed = _changed(record.data, data)
-        if changed:
-            tx.write(record.loc, data)
-            tx.summary = f"customer.edit: {record.id} ({', '.join(changed)})"
-    return record_json(Record(record.loc, data)), tx
+    return edit_record(store, actor, CUSTOMER, customer_id, **options)
 
 
 def tag_customer(

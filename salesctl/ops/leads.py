@@ -12,6 +12,7 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     apply_sets,
+    edit_record,
     enter_stage,
     home_of,
     list_records,
@@ -78,33 +79,10 @@ def add_lead(
 
 
 def edit_lead(
-    store: Store,
-    actor: Member,
-    lead_id: str,
-    *,
-    sets: Iterable[str] = (),
-    document: dict[str, Any] | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
+    store: Store, actor: Member, lead_id: str, **options: Any
 ) -> tuple[dict[str, Any], Transaction]:
     """Change fields of a lead by ``--set`` pairs or by a whole edited YAML ``document``."""
-    config = store.config
-    with store.transaction(actor, "lead.edit", commit=commit, dry_run=dry_run) as tx:
-        record = load_for_write(store, lead_id, ("lead",))
-        scopes.check_write(config, actor, "lead.edit", record.owner, record=record.id)
-        if document is not None:
-            data = dict(document)
-        else:
-            data = apply_sets(config, LEAD, record.data, sets)
-        if data.get("stage") != record.data.get("stage") and data.get("stage"):
-            data["stages"] = dict(record.data.get("stages") or {})
-            enter_stage(data, str(data["stage"]))
-        data = validate(config, LEAD, data, record.path)
-        changed = [k for k in {*data, *record.data} if data.get(k) != record.data.get(k)]
-        if changed:
-            tx.write(record.loc, data)
-            tx.summary = f"lead.edit: {record.id} ({', '.join(sorted(changed))})"
-    return record_json(Record(record.loc, data)), tx
+    return edit_record(store, actor, LEAD, lead_id, **options)
 
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import to_json
 from salesctl.store.layout import Owner, RecordPath
 from salesctl.store.records import Record, json_record
-from salesctl.store.store import Store
+from salesctl.store.store import Store, Transaction
 
 
 class RecordList(list[dict[str, Any]]):
@@ -262,6 +262,40 @@ def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...])
         rows = store.index.children(loc.id, child)
         result[KINDS[child].plural] = [json_record(_parse(p), d) for p, d in rows if d is not None]
     return result
+
+
+def edit_record(
+    store: Store,
+    actor: Member,
+    kind: Kind,
+    text: str,
+    *,
+    sets: Iterable[str] = (),
+    document: dict[str, Any] | None = None,
+    commit: bool = True,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], Transaction]:
+    """Change a record's fields by ``--set`` pairs or by a whole edited YAML ``document``;
+    a new ``stage`` is dated in ``stages``. No change, no commit."""
+    config = store.config
+    action = f"{kind.name}.edit"
+    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+        record = load_for_write(store, text, (kind.name,))
+        scopes.check_write(config, actor, action, record.owner, record=record.id)
+        if document is not None:
+            data = dict(document)
+        else:
+            data = apply_sets(config, kind, record.data, sets)
+        if "stages" in kind.by_name and data.get("stage") != record.data.get("stage"):
+            data["stages"] = dict(record.data.get("stages") or {})
+            if data.get("stage"):
+                enter_stage(data, str(data["stage"]))
+        data = validate(config, kind, data, record.path)
+        changed = sorted(k for k in {*data, *record.data} if data.get(k) != record.data.get(k))
+        if changed:
+            tx.write(record.loc, data)
+            tx.summary = f"{action}: {record.id} ({', '.join(changed)})"
+    return record_json(Record(record.loc, data)), tx
 
 
 def load_for_write(store: Store, text: str, kinds: tuple[str, ...]) -> Record:
