@@ -1428,7 +1428,8 @@ def plan_commits(
             found = _shortest_period(events, start, by, limit)
             if found:
                 days, keys, distinct = found
-                return _batch(events, keys, distinct, budget, start, days, leads, director)
+                by_whom = {"member": None, "team": leads, "": director}[by]
+                return _batch(events, keys, distinct, budget, start, days, by_whom)
     cuts = [events[i * total // budget : (i + 1) * total // budget] for i in range(budget)]
     return [Commit(chunk[-1].at, director, _most_common(chunk)[1], chunk) for chunk in cuts]
 
@@ -1476,13 +1477,13 @@ def _batch(
     budget: int,
     start: int,
     days: int | None,
-    leads: dict[str, Person],
-    director: Person,
+    by_whom: Person | dict[str, Person] | None,
 ) -> list[Commit]:
     """Batch the first ``p`` events and keep the rest single, so that the total is ``budget``.
 
     Each event moved from single to batched lowers the count by one or zero, so some ``p``
-    hits the budget exactly.
+    hits the budget exactly. ``by_whom`` commits the batches: ``None``, the member who
+    acted; team leads by team id (batches per team); one member (batches of anybody's).
     """
     total = len(events)
     p = total
@@ -1502,10 +1503,10 @@ def _batch(
         for i, key in enumerate(window_keys, 1):
             batch = batches[key]
             actor, action = _most_common(batch)
-            if not key[3]:  # batched whoever acted
-                actor = director
-            elif actor.team == key[3] and key[3] in leads:  # batched per team
-                actor = leads[key[3]]
+            if isinstance(by_whom, Person):
+                actor = by_whom
+            elif by_whom is not None and actor.team == key[3] and key[3] in by_whom:
+                actor = by_whom[key[3]]  # the team's lead (teamless members batch their own)
             commits.append(
                 Commit(lo + (hi - lo) * i // (len(window_keys) + 1), actor, action, batch)
             )
