@@ -21,6 +21,7 @@ from salesctl.cli import (
     contracts,
     customers,
     deals,
+    index_cmds,
     integrations,
     leads,
     members,
@@ -105,6 +106,7 @@ app.add_typer(okrs.make_okr(make_app), name="okr", help="Objectives and key resu
 okrs.register_stats(app)
 collab.register(app, make_app)
 integrations.register(app, make_app)
+app.add_typer(index_cmds.make(make_app), name="index", help="The derived index: status, rebuild.")
 
 
 @functools.cache

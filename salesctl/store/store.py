@@ -225,7 +225,7 @@ class Store:
                 message=tx.message(),
                 commit=commit,
             )
-            self.index.fresh = False
+            self.index.note_written(tx.change.paths, committed=commit)
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
 
