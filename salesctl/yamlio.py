@@ -91,6 +91,8 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
         raise YamlError(where, f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlError(source, f"malformed YAML: {exc}") from None
+    except ValueError as exc:  # a well-formed but impossible value, e.g. date 2026-13-40
+        raise YamlError(source, f"impossible value: {exc}") from None
     _refuse_aliases(data, source)
     return data
 
