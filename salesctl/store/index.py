@@ -313,11 +313,19 @@ class Index:
         mode = (self.repo.config_value("salesctl.worktreeCheck") or "tracked").lower()
         return mode if mode in WORKTREE_CHECKS else "tracked"
 
-    def refresh(self, *, full: bool = False) -> None:
+    def refresh(
+        self,
+        *,
+        full: bool = False,
+        kinds: Iterable[str] | None = None,
+        within: Iterable[str] = (),
+    ) -> None:
         """Bring the index up to date with the work tree (cheap when little changed).
 
-        ``full`` walks every record directory (untracked files included) and compares every
-        file's signature: what ``check`` and ``index status`` need."""
+        ``kinds`` and ``within`` (directory prefixes such as ``teams/east``) say what the
+        caller is about to read, so only that part needs checking. ``full`` walks every
+        record directory (untracked files included) and compares every file's signature:
+        what ``check`` and ``index status`` need."""
         if self.fresh and not full:
             return
         if not self.repo.owns_root:
@@ -614,11 +622,19 @@ class Index:
         return list(self.db.execute(sql + " ORDER BY id", args))
 
     def query(
-        self, kind: str, where: str = "", args: Iterable[Any] = (), order: str = "id"
+        self,
+        kind: str,
+        where: str = "",
+        args: Iterable[Any] = (),
+        order: str = "id",
+        within: Iterable[str] = (),
     ) -> list[tuple[str, dict[str, Any] | None, list[list[str]] | None]]:
-        """(path, fields as JSON data, problems) of ``kind`` records matching SQL ``where``."""
-        self.refresh()
+        """(path, fields as JSON data, problems) of ``kind`` records matching SQL ``where``
+        (and under one of the ``within`` directories, if any are given)."""
+        within = tuple(within)
+        self.refresh(kinds=[kind], within=within)
         sql = "SELECT path, data, problems FROM records WHERE kind = ?"
+        where, args = _within(where, args, within)
         if where:
             sql += f" AND ({where})"
         rows = self.db.execute(f"{sql} ORDER BY {order}", [kind, *args])
@@ -648,16 +664,23 @@ class Index:
         return list(self.db.execute("SELECT path, id, kind, problems FROM records ORDER BY path"))
 
     def select(
-        self, kind: str, fields: Iterable[str], where: str = "", args: Iterable[Any] = ()
+        self,
+        kind: str,
+        fields: Iterable[str],
+        where: str = "",
+        args: Iterable[Any] = (),
+        within: Iterable[str] = (),
     ) -> list[tuple[Any, ...]]:
         """(id, owner, team, parent, *field values) of valid ``kind`` records, by SQL."""
         fields = list(fields)
+        within = tuple(within)
         columns = "".join(", json_extract(data, ?)" for _ in fields)
         sql = f"SELECT id, owner, team, parent{columns} FROM records "
         sql += "WHERE kind = ? AND data IS NOT NULL"
+        where, args = _within(where, args, within)
         if where:
             sql += f" AND ({where})"
-        self.refresh()
+        self.refresh(kinds=[kind], within=within)
         return list(
             self.db.execute(sql + " ORDER BY id", [*(f"$.{f}" for f in fields), kind, *args])
         )
@@ -672,12 +695,29 @@ class Index:
         )
         return {parent: day for parent, day in rows if parent and day}
 
-    def count(self, kind: str, where: str = "", args: Iterable[Any] = ()) -> int:
-        self.refresh()
+    def count(
+        self, kind: str, where: str = "", args: Iterable[Any] = (), within: Iterable[str] = ()
+    ) -> int:
+        within = tuple(within)
+        self.refresh(kinds=[kind], within=within)
         # ``where`` is built by salesctl's own code; every value travels as a parameter.
+        where, args = _within(where, args, within)
         sql = "SELECT count(*) FROM records WHERE kind = ?"
         sql += f" AND ({where})" if where else ""
         return int(self.db.execute(sql, [kind, *args]).fetchone()[0])
+
+    def execute(
+        self,
+        sql: str,
+        args: Iterable[Any] = (),
+        *,
+        kinds: Iterable[str],
+        within: Iterable[str] = (),
+    ) -> sqlite3.Cursor:
+        """Run salesctl's own SQL over ``records`` once the ``kinds`` it reads (under the
+        ``within`` directories, if given) are fresh. Values travel as parameters."""
+        self.refresh(kinds=kinds, within=within)
+        return self.db.execute(sql, list(args))
 
     # -- status ------------------------------------------------------------------------------
 
@@ -707,3 +747,19 @@ class Index:
             "yaml_parser": parsing.parser_name(),
             "refreshed": dict(self.last_refresh),
         }
+
+
+def within_sql(within: Iterable[str]) -> tuple[str, list[str]]:
+    """SQL (and its parameters) for "the record's path is under one of these directories"."""
+    within = [w.strip("/") for w in within]
+    if not within:
+        return "", []
+    sql = " OR ".join("(path > ? AND path < ?)" for _ in within)
+    return f"({sql})", [a for w in within for a in (f"{w}/", f"{w}/\uffff")]
+
+
+def _within(where: str, args: Iterable[Any], within: tuple[str, ...]) -> tuple[str, list[Any]]:
+    extra, extra_args = within_sql(within)
+    if not extra:
+        return where, list(args)
+    return (f"({where}) AND {extra}" if where else extra), [*args, *extra_args]
