@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,7 @@ def test_index_status_and_rebuild_commands(store: Path, cli: Any, leads: Any) ->
     assert body["records"] == len(truth(store)) == 5
     assert body["by_kind"] == {"followup": 1, "lead": 4}
     assert body["unreadable"] == 1 and body["untracked"] == 1
-    assert body["worktree_check"] == "tracked"
+    assert body["worktree_check"] == "stat"
     rebuilt = cli("index", "rebuild", "-f", "json")
     assert rebuilt.code == 0, rebuilt.err
     assert rebuilt.json()["records"] == 5
@@ -293,6 +294,8 @@ def test_index_status_and_rebuild_commands(store: Path, cli: Any, leads: Any) ->
 
 def test_the_index_is_not_written_when_nothing_changed(store: Path, leads: Any) -> None:
     indexed(store)
+    time.sleep(parsing.RACY_NS / 1e9 + 0.01)
+    indexed(store)  # what was written within the file system's tick is looked at once more
     db = store / ".git" / "salesctl" / "index.sqlite"
     before = db.stat().st_mtime_ns
     indexed(store)
@@ -309,7 +312,8 @@ def test_parallel_parsing_reads_what_one_process_reads(store: Path, cli: Any) ->
     walked = sorted(Walk(store))
     one = [r for batch, _ in parsing.parse_many(str(store), walked) for r in batch]
     many = [r for batch, _ in parsing.parse_many(str(store), walked, workers=2) for r in batch]
-    assert sorted(one) == sorted(many) and len(one) == 31
+    unsigned = sorted(r[:7] + r[8:] for r in one)  # a signature may be "racy" on one pass only
+    assert unsigned == sorted(r[:7] + r[8:] for r in many) and len(one) == 31
 
 
 # Documents where YAML 1.1 (PyYAML, the reference) and 1.2 (yaml_rs) differ, or where our

@@ -14,7 +14,7 @@ from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import to_json
-from salesctl.store.layout import Owner, RecordPath
+from salesctl.store.layout import POOL, Owner, RecordPath
 from salesctl.store.records import Record, json_record
 from salesctl.store.store import Store, Transaction
 
@@ -144,18 +144,24 @@ def list_records(
     config = store.config
     sql, args = visible_sql(config, viewer)
     conditions = [sql] if sql else []
+    within: list[str] = []  # where the matching files live: all the index needs to look at
     if owner:
-        if config.member(owner) is None:
+        member = config.member(owner)
+        if member is None:
             raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
         conditions.append("owner = ?")
         args.append(owner)
+        # wherever the member's records may sit (a team move leaves them until `check` asks)
+        within = [Owner(member=owner, team=t).dir for t in [None, *config.teams]]
     if team:
         if team not in config.teams:
             raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
         conditions.append("team = ?")
         args.append(team)
+        within = within or [Owner(team=team).dir]
     if pool:
         conditions.append("pool = 1")
+        within = [POOL.dir]
     plain, custom = split_where(config, KINDS[kind], where)
     for name, value in plain:
         path = f'$."{name}"'
@@ -167,7 +173,7 @@ def list_records(
             "(SELECT 1 FROM json_each(data, ?) WHERE json_each.value = ?))"
         )
         args += [path, value, path, path, value if _is_number(value) else None, path, value]
-    rows = store.index.query(kind, " AND ".join(conditions), args)
+    rows = store.index.query(kind, " AND ".join(conditions), args, within=within)
     result = RecordList()
     for path, data, problems in rows:
         loc = _parse(path)

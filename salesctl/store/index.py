@@ -5,21 +5,17 @@ parsing every YAML file on every command. Each row is one record file: where it 
 fields as JSON, its problems, and the stat signature (mtime, size, inode) of the bytes that
 were parsed. A broken or unreadable file is a row with problems, never an error.
 
-Keeping it fresh costs what changed, not what exists:
+Keeping it fresh costs what changed and what the command reads, not what exists:
 
 - **Commits** (ours, a pull, a checkout, a reset): the index remembers the HEAD it reflects;
   ``git diff --name-only OLD NEW`` names the files to look at.
-- **The work tree**, per ``git config salesctl.worktreeCheck``:
-  ``tracked`` (default) asks ``git status -uno``: edits, deletions and staged files (git's
-  stat cache, fsmonitor and preload threads do the work); ``all`` also lists untracked files
-  (``-unormal`` with ``core.untrackedCache``), as slow as a directory walk on big stores;
-  ``none`` trusts commits and salesctl's own writes only (hand edits show up after
-  ``salesctl index status``).
-- Untracked record files the index knows about (written with ``--no-commit``, or found by a
-  full walk) are re-checked on every command until they are committed or gone; so are the
-  files that were dirty last time (a ``git checkout -- FILE`` or a stash puts them back).
-- A full walk of the record directories (the first build, ``check``, ``index status``,
-  ``index rebuild``) finds everything, untracked files included.
+- **The work tree**, per ``git config salesctl.worktreeCheck``: ``stat`` (the default)
+  compares the files and directories the command is about to read with their stored
+  signatures (``watch.py``): hand edits, deletions, renames and new files, tracked or not,
+  are seen at once, for the price of an ``lstat`` per file in scope. ``none`` trusts
+  commits and salesctl's own writes only (hand edits show up after ``index status``).
+- A full look (``check``, ``index status``) stats every file and directory; ``index
+  rebuild`` walks the record directories from scratch.
 
 Of the named files, only those whose stat signature changed are parsed again; a big batch
 (a cold build, a large pull) is parsed by one process per core (``parsing.parse_many``).
@@ -36,7 +32,6 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -48,15 +43,13 @@ from salesctl.model.kinds import KINDS
 from salesctl.store import parsing
 from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.parsing import read_record
+from salesctl.store.watch import DirRow, Scope, Walk, Watcher, dir_role
 
-__all__ = ["INDEX_VERSION", "Index", "read_record"]
+__all__ = ["INDEX_VERSION", "Index", "Walk", "read_record"]
 
-INDEX_VERSION = "2"
-WORKTREE_CHECKS = ("tracked", "all", "none")
-SQL_VARS = 900
-BUILD_WALKS = (
-    os.environ.get("SALESCTL_BUILD_WALKS", "1") == "1"
-)  # experiment  # parameters per IN (...) list
+INDEX_VERSION = "3"
+WORKTREE_CHECKS = ("stat", "none")
+SQL_VARS = 900  # parameters per IN (...) list
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -65,6 +58,8 @@ CREATE TABLE IF NOT EXISTS records(
     owner TEXT, team TEXT, pool INTEGER NOT NULL, sig TEXT NOT NULL,
     data TEXT, problems TEXT);
 CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dirs(
+    path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
 """
 
 # Created after a build's bulk insert (cheaper than maintaining them row by row). The
@@ -82,11 +77,13 @@ CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
+CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
+CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, role);
 """
 
 COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems"
 INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
-ALLOWED_NON_RECORDS = ("attachments", "reports")  # directories that hold other files
+INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
 
 
 class Progress:
@@ -115,44 +112,6 @@ class Progress:
             sys.stderr.flush()
 
 
-class Walk:
-    """The record files under the record directories, found without following symlinks;
-    ``strays`` collects what is there but is not a record (iterate first)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.strays: list[tuple[str, str]] = []
-        self.count = 0
-
-    def __iter__(self) -> Iterator[str]:
-        root = str(self.root)
-        stack = [top for top in RECORD_ROOTS if os.path.isdir(f"{root}/{top}")]
-        for top in RECORD_ROOTS:
-            if os.path.islink(f"{root}/{top}"):
-                self.strays.append((top, "is a symlink; the store refuses symlinks"))
-        while stack:
-            directory = stack.pop()
-            try:
-                entries = list(os.scandir(f"{root}/{directory}"))
-            except OSError as exc:
-                self.strays.append((directory, f"cannot be read: {exc.strerror}"))
-                continue
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                path = f"{directory}/{name}"
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(path)
-                elif name.endswith(".yaml") and parse_path(path) is not None:
-                    self.count += 1
-                    yield path
-                elif entry.is_symlink():
-                    self.strays.append((path, "is a symlink; the store refuses symlinks"))
-                elif not any(f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS):
-                    self.strays.append((path, "is not a record file (see docs/data-format.md)"))
-
-
 def _connect(target: str) -> sqlite3.Connection:
     db = sqlite3.connect(target, timeout=60, isolation_level=None)
     # A rollback journal, not WAL: a rebuild replaces the file, and a WAL connection that
@@ -168,7 +127,9 @@ class Index:
         self.root = root
         self.repo = repo
         self._db: sqlite3.Connection | None = None
-        self.fresh = False
+        self._caught_up = False  # this process has applied the commits since the last look
+        self._looked: list[Scope] = []  # and looked at these parts of the work tree
+        self._mode: str | None = None
         self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
         self.progress: Callable[[str, int | None], Progress] = Progress
         self._built_now = False
@@ -225,19 +186,16 @@ class Index:
             os.close(fd)
 
     def _build(self, head: str, *, walk: bool = False) -> sqlite3.Connection:
-        """Build the database file, then open it. The files come from ``git ls-files`` plus
-        the untracked files the old database knew (``walk``: from a walk of the record
-        directories instead, which also finds unknown untracked files and strays, and costs
-        a directory read per record on top)."""
+        """Build the database file, then open it. The files come from ``git ls-files``; their
+        directories are stored unlisted, so the first look at each lists it once (finding
+        untracked files). ``walk``: from a walk of the record directories instead, which lists
+        every directory now (a directory read per record on top)."""
         with self._build_lock():
-            known_extra: set[str] = set()
             with contextlib.suppress(sqlite3.DatabaseError):
                 db = _connect(str(self.db_path))
                 meta = dict(db.execute("SELECT key, value FROM meta"))
                 if meta.get("version") == INDEX_VERSION and not walk:
                     return db  # another command built it while this one waited
-                with contextlib.suppress(ValueError):
-                    known_extra = set(json.loads(meta.get("extra") or "[]"))
                 db.close()
             for suffix in ("-journal", "-wal", "-shm", ""):
                 with contextlib.suppress(FileNotFoundError):
@@ -247,38 +205,25 @@ class Index:
             db.execute("PRAGMA synchronous=OFF")
             db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
             db.executescript(SCHEMA)
-            mode = self.worktree_check()
-            status = self._worktree_start(mode) if mode != "none" else None
-            tracked = self._tracked_paths()
             walker = Walk(self.root)
-            if walk or mode == "all":
-                untracked: set[str] = set()
-
-                def untracked_too(paths: Iterable[str]) -> Iterator[str]:
-                    for path in paths:
-                        if path not in tracked:
-                            untracked.add(path)
-                        yield path
-
-                count = self._fill(db, untracked_too(walker), expected=len(tracked), trusted=True)
-                extra = untracked
+            if walk:
+                count = self._fill(db, walker, expected=0, trusted=True)
+                dirs = walker.dirs
             else:
-                extra = {p for p in known_extra - tracked if parse_path(p) is not None}
-                tracked |= extra
-                count = self._fill(db, sorted(tracked), expected=len(tracked), trusted=False)
-                extra = {p for p in extra if os.path.lexists(self.root / p)}
-            dirty = self._worktree_result(status) if status else set()
+                tracked = sorted(self._tracked_paths())
+                count = self._fill(db, tracked, expected=len(tracked), trusted=False)
+                dirs = _unlisted_dirs(tracked)
             db.execute("BEGIN")
+            db.executemany(INSERT_DIR, dirs)
             db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
             put = self._meta_set(db)
             put("head", head)
-            put("dirty", dirty)
-            put("extra", extra)
+            put("extra", [])
             put("built", f"{time.time():.0f}")
             put("version", INDEX_VERSION)  # last: a build without it is incomplete
             db.execute("COMMIT")
             db.close()
-        self.last_refresh = {"built": True, "parsed": count, "walked": walk or mode == "all"}
+        self.last_refresh = {"built": True, "parsed": count, "walked": walk}
         self._built_now = True
         return _connect(str(self.db_path))
 
@@ -310,8 +255,20 @@ class Index:
 
     def worktree_check(self) -> str:
         """How hand edits in the work tree are found (see the module docstring)."""
-        mode = (self.repo.config_value("salesctl.worktreeCheck") or "tracked").lower()
-        return mode if mode in WORKTREE_CHECKS else "tracked"
+        if self._mode is None:
+            mode = (self.repo.config_value("salesctl.worktreeCheck") or "stat").lower()
+            self._mode = mode if mode in WORKTREE_CHECKS else "stat"  # "tracked", "all": old names
+        return self._mode
+
+    @property
+    def fresh(self) -> bool:
+        """Whether this process already knows the whole index is current."""
+        return self._caught_up and any(scope.everything for scope in self._looked)
+
+    @fresh.setter
+    def fresh(self, value: bool) -> None:
+        self._caught_up = value
+        self._looked = [Scope()] if value else []
 
     def refresh(
         self,
@@ -319,19 +276,23 @@ class Index:
         full: bool = False,
         kinds: Iterable[str] | None = None,
         within: Iterable[str] = (),
+        files: Iterable[str] | None = None,
+        look: bool = False,
     ) -> None:
         """Bring the index up to date with the work tree (cheap when little changed).
 
-        ``kinds`` and ``within`` (directory prefixes such as ``teams/east``) say what the
-        caller is about to read, so only that part needs checking. ``full`` walks every
-        record directory (untracked files included) and compares every file's signature:
-        what ``check`` and ``index status`` need."""
-        if self.fresh and not full:
-            return
+        ``kinds``, ``within`` (directory prefixes such as ``teams/east``) and ``files`` say
+        what the caller is about to read, so only that part is looked at. ``full`` looks at
+        every file and directory whatever the work tree check (``check``, ``index status``);
+        ``look`` looks at the scope even when the check is ``none`` (a record's children)."""
+        scope = Scope() if full else Scope.of(kinds, within, files)
         if not self.repo.owns_root:
-            if self._meta("version") is None or full:
+            if self._meta("version") is None or (full and not self.fresh):
                 self._refresh_in_memory()
             self.fresh = True
+            return
+        watch = full or look or self.worktree_check() == "stat"
+        if self._caught_up and not (watch and not any(d.covers(scope) for d in self._looked)):
             return
         head = self.repo.head() or "-"
         db = self.db
@@ -339,25 +300,28 @@ class Index:
             self._built_now = False
             self.fresh = True
             return
-        mode = self.worktree_check()
-        plan = self._plan(head, mode, full)
-        if plan["parse"] or plan["gone"] or plan["meta"] != plan["old_meta"] or full:
+        old = self._read_meta()
+        plan = self._plan(head, old)
+        found = Watcher(self.root, db).look(scope) if watch else None
+        if plan["parse"] or plan["gone"] or plan["meta"] != old or found:
             db.execute("BEGIN IMMEDIATE")
             try:
-                if self._read_meta() != plan["old_meta"]:  # another command refreshed first
-                    plan = self._plan(head, mode, full)
-                self._apply(plan)
+                if self._read_meta() != old:  # another command refreshed first
+                    plan = self._plan(head, self._read_meta())
+                self._apply(plan, found)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         self.last_refresh = {
-            "mode": mode,
-            "parsed": len(plan["parse"]),
-            "removed": len(plan["gone"]),
+            "mode": self.worktree_check(),
+            "parsed": len(set(plan["parse"]) | (found.parse if found else set())),
+            "removed": len(set(plan["gone"]) | (found.gone if found else set())),
             "full": full,
         }
-        self.fresh = True
+        self._caught_up = True
+        if watch:
+            self._looked.append(scope)
 
     def note_written(self, paths: Iterable[str], *, committed: bool) -> None:
         """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
@@ -375,124 +339,61 @@ class Index:
             db.execute("ROLLBACK")
             raise
 
-    def _refresh_dirs(self, parent_id: str, plural: str) -> None:
-        """Re-check the files in ``<parent's directory>/<plural>/`` against the index."""
-        listed: set[str] = set()
-        dirs = [
-            f"{path.rsplit('/', 1)[0]}/{plural}"
-            for (path,) in self.db.execute(
-                "SELECT path FROM records WHERE id = ? AND parent IS NULL", (parent_id,)
-            )
-        ]
-        for directory in dirs:
-            with contextlib.suppress(OSError):
-                listed.update(
-                    f"{directory}/{e.name}"
-                    for e in os.scandir(self.root / directory)
-                    if e.name.endswith(".yaml") and not e.name.startswith(".")
-                )
-            listed.update(
-                p
-                for (p,) in self.db.execute(
-                    "SELECT path FROM records WHERE path > ? AND path < ?",
-                    (directory + "/", directory + "/\uffff"),
-                )
-            )
-        parse, gone, _missing = self._changed_files(listed)
-        if not parse and not gone:
-            return
-        known = set(self._signatures(sorted(listed)))
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            self._apply({"parse": parse, "gone": gone, "meta": {}, "strays": None})
-            new = [p for p in parse if p not in known]  # found by listing: untracked
-            if new:
-                extra = set(json.loads(self._meta("extra") or "[]")) | set(new)
-                self._meta_set(db)("extra", extra)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
     def _read_meta(self) -> dict[str, str | None]:
-        rows = dict(
-            self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'dirty', 'extra')")
-        )
-        return {key: rows.get(key) for key in ("head", "dirty", "extra")}
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))
+        return {key: rows.get(key) for key in ("head", "extra")}
 
-    def _plan(self, head: str, mode: str, full: bool) -> dict[str, Any]:
-        """What to re-parse and drop, and the meta to store; reads files' stats, no YAML."""
-        old = self._read_meta()
-        old_head = old["head"] or "-"
-        dirty_before = set(json.loads(old["dirty"] or "[]"))
+    def _plan(self, head: str, old: dict[str, str | None]) -> dict[str, Any]:
+        """What commits (and salesctl's own uncommitted writes) changed: files to re-parse,
+        rows to drop, and the meta to store. Reads files' stats, no YAML."""
         extra = set(json.loads(old["extra"] or "[]"))
         committed: set[str] = set()
-        everything = full
-        if old_head != head:
-            changed = self._changed_between(old_head, head)
-            if changed is None:
-                everything = True  # the old HEAD is gone (a gc'd rebase): look at everything
-            else:
-                committed = changed
-        dirty = self._worktree_paths(mode) if mode != "none" else dirty_before
-        candidates = dirty_before | extra | committed | dirty
-        strays: list[tuple[str, str]] | None = None
-        if everything:
-            parse, gone, found, strays = self._compare_all()
-            extra = (extra | found) - committed
-            missing = set(gone)
-        else:
-            parse, gone, missing = self._changed_files(candidates)
-            extra -= committed
-        extra = {p for p in extra - missing if parse_path(p) is not None}
-        meta = {
-            "head": head,
-            "dirty": json.dumps(sorted(dirty)),
-            "extra": json.dumps(sorted(extra)),
-        }
-        return {"parse": parse, "gone": gone, "meta": meta, "old_meta": old, "strays": strays}
+        if (old["head"] or "-") != head:
+            changed = self._changed_between(old["head"] or "-", head)
+            # None: the old HEAD is gone (a gc'd rebase): look at every stored file
+            committed = changed if changed is not None else self._stored_paths()
+        parse, gone, missing = self._changed_files(committed | extra)
+        extra = {p for p in extra - committed - missing if parse_path(p) is not None}
+        meta = {"head": head, "extra": json.dumps(sorted(extra))}
+        return {"parse": parse, "gone": gone, "meta": meta}
 
-    def _compare_all(self) -> tuple[list[str], list[str], set[str], list[tuple[str, str]]]:
-        """Walk everything: (files to parse, rows whose file is gone, untracked files found,
-        strays). One pass of lstat over the tree, one scan of the stored signatures."""
-        tracked = self._tracked_paths()
-        known = dict(self.db.execute("SELECT path, sig FROM records"))
-        walk = Walk(self.root)
-        root = str(self.root)
-        parse: list[str] = []
-        untracked: set[str] = set()
-        for path in walk:
-            sig = known.pop(path, None)
-            if path not in tracked:
-                untracked.add(path)
-            try:
-                st = os.lstat(f"{root}/{path}")
-            except OSError:
-                parse.append(path)  # vanished while walking: the parser says so
-                continue
-            if stat.S_ISLNK(st.st_mode) or sig != parsing.signature(st):
-                parse.append(path)
-        return parse, list(known), untracked, walk.strays
+    def _stored_paths(self) -> set[str]:
+        return {p for (p,) in self.db.execute("SELECT path FROM records")}
 
-    def _apply(self, plan: dict[str, Any]) -> None:
+    def _apply(self, plan: dict[str, Any], found: Any = None) -> None:
         db = self.db
-        parse: list[str] = plan["parse"]
-        gone = list(plan["gone"])
+        parse = set(plan["parse"])
+        gone = set(plan["gone"])
+        if found is not None:
+            for directory in found.dropped:
+                low, high = f"{directory}/", f"{directory}/\uffff"
+                for table in ("records", "dirs", "strays"):
+                    db.execute(f"DELETE FROM {table} WHERE path > ? AND path < ?", (low, high))
+                db.execute("DELETE FROM dirs WHERE path = ?", (directory,))
+                db.execute("DELETE FROM strays WHERE path = ?", (directory,))
+            for directory in found.rescanned:
+                low, high = f"{directory}/", f"{directory}/\uffff"
+                db.execute(
+                    "DELETE FROM strays WHERE path > ? AND path < ? "
+                    "AND instr(substr(path, ?), '/') = 0",
+                    (low, high, len(directory) + 2),
+                )
+            db.executemany(INSERT_DIR, found.dirs)
+            db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", found.strays)
+            parse |= found.parse
+            gone |= found.gone
+        gone -= parse
         progress = self.progress("indexing changed records", len(parse) or None)
         done = 0
         for rows, vanished in parsing.parse_many(
-            str(self.root), parse, workers=parsing.workers_for(len(parse))
+            str(self.root), sorted(parse), workers=parsing.workers_for(len(parse))
         ):
             db.executemany(INSERT, rows)
-            gone += vanished
+            gone.update(vanished)
             done += len(rows)
             progress.update(done)
         progress.done(f"{done:,} files")
-        db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
-        if plan["strays"] is not None:
-            db.execute("DELETE FROM strays")
-            db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", plan["strays"])
+        db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in sorted(gone)])
         put = self._meta_set(db)
         for key, value in plan["meta"].items():
             put(key, value)
@@ -552,37 +453,6 @@ class Index:
             return None
         return {p for p in out.split("\0") if p}
 
-    def _worktree_paths(self, mode: str) -> set[str]:
-        """Record paths that differ from HEAD in the work tree or git's index."""
-        return self._worktree_result(self._worktree_start(mode))
-
-    def _worktree_start(self, mode: str) -> subprocess.Popen[bytes]:
-        """Start ``git status`` (a build parses meanwhile: git needs no Python)."""
-        if mode == "all":  # no pathspec: with one, git ignores its untracked cache
-            args = ["-c", "core.untrackedCache=true", "status", "--porcelain", "-z", "-unormal"]
-        else:
-            args = ["status", "--porcelain", "-z", "-uno", "--", *RECORD_ROOTS]
-        args.insert(args.index("-z"), "--no-renames")  # a staged rename: both paths, plainly
-        return subprocess.Popen(
-            ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-
-    def _worktree_result(self, proc: subprocess.Popen[bytes]) -> set[str]:
-        out = proc.communicate()[0].decode("utf-8", "surrogateescape")
-        paths: set[str] = set()
-        for entry in out.split("\0"):
-            path = entry[3:]
-            if len(entry) <= 3 or path.split("/", 1)[0] not in RECORD_ROOTS:
-                continue
-            if path.endswith("/"):  # an untracked directory (-unormal): its files
-                for dirpath, dirnames, filenames in os.walk(self.root / path):
-                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                    rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
-                    paths.update(f"{rel}/{name}" for name in filenames)
-            else:
-                paths.add(path)
-        return paths
-
     def _refresh_in_memory(self) -> None:
         db = self.db
         walk = Walk(self.root)
@@ -611,10 +481,16 @@ class Index:
 
     def paths_for_id_prefix(self, prefix: str, kinds: Iterable[str] = ()) -> list[tuple[str, str]]:
         """(id, path) of records whose id starts with ``prefix``."""
-        self.refresh()
+        kinds = list(kinds) or [k.name for k in KINDS.values() if prefix.startswith(k.prefix + "-")]
+        if kinds:  # look at the matching files and where new ones of the kind would appear
+            self.refresh(kinds=kinds, files=[p for _id, p in self._id_prefix(prefix, kinds)])
+        else:
+            self.refresh()
+        return self._id_prefix(prefix, kinds)
+
+    def _id_prefix(self, prefix: str, kinds: list[str]) -> list[tuple[str, str]]:
         sql = "SELECT id, path FROM records WHERE id >= ? AND id < ?"
         args: list[Any] = [prefix, prefix + "\uffff"]
-        kinds = list(kinds)
         if kinds:
             # ``+kind``: filter, but look up by id (the kind index would scan a whole kind)
             sql += f" AND +kind IN ({','.join('?' * len(kinds))})"
@@ -648,9 +524,14 @@ class Index:
         """(path, fields) of the ``kind`` records in the parent's directory. The directory is
         listed too (one record's worth of files), so a child added by hand shows up even
         when the work tree check would not see it."""
-        self.refresh()
-        if self.repo.owns_root:
-            self._refresh_dirs(parent_id, KINDS[kind].plural)
+        dirs = [
+            path.rsplit("/", 1)[0]
+            for (path,) in self.db.execute(
+                "SELECT path FROM records WHERE id = ? AND parent IS NULL", (parent_id,)
+            )
+        ]
+        if dirs:  # an unknown parent has no children to look for
+            self.refresh(kinds=[kind], within=dirs, look=True)
         rows = self.db.execute(
             "SELECT path, data FROM records WHERE parent = ? AND kind = ? ORDER BY id",
             (parent_id, kind),
@@ -721,6 +602,13 @@ class Index:
 
     # -- status ------------------------------------------------------------------------------
 
+    def _untracked_count(self) -> int:
+        """Record files git does not know (``--no-commit`` writes, files made by hand)."""
+        if not self.repo.owns_root:
+            return 0
+        tracked = self._tracked_paths()
+        return sum(1 for (p,) in self.db.execute("SELECT path FROM records") if p not in tracked)
+
     def status(self) -> dict[str, Any]:
         """What the index holds, after a full walk (counts, problems, strays, freshness)."""
         self.refresh(full=True)
@@ -738,7 +626,7 @@ class Index:
             "by_kind": kinds,
             "unreadable": int(broken),
             "with_problems": int(flagged),
-            "untracked": len(json.loads(meta.get("extra") or "[]")),
+            "untracked": self._untracked_count(),
             "strays": [
                 {"path": p, "reason": r}
                 for p, r in db.execute("SELECT path, reason FROM strays ORDER BY path")
@@ -747,6 +635,18 @@ class Index:
             "yaml_parser": parsing.parser_name(),
             "refreshed": dict(self.last_refresh),
         }
+
+
+def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
+    """The directories above ``paths``, as rows of ``dirs`` whose signature matches nothing
+    (so each is listed the first time a command looks at it)."""
+    seen: set[str] = set()
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in seen:
+            seen.add(directory)
+            directory = directory.rpartition("/")[0]
+    return [(d, d.rpartition("/")[0] or None, *dir_role(d), "") for d in sorted(seen)]
 
 
 def within_sql(within: Iterable[str]) -> tuple[str, list[str]]:

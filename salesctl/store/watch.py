@@ -1,0 +1,358 @@
+"""Which record files changed since the index last looked: a file watcher without a daemon.
+
+The index keeps a signature of every record file (mtime, size, inode) and of every directory
+under the record roots (mtime, inode). Editing a file in place changes the file's signature;
+creating, deleting or renaming anything changes its directory's. So a command that is about
+to read some kinds of records (maybe only under some directories) needs to ``lstat`` only
+those files and the directories that could gain new ones, and to list only the directories
+whose signature moved: milliseconds for one owner's leads, where asking git (``git status``
+reads its whole 70 MB index) or walking the tree costs a second or more on a big store.
+
+What a kind's scope stats (``Scope``): its records' files; the directories tagged with the
+kind (``<owner>/<plural>`` containers, each record's own directory, and, for child kinds,
+``.../<ID>/<child plural>``); for child kinds also the record directories of the kinds that
+hold them (a new ``followups/`` appears there); and the untagged directories above them
+(``teams/<team>/<member>``: a new member's directory). Directories and files that changed
+within the file system's timestamp tick get a signature that never matches, so they are
+looked at again next time (git calls this "racy").
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from salesctl.model.kinds import BY_PLURAL, KINDS
+from salesctl.store import parsing
+from salesctl.store.layout import MEMBERS_DIR, POOL_DIR, RECORD_ROOTS, TEAMS_DIR, parse_path
+
+ALLOWED_NON_RECORDS = ("attachments", "reports")  # directories that hold other files
+SYMLINK = "is a symlink; the store refuses symlinks"
+NOT_A_RECORD = "is not a record file (see docs/data-format.md)"
+CONTAINER, RECORD, CHILDREN, OTHER = "container", "record", "children", "other"
+# A row of the index's ``dirs``: path, parent directory, kind and role (dir_role), signature.
+DirRow = tuple[str, str | None, str | None, str | None, str]
+
+
+def dir_signature(st: os.stat_result, now_ns: int) -> str:
+    sig = f"{st.st_mtime_ns}:{st.st_ino}"
+    return "racy:" + sig if now_ns - st.st_mtime_ns < parsing.RACY_NS else sig
+
+
+def dir_role(path: str) -> tuple[str | None, str | None]:
+    """(kind, role) of a directory under the record roots: ``(lead, container)`` for
+    ``teams/east/bob/leads``, ``(lead, record)`` for a lead's own directory, ``(followup,
+    children)`` for its ``followups/``; ``(None, None)`` above the records (``teams/east``)
+    and ``(None, other)`` for attachments and anything the layout does not know."""
+    parts = path.split("/")
+    head = parts[0]
+    if head == POOL_DIR:
+        rest = parts[1:]
+    elif head == MEMBERS_DIR:
+        rest = parts[2:]
+    elif head == TEAMS_DIR:
+        rest = parts[2:] if len(parts) > 2 and parts[2] in BY_PLURAL else parts[3:]
+    elif head in BY_PLURAL:
+        rest = parts
+    else:
+        return None, OTHER
+    if not rest:
+        return None, None
+    kind = BY_PLURAL.get(rest[0])
+    if kind is None:
+        return None, OTHER
+    if len(rest) <= 2:
+        return kind.name, CONTAINER if len(rest) == 1 else RECORD
+    child = BY_PLURAL.get(rest[2])
+    if len(rest) == 3 and child is not None and child.name in kind.children:
+        return child.name, CHILDREN
+    return None, OTHER
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a command is about to read: some kinds (None: all, and every directory), maybe
+    only under some directories, maybe only some files (an id lookup)."""
+
+    kinds: frozenset[str] | None = None
+    within: tuple[str, ...] = ()
+    files: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kinds: Iterable[str] | None = None,
+        within: Iterable[str] = (),
+        files: Iterable[str] | None = None,
+    ) -> Scope:
+        return cls(
+            None if kinds is None else frozenset(kinds),
+            tuple(sorted({w.strip("/") for w in within})),
+            None if files is None else tuple(sorted(files)),
+        )
+
+    @property
+    def everything(self) -> bool:
+        return self.kinds is None and not self.within and self.files is None
+
+    def covers(self, other: Scope) -> bool:
+        if self.kinds is not None and (other.kinds is None or not other.kinds <= self.kinds):
+            return False
+        if self.files is not None and (
+            other.files is None or not set(other.files) <= set(self.files)
+        ):
+            return False
+        if not self.within:
+            return True
+        return bool(other.within) and all(
+            any(w == s or w.startswith(s + "/") for s in self.within) for w in other.within
+        )
+
+
+@dataclass
+class Changes:
+    """What a look found; the index applies it in one transaction."""
+
+    parse: set[str] = field(default_factory=set)  # record files to (re)parse
+    gone: set[str] = field(default_factory=set)  # stored record files that are no more
+    dropped: list[str] = field(default_factory=list)  # directories gone, with all below
+    dirs: list[DirRow] = field(default_factory=list)
+    rescanned: list[str] = field(default_factory=list)  # their direct strays are replaced
+    strays: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.parse or self.gone or self.dropped or self.dirs or self.strays)
+
+
+def _range(prefix: str) -> tuple[str, str]:
+    return f"{prefix}/", f"{prefix}/\uffff"
+
+
+def _dir_kinds(kinds: frozenset[str]) -> list[str]:
+    """The kinds whose directories can gain records of ``kinds``."""
+    holders = {k.name for k in KINDS.values() if set(k.children) & kinds}
+    return sorted(kinds | holders)
+
+
+class Watcher:
+    def __init__(self, root: Path, db: sqlite3.Connection) -> None:
+        self.root = root
+        self.top = str(root)
+        self.db = db
+
+    # -- looking -----------------------------------------------------------------------------
+
+    def look(self, scope: Scope) -> Changes:
+        """Compare the scope's files and directories with their stored signatures."""
+        changes = Changes()
+        now = time.time_ns()
+        known_roots = {p for (p,) in self.db.execute("SELECT path FROM dirs WHERE parent IS NULL")}
+        walk = Walk(self.root, now=now)
+        # Directories nobody listed yet: a record root made since (the first member without a
+        # team), or a directory the scope names that only commits have touched so far.
+        tops = [top for top in RECORD_ROOTS if top not in known_roots]
+        if scope.within:
+            marks = ",".join("?" * len(scope.within))
+            sql = f"SELECT path FROM dirs WHERE path IN ({marks})"
+            known = {p for (p,) in self.db.execute(sql, scope.within)}
+            tops += [w for w in scope.within if w not in known]
+        for top in tops:
+            try:
+                st = os.lstat(f"{self.top}/{top}")
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                changes.parse.update(walk.under(top, dir_signature(st, now)))
+        changes.dirs += walk.dirs
+        changes.strays += walk.strays
+        for path, sig in self._dirs_in(scope):
+            try:
+                st = os.lstat(f"{self.top}/{path}")
+            except OSError:
+                changes.dropped.append(path)
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                changes.dropped.append(path)
+                if stat.S_ISLNK(st.st_mode):
+                    changes.strays.append((path, SYMLINK))
+                continue
+            new_sig = dir_signature(st, now)
+            if new_sig != sig:
+                self._rescan(path, new_sig, changes, now)
+        for path, sig in self._files_in(scope):
+            try:
+                st = os.lstat(f"{self.top}/{path}")
+            except FileNotFoundError:
+                changes.gone.add(path)
+                continue
+            except OSError:  # e.g. a file where a directory should be: re-read, get a problem
+                changes.parse.add(path)
+                continue
+            if stat.S_ISLNK(st.st_mode) or sig != parsing.signature(st):
+                changes.parse.add(path)
+        changes.gone -= changes.parse
+        return changes
+
+    def _dirs_in(self, scope: Scope) -> list[tuple[str, str]]:
+        """(path, signature) of the directories to stat. Each query leans on one index: the
+        path's under ``within``, else the kind's."""
+        if scope.within:
+            ranges = " OR ".join("path = ? OR (path > ? AND path < ?)" for _ in scope.within)
+            args = [a for w in scope.within for a in (w, *_range(w))]
+            above = sorted(
+                {w.rsplit("/", n)[0] for w in scope.within for n in range(1, w.count("/") + 1)}
+            )
+            sql = f"SELECT path, sig, kind, role FROM dirs WHERE {ranges}"
+            if above:
+                sql += f" OR path IN ({','.join('?' * len(above))})"
+            rows = self.db.execute(sql, [*args, *above])
+        elif scope.kinds is None:
+            return list(self.db.execute("SELECT path, sig FROM dirs"))
+        else:
+            kinds = _dir_kinds(scope.kinds)
+            marks = ",".join("?" * len(kinds))
+            sql = (
+                "SELECT path, sig, kind, role FROM dirs WHERE kind IS NULL "
+                f"UNION ALL SELECT path, sig, kind, role FROM dirs WHERE kind IN ({marks})"
+            )
+            if scope.files is not None:
+                sql += f" AND role = '{CONTAINER}'"
+            rows = self.db.execute(sql, kinds)
+        wanted = None if scope.kinds is None else set(_dir_kinds(scope.kinds))
+        containers_only = scope.files is not None  # an id lookup: where new records appear
+        return [
+            (path, sig)
+            for path, sig, kind, role in rows
+            if wanted is None
+            or (role is None)
+            or (kind in wanted and role != OTHER and (not containers_only or role == CONTAINER))
+        ]
+
+    def _files_in(self, scope: Scope) -> list[tuple[str, str]]:
+        """(path, signature) of the stored record files to stat."""
+        if scope.files is not None:
+            if not scope.files:
+                return []
+            marks = ",".join("?" * len(scope.files))
+            sql = f"SELECT path, sig FROM records WHERE path IN ({marks})"
+            return list(self.db.execute(sql, scope.files))
+        if scope.within:  # by path; ``+kind`` keeps SQLite off the kind index
+            ranges = " OR ".join("(path > ? AND path < ?)" for _ in scope.within)
+            sql = f"SELECT path, sig, kind FROM records WHERE ({ranges})"
+            rows = self.db.execute(sql, [a for w in scope.within for a in _range(w)])
+            return [(p, s) for p, s, k in rows if scope.kinds is None or k in scope.kinds]
+        if scope.kinds is None:
+            return list(self.db.execute("SELECT path, sig FROM records"))
+        marks = ",".join("?" * len(scope.kinds))
+        return list(
+            self.db.execute(
+                f"SELECT path, sig FROM records WHERE kind IN ({marks})", sorted(scope.kinds)
+            )
+        )
+
+    def _rescan(self, directory: str, sig: str, changes: Changes, now: int) -> None:
+        """List a directory whose entries changed: new subdirectories are walked whole,
+        vanished ones dropped with everything below; new record files parsed."""
+        low, high = _range(directory)
+        known_dirs = {
+            p for (p,) in self.db.execute("SELECT path FROM dirs WHERE parent = ?", (directory,))
+        }
+        kind, role = dir_role(directory)
+        known_files: set[str] = set()
+        if role in (RECORD, CHILDREN):  # only these hold record files directly
+            known_files = {
+                p
+                for (p,) in self.db.execute(
+                    "SELECT path FROM records WHERE path > ? AND path < ? "
+                    "AND instr(substr(path, ?), '/') = 0",
+                    (low, high, len(directory) + 2),
+                )
+            }
+        seen_dirs: set[str] = set()
+        seen_files: set[str] = set()
+        walk = Walk(self.root, now=now)
+        for entry_kind, path, extra in walk.entries(directory):
+            if entry_kind == "dir":
+                seen_dirs.add(path)
+                if path not in known_dirs:
+                    changes.parse.update(walk.under(path, extra))
+            elif entry_kind == "record":
+                seen_files.add(path)
+                if path not in known_files:
+                    changes.parse.add(path)
+        changes.dropped += sorted(known_dirs - seen_dirs)
+        changes.gone |= known_files - seen_files
+        changes.dirs += walk.dirs
+        changes.dirs.append((directory, directory.rpartition("/")[0] or None, kind, role, sig))
+        changes.rescanned.append(directory)
+        changes.strays += walk.strays
+
+
+class Walk:
+    """The record files under the record directories (or under one directory), found without
+    following symlinks. ``strays`` collects what is there but is not a record, ``dirs`` every
+    directory walked with its signature, taken before it was listed (iterate first)."""
+
+    def __init__(self, root: Path, now: int | None = None) -> None:
+        self.root = root
+        self.top = str(root)
+        self.now = time.time_ns() if now is None else now
+        self.strays: list[tuple[str, str]] = []
+        self.dirs: list[DirRow] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for top in RECORD_ROOTS:
+            try:
+                st = os.lstat(f"{self.top}/{top}")
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                self.strays.append((top, SYMLINK))
+            elif stat.S_ISDIR(st.st_mode):
+                yield from self.under(top, dir_signature(st, self.now))
+
+    def under(self, directory: str, sig: str) -> Iterator[str]:
+        """Every record file below ``directory`` (whose signature is ``sig``)."""
+        stack = [(directory, sig)]
+        while stack:
+            current, current_sig = stack.pop()
+            kind, role = dir_role(current)
+            self.dirs.append((current, current.rpartition("/")[0] or None, kind, role, current_sig))
+            for entry_kind, path, extra in self.entries(current):
+                if entry_kind == "dir":
+                    stack.append((path, extra))
+                else:
+                    self.count += 1
+                    yield path
+
+    def entries(self, directory: str) -> Iterator[tuple[str, str, str]]:
+        """("dir", path, signature) and ("record", path, "") for one directory's entries;
+        strays (symlinks, foreign files) are noted, not yielded."""
+        try:
+            listing = list(os.scandir(f"{self.top}/{directory}"))
+        except OSError as exc:
+            self.strays.append((directory, f"cannot be read: {exc.strerror}"))
+            return
+        for entry in listing:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            path = f"{directory}/{name}"
+            if entry.is_dir(follow_symlinks=False):
+                try:
+                    sig = dir_signature(entry.stat(follow_symlinks=False), self.now)
+                except OSError:
+                    continue  # gone while listing
+                yield "dir", path, sig
+            elif name.endswith(".yaml") and parse_path(path) is not None:
+                yield "record", path, ""
+            elif entry.is_symlink():
+                self.strays.append((path, SYMLINK))
+            elif not any(f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS):
+                self.strays.append((path, NOT_A_RECORD))

@@ -1,0 +1,144 @@
+"""The work tree check ``stat`` (the default): each command looks at what it reads.
+
+Every step changes files by hand (no commit) and compares what the index answers for a scope
+with a from-scratch parse, and shows that a scope does not pay for (or see) files outside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import git
+from test_index import FOLLOWUP, LEAD, add_lead, indexed, truth, write
+
+from salesctl.store.store import Store
+from salesctl.store.watch import Scope, dir_role
+
+
+def rows_of(root: Path, kind: str, **scope: Any) -> dict[str, str]:
+    """{path: company or text} of ``kind`` as a new command that reads that scope sees it."""
+    index = Store(root).index
+    return {
+        path: (data or {}).get("company") or (data or {}).get("text") or "?"
+        for path, data, _problems in index.query(kind, **scope)
+    }
+
+
+@pytest.fixture
+def leads(store: Path, cli: Any) -> list[dict[str, Any]]:
+    made = [add_lead(cli, f"Lead {n}") for n in range(2)]
+    moved = cli("--as", "lee", "lead", "assign", made[1]["id"], "--to", "bob", "-f", "json")
+    assert moved.code == 0, moved.err
+    made[1] = moved.json()[0]
+    return made
+
+
+def test_new_untracked_records_are_seen_at_once(store: Path, leads: Any) -> None:
+    write(store, "pool/leads/L-0000000000N1/lead.yaml", LEAD.format(company="Made by hand"))
+    write(store, "members/zed/leads/L-0000000000N2/lead.yaml", LEAD.format(company="New root"))
+    seen = rows_of(store, "lead")
+    assert seen["pool/leads/L-0000000000N1/lead.yaml"] == "Made by hand"
+    assert seen["members/zed/leads/L-0000000000N2/lead.yaml"] == "New root"
+    assert indexed(store) == truth(store)
+
+
+def test_a_child_made_by_hand_is_seen_by_a_query_of_its_kind(store: Path, leads: Any) -> None:
+    parent_dir = leads[0]["path"].rsplit("/", 1)[0]
+    rel = f"{parent_dir}/followups/F-0000000000H1.yaml"
+    write(store, rel, FOLLOWUP.format(parent=leads[0]["id"], text="by hand"))
+    assert rows_of(store, "followup") == {rel: "by hand"}
+    os.unlink(store / rel)
+    os.rmdir(store / parent_dir / "followups")
+    assert rows_of(store, "followup") == {}
+
+
+def test_a_scope_looks_only_at_its_own_directories(store: Path, leads: Any) -> None:
+    alice_dir = leads[0]["path"].split("/leads/")[0]
+    indexed(store)  # the index has caught up with the commits
+    bob_file = store / leads[1]["path"]
+    bob_file.write_text(bob_file.read_text().replace("Lead 1", "Edited for bob"))
+    mine = rows_of(store, "lead", within=[alice_dir])
+    assert list(mine.values()) == ["Lead 0"]
+    index = Store(store).index
+    index.refresh(kinds=["lead"], within=[alice_dir])
+    stale = index.db.execute("SELECT data FROM records WHERE path = ?", (leads[1]["path"],))
+    assert "Lead 1" in stale.fetchone()[0]  # bob's edit is not looked at by alice's listing
+    assert rows_of(store, "lead")[leads[1]["path"]] == "Edited for bob"
+
+
+def test_renames_deletions_and_replaced_directories(
+    store: Path, leads: Any, tmp_path: Path
+) -> None:
+    old_dir = store / leads[0]["path"].rsplit("/", 1)[0]
+    new_dir = store / "teams/east/bob/leads" / leads[0]["id"]
+    old_dir.rename(new_dir)
+    assert indexed(store) == truth(store)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "lead.yaml").write_text(LEAD.format(company="Secret Outside"))
+    for child in new_dir.rglob("*"):
+        if child.is_file():
+            child.unlink()
+    for child in sorted(new_dir.rglob("*"), reverse=True):
+        child.rmdir()
+    new_dir.rmdir()
+    os.symlink(outside, new_dir)  # a record directory replaced by a symlink: never followed
+    rows = indexed(store)
+    assert "Secret Outside" not in json.dumps(rows)
+    behind_link = [r for r in rows if r[0].startswith(str(new_dir.relative_to(store)))]
+    assert all(r[7] is None and "symlink" in r[8] for r in behind_link)  # a problem, no data
+    strays = Store(store).index.status()["strays"]
+    assert {"path": str(new_dir.relative_to(store)), "reason": strays[0]["reason"]} in strays
+
+
+def test_strays_come_and_go_without_a_rebuild(store: Path, leads: Any) -> None:
+    write(store, "teams/east/alice/notes.txt", "not a record")
+    status = Store(store).index.status()
+    assert [s["path"] for s in status["strays"]] == ["teams/east/alice/notes.txt"]
+    os.unlink(store / "teams/east/alice/notes.txt")
+    assert Store(store).index.status()["strays"] == []
+
+
+def test_none_looks_at_a_records_children_all_the_same(store: Path, cli: Any, leads: Any) -> None:
+    git(store, "config", "salesctl.worktreeCheck", "none")
+    edited = store / leads[0]["path"]
+    edited.write_text(edited.read_text().replace("Lead 0", "Not looked at"))
+    assert "Not looked at" not in json.dumps(rows_of(store, "lead"))
+    rel = f"{leads[0]['path'].rsplit('/', 1)[0]}/followups/F-0000000000H2.yaml"
+    write(store, rel, FOLLOWUP.format(parent=leads[0]["id"], text="child by hand"))
+    listed = cli("--as", "alice", "followup", "list", leads[0]["id"], "-f", "json")
+    assert [r["text"] for r in listed.json()] == ["child by hand"]
+
+
+def test_scopes_cover_narrower_scopes() -> None:
+    assert Scope().covers(Scope.of(["lead"], ["teams/east"]))
+    assert Scope.of(["lead"]).covers(Scope.of(["lead"], ["teams/east/alice"]))
+    assert Scope.of(["lead"], ["teams/east"]).covers(Scope.of(["lead"], ["teams/east/alice"]))
+    assert not Scope.of(["lead"], ["teams/east"]).covers(Scope.of(["lead"], ["teams/eastern"]))
+    assert not Scope.of(["lead"]).covers(Scope.of(["lead", "deal"]))
+    assert not Scope.of(["lead"]).covers(Scope())
+    assert not Scope.of(["lead"], files=["a"]).covers(Scope.of(["lead"], files=["b"]))
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("teams", (None, None)),
+        ("teams/east/bob", (None, None)),
+        ("teams/east/bob/leads", ("lead", "container")),
+        ("teams/east/bob/leads/L-0000000000AA", ("lead", "record")),
+        ("teams/east/bob/leads/L-0000000000AA/followups", ("followup", "children")),
+        ("teams/east/okrs", ("okr", "container")),
+        ("okrs/O-0000000000AA", ("okr", "record")),
+        ("pool/customers/C-0000000000AA/visits", ("visit", "children")),
+        ("members/zed/contracts/K-0000000000AA/payments", ("payment", "children")),
+        ("pool/leads/L-0000000000AA/attachments", (None, "other")),
+        ("pool/leads/L-0000000000AA/payments", (None, "other")),
+    ],
+)
+def test_directory_roles(path: str, role: tuple[str | None, str | None]) -> None:
+    assert dir_role(path) == role
