@@ -19,6 +19,7 @@ looked at again next time (git calls this "racy").
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import stat
@@ -170,31 +171,16 @@ class Watcher:
                 changes.parse.update(walk.under(top, dir_signature(st, now)))
         changes.dirs += walk.dirs
         changes.strays += walk.strays
-        for path, sig in self._dirs_in(scope):
-            try:
-                st = os.lstat(f"{self.top}/{path}")
-            except OSError:
+        moved, parse, gone = _compare(self.top, self._dirs_in(scope), self._files_in(scope), now)
+        for path, new_sig in moved:
+            if new_sig in (MISSING, LINK):
                 changes.dropped.append(path)
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                changes.dropped.append(path)
-                if stat.S_ISLNK(st.st_mode):
+                if new_sig == LINK:
                     changes.strays.append((path, SYMLINK))
-                continue
-            new_sig = dir_signature(st, now)
-            if new_sig != sig:
+            else:
                 self._rescan(path, new_sig, changes, now)
-        for path, sig in self._files_in(scope):
-            try:
-                st = os.lstat(f"{self.top}/{path}")
-            except FileNotFoundError:
-                changes.gone.add(path)
-                continue
-            except OSError:  # e.g. a file where a directory should be: re-read, get a problem
-                changes.parse.add(path)
-                continue
-            if stat.S_ISLNK(st.st_mode) or sig != parsing.signature(st):
-                changes.parse.add(path)
+        changes.parse.update(parse)
+        changes.gone.update(gone)
         changes.gone -= changes.parse
         return changes
 
@@ -291,6 +277,76 @@ class Watcher:
         changes.dirs.append((directory, directory.rpartition("/")[0] or None, kind, role, sig))
         changes.rescanned.append(directory)
         changes.strays += walk.strays
+
+
+MISSING, LINK = "missing", "link"  # what _compare says of a directory that is no more
+PARALLEL_MIN = 100_000  # stats worth a second process (a whole-store look: ~630,000)
+_WORK: tuple[str, list[tuple[str, str]], list[tuple[str, str]], int] = ("", [], [], 0)
+
+
+def _compare(
+    top: str, dirs: list[tuple[str, str]], files: list[tuple[str, str]], now: int
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """(directories whose signature moved, with the new one or MISSING/LINK; files to
+    parse; files gone). A whole-store look is split across the cores: it is all lstat."""
+    global _WORK
+    workers = (
+        parsing.workers_for(len(dirs) + len(files)) if len(dirs) + len(files) > PARALLEL_MIN else 1
+    )
+    if workers <= 1:
+        return _compare_part(top, dirs, files, now)
+    _WORK = (top, dirs, files, now)  # forked workers inherit it: nothing to pickle
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_compare_slice, [(i, workers) for i in range(workers)])
+    finally:
+        _WORK = ("", [], [], 0)
+    return (
+        [m for part in parts for m in part[0]],
+        [p for part in parts for p in part[1]],
+        [g for part in parts for g in part[2]],
+    )
+
+
+def _compare_slice(
+    bounds: tuple[int, int],
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    top, dirs, files, now = _WORK
+    start, step = bounds
+    return _compare_part(top, dirs[start::step], files[start::step], now)
+
+
+def _compare_part(
+    top: str, dirs: list[tuple[str, str]], files: list[tuple[str, str]], now: int
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    moved: list[tuple[str, str]] = []
+    lstat, is_dir, is_link, signature = os.lstat, stat.S_ISDIR, stat.S_ISLNK, parsing.signature
+    for path, sig in dirs:
+        try:
+            st = lstat(f"{top}/{path}")
+        except OSError:
+            moved.append((path, MISSING))
+            continue
+        if not is_dir(st.st_mode):
+            moved.append((path, LINK if is_link(st.st_mode) else MISSING))
+            continue
+        new_sig = dir_signature(st, now)
+        if new_sig != sig:
+            moved.append((path, new_sig))
+    parse: list[str] = []
+    gone: list[str] = []
+    for path, sig in files:
+        try:
+            st = lstat(f"{top}/{path}")
+        except FileNotFoundError:
+            gone.append(path)
+            continue
+        except OSError:  # e.g. a file where a directory should be: re-read, get a problem
+            parse.append(path)
+            continue
+        if is_link(st.st_mode) or sig != signature(st):
+            parse.append(path)
+    return moved, parse, gone
 
 
 class Walk:
