@@ -142,3 +142,21 @@ def test_scopes_cover_narrower_scopes() -> None:
 )
 def test_directory_roles(path: str, role: tuple[str | None, str | None]) -> None:
     assert dir_role(path) == role
+
+
+def test_a_whole_store_look_split_across_processes_finds_the_same(
+    store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesctl.store import parsing, watch
+
+    monkeypatch.setattr(watch, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setenv("SALESCTL_INDEX_WORKERS", "2")
+    indexed(store)
+    edited = store / leads[0]["path"]
+    edited.write_text(edited.read_text().replace("Lead 0", "Edited in parallel"))
+    (store / leads[1]["path"]).unlink()
+    write(store, "pool/leads/L-0000000000P1/lead.yaml", LEAD.format(company="New"))
+    rows = indexed(store)
+    assert rows == truth(store)
+    assert "Edited in parallel" in json.dumps(rows) and leads[1]["path"] not in json.dumps(rows)
