@@ -12,8 +12,8 @@ record file's bytes (I/O) and CSafeLoader over every record file (parse). Each c
 ``--runs`` times; the table shows the median wall time, its ratio to the floor its target is
 stated against, whether the target is met, and the peak RSS of any process of the command
 (salesctl or the git it runs) over its runs. Warm reads and writes run once per work tree
-check (``git config salesctl.worktreeCheck``: ``tracked``, the default, asks ``git status``
-each command; ``none`` trusts commits). The machine is shared and noisy: medians, not means;
+check (``git config salesctl.worktreeCheck``: ``stat``, the default, stats the files and
+directories each command reads; ``none`` trusts commits). The machine is shared and noisy: medians, not means;
 compare ratios, not seconds.
 """
 
@@ -159,7 +159,7 @@ def reads_and_writes(
         warm[name] = seconds
         b.add(family, name, seconds, "start-up", startup, 3.0, rss)
 
-    # One record file changes (by hand under tracked; by a commit under none: a hand edit is
+    # One record file changes (by hand under stat; by a commit under none: a hand edit is
     # what ``none`` does not look for), then the same read.
     edited = b.store / f"teams/{c.team}/{c.rep}/leads/{mine[1]}/lead.yaml"
 
@@ -205,7 +205,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="write the results as Markdown here")
     parser.add_argument("--copy", action="store_true", help="work on a scratch copy of the store")
     parser.add_argument(
-        "--checks", default="tracked,none", help="work tree checks to time reads/writes under"
+        "--checks", default="stat,none", help="work tree checks to time reads/writes under"
     )
     args = parser.parse_args()
     store = args.store.resolve()

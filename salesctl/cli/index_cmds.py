@@ -17,11 +17,13 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
     @app.command("status")
     def status(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-        """Walk the record directories, bring the index up to date, and show what it holds.
+        """Look at every record file and directory, bring the index up to date, and show
+        what it holds.
 
         Counts records by kind, unreadable files and files with problems, untracked record
         files, and strays (files under the record directories that are not records). The
-        walk also picks up record files created by hand that git does not track yet.
+        look picks up hand edits even when `git config salesctl.worktreeCheck none` makes
+        other commands trust commits only.
 
         Example: salesctl index status
         """
