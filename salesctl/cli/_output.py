@@ -1,13 +1,11 @@
 """Printing records and results as table, json, csv or yaml (``--format``).
 
 The default is a table on a terminal and JSON when the output is piped, so scripts get
-stable keys without asking. Heavy formatters (tabulate) are imported only when used.
+stable keys without asking. The other formatters (csv, tabulate) are imported when used.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Sequence
@@ -43,6 +41,9 @@ def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
 
         out.write(dumps(list(data) if isinstance(data, list) else data))
     elif fmt == "csv":
+        import csv
+        import io
+
         rows = data if isinstance(data, list) else [data]
         keys = list(columns) or _keys(rows)
         buffer = io.StringIO()

@@ -1,4 +1,9 @@
-"""The root ``salesctl`` command: global options, the noun sub-apps, and the error path.
+"""The root ``salesctl`` command: global options, the top-level commands, and the error path.
+
+Turning typer's tree into click commands costs ~0.1 s for all ~150 commands (each
+signature's type hints), so a command builds only the top-level command or noun its argv
+names (``COMMANDS`` says where each lives). ``--help``, no arguments, shell completion, the
+CLI reference and an unknown name build the whole tree: their output lists every command.
 
 Every ``SalesctlError`` becomes ``error: <what> (<how to fix>)`` on stderr with its exit
 code (1 bad input / not found / conflict, 2 usage, 3 permission denied). Anything else is a
@@ -8,30 +13,65 @@ bug: a one-line message, or the full traceback with ``SALESCTL_DEBUG=1``.
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 import os
 import sys
-from typing import Annotated, Any
+from collections.abc import Collection, Iterator, Sequence
+from typing import Annotated, Any, NamedTuple
 
 import typer
+from typer.core import TyperOption
 
 from salesctl import __version__
-from salesctl.cli import (
-    activities,
-    collab,
-    contracts,
-    customers,
-    deals,
-    index_cmds,
-    integrations,
-    leads,
-    members,
-    okrs,
-    reports,
-    store_cmds,
-    tasks,
-)
 from salesctl.cli._session import Session
 from salesctl.errors import EXIT_INVALID, SalesctlError
+
+
+class Entry(NamedTuple):
+    """Where a top-level command comes from: ``salesctl.cli.<module>.<attribute>``."""
+
+    module: str
+    attribute: str
+    # A noun's one-line help: ``attribute`` makes its sub-app from ``make_app``. Without
+    # one, ``attribute`` registers the command on the root itself, with its siblings.
+    help: str | None = None
+
+
+# Every top-level command, in the order they are registered (``--help`` lists plain
+# commands before nouns). tests/test_cli_startup.py holds this table and the tree together.
+COMMANDS: dict[str, Entry] = {
+    "init": Entry("store_cmds", "register"),
+    "check": Entry("store_cmds", "register"),
+    "whoami": Entry("members", "register"),
+    "member": Entry("members", "register"),
+    "team": Entry("members", "register"),
+    "lead": Entry("leads", "make", "Leads: add, import, assign, claim, convert ..."),
+    "customer": Entry("customers", "make", "Customers: add, edit, tag, assign, claim ..."),
+    "contact": Entry("customers", "make_contacts", "A customer's contacts."),
+    "followup": Entry("activities", "make_followups", "Follow-ups on leads/customers."),
+    "visit": Entry("activities", "make_visits", "Planned and done visits."),
+    "calendar": Entry("activities", "make_calendar", "iCalendar export."),
+    "deal": Entry("deals", "make", "Deals: add, move, list, losses."),
+    "pipeline": Entry("deals", "register_pipeline"),
+    "contract": Entry("contracts", "make", "Contracts: add, sign, pay, invoice, list ..."),
+    "receivables": Entry("contracts", "register_receivables"),
+    "task": Entry("tasks", "make", "Tasks and won-deal checklists; --board."),
+    "report": Entry("reports", "make", "Weekly and monthly reports."),
+    "okr": Entry("okrs", "make_okr", "Objectives and key results."),
+    "stats": Entry("okrs", "register_stats"),
+    "history": Entry("collab", "register"),
+    "diff": Entry("collab", "register"),
+    "sync": Entry("collab", "register"),
+    "hook": Entry("collab", "register"),
+    "codeowners": Entry("collab", "register"),
+    "serve": Entry("integrations", "register"),
+    "notify": Entry("integrations", "register"),
+    "index": Entry("index_cmds", "make", "The derived index: status, rebuild."),
+}
+
+# Set when a shell asks for completions (typer's ``_<PROG>_COMPLETE``): they need every name.
+COMPLETE_VAR = "_SALESCTL_COMPLETE"
 
 
 def make_app(**kwargs: object) -> typer.Typer:
@@ -45,18 +85,12 @@ def make_app(**kwargs: object) -> typer.Typer:
     )
 
 
-app = make_app(
-    help="salesctl: a git-native sales CRM. Records are YAML files; every change is a commit."
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"salesctl {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     store: Annotated[
@@ -80,45 +114,74 @@ def root(
     ctx.obj = Session(store, acting_as)
 
 
-store_cmds.register(app)
-members.register(app)
-app.add_typer(
-    leads.make(make_app), name="lead", help="Leads: add, import, assign, claim, convert ..."
-)
-app.add_typer(
-    customers.make(make_app), name="customer", help="Customers: add, edit, tag, assign, claim ..."
-)
-app.add_typer(customers.make_contacts(make_app), name="contact", help="A customer's contacts.")
-app.add_typer(
-    activities.make_followups(make_app), name="followup", help="Follow-ups on leads/customers."
-)
-app.add_typer(activities.make_visits(make_app), name="visit", help="Planned and done visits.")
-app.add_typer(activities.make_calendar(make_app), name="calendar", help="iCalendar export.")
-app.add_typer(deals.make(make_app), name="deal", help="Deals: add, move, list, losses.")
-deals.register_pipeline(app)
-app.add_typer(
-    contracts.make(make_app), name="contract", help="Contracts: add, sign, pay, invoice, list ..."
-)
-contracts.register_receivables(app)
-app.add_typer(tasks.make(make_app), name="task", help="Tasks and won-deal checklists; --board.")
-app.add_typer(reports.make(make_app), name="report", help="Weekly and monthly reports.")
-app.add_typer(okrs.make_okr(make_app), name="okr", help="Objectives and key results.")
-okrs.register_stats(app)
-collab.register(app, make_app)
-integrations.register(app, make_app)
-app.add_typer(index_cmds.make(make_app), name="index", help="The derived index: status, rebuild.")
+def _build_app(names: Collection[str]) -> typer.Typer:
+    """The root app with the top-level commands ``names`` (and their siblings) registered."""
+    app = make_app(
+        help="salesctl: a git-native sales CRM. Records are YAML files; every change is a commit."
+    )
+    app.callback()(root)
+    first_name: dict[Entry, str] = {}  # a registrar of several commands runs once
+    for name, entry in COMMANDS.items():
+        if name in names:
+            first_name.setdefault(entry, name)
+    for entry, name in first_name.items():
+        _register(app, name, entry)
+    return app
+
+
+def _register(app: typer.Typer, name: str, entry: Entry) -> None:
+    attribute = getattr(importlib.import_module(f"salesctl.cli.{entry.module}"), entry.attribute)
+    if entry.help is not None:
+        app.add_typer(attribute(make_app), name=name, help=entry.help)
+    elif len(inspect.signature(attribute).parameters) == 2:
+        attribute(app, make_app)  # collab and integrations make sub-apps of their own
+    else:
+        attribute(app)
 
 
 @functools.cache
-def _command() -> Any:
-    """The click command tree, built once per process (building it costs ~0.2 s)."""
-    return typer.main.get_command(app)
+def _command(names: tuple[str, ...] | None = None) -> Any:
+    """The click command tree with only ``names`` at the top, or every command (None)."""
+    return typer.main.get_command(_build_app(tuple(COMMANDS) if names is None else names))
+
+
+def _value_counts(command: Any) -> Iterator[tuple[str, int]]:
+    """(option spelling, how many arguments it takes) for each of ``command``'s options."""
+    for param in command.params:
+        if isinstance(param, TyperOption):
+            takes = 0 if param.is_flag or param.count else param.nargs
+            for spelling in (*param.opts, *param.secondary_opts):
+                yield spelling, takes
+
+
+def tree_for(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The top-level commands ``argv`` needs: the one it names, none for global options
+    alone (``--version``), or None for the whole tree: no arguments and ``--help`` list
+    every command, an unknown name's error suggests the nearest, and an option the root
+    does not know is click's to report."""
+    if not argv or COMPLETE_VAR in os.environ:
+        return None
+    takes = dict(_value_counts(_command(())))
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            arg = next(args, "")
+        elif arg.startswith("-") and arg != "-":
+            spelling, equals, _value = arg.partition("=")
+            if spelling not in takes:
+                return None
+            for _skipped in range(0 if equals else takes[spelling]):
+                next(args, None)
+            continue
+        return (arg,) if arg in COMMANDS else None
+    return ()
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by ``main`` and by tests)."""
     try:
-        _command().main(args=argv, prog_name="salesctl", standalone_mode=True)
+        command = _command(tree_for(sys.argv[1:] if argv is None else argv))
+        command.main(args=argv, prog_name="salesctl", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_INVALID)
