@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
-import multiprocessing
 import os
 import re
 import stat
@@ -328,7 +327,11 @@ def _chunks(paths: Iterable[str], size: int) -> Iterator[list[str]]:
 
 def workers_for(expected: int) -> int:
     """How many processes a batch of ``expected`` files is worth (1: no forking)."""
-    if expected < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+    if expected < PARALLEL_MIN_FILES:
+        return 1
+    import multiprocessing  # only big batches fork (an import of ~5 ms every command would pay)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
@@ -349,6 +352,8 @@ def parse_many(
         for chunk in _chunks(paths, CHUNK):
             yield _parse_chunk(chunk)
         return
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted)) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))

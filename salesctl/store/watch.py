@@ -19,7 +19,6 @@ looked at again next time (git calls this "racy").
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import stat
@@ -297,6 +296,8 @@ def _compare(
         return _compare_part(top, dirs, files, now)
     _WORK = (top, dirs, files, now)  # forked workers inherit it: nothing to pickle
     try:
+        import multiprocessing
+
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_compare_slice, [(i, workers) for i in range(workers)])
     finally:
