@@ -220,9 +220,12 @@ def _read(root: str, path: str, ancestors: Ancestors) -> tuple[bytes | None, str
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None, signature(st), "is not a regular file"
-        chunks, size = [], 0
-        while size <= yamlio.MAX_FILE_BYTES:
-            chunk = os.read(fd, yamlio.MAX_FILE_BYTES + 1 - size)
+        limit = yamlio.MAX_FILE_BYTES + 1  # one byte over the limit says "too big"
+        # One read of the whole file, plus one only if it grew since fstat (or lied).
+        chunks = [os.read(fd, min(st.st_size + 1, limit))]
+        size = len(chunks[0])
+        while size > st.st_size and size < limit:
+            chunk = os.read(fd, limit - size)
             if not chunk:
                 break
             chunks.append(chunk)
