@@ -13,8 +13,8 @@ record file's bytes (I/O) and CSafeLoader over every record file (parse). Each c
 stated against, whether the target is met, and the peak RSS of any process of the command
 (salesctl or the git it runs) over its runs. Warm reads and writes run once per work tree
 check (``git config salesctl.worktreeCheck``: ``stat``, the default, stats the files and
-directories each command reads; ``none`` trusts commits). The machine is shared and noisy: medians, not means;
-compare ratios, not seconds.
+directories each command reads; ``none`` trusts commits). The machine is shared and noisy:
+medians, not means; compare ratios, not seconds.
 """
 
 from __future__ import annotations
