@@ -2,23 +2,37 @@
 records, duplicate ids (after a merge), and each record's path against its owner.
 
 Returns problems as data; ``salesctl check`` prints them all and exits 1 if there are any.
+
+It reads the index, never the whole tree. What a record file decides alone (its parse and
+schema problems, its owner directory, the config's rules, a child's link to its directory,
+the ids it names) is kept per file in the index database's ``check_cache`` table, keyed by
+the file's stat signature and the config, so only files changed since the last check are
+validated again. Everything between records (duplicate ids, dangling references, money
+totals) and the stray files the index's walk found are SQL queries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from salesctl import __version__
 from salesctl.errors import SalesctlError
 from salesctl.model.config import Config
 from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
-from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
+from salesctl.store.index import Index
+from salesctl.store.layout import Owner, RecordPath, parse_path
 from salesctl.store.store import CONFIG_FILE, Store
+from salesctl.store.watch import NOT_A_RECORD as INDEX_NOT_A_RECORD
+from salesctl.store.watch import SYMLINK
 from salesctl.yamlio import YamlError
 
 # Which field of a kind names a record of which kind.
@@ -30,130 +44,126 @@ REFERENCES = {
     "task": {"parent": "task"},
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
+NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
+CACHE_FORMAT = "1"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+BATCH = 10_000  # records validated per read and per write
+
+CACHE_TABLE = """
+CREATE TABLE IF NOT EXISTS check_cache(
+    path TEXT PRIMARY KEY, sig TEXT NOT NULL, config TEXT NOT NULL, problems TEXT, refs TEXT
+) WITHOUT ROWID"""
+# Records whose cached result is missing or out of date, in path order after ``?``.
+# Unreadable files (no data) and files read within the file system's timestamp tick
+# (``racy:`` signatures) are always validated again: their signature does not pin content.
+STALE = """
+SELECT r.path, r.sig, r.id, r.kind, r.parent, r.owner, r.team, r.pool, r.data, r.problems
+FROM records r
+LEFT JOIN check_cache c ON c.path = r.path
+WHERE r.path > ?
+  AND (c.sig IS NOT r.sig OR c.config IS NOT ? OR r.data IS NULL OR r.sig LIKE 'racy:%')
+ORDER BY r.path LIMIT ?"""
+# A whole batch in one statement (one transaction): [[path, sig, problems, refs], ...] as
+# one JSON parameter.
+SAVE = """
+INSERT OR REPLACE INTO check_cache(path, sig, config, problems, refs)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?,
+       json_extract(value, '$[2]'), json_extract(value, '$[3]')
+FROM json_each(?)"""
 
 
 def check_store(store: Store) -> list[Problem]:
     try:
+        key = _config_key(store.root)  # before loading: an edit in between only costs a redo
         config, problems = store.load_config()
     except YamlError as exc:
         return [Problem(exc.where, exc.detail)]
     except SalesctlError as exc:
         return [Problem(CONFIG_FILE, exc.message)]
     problems = list(problems)
-    problems += _stray_files(store)
-    rows = store.index.all_rows()
-    locations: dict[str, list[RecordPath]] = defaultdict(list)
-    data_by_path: dict[str, dict[str, Any]] = {}
-    for path, record_id, _kind, row_problems in rows:
-        loc = parse_path(path)
-        if loc is None:
-            continue
-        locations[record_id].append(loc)
-        if row_problems:
-            for where, message, field in json.loads(row_problems):
-                where = _with_line(store, path, field) if where == path else where
-                problems.append(Problem(where, message, field))
-    for path, fields in _all_data(store):
-        data_by_path[path] = fields
-    for record_id, locs in locations.items():
-        if len(locs) > 1:
-            problems.append(
-                Problem(
-                    locs[0].path,
-                    f"id {record_id} also at {', '.join(loc.path for loc in locs[1:])}"
-                    " (a merge duplicated it: keep one, `git rm -r` the other)",
-                )
-            )
-    for locs in locations.values():
-        for loc in locs:
-            data = data_by_path.get(loc.path)
-            problems += owner_problems(config, loc)
-            if data is None:
-                continue
-            for p in record_problems(config, loc.kind, data, loc.path):
-                problems.append(Problem(_with_line(store, loc.path, p.field), p.message, p.field))
-            problems += reference_problems(loc, data, locations)
+    index = store.index
+    index.refresh(full=True)  # the walk finds untracked files and strays
+    problems += _stray_problems(index, store.root)
+    _update_cache(index, store.root, config, key)
+    problems += _file_problems(index)
+    problems += _duplicate_problems(index)
+    problems += _dangling_references(index)
     problems += _money_problems(store)
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
 
 
-def _all_data(store: Store) -> list[tuple[str, dict[str, Any]]]:
-    result = []
-    for kind in KINDS:
-        for path, data, _problems in store.index.query(kind):
-            if data is not None:
-                result.append((path, data))
-    return result
+# -- what each file decides alone: cached ------------------------------------------------------
 
 
-def owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
-    owner = loc.owner
-    if owner.team and owner.team not in config.teams:
-        return [Problem(loc.path, f"team {owner.team!r} is not in {CONFIG_FILE}")]
-    if owner.member:
-        member = config.member(owner.member)
-        if member is None:
-            return [Problem(loc.path, f"owner {owner.member!r} is not a member in {CONFIG_FILE}")]
-        if member.team != owner.team:
-            right = f"teams/{member.team}/{member.id}" if member.team else f"members/{member.id}"
-            return [Problem(loc.path, f"{member.id}'s records belong under {right}/")]
-    return []
+def _config_key(root: Path) -> str:
+    """What a cached result depends on besides the file: the config and salesctl's rules."""
+    digest = hashlib.sha256(f"{__version__}\0{CACHE_FORMAT}\0".encode())
+    digest.update((root / CONFIG_FILE).read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def reference_problems(
-    loc: RecordPath, data: dict[str, Any], locations: dict[str, list[RecordPath]]
-) -> list[Problem]:
-    problems = []
-    if loc.parent is not None:
-        link = "contract" if loc.kind.name in ("payment", "invoice") else "record"
-        if link in data and data[link] != loc.parent:
-            problems.append(
-                Problem(loc.path, f"is {data[link]!r} but the file sits under {loc.parent}", link)
-            )
-    for field, target_kind in REFERENCES.get(loc.kind.name, {}).items():
-        target = data.get(field)
-        if not target:
-            continue
-        found = locations.get(target)
-        if not found or found[0].kind.name != target_kind:
-            problems.append(
-                Problem(loc.path, f"names {target_kind} {target}, which does not exist", field)
-            )
-    return problems
+def _update_cache(index: Index, root: Path, config: Config, key: str) -> None:
+    """Validate the records whose cached result is missing or stale; drop the gone ones."""
+    index.execute(CACHE_TABLE, kinds=[])
+    after = ""
+    while rows := index.execute(STALE, (after, key, BATCH), kinds=[]).fetchall():
+        entries = [[row[0], row[1], *_file_result(root, config, row)] for row in rows]
+        index.execute(SAVE, (key, json.dumps(entries, ensure_ascii=False)), kinds=[])
+        after = rows[-1][0]
+    # Every record has its entry now, so a count above the records' means some are gone.
+    cached, records = index.execute(
+        "SELECT (SELECT count(*) FROM check_cache), (SELECT count(*) FROM records)", kinds=[]
+    ).fetchone()
+    if cached != records:
+        index.execute(
+            "DELETE FROM check_cache WHERE path NOT IN (SELECT path FROM records)", kinds=[]
+        )
 
 
-def _stray_files(store: Store) -> list[Problem]:
-    """Files under the record directories that are not records, symlinks above all."""
-    problems = []
-    for top in RECORD_ROOTS:
-        base = store.root / top
-        if not base.exists():
-            continue
-        if base.is_symlink():
-            problems.append(Problem(top, "is a symlink; the store refuses symlinks"))
-            continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            rel_dir = os.path.relpath(dirpath, store.root).replace(os.sep, "/")
-            for name in [*filenames, *dirnames]:
-                rel = f"{rel_dir}/{name}"
-                if os.path.islink(store.root / rel):
-                    problems.append(Problem(rel, "is a symlink; the store refuses symlinks"))
-            for name in filenames:
-                rel = f"{rel_dir}/{name}"
-                if parse_path(rel) is None and not NON_RECORD_FILES.search(rel):
-                    problems.append(
-                        Problem(rel, "is not where a record can live (see docs/data-format.md)")
-                    )
-    return problems
+def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str | None, str | None]:
+    """(problems, references) of one ``STALE`` row as JSON, None for none: its parse and
+    schema problems, its owner directory, its rules, its link to its parent directory; the
+    ids it names that only a query can confirm."""
+    path, _sig, record_id, kind, parent, member, team, pool, data_json, problems_json = row
+    # The row's columns say what ``parse_path`` would, without parsing the path again.
+    company = not pool and member is None and team is None
+    loc = RecordPath(path, KINDS[kind], record_id, Owner(member, team, company), parent)
+    problems = [
+        Problem(_with_line(root, path, field) if where == path else where, message, field)
+        for where, message, field in (json.loads(problems_json) if problems_json else ())
+    ]
+    problems += owner_problems(config, loc)
+    refs: list[list[str]] = []
+    if data_json:
+        data = json.loads(data_json)
+        for p in record_problems(config, loc.kind, data, path):
+            problems.append(Problem(_with_line(root, path, p.field), p.message, p.field))
+        problems += _link_problems(loc, data)
+        for field, target_kind, target in _references(loc, data):
+            # An id's first letter is its kind's prefix (layout.parse_path), so only an id
+            # with the right one can name a record of the kind.
+            if isinstance(target, str) and target[:1] == KINDS[target_kind].prefix:
+                refs.append([field, target_kind, target])
+            else:
+                problems.append(_dangling(loc.path, field, target_kind, target))
+    listed = [[p.where, p.message, p.field] for p in problems]
+    return (
+        json.dumps(listed, ensure_ascii=False) if listed else None,
+        json.dumps(refs, ensure_ascii=False) if refs else None,
+    )
 
 
-def _with_line(store: Store, path: str, field: str | None) -> str:
+def _file_problems(index: Index) -> list[Problem]:
+    rows = index.execute("SELECT problems FROM check_cache WHERE problems IS NOT NULL", kinds=[])
+    return [Problem(*problem) for (text,) in rows for problem in json.loads(text)]
+
+
+def _with_line(root: Path, path: str, field: str | None) -> str:
     """``path:line`` of the field's key, when it can be found."""
     if not field:
         return path
     key = field.split(".")[0].split("[")[0]
     try:
-        with open(store.root / path, encoding="utf-8", errors="replace") as fh:
+        with open(root / path, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
                 if line.startswith(f"{key}:"):
                     return f"{path}:{number}"
@@ -162,12 +172,121 @@ def _with_line(store: Store, path: str, field: str | None) -> str:
     return path
 
 
+# -- between records: queries ------------------------------------------------------------------
+
+
+def _duplicate_problems(index: Index) -> list[Problem]:
+    rows = index.execute(
+        "SELECT id, path FROM records WHERE id IN "
+        "(SELECT id FROM records GROUP BY id HAVING count(*) > 1) ORDER BY id, path",
+        kinds=[],
+    )
+    paths: dict[str, list[str]] = {}
+    for record_id, path in rows:
+        paths.setdefault(record_id, []).append(path)
+    return [
+        Problem(
+            first,
+            f"id {record_id} also at {', '.join(others)}"
+            " (a merge duplicated it: keep one, `git rm -r` the other)",
+        )
+        for record_id, (first, *others) in paths.items()
+    ]
+
+
+def owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
+    message = _owner_problem(config, loc.owner)
+    return [Problem(loc.path, message)] if message else []
+
+
+def _owner_problem(config: Config, owner: Owner) -> str | None:
+    if owner.team and owner.team not in config.teams:
+        return f"team {owner.team!r} is not in {CONFIG_FILE}"
+    if owner.member:
+        member = config.member(owner.member)
+        if member is None:
+            return f"owner {owner.member!r} is not a member in {CONFIG_FILE}"
+        if member.team != owner.team:
+            right = f"teams/{member.team}/{member.id}" if member.team else f"members/{member.id}"
+            return f"{member.id}'s records belong under {right}/"
+    return None
+
+
+def _dangling_references(index: Index) -> list[Problem]:
+    """The cached references to an id no record has."""
+    rows = index.execute(
+        "SELECT c.path, json_extract(ref.value, '$[0]'), json_extract(ref.value, '$[1]'), "
+        "json_extract(ref.value, '$[2]') FROM check_cache c, json_each(c.refs) ref "
+        "WHERE c.refs IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM records t WHERE t.id = json_extract(ref.value, '$[2]'))",
+        kinds=[],
+    )
+    return [_dangling(*row) for row in rows]
+
+
+def reference_problems(
+    loc: RecordPath, data: dict[str, Any], locations: dict[str, list[RecordPath]]
+) -> list[Problem]:
+    problems = _link_problems(loc, data)
+    for field, target_kind, target in _references(loc, data):
+        found = locations.get(target)
+        if not found or found[0].kind.name != target_kind:
+            problems.append(_dangling(loc.path, field, target_kind, target))
+    return problems
+
+
+def _dangling(path: str, field: str, target_kind: str, target: Any) -> Problem:
+    return Problem(path, f"names {target_kind} {target}, which does not exist", field)
+
+
+def _link_problems(loc: RecordPath, data: dict[str, Any]) -> list[Problem]:
+    """A child's ``record``/``contract`` field against the directory it sits in."""
+    if loc.parent is None:
+        return []
+    link = "contract" if loc.kind.name in ("payment", "invoice") else "record"
+    if link in data and data[link] != loc.parent:
+        return [Problem(loc.path, f"is {data[link]!r} but the file sits under {loc.parent}", link)]
+    return []
+
+
+def _references(loc: RecordPath, data: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(field, kind it names, id) of each record this one names."""
+    for field, target_kind in REFERENCES.get(loc.kind.name, {}).items():
+        target = data.get(field)
+        if target:
+            yield field, target_kind, target
+
+
+def _stray_problems(index: Index, root: Path) -> list[Problem]:
+    """Files under the record directories that are not records, symlinks above all, as the
+    index's walk found them (in ``check``'s wording, which ``check --range`` shares)."""
+    problems = []
+    for path, reason in index.execute("SELECT path, reason FROM strays", kinds=[]):
+        if reason == SYMLINK:
+            problems.append(Problem(path, SYMLINK))
+            if _misplaced_file(root, path):
+                problems.append(Problem(path, NOT_A_RECORD_PLACE))
+        elif reason == INDEX_NOT_A_RECORD:
+            problems.append(Problem(path, NOT_A_RECORD_PLACE))
+        else:
+            problems.append(Problem(path, reason))
+    return problems
+
+
+def _misplaced_file(root: Path, path: str) -> bool:
+    """A symlink that stands for a file (not a directory) where no record can live."""
+    return (
+        "/" in path
+        and parse_path(path) is None
+        and not NON_RECORD_FILES.search(path)
+        and not os.path.isdir(root / path)
+    )
+
+
 def _money_problems(store: Store) -> list[Problem]:
     """Payments and invoices are separate files so finance and owners never conflict in git;
     the price is that two clones can each record a payment that is fine alone but together
     exceed the contract. A merge can do that silently, so ``check`` looks."""
-    from decimal import Decimal
-
     from salesctl.reports.money import decimal
 
     amounts = {r[0]: decimal(r[4]) for r in store.index.select("contract", ["amount"])}

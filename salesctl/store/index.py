@@ -538,12 +538,6 @@ class Index:
         )
         return [(p, json.loads(d) if d else None) for p, d in rows]
 
-    def all_rows(self) -> list[tuple[str, str, str, str | None]]:
-        """(path, id, kind, problems JSON) of everything, after a full walk (whole-store
-        checks must see untracked files too)."""
-        self.refresh(full=True)
-        return list(self.db.execute("SELECT path, id, kind, problems FROM records ORDER BY path"))
-
     def select(
         self,
         kind: str,
