@@ -44,7 +44,7 @@ from salesctl.ops.records import (
     validate,
     visible_sql,
 )
-from salesctl.reports.facts import Facts
+from salesctl.reports.facts import Facts, Receivable, owner_dirs, visible_dirs
 from salesctl.reports.money import (
     BUCKETS,
     aging,
@@ -55,7 +55,7 @@ from salesctl.reports.money import (
     plain,
     settle,
 )
-from salesctl.store.layout import RecordPath, child_file, parse_path, record_file
+from salesctl.store.layout import Owner, RecordPath, child_file, parse_path, record_file
 from salesctl.store.records import Record
 from salesctl.store.store import Store, Transaction
 
@@ -727,15 +727,6 @@ def show_contract(
     return result
 
 
-def _sums_by_contract(store: Store, kind: str, as_of: dt.date) -> dict[str, Decimal]:
-    sums: dict[str, Decimal] = defaultdict(Decimal)
-    for _id, _owner, _team, parent, amount in store.index.select(
-        kind, ["amount"], "json_extract(data, '$.date') <= ?", [as_of.isoformat()]
-    ):
-        sums[parent] += decimal(amount)
-    return sums
-
-
 def list_contracts(
     store: Store,
     viewer: Member,
@@ -761,9 +752,14 @@ def list_contracts(
     if customer:
         where.append(("customer", store.resolve(customer, ("customer",)).id))
     rows = list_records(store, viewer, "contract", owner=owner, team=team, where=where)
-    paid = _sums_by_contract(store, "payment", day)
-    invoiced = _sums_by_contract(store, "invoice", day)
-    names = {r[0]: r[4] for r in store.index.select("customer", ["name"])}
+    config = store.config
+    if owner:
+        within = owner_dirs(config, [owner])
+    else:
+        within = [Owner(team=team).dir] if team else visible_dirs(config, viewer)
+    facts = Facts(store.index, config, within=within)
+    paid = facts.sums_by_contract("payment", day)
+    invoiced = facts.sums_by_contract("invoice", day)
     result = []
     for row in rows:
         figures = money(row, paid.get(row["id"], ZERO), invoiced.get(row["id"], ZERO), day)
@@ -771,8 +767,10 @@ def list_contracts(
             continue
         figures.pop("plan")
         row.update(figures)
-        row["customer_name"] = names.get(row.get("customer"))
         result.append(row)
+    names = facts.customer_names(row.get("customer") for row in result)
+    for row in result:
+        row["customer_name"] = names.get(row.get("customer") or "")
     return result
 
 
@@ -791,38 +789,20 @@ def receivables(
     day = as_of or clock.today()
     config = store.config
     sql, args = visible_sql(config, viewer)
-    visible = {
-        row[0]: row for row in store.index.select("contract", ["customer", "title"], sql, args)
-    }
-    names = {r[0]: r[4] for r in store.index.select("customer", ["name"])}
-    groups: dict[Any, list[Any]] = defaultdict(list)
+    facts = Facts(store.index, config, within=visible_dirs(config, viewer))
+    found = facts.receivables(day, where=sql, args=args)
+    named = by in ("customer", "contract")
+    names = facts.customer_names(r.customer for r in found) if named else {}
+    groups: dict[Any, list[Receivable]] = defaultdict(list)
     labels: dict[Any, dict[str, Any]] = {}
-    for owner, contract_id, items in Facts(store.index, config).open_receivables(day):
-        if contract_id not in visible:
-            continue
-        _id, _owner, team, _parent, customer, title = visible[contract_id]
-        label: dict[str, Any]
-        if by == "owner":
-            label = {"owner": owner}
-        elif by == "team":
-            label = {"team": team}
-        elif by == "customer":
-            label = {"customer": customer, "customer_name": names.get(customer)}
-        else:
-            label = {
-                "contract": contract_id,
-                "title": title,
-                "customer": customer,
-                "customer_name": names.get(customer),
-                "owner": owner,
-                "team": team,
-            }
+    for receivable in found:
+        label = _receivable_label(receivable, by, names)
         key = next(iter(label.values()))
         labels[key] = label
-        groups[key].append(items)
+        groups[key].append(receivable)
     rows = []
     for key in sorted(groups, key=lambda k: (k is None, str(k))):
-        buckets = aging([i for batch in groups[key] for i in batch], day)
+        buckets = aging([i for r in groups[key] for i in r.items], day)
         row = dict(labels[key])
         row.update({b: buckets[b] for b in BUCKETS})
         row["total"] = buckets["total"]
@@ -830,3 +810,22 @@ def receivables(
         row["contracts"] = len(groups[key])
         rows.append(row)
     return rows
+
+
+def _receivable_label(receivable: Receivable, by: str, names: dict[str, Any]) -> dict[str, Any]:
+    """The grouping columns of a receivables row (the first one is the group's key)."""
+    if by == "owner":
+        return {"owner": receivable.owner}
+    if by == "team":
+        return {"team": receivable.team}
+    name = names.get(receivable.customer or "")
+    if by == "customer":
+        return {"customer": receivable.customer, "customer_name": name}
+    return {
+        "contract": receivable.contract,
+        "title": receivable.title,
+        "customer": receivable.customer,
+        "customer_name": name,
+        "owner": receivable.owner,
+        "team": receivable.team,
+    }

@@ -9,13 +9,14 @@ a stage is the sum of ``amount * probability / 100`` over its deals.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Invalid
+from salesctl.errors import Invalid, NotFound
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
@@ -28,8 +29,10 @@ from salesctl.ops.records import (
     record_json,
     show_record,
     validate,
+    visible_sql,
 )
-from salesctl.store.layout import RecordPath, record_file
+from salesctl.reports.facts import Facts, owner_dirs
+from salesctl.store.layout import Owner, RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.store import Store, Transaction
 
@@ -200,22 +203,57 @@ def pipeline(
     config = store.config
     if owner and team:
         raise Invalid("--owner and --team are exclusive", "give one of them")
-    deals = list_records(store, viewer, "deal", owner=owner, team=team)
+    where, args, within = _scope(config, viewer, owner=owner, team=team)
+    found = Facts(store.index, config, within=within).stage_totals(where, args)
     rows = RecordList()
-    rows.skipped = list(getattr(deals, "skipped", ()))
+    rows.skipped = _broken(store, where, args, within)
     for stage in config.deal_stages:
-        amounts = [_amount(d) for d in deals if d.get("stage") == stage.id]
-        total = sum(amounts, Decimal(0))
+        count, total = found.get(stage.id, (0, Decimal(0)))
         rows.append(
             {
                 "stage": stage.id,
                 "probability": stage.probability,
-                "count": len(amounts),
+                "count": count,
                 "amount": total,
                 "weighted": _plain(total * stage.probability / HUNDRED),
             }
         )
     return rows
+
+
+def _scope(
+    config: Config, viewer: Member, *, owner: str | None, team: str | None
+) -> tuple[str, list[Any], list[str]]:
+    """SQL for the deals ``viewer`` may read, of ``owner`` or ``team`` if given, and the
+    directories they live in (as ``list_records`` filters them)."""
+    sql, args = visible_sql(config, viewer)
+    conditions = [sql] if sql else []
+    within: list[str] = []
+    if owner:
+        if config.member(owner) is None:
+            raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
+        conditions.append("owner = ?")
+        args.append(owner)
+        within = owner_dirs(config, [owner])
+    if team:
+        if team not in config.teams:
+            raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
+        conditions.append("team = ?")
+        args.append(team)
+        within = [Owner(team=team).dir]
+    return " AND ".join(conditions), args, within
+
+
+def _broken(store: Store, where: str, args: list[Any], within: list[str]) -> list[str]:
+    """The unreadable deal files in scope, for a warning (``check`` details them)."""
+    sql = "SELECT path, problems FROM records WHERE kind = 'deal' AND data IS NULL"
+    sql += f" AND ({where})" if where else ""
+    rows = store.index.execute(f"{sql} ORDER BY id", args, kinds=["deal"], within=within)
+    skipped = []
+    for path, problems in rows:
+        found = json.loads(problems) if problems else None
+        skipped.append(f"{path}: {found[0][1] if found else 'unreadable'}")
+    return skipped
 
 
 def losses(

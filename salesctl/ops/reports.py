@@ -19,7 +19,7 @@ from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
 from salesctl.reports import charts
-from salesctl.reports.facts import METRICS, Facts, totals
+from salesctl.reports.facts import METRICS, Facts, in_list, owner_dirs, totals
 from salesctl.reports.money import BUCKETS, decimal
 from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.render import ANSWER_PLACEHOLDER, parse_answers, render
@@ -142,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 TREND_PERIODS = 8
+READS = ("lead", "followup", "visit", "deal", "contract", "payment", "customer", "okr")
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,9 @@ def build_report(
 def _report_data(
     store: Store, config: Config, subject: Subject, period: Period, lang: str
 ) -> dict[str, Any]:
-    facts = Facts(store.index, config)
+    facts = Facts(store.index, config, within=subject_dirs(config, subject))
+    # Look for hand edits once, at all the report reads, rather than once per query.
+    store.index.refresh(kinds=READS, within=facts.within)
     rows = facts.member_facts(period, subject.members)
     if subject.kind != "member":
         inactive = {m.id for m in config.members.values() if not m.active}
@@ -238,10 +241,12 @@ def _report_data(
         "generated": clock.today().isoformat(),
         "members": [_member_row(config, r) for r in rows],
         "totals": totals(rows),
-        "stage_movements": _stage_movements(store, period, members),
-        "pipeline": pipeline_rows(store, config, members),
-        "deals_closed": _deals_closed(store, facts, period, members),
-        "overdue": _overdue(store, facts, period.end, members),
+        "stage_movements": {
+            kind: facts.stage_entries(kind, period, members) for kind in ("lead", "deal")
+        },
+        "pipeline": pipeline_rows(facts, config, members),
+        "deals_closed": _deals_closed(facts, period, members),
+        "overdue": _overdue(facts, period.end, members),
         "aging": facts.aging_at(period.end, members),
         "trend": _trend(facts, period, members),
         "okrs": okr_progress(store, config, facts, subject, period),
@@ -250,43 +255,37 @@ def _report_data(
     return to_json(data)  # type: ignore[no-any-return]
 
 
+def subject_dirs(config: Config, subject: Subject) -> list[str]:
+    """The directories a report reads: its members' records (counted by owner, wherever
+    they sit) and, for a team, the team's own (its OKRs); all of them for the company.
+    Follow-ups and visits count by author wherever they are, but hand edits to them are
+    looked for only here (commits are always seen)."""
+    if subject.kind == "company":
+        return []
+    dirs = set(owner_dirs(config, subject.members))
+    if subject.kind == "team":
+        dirs.add(Owner(team=subject.id).dir)
+    return sorted(dirs)
+
+
 def _member_row(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     member = config.members[row["member"]]
     return {"member": member.id, "name": member.name, "team": member.team, **row}
 
 
-def _stage_movements(store: Store, period: Period, members: set[str]) -> dict[str, dict[str, int]]:
-    result: dict[str, dict[str, int]] = {}
-    for kind in ("lead", "deal"):
-        counts: dict[str, int] = {}
-        for _id, owner, _team, _parent, stages in store.index.select(kind, ["stages"]):
-            if owner not in members or not stages:
-                continue
-            for stage, day in json.loads(stages).items():
-                if period.contains(dt.date.fromisoformat(day)):
-                    counts[stage] = counts.get(stage, 0) + 1
-        result[kind] = counts
-    return result
-
-
-def pipeline_rows(store: Store, config: Config, members: set[str] | None) -> list[dict[str, Any]]:
+def pipeline_rows(facts: Facts, config: Config, members: set[str] | None) -> list[dict[str, Any]]:
     """Per deal stage (config order): count, amount and probability-weighted amount."""
-    by_stage: dict[str, list[Decimal]] = {s.id: [] for s in config.deal_stages}
-    for _id, owner, _team, _parent, stage, amount in store.index.select(
-        "deal", ["stage", "amount"]
-    ):
-        if (members is None or owner in members) and stage in by_stage:
-            by_stage[stage].append(decimal(amount))
+    where, args = in_list("owner", members) if members is not None else ("", [])
+    found = facts.stage_totals(where, args)
     rows = []
     for stage in config.deal_stages:
-        amounts = by_stage[stage.id]
-        amount = sum(amounts, Decimal(0))
+        count, amount = found.get(stage.id, (0, Decimal(0)))
         weighted = (amount * stage.probability / 100).quantize(Decimal("0.01"))
         rows.append(
             {
                 "stage": stage.id,
                 "probability": stage.probability,
-                "count": len(amounts),
+                "count": count,
                 "amount": amount,
                 "weighted": weighted,
             }
@@ -294,64 +293,44 @@ def pipeline_rows(store: Store, config: Config, members: set[str] | None) -> lis
     return rows
 
 
-def _deals_closed(
-    store: Store, facts: Facts, period: Period, members: set[str]
-) -> list[dict[str, Any]]:
-    names = {r[0]: r[4] for r in store.index.select("customer", ["name"])}
-    closed = []
-    for (
-        deal_id,
-        owner,
-        _t,
-        _p,
-        title,
-        amount,
-        stage,
-        stages,
-        reason,
-        lost_to,
-        customer,
-    ) in store.index.select(
-        "deal", ["title", "amount", "stage", "stages", "reason", "lost_to", "customer"]
-    ):
-        if owner not in members or stage not in (facts.won, facts.lost) or not stages:
-            continue
-        day = json.loads(stages).get(stage)
-        if day and period.contains(dt.date.fromisoformat(day)):
-            closed.append(
-                {
-                    "id": deal_id,
-                    "owner": owner,
-                    "title": title,
-                    "customer": names.get(customer, customer),
-                    "amount": decimal(amount),
-                    "stage": stage,
-                    "on": day,
-                    "reason": reason,
-                    "lost_to": lost_to,
-                }
-            )
+def _deals_closed(facts: Facts, period: Period, members: set[str]) -> list[dict[str, Any]]:
+    found = facts.closed_deals(period, members)
+    names = facts.customer_names(row[-1] for row in found)
+    closed = [
+        {
+            "id": deal_id,
+            "owner": owner,
+            "title": title,
+            "customer": names.get(customer, customer),
+            "amount": decimal(amount),
+            "stage": stage,
+            "on": day,
+            "reason": reason,
+            "lost_to": lost_to,
+        }
+        for deal_id, owner, title, amount, stage, day, reason, lost_to, customer in found
+    ]
     return sorted(closed, key=lambda d: (d["stage"], d["on"], d["id"]))
 
 
-def _overdue(store: Store, facts: Facts, as_of: dt.date, members: set[str]) -> list[dict[str, Any]]:
-    info = {r[0]: (r[4], r[5]) for r in store.index.select("contract", ["title", "customer"])}
-    names = {r[0]: r[4] for r in store.index.select("customer", ["name"])}
-    rows = []
-    for owner, contract_id, items in facts.open_receivables(as_of, members):
-        late = [i for i in items if i.days_overdue(as_of) > 0]
-        if late:
-            title, customer = info.get(contract_id, ("", ""))
-            rows.append(
-                {
-                    "contract": contract_id,
-                    "owner": owner,
-                    "title": title,
-                    "customer": names.get(customer, customer),
-                    "amount": sum((i.amount for i in late), Decimal(0)),
-                    "days_overdue": max(i.days_overdue(as_of) for i in late),
-                }
-            )
+def _overdue(facts: Facts, as_of: dt.date, members: set[str]) -> list[dict[str, Any]]:
+    late = [
+        (r, [i for i in r.items if i.days_overdue(as_of) > 0])
+        for r in facts.receivables(as_of, members)
+    ]
+    late = [(r, items) for r, items in late if items]
+    names = facts.customer_names(r.customer for r, _items in late)
+    rows = [
+        {
+            "contract": r.contract,
+            "owner": r.owner,
+            "title": r.title,
+            "customer": names.get(r.customer or "", r.customer),
+            "amount": sum((i.amount for i in items), Decimal(0)),
+            "days_overdue": max(i.days_overdue(as_of) for i in items),
+        }
+        for r, items in late
+    ]
     return sorted(rows, key=lambda r: (-r["days_overdue"], r["contract"]))
 
 
@@ -359,18 +338,16 @@ def _trend(facts: Facts, period: Period, members: set[str]) -> list[dict[str, An
     periods = [period]
     while len(periods) < TREND_PERIODS:
         periods.insert(0, periods[0].previous())
-    rows = []
-    for p in periods:
-        leads = facts.metric("new_leads", p)
-        signed = facts.metric("contract_amount", p)
-        rows.append(
-            {
-                "period": p.id,
-                "new_leads": sum(v for k, v in leads.items() if k in members),
-                "contract_amount": sum((v for k, v in signed.items() if k in members), Decimal(0)),
-            }
-        )
-    return rows
+    return [
+        {
+            "period": p.id,
+            "new_leads": sum(facts.metric("new_leads", p, members).values()),
+            "contract_amount": sum(
+                facts.metric("contract_amount", p, members).values(), Decimal(0)
+            ),
+        }
+        for p in periods
+    ]
 
 
 def okr_progress(
@@ -382,6 +359,8 @@ def okr_progress(
     period for its owner (a member, every member of a team, or the whole company); others
     use the latest check-in ``value``. Progress is current / target, capped at 1.
     """
+    column = {"member": "owner", "team": "team"}.get(subject.kind)  # the company: every OKR
+    where, args = (f"{column} = ?", [subject.id]) if column else ("", [])
     result = []
     for (
         okr_id,
@@ -392,11 +371,9 @@ def okr_progress(
         objective,
         key_results,
         okr_owner,
-    ) in store.index.select("okr", ["period", "objective", "key_results", "owner"]):
-        if subject.kind == "member" and owner != subject.id:
-            continue
-        if subject.kind == "team" and team != subject.id:
-            continue
+    ) in store.index.select(
+        "okr", ["period", "objective", "key_results", "owner"], where, args, within=facts.within
+    ):
         try:
             span = parse_period(okr_period)
         except Invalid:
@@ -414,8 +391,8 @@ def okr_progress(
             target = decimal(kr.get("target"))
             metric = kr.get("metric")
             if metric in METRICS:
-                values = facts.metric(metric, span)
-                current = sum((decimal(v) for k, v in values.items() if k in people), Decimal(0))
+                values = facts.metric(metric, span, people)
+                current = sum((decimal(v) for v in values.values()), Decimal(0))
             else:
                 current = decimal(kr.get("value"))
             progress = min(Decimal(1), current / target) if target > 0 else Decimal(0)

@@ -9,7 +9,6 @@ same definitions (``reports/facts.py``), so stats and reports always agree.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +17,15 @@ from salesctl.errors import Invalid
 from salesctl.model.config import Member
 from salesctl.model.values import to_json
 from salesctl.ops.records import visible_sql
-from salesctl.reports.facts import METRICS, Facts
-from salesctl.reports.money import decimal
+from salesctl.reports.facts import (
+    AMOUNT,
+    METRICS,
+    Facts,
+    cents,
+    from_cents,
+    paid_by,
+    visible_dirs,
+)
 from salesctl.reports.periods import Period, parse_period, period_containing
 from salesctl.store.store import Store
 
@@ -27,6 +33,17 @@ GROUPINGS = {
     "customers": ("owner", "team", "source", "industry", "month"),
     "sales": ("owner", "team", "month"),
     "contracts": ("owner", "team", "customer", "stage", "month"),
+}
+
+# The grouping keys as SQL; ``_label`` names them in the output.
+GROUP_SQL = {
+    "owner": "owner",
+    "team": "team",
+    "source": "json_extract(data, '$.source')",
+    "industry": "json_extract(data, '$.industry')",
+    "stage": "json_extract(data, '$.status')",
+    "customer": "json_extract(data, '$.customer')",
+    "month": "substr(json_extract(data, '$.{date}'), 1, 7)",
 }
 
 
@@ -66,47 +83,54 @@ def stats(
     if what == "sales":
         return _sales(store, viewer, by, first, last)
     config = store.config
-    scope_sql, scope_args = visible_sql(config, viewer)
     kind = "customer" if what == "customers" else "contract"
-    date_field = "created" if kind == "customer" else "signed"
-    where = f"json_extract(data, '$.{date_field}') BETWEEN ? AND ?"
-    args: list[Any] = [first.isoformat(), last.isoformat()]
-    if kind == "contract":
-        where += " AND coalesce(json_extract(data, '$.status'), '') != 'cancelled'"
-    if scope_sql:
-        where += f" AND {scope_sql}"
-        args += scope_args
-    fields = [date_field, "source", "industry", "amount", "status", "customer"]
-    rows = store.index.select(kind, fields, where, args)
-    received: dict[str, Decimal] = defaultdict(Decimal)
-    if kind == "contract":
-        for _id, _o, _t, parent, amount, _day in store.index.select(
-            "payment", ["amount", "date"], "json_extract(data, '$.date') <= ?", [last.isoformat()]
-        ):
-            received[parent] += decimal(amount)
-    names = (
-        {r[0]: r[4] for r in store.index.select("customer", ["name"])} if by == "customer" else {}
-    )
+    facts = Facts(store.index, config, within=visible_dirs(config, viewer))
+    found = _grouped(facts, viewer, kind, by, first, last)
+    names = facts.customer_names(key for key, *_rest in found) if by == "customer" else {}
     groups: dict[str, dict[str, Any]] = {}
-    for record_id, owner, team, _p, day, source, industry, amount, status, customer in rows:
-        key = {
-            "owner": owner or "(pool)",
-            "team": team or "(none)",
-            "source": source or "(unknown)",
-            "industry": industry or "(unknown)",
-            "stage": status,
-            "customer": names.get(customer, customer),
-            "month": (day or "")[:7],
-        }[by]
-        row = groups.setdefault(str(key), {by: str(key), "count": 0})
-        row["count"] += 1
+    for key, count, amount, received in found:
+        label = _label(by, key, names)
+        row = groups.setdefault(label, {by: label, "count": 0})
+        row["count"] += count
         if kind == "contract":
-            value = decimal(amount)
-            paid = min(received.get(record_id, Decimal(0)), value)
+            value, paid = from_cents(amount), from_cents(received)
             row["amount"] = row.get("amount", Decimal(0)) + value
             row["received"] = row.get("received", Decimal(0)) + paid
             row["outstanding"] = row.get("outstanding", Decimal(0)) + value - paid
     return [to_json(groups[k]) for k in sorted(groups)]
+
+
+def _grouped(
+    facts: Facts, viewer: Member, kind: str, by: str, first: dt.date, last: dt.date
+) -> list[tuple[Any, int, int, int]]:
+    """(key, count, amount in cents, received in cents) per group of the ``kind`` records
+    dated in ``first``..``last`` that ``viewer`` may read; a contract's received is what was
+    paid on it by ``last``, at most its amount. Cancelled contracts are left out."""
+    date_field = "created" if kind == "customer" else "signed"
+    where = f"kind = ? AND json_extract(data, '$.{date_field}') BETWEEN ? AND ?"
+    args: list[Any] = [kind, first.isoformat(), last.isoformat()]
+    money = "0, 0"
+    if kind == "contract":
+        where += " AND coalesce(json_extract(data, '$.status'), '') != 'cancelled'"
+        amount = f"coalesce({cents(AMOUNT)}, 0)"
+        paid = f"coalesce({paid_by('c')}, 0)"
+        money = f"sum({amount}), sum(min({amount}, {paid}))"
+    scope_sql, scope_args = visible_sql(facts.config, viewer)
+    if scope_sql:
+        where += f" AND {scope_sql}"
+    key = GROUP_SQL[by].format(date=date_field)
+    sql = f"SELECT {key}, count(*), {money} FROM records AS c WHERE {where} GROUP BY 1"
+    params = ([last.isoformat()] if kind == "contract" else []) + args + scope_args
+    return list(facts.query(sql, params, [kind, "payment"] if kind == "contract" else [kind]))
+
+
+def _label(by: str, key: Any, names: dict[str, Any]) -> str:
+    """How a group is named in the output; groups of the same name are one row."""
+    if by == "customer":
+        return str(names.get(key, key))
+    if by in ("stage", "month"):
+        return str(key)
+    return str(key or {"owner": "(pool)", "team": "(none)"}.get(by, "(unknown)"))
 
 
 def _sales(
