@@ -47,7 +47,7 @@ from salesctl.store.watch import DirRow, Scope, Walk, Watcher, dir_role
 
 __all__ = ["INDEX_VERSION", "Index", "Walk", "read_record"]
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
 
@@ -73,12 +73,15 @@ CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
 CREATE INDEX IF NOT EXISTS records_parent ON records(parent, kind);
 CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'));
 CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
+CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
+    json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
+CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
 CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
 CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
-CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, role);
+CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 """
 
 COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems"

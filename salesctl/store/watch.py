@@ -129,6 +129,12 @@ class Changes:
         return bool(self.parse or self.gone or self.dropped or self.dirs or self.strays)
 
 
+DIRS_OF_KIND = "SELECT path, sig FROM dirs WHERE kind = ? AND path > ? AND path < ?"
+DIRS_ABOVE_RECORDS = (
+    "SELECT path, sig FROM dirs WHERE kind IS NULL AND path > ? AND path < ? AND role IS NULL"
+)
+
+
 def _range(prefix: str) -> tuple[str, str]:
     return f"{prefix}/", f"{prefix}/\uffff"
 
@@ -184,39 +190,33 @@ class Watcher:
         return changes
 
     def _dirs_in(self, scope: Scope) -> list[tuple[str, str]]:
-        """(path, signature) of the directories to stat. Each query leans on one index: the
-        path's under ``within``, else the kind's."""
-        if scope.within:
-            ranges = " OR ".join("path = ? OR (path > ? AND path < ?)" for _ in scope.within)
-            args = [a for w in scope.within for a in (w, *_range(w))]
-            above = sorted(
-                {w.rsplit("/", n)[0] for w in scope.within for n in range(1, w.count("/") + 1)}
-            )
-            sql = f"SELECT path, sig, kind, role FROM dirs WHERE {ranges}"
-            if above:
-                sql += f" OR path IN ({','.join('?' * len(above))})"
-            rows = self.db.execute(sql, [*args, *above])
-        elif scope.kinds is None:
-            return list(self.db.execute("SELECT path, sig FROM dirs"))
-        else:
-            kinds = _dir_kinds(scope.kinds)
-            marks = ",".join("?" * len(kinds))
-            sql = (
-                "SELECT path, sig, kind, role FROM dirs WHERE kind IS NULL "
-                f"UNION ALL SELECT path, sig, kind, role FROM dirs WHERE kind IN ({marks})"
-            )
-            if scope.files is not None:
-                sql += f" AND role = '{CONTAINER}'"
-            rows = self.db.execute(sql, kinds)
-        wanted = None if scope.kinds is None else set(_dir_kinds(scope.kinds))
-        containers_only = scope.files is not None  # an id lookup: where new records appear
-        return [
-            (path, sig)
-            for path, sig, kind, role in rows
-            if wanted is None
-            or (role is None)
-            or (kind in wanted and role != OTHER and (not containers_only or role == CONTAINER))
-        ]
+        """(path, signature) of the directories to stat: those of the scope's kinds (or of
+        every kind) under ``within``, and the untagged ones above them."""
+        kinds = None if scope.kinds is None else _dir_kinds(scope.kinds)
+        roles = f"role = '{CONTAINER}'" if scope.files is not None else f"role != '{OTHER}'"
+        ranges = [_range(w) for w in scope.within] or [("", "\uffff")]
+        rows: list[tuple[str, str]] = []
+        for low, high in ranges:
+            if kinds is None:
+                sql = "SELECT path, sig FROM dirs WHERE path > ? AND path < ?"
+                rows += self.db.execute(sql, (low, high))
+                continue
+            for kind in kinds:  # each one range of the (kind, path) index
+                rows += self.db.execute(f"{DIRS_OF_KIND} AND {roles}", (kind, low, high))
+            rows += self.db.execute(DIRS_ABOVE_RECORDS, (low, high))
+        above = sorted(
+            {w.rsplit("/", n)[0] for w in scope.within for n in range(1, w.count("/") + 1)}
+            | set(scope.within)
+        )
+        if above:  # the within directories themselves and those above them
+            marks = ",".join("?" * len(above))
+            sql = f"SELECT path, sig, kind, role FROM dirs WHERE path IN ({marks})"
+            rows += [
+                (p, s)
+                for p, s, k, r in self.db.execute(sql, above)
+                if r is None or kinds is None or (k in kinds and r != OTHER)
+            ]
+        return list(dict.fromkeys(rows))
 
     def _files_in(self, scope: Scope) -> list[tuple[str, str]]:
         """(path, signature) of the stored record files to stat."""
@@ -226,19 +226,17 @@ class Watcher:
             marks = ",".join("?" * len(scope.files))
             sql = f"SELECT path, sig FROM records WHERE path IN ({marks})"
             return list(self.db.execute(sql, scope.files))
-        if scope.within:  # by path; ``+kind`` keeps SQLite off the kind index
-            ranges = " OR ".join("(path > ? AND path < ?)" for _ in scope.within)
-            sql = f"SELECT path, sig, kind FROM records WHERE ({ranges})"
-            rows = self.db.execute(sql, [a for w in scope.within for a in _range(w)])
-            return [(p, s) for p, s, k in rows if scope.kinds is None or k in scope.kinds]
-        if scope.kinds is None:
-            return list(self.db.execute("SELECT path, sig FROM records"))
-        marks = ",".join("?" * len(scope.kinds))
-        return list(
-            self.db.execute(
-                f"SELECT path, sig FROM records WHERE kind IN ({marks})", sorted(scope.kinds)
-            )
-        )
+        ranges = [_range(w) for w in scope.within] or [("", "\uffff")]
+        rows: list[tuple[str, str]] = []
+        for low, high in ranges:
+            if scope.kinds is None:
+                sql = "SELECT path, sig FROM records WHERE path > ? AND path < ?"
+                rows += self.db.execute(sql, (low, high))
+                continue
+            for kind in sorted(scope.kinds):  # one range of the (kind, path, sig) index each
+                sql = "SELECT path, sig FROM records WHERE kind = ? AND path > ? AND path < ?"
+                rows += self.db.execute(sql, (kind, low, high))
+        return rows
 
     def _rescan(self, directory: str, sig: str, changes: Changes, now: int) -> None:
         """List a directory whose entries changed: new subdirectories are walked whole,
