@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
@@ -26,13 +26,13 @@ from salesctl.ops.records import (
     enter_stage,
     list_records,
     load_for_write,
+    owner_filter,
     record_json,
     show_record,
     validate,
-    visible_sql,
 )
-from salesctl.reports.facts import Facts, owner_dirs
-from salesctl.store.layout import Owner, RecordPath, record_file
+from salesctl.reports.facts import Facts
+from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.store import Store, Transaction
 
@@ -203,7 +203,8 @@ def pipeline(
     config = store.config
     if owner and team:
         raise Invalid("--owner and --team are exclusive", "give one of them")
-    where, args, within = _scope(config, viewer, owner=owner, team=team)
+    conditions, args, within = owner_filter(config, viewer, owner=owner, team=team)
+    where = " AND ".join(conditions)
     found = Facts(store.index, config, within=within).stage_totals(where, args)
     rows = RecordList()
     rows.skipped = _broken(store, where, args, within)
@@ -219,29 +220,6 @@ def pipeline(
             }
         )
     return rows
-
-
-def _scope(
-    config: Config, viewer: Member, *, owner: str | None, team: str | None
-) -> tuple[str, list[Any], list[str]]:
-    """SQL for the deals ``viewer`` may read, of ``owner`` or ``team`` if given, and the
-    directories they live in (as ``list_records`` filters them)."""
-    sql, args = visible_sql(config, viewer)
-    conditions = [sql] if sql else []
-    within: list[str] = []
-    if owner:
-        if config.member(owner) is None:
-            raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
-        conditions.append("owner = ?")
-        args.append(owner)
-        within = owner_dirs(config, [owner])
-    if team:
-        if team not in config.teams:
-            raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
-        conditions.append("team = ?")
-        args.append(team)
-        within = [Owner(team=team).dir]
-    return " AND ".join(conditions), args, within
 
 
 def _broken(store: Store, where: str, args: list[Any], within: list[str]) -> list[str]:

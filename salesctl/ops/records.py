@@ -130,24 +130,22 @@ def enter_stage(data: dict[str, Any], stage: str, on: dt.date | None = None) -> 
     data["stages"] = stages
 
 
-def list_records(
-    store: Store,
+def owner_filter(
+    config: Config,
     viewer: Member,
-    kind: str,
     *,
     owner: str | None = None,
     team: str | None = None,
     pool: bool = False,
-    where: Iterable[tuple[str, str]] = (),
-) -> list[dict[str, Any]]:
-    """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
-    config = store.config
+) -> tuple[list[str], list[Any], list[str]]:
+    """SQL conditions (and their parameters) for the records ``viewer`` may read, of
+    ``owner``, ``team`` or the pool if asked, and the directories they can sit in (so the
+    index looks only there)."""
     sql, args = visible_sql(config, viewer)
     conditions = [sql] if sql else []
-    within: list[str] = []  # where the matching files live: all the index needs to look at
+    within: list[str] = []
     if owner:
-        member = config.member(owner)
-        if member is None:
+        if config.member(owner) is None:
             raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
         conditions.append("owner = ?")
         args.append(owner)
@@ -162,6 +160,22 @@ def list_records(
     if pool:
         conditions.append("pool = 1")
         within = [POOL.dir]
+    return conditions, args, within
+
+
+def list_records(
+    store: Store,
+    viewer: Member,
+    kind: str,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    pool: bool = False,
+    where: Iterable[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
+    config = store.config
+    conditions, args, within = owner_filter(config, viewer, owner=owner, team=team, pool=pool)
     plain, custom = split_where(config, KINDS[kind], where)
     for name, value in plain:
         path = f'$."{name}"'
