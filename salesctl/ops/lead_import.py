@@ -326,31 +326,38 @@ def _row_problem(problem: Problem) -> str:
 
 
 def duplicate_keys(data: dict[str, Any]) -> list[str]:
+    return _keys(data.get("email"), data.get("phone"), data.get("company"))
+
+
+def _keys(email: Any, phone: Any, company: Any) -> list[str]:
     keys = []
-    if data.get("email"):
-        keys.append("e:" + normalise_email(data["email"]))
-    if data.get("phone"):
-        digits = normalise_phone(data["phone"])
+    if email:
+        keys.append("e:" + normalise_email(email))
+    if phone:
+        digits = normalise_phone(phone)
         if len(digits) >= 6:
             keys.append("p:" + digits)
-    if data.get("company"):
-        company = normalise_company(data["company"])
-        if company:
-            keys.append("c:" + company)
+    if company:
+        name = normalise_company(company)
+        if name:
+            keys.append("c:" + name)
     return keys
 
 
 def existing_keys(store: Store) -> dict[str, str]:
-    """Duplicate-detection keys of every lead in the store -> lead id."""
-    keys: dict[str, str] = {}
-    store.index.refresh()
-    rows = store.index.db.execute(
+    """Duplicate-detection keys of every lead in the store -> lead id (the first by id).
+
+    Only the three fields are read out of the index, in one query over the leads alone:
+    loading whole records costs seconds at 100,000 leads."""
+    rows = store.index.execute(
         "SELECT id, json_extract(data, '$.email'), json_extract(data, '$.phone'), "
         "json_extract(data, '$.company') FROM records WHERE kind = 'lead' AND data IS NOT NULL "
-        "ORDER BY id"
+        "ORDER BY id",
+        kinds=["lead"],
     )
+    keys: dict[str, str] = {}
     for lead_id, email, phone, company in rows:
-        for key in duplicate_keys({"email": email, "phone": phone, "company": company}):
+        for key in _keys(email, phone, company):
             keys.setdefault(key, lead_id)
     return keys
 
@@ -417,6 +424,7 @@ def import_leads(
     with store.transaction(actor, "lead.import", commit=commit, dry_run=dry_run) as tx:
         known = existing_keys(store)
         new_rows: list[Row] = []
+        new_ids: set[str] = set()  # a set: looking each duplicate up in new_rows is quadratic
         seen: dict[str, str] = {}
         updates: dict[str, dict[str, Any]] = {}
         for row in rows:
@@ -429,7 +437,8 @@ def import_leads(
                     seen[key] = row_id
                 row.data["_id"] = row_id
                 new_rows.append(row)
-            elif update and duplicate in {r.data.get("_id") for r in new_rows}:
+                new_ids.add(row_id)
+            elif update and duplicate in new_ids:
                 result.skipped.append({"row": row.number, "duplicate_of": duplicate})
             elif update:
                 updates.setdefault(duplicate, {}).update(

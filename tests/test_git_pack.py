@@ -1,0 +1,221 @@
+"""A big change (an import) has its blobs and trees written as one pack, not as loose objects:
+the same commit as the loose path, a repository git finds valid, and the crash safety of
+``Repo.apply`` unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, git, make_store
+
+from salesctl import git as salesctl_git
+from salesctl.git import PACK_ABOVE, Author, Change, Repo
+
+DANA = Author("Dana Wu", "dana@acme.example")
+
+
+def seeded(root: Path) -> Path:
+    """A store with records the big change edits, deletes and empties out."""
+    make_store(root)
+    for rel in ("pool/leads/L-EDIT/lead.yaml", "pool/leads/L-GONE/lead.yaml",
+                "teams/east/alice/leads/L-LAST/lead.yaml"):  # fmt: skip
+        path = root / rel
+        path.parent.mkdir(parents=True)
+        path.write_text(f"company: {rel}\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example",
+        "commit", "-q", "-m", "seed")  # fmt: skip
+    return root
+
+
+def big_change() -> Change:
+    writes = {
+        f"pool/leads/L-{n:04d}/lead.yaml": f"company: Import Co {n}\n".encode()
+        for n in range(PACK_ABOVE + 1)
+    }
+    writes["pool/leads/L-0001/followups/F-1.yaml"] = b"note: a child record\n"
+    writes["pool/leads/L-EDIT/lead.yaml"] = b"company: edited\n"
+    writes["pool/leads/L-SAME/lead.yaml"] = b"company: Import Co 7\n"  # a blob twice
+    deletes = {"pool/leads/L-GONE/lead.yaml", "teams/east/alice/leads/L-LAST/lead.yaml"}
+    return Change(writes=writes, deletes=deletes)
+
+
+def objects(root: Path) -> dict[str, int]:
+    out = git(root, "count-objects", "-v")
+    return {k: int(v) for k, v in (line.split(": ") for line in out.splitlines())}
+
+
+def fsck(root: Path) -> str:
+    proc = subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=root,
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def apply(root: Path, change: Change) -> str:
+    repo = Repo(root)
+    with repo.lock():
+        new = repo.apply(change, author=DANA, message="lead.import: big\n", commit=True)
+    assert new is not None
+    return new
+
+
+def test_a_big_change_is_one_pack_and_the_same_commit_as_loose_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packed, loose = seeded(tmp_path / "packed"), seeded(tmp_path / "loose")
+    before = objects(packed)
+
+    apply(packed, big_change())
+    monkeypatch.setattr(salesctl_git, "PACK_ABOVE", 10**9)
+    apply(loose, big_change())
+
+    tree = git(packed, "rev-parse", "HEAD^{tree}").strip()
+    assert tree == git(loose, "rev-parse", "HEAD^{tree}").strip()
+    after = objects(packed)
+    assert after["packs"] == before["packs"] + 1
+    assert after["count"] == before["count"] + 1  # the commit alone is loose
+    assert objects(loose)["count"] > before["count"] + 2 * PACK_ABOVE
+    change = big_change()
+    assert set(git(packed, "diff-tree", "-r", "--name-only", "HEAD~1", "HEAD").split()) == (
+        set(change.writes) | change.deletes
+    )
+    assert "teams" not in git(packed, "ls-tree", "--name-only", "HEAD")  # emptied: gone
+    assert git(packed, "status", "--porcelain", "--untracked-files=all") == ""
+    assert "dangling" not in fsck(packed)
+
+
+def test_git_gc_repacks_a_big_change(tmp_path: Path) -> None:
+    root = seeded(tmp_path / "store")
+    apply(root, big_change())
+    tree = git(root, "rev-parse", "HEAD^{tree}").strip()
+
+    git(root, "gc", "-q")
+
+    assert objects(root)["packs"] == 1
+    assert git(root, "rev-parse", "HEAD^{tree}").strip() == tree
+    assert git(root, "show", "HEAD:pool/leads/L-0200/lead.yaml") == "company: Import Co 200\n"
+    fsck(root)
+
+
+def test_tree_objects_are_sorted_and_written_as_git_mktree_writes_them(tmp_path: Path) -> None:
+    root = make_store(tmp_path / "store")
+    repo = Repo(root)
+
+    def blob(text: str) -> str:
+        return repo.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
+
+    sub = repo._mktree([{"lead.yaml": ("100644", "blob", blob("x"))}])[0]
+    # git sorts a directory as if its name ended in "/": after "foo-bar" and "foo.bar"
+    tree = {
+        "foo": ("040000", "tree", sub),
+        "foo.bar": ("100644", "blob", blob("dot")),
+        "foo-bar": ("100644", "blob", blob("dash")),
+        "foo0": ("040000", "tree", sub),
+        "客户.yaml": ("100644", "blob", blob("unicode")),
+        "run.sh": ("100755", "blob", blob("#!/bin/sh")),
+        "link": ("120000", "blob", blob("foo.bar")),
+    }
+    packed = salesctl_git._Pack().trees([tree, {}])
+    assert packed == repo._mktree([tree, {}])
+    assert packed[1] == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree
+
+
+def test_an_import_over_the_pack_threshold_commits_exactly_its_leads(
+    store: Path, cli: Any, tmp_path: Path
+) -> None:
+    src = import_csv(tmp_path / "leads.csv", PACK_ABOVE + 5)
+    before = objects(store)["packs"]
+
+    res = cli("--as", "dana", "lead", "import", str(src), "--pool", "-f", "json")
+
+    assert res.code == 0, res.err
+    created = res.json()["created"]
+    assert len(created) == PACK_ABOVE + 5
+    changed = git(store, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == sorted(f"pool/leads/{lead_id}/lead.yaml" for lead_id in created)
+    assert objects(store)["packs"] == before + 1
+    assert git(store, "status", "--porcelain", "--untracked-files=all") == ""
+    fsck(store)
+    again = cli("--as", "dana", "lead", "import", str(src), "--pool", "-f", "json")
+    assert again.code == 0, again.err
+    assert again.json()["created"] == []  # every row found as a duplicate of the first import
+
+
+def import_csv(path: Path, rows: int) -> Path:
+    lines = ["Company,Email"] + [f"Import Co {n},p{n}@import.example" for n in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+KILL = "os.kill(os.getpid(), signal.SIGKILL)"
+
+CRASH_POINTS = {
+    # files written, the pack not yet
+    "before-pack": f"""
+        real = git.Repo.run_bytes
+        def patched(self, *args, **kwargs):
+            if args[0] == "index-pack":
+                {KILL}
+            return real(self, *args, **kwargs)
+        git.Repo.run_bytes = patched
+    """,
+    # pack and commit written, the branch not yet moved
+    "before-ref-update": f"""
+        real = git.Repo.run
+        def patched(self, *args, **kwargs):
+            if args[0] == "update-ref":
+                {KILL}
+            return real(self, *args, **kwargs)
+        git.Repo.run = patched
+    """,
+    # branch moved, the user's index not yet refreshed
+    "after-ref-update": f"""
+        def patched(self, *args, **kwargs):
+            {KILL}
+        git.Repo._refresh_user_index = patched
+    """,
+}
+
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_a_killed_big_import_is_rolled_back_or_forward(
+    store: Path, cli: Any, tmp_path: Path, point: str
+) -> None:
+    start = git(store, "rev-parse", "HEAD").strip()
+    src = import_csv(tmp_path / "leads.csv", PACK_ABOVE + 1)
+    script = (
+        "import os, signal, sys\nfrom salesctl import git\nfrom salesctl.cli.app import run\n"
+        + textwrap.dedent(CRASH_POINTS[point])
+        + "sys.exit(run(sys.argv[1:]))\n"
+    )
+    env = dict(os.environ, SALESCTL_STORE=str(store))
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    killed = subprocess.run(
+        [sys.executable, "-c", script, "--as", "dana", "lead", "import", str(src), "--pool"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+
+    after = cli("--as", "alice", "lead", "add", "--company", "After", "-f", "json")
+
+    assert after.code == 0, after.err
+    assert git(store, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (store / ".git" / "salesctl" / "journal.json").exists()
+    imported = list((store / "pool" / "leads").glob("*/lead.yaml"))
+    if point == "after-ref-update":
+        assert git(store, "rev-parse", "HEAD~2").strip() == start
+        assert len(git(store, "show", "--name-only", "--format=", "HEAD~1").split()) == (
+            PACK_ABOVE + 1
+        )
+        assert len(imported) == PACK_ABOVE + 1
+    else:
+        assert git(store, "rev-parse", "HEAD~1").strip() == start
+        assert imported == []
+    fsck(store)
