@@ -287,7 +287,8 @@ def main() -> None:
     seconds, rss = b.median(lambda i: [*sc, "check", "-f", "json"], env)
     b.add("whole store", "check (warm)", seconds, "3 s target", 3.0, 1.0, rss)
     seconds, rss = b.median(lambda i: [*sc, "index", "status", "-f", "json"], env)
-    b.add("whole store", "index status (whole-store look)", seconds, "parse", parse_floor, None, rss)
+    name = "index status (whole-store look)"
+    b.add("whole store", name, seconds, "parse", parse_floor, None, rss)
 
     csv_dir = Path(tempfile.mkdtemp())
 

@@ -16,19 +16,13 @@ from typing import Any
 
 import pytest
 from conftest import CONFIG, git
+from test_foundation_check import LEAD_YAML
 
 from salesctl.ops import check as check_module
 from salesctl.ops.check import check_store
 from salesctl.store.store import Store
 
 LEAD = "teams/east/alice/leads/L-0000000000A1/lead.yaml"
-LEAD_YAML = """\
-schema_version: 1
-company: Hand Made
-name: Wei
-stage: new
-created: 2026-11-01
-"""
 CUSTOMER = "teams/east/alice/customers/C-0000000000C1/customer.yaml"
 CUSTOMER_YAML = """\
 schema_version: 1

@@ -167,13 +167,7 @@ class Watcher:
             sql = f"SELECT path FROM dirs WHERE path IN ({marks})"
             known = {p for (p,) in self.db.execute(sql, scope.within)}
             tops += [w for w in scope.within if w not in known]
-        for top in tops:
-            try:
-                st = os.lstat(f"{self.top}/{top}")
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                changes.parse.update(walk.under(top, dir_signature(st, now)))
+        changes.parse.update(walk.below(tops))
         changes.dirs += walk.dirs
         changes.strays += walk.strays
         moved, parse, gone = _compare(self.top, self._dirs_in(scope), self._files_in(scope), now)
@@ -362,7 +356,11 @@ class Walk:
         self.count = 0
 
     def __iter__(self) -> Iterator[str]:
-        for top in RECORD_ROOTS:
+        return self.below(RECORD_ROOTS)
+
+    def below(self, tops: Iterable[str]) -> Iterator[str]:
+        """Every record file below each of ``tops`` that exists (a symlink is a stray)."""
+        for top in tops:
             try:
                 st = os.lstat(f"{self.top}/{top}")
             except OSError:
