@@ -160,3 +160,20 @@ def test_a_whole_store_look_split_across_processes_finds_the_same(
     rows = indexed(store)
     assert rows == truth(store)
     assert "Edited in parallel" in json.dumps(rows) and leads[1]["path"] not in json.dumps(rows)
+
+
+def test_a_directory_changed_within_the_clock_tick_is_listed_again(
+    store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file made in the same timestamp tick as the last listing leaves the directory's
+    mtime as it was; a directory that fresh is listed again until its mtime is old."""
+    from salesctl.store import parsing
+
+    monkeypatch.setattr(parsing, "RACY_NS", 10**18)  # every signature is "racy"
+    pool_leads = store / "pool/leads"
+    write(store, "pool/leads/L-0000000000R1/lead.yaml", LEAD.format(company="First"))
+    mtime = pool_leads.stat().st_mtime_ns
+    assert "First" in rows_of(store, "lead").values()
+    write(store, "pool/leads/L-0000000000R2/lead.yaml", LEAD.format(company="Same tick"))
+    os.utime(pool_leads, ns=(mtime, mtime))  # as if within the tick of the first
+    assert "Same tick" in rows_of(store, "lead").values()

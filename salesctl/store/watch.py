@@ -324,7 +324,7 @@ def _compare_part(
             moved.append((path, LINK if is_link(st.st_mode) else MISSING))
             continue
         new_sig = dir_signature(st, now)
-        if new_sig != sig:
+        if new_sig != sig or sig.startswith("racy:"):  # racy: may have changed unseen
             moved.append((path, new_sig))
     parse: list[str] = []
     gone: list[str] = []
