@@ -565,7 +565,7 @@ class Index:
 
     def last_touch_by_parent(self) -> dict[str, str]:
         """The latest follow-up or done visit date (YYYY-MM-DD, as written) per record id."""
-        self.refresh()
+        self.refresh(kinds=["followup", "visit"])
         rows = self.db.execute(
             "SELECT parent, max(substr(json_extract(data, '$.at'), 1, 10)) FROM records "
             "WHERE kind IN ('followup', 'visit') AND data IS NOT NULL "
