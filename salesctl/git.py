@@ -165,19 +165,20 @@ class Repo:
     def data_commit(self, skip_action_prefix: str = "report.") -> str | None:
         """The newest commit that is not salesctl's own report commit: what a report's data
         came from, so committing a report does not change the next report's source."""
-        out = self.run(
-            "log",
-            "-n",
-            "50",
-            "--format=%H %(trailers:key=Salesctl-Action,valueonly,separator=)",
-            check=False,
-        )
         first = None
-        for line in out.splitlines():
-            commit, _, action = line.partition(" ")
-            first = first or commit
-            if not action.strip().startswith(skip_action_prefix):
-                return commit
+        for depth in ("1", "50"):  # git log -n 50 costs 20 ms on 50,000 commits, -n 1 none
+            out = self.run(
+                "log",
+                "-n",
+                depth,
+                "--format=%H %(trailers:key=Salesctl-Action,valueonly,separator=)",
+                check=False,
+            )
+            for line in out.splitlines():
+                commit, _, action = line.partition(" ")
+                first = first or commit
+                if not action.strip().startswith(skip_action_prefix):
+                    return commit
         return first
 
     def config_value(self, key: str) -> str | None:

@@ -596,6 +596,17 @@ def test_commit_writes_every_report_in_one_commit(wstore: Path, world: World, cl
     assert number(md_cells(team, "Bob Li (bob)")[0]) == bob["new_leads"]
 
 
+def test_a_report_after_a_report_commit_names_the_data_commit_before_it(
+    wstore: Path, cli: Any
+) -> None:
+    data_head = head(wstore)
+    commit_east(cli)
+    assert head(wstore) != data_head  # HEAD is now the report commit
+    data = as_json(cli("--as", "lee", "report", "weekly", "--week", "2026-W47", "--team", "east",
+                       "-f", "json"))  # fmt: skip
+    assert data["data_commit"] == data_head
+
+
 def test_committing_unchanged_reports_again_makes_no_commit(wstore: Path, cli: Any) -> None:
     commit_east(cli)
     committed = head(wstore)
