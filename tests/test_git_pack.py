@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, git, make_store
+from test_foundation_concurrency import CRASH_POINTS as FOUNDATION_CRASHES
+from test_foundation_concurrency import KILL
 
 from salesctl import git as salesctl_git
 from salesctl.git import PACK_ABOVE, Author, Change, Repo
@@ -154,8 +156,6 @@ def import_csv(path: Path, rows: int) -> Path:
     return path
 
 
-KILL = "os.kill(os.getpid(), signal.SIGKILL)"
-
 CRASH_POINTS = {
     # files written, the pack not yet
     "before-pack": f"""
@@ -166,21 +166,8 @@ CRASH_POINTS = {
             return real(self, *args, **kwargs)
         git.Repo.run_bytes = patched
     """,
-    # pack and commit written, the branch not yet moved
-    "before-ref-update": f"""
-        real = git.Repo.run
-        def patched(self, *args, **kwargs):
-            if args[0] == "update-ref":
-                {KILL}
-            return real(self, *args, **kwargs)
-        git.Repo.run = patched
-    """,
-    # branch moved, the user's index not yet refreshed
-    "after-ref-update": f"""
-        def patched(self, *args, **kwargs):
-            {KILL}
-        git.Repo._refresh_user_index = patched
-    """,
+    # the same points as for a small write (test_foundation_concurrency)
+    **{point: FOUNDATION_CRASHES[point] for point in ("before-ref-update", "after-ref-update")},
 }
 
 
