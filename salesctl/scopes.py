@@ -9,11 +9,12 @@ The CLI asks these functions first; ``check`` applies the same rules to git hist
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
-from salesctl.store.layout import Owner
+from salesctl.store.layout import POOL, Owner
 
 # What an own-scope role may do with the pool: take a record from it, give one back,
 # or put a new one there.
@@ -91,3 +92,19 @@ def writable_scope_description(config: Config, member: Member) -> str:
     if scope == "team":
         return f"team {member.team} and the pool"
     return "own records and the pool"
+
+
+def owner_dirs(config: Config, members: Iterable[str]) -> list[str]:
+    """Every directory where records owned by ``members`` may sit: their home, and the
+    other teams' (a member moved to another team keeps files there until they are moved)."""
+    return sorted({Owner(member=m, team=t).dir for m in members for t in (None, *config.teams)})
+
+
+def visible_dirs(config: Config, viewer: Member) -> list[str]:
+    """The directories holding what ``viewer`` may read ([]: all of them)."""
+    scope = config.role_of(viewer).scope
+    if scope == "all":
+        return []
+    if scope == "team":
+        return sorted({POOL.dir, Owner(team=viewer.team).dir})
+    return [POOL.dir, *owner_dirs(config, [viewer.id])]

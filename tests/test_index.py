@@ -157,8 +157,8 @@ def test_a_deleted_or_damaged_database_is_rebuilt(store: Path, leads: list[dict[
 def test_untracked_files_made_by_hand_join_on_a_full_walk(
     store: Path, leads: list[dict[str, Any]]
 ) -> None:
-    """``tracked`` (the default) asks git for edits of tracked files only; a record file
-    nobody has told git about joins when something walks the tree (index status, check)."""
+    """A record file nobody has told git about, or a record directory moved by hand, is
+    seen by the next look (``stat``, the default, looks at once; a full look always)."""
     write(store, "pool/leads/L-0000000000UT/lead.yaml", LEAD.format(company="Untracked"))
     old = store / leads[0]["path"]
     new = store / "teams/east/bob/leads" / leads[0]["id"]

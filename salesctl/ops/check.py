@@ -81,7 +81,7 @@ def check_store(store: Store) -> list[Problem]:
         return [Problem(CONFIG_FILE, exc.message)]
     problems = list(problems)
     index = store.index
-    index.refresh(full=True)  # the walk finds untracked files and strays
+    index.refresh(full=True)  # a whole-store look: untracked files and strays too
     problems += _stray_problems(index, store.root)
     _update_cache(index, store.root, config, key)
     problems += _file_problems(index)

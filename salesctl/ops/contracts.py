@@ -38,13 +38,14 @@ from salesctl.ops.records import (
     enter_stage,
     list_records,
     load_for_write,
+    owner_filter,
     parse_assignments,
     record_json,
     show_record,
     validate,
     visible_sql,
 )
-from salesctl.reports.facts import Facts, Receivable, owner_dirs, visible_dirs
+from salesctl.reports.facts import Facts, Receivable
 from salesctl.reports.money import (
     BUCKETS,
     aging,
@@ -55,7 +56,8 @@ from salesctl.reports.money import (
     plain,
     settle,
 )
-from salesctl.store.layout import Owner, RecordPath, child_file, parse_path, record_file
+from salesctl.scopes import visible_dirs
+from salesctl.store.layout import RecordPath, child_file, parse_path, record_file
 from salesctl.store.records import Record
 from salesctl.store.store import Store, Transaction
 
@@ -753,10 +755,7 @@ def list_contracts(
         where.append(("customer", store.resolve(customer, ("customer",)).id))
     rows = list_records(store, viewer, "contract", owner=owner, team=team, where=where)
     config = store.config
-    if owner:
-        within = owner_dirs(config, [owner])
-    else:
-        within = [Owner(team=team).dir] if team else visible_dirs(config, viewer)
+    _sql, _args, within = owner_filter(config, viewer, owner=owner, team=team)
     facts = Facts(store.index, config, within=within)
     paid = facts.sums_by_contract("payment", day)
     invoiced = facts.sums_by_contract("invoice", day)

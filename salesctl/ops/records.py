@@ -143,20 +143,19 @@ def owner_filter(
     index looks only there)."""
     sql, args = visible_sql(config, viewer)
     conditions = [sql] if sql else []
-    within: list[str] = []
+    within = scopes.visible_dirs(config, viewer)
     if owner:
         if config.member(owner) is None:
             raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
         conditions.append("owner = ?")
         args.append(owner)
-        # wherever the member's records may sit (a team move leaves them until `check` asks)
-        within = [Owner(member=owner, team=t).dir for t in [None, *config.teams]]
+        within = scopes.owner_dirs(config, [owner])
     if team:
         if team not in config.teams:
             raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
         conditions.append("team = ?")
         args.append(team)
-        within = within or [Owner(team=team).dir]
+        within = within if owner else [Owner(team=team).dir]
     if pool:
         conditions.append("pool = 1")
         within = [POOL.dir]

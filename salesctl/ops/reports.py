@@ -19,10 +19,11 @@ from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
 from salesctl.reports import charts
-from salesctl.reports.facts import METRICS, Facts, in_list, owner_dirs, totals
+from salesctl.reports.facts import METRICS, Facts, in_list, totals
 from salesctl.reports.money import BUCKETS, decimal
 from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.render import ANSWER_PLACEHOLDER, parse_answers, render
+from salesctl.scopes import owner_dirs
 from salesctl.store.layout import Owner
 from salesctl.store.store import Store, Transaction
 

@@ -24,9 +24,9 @@ from salesctl.reports.facts import (
     cents,
     from_cents,
     paid_by,
-    visible_dirs,
 )
 from salesctl.reports.periods import Period, parse_period, period_containing
+from salesctl.scopes import visible_dirs
 from salesctl.store.store import Store
 
 GROUPINGS = {

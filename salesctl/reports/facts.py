@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from salesctl.model.config import Config, Member
+from salesctl.model.config import Config
 from salesctl.reports.money import (
     OpenInstalment,
     aging,
@@ -39,7 +39,6 @@ from salesctl.reports.money import (
 )
 from salesctl.reports.periods import Period
 from salesctl.store.index import Index
-from salesctl.store.layout import POOL, Owner
 
 COUNT_METRICS = (
     "new_leads",
@@ -82,22 +81,6 @@ def paid_by(contract: str) -> str:
 def from_cents(value: int | None) -> Decimal:
     """An SQL sum of cents as an amount (NULL, the sum of nothing: 0)."""
     return Decimal(value or 0).scaleb(-2)
-
-
-def owner_dirs(config: Config, members: Iterable[str]) -> list[str]:
-    """Every directory where records owned by ``members`` may sit: their home, and the
-    other teams' (a member moved to another team keeps files there until they are moved)."""
-    return sorted({Owner(member=m, team=t).dir for m in members for t in (None, *config.teams)})
-
-
-def visible_dirs(config: Config, viewer: Member) -> list[str]:
-    """The directories holding what ``viewer`` may read ([]: all of them)."""
-    scope = config.role_of(viewer).scope
-    if scope == "all":
-        return []
-    if scope == "team":
-        return sorted({POOL.dir, Owner(team=viewer.team).dir})
-    return [POOL.dir, *owner_dirs(config, [viewer.id])]
 
 
 def in_list(column: str, values: Iterable[str]) -> tuple[str, list[Any]]:

@@ -43,7 +43,7 @@ from salesctl.model.kinds import KINDS
 from salesctl.store import parsing
 from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.parsing import read_record
-from salesctl.store.watch import DirRow, Scope, Walk, Watcher, dir_role
+from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
 
 __all__ = ["INDEX_VERSION", "Index", "Walk", "read_record"]
 
@@ -295,7 +295,7 @@ class Index:
             self.fresh = True
             return
         watch = full or look or self.worktree_check() == "stat"
-        if self._caught_up and not (watch and not any(d.covers(scope) for d in self._looked)):
+        if self._caught_up and (not watch or any(d.covers(scope) for d in self._looked)):
             return
         head = self.repo.head() or "-"
         db = self.db
@@ -363,19 +363,19 @@ class Index:
     def _stored_paths(self) -> set[str]:
         return {p for (p,) in self.db.execute("SELECT path FROM records")}
 
-    def _apply(self, plan: dict[str, Any], found: Any = None) -> None:
+    def _apply(self, plan: dict[str, Any], found: Changes | None = None) -> None:
         db = self.db
         parse = set(plan["parse"])
         gone = set(plan["gone"])
         if found is not None:
-            for directory in found.dropped:
-                low, high = f"{directory}/", f"{directory}/\uffff"
+            for directory in found.dropped:  # the directory and everything below it
                 for table in ("records", "dirs", "strays"):
-                    db.execute(f"DELETE FROM {table} WHERE path > ? AND path < ?", (low, high))
-                db.execute("DELETE FROM dirs WHERE path = ?", (directory,))
-                db.execute("DELETE FROM strays WHERE path = ?", (directory,))
+                    db.execute(
+                        f"DELETE FROM {table} WHERE path = ? OR (path > ? AND path < ?)",
+                        (directory, *below(directory)),
+                    )
             for directory in found.rescanned:
-                low, high = f"{directory}/", f"{directory}/\uffff"
+                low, high = below(directory)
                 db.execute(
                     "DELETE FROM strays WHERE path > ? AND path < ? "
                     "AND instr(substr(path, ?), '/') = 0",
@@ -652,7 +652,7 @@ def within_sql(within: Iterable[str]) -> tuple[str, list[str]]:
     if not within:
         return "", []
     sql = " OR ".join("(path > ? AND path < ?)" for _ in within)
-    return f"({sql})", [a for w in within for a in (f"{w}/", f"{w}/\uffff")]
+    return f"({sql})", [a for w in within for a in below(w)]
 
 
 def _within(where: str, args: Iterable[Any], within: tuple[str, ...]) -> tuple[str, list[Any]]:

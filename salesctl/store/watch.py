@@ -135,7 +135,8 @@ DIRS_ABOVE_RECORDS = (
 )
 
 
-def _range(prefix: str) -> tuple[str, str]:
+def below(prefix: str) -> tuple[str, str]:
+    """The bounds of the paths below directory ``prefix`` (``path > low AND path < high``)."""
     return f"{prefix}/", f"{prefix}/\uffff"
 
 
@@ -188,7 +189,7 @@ class Watcher:
         every kind) under ``within``, and the untagged ones above them."""
         kinds = None if scope.kinds is None else _dir_kinds(scope.kinds)
         roles = f"role = '{CONTAINER}'" if scope.files is not None else f"role != '{OTHER}'"
-        ranges = [_range(w) for w in scope.within] or [("", "\uffff")]
+        ranges = [below(w) for w in scope.within] or [("", "\uffff")]
         rows: list[tuple[str, str]] = []
         for low, high in ranges:
             if kinds is None:
@@ -220,7 +221,7 @@ class Watcher:
             marks = ",".join("?" * len(scope.files))
             sql = f"SELECT path, sig FROM records WHERE path IN ({marks})"
             return list(self.db.execute(sql, scope.files))
-        ranges = [_range(w) for w in scope.within] or [("", "\uffff")]
+        ranges = [below(w) for w in scope.within] or [("", "\uffff")]
         rows: list[tuple[str, str]] = []
         for low, high in ranges:
             if scope.kinds is None:
@@ -235,7 +236,7 @@ class Watcher:
     def _rescan(self, directory: str, sig: str, changes: Changes, now: int) -> None:
         """List a directory whose entries changed: new subdirectories are walked whole,
         vanished ones dropped with everything below; new record files parsed."""
-        low, high = _range(directory)
+        low, high = below(directory)
         known_dirs = {
             p for (p,) in self.db.execute("SELECT path FROM dirs WHERE parent = ?", (directory,))
         }
