@@ -45,6 +45,21 @@ TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # writes a file per loose object (10,000 leads: 3-8 s of hash-object and mktree on a slow VM).
 PACK_ABOVE = 200
 
+# git reads a replacement (refs/replace/*) or a graft in place of the object a commit names.
+# A pushed replace ref could swap salesctl.yaml's blob for the pre-receive hook, so every git
+# salesctl runs reads the real objects only. (A graft file that does not exist is silently
+# empty; /dev/null would make git print its grafts deprecation advice on every call.)
+REAL_OBJECTS_ENV = {
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_GRAFT_FILE": os.path.join(os.sep, "nonexistent", "salesctl-no-grafts"),
+}
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git subprocess: ours, reading real objects only, plus ``extra``."""
+    return {**os.environ, **REAL_OBJECTS_ENV, **(extra or {})}
+
+
 PACK_TYPES = {b"tree": 2, b"blob": 3}  # git's numbers for object types in a pack
 
 Entries = dict[str, tuple[str, str, str]]  # one directory: {name: (mode, type, id)}
@@ -106,10 +121,7 @@ class Repo:
         check: bool = True,
     ) -> bytes:
         """``run``, returning git's output as bytes (binary objects, NUL-separated paths)."""
-        full_env = None
-        if env:
-            full_env = dict(os.environ)
-            full_env.update(env)
+        full_env = git_env(env)
         started = time.perf_counter()
         try:
             proc = subprocess.run(

@@ -22,7 +22,7 @@ from typing import Any
 
 from salesctl import yamlio
 from salesctl.errors import Invalid
-from salesctl.git import GitError
+from salesctl.git import GitError, git_env
 from salesctl.ids import is_id
 from salesctl.model.config import Config, parse_config
 from salesctl.model.kinds import BY_PLURAL, Kind
@@ -98,7 +98,7 @@ class GitReader:
                 input=input,
                 capture_output=True,
                 check=False,
-                env={**os.environ, **env} if env else None,
+                env=git_env(dict(env) if env else None),
             )
         except FileNotFoundError:
             raise GitError("git is not installed", "install git and try again") from None
@@ -109,7 +109,9 @@ class GitReader:
 
     def succeeds(self, *args: str) -> bool:
         """Does this git command exit 0 (``merge-base --is-ancestor`` and the like)?"""
-        proc = subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, check=False)
+        proc = subprocess.run(
+            ["git", *args], cwd=self.cwd, capture_output=True, check=False, env=git_env()
+        )
         return proc.returncode == 0
 
     def text(self, *args: str, input: bytes | None = None, check: bool = True) -> str:

@@ -15,6 +15,7 @@ cannot grant themselves rights in the same push.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import stat
@@ -36,6 +37,13 @@ HOOK_MARKER = "# salesctl pre-receive hook"
 # Who is pushing, as the hosting server tells its hooks; the first one set wins.
 PUSHER_VARIABLES = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "SALESCTL_PUSHER")
 CODEOWNERS_FILE = "CODEOWNERS"
+# The only refs a push may write (docs/permissions.md, "What the hook relies on"): branches,
+# and tags for roles with the ``git.tag`` action (directors). Everything else is refused
+# whatever it points at: refs/replace/ swaps an object for every reader of the repository,
+# refs/notes/ and invented namespaces carry objects nobody reviews.
+BRANCHES = "refs/heads/"
+TAGS = "refs/tags/"
+TAG_ACTION = "git.tag"
 # Files that change who may do what, or what CI checks: directors and admins only.
 PROTECTED_FILES = (
     "/salesctl.yaml",
@@ -193,12 +201,48 @@ def pre_receive(
         return verdict
     default_ref = git.text("symbolic-ref", "-q", "HEAD", check=False).strip()
     default_tip = git.commit(default_ref) if default_ref else None
+    found = git.config_at(default_tip) if default_tip else None
+    rules = found[0] if found else None
     for update in updates:
         try:
+            refusal = ref_refusal(git, update, rules, pusher)
+            if refusal:
+                verdict.reasons.append(f"{update.ref}: {refusal}")
+                continue
             _judge_update(git, update, pusher, default_ref, default_tip, require_signed, verdict)
         except SalesctlError as exc:
             verdict.reasons.append(f"{update.ref}: {exc}")
     return verdict
+
+
+def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher: str) -> str:
+    """Why this ref may not be written at all (empty if it may), before any commit is read.
+
+    Judging commits is not enough: a ref can point at a blob or a tree, and one under
+    ``refs/replace/`` changes what every later read of the replaced object returns."""
+    member = member_for(rules, pusher) if rules else None
+    may = functools.partial(_may, rules, member)
+    name = update.ref
+    if not name.startswith(BRANCHES) and not name.startswith(TAGS):
+        if update.deleted and may(CONFIG_ACTION):
+            return ""  # a director or admin cleaning up, e.g. a replace ref pushed long ago
+        return (
+            "only branches (refs/heads/) and tags (refs/tags/) may be pushed here; "
+            "refs/replace/, refs/notes/ and other namespaces are refused"
+        )
+    if name.startswith(TAGS) and not may(TAG_ACTION):
+        return f"only roles with the {TAG_ACTION} action (directors) may push or delete tags"
+    if update.deleted:
+        return ""
+    kind = git.text("cat-file", "-t", update.new, check=False).strip()
+    if kind != "commit" and not (name.startswith(TAGS) and git.commit(update.new)):
+        what = f"a {kind}" if kind else "an object that is not here"
+        return f"points at {what}; a branch or tag must name a commit"
+    return ""
+
+
+def _may(rules: Config | None, member: Member | None, action: str) -> bool:
+    return rules is not None and member is not None and scopes.action_allowed(rules, member, action)
 
 
 def _judge_update(

@@ -13,7 +13,6 @@ rebase with ``-X ours`` / ``-X theirs``: in a rebase "ours" is the remote side).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.errors import Conflict, Forbidden, Invalid
-from salesctl.git import GitError
+from salesctl.git import GitError, git_env
 from salesctl.model.config import Member
 from salesctl.ops.gitread import field_changes, load_fields, place_of, show_value
 from salesctl.store.store import Store
@@ -89,8 +88,7 @@ class _Git:
     env: dict[str, str] = field(default_factory=dict)
 
     def call(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ)
-        env.update(self.env)
+        env = git_env(self.env)
         return subprocess.run(
             ["git", *args], cwd=self.root, capture_output=True, text=True, env=env, check=False
         )
@@ -271,7 +269,11 @@ def _fields(git: _Git, blob: str | None, path: str) -> dict[str, Any] | None:
     if blob is None:
         return None
     proc = subprocess.run(
-        ["git", "cat-file", "blob", blob], cwd=git.root, capture_output=True, check=False
+        ["git", "cat-file", "blob", blob],
+        cwd=git.root,
+        capture_output=True,
+        check=False,
+        env=git_env(),
     )
     return load_fields(proc.stdout, path) or {}
 
