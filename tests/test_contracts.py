@@ -553,3 +553,32 @@ def test_dates_in_json_are_iso(store: Path, cli: Any) -> None:
     made = contract(cli, add_customer(store), "--signed", "2026-11-20")
     assert dt.date.fromisoformat(made["signed"]) == dt.date(2026, 11, 20)
     assert D(made["amount"]) == Decimal(100000)
+
+
+@pytest.mark.parametrize("typed", ["1,5", "12,00", "1,2,3", "1_000", "1e3", "12,0000"])
+def test_a_comma_or_notation_that_is_not_thousands_is_refused_and_nothing_changes(
+    store: Path, cli: Any, typed: str
+) -> None:
+    customer = add_customer(store)
+    made = contract(cli, customer, "--signed", "2026-11-01")
+    before = snapshot(store)
+    result = cli(
+        "--as", "fay", "contract", "pay", made["id"], "--amount", typed, "--date", "2026-11-10"
+    )
+    assert result.code == 1
+    assert result.err.startswith("error: ") and repr(typed) in result.err
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded"), [("12,000", 12000), ("1,234.50", D("1234.50")), (" 99.5 ", D("99.50"))]
+)
+def test_thousands_separators_in_whole_groups_are_read_as_such(
+    store: Path, cli: Any, typed: str, recorded: Decimal
+) -> None:
+    customer = add_customer(store)
+    made = contract(cli, customer, "--signed", "2026-11-01")
+    paid = ok(
+        cli, "--as", "fay", "contract", "pay", made["id"], "--amount", typed, "--date", "2026-11-10"
+    )
+    assert D(paid["amount"]) == recorded

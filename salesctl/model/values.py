@@ -15,6 +15,9 @@ from typing import Any
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
+# Typed amounts: digits with an optional sign and decimal point; a comma only as a thousands
+# separator in whole groups of three (12,000 and 1,234,567.89, never 1,5 or 12,00).
+AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 def coerce_text(value: Any) -> str:
@@ -47,8 +50,15 @@ def coerce_phone(value: Any) -> str:
 def coerce_amount(value: Any) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise ValueError("expected an amount such as 12000 or 99.50")
+    if isinstance(value, int | float | Decimal):
+        text = str(value)
+    else:
+        text = str(value).strip()
+        if not AMOUNT_RE.match(text):
+            raise ValueError(_amount_refusal(text))
+        text = text.replace(",", "")
     try:
-        amount = Decimal(str(value).replace(",", "").strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{value!r} is not an amount (expected e.g. 12000 or 99.50)") from None
     if not amount.is_finite():
@@ -60,6 +70,15 @@ def coerce_amount(value: Any) -> Decimal:
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{value} has more than two decimal places")
     return amount.quantize(Decimal("0.01")) if amount % 1 else amount.quantize(Decimal(1))
+
+
+def _amount_refusal(text: str) -> str:
+    if "," in text:
+        return (
+            f"{text!r} is not an amount: a comma may only separate thousands (12,000 or "
+            "1,234,567.89); write decimals with a point (1.5)"
+        )
+    return f"{text!r} is not an amount (expected digits such as 12000 or 99.50)"
 
 
 def coerce_number(value: Any) -> int | Decimal:
