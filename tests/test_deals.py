@@ -172,7 +172,8 @@ def test_moves_are_dated_and_lost_needs_a_reason(
     assert same.code == 0 and "nothing to change" in same.out
     reopened = ok(cli, "--as", "alice", "deal", "move", added["id"], "--stage", "negotiate")
     assert "lost_to" not in reopened and "reason" not in reopened
-    assert reopened["stages"]["lost"] == "2026-11-25"  # history of the stages stays
+    # the loss no longer holds (git history keeps it): the stage path stays in date order
+    assert "lost" not in reopened["stages"] and reopened["stages"]["negotiate"] == "2026-11-25"
 
 
 def test_deal_list_filters_and_respects_read_scope(store: Path, cli: Any) -> None:
@@ -294,3 +295,47 @@ def test_losses_by_competitor_and_reason(
         cli("--as", "dana", "deal", "losses", "--from", "2026-12-01", "--to", "2026-11-01").code
         == 1
     )
+
+
+# -- the stage path stays in date order ---------------------------------------------------------
+
+
+def dates_in_order(stages: dict[str, str]) -> bool:
+    days = list(stages.values())
+    return days == sorted(days)
+
+
+def test_reopening_a_lost_deal_drops_the_loss_and_what_it_passed(
+    deal_store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = customer_of(cli, "alice")
+    made = deal(cli, "alice", customer, "1000")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-22T10:00:00+08:00")
+    ok(cli, "--as", "alice", "deal", "move", made["id"], "--stage", "proposal")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-24T10:00:00+08:00")
+    ok(cli, "--as", "alice", "deal", "move", made["id"], "--stage", "lost", "--reason", "price")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-26T10:00:00+08:00")
+    back = ok(cli, "--as", "alice", "deal", "move", made["id"], "--stage", "demo")
+    assert list(back["stages"]) == ["lead-in", "demo"]
+    assert back["stages"]["demo"] == "2026-11-26" and "reason" not in back
+    again = ok(cli, "--as", "alice", "deal", "move", made["id"], "--stage", "proposal")
+    assert list(again["stages"]) == ["lead-in", "demo", "proposal"]
+    assert dates_in_order(again["stages"])
+
+
+def test_a_backdated_signing_keeps_the_stage_path_in_date_order(
+    deal_store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = customer_of(cli, "alice")
+    made = deal(cli, "alice", customer, "1000")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-25T10:00:00+08:00")
+    ok(cli, "--as", "alice", "deal", "move", made["id"], "--stage", "proposal")
+    signed = ok(
+        cli, "--as", "alice", "contract", "add", customer, "--title", "T", "--amount", "1000",
+        "--signed", "2026-11-23", "--deal", made["id"],
+    )  # fmt: skip
+    assert signed["signed"] == "2026-11-23"  # the contract keeps the day it was signed
+    won = ok(cli, "--as", "alice", "deal", "show", made["id"])
+    assert won["stage"] == "won"
+    assert list(won["stages"]) == ["lead-in", "proposal", "won"]
+    assert won["stages"]["won"] == "2026-11-25" and dates_in_order(won["stages"])

@@ -526,3 +526,16 @@ def test_disqualify_without_reason_is_a_usage_error(store: Path, cli) -> None:
     assert "reason" in res.err
     assert snapshot(store) == before
     assert load(store / lead["path"])["stage"] == "new"
+
+
+def test_list_filters_name_the_valid_values(store: Path, cli: Any) -> None:
+    stage = cli("--as", "lee", "lead", "list", "--stage", "contaced", "-f", "json")
+    assert stage.code == 1 and "'contaced' is not a lead stage" in stage.err
+    assert "new, contacted, qualified" in stage.err and stage.out == ""
+    member = cli("--as", "lee", "lead", "list", "--owner", "alcie", "-f", "json")
+    assert member.code == 1 and "alice" in member.err and "bob" in member.err
+    team = cli("--as", "lee", "customer", "list", "--team", "est", "-f", "json")
+    assert team.code == 1 and "teams: east, north" in team.err
+    inactive = cli("--as", "lee", "lead", "add", "--company", "X", "--to", "carol")
+    assert inactive.code == 1 and "carol is inactive" in inactive.err
+    assert "carol" not in inactive.err.split("active members:")[1]

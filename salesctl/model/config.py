@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from salesctl.errors import Invalid, NotFound
 from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.problems import Problem
@@ -153,6 +154,31 @@ class Config:
 
     def member(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
+
+    def require_member(self, member_id: str, *, active: bool = False) -> Member:
+        """The member ``member_id`` names; an unknown (or, with ``active``, an inactive)
+        one is refused naming the valid ids, as a command-line value must be."""
+        member = self.members.get(member_id)
+        if member is None:
+            raise NotFound(
+                f"unknown member {member_id!r}", f"members: {_some(sorted(self.members))}"
+            )
+        if active and not member.active:
+            live = sorted(m.id for m in self.members.values() if m.active)
+            raise Invalid(f"{member_id} is inactive", f"active members: {_some(live)}")
+        return member
+
+    def require_team(self, team_id: str) -> str:
+        if team_id not in self.teams:
+            raise NotFound(f"unknown team {team_id!r}", f"teams: {_some(sorted(self.teams))}")
+        return team_id
+
+    def require_lead_stage(self, stage: str) -> str:
+        if stage not in self.lead_stages:
+            raise Invalid(
+                f"{stage!r} is not a lead stage", f"use one of {', '.join(self.lead_stages)}"
+            )
+        return stage
 
     def role_of(self, member: Member) -> Role:
         return self.roles[member.role]
@@ -396,3 +422,9 @@ def _list(data: dict[str, Any], key: str, bad: Any) -> list[Any]:
 
 def _name_ok(value: Any) -> bool:
     return isinstance(value, str) and bool(NAME_RE.match(value)) and value not in RESERVED_NAMES
+
+
+def _some(ids: list[str], most: int = 20) -> str:
+    """Valid values for an error's hint: all of them, or the first ``most`` and a count."""
+    shown = ", ".join(ids[:most])
+    return shown + (f" ... ({len(ids)} in all)" if len(ids) > most else "")

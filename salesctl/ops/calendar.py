@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesctl import clock
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import Invalid
 from salesctl.model.config import Config, Member
 from salesctl.ops.followups import duration_of, local_time, newest_first, org_zone
 from salesctl.ops.records import visible_sql
@@ -54,9 +54,7 @@ def export_calendar(
     import icalendar
 
     config = store.config
-    who = config.member(member) if member else viewer
-    if who is None:
-        raise NotFound(f"unknown member {member!r}", "see `salesctl member list`")
+    who = config.require_member(member) if member else viewer
     if start and end and start > end:
         raise Invalid(f"--from {start} is after --to {end}")
     zone = org_zone(config)

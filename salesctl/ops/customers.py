@@ -55,9 +55,9 @@ def add_customer(
         raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
     if not name or not name.strip():
         raise Invalid("a customer needs --name (the company)", "e.g. --name 'Acme Ltd'")
+    if to:
+        config.require_member(to, active=True)
     owner = POOL if pool else home_of(config, to or actor.id)
-    if to and not config.members[to].active:
-        raise Invalid(f"{to} is inactive", "give the customer to an active member")
     data: dict[str, Any] = {
         "schema_version": 1,
         "name": name,

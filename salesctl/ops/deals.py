@@ -136,7 +136,8 @@ def move_deal(
         before = deal.data.get("stage")
         data = dict(deal.data)
         if stage != before:
-            enter_stage(data, stage)
+            reopened = before in (lost, config.won_stage)
+            enter_stage(data, stage, leaving=before if reopened else None, order=stage_ids(config))
             if before == lost:  # reopened: the old loss no longer explains anything
                 data.pop("lost_to", None)
                 data.pop("reason", None)

@@ -404,8 +404,8 @@ def list_visits(
 ) -> list[dict[str, Any]]:
     """Visits the viewer may read, soonest first; ``member`` means attending."""
     config = store.config
-    if member is not None and config.member(member) is None:
-        raise NotFound(f"unknown member {member!r}", "see `salesctl member list`")
+    if member is not None:
+        config.require_member(member)
     if status is not None and status not in ("planned", "done", "cancelled"):
         raise Invalid(f"--status {status!r}", "use planned, done or cancelled")
     sql, args = visible_sql(config, viewer)

@@ -369,8 +369,8 @@ def round_robin_members(store: Store, config: Config, team: str | None) -> list[
     runs (each import starts with whoever owns the fewest open leads, so whoever got the
     extra lead last time is dealt last now). Inactive members get nothing.
     """
-    if team is not None and team not in config.teams:
-        raise Invalid(f"unknown team {team!r}", "see `salesctl team list`")
+    if team is not None:
+        config.require_team(team)
     members = [
         m
         for m in config.members.values()

@@ -51,9 +51,9 @@ def add_lead(
         raise Invalid(
             "a lead needs --company or --name", "e.g. --company 'Acme Ltd' --name 'Wei Zhang'"
         )
+    if to:
+        config.require_member(to, active=True)
     owner = POOL if pool else home_of(config, to or actor.id)
-    if to and not config.members[to].active:
-        raise Invalid(f"{to} is inactive", "assign to an active member")
     today = clock.today()
     data: dict[str, Any] = {
         "schema_version": 1,
@@ -87,6 +87,8 @@ def edit_lead(
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:
     where = list(filters.pop("where", ()))
+    if filters.get("stage"):
+        store.config.require_lead_stage(filters["stage"])
     for name in ("stage", "source"):
         if filters.get(name):
             where.append((name, filters[name]))

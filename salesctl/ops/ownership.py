@@ -56,12 +56,7 @@ def _move_open_deals(tx: Transaction, config: Config, customer: Record, target: 
 
 
 def _active_member(config: Config, member_id: str) -> Member:
-    member = config.member(member_id)
-    if member is None:
-        raise Invalid(f"unknown member {member_id!r}", "see `salesctl member list`")
-    if not member.active:
-        raise Invalid(f"{member_id} is inactive", "assign to an active member")
-    return member
+    return config.require_member(member_id, active=True)
 
 
 def open_owned_count(store: Store, kind: str, member_id: str) -> int:

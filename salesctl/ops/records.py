@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
@@ -29,9 +29,7 @@ class RecordList(list[dict[str, Any]]):
 
 def home_of(config: Config, member_id: str) -> Owner:
     """The directory owner a member's records live under."""
-    member = config.member(member_id)
-    if member is None:
-        raise NotFound(f"unknown member {member_id!r}", "see `salesctl member list`")
+    member = config.require_member(member_id)
     return Owner(member=member.id, team=member.team)
 
 
@@ -120,14 +118,36 @@ def apply_sets(
     return result
 
 
-def enter_stage(data: dict[str, Any], stage: str, on: dt.date | None = None) -> None:
-    """Set ``stage`` and date it in ``stages`` (so reports can count movements)."""
+def enter_stage(
+    data: dict[str, Any],
+    stage: str,
+    on: dt.date | None = None,
+    *,
+    leaving: str | None = None,
+    order: Sequence[str] = (),
+) -> None:
+    """Set ``stage`` and date it in ``stages`` (so reports can count movements).
+
+    ``stages`` is the path the record took, oldest first, and stays in date order: going
+    back to a stage it passed drops that stage's old entry and everything after it (they
+    no longer hold), as does going back to a stage before them in the funnel's ``order``;
+    ``leaving`` names a closing stage a reopen leaves (lost, won); and a date earlier than
+    the last one on the path (a backdated signing) is moved up to it."""
     if data.get("stage") == stage and stage in (data.get("stages") or {}):
         return
     data["stage"] = stage
-    stages = dict(data.get("stages") or {})
-    stages[stage] = on or clock.today()
-    data["stages"] = stages
+    path = list((data.get("stages") or {}).items())
+    names = [name for name, _day in path]
+    for cut in (stage, leaving):
+        if cut is not None and cut in names:
+            del path[names.index(cut) :]
+            names = names[: len(path)]
+    if stage in order:
+        later = set(order[order.index(stage) :])
+        path = [(name, day) for name, day in path if name not in later]
+    day = on or clock.today()
+    dates = [d for _name, d in path if isinstance(d, dt.date)]
+    data["stages"] = {**dict(path), stage: max([day, *dates])}
 
 
 def owner_filter(
@@ -145,14 +165,12 @@ def owner_filter(
     conditions = [sql] if sql else []
     within = scopes.visible_dirs(config, viewer)
     if owner:
-        if config.member(owner) is None:
-            raise NotFound(f"unknown member {owner!r}", "see `salesctl member list`")
+        config.require_member(owner)
         conditions.append("owner = ?")
         args.append(owner)
         within = scopes.owner_dirs(config, [owner])
     if team:
-        if team not in config.teams:
-            raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
+        config.require_team(team)
         conditions.append("team = ?")
         args.append(team)
         within = within if owner else [Owner(team=team).dir]

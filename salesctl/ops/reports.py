@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
 from salesctl.reports import charts
@@ -169,14 +169,11 @@ def resolve_subject(
             )
         return Subject("company", "company", tuple(config.members))
     if team:
-        if team not in config.teams:
-            raise NotFound(f"unknown team {team!r}", "see `salesctl team list`")
+        config.require_team(team)
         if scope != "all" and not (scope == "team" and viewer.team == team):
             raise Forbidden(f"{viewer.id} may not read team {team}'s report", "ask its lead")
         return Subject("team", team, tuple(m.id for m in config.team_members(team)), team)
-    target = config.member(member or viewer.id)
-    if target is None:
-        raise NotFound(f"unknown member {member!r}", "see `salesctl member list`")
+    target = config.require_member(member or viewer.id)
     if not scopes.may_read(config, viewer, Owner(member=target.id, team=target.team)):
         raise Forbidden(f"{viewer.id} may not read {target.id}'s report")
     return Subject("member", target.id, (target.id,), target.team)

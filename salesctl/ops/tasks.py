@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.errors import Forbidden, Invalid
 from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
@@ -232,12 +232,7 @@ def complete_steps(store: Store, tx: Transaction, contract: Record, done_when: s
 
 
 def _active(config: Config, member_id: str) -> Member:
-    member = config.member(member_id)
-    if member is None:
-        raise NotFound(f"unknown member {member_id!r}", "see `salesctl member list`")
-    if not member.active:
-        raise Invalid(f"{member_id} is inactive", "give the task to an active member")
-    return member
+    return config.require_member(member_id, active=True)
 
 
 def _parse_due(text: str | None) -> dt.date | None:
@@ -402,8 +397,7 @@ def list_tasks(
         raise Invalid("--mine and --assignee disagree", "give one of them")
     who = viewer.id if mine else assignee
     if who is not None:
-        if config.member(who) is None:
-            raise NotFound(f"unknown member {who!r}", "see `salesctl member list`")
+        config.require_member(who)
         conditions.append("json_extract(data, '$.assignee') = ?")
         args.append(who)
     if status is not None:
