@@ -255,7 +255,7 @@ class Repo:
     def recover_for_read(self) -> SalesctlError | None:
         """Before a command reads: finish or undo an interrupted change, as a write would.
 
-        Costs one ``stat`` when there is no journal. Never raises, so reads work on stores
+        Costs a few ``stat`` calls when there is no journal. Never raises, so reads work on stores
         they cannot write; returns why a pending change was left (for a warning), or None.
         A journal under a lock someone holds is a live command's: not ours to touch."""
         if not self.owns_root:

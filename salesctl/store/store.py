@@ -125,7 +125,7 @@ class Store:
     @classmethod
     def discover(cls, explicit: str | None = None) -> Store:
         """The store, after finishing or undoing a change a killed command left: every
-        command, a read too, sees no half-written change (one stat when there is none)."""
+        command, a read too, sees no half-written change (a stat when there is none)."""
         store = cls(find_root(explicit))
         store.interrupted = store.repo.recover_for_read()
         return store
