@@ -13,10 +13,11 @@ user's unrelated edits. A change is applied in this order, under a per-clone loc
 5. compare-and-swap the branch with ``update-ref HEAD <new> <old>``;
 6. refresh the user's index for our paths only, then delete the journal.
 
-A crash anywhere leaves HEAD wholly old or wholly new. The next command finds the journal
-and makes the journal's paths match HEAD again (roll forward if the ref moved, roll back if
-it did not). The lock is ``flock`` on a file in the git dir: the kernel drops it when its
-holder dies, so there are no stale locks.
+A crash anywhere leaves HEAD wholly old or wholly new. The next command, a read too, finds
+the journal and makes the journal's paths match HEAD again (roll forward if the ref moved,
+roll back if it did not), and removes the temp files the dead command left. The lock is
+``flock`` on a file in the git dir: the kernel drops it when its holder dies, so there are
+no stale locks.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -67,6 +69,10 @@ Entries = dict[str, tuple[str, str, str]]  # one directory: {name: (mode, type, 
 
 class GitError(SalesctlError):
     pass
+
+
+class LockBusy(Conflict):
+    """Another live command holds the clone's lock."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ class Repo:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     if time.monotonic() > deadline:
-                        raise Conflict(
+                        raise LockBusy(
                             f"another salesctl command has held the store lock for {timeout:.0f}s",
                             "wait for it to finish, or raise $SALESCTL_LOCK_TIMEOUT",
                         ) from None
@@ -227,8 +233,14 @@ class Repo:
         return self.state_dir / "journal.json"
 
     def recover(self) -> str | None:
-        """Finish or undo a change a crashed command left; returns what was done."""
+        """Finish or undo a change a crashed command left; returns what was done.
+
+        Call with the lock held: then no command of this clone is writing, so the temp files
+        of dead processes are debris (a live pid's are left alone all the same)."""
         journal = self.journal_path
+        # A small directory, listed only by writers and a read that found a journal: a
+        # command killed while writing the journal itself leaves a temp file and no journal.
+        _remove_dead_temp_files(self.state_dir)
         if not journal.exists():
             return None
         try:
@@ -243,9 +255,42 @@ class Repo:
                 f"an interrupted salesctl change ({len(paths)} paths) predates commits made since",
                 f"compare its paths with `git status`, then delete {journal}",
             )
+        # ``write_atomic``'s fallback puts temp files next to their targets (another file
+        # system): only the journal's directories can hold ours. Before the rollback, which
+        # removes the directories they leave empty.
+        for directory, names in _names_by_directory(paths).items():
+            _remove_dead_temp_files(self.root / directory, names)
         self._restore(paths, head)
         journal.unlink()
         return "rolled forward" if head and head == state.get("new") else "rolled back"
+
+    def recover_for_read(self) -> SalesctlError | None:
+        """Before a command reads: finish or undo an interrupted change, as a write would.
+
+        Costs a few ``stat`` calls when there is no journal. Never raises, so reads work on stores
+        they cannot write; returns why a pending change was left (for a warning), or None.
+        A journal under a lock someone holds is a live command's: not ours to touch."""
+        if not self.owns_root:
+            return None  # outside git (the bundled sample): read-only, never journalled
+        try:
+            journal = self.git_dir / "salesctl" / "journal.json"  # not state_dir: no mkdir
+            if not journal.exists():
+                return None
+            with self.lock(timeout=0):
+                self.recover()
+        except LockBusy:
+            return None
+        except Conflict as exc:  # HEAD moved since: its message says what to do
+            return exc
+        except (SalesctlError, OSError) as exc:  # a read-only file system, no permission
+            reason = exc.strerror if isinstance(exc, OSError) else exc.message
+            return Conflict(
+                "an interrupted salesctl change is pending (its journal is in .git/salesctl), "
+                f"and this command cannot finish it: {reason or exc}",
+                "run any salesctl command, e.g. `salesctl check`, as a user who can write "
+                "to the store",
+            )
+        return None
 
     def _restore(self, paths: Sequence[str], commit: str | None) -> None:
         """Make the work tree and index match ``commit`` for exactly these paths."""
@@ -606,6 +651,46 @@ def write_atomic(
 
 def _write_json_atomic(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data).encode())
+
+
+# ``write_atomic``'s temp file names: .<target name>.<pid>.<thread id>.tmp
+TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9]+\.tmp")
+
+
+def _remove_dead_temp_files(directory: Path, names: set[str] | None = None) -> None:
+    """Delete the temp files in ``directory`` (for targets named ``names``, or any) whose
+    writing process is gone."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return  # a directory the rollback removed, or never created
+    for entry in entries:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if match is None or (names is not None and match["name"] not in names):
+            continue
+        if not _process_alive(int(match["pid"])):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process (EPERM): alive
+    return True
+
+
+def _names_by_directory(paths: Sequence[str]) -> dict[str, set[str]]:
+    by_directory: dict[str, set[str]] = {}
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        by_directory.setdefault(directory, set()).add(name)
+    return by_directory
 
 
 def _prune_empty_dirs(root: Path, path: str) -> None:

@@ -21,7 +21,12 @@ class Session:
     def store(self) -> Store:
         from salesctl.store.store import Store
 
-        return Store.discover(self.store_path)
+        store = Store.discover(self.store_path)
+        if store.interrupted is not None:
+            from salesctl.cli._output import info
+
+            info(f"warning: {store.interrupted}")
+        return store
 
     @cached_property
     def actor(self) -> Member:

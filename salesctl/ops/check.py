@@ -47,6 +47,7 @@ NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
 CACHE_FORMAT = "1"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
+JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
 CACHE_TABLE = """
 CREATE TABLE IF NOT EXISTS check_cache(
@@ -72,14 +73,17 @@ FROM json_each(?)"""
 
 
 def check_store(store: Store) -> list[Problem]:
+    # Recovered first, as by any command: else the files checked are half a change.
+    interrupted = store.repo.recover_for_read()
+    pending = [Problem(JOURNAL, str(interrupted))] if interrupted else []
     try:
         key = _config_key(store.root)  # before loading: an edit in between only costs a redo
         config, problems = store.load_config()
     except YamlError as exc:
-        return [Problem(exc.where, exc.detail)]
+        return [*pending, Problem(exc.where, exc.detail)]
     except SalesctlError as exc:
-        return [Problem(CONFIG_FILE, exc.message)]
-    problems = list(problems)
+        return [*pending, Problem(CONFIG_FILE, exc.message)]
+    problems = pending + list(problems)
     index = store.index
     index.refresh(full=True)  # a whole-store look: untracked files and strays too
     problems += _stray_problems(index, store.root)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import yamlio
-from salesctl.errors import Ambiguous, Invalid, NotFound
+from salesctl.errors import Ambiguous, Invalid, NotFound, SalesctlError
 from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
@@ -120,10 +120,15 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.repo = Repo(root)
+        self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
 
     @classmethod
     def discover(cls, explicit: str | None = None) -> Store:
-        return cls(find_root(explicit))
+        """The store, after finishing or undoing a change a killed command left: every
+        command, a read too, sees no half-written change (a stat when there is none)."""
+        store = cls(find_root(explicit))
+        store.interrupted = store.repo.recover_for_read()
+        return store
 
     @cached_property
     def config(self) -> Config:
