@@ -205,3 +205,39 @@ def test_icalendar_is_imported_only_by_the_export() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_the_planner_attends_their_own_visit_unless_they_say_otherwise(
+    store: Path, cli: Any, tmp_path: Path
+) -> None:
+    customer = ok(cli, "--as", "lee", "customer", "add", "--name", "Acme")["id"]
+    with_me = ok(
+        cli, "--as", "lee", "visit", "add", customer, "--at", "2026-11-25 14:00",
+        "--attendee", "alice",
+    )  # fmt: skip
+    assert with_me["attendees"] == ["lee", "alice"]
+    assert f"{with_me['id']}@salesctl" in events(export(cli, tmp_path, "lee"))
+    for_alice = ok(
+        cli, "--as", "lee", "visit", "add", customer, "--at", "2026-11-26 10:00",
+        "--attendee", "alice", "--without-me",
+    )  # fmt: skip
+    assert for_alice["attendees"] == ["alice"]
+    assert f"{for_alice['id']}@salesctl" not in events(export(cli, tmp_path, "lee"))
+    nobody = cli(
+        "--as", "lee", "visit", "add", customer, "--at", "2026-11-26 10:00", "--without-me"
+    )
+    assert nobody.code == 1 and "--attendee" in nobody.err
+
+
+def test_a_visit_needs_a_time_of_day(store: Path, cli: Any) -> None:
+    customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme")["id"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=store, capture_output=True, text=True, check=True
+    ).stdout
+    refused = cli("--as", "alice", "visit", "add", customer, "--at", "2026-12-08")
+    assert refused.code == 1
+    assert "no time of day" in refused.err and '"2026-12-08 14:00"' in refused.err
+    after = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=store, capture_output=True, text=True, check=True
+    ).stdout
+    assert after == head

@@ -115,8 +115,11 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         place: Annotated[str | None, typer.Option(help="Where.")] = None,
         attendee: Annotated[
             list[str] | None,
-            typer.Option("--attendee", help="A member who goes (repeatable; default: you)."),
+            typer.Option("--attendee", help="A member who goes with you (repeatable)."),
         ] = None,
+        without_me: Annotated[
+            bool, typer.Option("--without-me", help="You plan it but do not go.")
+        ] = False,
         note: Annotated[str | None, typer.Option(help="Agenda or preparation notes.")] = None,
         fmt: FormatOpt = None,
         no_commit: NoCommitOpt = False,
@@ -137,6 +140,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             duration=duration,
             place=place,
             attendees=attendee or (),
+            with_me=not without_me,
             note=note,
             commit=not no_commit,
             dry_run=dry_run,

@@ -63,8 +63,12 @@ def org_zone(config: Config) -> ZoneInfo:
         ) from None
 
 
-def parse_when(config: Config, text: str, option: str = "--at") -> dt.datetime:
-    """``YYYY-MM-DD HH:MM`` (or ISO 8601) in the org's time zone unless an offset is given."""
+def parse_when(
+    config: Config, text: str, option: str = "--at", *, need_time: bool = False
+) -> dt.datetime:
+    """``YYYY-MM-DD HH:MM`` (or ISO 8601) in the org's time zone unless an offset is given.
+    A day alone is midnight, except where a time matters (``need_time``: a planned visit
+    must not land silently at 00:00 in everyone's calendar)."""
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
@@ -72,6 +76,11 @@ def parse_when(config: Config, text: str, option: str = "--at") -> dt.datetime:
             f"{option} {text!r} is not a date and time",
             "use YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30",
         ) from None
+    if need_time and len(text.strip()) <= len("YYYY-MM-DD"):
+        raise Invalid(
+            f"{option} {text!r} has no time of day",
+            f'give one, e.g. {option} "{text.strip()} 14:00"',
+        )
     if value.tzinfo is None:
         value = value.replace(tzinfo=org_zone(config))
     return value.replace(microsecond=0)
@@ -325,15 +334,20 @@ def add_visit(
     duration: str | None = None,
     place: str | None = None,
     attendees: Iterable[str] = (),
+    with_me: bool = True,
     note: str | None = None,
     commit: bool = True,
     dry_run: bool = False,
 ) -> tuple[dict[str, Any], Transaction]:
-    """Plan a visit to a customer (or lead): status ``planned`` until ``visit done``."""
+    """Plan a visit to a customer (or lead): status ``planned`` until ``visit done``. The
+    one who plans it attends, with ``attendees``, unless ``with_me`` is off (a lead
+    planning a rep's visit)."""
     config = store.config
-    when = parse_when(config, at)
+    when = parse_when(config, at, need_time=True)
     length = format_duration(parse_duration(duration)) if duration else None
-    people = list(dict.fromkeys(attendees)) or [actor.id]
+    people = list(dict.fromkeys([actor.id, *attendees] if with_me else attendees))
+    if not people:
+        raise Invalid("a visit needs someone to go", "name an --attendee, or drop --without-me")
     for member_id in people:
         if config.member(member_id) is None:
             raise Invalid(f"--attendee {member_id!r} is not a member", "see `salesctl member list`")
