@@ -528,6 +528,24 @@ def test_disqualify_without_reason_is_a_usage_error(store: Path, cli) -> None:
     assert load(store / lead["path"])["stage"] == "new"
 
 
+def test_the_warning_lists_everything_the_next_reclaim_takes(
+    store: Path, cli, reclaim_store: dict[str, str]
+) -> None:
+    """Cron warns first and reclaims after: what is already past due must be warned about
+    too, or its owner never hears of it."""
+    ids = reclaim_store
+    overdue, soon = expected_idle(TODAY, 30), expected_warn(TODAY, 30, 7)
+    assert overdue and soon  # the plan has both
+    res = cli(
+        "--as", "dana", "lead", "reclaim", "--idle-days", "30", "--warn-days", "7", "-f", "json"
+    )
+    assert res.code == 0, res.err
+    warned = {item["id"] for items in res.json().values() for item in items}
+    assert warned == {ids[name] for name in overdue | soon}
+    taken = cli("--as", "dana", "lead", "reclaim", "--idle-days", "30", "-f", "json").json()
+    assert {item["id"] for item in taken["reclaimed"]} <= warned
+
+
 def test_list_filters_name_the_valid_values(store: Path, cli: Any) -> None:
     stage = cli("--as", "lee", "lead", "list", "--stage", "contaced", "-f", "json")
     assert stage.code == 1 and "'contaced' is not a lead stage" in stage.err

@@ -297,7 +297,10 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         ] = None,
         warn_days: Annotated[
             int | None,
-            typer.Option(help="Only list leads that will return within this many days, by owner."),
+            typer.Option(
+                help="Only list, by owner, the leads the next reclaim takes and those that "
+                "return within this many days; change nothing."
+            ),
         ] = None,
         fmt: FormatOpt = None,
         no_commit: NoCommitOpt = False,

@@ -198,8 +198,9 @@ def idle_records(
 ) -> list[IdleRecord]:
     """Owned, open records whose last touch (follow-up, assignment or creation) is old.
 
-    With ``within_days`` 0: those at least ``idle_days`` idle now; otherwise those that
-    will reach it within ``within_days`` (but have not yet): the early warning.
+    Those at least ``idle_days`` idle now (what a reclaim takes), and with ``within_days``
+    also those that reach it within that many days: the early warning lists everything the
+    next reclaim would take, not only what falls due later.
     """
     config = store.config
     today = clock.today()
@@ -216,9 +217,7 @@ def idle_records(
             touches.append(dt.date.fromisoformat(last_followup[loc.id]))
         last = max(touches)
         returns_on = last + dt.timedelta(days=idle_days)
-        due = returns_on <= today
-        warn = within_days > 0 and not due and returns_on <= today + dt.timedelta(days=within_days)
-        if (within_days == 0 and due) or warn:
+        if returns_on <= today + dt.timedelta(days=max(within_days, 0)):
             assert loc.owner.member is not None
             result.append(IdleRecord(loc.id, loc.owner.member, loc.owner.team, last, returns_on))
     return sorted(result, key=lambda r: (r.owner, r.returns_on, r.id))
