@@ -8,8 +8,10 @@ Every POST is signed: ``X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the raw
 ``$SALESCTL_WEBHOOK_SECRET``, compared in constant time; a missing or wrong signature is 401
 and nothing is written. ``X-Salesctl-Delivery: <id>`` makes a POST idempotent: the same id
 again gets the first answer (200) and writes nothing. A body over ``MAX_BODY`` is 413,
-anything but JSON 415, bad fields 400 with ``fields``. What the endpoints do is
-``ops.intake``; this module is only the HTTP edge.
+one that does not arrive in time 408, anything but JSON 415, JSON salesctl cannot take
+(not UTF-8, too deep, lone surrogates) or bad fields 400 with ``fields``. Each refusal is
+one log line naming the client, never a traceback. What the endpoints do is
+``ops.intake``; the timeouts and limits are ``serve_limits``; this module is the HTTP edge.
 
 salesctl's operations block (git, files), so they run in the thread pool, one delivery at a
 time. Chat notifications go out from a thread of their own, and so do pushes with
@@ -23,18 +25,17 @@ import contextlib
 import errno
 import fcntl
 import hmac
-import json
 import logging
 import os
 import socket
 import threading
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -49,9 +50,19 @@ from salesctl.errors import (
 from salesctl.model.config import Member
 from salesctl.ops import notify
 from salesctl.ops.intake import DELIVERY_RE, FieldErrors, Intake
+from salesctl.serve_limits import (
+    MAX_BODY,
+    MAX_HEADERS,
+    BadJSON,
+    BodyTooLarge,
+    Limits,
+    client_of,
+    decode_json,
+    log_refusal,
+    read_body,
+)
 from salesctl.store.store import Store
 
-MAX_BODY = 64 * 1024
 MIN_SECRET_LENGTH = 16
 SECRET_ENV = "SALESCTL_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
 SIGNATURE_HEADER = "x-salesctl-signature"
@@ -91,44 +102,73 @@ def _failure(exc: SalesctlError) -> JSONResponse:
     return _error(400, exc.message, **hint)
 
 
-def create_app(intake: Intake, secret: bytes) -> Starlette:
-    """The ASGI app: routes, body limit, content type, signature, idempotency."""
+def closing(response: Response) -> Response:
+    """``response``, after which the connection closes: the rest of the body is not read."""
+    response.headers["Connection"] = "close"
+    return response
+
+
+def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> Starlette:
+    """The ASGI app: routes, body limits, content type, signature, JSON, idempotency."""
+    body_timeout = (limits or Limits()).body_timeout
+
+    def note(request: Request, status: int | str, reason: str) -> None:
+        log_refusal(request.method, request.url.path, status, client_of(request.client), reason)
+
+    def refuse(request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
+        note(request, status, message)
+        return _error(status, message, **extra)
 
     async def accept(request: Request, handler: Handler, what: str) -> Response:
+        too_large = f"the body is over {MAX_BODY // 1024} KB"
+        # h11 bounds only headers that arrive in pieces; a single read can bring more
+        if sum(len(k) + len(v) for k, v in request.scope["headers"]) > MAX_HEADERS:
+            return refuse(request, 431, f"the headers are over {MAX_HEADERS // 1024} KB")
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return _error(413, f"the body is over {MAX_BODY // 1024} KB")
+            return refuse(request, 413, too_large)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
-            return _error(415, "send JSON with Content-Type: application/json")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return _error(413, f"the body is over {MAX_BODY // 1024} KB")
-        if not check_signature(secret, bytes(body), request.headers.get(SIGNATURE_HEADER)):
-            return _error(401, "missing or wrong X-Salesctl-Signature (sha256=HMAC of the body)")
+            return refuse(request, 415, "send JSON with Content-Type: application/json")
+        try:
+            body = await read_body(request, body_timeout)
+        except BodyTooLarge:
+            return closing(refuse(request, 413, too_large))
+        except TimeoutError:
+            late = f"the body did not arrive within {body_timeout:g} s"
+            return closing(refuse(request, 408, late))
+        except ClientDisconnect:
+            note(request, "-", "the client went away before the body ended")
+            return Response(status_code=400)  # nobody is left to read it
+        if not check_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            return refuse(
+                request, 401, "missing or wrong X-Salesctl-Signature (sha256=HMAC of the body)"
+            )
         delivery = request.headers.get(DELIVERY_HEADER)
         if delivery is not None and not DELIVERY_RE.match(delivery):
-            return _error(400, "X-Salesctl-Delivery: use up to 128 letters, digits, . _ : -")
+            return refuse(
+                request, 400, "X-Salesctl-Delivery: use up to 128 letters, digits, . _ : -"
+            )
         try:
-            data = json.loads(bytes(body), parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"the body is not valid JSON: {exc}")
+            data = decode_json(body)
+        except BadJSON as exc:
+            return refuse(request, 400, str(exc), **({"fields": exc.fields} if exc.fields else {}))
         try:
             created, answer = await run_in_threadpool(handler, data, delivery)
         except SalesctlError as exc:
-            log.warning("%s refused (delivery %s): %s", what, delivery, exc)
-            return _failure(exc)
+            failure = _failure(exc)
+            note(request, failure.status_code, f"{exc} ({what}, delivery {delivery})")
+            return failure
         except Exception:
             log.exception("%s failed (delivery %s)", what, delivery)
             return _error(500, "internal error; the server log has the details")
         log.info(
-            "%s %s %s (delivery %s)",
+            "%s %s %s (delivery %s, from %s)",
             what,
             answer.get("id"),
             "created" if created else "already there",
             delivery,
+            client_of(request.client),
         )
         return JSONResponse(answer, status_code=201 if created else 200)
 
@@ -141,12 +181,19 @@ def create_app(intake: Intake, secret: bytes) -> Starlette:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        response = refuse(request, exc.status_code, exc.detail)
+        response.headers.update(exc.headers or {})
+        return response
+
     return Starlette(
         routes=[
             Route("/leads", leads, methods=["POST"]),
             Route("/payments", payments, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
+        exception_handlers={HTTPException: http_error},
     )
 
 
@@ -265,6 +312,7 @@ class IntakeServer:
         port: int = 8080,
         push_commits: bool = False,
         log_level: str = "info",
+        limits: Limits | None = None,
     ) -> None:
         from salesctl import scopes
 
@@ -292,6 +340,7 @@ class IntakeServer:
             push_commits,
             log_level,
         )
+        self.limits = limits or Limits()
         self.intake = Intake(self.root, actor.id)
         self._server: Any = None
 
@@ -321,13 +370,15 @@ class IntakeServer:
                 self.intake.on_commit = pusher.wake
                 pusher.wake()  # commits made while the server was down go out too
             config = uvicorn.Config(
-                create_app(self.intake, self.secret),
+                create_app(self.intake, self.secret, self.limits),
                 host=self.host,
                 port=self.port,
                 log_level=self.log_level,
+                access_log=False,  # the app logs one line per delivery or refusal instead
                 lifespan="off",
                 server_header=False,
                 timeout_graceful_shutdown=10,
+                **self.limits.uvicorn_settings(),
             )
             self._server = uvicorn.Server(config)
             try:

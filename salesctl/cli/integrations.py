@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,38 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         push: Annotated[
             bool, typer.Option("--push", help="Push after commits (fetch, rebase, push).")
         ] = False,
+        header_timeout: Annotated[
+            float | None,
+            typer.Option(
+                min=0.1,
+                envvar="SALESCTL_SERVE_HEADER_TIMEOUT",
+                help="Seconds for a request's headers (default 10).",
+            ),
+        ] = None,
+        body_timeout: Annotated[
+            float | None,
+            typer.Option(
+                min=0.1,
+                envvar="SALESCTL_SERVE_BODY_TIMEOUT",
+                help="Seconds for a request's body (default 10).",
+            ),
+        ] = None,
+        idle_timeout: Annotated[
+            float | None,
+            typer.Option(
+                min=0.1,
+                envvar="SALESCTL_SERVE_IDLE_TIMEOUT",
+                help="Seconds before an idle connection closes (default 5).",
+            ),
+        ] = None,
+        max_connections: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                envvar="SALESCTL_SERVE_MAX_CONNECTIONS",
+                help="Most open connections; more get 503 (default 100).",
+            ),
+        ] = None,
     ) -> None:
         """Take in leads (POST /leads) and payments (POST /payments) over HTTP, each as one
         commit by the member serve runs as (--as / $SALESCTL_USER).
@@ -41,14 +73,22 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
 
         try:
             from salesctl.serve import serve_forever
+            from salesctl.serve_limits import Limits
         except ImportError as exc:
             raise Invalid(
                 f"salesctl serve needs the serve extra ({exc.name} is missing)",
                 "pip install 'salesctl[serve]'",
             ) from None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        given: dict[str, Any] = {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "idle_timeout": idle_timeout,
+            "max_connections": max_connections,
+        }
+        limits = Limits(**{k: v for k, v in given.items() if v is not None})
         s = session(ctx)
-        serve_forever(s.store, s.actor, host=host, port=port, push_commits=push)
+        serve_forever(s.store, s.actor, host=host, port=port, push_commits=push, limits=limits)
 
     notify_app = make_app()
 
