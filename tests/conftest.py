@@ -115,14 +115,18 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 def salesctl_subprocess(*args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:
-    """Run salesctl as a separate process (for concurrency and crash tests)."""
+    """Run salesctl as a separate process (for concurrency and crash tests); pass
+    ``stdout=`` an open file to see what it writes to a real file rather than a pipe."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.update(env or {})
+    if "stdout" in kw:
+        kw.setdefault("stderr", subprocess.PIPE)
+    else:
+        kw["capture_output"] = True
     return subprocess.run(
         [sys.executable, "-m", "salesctl", *args],
         env=full_env,
-        capture_output=True,
         text=True,
         **kw,
     )

@@ -1,7 +1,15 @@
-"""Printing records and results as table, json, csv or yaml (``--format``).
+"""Printing records and results as table, json, csv, excel or yaml (``--format``).
 
 The default is a table on a terminal and JSON when the output is piped, so scripts get
 stable keys without asking. The other formatters (csv, tabulate) are imported when used.
+
+Only the human table is dressed up: money columns get thousands separators and two
+decimals, right-aligned, and a totals line sits under a rule without counting as a row.
+JSON, YAML and CSV keep the exact machine values. CSV is for spreadsheets, so a text cell
+that a spreadsheet would run as a formula is defused (OWASP's advice: a leading ``'``);
+numbers are never touched, so a negative amount stays a number. CSV starts with a UTF-8 BOM
+(so Excel reads Chinese text) when it goes to a new regular file or with ``--format excel``;
+a pipe gets none, since other programs would read the BOM as part of the first header.
 """
 
 from __future__ import annotations
@@ -9,27 +17,85 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-FORMATS = ("table", "json", "csv", "yaml")
+FORMATS = ("table", "json", "csv", "excel", "yaml")
+
+# Columns (and ``show`` keys) that hold an amount of money, wherever they appear.
+MONEY_COLUMNS = frozenset(
+    {
+        "amount",
+        "weighted",
+        "received",
+        "invoiced",
+        "paid",
+        "outstanding",
+        "overdue",
+        "total",
+        "current",
+        "d1_30",
+        "d31_60",
+        "d61_90",
+        "d90_plus",
+        "contract_amount",
+        "payments_received",
+    }
+)
+# What spreadsheets read as the start of a formula (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CENT = Decimal("0.01")
+BOM = "\ufeff"
 
 
 def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
-def _cell(value: Any) -> str:
+def money(value: Any) -> str:
+    """``1962762.656`` -> ``"1,962,762.66"`` (half up, as people round money)."""
+    return f"{Decimal(str(value)).quantize(CENT, ROUND_HALF_UP):,.2f}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _cell(value: Any, key: str = "", as_money: bool = False) -> str:
     if value is None:
         return ""
+    if as_money and key in MONEY_COLUMNS and _is_number(value):
+        return money(value)
     if isinstance(value, list):
-        return ", ".join(_cell(v) for v in value)
+        return ", ".join(_cell(v, key, as_money) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_cell(v, k, as_money)}" for k, v in value.items())
     return str(value)
 
 
-def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
-    """Print ``data`` (a dict = one object, a list = rows) in the chosen format."""
+def csv_cell(value: Any) -> str:
+    """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``."""
+    text = _cell(value)
+    if _is_number(value):
+        return text  # a number (even negative) is data, and must stay one
+    if text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def emit(
+    data: Any,
+    fmt: str | None,
+    columns: Sequence[str] = (),
+    *,
+    money_columns: bool = False,
+    totals: dict[str, Any] | None = None,
+) -> None:
+    """Print ``data`` (a dict = one object, a list = rows) in the chosen format.
+
+    ``money_columns`` formats the known money columns of a table; ``totals`` is a line
+    printed under a table's rows (tables only: machine formats have no totals line).
+    """
     for skipped in getattr(data, "skipped", ()):
         info(f"warning: skipped {skipped} (see `salesctl check`)")
     fmt = fmt or default_format()
@@ -40,35 +106,67 @@ def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
         from salesctl.yamlio import dumps
 
         out.write(dumps(list(data) if isinstance(data, list) else data))
-    elif fmt == "csv":
-        import csv
-        import io
-
-        rows = data if isinstance(data, list) else [data]
-        keys = list(columns) or _keys(rows)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(keys)
-        for row in rows:
-            writer.writerow([_cell(row.get(k)) for k in keys])
-        out.write(buffer.getvalue())
+    elif fmt in ("csv", "excel"):
+        _write_csv(data, columns, bom=fmt == "excel" or _stdout_starts_a_file())
     elif isinstance(data, list):
-        from tabulate import tabulate
-
-        keys = list(columns) or _keys(data)
-        table = [[_cell(row.get(k)) for k in keys] for row in data]
-        out.write(tabulate(table, headers=keys, tablefmt="simple", disable_numparse=True) + "\n")
-        if len(data) != 1:
-            out.write(f"({len(data)} rows)\n")
+        _write_table(data, columns, money_columns, totals)
     else:
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 out.write(f"{key}:\n")
                 for item in value:
-                    out.write(f"  - {_cell(item)}\n")
+                    out.write(f"  - {_cell(item, key, money_columns)}\n")
             else:
-                out.write(f"{key.ljust(width)}  {_cell(value)}\n")
+                out.write(f"{key.ljust(width)}  {_cell(value, key, money_columns)}\n")
+
+
+def _write_csv(data: Any, columns: Sequence[str], *, bom: bool) -> None:
+    import csv
+    import io
+
+    rows = data if isinstance(data, list) else [data]
+    keys = list(columns) or _keys(rows)
+    buffer = io.StringIO()
+    if bom:
+        buffer.write(BOM)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_cell(k) for k in keys])
+    for row in rows:
+        writer.writerow([csv_cell(row.get(k)) for k in keys])
+    sys.stdout.write(buffer.getvalue())
+
+
+def _write_table(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    money_columns: bool,
+    totals: dict[str, Any] | None,
+) -> None:
+    from tabulate import SEPARATING_LINE, tabulate
+
+    keys = list(columns) or _keys(rows)
+    table: list[Any] = [[_cell(row.get(k), k, money_columns) for k in keys] for row in rows]
+    if totals is not None:
+        table += [SEPARATING_LINE, [_cell(totals.get(k), k, money_columns) for k in keys]]
+    align = ["right" if money_columns and k in MONEY_COLUMNS else "left" for k in keys]
+    text = tabulate(table, headers=keys, tablefmt="simple", disable_numparse=True, colalign=align)
+    sys.stdout.write(text + "\n")
+    if len(rows) != 1 or totals is not None:  # the totals line is not a row
+        sys.stdout.write(f"({len(rows)} row{'' if len(rows) == 1 else 's'})\n")
+
+
+def _stdout_starts_a_file() -> bool:
+    """Is stdout an empty regular file (``> leads.csv``), not a pipe, terminal or ``>>``?"""
+    import os
+    import stat
+
+    try:
+        sys.stdout.flush()
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):  # captured or closed stdout: no file to speak of
+        return False
+    return stat.S_ISREG(status.st_mode) and status.st_size == 0
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -6,10 +6,24 @@ from typing import Annotated
 
 import typer
 
+
+def _known_format(value: str | None) -> str | None:
+    """Refuse an unknown --format before the command runs (and before it writes)."""
+    from salesctl.cli._output import FORMATS
+
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
 FormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--format", "-f", help="table, json, csv or yaml (default: table on a terminal, else json)."
+        "--format",
+        "-f",
+        callback=_known_format,
+        help="table, json, csv, excel (CSV with a BOM, for Excel) or yaml "
+        "(default: table on a terminal, else json).",
     ),
 ]
 NoCommitOpt = Annotated[

@@ -49,13 +49,11 @@ def report_change(
     no_commit: bool,
 ) -> None:
     """The one way mutating commands report: the record(s) as JSON, or a human line."""
-    from salesctl.cli._output import emit, info
+    from salesctl.cli._output import emit
 
     paths = tx.change.paths
     if dry_run:
-        for path in paths:
-            action = "delete" if path in tx.change.deletes else "write"
-            info(f"would {action} {path}")
+        describe_change(tx)
     if fmt and fmt != "table":
         emit(record, fmt)
     elif not dry_run:
@@ -67,6 +65,40 @@ def report_change(
             typer.echo(f"{verb} {ids} (files written, not committed)")
         else:
             typer.echo(f"{verb} {ids} in commit {(tx.commit_id or '')[:10]}")
+
+
+def describe_change(tx: Transaction) -> None:
+    """What a dry run would do, on stderr: each path, and the fields each record file
+    would get (all of them for a new file, ``old -> new`` for a changed one), so a wrong
+    amount or date shows before anything is written."""
+    from salesctl.cli._output import info
+    from salesctl.ops.gitread import field_changes, load_fields, show_value
+
+    change = tx.change
+    # A record that moves keeps its id (its directory name), so a written file's tail
+    # (``K-7KQ2/contract.yaml``, ``payments/P-1.yaml``) finds the file it replaces.
+    moved_from = {_tail(path): path for path in change.deletes}
+    for path in change.paths:
+        if path in change.deletes:
+            info(f"would delete {path}")
+            continue
+        content = change.writes[path]
+        new = load_fields(content, path) if path.endswith((".yaml", ".yml")) else None
+        if new is None:
+            info(f"would write {path} ({len(content)} bytes)")
+            continue
+        info(f"would write {path}")
+        before = path if (tx.store.root / path).is_file() else moved_from.get(_tail(path))
+        old = load_fields((tx.store.root / before).read_bytes(), before) if before else None
+        for name, was, now in field_changes(old, new):
+            shown = show_value(now, limit=200)
+            if old is not None:
+                shown = f"{show_value(was, limit=200)} -> {shown}"
+            info(f"    {name}: {shown}")
+
+
+def _tail(path: str) -> str:
+    return "/".join(path.split("/")[-2:])
 
 
 def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[str, Any]:

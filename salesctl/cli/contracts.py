@@ -279,7 +279,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         from salesctl.ops.contracts import show_contract
 
         s = session(ctx)
-        emit(to_json(show_contract(s.store, s.actor, contract_id, as_of=_as_of(as_of))), fmt)
+        contract = show_contract(s.store, s.actor, contract_id, as_of=_as_of(as_of))
+        emit(to_json(contract), fmt, money_columns=True)
 
     @app.command("list")
     def list_(
@@ -315,7 +316,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             overdue=overdue,
             as_of=_as_of(as_of),
         )
-        emit(to_json(rows), fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+        columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
+        emit(to_json(rows), fmt, columns, money_columns=True)
 
     return app
 
@@ -361,4 +363,10 @@ def register_receivables(app: typer.Typer) -> None:
         total: dict[str, Any] = {keys[0]: "total"}
         for name in figures:
             total[name] = sum(r[name] for r in rows)
-        emit(to_json([*rows, total]) if rows else [], "table", [*keys, *figures])
+        emit(
+            to_json(rows),
+            "table",
+            [*keys, *figures],
+            money_columns=True,
+            totals=to_json(total) if rows else None,
+        )

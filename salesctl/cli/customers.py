@@ -16,7 +16,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import edit_in_editor, report_change, session
+from salesctl.cli._session import describe_change, edit_in_editor, report_change, session
 
 LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
 IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
@@ -274,6 +274,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             commit=not no_commit,
             dry_run=dry_run,
         )
+        if dry_run:
+            describe_change(tx)
         if fmt and fmt != "table":
             emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
             return

@@ -110,7 +110,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         s = session(ctx)
         rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
-        emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+        emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else (), money_columns=True)
 
     @app.command("show")
     def show(ctx: typer.Context, deal_id: DealArg, fmt: FormatOpt = None) -> None:
@@ -122,7 +122,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         from salesctl.ops.deals import show_deal
 
         s = session(ctx)
-        emit(show_deal(s.store, s.actor, deal_id), fmt)
+        emit(show_deal(s.store, s.actor, deal_id), fmt, money_columns=True)
 
     @app.command("losses")
     def losses(
@@ -137,7 +137,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl deal losses --from 2026-10-01 --to 2026-12-31 --team east
         """
-        from salesctl.cli._output import default_format, emit, info
+        from salesctl.cli._output import default_format, emit, info, money
         from salesctl.model.values import to_json
         from salesctl.ops.deals import losses as lost_deals
         from salesctl.ops.followups import parse_date
@@ -157,10 +157,10 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         if fmt != "table":
             emit(to_json(summary), fmt)
             return
-        typer.echo(f"{summary['count']} lost deal(s), amount {summary['amount']}")
+        typer.echo(f"{summary['count']} lost deal(s), amount {money(summary['amount'])}")
         for key, label in (("by_competitor", "competitor"), ("by_reason", "reason")):
             typer.echo("")
-            emit(to_json(summary[key]), "table", (label, "count", "amount"))
+            emit(to_json(summary[key]), "table", (label, "count", "amount"), money_columns=True)
 
     return app
 
@@ -197,7 +197,9 @@ def register_pipeline(app: typer.Typer) -> None:
             "weighted": sum(r["weighted"] for r in rows),
         }
         emit(
-            to_json([*rows, total]),
+            to_json(rows),
             "table",
             ("stage", "probability", "count", "amount", "weighted"),
+            money_columns=True,
+            totals=to_json(total),
         )

@@ -16,7 +16,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import edit_in_editor, report_change, session
+from salesctl.cli._session import describe_change, edit_in_editor, report_change, session
 
 LIST_COLUMNS = ("id", "company", "name", "stage", "owner", "source", "created")
 IdArg = Annotated[str, typer.Argument(help="A lead id or any unique prefix of one (L-7KQ2).")]
@@ -194,6 +194,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         )
         if result.ignored_columns:
             info(f"note: columns not imported: {', '.join(result.ignored_columns)}")
+        if dry_run:
+            describe_change(tx)
         if fmt and fmt != "table":
             emit(result.as_json(), fmt)
             return
@@ -327,6 +329,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         idle, tx = reclaim_records(
             s.store, s.actor, "lead", idle_days=days, commit=not no_commit, dry_run=dry_run
         )
+        if dry_run:
+            describe_change(tx)
         if fmt and fmt != "table":
             emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
         else:

@@ -163,16 +163,17 @@ def register_stats(app: typer.Typer) -> None:
 
         Example: salesctl stats contracts --by team --period 2026-Q4
         """
-        from salesctl.cli._output import default_format, emit
+        from salesctl.cli._output import default_format, emit, money
         from salesctl.ops.stats import stats as compute
 
         s = session(ctx)
         rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)
-        emit(rows, fmt)
+        emit(rows, fmt, money_columns=True)
         if (fmt or default_format()) == "table" and rows:
             measure = "amount" if what == "contracts" else "count"
             top = max(float(r[measure]) for r in rows) or 1.0
             width = max(len(str(r[by])) for r in rows)
             for row in rows:
                 bar = "█" * round(30 * float(row[measure]) / top)
-                typer.echo(f"{str(row[by]).ljust(width)}  {bar} {row[measure]}")
+                figure = money(row[measure]) if measure == "amount" else row[measure]
+                typer.echo(f"{str(row[by]).ljust(width)}  {bar} {figure}")

@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         from salesctl.ops.check import check_store
 
         problems = check_store(session(ctx).store)
-        if fmt in ("json", "yaml", "csv"):
+        if fmt in ("json", "yaml", "csv", "excel"):
             emit(
                 [{"where": p.where, "field": p.field, "message": p.message} for p in problems], fmt
             )
