@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from salesctl.ops.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.ops.records import enter_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store, Transaction
+from salesctl.store.validation import InvalidRecord
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
@@ -453,12 +454,22 @@ def import_leads(
             row_id = row.data.pop("_id")
             owner = owners[row.number]
             scopes.check_write(config, actor, "lead.import", owner, record=row_id)
-            tx.write(RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data)
+            try:  # what only the written file shows (its size) is checked as it is staged
+                tx.write(
+                    RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data
+                )
+            except InvalidRecord as exc:
+                problems += [
+                    _row_problem(replace(p, where=f"row {row.number}")) for p in exc.problems
+                ]
+                continue
             result.created.append(row_id)
             label = owner.member or "pool"
             result.owners[label] = result.owners.get(label, 0) + 1
             if progress and done % 500 == 0:
                 progress(done, len(new_rows))
+        if problems:
+            raise ImportErrors(path.name, problems)
         for lead_id, fields in updates.items():
             _merge_update(store, config, actor, tx, lead_id, fields, result)
         tx.summary = (
