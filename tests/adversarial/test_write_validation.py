@@ -1,18 +1,20 @@
-"""Every write is checked as ``check`` checks: no command commits a record ``check`` refuses.
-A refusal changes nothing: same HEAD, clean work tree.
+"""Every write is checked as ``check`` checks: no command commits a record ``check`` refuses,
+and text that is not UTF-8 (argv bytes, JSON's lone surrogates) is an error naming the
+argument or row, never a crash. A refusal changes nothing: same HEAD, clean work tree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import git
+from conftest import git, salesctl_subprocess
 
 from salesctl import clock, yamlio
 from salesctl.errors import Invalid
@@ -22,6 +24,8 @@ from salesctl.ops.check import check_store
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store
 from salesctl.store.validation import InvalidRecord
+
+NOT_UTF8 = os.fsdecode(b"\xff")  # how Python hands over an argv byte that is not UTF-8
 
 
 def ok(cli: Any, *args: str) -> Any:
@@ -220,3 +224,59 @@ def test_the_write_check_and_check_find_the_same_problems(store: Path, cli: Any)
     found = [p for p in check_store(Store(store)) if p.where.split(":")[0] == loc.path]
     assert sorted(p.field or "" for p in found) == sorted(p.field or "" for p in error.problems)
     assert {p.field for p in found} == {"title", "amount", "stage", "colour"}
+
+
+# -- 6. text that is not UTF-8 ---------------------------------------------------------------
+
+
+def _argv_cases(lead: str, customer: str, deal: str) -> dict[str, list[str]]:
+    """Each command that writes text, with a non-UTF-8 byte in one text argument."""
+    when = f"{clock.today() + dt.timedelta(days=1)} 10:00"
+    return {
+        "--company": ["lead", "add", "--company", f"Acme {NOT_UTF8}"],
+        "--name": ["customer", "add", "--name", NOT_UTF8],
+        "--reason": ["deal", "move", deal, "--stage", "lost", "--reason", f"price{NOT_UTF8}"],
+        "--text": ["followup", "add", lead, "--text", NOT_UTF8],
+        "--place": ["visit", "add", customer, "--at", when, "--place", NOT_UTF8],
+        "--title": ["task", "add", "--title", NOT_UTF8],
+        "--tag": ["lead", "add", "--company", "Acme", "--tag", "ok", "--tag", NOT_UTF8],
+    }
+
+
+def test_non_utf8_arguments_name_the_argument(
+    store: Path, cli: Any, alice_lead: str, alice_customer: str
+) -> None:
+    deal = ok(cli, "--as", "alice", "deal", "add", alice_customer, "--title", "ERP",
+              "--amount", "100")["id"]  # fmt: skip
+    for option, args in _argv_cases(alice_lead, alice_customer, deal).items():
+        err = refused(cli, store, "--as", "alice", *args)
+        assert f"argument {option} " in err, err
+        assert "0xff" in err
+    err = refused(cli, store, "--as", "alice", "followup", "add", f"L-{NOT_UTF8}", "--text", "hi")
+    assert "argument record_id " in err
+    store_is_valid(cli)
+
+
+def test_non_utf8_bytes_in_a_real_argv(store: Path, cli: Any, alice_lead: str) -> None:
+    before = snapshot(store)
+    done = salesctl_subprocess("--as", "alice", "followup", "add", alice_lead, "--text", NOT_UTF8)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: argument --text ") and "Traceback" not in done.stderr
+    assert snapshot(store) == before
+
+
+def test_a_file_name_that_is_not_utf8_still_works(store: Path, cli: Any) -> None:
+    """File names may be any bytes (a GBK name from a Windows zip): only text is refused."""
+    path = store.parent / os.fsdecode(b"leads-\xb5\xe7.csv")
+    path.write_text("Company\nAcme\n", encoding="utf-8")
+    result = ok(cli, "--as", "alice", "lead", "import", str(path))
+    assert len(result["created"]) == 1
+
+
+def test_lead_import_of_lone_surrogates_names_row_and_field(store: Path, cli: Any) -> None:
+    text = '[{"company": "Good"}, {"company": "Sur \\ud800"}, {"Sur \\udfff": "x", "company": "Z"}]'
+    (store.parent / "sur.json").write_text(text, encoding="utf-8")
+    err = refused(cli, store, "--as", "alice", "lead", "import", str(store.parent / "sur.json"))
+    assert "row 2: company:" in err
+    assert "row 3: Sur \\udfff:" in err
+    store_is_valid(cli)
