@@ -156,7 +156,7 @@ def _refuse_undecodable(command: Any) -> None:
     """Make every command refuse text arguments that are not UTF-8, naming the argument.
 
     Python hands such argv bytes over as lone surrogates (surrogateescape), which no record
-    file can hold; checked here, once for all commands, none of them meets one."""
+    file can hold. Checked here, where the tree is built, no command can forget it."""
     if hasattr(command, "commands"):  # a group: its own options are --store and --as
         for sub in command.commands.values():
             _refuse_undecodable(sub)
@@ -177,7 +177,7 @@ def _refuse_undecodable(command: Any) -> None:
                 )
                 raise Invalid(
                     f"argument {label} is not valid UTF-8 ({problem})",
-                    "pass UTF-8 text; check the terminal's encoding (e.g. LANG=C.UTF-8)",
+                    "pass UTF-8 text; set the terminal to UTF-8, e.g. LANG=C.UTF-8",
                 )
         return callback(**kwargs)
 
