@@ -25,7 +25,7 @@ from typer.core import TyperOption
 
 from salesctl import __version__
 from salesctl.cli._session import Session
-from salesctl.errors import EXIT_INVALID, SalesctlError
+from salesctl.errors import EXIT_INVALID, Invalid, SalesctlError
 
 
 class Entry(NamedTuple):
@@ -142,7 +142,46 @@ def _register(app: typer.Typer, name: str, entry: Entry) -> None:
 @functools.cache
 def _command(names: tuple[str, ...] | None = None) -> Any:
     """The click command tree with only ``names`` at the top, or every command (None)."""
-    return typer.main.get_command(_build_app(tuple(COMMANDS) if names is None else names))
+    command = typer.main.get_command(_build_app(tuple(COMMANDS) if names is None else names))
+    _refuse_undecodable(command)
+    return command
+
+
+# Arguments that name files: a file name may be any bytes the file system allows (a GBK
+# name unpacked from a Windows zip), and none of them is written into a record.
+FILE_ARGUMENTS = frozenset({"file", "out", "path", "repo_dir"})
+
+
+def _refuse_undecodable(command: Any) -> None:
+    """Make every command refuse text arguments that are not UTF-8, naming the argument.
+
+    Python hands such argv bytes over as lone surrogates (surrogateescape), which no record
+    file can hold. Checked here, where the tree is built, no command can forget it."""
+    if hasattr(command, "commands"):  # a group: its own options are --store and --as
+        for sub in command.commands.values():
+            _refuse_undecodable(sub)
+        return
+    callback = command.callback
+    params = {param.name: param for param in command.params}
+
+    @functools.wraps(callback)
+    def checked(**kwargs: Any) -> Any:
+        from salesctl.model.values import not_utf8
+
+        for name, value in kwargs.items():
+            problem = None if name in FILE_ARGUMENTS else not_utf8(value)
+            if problem is not None:
+                param = params[name]
+                label = (
+                    param.opts[0] if isinstance(param, TyperOption) else param.human_readable_name
+                )
+                raise Invalid(
+                    f"argument {label} is not valid UTF-8 ({problem})",
+                    "pass UTF-8 text; set the terminal to UTF-8, e.g. LANG=C.UTF-8",
+                )
+        return callback(**kwargs)
+
+    command.callback = checked
 
 
 def _value_counts(command: Any) -> Iterator[tuple[str, int]]:

@@ -97,21 +97,23 @@ class Kind:
         result: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         for spec in self.fields:
             raw = data.get(spec.name)
-            if raw is None or raw == "" or raw == []:
-                if spec.required:
-                    problems.append(Problem(where, "is required", spec.name))
-                if spec.default is not None:
-                    result[spec.name] = spec.default()
-                continue
             try:
-                value = spec.coerce(raw)
-                if spec.columns:
+                value = None if _empty(raw) else spec.coerce(raw)
+                if spec.columns and value:
                     value = [
                         _normalise_row(spec, i, row, where, problems)
                         for i, row in enumerate(value, 1)
                     ]
             except ValueError as exc:
                 problems.append(Problem(where, str(exc), spec.name))
+                continue
+            # Blank text (" ") coerces to "": as missing as no value at all, so canonical
+            # data never holds what ``check`` calls missing when it reads the file back.
+            if _empty(value):
+                if spec.required:
+                    problems.append(Problem(where, "is required", spec.name))
+                if spec.default is not None:
+                    result[spec.name] = spec.default()
                 continue
             result[spec.name] = value
         for key in data:
@@ -122,6 +124,10 @@ class Kind:
         return result, problems
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
 def _normalise_row(
     spec: Field, index: int, row: dict[str, Any], where: str, problems: list[Problem]
 ) -> dict[str, Any]:
@@ -130,14 +136,16 @@ def _normalise_row(
     for column in spec.columns:
         raw = row.get(column.name)
         name = f"{spec.name}[{index}].{column.name}"
-        if raw is None or raw == "":
+        try:
+            value = None if _empty(raw) else column.coerce(raw)
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc), name))
+            continue
+        if _empty(value):
             if column.required:
                 problems.append(Problem(where, "is required", name))
             continue
-        try:
-            result[column.name] = column.coerce(raw)
-        except ValueError as exc:
-            problems.append(Problem(where, str(exc), name))
+        result[column.name] = value
     for key in row:
         if key not in columns:
             problems.append(Problem(where, "unknown field", f"{spec.name}[{index}].{key}"))

@@ -143,6 +143,28 @@ def coerce_list(value: Any) -> list[str]:
     return result
 
 
+def not_utf8(value: Any) -> str | None:
+    """Where ``value`` (text, or lists and mappings of it) cannot be written as UTF-8, or
+    None: a lone surrogate, which is how Python hands over argv bytes that were not UTF-8
+    (``\\udcff`` for byte 0xff) and how JSON spells half a character (``"\\ud800"``)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = ord(value[exc.start])
+            if 0xDC80 <= char <= 0xDCFF:  # surrogateescape: the byte that was not UTF-8
+                return f"byte 0x{char - 0xDC00:02x} at position {exc.start}"
+            return f"lone surrogate \\u{char:04x} at position {exc.start}"
+        return None
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        return None
+    return next((problem for problem in map(not_utf8, parts) if problem is not None), None)
+
+
 def to_json(value: Any) -> Any:
     """A loaded/coerced value as plain JSON data (ISO dates, numbers for amounts)."""
     if isinstance(value, dict):

@@ -35,7 +35,7 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
-from salesctl.ops.check import owner_problems, reference_problems
+from salesctl.ops.check import reference_problems
 from salesctl.ops.gitread import (
     CONFIG_FILE,
     GITLINK_MODE,
@@ -49,6 +49,7 @@ from salesctl.ops.gitread import (
 )
 from salesctl.ops.ownership import CLOSED_LEAD_STAGES
 from salesctl.store.layout import RECORD_ROOTS, Owner, RecordPath, parse_path, record_dir
+from salesctl.store.validation import owner_problems
 
 CONFIG_ACTION = "config.edit"  # directors ("*") and admins ("config.*") have it
 MOVE_VERBS = ("assign", "claim", "release", "reclaim")

@@ -31,6 +31,7 @@ from salesctl.model.rules import record_problems
 from salesctl.store.index import Index
 from salesctl.store.layout import Owner, RecordPath, parse_path
 from salesctl.store.store import CONFIG_FILE, Store
+from salesctl.store.validation import link_problems, owner_problems
 from salesctl.store.watch import NOT_A_RECORD as INDEX_NOT_A_RECORD
 from salesctl.store.watch import SYMLINK
 from salesctl.yamlio import YamlError
@@ -45,7 +46,7 @@ REFERENCES = {
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
-CACHE_FORMAT = "1"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+CACHE_FORMAT = "2"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
 JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
@@ -141,7 +142,7 @@ def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str 
         data = json.loads(data_json)
         for p in record_problems(config, loc.kind, data, path):
             problems.append(Problem(_with_line(root, path, p.field), p.message, p.field))
-        problems += _link_problems(loc, data)
+        problems += link_problems(loc, data)
         for field, target_kind, target in _references(loc, data):
             # An id's first letter is its kind's prefix (layout.parse_path), so only an id
             # with the right one can name a record of the kind.
@@ -198,24 +199,6 @@ def _duplicate_problems(index: Index) -> list[Problem]:
     ]
 
 
-def owner_problems(config: Config, loc: RecordPath) -> list[Problem]:
-    message = _owner_problem(config, loc.owner)
-    return [Problem(loc.path, message)] if message else []
-
-
-def _owner_problem(config: Config, owner: Owner) -> str | None:
-    if owner.team and owner.team not in config.teams:
-        return f"team {owner.team!r} is not in {CONFIG_FILE}"
-    if owner.member:
-        member = config.member(owner.member)
-        if member is None:
-            return f"owner {owner.member!r} is not a member in {CONFIG_FILE}"
-        if member.team != owner.team:
-            right = f"teams/{member.team}/{member.id}" if member.team else f"members/{member.id}"
-            return f"{member.id}'s records belong under {right}/"
-    return None
-
-
 def _dangling_references(index: Index) -> list[Problem]:
     """The cached references to an id no record has."""
     rows = index.execute(
@@ -231,7 +214,7 @@ def _dangling_references(index: Index) -> list[Problem]:
 def reference_problems(
     loc: RecordPath, data: dict[str, Any], locations: dict[str, list[RecordPath]]
 ) -> list[Problem]:
-    problems = _link_problems(loc, data)
+    problems = link_problems(loc, data)
     for field, target_kind, target in _references(loc, data):
         found = locations.get(target)
         if not found or found[0].kind.name != target_kind:
@@ -241,16 +224,6 @@ def reference_problems(
 
 def _dangling(path: str, field: str, target_kind: str, target: Any) -> Problem:
     return Problem(path, f"names {target_kind} {target}, which does not exist", field)
-
-
-def _link_problems(loc: RecordPath, data: dict[str, Any]) -> list[Problem]:
-    """A child's ``record``/``contract`` field against the directory it sits in."""
-    if loc.parent is None:
-        return []
-    link = "contract" if loc.kind.name in ("payment", "invoice") else "record"
-    if link in data and data[link] != loc.parent:
-        return [Problem(loc.path, f"is {data[link]!r} but the file sits under {loc.parent}", link)]
-    return []
 
 
 def _references(loc: RecordPath, data: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:

@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,17 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import LEAD
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
-from salesctl.model.values import normalise_company, normalise_email, normalise_phone
+from salesctl.model.values import (
+    normalise_company,
+    normalise_email,
+    normalise_phone,
+    not_utf8,
+)
 from salesctl.ops.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.ops.records import enter_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store, Transaction
+from salesctl.store.validation import InvalidRecord
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
@@ -137,10 +143,23 @@ def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise Invalid(f"{name}: expected a JSON list of objects", '[{"company": ...}, ...]')
     columns: list[str] = []
-    for item in data:
+    rows: Rows = []
+    problems: list[str] = []
+    for number, item in enumerate(data, 1):
+        # JSON may escape half a character ("\ud800"), which no file can hold.
+        broken = [(str(k), p) for k, v in item.items() if (p := not_utf8(k) or not_utf8(v))]
+        if broken:
+            problems += [
+                f"row {number}: {_printable(k)}: is not valid text ({p})" for k, p in broken
+            ]
+            continue
         columns += [str(k) for k in item if str(k) not in columns]
-    rows = [(i, {str(k): v for k, v in item.items()}) for i, item in enumerate(data, 1)]
-    return columns, rows, []
+        rows.append((number, {str(k): v for k, v in item.items()}))
+    return columns, rows, problems
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
@@ -453,17 +472,27 @@ def import_leads(
             row_id = row.data.pop("_id")
             owner = owners[row.number]
             scopes.check_write(config, actor, "lead.import", owner, record=row_id)
-            tx.write(RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data)
+            try:  # what only the written file shows (its size) is checked as it is staged
+                tx.write(
+                    RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data
+                )
+            except InvalidRecord as exc:
+                problems += [
+                    _row_problem(replace(p, where=f"row {row.number}")) for p in exc.problems
+                ]
+                continue
             result.created.append(row_id)
             label = owner.member or "pool"
             result.owners[label] = result.owners.get(label, 0) + 1
             if progress and done % 500 == 0:
                 progress(done, len(new_rows))
+        if problems:
+            raise ImportErrors(path.name, problems)
         for lead_id, fields in updates.items():
             _merge_update(store, config, actor, tx, lead_id, fields, result)
         tx.summary = (
             f"lead.import: {len(result.created)} new, {len(result.updated)} updated "
-            f"from {path.name}"
+            f"from {_printable(path.name)}"  # a file name may be any bytes; a commit is UTF-8
         )
     return result, tx
 

@@ -25,6 +25,7 @@ from salesctl.model.config import Config, Member, parse_config
 from salesctl.store.index import Index, read_record
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
+from salesctl.store.validation import checked_record
 
 CONFIG_FILE = "salesctl.yaml"
 
@@ -65,7 +66,7 @@ class Transaction:
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
-        self.change.writes[loc.path] = yamlio.dumps(data).encode("utf-8")
+        self._stage(loc.path, data, loc)
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
 
@@ -80,6 +81,15 @@ class Transaction:
         self.events.append((event, payload))
 
     def write_file(self, path: str, content: bytes) -> None:
+        self._stage(path, content, parse_path(path))
+
+    def _stage(self, path: str, content: dict[str, Any] | bytes, loc: RecordPath | None) -> None:
+        """Every file a command writes comes through here, so every record file is checked
+        as ``check`` would check it before anything is written: no command can commit a
+        record that ``check`` refuses. Other files (attachments, reports) go as they are."""
+        if loc is not None:
+            content = checked_record(self.store.config, loc, content)
+        assert isinstance(content, bytes)  # only write() passes fields, always with a loc
         self.change.writes[path] = content
 
     def delete(self, path: str) -> None:
