@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "csv", "yaml")
@@ -28,10 +28,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def warn_skipped(skipped: Iterable[str]) -> None:
+    """One warning per broken record a reading command left out."""
+    for each in skipped:
+        info(f"warning: skipped {each} (see `salesctl check`)")
+
+
 def emit(data: Any, fmt: str | None, columns: Sequence[str] = ()) -> None:
     """Print ``data`` (a dict = one object, a list = rows) in the chosen format."""
-    for skipped in getattr(data, "skipped", ()):
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(getattr(data, "skipped", ()))
     fmt = fmt or default_format()
     out = sys.stdout
     if fmt == "json":
