@@ -101,9 +101,10 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
     except yaml.YAMLError as exc:
         raise YamlError(source, f"malformed YAML: {exc}") from None
     except ValueError as exc:  # a well-formed but impossible value, e.g. date 2026-13-40
-        raise YamlError(source, f"impossible value: {exc}") from None
+        raise YamlError(_at_failing_line(text, source), f"impossible value: {exc}") from None
     except Exception as exc:  # a constructor's own bug on odd input: still the file's problem
-        raise YamlError(source, f"unreadable value ({type(exc).__name__}: {exc})") from None
+        detail = f"unreadable value ({type(exc).__name__}: {exc})"
+        raise YamlError(_at_failing_line(text, source), detail) from None
     _refuse_aliases(data, source)
     return data
 
@@ -151,6 +152,35 @@ def dumps(data: Any) -> str:
         width=100,
     )
     return text if text.endswith("\n") else text + "\n"
+
+
+def _at_failing_line(text: str, source: str) -> str:
+    """``source:line`` of the first scalar whose value cannot be built (only ever run after
+    a failure, so the fast path stays one pass), or ``source`` if none is found."""
+    loader = _Loader(text)
+    try:
+        stack = [loader.get_single_node()]
+        seen: set[int] = set()
+        while stack:
+            node = stack.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except Exception:
+                    return f"{source}:{node.start_mark.line + 1}"
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(reversed(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                for key, value in reversed(node.value):
+                    stack.extend((value, key))
+    except Exception:  # noqa: S110 - only a better message was at stake
+        pass
+    finally:
+        loader.dispose()
+    return source
 
 
 def _refuse_explicit_tags(loader: Any, root: yaml.Node) -> None:

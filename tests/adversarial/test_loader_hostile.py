@@ -49,7 +49,8 @@ def never_hang() -> Iterator[None]:
     interrupted and fails the test instead of hanging CI forever."""
 
     def blocked(_signum: int, _frame: Any) -> None:
-        raise TimeoutError("blocked for 60 s: opened a FIFO?")
+        # pytest.fail raises a BaseException: no `except OSError` on the way swallows it
+        pytest.fail("blocked for 60 s: opened a FIFO?")
 
     previous = signal.signal(signal.SIGALRM, blocked)
     signal.alarm(60)
@@ -355,3 +356,14 @@ def test_fifo_end_to_end_never_blocks(store: Path, cli: Any, command: tuple[str,
     # the index was left complete: the next command reads it without rebuilding or waiting
     status = salesctl_subprocess("index", "status", "-f", "json", timeout=60)
     assert status.returncode == 0, status.stderr
+
+
+def test_impossible_date_is_reported_at_its_line(store: Path, cli: Any) -> None:
+    lead = add_lead(cli)
+    path = lead["path"]
+    lines = (store / path).read_text(encoding="utf-8").splitlines()
+    line = next(i for i, row in enumerate(lines, 1) if row.startswith("created:"))
+    lines[line - 1] = "created: 2026-13-40"
+    (store / path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, problems = check(cli)
+    assert code == 1 and where_of(problems, path) == [f"{path}:{line}"]
