@@ -3,6 +3,10 @@
 Reading uses libyaml's ``CSafeLoader`` when present (7-9x faster than the pure-Python
 loader; identical results) and never anything but a safe loader. Anchors and aliases are
 refused outright: no record needs them and they are how "billion laughs" bombs work.
+Explicit tags that change a value's type (``!!timestamp``, ``!!bool``, ``!!binary``,
+``!!set``, ``!foo``) are refused with their line before anything is built: our files never
+carry them, and PyYAML's constructors for them fail in arbitrary ways on bad values. So
+``loads`` raises ``YamlError`` and nothing else, whatever the bytes.
 Writing keeps the caller's key order, block style, readable UTF-8 (Chinese text stays
 Chinese), literal blocks for multi-line text and a newline at the end, so a change to one
 field is a one-line diff.
@@ -11,6 +15,8 @@ field is a one-line diff.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +85,10 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
     try:
         loader = _Loader(text)  # CSafeLoader (or SafeLoader): never a full/unsafe loader
         try:
-            data = loader.get_single_data()
+            node = loader.get_single_node()
+            if node is not None and "!" in text:  # no "!": no tag anywhere (the usual case)
+                _refuse_explicit_tags(loader, node)
+            data = None if node is None else loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -92,15 +101,44 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
     except yaml.YAMLError as exc:
         raise YamlError(source, f"malformed YAML: {exc}") from None
     except ValueError as exc:  # a well-formed but impossible value, e.g. date 2026-13-40
-        raise YamlError(source, f"impossible value: {exc}") from None
+        raise YamlError(_at_failing_line(text, source), f"impossible value: {exc}") from None
+    except Exception as exc:  # a constructor's own bug on odd input: still the file's problem
+        detail = f"unreadable value ({type(exc).__name__}: {exc})"
+        raise YamlError(_at_failing_line(text, source), detail) from None
     _refuse_aliases(data, source)
     return data
 
 
 def load_file(path: str, *, source: str | None = None) -> Any:
-    with open(path, "rb") as fh:
-        raw = fh.read(MAX_FILE_BYTES + 1)
+    raw = read_regular(path, source=source, limit=MAX_FILE_BYTES + 1, follow=True)
     return loads(raw, source=source or path)
+
+
+def read_regular(
+    path: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    limit: int = -1,
+    follow: bool = False,
+) -> bytes:
+    """A regular file's bytes (up to ``limit``), or ``YamlError`` naming ``source``: a named
+    pipe, socket, device or directory is never opened (a pipe would block forever), nor a
+    symlink unless ``follow``. ``FileNotFoundError`` when there is nothing there."""
+    where = source or os.fspath(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    flags |= 0 if follow else os.O_NOFOLLOW
+    try:
+        if not stat.S_ISREG((os.stat if follow else os.lstat)(path).st_mode):
+            raise YamlError(where, "is not a regular file", "replace it with the real file")
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise YamlError(where, f"cannot be read: {exc.strerror}", "check the file") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in between
+            raise YamlError(where, "is not a regular file", "replace it with the real file")
+        return fh.read(limit)
 
 
 def dumps(data: Any) -> str:
@@ -114,6 +152,67 @@ def dumps(data: Any) -> str:
         width=100,
     )
     return text if text.endswith("\n") else text + "\n"
+
+
+def _at_failing_line(text: str, source: str) -> str:
+    """``source:line`` of the first scalar whose value cannot be built (only ever run after
+    a failure, so the fast path stays one pass), or ``source`` if none is found."""
+    loader = _Loader(text)
+    try:
+        stack = [loader.get_single_node()]
+        seen: set[int] = set()
+        while stack:
+            node = stack.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except Exception:
+                    return f"{source}:{node.start_mark.line + 1}"
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(reversed(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                for key, value in reversed(node.value):
+                    stack.extend((value, key))
+    except Exception:  # noqa: S110 - only a better message was at stake
+        pass
+    finally:
+        loader.dispose()
+    return source
+
+
+def _refuse_explicit_tags(loader: Any, root: yaml.Node) -> None:
+    """Raise a marked error at the first node whose explicit tag differs from the type its
+    text would have without it (``!!str`` on text is harmless; ``!!bool maybe`` is not).
+    Each node is visited once, so an alias bomb costs its size, not its expansion."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            plain = node.style in (None, "")  # libyaml says "" for plain, PyYAML None
+            implicit = loader.resolve(yaml.ScalarNode, node.value, (plain, not plain))
+        else:
+            implicit = loader.resolve(type(node), None, (True, False))
+        if node.tag != implicit:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"explicit tag {tag} is not allowed (write the plain value; quote it to "
+                "make it text)",
+                node.start_mark,
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
 
 
 def _refuse_aliases(data: Any, source: str) -> None:

@@ -117,7 +117,8 @@ def build(root: Path) -> None:
     _deal(root, A, "A2", "0.2", "qualify", qualify="2026-11-17")
     _deal(root, A, "A3", BIG, "won", qualify="2026-10-01", won="2026-11-18")
     _deal(root, B, "B1", BIG, "won", qualify="2026-09-01", won="2026-11-19")
-    _deal(root, B, "B2", None, "proposal", proposal="2026-11-02")  # no amount: counts as 0
+    # no amount, which a deal requires: invalid, so no figure counts it (with a warning)
+    _deal(root, B, "B2", None, "proposal", proposal="2026-11-02")
     _deal(root, B, "B3", "5", "lost", qualify="2026-11-01", lost="2026-11-20")
     _deal(root, N, "N1", "1234.56", "lost", lost="2026-11-17")
     _deal(root, MOVED, "M1", "500.05", "negotiate", negotiate="2026-11-21")
@@ -224,13 +225,14 @@ def test_pipeline_sums_exactly_per_stage_and_scope(shop: Store) -> None:
     assert [r["stage"] for r in everything] == ["qualify", "proposal", "negotiate", "won", "lost"]
     assert _funnel(everything) == {
         "qualify": (2, Decimal("0.3"), Decimal("0.03")),
-        "proposal": (1, Decimal(0), Decimal(0)),
+        "proposal": (0, Decimal(0), Decimal(0)),
         "negotiate": (1, Decimal("500.05"), Decimal("350.035")),
         "won": (2, Decimal("19999999999999.98"), Decimal("19999999999999.98")),
         "lost": (2, Decimal("1239.56"), Decimal(0)),
     }
-    [skipped] = everything.skipped  # type: ignore[attr-defined]
-    assert skipped.startswith(f"{B}/deals/{_id('D', 'B9')}/deal.yaml: ")
+    no_amount, unreadable = everything.skipped  # type: ignore[attr-defined]
+    assert no_amount == f"{B}/deals/{_id('D', 'B2')}/deal.yaml: amount: is required"
+    assert unreadable.startswith(f"{B}/deals/{_id('D', 'B9')}/deal.yaml: ")
 
     east = _funnel(deals.pipeline(shop, dana, team="east"))
     assert east["negotiate"] == (0, Decimal(0), Decimal(0))  # alice's old directory is north
@@ -376,7 +378,7 @@ def test_team_report_counts_members_by_owner_wherever_their_files_are(shop: Stor
     }
     assert [(r["stage"], r["count"], r["amount"], r["weighted"]) for r in data["pipeline"]] == [
         ("qualify", 2, 0.3, 0.03),
-        ("proposal", 1, 0, 0),
+        ("proposal", 0, 0, 0),
         ("negotiate", 1, 500.05, 350.04),
         ("won", 2, money("19999999999999.98"), money("19999999999999.98")),
         ("lost", 1, 5, 0),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -73,6 +73,12 @@ def _cell(value: Any, key: str = "", as_money: bool = False) -> str:
     return str(value)
 
 
+def warn_skipped(skipped: Iterable[str]) -> None:
+    """One warning per broken record a reading command left out."""
+    for each in skipped:
+        info(f"warning: skipped {each} (see `salesctl check`)")
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``."""
     text = _cell(value)
@@ -96,8 +102,7 @@ def emit(
     ``money_columns`` formats the known money columns of a table; ``totals`` is a line
     printed under a table's rows (tables only: machine formats have no totals line).
     """
-    for skipped in getattr(data, "skipped", ()):
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(getattr(data, "skipped", ()))
     fmt = fmt or default_format()
     out = sys.stdout
     if fmt == "json":

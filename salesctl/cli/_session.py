@@ -112,7 +112,7 @@ def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[s
     from salesctl.errors import Invalid
 
     loc = store.resolve(record_id, kinds)
-    original = (store.root / loc.path).read_bytes()
+    original = yamlio.read_regular(store.root / loc.path, source=loc.path)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         raise Invalid(

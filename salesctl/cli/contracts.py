@@ -301,7 +301,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl contract list --team east --overdue --as-of 2026-12-31
         """
-        from salesctl.cli._output import emit
+        from salesctl.cli._output import emit, warn_skipped
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import list_contracts
 
@@ -316,6 +316,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             overdue=overdue,
             as_of=_as_of(as_of),
         )
+        warn_skipped(rows.skipped)
         columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
         emit(to_json(rows), fmt, columns, money_columns=True)
 
@@ -342,13 +343,14 @@ def register_receivables(app: typer.Typer) -> None:
 
         Example: salesctl receivables --aging --by team --as-of 2026-12-31
         """
-        from salesctl.cli._output import default_format, emit
+        from salesctl.cli._output import default_format, emit, warn_skipped
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import receivables as aging_rows
         from salesctl.reports.money import BUCKETS
 
         s = session(ctx)
         rows = aging_rows(s.store, s.actor, as_of=_as_of(as_of), by=by)
+        warn_skipped(rows.skipped)
         fmt = fmt or default_format()
         if fmt != "table":
             emit(to_json(rows), fmt)

@@ -86,6 +86,7 @@ def _run(
 ) -> None:
     from pathlib import Path
 
+    from salesctl.cli._output import warn_skipped
     from salesctl.ops import reports
 
     s = session(ctx)
@@ -116,6 +117,7 @@ def _run(
         all_=all_,
         lang=lang,
     )
+    warn_skipped(data.get("skipped", ()))
     text = reports.render_report(
         s.store, data, fmt, template=template, lang=lang or s.store.config.lang
     )

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from salesctl import __version__
+from salesctl import __version__, yamlio
 from salesctl.errors import SalesctlError
 from salesctl.model.config import Config
 from salesctl.model.kinds import KINDS
@@ -168,12 +168,12 @@ def _with_line(root: Path, path: str, field: str | None) -> str:
         return path
     key = field.split(".")[0].split("[")[0]
     try:
-        with open(root / path, encoding="utf-8", errors="replace") as fh:
-            for number, line in enumerate(fh, 1):
-                if line.startswith(f"{key}:"):
-                    return f"{path}:{number}"
-    except OSError:
-        pass
+        text = yamlio.read_regular(root / path, limit=yamlio.MAX_FILE_BYTES)
+    except (OSError, yamlio.YamlError):
+        return path
+    for number, line in enumerate(text.decode("utf-8", "replace").splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return f"{path}:{number}"
     return path
 
 

@@ -34,6 +34,7 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import CONTRACT, DEAL, INVOICE, PAYMENT, Kind
 from salesctl.ops import tasks
 from salesctl.ops.records import (
+    RecordList,
     apply_sets,
     enter_stage,
     list_records,
@@ -739,7 +740,7 @@ def list_contracts(
     customer: str | None = None,
     overdue: bool = False,
     as_of: dt.date | None = None,
-) -> list[dict[str, Any]]:
+) -> RecordList:
     """Contracts the viewer may see with received, invoiced, outstanding and overdue as of
     ``as_of`` (payments and invoices dated up to that day); ``overdue`` keeps late ones."""
     day = as_of or clock.today()
@@ -753,14 +754,18 @@ def list_contracts(
         where.append(("status", status))
     if customer:
         where.append(("customer", store.resolve(customer, ("customer",)).id))
-    rows = list_records(store, viewer, "contract", owner=owner, team=team, where=where)
+    found = list_records(store, viewer, "contract", owner=owner, team=team, where=where)
     config = store.config
-    _sql, _args, within = owner_filter(config, viewer, owner=owner, team=team)
+    sql, args, within = owner_filter(config, viewer, owner=owner, team=team)
     facts = Facts(store.index, config, within=within)
     paid = facts.sums_by_contract("payment", day)
     invoiced = facts.sums_by_contract("invoice", day)
-    result = []
-    for row in rows:
+    result = RecordList()
+    result.skipped = [*found.skipped, *facts.skipped(" AND ".join(sql), args)]
+    for row in found:
+        if row.get("problems"):  # its money cannot be worked out; `check` details it
+            result.skipped.append(f"{row['path']}: {row['problems'][0]}")
+            continue
         figures = money(row, paid.get(row["id"], ZERO), invoiced.get(row["id"], ZERO), day)
         if overdue and figures["overdue"] <= 0:
             continue
@@ -779,7 +784,7 @@ def receivables(
     *,
     as_of: dt.date | None = None,
     by: str = "owner",
-) -> list[dict[str, Any]]:
+) -> RecordList:
     """Outstanding amounts in aging buckets (not yet due, 1-30, 31-60, 61-90, over 90 days
     overdue) per the plan's due dates, one row per owner, team, customer or contract, of
     the contracts the viewer may see. Same definition as the reports (``Facts``)."""
@@ -790,6 +795,8 @@ def receivables(
     sql, args = visible_sql(config, viewer)
     facts = Facts(store.index, config, within=visible_dirs(config, viewer))
     found = facts.receivables(day, where=sql, args=args)
+    rows = RecordList()
+    rows.skipped = facts.skipped(sql, args)
     named = by in ("customer", "contract")
     names = facts.customer_names(r.customer for r in found) if named else {}
     groups: dict[Any, list[Receivable]] = defaultdict(list)
@@ -799,7 +806,6 @@ def receivables(
         key = next(iter(label.values()))
         labels[key] = label
         groups[key].append(receivable)
-    rows = []
     for key in sorted(groups, key=lambda k: (k is None, str(k))):
         buckets = aging([i for r in groups[key] for i in r.items], day)
         row = dict(labels[key])

@@ -9,7 +9,6 @@ a stage is the sum of ``amount * probability / 100`` over its deals.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -206,9 +205,10 @@ def pipeline(
         raise Invalid("--owner and --team are exclusive", "give one of them")
     conditions, args, within = owner_filter(config, viewer, owner=owner, team=team)
     where = " AND ".join(conditions)
-    found = Facts(store.index, config, within=within).stage_totals(where, args)
+    facts = Facts(store.index, config, within=within)
+    found = facts.stage_totals(where, args)
     rows = RecordList()
-    rows.skipped = _broken(store, where, args, within)
+    rows.skipped = facts.skipped(where, args)
     for stage in config.deal_stages:
         count, total = found.get(stage.id, (0, Decimal(0)))
         rows.append(
@@ -221,18 +221,6 @@ def pipeline(
             }
         )
     return rows
-
-
-def _broken(store: Store, where: str, args: list[Any], within: list[str]) -> list[str]:
-    """The unreadable deal files in scope, for a warning (``check`` details them)."""
-    sql = "SELECT path, problems FROM records WHERE kind = 'deal' AND data IS NULL"
-    sql += f" AND ({where})" if where else ""
-    rows = store.index.execute(f"{sql} ORDER BY id", args, kinds=["deal"], within=within)
-    skipped = []
-    for path, problems in rows:
-        found = json.loads(problems) if problems else None
-        skipped.append(f"{path}: {found[0][1] if found else 'unreadable'}")
-    return skipped
 
 
 def losses(

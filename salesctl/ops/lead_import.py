@@ -140,6 +140,8 @@ def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise Invalid(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}", "fix the file") from None
+    except RecursionError:  # "[[[[..." thousands deep: no export nests like that
+        raise Invalid(f"{name}: JSON nested too deeply", '[{"company": ...}, ...]') from None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise Invalid(f"{name}: expected a JSON list of objects", '[{"company": ...}, ...]')
     columns: list[str] = []

@@ -189,7 +189,7 @@ def list_records(
     team: str | None = None,
     pool: bool = False,
     where: Iterable[tuple[str, str]] = (),
-) -> list[dict[str, Any]]:
+) -> RecordList:
     """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
     config = store.config
     conditions, args, within = owner_filter(config, viewer, owner=owner, team=team, pool=pool)
@@ -217,7 +217,7 @@ def list_records(
             continue
         record = json_record(loc, data)
         if problems:
-            record["problems"] = [m for _w, m, _f in problems]
+            record["problems"] = [f"{f}: {m}" if f else m for _w, m, f in problems]
         result.append(record)
     return result
 

@@ -250,6 +250,7 @@ def _report_data(
         "okrs": okr_progress(store, config, facts, subject, period),
         "questions": questions_for(config, subject, period.kind, lang),
     }
+    data["skipped"] = facts.skipped()  # broken records the figures left out
     return to_json(data)  # type: ignore[no-any-return]
 
 
@@ -516,7 +517,7 @@ def commit_reports(
             owner = _owner_of_report(config, part)
             scopes.check_write(config, actor, "report.commit", owner, record=path)
             target = store.root / path
-            previous = target.read_text(encoding="utf-8") if target.exists() else ""
+            previous = _previous_report(target, path)
             data = _report_data(store, config, part, period, lang)
             text = render_report(
                 store, data, "md", template=template, lang=lang, answers=parse_answers(previous)
@@ -526,6 +527,16 @@ def commit_reports(
                 written.append(path)
         tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
     return written, tx
+
+
+def _previous_report(target: Path, path: str) -> str:
+    """The report as committed before (its answers are kept); only a regular file is read."""
+    from salesctl import yamlio
+
+    try:
+        return yamlio.read_regular(target, source=path).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
 
 
 def _owner_of_report(config: Config, subject: Subject) -> Owner:

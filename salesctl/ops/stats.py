@@ -16,13 +16,14 @@ from salesctl import clock
 from salesctl.errors import Invalid
 from salesctl.model.config import Member
 from salesctl.model.values import to_json
-from salesctl.ops.records import visible_sql
+from salesctl.ops.records import RecordList, visible_sql
 from salesctl.reports.facts import (
     AMOUNT,
     METRICS,
     Facts,
     cents,
     from_cents,
+    in_list,
     paid_by,
 )
 from salesctl.reports.periods import Period, parse_period, period_containing
@@ -97,7 +98,10 @@ def stats(
             row["amount"] = row.get("amount", Decimal(0)) + value
             row["received"] = row.get("received", Decimal(0)) + paid
             row["outstanding"] = row.get("outstanding", Decimal(0)) + value - paid
-    return [to_json(groups[k]) for k in sorted(groups)]
+    result = RecordList()
+    result.extend(to_json(groups[k]) for k in sorted(groups))
+    result.skipped = facts.skipped(*visible_sql(config, viewer))
+    return result
 
 
 def _grouped(
@@ -119,7 +123,7 @@ def _grouped(
     if scope_sql:
         where += f" AND {scope_sql}"
     key = GROUP_SQL[by].format(date=date_field)
-    sql = f"SELECT {key}, count(*), {money} FROM records AS c WHERE {where} GROUP BY 1"
+    sql = f"SELECT {key}, count(*), {money} FROM valid_records AS c WHERE {where} GROUP BY 1"
     params = ([last.isoformat()] if kind == "contract" else []) + args + scope_args
     return list(facts.query(sql, params, [kind, "payment"] if kind == "contract" else [kind]))
 
@@ -162,4 +166,7 @@ def _sales(
             for metric in METRICS:
                 group[metric] += row[metric]
             group["count"] += 1  # members in the group
-    return [to_json(groups[k]) for k in sorted(groups)]
+    result = RecordList()
+    result.extend(to_json(groups[k]) for k in sorted(groups))
+    result.skipped = facts.skipped(*in_list("owner", [m.id for m in members]))
+    return result

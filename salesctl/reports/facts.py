@@ -14,7 +14,10 @@ a metric always agree:
 - ``outstanding``: what the member's signed contracts still had to receive at the period's end
 
 SQLite does the filtering and the grouping; money is summed there as integer cents (see
-``cents``), so only a handful of rows reach Python. A ``Facts`` remembers what it computed,
+``cents``), so only a handful of rows reach Python. Every figure reads ``valid_records``
+(the index's records without problems): a broken or half-valid record, say a plan
+instalment without its amount, counts nowhere, and ``Facts.skipped`` names it for a
+warning, so one hand-broken file never stops a report. A ``Facts`` remembers what it computed,
 so a report that needs one figure several times (totals, trend, OKRs) queries it once.
 """
 
@@ -38,7 +41,7 @@ from salesctl.reports.money import (
     open_instalments,
 )
 from salesctl.reports.periods import Period
-from salesctl.store.index import Index
+from salesctl.store.index import Index, within_sql
 
 COUNT_METRICS = (
     "new_leads",
@@ -73,7 +76,7 @@ def paid_by(contract: str) -> str:
     by their contract, never through every payment by date."""
     payment = cents("json_extract(p.data, '$.amount')")
     return (
-        f"(SELECT sum({payment}) FROM records AS p WHERE p.parent = {contract}.id "
+        f"(SELECT sum({payment}) FROM valid_records AS p WHERE p.parent = {contract}.id "
         "AND +p.kind = 'payment' AND json_extract(p.data, '$.date') <= ?)"
     )
 
@@ -112,9 +115,27 @@ class Facts:
         self.won, self.lost = config.won_stage or "", config.lost_stage or ""
         self._metrics: dict[tuple[str, dt.date, dt.date], dict[str, Any]] = {}
         self._open: dict[tuple[dt.date, frozenset[str] | None], list[Receivable]] = {}
+        self.kinds_read: set[str] = set()
 
     def query(self, sql: str, args: Sequence[Any], kinds: Iterable[str]) -> sqlite3.Cursor:
+        kinds = tuple(kinds)
+        self.kinds_read.update(kinds)
         return self.index.execute(sql, args, kinds=kinds, within=self.within)
+
+    def skipped(self, where: str = "", args: Sequence[Any] = ()) -> list[str]:
+        """ "path: problem" of each record of the kinds read so far (under ``within``, and
+        matching SQL ``where``, e.g. the viewer's scope) that the figures left out."""
+        if not self.kinds_read:
+            return []
+        kind_in, values = in_list("kind", self.kinds_read)
+        sql = (
+            f"SELECT path, problems FROM records WHERE {kind_in} "
+            "AND (problems IS NOT NULL OR data IS NULL)"
+        )
+        within, within_args = within_sql(self.within)
+        sql += "".join(f" AND ({c})" for c in (within, where) if c)
+        rows = self.index.db.execute(f"{sql} ORDER BY path", [*values, *within_args, *args])
+        return [f"{path}: {_first_problem(problems)}" for path, problems in rows]
 
     # -- metrics ------------------------------------------------------------------------------
 
@@ -138,7 +159,7 @@ class Facts:
         date_in = "BETWEEN ? AND ?"
         if name == "new_leads":
             sql = (
-                "SELECT owner, count(*) FROM records WHERE kind = 'lead' "
+                "SELECT owner, count(*) FROM valid_records WHERE kind = 'lead' "
                 f"AND json_extract(data, '$.created') {date_in} GROUP BY owner"
             )
             return {name: self._counts(sql, span, "lead")}
@@ -146,7 +167,7 @@ class Facts:
             kind = name[:-1]
             done = "" if kind == "followup" else "AND json_extract(data, '$.status') = 'done'"
             sql = (
-                "SELECT json_extract(data, '$.author'), count(*) FROM records "
+                "SELECT json_extract(data, '$.author'), count(*) FROM valid_records "
                 f"WHERE kind = ? {done} "
                 f"AND substr(json_extract(data, '$.at'), 1, 10) {date_in} GROUP BY 1"
             )
@@ -159,14 +180,14 @@ class Facts:
             }[name]
             # ``+owner``: find the stage's records by the stage lookup, not every one by owner
             sql = (
-                "SELECT owner, count(*) FROM records WHERE kind = ? "
+                "SELECT owner, count(*) FROM valid_records WHERE kind = ? "
                 f"AND json_extract(data, '$.stage') = ? AND {STAGE_DAY} {date_in} "
                 "GROUP BY +owner"
             )
             return {name: self._counts(sql, (kind, stage, *span), kind)}
         if name in ("contracts_signed", "contract_amount"):
             sql = (
-                f"SELECT owner, count(*), sum({cents(AMOUNT)}) FROM records "
+                f"SELECT owner, count(*), sum({cents(AMOUNT)}) FROM valid_records "
                 f"WHERE kind = 'contract' AND {LIVE_CONTRACT} "
                 f"AND json_extract(data, '$.signed') {date_in} GROUP BY owner"
             )
@@ -177,7 +198,7 @@ class Facts:
             }
         if name == "payments_received":
             sql = (
-                f"SELECT owner, sum({cents(AMOUNT)}) FROM records WHERE kind = 'payment' "
+                f"SELECT owner, sum({cents(AMOUNT)}) FROM valid_records WHERE kind = 'payment' "
                 f"AND json_extract(data, '$.date') {date_in} GROUP BY owner"
             )
             paid = self.query(sql, span, ["payment"])
@@ -237,7 +258,7 @@ class Facts:
             "SELECT id, owner, team, json_extract(data, '$.customer'), "
             "json_extract(data, '$.title'), json_extract(data, '$.amount'), "
             f"json_extract(data, '$.signed'), json_extract(data, '$.plan'), {paid_by('c')} "
-            f"FROM records AS c WHERE {' AND '.join(conditions)} ORDER BY id"
+            f"FROM valid_records AS c WHERE {' AND '.join(conditions)} ORDER BY id"
         )
         result = []
         rows = self.query(sql, params, ["contract", "payment"])
@@ -262,7 +283,7 @@ class Facts:
         """(count, amount) of the deals in each stage, of those matching SQL ``where``."""
         stage = "json_extract(data, '$.stage')"
         sql = (
-            f"SELECT {stage}, count(*), sum({cents(AMOUNT)}) FROM records WHERE kind = 'deal'"
+            f"SELECT {stage}, count(*), sum({cents(AMOUNT)}) FROM valid_records WHERE kind = 'deal'"
             + (f" AND ({where})" if where else "")
             + f" GROUP BY +{stage}"  # ``+``: find them by the scope's lookup (owner, team)
         )
@@ -276,7 +297,7 @@ class Facts:
         sql = (
             "SELECT key, count(*) FROM ("
             "SELECT s.key AS key, row_number() OVER (ORDER BY r.id, s.id) AS seen "
-            "FROM records AS r, json_each(r.data, '$.stages') AS s "
+            "FROM valid_records AS r, json_each(r.data, '$.stages') AS s "
             f"WHERE r.kind = ? AND {member_in} AND s.value BETWEEN ? AND ?) "
             "GROUP BY key ORDER BY min(seen)"
         )
@@ -290,7 +311,7 @@ class Facts:
         sql = (
             "SELECT id, owner, json_extract(data, '$.title'), json_extract(data, '$.amount'), "
             f"json_extract(data, '$.stage'), {STAGE_DAY}, json_extract(data, '$.reason'), "
-            "json_extract(data, '$.lost_to'), json_extract(data, '$.customer') FROM records "
+            "json_extract(data, '$.lost_to'), json_extract(data, '$.customer') FROM valid_records "
             "WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
             f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in} ORDER BY id"
         )
@@ -300,7 +321,7 @@ class Facts:
     def sums_by_contract(self, kind: str, as_of: dt.date) -> dict[str, Decimal]:
         """{contract id: total} of its payments or invoices (``kind``) dated up to ``as_of``."""
         sql = (
-            f"SELECT parent, sum({cents(AMOUNT)}) FROM records WHERE kind = ? "
+            f"SELECT parent, sum({cents(AMOUNT)}) FROM valid_records WHERE kind = ? "
             "AND json_extract(data, '$.date') <= ? GROUP BY parent"
         )
         rows = self.query(sql, [kind, as_of.isoformat()], [kind])
@@ -319,6 +340,14 @@ class Facts:
             f"WHERE +kind = 'customer' AND data IS NOT NULL AND {id_in} ORDER BY id"
         )
         return dict(self.query(sql, values, ["customer"]).fetchall())
+
+
+def _first_problem(problems: str | None) -> str:
+    found = json.loads(problems) if problems else None
+    if not found:
+        return "unreadable"
+    _where, message, field = found[0]
+    return f"{field}: {message}" if field else message
 
 
 def _plan(raw: Any, amount: Decimal, signed: dt.date) -> list[tuple[dt.date, Decimal]]:

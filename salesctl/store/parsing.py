@@ -1,9 +1,10 @@
 """Record files into index rows, fast: one open per file, an optional faster YAML parser,
 and every core on a cold build.
 
-- Reading: ``open(O_NOFOLLOW)`` + ``fstat`` per file (the stat signature describes exactly the
-  bytes parsed); a symlinked file or directory on the way is a problem of the record, never
-  followed; ancestors are checked once per directory.
+- Reading: ``lstat``, then ``open(O_NOFOLLOW | O_NONBLOCK)`` + ``fstat`` per file (the stat
+  signature describes exactly the bytes parsed); anything but a regular file (a symlink, a
+  directory, a named pipe, a socket, a device) is a problem of the record and is never
+  opened (a FIFO would block the command forever); ancestors are checked once per directory.
 - Parsing: PyYAML's libyaml ``CSafeLoader`` (through ``yamlio``) is the reference. If the
   optional ``yaml_rs`` package is installed, documents it provably reads the same way are
   parsed by it instead (about 8x faster on our files). PyYAML is YAML 1.1 and yaml_rs YAML 1.2,
@@ -202,24 +203,46 @@ def signature(st: os.stat_result, now_ns: int | None = None) -> str:
     return sig
 
 
+SYMLINK = "is a symlink; the store refuses symlinks"
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is no record file (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return SYMLINK
+    if stat.S_ISDIR(mode):
+        return "is a directory where a record file should be; move it out of the store"
+    what = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket or device file"
+    return f"is {what}, not a regular file; remove it"
+
+
 def _read(root: str, path: str, ancestors: Ancestors) -> tuple[bytes | None, str, str | None]:
-    """(bytes, signature, problem) of one file; bytes is None when it cannot be read."""
+    """(bytes, signature, problem) of one file; bytes is None when it cannot be read.
+    Only a regular file is ever opened (``lstat`` first; non-blocking in case it is swapped
+    for a pipe in between)."""
     full = os.path.join(root, path)
-    symlink = "is a symlink; the store refuses symlinks"
     if not ancestors.safe(path):
-        return None, _lstat_sig(full), symlink
+        return None, _lstat_sig(full), SYMLINK
     try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        st = os.lstat(full)
+        odd = not_regular(st.st_mode)
+        if odd:
+            return None, signature(st), odd
+        fd = os.open(full, _OPEN_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return None, _lstat_sig(full), symlink
+            return None, _lstat_sig(full), SYMLINK
         if exc.errno == errno.ENOENT:
             raise FileNotFoundError(full) from None
         return None, _lstat_sig(full), f"cannot be read: {exc.strerror}"
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, signature(st), "is not a regular file"
+        odd = not_regular(st.st_mode)
+        if odd:
+            return None, signature(st), odd
         limit = yamlio.MAX_FILE_BYTES + 1  # one byte over the limit says "too big"
         # One read of the whole file, plus one only if it grew since fstat (or lied).
         chunks = [os.read(fd, min(st.st_size + 1, limit))]
@@ -256,7 +279,22 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
         # (``2026-13-40``, ``2026-02-30``); a broken file must never stop a command.
         return Record(loc, {}, (Problem(loc.path, f"malformed YAML: {exc}"),))
     data, problems = loc.kind.normalise(loaded, loc.path)
+    if not _finite(data.get("custom")):
+        # NaN/infinity would make the index's JSON unreadable to SQLite (every query fails)
+        nan = Problem(loc.path, "holds .nan or .inf, which is no value", "custom")
+        return Record(loc, {}, (*problems, nan))
     return Record(loc, data, tuple(problems))
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinite float anywhere in ``value`` (the only field left untyped)."""
+    if isinstance(value, float):
+        return value - value == 0
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def read_record(root: Path, loc: RecordPath) -> Record:

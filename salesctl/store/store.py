@@ -108,7 +108,7 @@ class Transaction:
                 if rel in self.change.writes:
                     content = self.change.writes.pop(rel)
                 else:
-                    content = full.read_bytes()
+                    content = yamlio.read_regular(full, source=rel)  # never a pipe
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
 

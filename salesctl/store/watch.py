@@ -398,14 +398,16 @@ class Walk:
             if name.startswith("."):
                 continue
             path = f"{directory}/{name}"
-            if entry.is_dir(follow_symlinks=False):
+            if name.endswith(".yaml") and parse_path(path) is not None:
+                # Whatever it is (a directory, a pipe, a symlink): reading it as a record
+                # makes it that record's problem, so `check` names it and lists skip it.
+                yield "record", path, ""
+            elif entry.is_dir(follow_symlinks=False):
                 try:
                     sig = dir_signature(entry.stat(follow_symlinks=False), self.now)
                 except OSError:
                     continue  # gone while listing
                 yield "dir", path, sig
-            elif name.endswith(".yaml") and parse_path(path) is not None:
-                yield "record", path, ""
             elif entry.is_symlink():
                 self.strays.append((path, SYMLINK))
             elif not any(f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS):
