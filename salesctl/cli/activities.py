@@ -49,7 +49,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a call, email, meeting ... on a lead or customer.
 
-        Example: salesctl followup add C-7KQ2 --text "quote sent, @lee" --next 2026-11-27
+        Example: salesctl followup add C-7KQ2 --text "quote sent, @liuyang" --next 2026-11-27
         """
         from salesctl.ops.followups import add_followup
 
@@ -124,7 +124,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Plan a visit to a customer (or lead); `visit done` records how it went.
 
-        Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 1h30m --attendee lee
+        Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 90m --attendee liuyang
         """
         from salesctl.ops.followups import add_visit
 
@@ -211,7 +211,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """List the visits you may see, soonest first (--member: visits they attend).
 
-        Example: salesctl visit list --member alice --status planned --from 2026-11-23
+        Example: salesctl visit list --member zhangwei --status planned --from 2026-11-23
         """
         from salesctl.cli._output import emit
         from salesctl.ops.followups import list_visits, parse_date
@@ -248,7 +248,7 @@ def make_calendar(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Re-exporting keeps each event's UID, so importing again updates events in place.
 
-        Example: salesctl calendar export --member alice --from 2026-11-01 --out alice.ics
+        Example: salesctl calendar export --member zhangwei --from 2026-11-01 --out zhangwei.ics
         """
         import sys
         from pathlib import Path

@@ -140,7 +140,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a payment received (finance, or the contract's owner, lead, director).
 
-        Example: salesctl --as fay contract pay K-7KQ2 --amount 30000 --date 2026-11-02
+        Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
         """
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import record_payment
@@ -175,7 +175,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record an invoice issued on a contract.
 
-        Example: salesctl --as fay contract invoice K-7KQ2 --amount 30000 --number FP-0042
+        Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
         """
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import record_invoice
@@ -226,7 +226,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Cancel a contract that is not closed; it then owes nothing.
 
-        Example: salesctl --as lee contract cancel K-7KQ2 --reason "customer went bankrupt"
+        Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
         """
         from salesctl.ops.contracts import cancel_contract
 

@@ -135,7 +135,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Mark a task done (its assignee may, wherever the task lives).
 
-        Example: salesctl --as sam task done T-7KQ2
+        Example: salesctl --as zhaomin task done T-7KQ2
         """
         _status(ctx, task_id, "done", "completed", fmt, no_commit, dry_run)
 
@@ -150,7 +150,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Give a task to another member.
 
-        Example: salesctl --as lee task assign T-7KQ2 --to bob
+        Example: salesctl --as liuyang task assign T-7KQ2 --to lina
         """
         from salesctl.ops.tasks import assign_task
 
