@@ -2,15 +2,17 @@
 
 Each example runs in-process on one ``init --sample`` store reset to its first commit before
 each example (cwd = the store), as the member it names with ``--as``, else the sample's
-director ``wanglei``. Placeholder ids
+director ``wanglei``, with the clock months after the real today: an example's date must not
+go stale (``--next +7d``, not a calendar date that must lie ahead). Placeholder ids
 (``L-7KQ2``, ``L-9XD1``, ``F-3NDC``, ``V-8PQ1``, ...) are replaced by a real sample id of the
-same kind that the example can act on: see ``pick_ids``. The store has an
-``origin/main`` ref at its first commit so ``diff``/``check --range`` examples have a range.
+same kind that the example can act on: see ``pick_ids``. The store has an ``origin/main`` ref
+at its first commit so ``diff``/``check --range`` examples have a range.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -27,6 +29,8 @@ from salesctl.cli.reference import walk
 
 PLACEHOLDER = re.compile(r"^([A-Z])-(?:7KQ2|9XD1|3NDC|8PQ1)(/.*)?$")
 DIRECTOR = "wanglei"
+# Months after the real today, so an example with a date that has gone stale fails here first.
+LATER = f"{dt.date.today() + dt.timedelta(days=150)}T10:00:00+08:00"
 # Examples no test can run here, and why (keep this short).
 CANNOT_RUN = {
     ("serve",): "starts a long-running web server",
@@ -54,7 +58,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[st
     """One ``init --sample`` store, its first commit, and its ids by kind (see ``pick_ids``)."""
     root = tmp_path_factory.mktemp("sample") / "store"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SALESCTL_NOW", "2026-11-20T10:00:00+08:00")
+        mp.setenv("SALESCTL_NOW", LATER)
         mp.setenv("GIT_CONFIG_GLOBAL", os.devnull)
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
         mp.setenv("SALESCTL_STORE", str(root))
@@ -138,6 +142,7 @@ def test_help_example_runs_on_the_sample(
     git(root, "reset", "-q", "--hard", first)
     git(root, "clean", "-q", "-fdx")
     monkeypatch.setenv("SALESCTL_STORE", str(root))
+    monkeypatch.setenv("SALESCTL_NOW", LATER)
     monkeypatch.chdir(root)
     ids = dict(ids)
     if path in (("lead", "claim"), ("customer", "claim")):

@@ -16,7 +16,9 @@ RecordArg = Annotated[
     str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
 ]
 VisitArg = Annotated[str, typer.Argument(help="A visit id or any unique prefix of one (V-7KQ2).")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="From this date (YYYY-MM-DD).")]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
+]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
 
 
@@ -38,7 +40,8 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             list[str] | None, typer.Option("--attach", help="A file to attach (repeatable).")
         ] = None,
         next_: Annotated[
-            str | None, typer.Option("--next", help="The next planned touch (YYYY-MM-DD).")
+            str | None,
+            typer.Option("--next", help="The next planned touch (YYYY-MM-DD, today, +7d)."),
         ] = None,
         stage: Annotated[
             str | None, typer.Option(help="A lead's new stage, in the same commit.")
@@ -49,7 +52,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a call, email, meeting ... on a lead or customer.
 
-        Example: salesctl followup add C-7KQ2 --text "quote sent, @liuyang" --next 2026-11-27
+        Example: salesctl followup add C-7KQ2 --text "quote sent, @liuyang" --next +7d
         """
         from salesctl.ops.followups import add_followup
 

@@ -29,7 +29,8 @@ PlanOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--plan",
-        help="An instalment DATE:AMOUNT (repeatable); they must add up to the amount.",
+        help="An instalment DATE:AMOUNT, e.g. 2027-01-31:30000 or +30d:30000 (repeatable); "
+        "they must add up to the amount.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -55,7 +56,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
         signed: Annotated[
             str | None,
-            typer.Option(help="The signing date (YYYY-MM-DD); without it: a draft."),
+            typer.Option(help="The signing date (YYYY-MM-DD, today); without it: a draft."),
         ] = None,
         starts: Annotated[str | None, typer.Option(help="Service start (YYYY-MM-DD).")] = None,
         ends: Annotated[str | None, typer.Option(help="Service end (YYYY-MM-DD).")] = None,

@@ -66,7 +66,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         ctx: typer.Context,
         title: Annotated[str, typer.Option(help="What needs doing.")],
         assignee: Annotated[str | None, typer.Option(help="Who does it (default: you).")] = None,
-        due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD).")] = None,
+        due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD, today, +3d).")] = None,
         parent: Annotated[
             str | None,
             typer.Option(help="Make it a subtask (e.g. of a contract's won-deal checklist)."),
