@@ -16,7 +16,9 @@ RecordArg = Annotated[
     str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
 ]
 VisitArg = Annotated[str, typer.Argument(help="A visit id or any unique prefix of one (V-7KQ2).")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="From this date (YYYY-MM-DD).")]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
+]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
 
 
@@ -38,7 +40,8 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             list[str] | None, typer.Option("--attach", help="A file to attach (repeatable).")
         ] = None,
         next_: Annotated[
-            str | None, typer.Option("--next", help="The next planned touch (YYYY-MM-DD).")
+            str | None,
+            typer.Option("--next", help="The next planned touch (YYYY-MM-DD, today, +7d)."),
         ] = None,
         stage: Annotated[
             str | None, typer.Option(help="A lead's new stage, in the same commit.")
@@ -49,7 +52,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a call, email, meeting ... on a lead or customer.
 
-        Example: salesctl followup add C-7KQ2 --text "quote sent, @lee" --next 2026-11-27
+        Example: salesctl followup add C-7KQ2 --text "quote sent, @liuyang" --next +7d
         """
         from salesctl.ops.followups import add_followup
 
@@ -127,7 +130,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Plan a visit to a customer (or lead); `visit done` records how it went.
 
-        Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 1h30m --attendee lee
+        Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 90m --attendee liuyang
         """
         from salesctl.ops.followups import add_visit
 
@@ -215,7 +218,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """List the visits you may see, soonest first (--member: visits they attend).
 
-        Example: salesctl visit list --member alice --status planned --from 2026-11-23
+        Example: salesctl visit list --member zhangwei --status planned --from 2026-11-23
         """
         from salesctl.cli._output import emit
         from salesctl.ops.followups import list_visits, parse_date
@@ -252,7 +255,7 @@ def make_calendar(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Re-exporting keeps each event's UID, so importing again updates events in place.
 
-        Example: salesctl calendar export --member alice --from 2026-11-01 --out alice.ics
+        Example: salesctl calendar export --member zhangwei --from 2026-11-01 --out zhangwei.ics
         """
         import sys
         from pathlib import Path

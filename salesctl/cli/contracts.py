@@ -29,7 +29,8 @@ PlanOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--plan",
-        help="An instalment DATE:AMOUNT (repeatable); they must add up to the amount.",
+        help="An instalment DATE:AMOUNT, e.g. 2027-01-31:30000 or +30d:30000 (repeatable); "
+        "they must add up to the amount.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -55,7 +56,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
         signed: Annotated[
             str | None,
-            typer.Option(help="The signing date (YYYY-MM-DD); without it: a draft."),
+            typer.Option(help="The signing date (YYYY-MM-DD, today); without it: a draft."),
         ] = None,
         starts: Annotated[str | None, typer.Option(help="Service start (YYYY-MM-DD).")] = None,
         ends: Annotated[str | None, typer.Option(help="Service end (YYYY-MM-DD).")] = None,
@@ -140,7 +141,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a payment received (finance, or the contract's owner, lead, director).
 
-        Example: salesctl --as fay contract pay K-7KQ2 --amount 30000 --date 2026-11-02
+        Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
         """
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import record_payment
@@ -175,7 +176,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record an invoice issued on a contract.
 
-        Example: salesctl --as fay contract invoice K-7KQ2 --amount 30000 --number FP-0042
+        Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
         """
         from salesctl.model.values import to_json
         from salesctl.ops.contracts import record_invoice
@@ -226,7 +227,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Cancel a contract that is not closed; it then owes nothing.
 
-        Example: salesctl --as lee contract cancel K-7KQ2 --reason "customer went bankrupt"
+        Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
         """
         from salesctl.ops.contracts import cancel_contract
 

@@ -42,7 +42,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Add a customer, owned by you unless --to or --pool; custom fields with --set.
 
-        Example: salesctl customer add --name "Acme Ltd" --industry retail --set region=North
+        Example: salesctl customer add --name "Acme Ltd" --industry retail --set custom.region=华东
         """
         from salesctl.ops.customers import add_customer
 
@@ -76,7 +76,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """List the customers you may see, filtered (custom fields too: --where region=North).
 
-        Example: salesctl customer list --team east --where region=North --format json
+        Example: salesctl customer list --team east --where custom.region=华东 --format json
         """
         from salesctl.cli._output import emit
         from salesctl.ops.customers import list_customers
@@ -119,7 +119,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Change a customer's fields with --set, or in $EDITOR when no --set is given.
 
-        Example: salesctl customer edit C-7KQ2 --set industry=logistics --set employees=250
+        Example: salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large
         """
         from salesctl.ops.customers import edit_customer
 
@@ -182,7 +182,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Give customers to a member (team leads within their team; directors anywhere).
 
-        Example: salesctl customer assign C-7KQ2 --to bob --participant alice
+        Example: salesctl customer assign C-7KQ2 --to lina --participant zhangwei
         """
         from salesctl.ops.ownership import assign as assign_records
 
@@ -260,7 +260,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Return customers with no follow-up for N days to the pool (cron-safe).
 
-        Example (cron, daily): salesctl --as dana customer reclaim --format json
+        Example (cron, daily): salesctl --as wanglei customer reclaim --format json
         """
         from salesctl.cli._output import emit
         from salesctl.ops.ownership import reclaim as reclaim_records

@@ -27,7 +27,9 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         stage: Annotated[
             str | None, typer.Option(help="Stage (default: the first in deal_stages).")
         ] = None,
-        close: Annotated[str | None, typer.Option(help="Expected close date (YYYY-MM-DD).")] = None,
+        close: Annotated[
+            str | None, typer.Option(help="Expected close date (YYYY-MM-DD, +6w).")
+        ] = None,
         competitor: Annotated[
             list[str] | None, typer.Option("--competitor", help="A competitor (repeatable).")
         ] = None,

@@ -83,7 +83,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """List the leads you may see, filtered.
 
-        Example: salesctl lead list --owner alice --stage contacted --format json
+        Example: salesctl lead list --owner zhangwei --stage contacted --format json
         """
         from salesctl.cli._output import emit
         from salesctl.ops.leads import list_leads
@@ -170,7 +170,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Import leads from CSV or JSON: all rows or none, one commit, duplicates skipped.
 
-        Example: salesctl lead import expo.csv --round-robin --team east --map "手机=phone"
+        Example: salesctl lead import examples/expo.csv --round-robin --team east --map "手机=phone"
         """
         from pathlib import Path
 
@@ -225,7 +225,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Give leads to a member (team leads within their team; directors anywhere).
 
-        Example: salesctl lead assign L-7KQ2 L-9XD1 --to alice --participant bob
+        Example: salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina
         """
         from salesctl.ops.ownership import assign as assign_records
 
@@ -310,7 +310,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Return leads with no follow-up for N days to the pool (cron-safe).
 
-        Example (cron, daily): salesctl --as dana lead reclaim --format json
+        Example (cron, daily): salesctl --as wanglei lead reclaim --format json
         """
         from salesctl.cli._output import emit
         from salesctl.ops.ownership import group_by_owner, idle_records

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     def whoami(ctx: typer.Context, fmt: FormatOpt = None) -> None:
         """Show the acting member, their role and data scope.
 
-        Example: salesctl --as alice whoami
+        Example: salesctl --as zhangwei whoami
         """
         from salesctl.cli._output import emit
         from salesctl.scopes import writable_scope_description

@@ -94,7 +94,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Record a key result's current value (for key results without a metric).
 
-        Example: salesctl okr checkin O-7KQ2/kr2 --value 3 --note "two pilots live"
+        Example: salesctl okr checkin O-7KQ2/kr3 --value 3 --note "two pilots live"
         """
         from salesctl.ops.okrs import checkin as checkin_kr
 

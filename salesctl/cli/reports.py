@@ -43,7 +43,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
 
-        Example (cron, Monday 07:00): salesctl --as dana report weekly --all --commit
+        Example (cron, Monday 07:00): salesctl --as wanglei report weekly --all --commit
         """
         _run(ctx, "week", week, member, team, all_, template, fmt, out, commit, lang)
 
@@ -64,7 +64,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """The monthly report (same sections as the weekly one).
 
-        Example: salesctl report monthly --team east --month 2026-11 --format html --out /tmp
+        Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
         """
         _run(ctx, "month", month, member, team, all_, template, fmt, out, commit, lang)
 

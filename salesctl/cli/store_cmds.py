@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         --range it walks every commit of A..B instead (adds, edits, deletions, renames,
         merges) and fails on each change outside the actor's write scope, then validates
         the records the range changed in B's tree.
-        Example: salesctl check --range origin/main..HEAD --actor alice
+        Example: salesctl check --range origin/main..HEAD --actor zhangwei
         """
         from salesctl.cli._output import emit
 

@@ -66,7 +66,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         ctx: typer.Context,
         title: Annotated[str, typer.Option(help="What needs doing.")],
         assignee: Annotated[str | None, typer.Option(help="Who does it (default: you).")] = None,
-        due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD).")] = None,
+        due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD, today, +3d).")] = None,
         parent: Annotated[
             str | None,
             typer.Option(help="Make it a subtask (e.g. of a contract's won-deal checklist)."),
@@ -135,7 +135,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Mark a task done (its assignee may, wherever the task lives).
 
-        Example: salesctl --as sam task done T-7KQ2
+        Example: salesctl --as zhaomin task done T-7KQ2
         """
         _status(ctx, task_id, "done", "completed", fmt, no_commit, dry_run)
 
@@ -150,7 +150,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
     ) -> None:
         """Give a task to another member.
 
-        Example: salesctl --as lee task assign T-7KQ2 --to bob
+        Example: salesctl --as liuyang task assign T-7KQ2 --to lina
         """
         from salesctl.ops.tasks import assign_task
 

@@ -17,6 +17,10 @@ MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON floa
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
 # Typed amounts: digits with an optional sign and decimal point; a comma only as a thousands
 # separator in whole groups of three (12,000 and 1,234,567.89, never 1,5 or 12,00).
+# Dates typed on the command line may be relative to today, so scripts and docs stay valid:
+# "today", or a signed count of days or weeks ("+7d", "-2w").
+RELATIVE_DATE_RE = re.compile(r"^([+-])([0-9]{1,4})([dw])$")
+DATE_HINT = "use YYYY-MM-DD, today, or days/weeks from today such as +7d or -2w"
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
@@ -111,6 +115,24 @@ def coerce_date(value: Any) -> dt.date:
         return dt.date.fromisoformat(coerce_line(value))
     except ValueError:
         raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def coerce_typed_date(text: str, today: dt.date) -> dt.date:
+    """A date typed on the command line: YYYY-MM-DD, ``today``, or ``+7d`` / ``-2w`` from today.
+
+    Only for typed options: stored records always hold plain dates (``coerce_date``)."""
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    match = RELATIVE_DATE_RE.match(word)
+    if match:
+        sign, count, unit = match.groups()
+        days = int(count) * (7 if unit == "w" else 1)
+        return today + dt.timedelta(days=days if sign == "+" else -days)
+    try:
+        return coerce_date(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date ({DATE_HINT})") from None
 
 
 def coerce_datetime(value: Any) -> dt.datetime:

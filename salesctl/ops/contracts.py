@@ -93,9 +93,9 @@ def _amount(text: str, option: str) -> Decimal:
 
 def parse_day(text: str, option: str) -> dt.date:
     try:
-        return values.coerce_date(text)
+        return values.coerce_typed_date(text, clock.today())
     except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", "use YYYY-MM-DD") from None
+        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
 
 
 def parse_plan(items: Iterable[str]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
+from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
 from salesctl.ops.records import (
@@ -76,6 +77,7 @@ def add_deal(
             "a new deal cannot start lost",
             "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
         )
+    close_on = _close_date(close) if close else None
     with store.transaction(actor, "deal.add", commit=commit, dry_run=dry_run) as tx:
         customer = load_for_write(store, customer_id, ("customer",))
         if customer.owner.is_pool:
@@ -91,7 +93,7 @@ def add_deal(
             "customer": customer.id,
             "title": title,
             "amount": amount,
-            "close": close,
+            "close": close_on,
             "competitors": list(dict.fromkeys(competitors)),
             "created": today,
         }
@@ -291,3 +293,10 @@ def _plain(value: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation (1E+3 -> 1000)."""
     normal = value.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+def _close_date(text: str) -> dt.date:
+    try:
+        return values.coerce_typed_date(text, clock.today())
+    except ValueError:
+        raise Invalid(f"--close {text!r} is not a date", values.DATE_HINT) from None

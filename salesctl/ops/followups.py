@@ -90,11 +90,11 @@ def now_in_org(config: Config) -> dt.datetime:
     return clock.now().astimezone(org_zone(config)).replace(microsecond=0)
 
 
-def parse_date(text: str, option: str) -> dt.date:
+def parse_date(text: str, option: str, today: dt.date | None = None) -> dt.date:
     try:
-        return values.coerce_date(text)
+        return values.coerce_typed_date(text, today or clock.today())
     except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", "use YYYY-MM-DD") from None
+        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -229,7 +229,9 @@ def add_followup(
             f"--at {at} is in the future",
             "a follow-up records what happened; plan with --next DATE or `salesctl visit add`",
         )
-    next_day = parse_date(next_touch, "--next") if next_touch else None
+    # relative to the org's today, which the follow-up's own date is in
+    today = now_in_org(config).date()
+    next_day = parse_date(next_touch, "--next", today) if next_touch else None
     if next_day is not None and next_day < when.date():
         raise Invalid(f"--next {next_day} is before the follow-up ({when.date()})")
     mentions = mentions_in(config, text)

@@ -239,9 +239,9 @@ def _parse_due(text: str | None) -> dt.date | None:
     if text is None or not text.strip():
         return None
     try:
-        return values.coerce_date(text)
+        return values.coerce_typed_date(text, clock.today())
     except ValueError:
-        raise Invalid(f"--due {text!r} is not a date", "use YYYY-MM-DD") from None
+        raise Invalid(f"--due {text!r} is not a date", values.DATE_HINT) from None
 
 
 def add_task(
