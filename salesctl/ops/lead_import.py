@@ -137,7 +137,9 @@ def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
 
 def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
     try:
-        data = json.loads(text)
+        # Numbers stay as written, like a CSV cell: a phone keeps its digits, and a number
+        # of 5,000 digits is a value to refuse in its row, not Python's int-size ValueError.
+        data = json.loads(text, parse_int=str, parse_float=str, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise Invalid(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}", "fix the file") from None
     except RecursionError:  # "[[[[..." thousands deep: no export nests like that
@@ -158,6 +160,10 @@ def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
         columns += [str(k) for k in item if str(k) not in columns]
         rows.append((number, {str(k): v for k, v in item.items()}))
     return columns, rows, problems
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 def _printable(text: str) -> str:

@@ -306,10 +306,12 @@ class Index:
             return
         head = self.repo.head() or "-"
         db = self.db
-        if self._built_now and not full:  # this command just built it from the work tree
+        if self._built_now and not full:
             self._built_now = False
-            self.fresh = True
-            return
+            if self.last_refresh.get("walked"):  # built from a walk of the work tree itself
+                self.fresh = True
+                return
+            # built from ``git ls-files``: untracked files wait in the unlisted directories
         old = self._read_meta()
         plan = self._plan(head, old)
         found = Watcher(self.root, db).look(scope) if watch else None
@@ -644,7 +646,9 @@ class Index:
 def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
     """The directories above ``paths``, as rows of ``dirs`` whose signature matches nothing
     (so each is listed the first time a command looks at it)."""
-    seen: set[str] = set()
+    # The record roots too: one with no tracked file yet (a first hand-made record in the
+    # pool) must still be listed on the first look, or what it holds stays unseen.
+    seen: set[str] = set(RECORD_ROOTS)
     for path in paths:
         directory = path.rpartition("/")[0]
         while directory and directory not in seen:
