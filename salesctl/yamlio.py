@@ -44,6 +44,21 @@ except AttributeError:  # pragma: no cover - libyaml missing; correct but slower
     _BaseDumper = yaml.SafeDumper
 
 
+class _SafeLoader(_Loader):  # type: ignore[misc]
+    """The safe loader, reading a date that cannot exist (2026-13-40) as its text, so the
+    record's own checks name the field beside every other problem of the file."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 class _Dumper(_BaseDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -83,7 +98,7 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
         except UnicodeDecodeError as exc:
             raise YamlError(source, f"not UTF-8 (byte {exc.start})", "save it as UTF-8") from None
     try:
-        loader = _Loader(text)  # CSafeLoader (or SafeLoader): never a full/unsafe loader
+        loader = _SafeLoader(text)  # CSafeLoader (or SafeLoader): never a full/unsafe loader
         try:
             node = loader.get_single_node()
             if node is not None and "!" in text:  # no "!": no tag anywhere (the usual case)

@@ -424,3 +424,17 @@ def test_bad_amount_in_a_hand_written_deal_is_a_problem_not_a_crash(
     listed = cli("--as", "alice", "lead", "list", "-f", "json")
     assert listed.code == 0, listed.err
     assert [r["id"] for r in listed.json()] == [good["id"]]
+
+
+def test_an_impossible_date_does_not_hide_the_files_other_problems(
+    store: Path, cli: Any, good: dict[str, Any]
+) -> None:
+    path = "teams/east/alice/leads/L-0000000000AB/lead.yaml"
+    broken = LEAD_YAML.replace("created: 2026-11-01", "created: 2026-13-45")
+    write(store, path, broken.replace("stage: new", "stage: bogus"))
+    commit_all(store)
+    code, problems = check(cli)
+    assert code == 1
+    assert sorted(p["field"] for p in problems_at(problems, path)) == ["created", "stage"]
+    listed = cli("--as", "alice", "lead", "list", "-f", "json")
+    assert listed.code == 0 and good["id"] in listed.out
