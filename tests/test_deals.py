@@ -340,3 +340,15 @@ def test_a_backdated_signing_keeps_the_stage_path_in_date_order(
     assert won["stage"] == "won"
     assert list(won["stages"]) == ["lead-in", "proposal", "won"]
     assert won["stages"]["won"] == "2026-11-25" and dates_in_order(won["stages"])
+
+
+def test_a_refused_new_deal_is_named_by_its_kind_not_a_file_that_does_not_exist(
+    store: Path, cli: Any
+) -> None:
+    customer = customer_of(cli, "alice")
+    before = snapshot(store)
+    refused = cli("--as", "alice", "deal", "add", customer, "--title", "X", "--amount", "-5")
+    assert refused.code == 1
+    assert refused.err.startswith("error: new deal D-") and "amount: -5 is negative" in refused.err
+    assert "deal.yaml" not in refused.err
+    assert snapshot(store) == before

@@ -39,6 +39,7 @@ from salesctl.ops.records import (
     enter_stage,
     list_records,
     load_for_write,
+    new_record,
     owner_filter,
     parse_assignments,
     record_json,
@@ -344,7 +345,7 @@ def add_contract(
             contract_id,
             customer.owner,
         )
-        data = validate(config, CONTRACT, data, loc.path)
+        data = validate(config, CONTRACT, data, new_record(loc))
         tx.write(loc, data)
         contract = Record(loc, data)
         result = record_json(contract)
@@ -599,7 +600,7 @@ def _money_entry(
             contract.owner,
             parent=contract.id,
         )
-        data = validate(config, kind, {k: v for k, v in data.items() if v}, loc.path)
+        data = validate(config, kind, {k: v for k, v in data.items() if v}, new_record(loc))
         tx.write(loc, data)
         if kind is PAYMENT:
             received = after

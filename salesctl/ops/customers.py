@@ -23,6 +23,7 @@ from salesctl.ops.records import (
     home_of,
     list_records,
     load_for_write,
+    new_record,
     record_json,
     show_record,
     validate,
@@ -71,7 +72,7 @@ def add_customer(
     )
     customer_id = new_id(CUSTOMER.prefix)
     loc = RecordPath(record_file(owner, CUSTOMER, customer_id), CUSTOMER, customer_id, owner)
-    data = validate(config, CUSTOMER, data, loc.path)
+    data = validate(config, CUSTOMER, data, new_record(loc))
     scopes.check_write(config, actor, "customer.add", owner, record=customer_id)
     with store.transaction(actor, "customer.add", commit=commit, dry_run=dry_run) as tx:
         tx.write(loc, data)

@@ -26,6 +26,7 @@ from salesctl.ops.records import (
     enter_stage,
     list_records,
     load_for_write,
+    new_record,
     owner_filter,
     record_json,
     show_record,
@@ -101,7 +102,7 @@ def add_deal(
         data = {k: v for k, v in data.items() if v not in (None, [], "")}
         data = apply_sets(config, DEAL, data, sets)
         loc = RecordPath(record_file(customer.owner, DEAL, deal_id), DEAL, deal_id, customer.owner)
-        data = validate(config, DEAL, _ordered(data), loc.path)
+        data = validate(config, DEAL, _ordered(data), new_record(loc))
         tx.write(loc, data)
         tx.summary = (
             f"deal.add: {deal_id} ({data['title']}, {data['amount']}) for {customer.id} "

@@ -27,6 +27,7 @@ from salesctl.ops.records import (
     RecordList,
     enter_stage,
     load_for_write,
+    new_record,
     record_json,
     require_readable,
     show_record,
@@ -256,7 +257,7 @@ def add_followup(
             "next": next_day,
         }
         loc = _child_loc(record, FOLLOWUP, followup_id)
-        data = validate(config, FOLLOWUP, _compact(data), loc.path)
+        data = validate(config, FOLLOWUP, _compact(data), new_record(loc))
         tx.write(loc, data)
         for name, content in files:
             tx.write_file(f"{record.loc.record_dir}/attachments/{followup_id}/{name}", content)
@@ -370,7 +371,7 @@ def add_visit(
             "note": note,
         }
         loc = _child_loc(record, VISIT, visit_id)
-        data = validate(config, VISIT, _compact(data), loc.path)
+        data = validate(config, VISIT, _compact(data), new_record(loc))
         tx.write(loc, data)
         label = record.data.get("name") or record.data.get("company") or ""
         tx.summary = f"visit.add: {visit_id} to {record.id} ({label}) at {when:%Y-%m-%d %H:%M}"

@@ -17,6 +17,7 @@ from salesctl.ops.records import (
     home_of,
     list_records,
     load_for_write,
+    new_record,
     record_json,
     show_record,
     validate,
@@ -69,7 +70,7 @@ def add_lead(
     data = apply_sets(config, LEAD, {k: v for k, v in data.items() if v not in (None, [])}, sets)
     lead_id = new_id(LEAD.prefix)
     loc = RecordPath(record_file(owner, LEAD, lead_id), LEAD, lead_id, owner)
-    data = validate(config, LEAD, data, loc.path)
+    data = validate(config, LEAD, data, new_record(loc))
     scopes.check_write(config, actor, "lead.add", owner, record=lead_id)
     with store.transaction(actor, "lead.add", commit=commit, dry_run=dry_run) as tx:
         tx.write(loc, data)
@@ -141,7 +142,7 @@ def convert_lead(
         customer_loc = RecordPath(
             record_file(lead.owner, CUSTOMER, customer_id), CUSTOMER, customer_id, lead.owner
         )
-        tx.write(customer_loc, validate(config, CUSTOMER, customer, customer_loc.path))
+        tx.write(customer_loc, validate(config, CUSTOMER, customer, new_record(customer_loc)))
         lead_data = dict(lead.data, customer=customer_id)
         enter_stage(lead_data, "converted", today)
         tx.write(lead.loc, validate(config, LEAD, lead_data, lead.path))
@@ -160,7 +161,7 @@ def convert_lead(
             }
             enter_stage(deal, config.deal_stages[0].id, today)
             deal_loc = RecordPath(record_file(lead.owner, DEAL, deal_id), DEAL, deal_id, lead.owner)
-            deal = validate(config, DEAL, deal, deal_loc.path)
+            deal = validate(config, DEAL, deal, new_record(deal_loc))
             tx.write(deal_loc, deal)
             result["deal"] = record_json(Record(deal_loc, deal))
         tx.summary = f"lead.convert: {lead.id} to customer {customer_id} ({customer['name']})"

@@ -59,6 +59,11 @@ def validate(config: Config, kind: Kind, data: dict[str, Any], where: str) -> di
     return canonical
 
 
+def new_record(loc: RecordPath) -> str:
+    """How an error names a record being created: no file of that path exists yet."""
+    return f"new {loc.kind.name} {loc.id}"
+
+
 def raise_problems(problems: list[Problem]) -> None:
     if problems:
         text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)

@@ -29,6 +29,7 @@ from salesctl.model.kinds import TASK
 from salesctl.ops.records import (
     home_of,
     load_for_write,
+    new_record,
     record_json,
     validate,
     visible_sql,
@@ -196,7 +197,7 @@ def _stage_child(
         contract.owner,
         parent=contract.id,
     )
-    data = validate(config, TASK, data, loc.path)
+    data = validate(config, TASK, data, new_record(loc))
     tx.write(loc, data)
     return record_json(Record(loc, data))
 
@@ -290,7 +291,9 @@ def add_task(
                     data["record"] = parent_task.data["record"]
             loc = RecordPath(record_file(owner, TASK, task_id), TASK, task_id, owner)
         scopes.check_write(config, actor, "task.add", owner, record=task_id)
-        data = validate(config, TASK, {k: v for k, v in data.items() if v is not None}, loc.path)
+        data = validate(
+            config, TASK, {k: v for k, v in data.items() if v is not None}, new_record(loc)
+        )
         tx.write(loc, data)
         under = f" under {parent_task.id}" if parent_task else ""
         tx.summary = f"task.add: {task_id} ({data['title']}) for {who.id}{under}"
