@@ -513,3 +513,32 @@ def test_dry_run_writes_nothing(store: Path, cli, tmp_path: Path) -> None:
     assert summary["dry_run"] is True
     assert snapshot(store) == before
     assert len(lead_files(store)) == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ('[{"company": "Acme", "phone": ' + "9" * 5000 + "}]", "row 1"),
+        ('[{"company": "Acme", "phone": NaN}]', "NaN"),
+        ("[" * 30000 + "]" * 30000, "nested too deeply"),
+    ],
+)
+def test_malformed_json_numbers_and_nesting_are_errors_that_change_nothing(
+    store: Path, cli, tmp_path: Path, document: str, named: str
+) -> None:
+    src = tmp_path / "leads.json"
+    src.write_text(document, encoding="utf-8")
+    before = snapshot(store)
+    res = cli("--as", "bob", "lead", "import", str(src))
+    assert res.code == 1, res.err
+    assert res.err.startswith("error: ") and "internal error" not in res.err
+    assert named in res.err
+    assert snapshot(store) == before
+
+
+def test_json_numbers_are_read_as_written(store: Path, cli, tmp_path: Path) -> None:
+    src = tmp_path / "leads.json"
+    src.write_text('[{"company": "Acme", "phone": 13800138000}]', encoding="utf-8")
+    assert cli("--as", "bob", "lead", "import", str(src)).code == 0
+    _, acme = leads_by(store, "company")["Acme"]
+    assert acme["phone"] == "13800138000"
