@@ -11,11 +11,12 @@ again gets the first answer (200) and writes nothing. A body over ``MAX_BODY`` i
 one that does not arrive in time 408, anything but JSON 415, JSON salesctl cannot take
 (not UTF-8, too deep, lone surrogates) or bad fields 400 with ``fields``. Each refusal is
 one log line naming the client, never a traceback. What the endpoints do is
-``ops.intake``; the timeouts and limits are ``serve_limits``; this module is the HTTP edge.
+``ops.integrations.intake``; the timeouts and limits are ``serve_limits``; this module is
+the HTTP edge.
 
 salesctl's operations block (git, files), so they run in the thread pool, one delivery at a
 time. Chat notifications go out from a thread of their own, and so do pushes with
-``--push`` (the ``sync`` of ``ops.sync``: fetch, rebase, push, retried; commits that land
+``--push`` (the ``sync`` of ``ops.collab.sync``: fetch, rebase, push, retried; commits that land
 while a push runs go out with the next one).
 """
 
@@ -48,8 +49,8 @@ from salesctl.errors import (
     UsageError,
 )
 from salesctl.model.config import Member
-from salesctl.ops import notify
-from salesctl.ops.intake import DELIVERY_RE, FieldErrors, Intake
+from salesctl.ops.integrations import notify
+from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, Intake
 from salesctl.serve_limits import (
     MAX_BODY,
     MAX_HEADERS,
@@ -252,11 +253,11 @@ class Worker:
 
 
 def push(store: Store, actor: Member) -> None:
-    """Send local commits to the remote: ``ops.sync`` (fetch, rebase, push, retried) when
+    """Send local commits to the remote: ``ops.collab.sync`` (fetch, rebase, push, retried) when
     this salesctl has it, else a plain pull --rebase / push loop."""
     try:
-        from salesctl.ops.sync import sync
-    except ImportError:  # pragma: no cover - ops.sync ships alongside
+        from salesctl.ops.collab.sync import sync
+    except ImportError:  # pragma: no cover - ops.collab.sync ships alongside
         pull_rebase_push(store, actor)
         return
     sync(store, actor)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import git, make_store
 
-from salesctl.ops.followups import MAX_ATTACHMENT_BYTES, safe_file_name
+from salesctl.ops.sales.followups import MAX_ATTACHMENT_BYTES, safe_file_name
 
 # -- helpers ---------------------------------------------------------------------------------
 

@@ -22,7 +22,9 @@ import pytest
 from conftest import git, make_store
 
 from salesctl.model.values import MAX_AMOUNT, to_json
-from salesctl.ops import contracts, deals, okrs, reports, stats
+from salesctl.ops.sales import contracts, deals, okrs
+from salesctl.reports import build as reports
+from salesctl.reports import stats
 from salesctl.reports.facts import cents, from_cents
 from salesctl.store.store import Store
 

@@ -18,8 +18,8 @@ import pytest
 from conftest import CONFIG, git
 from test_foundation_check import LEAD_YAML
 
-from salesctl.ops import check as check_module
-from salesctl.ops.check import check_store
+from salesctl.ops.collab import check as check_module
+from salesctl.ops.collab.check import check_store
 from salesctl.store.store import Store
 
 LEAD = "teams/east/alice/leads/L-0000000000A1/lead.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import git
 
-from salesctl.ops.lead_import import duplicate_keys, existing_keys
+from salesctl.ops.sales.lead_import import duplicate_keys, existing_keys
 from salesctl.store.store import Store
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import git
 
-import salesctl.ops.lead_import as lead_import
+import salesctl.ops.sales.lead_import as lead_import
 
 TODAY = dt.date(2026, 11, 20)  # the frozen $SALESCTL_NOW of conftest
 

@@ -23,7 +23,7 @@ from conftest import CONFIG, ROOT, make_store
 
 from salesctl import yamlio
 from salesctl.model.config import parse_config
-from salesctl.ops import notify
+from salesctl.ops.integrations import notify
 from salesctl.store.store import Store
 
 HOOK = """\
@@ -286,7 +286,7 @@ def test_stores_without_hooks_queue_nothing_and_plain_commands_skip_notify(
     probe = (
         "import sys; from salesctl.cli.app import run; "
         "code = run(['--as', 'alice', 'lead', 'add', '--company', 'Quiet Co']); "
-        "print(code, 'salesctl.ops.notify' in sys.modules)"
+        "print(code, 'salesctl.ops.integrations.notify' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True

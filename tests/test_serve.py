@@ -29,7 +29,7 @@ import yaml
 from chat_receiver import Receiver, closed_port
 from conftest import CONFIG, ROOT, git, make_store
 
-from salesctl.ops.intake import Intake
+from salesctl.ops.integrations.intake import Intake
 from salesctl.serve import IntakeServer, pull_rebase_push
 from salesctl.store.store import Store
 

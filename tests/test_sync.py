@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, git, make_store
 
-from salesctl.ops import sync as sync_module
+from salesctl.ops.collab import sync as sync_module
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from salesctl.errors import Invalid, NotFound
 from salesctl.ids import ALPHABET, ID_LENGTH, is_id, new_id, normalise_prefix
 from salesctl.model import values
 from salesctl.model.config import Config
-from salesctl.ops.followups import parse_duration, parse_when
 from salesctl.ops.records import parse_assignments
+from salesctl.ops.sales.followups import parse_duration, parse_when
 
 # Text a person or a spreadsheet could produce: digits, separators, signs, letters, CJK,
 # full-width digits, whitespace and control characters.

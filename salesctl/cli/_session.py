@@ -72,7 +72,7 @@ def describe_change(tx: Transaction) -> None:
     would get (all of them for a new file, ``old -> new`` for a changed one), so a wrong
     amount or date shows before anything is written."""
     from salesctl.cli._output import info
-    from salesctl.ops.gitread import field_changes, load_fields, show_value
+    from salesctl.ops.collab.gitread import field_changes, load_fields, show_value
 
     change = tx.change
     # A record that moves keeps its id (its directory name), so a written file's tail

@@ -54,7 +54,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl followup add C-7KQ2 --text "quote sent, @liuyang" --next +7d
         """
-        from salesctl.ops.followups import add_followup
+        from salesctl.ops.sales.followups import add_followup
 
         s = session(ctx)
         record, tx = add_followup(
@@ -79,7 +79,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl followup list C-7KQ2 --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.followups import list_followups
+        from salesctl.ops.sales.followups import list_followups
 
         s = session(ctx)
         rows = list_followups(s.store, s.actor, record_id)
@@ -96,7 +96,7 @@ def make_followups(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl followup show F-3NDC
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.followups import show_followup
+        from salesctl.ops.sales.followups import show_followup
 
         s = session(ctx)
         emit(show_followup(s.store, s.actor, followup_id), fmt)
@@ -132,7 +132,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 90m --attendee liuyang
         """
-        from salesctl.ops.followups import add_visit
+        from salesctl.ops.sales.followups import add_visit
 
         s = session(ctx)
         record, tx = add_visit(
@@ -163,7 +163,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl visit done V-8PQ1 --text "met the CTO; trial agreed"
         """
-        from salesctl.ops.followups import close_visit
+        from salesctl.ops.sales.followups import close_visit
 
         s = session(ctx)
         record, tx = close_visit(
@@ -190,7 +190,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl visit cancel V-8PQ1 --reason "customer postponed"
         """
-        from salesctl.ops.followups import close_visit
+        from salesctl.ops.sales.followups import close_visit
 
         s = session(ctx)
         record, tx = close_visit(
@@ -221,7 +221,7 @@ def make_visits(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl visit list --member zhangwei --status planned --from 2026-11-23
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.followups import list_visits, parse_date
+        from salesctl.ops.sales.followups import list_visits, parse_date
 
         s = session(ctx)
         rows = list_visits(
@@ -261,8 +261,8 @@ def make_calendar(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         from pathlib import Path
 
         from salesctl.cli._output import info
-        from salesctl.ops.calendar import export_calendar
-        from salesctl.ops.followups import parse_date
+        from salesctl.ops.sales.calendar import export_calendar
+        from salesctl.ops.sales.followups import parse_date
 
         s = session(ctx)
         result = export_calendar(

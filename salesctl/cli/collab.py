@@ -28,7 +28,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         Example: salesctl history L-7KQ2
         """
         from salesctl.cli._output import default_format, emit
-        from salesctl.ops.history import history_rows, record_history
+        from salesctl.ops.collab.history import history_rows, record_history
 
         s = session(ctx)
         entries = record_history(s.store, s.actor, record_id)
@@ -54,7 +54,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         Example: salesctl diff origin/main...HEAD --format md
         """
         from salesctl.cli._output import default_format, emit
-        from salesctl.ops.history import diff_markdown, diff_rows, range_diff
+        from salesctl.ops.collab.history import diff_markdown, diff_rows, range_diff
 
         s = session(ctx)
         result = range_diff(s.store, s.actor, rev_range)
@@ -86,7 +86,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         """
         from salesctl.cli._output import emit
         from salesctl.errors import NotFound
-        from salesctl.ops.sync import sync as sync_store
+        from salesctl.ops.collab.sync import sync as sync_store
 
         s = session(ctx)
         try:
@@ -128,7 +128,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         """
         from pathlib import Path
 
-        from salesctl.ops.hooks import install_hook
+        from salesctl.ops.collab.hooks import install_hook
 
         target = install_hook(Path(repo_dir), require_signed=require_signed, force=force)
         typer.echo(f"installed {target}")
@@ -144,7 +144,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         import os
         from pathlib import Path
 
-        from salesctl.ops.hooks import parse_updates, pre_receive
+        from salesctl.ops.collab.hooks import parse_updates, pre_receive
 
         verdict = pre_receive(
             Path.cwd(),
@@ -179,7 +179,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
 
         Example: salesctl codeowners --write
         """
-        from salesctl.ops.hooks import codeowners_text, write_codeowners
+        from salesctl.ops.collab.hooks import codeowners_text, write_codeowners
 
         s = session(ctx)
         if not write:

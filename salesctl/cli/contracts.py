@@ -40,7 +40,7 @@ TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 def _as_of(text: str | None) -> Any:
-    from salesctl.ops.contracts import parse_day
+    from salesctl.ops.sales.contracts import parse_day
 
     return parse_day(text, "--as-of") if text else None
 
@@ -77,7 +77,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import add_contract
+        from salesctl.ops.sales.contracts import add_contract
 
         s = session(ctx)
         record, tx = add_contract(
@@ -112,7 +112,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl contract sign K-7KQ2 --date 2026-11-20
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import sign_contract
+        from salesctl.ops.sales.contracts import sign_contract
 
         s = session(ctx)
         record, tx = sign_contract(
@@ -144,7 +144,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import record_payment
+        from salesctl.ops.sales.contracts import record_payment
 
         s = session(ctx)
         record, tx = record_payment(
@@ -179,7 +179,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import record_invoice
+        from salesctl.ops.sales.contracts import record_invoice
 
         s = session(ctx)
         record, tx = record_invoice(
@@ -208,7 +208,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl contract activate K-7KQ2
         """
-        from salesctl.ops.contracts import activate_contract
+        from salesctl.ops.sales.contracts import activate_contract
 
         s = session(ctx)
         record, tx = activate_contract(
@@ -229,7 +229,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
         """
-        from salesctl.ops.contracts import cancel_contract
+        from salesctl.ops.sales.contracts import cancel_contract
 
         s = session(ctx)
         record, tx = cancel_contract(
@@ -253,7 +253,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl contract edit K-7KQ2 --set ends=2027-12-31
         """
-        from salesctl.ops.contracts import edit_contract
+        from salesctl.ops.sales.contracts import edit_contract
 
         s = session(ctx)
         record, tx = edit_contract(
@@ -277,7 +277,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         """
         from salesctl.cli._output import emit
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import show_contract
+        from salesctl.ops.sales.contracts import show_contract
 
         s = session(ctx)
         contract = show_contract(s.store, s.actor, contract_id, as_of=_as_of(as_of))
@@ -304,7 +304,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         """
         from salesctl.cli._output import emit, warn_skipped
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import list_contracts
+        from salesctl.ops.sales.contracts import list_contracts
 
         s = session(ctx)
         rows = list_contracts(
@@ -346,7 +346,7 @@ def register_receivables(app: typer.Typer) -> None:
         """
         from salesctl.cli._output import default_format, emit, warn_skipped
         from salesctl.model.values import to_json
-        from salesctl.ops.contracts import receivables as aging_rows
+        from salesctl.ops.sales.contracts import receivables as aging_rows
         from salesctl.reports.money import BUCKETS
 
         s = session(ctx)

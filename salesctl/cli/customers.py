@@ -44,7 +44,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer add --name "Acme Ltd" --industry retail --set custom.region=华东
         """
-        from salesctl.ops.customers import add_customer
+        from salesctl.ops.sales.customers import add_customer
 
         s = session(ctx)
         record, tx = add_customer(
@@ -79,8 +79,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl customer list --team east --where custom.region=华东 --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.customers import list_customers
         from salesctl.ops.records import parse_assignments
+        from salesctl.ops.sales.customers import list_customers
 
         s = session(ctx)
         rows = list_customers(
@@ -103,7 +103,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl customer show C-7KQ2
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.customers import show_customer
+        from salesctl.ops.sales.customers import show_customer
 
         s = session(ctx)
         emit(show_customer(s.store, s.actor, customer_id), fmt)
@@ -121,7 +121,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large
         """
-        from salesctl.ops.customers import edit_customer
+        from salesctl.ops.sales.customers import edit_customer
 
         s = session(ctx)
         document = None if set_ else edit_in_editor(s.store, customer_id, ("customer",))
@@ -156,7 +156,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer tag C-7KQ2 +vip -cold
         """
-        from salesctl.ops.customers import tag_customer
+        from salesctl.ops.sales.customers import tag_customer
 
         tags, short_fmt = split_format_flag(changes or [])
         s = session(ctx)
@@ -184,7 +184,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer assign C-7KQ2 --to lina --participant zhangwei
         """
-        from salesctl.ops.ownership import assign as assign_records
+        from salesctl.ops.sales.ownership import assign as assign_records
 
         s = session(ctx)
         rows, tx = assign_records(
@@ -213,7 +213,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer claim C-7KQ2
         """
-        from salesctl.ops.ownership import claim as claim_records
+        from salesctl.ops.sales.ownership import claim as claim_records
 
         s = session(ctx)
         rows, tx = claim_records(
@@ -234,7 +234,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl customer release C-7KQ2 --reason "moved out of our region"
         """
-        from salesctl.ops.ownership import release as release_records
+        from salesctl.ops.sales.ownership import release as release_records
 
         s = session(ctx)
         rows, tx = release_records(
@@ -263,7 +263,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example (cron, daily): salesctl --as wanglei customer reclaim --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.ownership import reclaim as reclaim_records
+        from salesctl.ops.sales.ownership import reclaim as reclaim_records
 
         s = session(ctx)
         idle, tx = reclaim_records(
@@ -307,7 +307,7 @@ def make_contacts(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl contact add C-7KQ2 --name "Wei Zhang" --title CTO --phone 13800000000
         """
-        from salesctl.ops.customers import add_contact
+        from salesctl.ops.sales.customers import add_contact
 
         s = session(ctx)
         record, tx = add_contact(
@@ -332,7 +332,7 @@ def make_contacts(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl contact list C-7KQ2 --format csv
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.customers import show_customer
+        from salesctl.ops.sales.customers import show_customer
 
         s = session(ctx)
         customer = show_customer(s.store, s.actor, customer_id)

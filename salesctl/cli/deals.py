@@ -42,7 +42,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl deal add C-7KQ2 --title "ERP rollout" --amount 120000 --close 2026-12-31
         """
-        from salesctl.ops.deals import add_deal
+        from salesctl.ops.sales.deals import add_deal
 
         s = session(ctx)
         record, tx = add_deal(
@@ -77,7 +77,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl deal move D-7KQ2 --stage lost --reason "price" --lost-to Globex
         """
-        from salesctl.ops.deals import move_deal
+        from salesctl.ops.sales.deals import move_deal
 
         s = session(ctx)
         record, tx = move_deal(
@@ -108,7 +108,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl deal list --team east --stage proposal --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.deals import list_deals
+        from salesctl.ops.sales.deals import list_deals
 
         s = session(ctx)
         rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
@@ -121,7 +121,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl deal show D-7KQ2
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.deals import show_deal
+        from salesctl.ops.sales.deals import show_deal
 
         s = session(ctx)
         emit(show_deal(s.store, s.actor, deal_id), fmt, money_columns=True)
@@ -141,8 +141,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         """
         from salesctl.cli._output import default_format, emit, info, money
         from salesctl.model.values import to_json
-        from salesctl.ops.deals import losses as lost_deals
-        from salesctl.ops.followups import parse_date
+        from salesctl.ops.sales.deals import losses as lost_deals
+        from salesctl.ops.sales.followups import parse_date
 
         s = session(ctx)
         summary = lost_deals(
@@ -181,7 +181,7 @@ def register_pipeline(app: typer.Typer) -> None:
         """
         from salesctl.cli._output import default_format, emit, info
         from salesctl.model.values import to_json
-        from salesctl.ops.deals import pipeline as funnel
+        from salesctl.ops.sales.deals import pipeline as funnel
 
         s = session(ctx)
         rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)

@@ -114,7 +114,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         Example: salesctl notify flush
         """
         from salesctl.cli._output import emit, info
-        from salesctl.ops.notify import flush as flush_outbox
+        from salesctl.ops.integrations.notify import flush as flush_outbox
 
         s = session(ctx)
         result = flush_outbox(s.store, hook=hook, resend_uncertain=resend_uncertain)
@@ -149,7 +149,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         """
         from salesctl.cli._output import emit
         from salesctl.errors import SalesctlError
-        from salesctl.ops.notify import send_test
+        from salesctl.ops.integrations.notify import send_test
 
         s = session(ctx)
         result = send_test(s.store, hook)
@@ -176,7 +176,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         Example: salesctl notify list --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.notify import list_outbox
+        from salesctl.ops.integrations.notify import list_outbox
 
         s = session(ctx)
         rows = list_outbox(s.store, include_sent=all_)

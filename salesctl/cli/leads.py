@@ -48,7 +48,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead add --company "Acme Ltd" --name "Wei Zhang" --phone 13800000000
         """
-        from salesctl.ops.leads import add_lead
+        from salesctl.ops.sales.leads import add_lead
 
         s = session(ctx)
         record, tx = add_lead(
@@ -86,8 +86,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl lead list --owner zhangwei --stage contacted --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.leads import list_leads
         from salesctl.ops.records import parse_assignments
+        from salesctl.ops.sales.leads import list_leads
 
         s = session(ctx)
         rows = list_leads(
@@ -110,7 +110,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl lead show L-7KQ2
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.leads import show_lead
+        from salesctl.ops.sales.leads import show_lead
 
         s = session(ctx)
         emit(show_lead(s.store, s.actor, lead_id), fmt)
@@ -128,7 +128,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000
         """
-        from salesctl.ops.leads import edit_lead
+        from salesctl.ops.sales.leads import edit_lead
 
         s = session(ctx)
         document = None if set_ else edit_in_editor(s.store, lead_id, ("lead",))
@@ -175,7 +175,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         from pathlib import Path
 
         from salesctl.cli._output import emit, info
-        from salesctl.ops.lead_import import import_leads
+        from salesctl.ops.sales.lead_import import import_leads
 
         s = session(ctx)
         result, tx = import_leads(
@@ -227,7 +227,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina
         """
-        from salesctl.ops.ownership import assign as assign_records
+        from salesctl.ops.sales.ownership import assign as assign_records
 
         s = session(ctx)
         rows, tx = assign_records(
@@ -256,7 +256,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead claim L-7KQ2
         """
-        from salesctl.ops.ownership import claim as claim_records
+        from salesctl.ops.sales.ownership import claim as claim_records
 
         s = session(ctx)
         rows, tx = claim_records(
@@ -277,7 +277,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead release L-7KQ2 --reason "not my territory"
         """
-        from salesctl.ops.ownership import release as release_records
+        from salesctl.ops.sales.ownership import release as release_records
 
         s = session(ctx)
         rows, tx = release_records(
@@ -313,8 +313,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example (cron, daily): salesctl --as wanglei lead reclaim --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.ownership import group_by_owner, idle_records
-        from salesctl.ops.ownership import reclaim as reclaim_records
+        from salesctl.ops.sales.ownership import group_by_owner, idle_records
+        from salesctl.ops.sales.ownership import reclaim as reclaim_records
 
         s = session(ctx)
         days = idle_days or s.store.config.reclaim_after_days
@@ -357,7 +357,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl lead convert L-7KQ2 --deal "ERP rollout" --amount 120000
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.leads import convert_lead
+        from salesctl.ops.sales.leads import convert_lead
 
         s = session(ctx)
         result, tx = convert_lead(
@@ -391,7 +391,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl lead disqualify L-7KQ2 --reason "no budget this year"
         """
-        from salesctl.ops.leads import disqualify_lead
+        from salesctl.ops.sales.leads import disqualify_lead
 
         s = session(ctx)
         record, tx = disqualify_lead(

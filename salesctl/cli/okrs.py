@@ -32,7 +32,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl okr add --period 2026-Q4 --objective "Grow East" --owner east
         """
-        from salesctl.ops.okrs import add_okr
+        from salesctl.ops.sales.okrs import add_okr
 
         s = session(ctx)
         record, tx = add_okr(
@@ -67,7 +67,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl okr kr add O-7KQ2 --title "Sign 2M" --target 2e6 --metric contract_amount
         """
-        from salesctl.ops.okrs import add_key_result
+        from salesctl.ops.sales.okrs import add_key_result
 
         s = session(ctx)
         record, tx = add_key_result(
@@ -96,7 +96,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl okr checkin O-7KQ2/kr3 --value 3 --note "two pilots live"
         """
-        from salesctl.ops.okrs import checkin as checkin_kr
+        from salesctl.ops.sales.okrs import checkin as checkin_kr
 
         s = session(ctx)
         record, tx = checkin_kr(
@@ -115,7 +115,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl okr list --period 2026-Q4
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.okrs import list_okrs
+        from salesctl.ops.sales.okrs import list_okrs
 
         s = session(ctx)
         rows = list_okrs(s.store, s.actor, period=period)
@@ -136,7 +136,7 @@ def make_okr(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl okr show O-7KQ2 --format json
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.okrs import show_okr
+        from salesctl.ops.sales.okrs import show_okr
 
         s = session(ctx)
         emit(show_okr(s.store, s.actor, okr), fmt)
@@ -164,7 +164,7 @@ def register_stats(app: typer.Typer) -> None:
         Example: salesctl stats contracts --by team --period 2026-Q4
         """
         from salesctl.cli._output import default_format, emit, money
-        from salesctl.ops.stats import stats as compute
+        from salesctl.reports.stats import stats as compute
 
         s = session(ctx)
         rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)

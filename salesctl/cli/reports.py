@@ -87,7 +87,7 @@ def _run(
     from pathlib import Path
 
     from salesctl.cli._output import warn_skipped
-    from salesctl.ops import reports
+    from salesctl.reports import build as reports
 
     s = session(ctx)
     if commit:

@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
             from salesctl.errors import UsageError
 
             raise UsageError("--actor and --require-signed need --range A..B")
-        from salesctl.ops.check import check_store
+        from salesctl.ops.collab.check import check_store
 
         problems = check_store(session(ctx).store)
         if fmt in ("json", "yaml", "csv", "excel"):
@@ -96,7 +96,7 @@ def _check_range(
 ) -> None:
     """``check --range``: print each offending commit and path; exit 1 if there are any."""
     from salesctl.cli._output import emit
-    from salesctl.ops.audit import audit_range
+    from salesctl.ops.collab.audit import audit_range
 
     report = audit_range(
         session(ctx).store.root, rev_range, actor=actor, require_signed=require_signed

@@ -34,8 +34,8 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl task list --mine --board
         """
         from salesctl.cli._output import default_format, emit
-        from salesctl.ops.tasks import board as columns
-        from salesctl.ops.tasks import list_tasks
+        from salesctl.ops.sales.tasks import board as columns
+        from salesctl.ops.sales.tasks import list_tasks
 
         s = session(ctx)
         rows = list_tasks(
@@ -56,7 +56,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl task show T-7KQ2
         """
         from salesctl.cli._output import emit
-        from salesctl.ops.tasks import show_task
+        from salesctl.ops.sales.tasks import show_task
 
         s = session(ctx)
         emit(show_task(s.store, s.actor, task_id), fmt)
@@ -79,7 +79,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl task add --parent T-9XD1 --title "Renewal call" --due 2027-10-01
         """
-        from salesctl.ops.tasks import add_task
+        from salesctl.ops.sales.tasks import add_task
 
         s = session(ctx)
         record, tx = add_task(
@@ -103,7 +103,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         no_commit: bool,
         dry_run: bool,
     ) -> None:
-        from salesctl.ops.tasks import set_status
+        from salesctl.ops.sales.tasks import set_status
 
         s = session(ctx)
         record, tx = set_status(
@@ -152,7 +152,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         Example: salesctl --as liuyang task assign T-7KQ2 --to lina
         """
-        from salesctl.ops.tasks import assign_task
+        from salesctl.ops.sales.tasks import assign_task
 
         s = session(ctx)
         record, tx = assign_task(

@@ -1,7 +1,7 @@
 """The ``notify:`` and ``routing:`` sections of ``salesctl.yaml``, parsed and checked.
 
 Pure: no files, no network. ``parse_config`` reports the problems (each naming its key);
-``ops.notify`` and ``ops.intake`` use the parsed hooks and rules.
+``ops.integrations.notify`` and ``ops.integrations.intake`` use the parsed hooks and rules.
 
     notify:
       - name: sales-chat                     # optional; `salesctl notify test sales-chat`

@@ -246,14 +246,14 @@ class Store:
 
 
 def _announce(store: Store, tx: Transaction) -> None:
-    """Hand a landed commit's events to the chat hooks (``ops.notify``: queued, then sent
-    within a short budget), and retry what earlier commands left waiting. Never raises:
+    """Hand a landed commit's events to the chat hooks (``ops.integrations.notify``: queued,
+    then sent within a short budget), and retry what earlier commands left waiting. Never raises:
     the command has succeeded, and announcing it must not say otherwise."""
     outbox = store.repo.git_dir / "salesctl" / "outbox" / "pending"
     if not tx.events and next(outbox.glob("*.json"), None) is None:
         return  # nothing to say and nothing waiting: no import, no cost
     try:
-        from salesctl.ops import notify
+        from salesctl.ops.integrations import notify
 
         notify.after_commit(store, tx)
     except Exception as exc:  # see the docstring

@@ -172,8 +172,8 @@ def test_a_tag_is_judged_like_a_branch(remote: Path, cli: Any) -> None:
 
 def test_a_branch_pointing_at_a_blob_or_tree_is_refused(remote: Path) -> None:
     """git refuses non-commits on branches by itself; the hook says so too, in its words."""
-    from salesctl.ops.gitread import GitReader
-    from salesctl.ops.hooks import RefUpdate, ref_refusal
+    from salesctl.ops.collab.gitread import GitReader
+    from salesctl.ops.collab.hooks import RefUpdate, ref_refusal
 
     reader = GitReader(remote)
     rules = reader.config_at(tip(remote))

@@ -20,7 +20,7 @@ from salesctl import clock, yamlio
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.kinds import DEAL, LEAD, OKR
-from salesctl.ops.check import check_store
+from salesctl.ops.collab.check import check_store
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store
 from salesctl.store.validation import InvalidRecord

@@ -22,7 +22,7 @@ from typing import Any
 from salesctl.errors import Conflict, Forbidden, Invalid
 from salesctl.git import GitError, git_env
 from salesctl.model.config import Member
-from salesctl.ops.gitread import field_changes, load_fields, place_of, show_value
+from salesctl.ops.collab.gitread import field_changes, load_fields, place_of, show_value
 from salesctl.store.store import Store
 
 MAX_ATTEMPTS = 5

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from salesctl import clock
 from salesctl.errors import Invalid
 from salesctl.model.config import Config, Member
-from salesctl.ops.followups import duration_of, local_time, newest_first, org_zone
 from salesctl.ops.records import visible_sql
+from salesctl.ops.sales.followups import duration_of, local_time, newest_first, org_zone
 from salesctl.store.store import Store
 
 UID_DOMAIN = "salesctl"

@@ -32,7 +32,6 @@ from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import CONTRACT, DEAL, INVOICE, PAYMENT, Kind
-from salesctl.ops import tasks
 from salesctl.ops.records import (
     RecordList,
     apply_sets,
@@ -47,6 +46,7 @@ from salesctl.ops.records import (
     validate,
     visible_sql,
 )
+from salesctl.ops.sales import tasks
 from salesctl.reports.facts import Facts, Receivable
 from salesctl.reports.money import (
     BUCKETS,

@@ -1,6 +1,6 @@
 """Customer use cases: add, edit, tag, list and show customers, and their contacts.
 
-Ownership moves (assign, claim, release, reclaim) are the generic ones in ``ops.ownership``;
+Ownership moves (assign, claim, release, reclaim) are the generic ones in ``ops.sales.ownership``;
 the same pool and permission rules as for leads apply. Custom fields (``custom_fields:
 customer:`` in ``salesctl.yaml``) are set with ``--set NAME=VALUE`` and filtered on with
 ``--where NAME=VALUE``; their values live under ``custom``.

@@ -38,8 +38,8 @@ from salesctl.model.values import (
     normalise_phone,
     not_utf8,
 )
-from salesctl.ops.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.ops.records import enter_stage
+from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store, Transaction
 from salesctl.store.validation import InvalidRecord

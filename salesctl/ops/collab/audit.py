@@ -35,8 +35,8 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
-from salesctl.ops.check import reference_problems
-from salesctl.ops.gitread import (
+from salesctl.ops.collab.check import reference_problems
+from salesctl.ops.collab.gitread import (
     CONFIG_FILE,
     GITLINK_MODE,
     SYMLINK_MODE,
@@ -47,7 +47,7 @@ from salesctl.ops.gitread import (
     load_fields,
     place_of,
 )
-from salesctl.ops.ownership import CLOSED_LEAD_STAGES
+from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
 from salesctl.store.layout import RECORD_ROOTS, Owner, RecordPath, parse_path, record_dir
 from salesctl.store.validation import owner_problems
 

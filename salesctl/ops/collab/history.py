@@ -21,7 +21,7 @@ from typing import Any
 from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member
-from salesctl.ops.gitread import (
+from salesctl.ops.collab.gitread import (
     FileChange,
     GitReader,
     Place,

@@ -74,7 +74,7 @@ class LeadInput:
     custom: dict[str, str] = field(default_factory=dict)  # as --set custom.NAME=VALUE text
 
     def duplicate_keys(self) -> list[str]:
-        from salesctl.ops.lead_import import duplicate_keys
+        from salesctl.ops.sales.lead_import import duplicate_keys
 
         return duplicate_keys(self.text)
 
@@ -163,7 +163,7 @@ def route(store: Store, config: Config, lead: LeadInput) -> tuple[str | None, st
     """(owner member id or None for the pool, why): the lead's ``owner``, else the first
     matching ``routing:`` rule, else the pool. A rule that finds nobody to deal to falls
     back to the pool rather than refusing the lead."""
-    from salesctl.ops.lead_import import round_robin_members
+    from salesctl.ops.sales.lead_import import round_robin_members
 
     if lead.owner:
         return lead.owner, "owner"
@@ -197,7 +197,7 @@ class PaymentInput:
 
 def parse_payment(config: Config, body: Any) -> PaymentInput:
     """A payment platform's event checked field by field; ``FieldErrors`` lists every problem."""
-    from salesctl.ops.followups import org_zone
+    from salesctl.ops.sales.followups import org_zone
 
     if not isinstance(body, dict):
         raise FieldErrors("payment", {"": "expected a JSON object"})
@@ -353,7 +353,7 @@ class LeadKeys:
         self.keys: dict[str, str] = {}
 
     def find(self, store: Store, keys: list[str]) -> str | None:
-        from salesctl.ops.lead_import import existing_keys
+        from salesctl.ops.sales.lead_import import existing_keys
 
         head = store.repo.head()
         if head != self.head or head is None:
@@ -411,7 +411,7 @@ class Intake:
         """Build the lead exactly as ``lead add`` would (a dry run: all its checks), then
         commit that file with the delivery trailer. Duplicates are looked for again under
         the store lock, so no other command can add the same lead in between."""
-        from salesctl.ops.leads import add_lead
+        from salesctl.ops.sales.leads import add_lead
 
         config = store.config
         actor = store.identify(self.actor_id)
@@ -453,7 +453,7 @@ class Intake:
         """(created, answer): the payment recorded as ``contract pay`` would, or the
         payment already recorded for the transaction id, or the first answer again for a
         repeated ``delivery``."""
-        from salesctl.ops.contracts import record_payment
+        from salesctl.ops.sales.contracts import record_payment
 
         with self.lock:
             if delivery and (first := self.log.get(delivery)) is not None:

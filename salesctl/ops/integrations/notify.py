@@ -20,7 +20,7 @@ At most once per hook. An entry is a file that moves between state directories:
 
 A refused connection, an error status or the platform's own error code (DingTalk and WeCom
 ``errcode``, Feishu ``code``) means not delivered: back to pending/ for a later retry.
-What a message says and each platform's body: ``ops.notify_formats``.
+What a message says and each platform's body: ``ops.integrations.notify_formats``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from salesctl.errors import NotFound
 from salesctl.git import write_atomic
 from salesctl.model.config import Config
 from salesctl.model.integrations import Hook, expand_env, parse_hooks
-from salesctl.ops.notify_formats import platform_error, render
+from salesctl.ops.integrations.notify_formats import platform_error, render
 
 if TYPE_CHECKING:
     from salesctl.store.store import Store, Transaction

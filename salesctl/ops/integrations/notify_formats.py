@@ -1,6 +1,6 @@
 """What a notification says, and the body each platform's incoming webhook wants.
 
-Pure: no files, no network. ``ops.notify`` queues and sends; this module turns an event
+Pure: no files, no network. ``ops.integrations.notify`` queues and sends; this module turns an event
 into words (``describe``) and into a platform's JSON (``render``), and reads a platform's
 error out of its answer (``platform_error``).
 

@@ -152,7 +152,7 @@ def checkin(
 
 def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> list[dict[str, Any]]:
     """OKRs the viewer may read (with computed progress), optionally for one period."""
-    from salesctl.ops.reports import Subject, okr_progress
+    from salesctl.reports.build import Subject, okr_progress
 
     config = store.config
     facts = Facts(store.index, config)
