@@ -48,3 +48,63 @@ class Forbidden(SalesctlError):
     """The acting member's role or data scope does not allow the action."""
 
     exit_code = EXIT_FORBIDDEN
+
+
+# -- one class per situation, their hints from one table ------------------------------------
+
+# Where a person finds the right value for each kind of thing (the hint of an error naming
+# one that does not exist): one table, so hints cannot drift between modules.
+LIST_COMMAND = {
+    "lead": "salesctl lead list",
+    "customer": "salesctl customer list",
+    "contact": "salesctl customer show CUSTOMER",
+    "followup": "salesctl followup list RECORD",
+    "visit": "salesctl visit list",
+    "deal": "salesctl deal list",
+    "contract": "salesctl contract list",
+    "payment": "salesctl contract show CONTRACT",
+    "invoice": "salesctl contract show CONTRACT",
+    "task": "salesctl task list",
+    "okr": "salesctl okr list",
+    "member": "salesctl member list",
+    "team": "salesctl team list",
+}
+
+
+def where_to_look(*kinds: str) -> str:
+    """``list them with `salesctl deal list``` for the kinds an id could be of."""
+    commands = list(dict.fromkeys(LIST_COMMAND[k] for k in kinds if k in LIST_COMMAND))
+    if not commands:
+        return "check the id"
+    return "list them with " + " or ".join(f"`{c}`" for c in commands)
+
+
+class UnknownRecord(NotFound):
+    """No record of these kinds has this id (or id prefix)."""
+
+    def __init__(self, prefix: str, kinds: tuple[str, ...] = ()) -> None:
+        what = "/".join(kinds) or "record"
+        super().__init__(f"no {what} with id {prefix}", where_to_look(*kinds))
+
+
+class AmbiguousId(Ambiguous):
+    """An id prefix that matches several records."""
+
+    def __init__(self, prefix: str, ids: list[str]) -> None:
+        shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+        super().__init__(f"{prefix} matches {len(ids)} records: {shown}", "type more of the id")
+
+
+class UnknownMember(NotFound):
+    def __init__(self, member_id: str, known: str) -> None:
+        super().__init__(f"unknown member {member_id!r}", f"members: {known}")
+
+
+class UnknownTeam(NotFound):
+    def __init__(self, team_id: str, known: str) -> None:
+        super().__init__(f"unknown team {team_id!r}", f"teams: {known}")
+
+
+class InactiveMember(Invalid):
+    def __init__(self, member_id: str, active: str) -> None:
+        super().__init__(f"{member_id} is inactive", f"active members: {active}")

@@ -299,3 +299,20 @@ def test_child_files_round_trip(owner: Owner) -> None:
 )
 def test_parse_path_rejects_what_is_not_a_record(path: str) -> None:
     assert layout.parse_path(path) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "missing", "hint"),
+    [
+        (("deal", "show"), "D-ZZZZ", "salesctl deal list"),
+        (("contract", "show"), "K-ZZZZ", "salesctl contract list"),
+        (("customer", "show"), "C-ZZZZ", "salesctl customer list"),
+        (("lead", "show"), "L-ZZZZ", "salesctl lead list"),
+    ],
+)
+def test_an_unknown_id_points_to_its_own_kinds_list(
+    store: Path, cli: Any, command: tuple[str, ...], missing: str, hint: str
+) -> None:
+    result = cli("--as", "dana", *command, missing)
+    assert result.code == 1
+    assert f"`{hint}`" in result.err

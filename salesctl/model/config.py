@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import InactiveMember, Invalid, UnknownMember, UnknownTeam
 from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.problems import Problem
@@ -160,17 +160,15 @@ class Config:
         one is refused naming the valid ids, as a command-line value must be."""
         member = self.members.get(member_id)
         if member is None:
-            raise NotFound(
-                f"unknown member {member_id!r}", f"members: {_some(sorted(self.members))}"
-            )
+            raise UnknownMember(member_id, _some(sorted(self.members)))
         if active and not member.active:
             live = sorted(m.id for m in self.members.values() if m.active)
-            raise Invalid(f"{member_id} is inactive", f"active members: {_some(live)}")
+            raise InactiveMember(member_id, _some(live))
         return member
 
     def require_team(self, team_id: str) -> str:
         if team_id not in self.teams:
-            raise NotFound(f"unknown team {team_id!r}", f"teams: {_some(sorted(self.teams))}")
+            raise UnknownTeam(team_id, _some(sorted(self.teams)))
         return team_id
 
     def require_lead_stage(self, stage: str) -> str:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import yamlio
-from salesctl.errors import Ambiguous, Invalid, NotFound, SalesctlError
+from salesctl.errors import AmbiguousId, Invalid, NotFound, SalesctlError, UnknownRecord
 from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
+from salesctl.model.kinds import BY_PREFIX
 from salesctl.store.index import Index, read_record
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
@@ -205,11 +206,9 @@ class Store:
         matches = self.index.paths_for_id_prefix(prefix, kinds)
         ids = sorted({m[0] for m in matches})
         if not ids:
-            what = "/".join(kinds) or "record"
-            raise NotFound(f"no {what} with id {prefix}", "list them with `salesctl lead list`")
+            raise UnknownRecord(prefix, kinds or _kinds_of(prefix))
         if len(ids) > 1:
-            shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
-            raise Ambiguous(f"{prefix} matches {len(ids)} records: {shown}", "type more of the id")
+            raise AmbiguousId(prefix, ids)
         paths = [m[1] for m in matches]
         if len(paths) > 1:
             raise Invalid(
@@ -218,7 +217,7 @@ class Store:
             )
         loc = parse_path(paths[0])
         if loc is None or not is_id(loc.id):  # pragma: no cover - index only holds parsed paths
-            raise NotFound(f"no record {prefix}")
+            raise UnknownRecord(prefix, kinds)
         return loc
 
     # -- writing -----------------------------------------------------------------------------
@@ -243,6 +242,12 @@ class Store:
             self.index.note_written(tx.change.paths, committed=commit)
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
+
+
+def _kinds_of(prefix: str) -> tuple[str, ...]:
+    """The kinds an id prefix can name (``D-3MX`` is a deal's), for an error's hint."""
+    kind = BY_PREFIX.get(prefix.partition("-")[0])
+    return (kind.name,) if kind else ()
 
 
 def _announce(store: Store, tx: Transaction) -> None:
