@@ -49,7 +49,7 @@ from salesctl.errors import (
     UsageError,
 )
 from salesctl.model.config import Member
-from salesctl.ops.integrations import notify
+from salesctl.ops.integrations import announce, notify
 from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, Intake
 from salesctl.serve_limits import (
     MAX_BODY,
@@ -62,7 +62,7 @@ from salesctl.serve_limits import (
     log_refusal,
     read_body,
 )
-from salesctl.store.store import Store
+from salesctl.store.store import Store, on_commit
 
 MIN_SECRET_LENGTH = 16
 SECRET_ENV = "SALESCTL_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
@@ -316,6 +316,8 @@ class IntakeServer:
         limits: Limits | None = None,
     ) -> None:
         from salesctl import scopes
+
+        on_commit(announce)  # a lead or payment that lands is announced like the CLI's
 
         if not secret:
             raise UsageError(

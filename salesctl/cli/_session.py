@@ -19,8 +19,10 @@ class Session:
 
     @cached_property
     def store(self) -> Store:
-        from salesctl.store.store import Store
+        from salesctl.ops.integrations import announce
+        from salesctl.store.store import Store, on_commit
 
+        on_commit(announce)  # chat notifications follow every change made from the CLI
         store = Store.discover(self.store_path)
         if store.interrupted is not None:
             from salesctl.cli._output import info

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -250,18 +250,25 @@ def _kinds_of(prefix: str) -> tuple[str, ...]:
     return (kind.name,) if kind else ()
 
 
+AfterCommit = Callable[["Store", Transaction], None]
+_after_commit: list[AfterCommit] = []
+
+
+def on_commit(callback: AfterCommit) -> None:
+    """Call ``callback(store, tx)`` after every commit that lands, outside the lock. Whoever
+    runs salesctl registers what should follow a change (the CLI and ``serve``: the chat
+    notifications), so the store depends on nothing above it."""
+    if callback not in _after_commit:
+        _after_commit.append(callback)
+
+
 def _announce(store: Store, tx: Transaction) -> None:
-    """Hand a landed commit's events to the chat hooks (``ops.integrations.notify``: queued,
-    then sent within a short budget), and retry what earlier commands left waiting. Never raises:
-    the command has succeeded, and announcing it must not say otherwise."""
-    outbox = store.repo.git_dir / "salesctl" / "outbox" / "pending"
-    if not tx.events and next(outbox.glob("*.json"), None) is None:
-        return  # nothing to say and nothing waiting: no import, no cost
-    try:
-        from salesctl.ops.integrations import notify
+    """Hand a landed commit to the registered callbacks. Never raises: the command has
+    succeeded, and what follows it must not say otherwise."""
+    for callback in _after_commit:
+        try:
+            callback(store, tx)
+        except Exception as exc:  # see the docstring
+            import logging
 
-        notify.after_commit(store, tx)
-    except Exception as exc:  # see the docstring
-        import logging
-
-        logging.getLogger("salesctl.notify").warning("notification not queued: %s", exc)
+            logging.getLogger("salesctl").warning("after the commit: %s", exc)
