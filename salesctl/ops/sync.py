@@ -14,8 +14,8 @@ rebase with ``-X ours`` / ``-X theirs``: in a rebase "ours" is the remote side).
 Under contention (many clones syncing after every change) a push loses the compare-and-swap
 whenever another lands between our fetch and our push. Each retry fetches again and rebases
 only our own commits onto the new tip; the pause before it is drawn uniformly from zero to
-an exponentially growing cap ("full jitter") from the system's entropy, so clones that
-collided once do not collide again in lock-step.
+a cap ("full jitter") from the system's entropy, so clones that collided once do not collide
+again in lock-step. ``backoff_delay`` says how the cap grows and shrinks.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from salesctl.ops.gitread import field_changes, load_fields, place_of, show_valu
 from salesctl.store.store import Store
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
-BACKOFF_FIRST_SECONDS = 0.05  # the least cap of the first pause; it doubles each retry ...
-BACKOFF_CAP_SECONDS = 8.0  # ... up to this (see backoff_delay for why not 2 s)
+BACKOFF_FIRST_SECONDS = 0.05  # the least cap of the first pause; it grows 4x a retry ...
+BACKOFF_CAP_SECONDS = 10.0  # ... up to this: 20 busy clones need pauses of seconds
 KEEP_OPTIONS = {"remote": "ours", "local": "theirs"}  # rebase -X: "ours" is the upstream
 
 
@@ -197,8 +197,8 @@ def sync(
             if not _is_race(pushed):
                 raise _push_error(pushed, remote)
             # Someone pushed first: wait a random while, then fetch, rebase and push again.
-            # The pause is counted in attempts as long as ours took: on a busy machine an
-            # attempt is slow, and clones that keep trying only make every attempt slower.
+            # The pause is measured in units of how long our attempt took: on a busy machine
+            # attempts are slow, and clones that keep trying only make them slower.
             now = _clock()
             left = started + timeout - now
             if left <= 0:
@@ -218,16 +218,17 @@ _pause: Callable[[float], None] = time.sleep
 def backoff_delay(retry: int, attempt_seconds: float = 0.0, time_left: float = 1.0) -> float:
     """The pause before retry number ``retry`` (1, 2, ...): full jitter under a cap.
 
-    The cap starts at the last attempt's duration (at least BACKOFF_FIRST_SECONDS) and
-    doubles on each retry up to BACKOFF_CAP_SECONDS, which spreads a herd of clones out.
-    It then shrinks with the share of the time budget left (``time_left``, 1 to 0): among
-    many clones, one that has waited long retries more often than one that just started,
-    so waits stay close to first come, first served instead of a lottery whose unlucky
-    losers run out of time.
+    The cap starts at the last attempt's duration (at least BACKOFF_FIRST_SECONDS) and grows
+    fourfold on each retry up to BACKOFF_CAP_SECONDS, which spreads a herd of clones out
+    within a few retries and costs a lone collision a fraction of a second. It then shrinks
+    with the share of the time budget left (``time_left``, 1 to 0, to the fourth power):
+    among many clones, one that has waited long retries more often than one that just
+    started, so waits come close to first come, first served instead of a lottery whose
+    unlucky losers run out of time (plain exponential back-off favours the newcomers).
     """
     unit = max(BACKOFF_FIRST_SECONDS, attempt_seconds)
-    cap = min(BACKOFF_CAP_SECONDS, unit * 2 ** min(retry - 1, 16))
-    return _jitter.uniform(0.0, cap * min(1.0, max(0.0, time_left)) ** 3)
+    cap = min(BACKOFF_CAP_SECONDS, unit * 4 ** min(retry - 1, 16))
+    return _jitter.uniform(0.0, cap * min(1.0, max(0.0, time_left)) ** 4)
 
 
 def _housekeep(root: Path) -> None:
