@@ -193,3 +193,138 @@ def test_sync_reports_a_push_the_servers_hook_refused(
     assert refused.code == 3
     assert "refused the push" in refused.err
     assert f"teams/east/bob/leads/{bob_lead}/lead.yaml" in refused.err
+
+
+def overtaking_pushes(bob: Path, count: int) -> list[str]:
+    """``count`` commits in bob's clone that can be pushed one by one to overtake alice."""
+    before = git(bob, "rev-parse", "HEAD").strip()
+    for i in range(count):
+        git(bob, "commit", "-q", "--allow-empty", "-m", f"bob's change {i}")
+    return git(bob, "rev-list", "--reverse", f"{before}..HEAD").split()
+
+
+def test_sync_keeps_retrying_past_five_overtaken_pushes_within_its_timeout(
+    remote: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = clone(remote, "alice"), clone(remote, "bob")
+    assert run(cli, alice, "alice", "lead", "add", "--company", "A").code == 0
+    overtakers = overtaking_pushes(bob, 7)  # more than the five attempts sync used to make
+    original = sync_module._Git.call
+    pauses: list[float] = []
+
+    def call(self: Any, *args: str) -> Any:
+        if args[0] == "push" and self.root == alice and overtakers:
+            git(bob, "push", "-q", "origin", f"{overtakers.pop(0)}:main")  # bob gets in first
+        return original(self, *args)
+
+    monkeypatch.setattr(sync_module._Git, "call", call)
+    monkeypatch.setattr(sync_module, "_pause", pauses.append, raising=False)
+    result = run(cli, alice, "alice", "sync", "-f", "json")
+    assert result.code == 0, result.err
+    assert result.json() | {"head": ""} == {
+        "remote": "origin",
+        "branch": "main",
+        "received": 7,
+        "rebased": 1,
+        "pushed": 1,
+        "attempts": 8,
+        "head": "",
+    }
+    assert git(remote, "rev-parse", "main") == git(alice, "rev-parse", "HEAD")
+    assert git(remote, "rev-list", "--count", "main").strip() == "9"  # config + 7 + alice's
+    assert len(pauses) == 7  # one jittered pause before each retry
+    assert all(0 <= pause <= sync_module.BACKOFF_CAP_SECONDS for pause in pauses)
+    assert len(set(pauses)) == len(pauses)  # drawn at random, not a fixed schedule
+
+
+def test_backoff_is_full_jitter_under_a_growing_cap_that_shrinks_as_time_runs_out() -> None:
+    delay = sync_module.backoff_delay
+    cap = sync_module.BACKOFF_CAP_SECONDS
+    assert all(0 <= delay(1, 0.0) <= 0.05 for _ in range(100))  # a short first pause
+    assert all(0 <= delay(3, 0.1) <= 1.6 for _ in range(100))  # attempt time, grown twice
+    late = [delay(12, 1.0) for _ in range(300)]
+    assert all(0 <= d <= cap for d in late) and max(late) > cap / 2 and min(late) < cap / 4
+    assert all(delay(12, 1.0, time_left=0.5) <= cap / 16 for _ in range(100))  # waited long
+    assert delay(12, 1.0, time_left=0.0) == 0.0
+
+
+def test_clones_do_not_draw_the_same_pauses() -> None:
+    draw = (
+        "from salesctl.ops.sync import backoff_delay\n"
+        "print([backoff_delay(9, 1.0) for _ in range(3)])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", draw], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(outputs) == 2  # no fixed seed: two processes retry at different moments
+
+
+def test_sync_gives_up_when_its_time_runs_out_and_says_how_many_commits_wait(
+    remote: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = clone(remote, "alice")
+    for company in ("A", "B"):
+        assert run(cli, alice, "alice", "lead", "add", "--company", company).code == 0
+    head = git(alice, "rev-parse", "HEAD")
+    original = sync_module._Git.call
+    pushes: list[int] = []
+
+    def call(self: Any, *args: str) -> Any:
+        if args[0] == "push":  # the remote moves on before every one of alice's pushes
+            pushes.append(1)
+            return subprocess.CompletedProcess(
+                args, 1, "!\tHEAD:refs/heads/main\t[rejected] (fetch first)\n", ""
+            )
+        return original(self, *args)
+
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 4.0  # each look at the clock finds 4 s gone
+        return now[0]
+
+    monkeypatch.setattr(sync_module._Git, "call", call)
+    monkeypatch.setattr(sync_module, "_clock", clock, raising=False)
+    monkeypatch.setattr(sync_module, "_pause", lambda _seconds: None, raising=False)
+    gave_up = run(cli, alice, "alice", "sync", "--timeout", "30")
+    assert gave_up.code == 1
+    assert "2 local commits wait" in gave_up.err and "salesctl sync" in gave_up.err
+    assert 2 <= len(pushes) < 10  # it retried, then stopped once 30 s had passed
+    assert git(alice, "rev-parse", "HEAD") == head  # both commits are safe in the clone
+    assert git(remote, "rev-list", "--count", "main").strip() == "1"
+
+    pushes.clear()
+    once = run(cli, alice, "alice", "sync", "--timeout", "0")  # no time for a retry
+    assert once.code == 1 and len(pushes) == 1 and "2 local commits wait" in once.err
+    assert run(cli, alice, "alice", "sync", "--timeout", "-1").code == 1
+
+
+def test_a_conflict_found_on_a_retry_is_reported_not_retried(
+    remote: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, lee = clone(remote, "alice"), clone(remote, "lee")
+    lead = run(cli, alice, "alice", "lead", "add", "--company", "Acme", "-f", "json").json()["id"]
+    assert run(cli, alice, "alice", "sync").code == 0
+    assert run(cli, lee, "lee", "sync").code == 0
+    assert run(cli, lee, "lee", "lead", "edit", lead, "--set", "phone=13922222222").code == 0
+    assert run(cli, alice, "alice", "lead", "edit", lead, "--set", "phone=13811111111").code == 0
+    before = snapshot(alice)
+    original = sync_module._Git.call
+    pauses: list[float] = []
+
+    def call(self: Any, *args: str) -> Any:
+        if args[0] == "push" and self.root == alice and not pauses:
+            git(lee, "push", "-q", "origin", "main")  # lee's edit lands between fetch and push
+        return original(self, *args)
+
+    monkeypatch.setattr(sync_module._Git, "call", call)
+    monkeypatch.setattr(sync_module, "_pause", pauses.append, raising=False)
+    stopped = run(cli, alice, "alice", "sync")
+    assert stopped.code == 1
+    assert lead in stopped.err and "13811111111" in stopped.err and "13922222222" in stopped.err
+    assert len(pauses) == 1  # one retry found the conflict, and sync stopped there
+    assert snapshot(alice) == before

@@ -76,13 +76,22 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
                 help="Settle conflicting fields: 'remote' keeps theirs, 'local' keeps yours.",
             ),
         ] = None,
+        timeout: Annotated[
+            float,
+            typer.Option(
+                "--timeout",
+                metavar="SECONDS",
+                help="How long to keep retrying while others push first (jittered back-off).",
+            ),
+        ] = 60.0,
         fmt: FormatOpt = None,
     ) -> None:
         """Fetch, rebase your commits onto the remote, push; retry if someone pushed first.
 
         A conflict (a field set differently on both sides) stops with both values and
-        changes nothing.
-        Example: salesctl sync
+        changes nothing. If the remote still kept moving when --timeout runs out, it says
+        how many local commits wait (exit 1); they stay safe in the clone.
+        Example: salesctl sync --timeout 120
         """
         from salesctl.cli._output import emit
         from salesctl.errors import NotFound
@@ -93,7 +102,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
             actor = s.actor
         except NotFound:
             actor = None  # rebasing then uses git's own committer identity
-        result = sync_store(s.store, actor, keep=keep)
+        result = sync_store(s.store, actor, keep=keep, timeout=timeout)
         if fmt and fmt != "table":
             emit(result.as_json(), fmt)
             return

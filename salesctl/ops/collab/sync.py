@@ -1,5 +1,6 @@
 """``salesctl sync``: fetch, rebase the clone's own commits onto the remote, push; retry
-when someone pushed in between.
+when someone pushed in between, with jittered exponential back-off until a time budget
+(``--timeout``) runs out.
 
 Safety first: it runs under the clone's store lock (no salesctl command commits halfway),
 refuses to start with uncommitted edits to tracked files or a rebase/merge in progress, and
@@ -9,12 +10,20 @@ moved). The layout makes independent work conflict-free, so a conflict means two
 set the same field of the same record differently; sync names the record, the field and
 both values, and the command that settles it (``--keep remote`` or ``--keep local``, which
 rebase with ``-X ours`` / ``-X theirs``: in a rebase "ours" is the remote side).
+
+Under contention (many clones syncing after every change) a push loses the compare-and-swap
+whenever another lands between our fetch and our push. Each retry fetches again and rebases
+only our own commits onto the new tip; the pause before it is drawn uniformly from zero to
+a cap ("full jitter") from the system's entropy, so clones that collided once do not collide
+again in lock-step. ``backoff_delay`` says how the cap grows and shrinks.
 """
 
 from __future__ import annotations
 
+import random
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +34,9 @@ from salesctl.model.config import Member
 from salesctl.ops.collab.gitread import field_changes, load_fields, place_of, show_value
 from salesctl.store.store import Store
 
-MAX_ATTEMPTS = 5
+DEFAULT_TIMEOUT_SECONDS = 60.0
+BACKOFF_FIRST_SECONDS = 0.05  # the least cap of the first pause; it grows 4x a retry ...
+BACKOFF_CAP_SECONDS = 10.0  # ... up to this: 20 busy clones need pauses of seconds
 KEEP_OPTIONS = {"remote": "ours", "local": "theirs"}  # rebase -X: "ours" is the upstream
 
 
@@ -74,6 +85,15 @@ class PushRefused(Forbidden):
         self.details = details
 
 
+class SyncTimedOut(Conflict):
+    """Every push within the time budget was overtaken; ``waiting`` local commits remain."""
+
+    def __init__(self, message: str, hint: str, *, waiting: int, attempts: int) -> None:
+        super().__init__(message, hint)
+        self.waiting = waiting
+        self.attempts = attempts
+
+
 class SyncConflict(Conflict):
     """A rebase stopped; it was aborted and the clone is as it was."""
 
@@ -90,7 +110,14 @@ class _Git:
     def call(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = git_env(self.env)
         return subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, text=True, env=env, check=False
+            # fetch and rebase would start housekeeping inside the race window: sync runs
+            # it once, after pushing
+            ["git", "-c", "maintenance.auto=false", "-c", "gc.auto=0", *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
 
     def out(self, *args: str) -> str:
@@ -106,32 +133,53 @@ class _Git:
 
 
 def sync(
-    store: Store, actor: Member | None, *, keep: str | None = None, attempts: int = MAX_ATTEMPTS
+    store: Store,
+    actor: Member | None,
+    *,
+    keep: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> SyncResult:
-    """Fetch, rebase local commits onto the remote branch, push; retry on a race."""
+    """Fetch, rebase local commits onto the remote branch, push; retry a lost race with
+    jittered back-off until ``timeout`` seconds have passed."""
     if keep is not None and keep not in KEEP_OPTIONS:
         raise Invalid(f"--keep {keep!r}", "use --keep remote or --keep local")
+    if not timeout >= 0:  # also refuses NaN
+        raise Invalid(f"--timeout {timeout}", "give the seconds sync may keep retrying, e.g. 60")
     git = _Git(store.root, {"GIT_EDITOR": ":", "GIT_TERMINAL_PROMPT": "0"})
     if actor is not None:  # rebased commits are committed by whoever syncs
         git.env.update(GIT_COMMITTER_NAME=actor.name, GIT_COMMITTER_EMAIL=actor.email)
+    # The budget starts once we hold the clone's lock: a second sync in the same clone waits
+    # for the first (the store lock's own timeout) and then finds little left to do.
     with store.repo.lock():
+        started = _clock()
         store.repo.recover()
         branch, remote, merge_ref, tracked = _upstream(git)
         _refuse_busy(git, store)
         result = SyncResult(remote, branch)
         tracking = f"refs/remotes/{remote}/{merge_ref.removeprefix('refs/heads/')}"
-        for attempt in range(1, attempts + 1):
-            result.attempts = attempt
-            fetched = git.call("fetch", "--quiet", remote, f"+{merge_ref}:{tracking}")
+        while True:
+            result.attempts += 1
+            attempt_started = _clock()
+            # Every step from this fetch to the push widens the window in which another
+            # clone's push makes ours lose: fetch only what we need.
+            fetched = git.call(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                remote,
+                f"+{merge_ref}:{tracking}",
+            )
             upstream = git.maybe("rev-parse", "-q", "--verify", f"{tracking}^{{commit}}")
             if fetched.returncode != 0 and upstream is not None:
                 raise GitError(f"git fetch {remote} failed: {_last(fetched.stderr)}")
             head = git.out("rev-parse", "HEAD")
-            if upstream is not None and upstream != head:
-                _integrate(git, head, upstream, keep, result)
-            ahead = int(
-                git.out("rev-list", "--count", "HEAD", *(["^" + upstream] if upstream else []))
-            )
+            if upstream is None:  # an empty remote: everything is ours to push
+                ahead = int(git.out("rev-list", "--count", "HEAD"))
+            elif upstream == head:
+                ahead = 0
+            else:
+                ahead = _integrate(git, head, upstream, keep, result)
             if ahead == 0:
                 break
             pushed = git.call(
@@ -146,15 +194,57 @@ def sync(
                 break
             if not _is_race(pushed):
                 raise _push_error(pushed, remote)
-            time.sleep(0.05 * attempt)  # someone pushed first: fetch and go again
-        else:
-            raise Conflict(
-                f"the remote kept moving: {attempts} pushes were overtaken",
-                "run `salesctl sync` again; your commits are safe in this clone",
-            )
+            # Someone pushed first: wait a random while, then fetch, rebase and push again.
+            # The pause is measured in units of how long our attempt took: on a busy machine
+            # attempts are slow, and clones that keep trying only make them slower.
+            now = _clock()
+            left = started + timeout - now
+            if left <= 0:
+                raise _timed_out(result.attempts, ahead, now - started)
+            _pause(min(left, backoff_delay(result.attempts, now - attempt_started, left / timeout)))
         result.head = git.out("rev-parse", "HEAD")
+        _housekeep(store.root)
         store.index.fresh = False
     return result
+
+
+_jitter = random.SystemRandom()  # never seeded: clones must not retry in lock-step
+_clock: Callable[[], float] = time.monotonic
+_pause: Callable[[float], None] = time.sleep
+
+
+def backoff_delay(retry: int, attempt_seconds: float = 0.0, time_left: float = 1.0) -> float:
+    """The pause before retry number ``retry`` (1, 2, ...): full jitter under a cap.
+
+    The cap starts at the last attempt's duration (at least BACKOFF_FIRST_SECONDS) and grows
+    fourfold on each retry up to BACKOFF_CAP_SECONDS, which spreads a herd of clones out
+    within a few retries and costs a lone collision a fraction of a second. It then shrinks
+    with the share of the time budget left (``time_left``, 1 to 0, to the fourth power):
+    among many clones, one that has waited long retries more often than one that just
+    started, so waits come close to first come, first served instead of a lottery whose
+    unlucky losers run out of time (plain exponential back-off favours the newcomers).
+    """
+    unit = max(BACKOFF_FIRST_SECONDS, attempt_seconds)
+    cap = min(BACKOFF_CAP_SECONDS, unit * 4 ** min(retry - 1, 16))
+    return _jitter.uniform(0.0, cap * min(1.0, max(0.0, time_left)) ** 4)
+
+
+def _housekeep(root: Path) -> None:
+    """The ``gc --auto`` that sync's own git calls skipped (it detaches when there is work)."""
+    subprocess.run(
+        ["git", "maintenance", "run", "--auto", "--quiet"], cwd=root, capture_output=True
+    )
+
+
+def _timed_out(attempts: int, waiting: int, elapsed: float) -> SyncTimedOut:
+    commits = "1 local commit waits" if waiting == 1 else f"{waiting} local commits wait"
+    return SyncTimedOut(
+        f"the remote kept moving: {attempts} pushes in {elapsed:.0f}s were overtaken; {commits}",
+        "run `salesctl sync` again (or give it longer with --timeout SECONDS); "
+        "your commits are safe in this clone",
+        waiting=waiting,
+        attempts=attempts,
+    )
 
 
 def _upstream(git: _Git) -> tuple[str, str, str, bool]:
@@ -195,15 +285,17 @@ def _refuse_busy(git: _Git, store: Store) -> None:
         )
 
 
-def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: SyncResult) -> None:
-    """Bring the remote's commits in: fast-forward, or rebase ours on top of them."""
-    result.received += int(git.out("rev-list", "--count", f"{head}..{upstream}"))
-    if git.call("merge-base", "--is-ancestor", head, upstream).returncode == 0:
+def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: SyncResult) -> int:
+    """Bring the remote's commits in: fast-forward, or rebase ours (only the commits the
+    remote lacks) on top of them. Returns how many local commits are left to push."""
+    counts = git.out("rev-list", "--left-right", "--count", f"{upstream}...{head}").split()
+    theirs, ours = int(counts[0]), int(counts[1])
+    result.received += theirs
+    if ours == 0:
         git.out("merge", "--ff-only", "--quiet", upstream)
-        return
-    if git.call("merge-base", "--is-ancestor", upstream, head).returncode == 0:
-        return  # only we have new commits
-    ours = int(git.out("rev-list", "--count", f"{upstream}..{head}"))
+        return 0
+    if theirs == 0:
+        return ours  # only we have new commits
     args = ["rebase", "--quiet", "--rebase-merges", "--empty=keep", "--no-autostash"]
     if keep:
         args += ["-X", KEEP_OPTIONS[keep]]
@@ -232,7 +324,9 @@ def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: Sy
             "`salesctl lead edit ID --set FIELD=VALUE`",
             details,
         )
-    result.rebased += ours
+    result.rebased = ours  # the same commits again on a retry, not more of them
+    # rebase drops a commit whose change the remote already has; count what is left
+    return int(git.out("rev-list", "--count", f"{upstream}..HEAD"))
 
 
 def _conflicts(git: _Git) -> list[FieldConflict]:
