@@ -250,7 +250,7 @@ def test_backoff_is_full_jitter_under_a_growing_cap_that_shrinks_as_time_runs_ou
 
 def test_clones_do_not_draw_the_same_pauses() -> None:
     draw = (
-        "from salesctl.ops.sync import backoff_delay\n"
+        "from salesctl.ops.collab.sync import backoff_delay\n"
         "print([backoff_delay(9, 1.0) for _ in range(3)])"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
