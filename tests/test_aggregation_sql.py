@@ -22,7 +22,7 @@ import pytest
 from conftest import git, make_store
 
 from salesctl.model.values import MAX_AMOUNT, to_json
-from salesctl.ops.sales import contracts, deals, okrs
+from salesctl.ops.sales import contract_figures, deals, okrs, receivables
 from salesctl.reports import build as reports
 from salesctl.reports import stats
 from salesctl.reports.facts import cents, from_cents
@@ -281,25 +281,25 @@ def test_receivables_by_owner_team_customer_and_contract(shop: Store) -> None:
     # alice: K-A1 has 0.2 19 days late and 100 not yet due (the 0.05 paid on 11-25 is
     # after today), K-M1 0.3 not yet due; bob: K-B1 owes all but 1.00 since 07-01 (142 days),
     # K-B3 0.7 not yet due, K-B2 is paid; nora's draft and cancelled contracts owe nothing.
-    by_owner = contracts.receivables(shop, fay)
+    by_owner = receivables.receivables(shop, fay)
     assert [r["owner"] for r in by_owner] == ["alice", "bob"]
     assert _aging(by_owner, "owner") == {
         "alice": _d("100.3", "0.2", "0", "0", "0", "100.5", "0.2", 2),
         "bob": _d("0.7", "0", "0", "0", "9999999999998.99", "9999999999999.69",
                   "9999999999998.99", 2),
     }  # fmt: skip
-    assert _aging(contracts.receivables(shop, fay, by="team"), "team") == {
+    assert _aging(receivables.receivables(shop, fay, by="team"), "team") == {
         "east": _d("100.7", "0.2", "0", "0", "9999999999998.99", "10000000000099.89",
                    "9999999999999.19", 3),
         "north": _d("0.3", "0", "0", "0", "0", "0.3", "0", 1),
     }  # fmt: skip
-    customers = contracts.receivables(shop, fay, by="customer")
+    customers = receivables.receivables(shop, fay, by="customer")
     assert [(r["customer"], r["customer_name"], r["contracts"]) for r in customers] == [
         (_id("C", "A1"), "Acme 甲", 1),
         (_id("C", "B1"), "Beta", 2),
         (_id("C", "M1"), "Delta", 1),
     ]
-    rows = contracts.receivables(shop, fay, by="contract")
+    rows = receivables.receivables(shop, fay, by="contract")
     assert [r["contract"] for r in rows] == [_id("K", t) for t in ("A1", "B1", "B3", "M1")]
     assert rows[3] == {
         "contract": _id("K", "M1"),
@@ -314,40 +314,40 @@ def test_receivables_by_owner_team_customer_and_contract(shop: Store) -> None:
 
 def test_receivables_on_other_days_and_in_other_scopes(shop: Store) -> None:
     fay = member(shop, "fay")
-    early = contracts.receivables(shop, fay, as_of=dt.date(2026, 1, 20))
+    early = receivables.receivables(shop, fay, as_of=dt.date(2026, 1, 20))
     assert _aging(early, "owner") == {"bob": _d("50", "0", "0", "0", "0", "50", "0", 1)}
     # 11-10: K-B3 is not signed yet; K-A1's second instalment is 9 days late
-    mid = contracts.receivables(shop, fay, as_of=dt.date(2026, 11, 10))
+    mid = receivables.receivables(shop, fay, as_of=dt.date(2026, 11, 10))
     assert _aging(mid, "owner")["alice"] == _d("100.3", "0.2", "0", "0", "0", "100.5", "0.2", 2)
     assert _aging(mid, "owner")["bob"][4] == Decimal("9999999999999.00")
-    mine = contracts.receivables(shop, member(shop, "alice"), by="contract")
+    mine = receivables.receivables(shop, member(shop, "alice"), by="contract")
     assert [r["contract"] for r in mine] == [_id("K", "A1"), _id("K", "M1")]
-    lead = contracts.receivables(shop, member(shop, "lee"), by="contract")
+    lead = receivables.receivables(shop, member(shop, "lee"), by="contract")
     assert [r["contract"] for r in lead] == [_id("K", t) for t in ("A1", "B1", "B3")]
-    assert contracts.receivables(shop, member(shop, "nora")) == []
+    assert receivables.receivables(shop, member(shop, "nora")) == []
 
 
 def test_receivables_json_through_the_cli(shop: Store, cli: Any) -> None:
     result = cli("--as", "fay", "receivables", "--by", "team", "-f", "json")
     assert result.code == 0, result.err
-    assert result.json() == to_json(contracts.receivables(shop, member(shop, "fay"), by="team"))
+    assert result.json() == to_json(receivables.receivables(shop, member(shop, "fay"), by="team"))
     assert result.json()[0]["d90_plus"] == money("9999999999998.99")
 
 
 def test_contract_list_and_show_agree_with_receivables(shop: Store) -> None:
     dana = member(shop, "dana")
-    listed = {r["id"]: r for r in contracts.list_contracts(shop, dana)}
+    listed = {r["id"]: r for r in contract_figures.list_contracts(shop, dana)}
     assert len(listed) == 7
     a1 = listed[_id("K", "A1")]
     assert (a1["received"], a1["outstanding"], a1["overdue"]) == _d("0.1", "100.2", "0.2")
     assert a1["customer_name"] == "Acme 甲"
     assert listed[_id("K", "N1")]["outstanding"] == 0  # a draft owes nothing yet
     assert listed[_id("K", "N2")]["outstanding"] == 0  # nor does a cancelled contract
-    later = contracts.list_contracts(shop, dana, as_of=dt.date(2026, 11, 30))
+    later = contract_figures.list_contracts(shop, dana, as_of=dt.date(2026, 11, 30))
     assert {r["id"]: r["received"] for r in later}[_id("K", "A1")] == Decimal("0.15")
-    late = contracts.list_contracts(shop, dana, overdue=True)
+    late = contract_figures.list_contracts(shop, dana, overdue=True)
     assert [r["id"] for r in late] == [_id("K", "A1"), _id("K", "B1")]
-    shown = contracts.show_contract(shop, dana, _id("K", "B1"))
+    shown = contract_figures.show_contract(shop, dana, _id("K", "B1"))
     assert (shown["received"], shown["outstanding"]) == _d("1.00", "9999999999998.99")
     assert shown["customer_name"] == "Beta"
 

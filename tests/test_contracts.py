@@ -456,7 +456,8 @@ def test_edit_title_plan_and_amount(store: Path, cli: Any) -> None:
 
 
 def test_signing_and_payments_announce_events(store: Path) -> None:
-    from salesctl.ops.sales.contracts import add_contract, record_payment
+    from salesctl.ops.sales.contracts import add_contract
+    from salesctl.ops.sales.payments import record_payment
 
     customer = add_customer(store, name="阿里巴巴")
     deal = add_deal(store, customer)

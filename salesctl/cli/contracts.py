@@ -40,7 +40,7 @@ TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 def _as_of(text: str | None) -> Any:
-    from salesctl.ops.sales.contracts import parse_day
+    from salesctl.ops.sales.contract_rules import parse_day
 
     return parse_day(text, "--as-of") if text else None
 
@@ -144,7 +144,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import record_payment
+        from salesctl.ops.sales.payments import record_payment
 
         s = session(ctx)
         record, tx = record_payment(
@@ -179,7 +179,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
         """
         from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import record_invoice
+        from salesctl.ops.sales.payments import record_invoice
 
         s = session(ctx)
         record, tx = record_invoice(
@@ -277,7 +277,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         """
         from salesctl.cli._output import emit
         from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import show_contract
+        from salesctl.ops.sales.contract_figures import show_contract
 
         s = session(ctx)
         contract = show_contract(s.store, s.actor, contract_id, as_of=_as_of(as_of))
@@ -304,7 +304,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         """
         from salesctl.cli._output import emit, warn_skipped
         from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import list_contracts
+        from salesctl.ops.sales.contract_figures import list_contracts
 
         s = session(ctx)
         rows = list_contracts(
@@ -346,7 +346,7 @@ def register_receivables(app: typer.Typer) -> None:
         """
         from salesctl.cli._output import default_format, emit, warn_skipped
         from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import receivables as aging_rows
+        from salesctl.ops.sales.receivables import receivables as aging_rows
         from salesctl.reports.money import BUCKETS
 
         s = session(ctx)

@@ -453,7 +453,7 @@ class Intake:
         """(created, answer): the payment recorded as ``contract pay`` would, or the
         payment already recorded for the transaction id, or the first answer again for a
         repeated ``delivery``."""
-        from salesctl.ops.sales.contracts import record_payment
+        from salesctl.ops.sales.payments import record_payment
 
         with self.lock:
             if delivery and (first := self.log.get(delivery)) is not None:

@@ -1,0 +1,152 @@
+"""What the contract commands share: the amounts, days and payment plan as typed, who may
+write a contract, and its payments and invoices as read from their files.
+
+Money is exact (``Decimal``). The payment plan (``plan``: instalments with ``due`` and
+``amount``) must sum to the contract's amount. A contract's payments and invoices are
+totalled from its own ``payments/`` and ``invoices/`` files, and once both reach the amount
+they close it. ``contracts`` (the lifecycle), ``payments`` and ``contract_figures`` use
+these; this module imports none of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Forbidden, Invalid
+from salesctl.model import values
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import Kind
+from salesctl.reports.money import decimal, plain
+from salesctl.store.layout import parse_path
+from salesctl.store.records import Record
+from salesctl.store.store import Store
+
+ZERO = Decimal(0)
+MONEY_STATUSES = ("signed", "active")  # payments and invoices are recorded on these
+# The owner of a contract may do these on it even when their role lacks the action
+# (a rep records the payment their customer made); cancelling needs the action itself
+# unless the contract is still a draft.
+OWNER_ACTIONS = (
+    "contract.pay",
+    "contract.invoice",
+    "contract.sign",
+    "contract.activate",
+    "contract.edit",
+)
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def parse_amount(text: str, option: str) -> Decimal:
+    """An option's amount: exact, and more than 0."""
+    try:
+        amount = values.coerce_amount(text)
+    except ValueError as exc:
+        raise Invalid(f"{option}: {exc}", "e.g. 120000 or 99.50") from None
+    if amount <= 0:
+        raise Invalid(f"{option} {text} must be more than 0")
+    return amount
+
+
+def parse_day(text: str, option: str) -> dt.date:
+    """An option's day: a date, or relative to today (``+30d``)."""
+    try:
+        return values.coerce_typed_date(text, clock.today())
+    except ValueError:
+        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
+
+
+def parse_plan(items: Iterable[str]) -> list[dict[str, Any]]:
+    """``--plan DATE:AMOUNT`` (repeatable) as plan rows, earliest due first."""
+    rows = []
+    for item in items:
+        due, sep, amount = item.partition(":")
+        if not sep:
+            raise Invalid(f"--plan {item!r} is not DATE:AMOUNT", "e.g. --plan 2026-12-31:30000")
+        rows.append(
+            {
+                "due": parse_day(due.strip(), "--plan"),
+                "amount": parse_amount(amount.strip(), "--plan"),
+            }
+        )
+    return sorted(rows, key=lambda r: (r["due"], r["amount"]))
+
+
+def check_plan(plan: Sequence[dict[str, Any]], amount: Decimal) -> None:
+    """Refuse a plan whose instalments do not sum to the contract's amount."""
+    total = sum((decimal(r["amount"]) for r in plan), ZERO)
+    if total != amount:
+        raise Invalid(
+            f"the plan's {len(plan)} instalment(s) sum to {plain(total)}, "
+            f"not the contract amount {plain(amount)}",
+            "make the --plan amounts add up to --amount",
+        )
+
+
+# -- permissions ----------------------------------------------------------------------------
+
+
+def check_contract_write(config: Config, actor: Member, action: str, contract: Record) -> None:
+    """The normal write scope, or the contract's owner for the everyday actions on it."""
+    try:
+        scopes.check_write(config, actor, action, contract.owner, record=contract.id)
+    except Forbidden as exc:
+        is_owner = contract.owner.member == actor.id
+        draft_cancel = action == "contract.cancel" and contract.data.get("status") == "draft"
+        if is_owner and (action in OWNER_ACTIONS or draft_cancel):
+            return
+        if action in ("contract.pay", "contract.invoice"):
+            raise Forbidden(
+                f"{actor.id} ({actor.role}) may not {action} {contract.id}: it belongs to "
+                f"{contract.owner}",
+                f"finance, {contract.owner}, their team lead or a director may record it",
+            ) from None
+        raise exc
+
+
+# -- reading what a contract holds ------------------------------------------------------------
+
+
+def money_entries(store: Store, contract: Record, kind: Kind) -> list[Record]:
+    """The contract's payments or invoices, read from disk (exact Decimals)."""
+    folder = store.root / contract.loc.record_dir / kind.plural
+    result = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        loc = parse_path(path.relative_to(store.root).as_posix())
+        if loc is None or loc.kind is not kind:
+            continue
+        record = store.read(loc)
+        if record.problems:
+            raise Invalid(
+                f"{record.problems[0]}: cannot total {contract.id}'s {kind.plural}",
+                "fix the file by hand, then `salesctl check`",
+            )
+        result.append(record)
+    return result
+
+
+def amount_total(records: Iterable[Record]) -> Decimal:
+    """What payments or invoices (from ``money_entries``) add up to."""
+    return sum((r.data["amount"] for r in records), ZERO)
+
+
+def customer_name_of(store: Store, customer_id: str | None) -> str | None:
+    """The customer's name as the index has it; None if unknown."""
+    if not customer_id:
+        return None
+    rows = store.index.select("customer", ["name"], "id = ?", [customer_id])
+    return str(rows[0][4]) if rows else None
+
+
+def closed_if_complete(
+    data: dict[str, Any], received: Decimal, invoiced: Decimal
+) -> dict[str, Any]:
+    """The contract data closed once it is both fully paid and fully invoiced."""
+    if data["status"] in MONEY_STATUSES and received == data["amount"] == invoiced:
+        return dict(data, status="closed")
+    return data
