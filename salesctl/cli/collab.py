@@ -54,7 +54,7 @@ def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
         Example: salesctl diff origin/main...HEAD --format md
         """
         from salesctl.cli._output import default_format, emit
-        from salesctl.ops.collab.history import diff_markdown, diff_rows, range_diff
+        from salesctl.ops.collab.diff import diff_markdown, diff_rows, range_diff
 
         s = session(ctx)
         result = range_diff(s.store, s.actor, rev_range)

@@ -29,8 +29,9 @@ import salesctl
 from salesctl import scopes
 from salesctl.errors import Conflict, Forbidden, Invalid, SalesctlError
 from salesctl.model.config import Config, Member
-from salesctl.ops.collab.audit import CONFIG_ACTION, AuditReport, audit_commits, member_for
+from salesctl.ops.collab.audit import AuditReport, audit_commits, member_for
 from salesctl.ops.collab.gitread import CONFIG_FILE, GitReader
+from salesctl.ops.collab.judge import CONFIG_ACTION
 from salesctl.store.store import Store, Transaction
 
 HOOK_MARKER = "# salesctl pre-receive hook"

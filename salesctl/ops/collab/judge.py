@@ -1,0 +1,290 @@
+"""Judging one commit's changes against the write rules, for ``check --range`` (``audit``).
+
+Data flow: a commit → its own changes (``own_changes``: for a merge, only what differs
+from a clean path-level merge of its parents, so an "evil merge" cannot hide a change) →
+each changed path placed (``gitread.place_of``) and grouped by record → a move between
+owners' directories, or adds/edits/deletes of a record's files → the same
+``scopes.check_write`` the CLI uses, with the config that rules the range → one
+``Violation`` per refused path. Reads blobs only (claims count open records in the
+commit's tree), never the work tree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from salesctl import scopes
+from salesctl.errors import Forbidden
+from salesctl.model.config import Config, Member
+from salesctl.model.kinds import Kind
+from salesctl.ops.collab.gitread import (
+    GITLINK_MODE,
+    SYMLINK_MODE,
+    CommitInfo,
+    FileChange,
+    GitReader,
+    Place,
+    load_fields,
+    place_of,
+)
+from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
+from salesctl.store.layout import Owner, record_dir
+
+CONFIG_ACTION = "config.edit"  # directors ("*") and admins ("config.*") have it
+MOVE_VERBS = ("assign", "claim", "release", "reclaim")
+NOT_EDIT_VERBS = (*MOVE_VERBS, "add", "import", "delete")
+# Creating a record of a kind, besides ``<kind>.add`` and ``<kind>.import``.
+EXTRA_ADD = {
+    "customer": ("lead.convert",),
+    "deal": ("lead.convert",),
+    "task": ("contract.add", "contract.sign", "contract.pay", "contract.invoice"),
+    "payment": ("contract.pay",),
+    "invoice": ("contract.invoice",),
+}
+# Editing a record of a kind, besides the role's own ``<kind>.*`` actions.
+EXTRA_EDIT = {
+    "customer": ("contact.",),
+    "contract": ("contract.pay", "contract.invoice"),
+    "payment": ("contract.pay",),
+    "invoice": ("contract.invoice",),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    commit: str
+    path: str
+    who: str  # the member judged (or the unknown author)
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.path}:" if self.path else ""
+        return f"{self.commit[:10]} ({self.who}):{where} {self.message}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"commit": self.commit, "path": self.path, "who": self.who, "message": self.message}
+
+
+# -- judging one commit ---------------------------------------------------------------------
+
+
+class Judge:
+    """Applies the write rules to each commit's own changes."""
+
+    def __init__(self, git: GitReader, config: Config) -> None:
+        self.git = git
+        self.config = config
+
+    def commit(self, info: CommitInfo, member: Member) -> list[Violation]:
+        return self.changes(info.id, own_changes(self.git, info.id, info.parents), member)
+
+    def changes(self, commit: str, changes: list[FileChange], member: Member) -> list[Violation]:
+        found: list[Violation] = []
+
+        def refuse(path: str, message: str) -> None:
+            found.append(Violation(commit, path, member.id, message))
+
+        groups: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
+        for change in changes:
+            if change.new_mode in (SYMLINK_MODE, GITLINK_MODE):
+                what = "a symlink" if change.new_mode == SYMLINK_MODE else "a submodule"
+                refuse(change.path, f"is {what}; the store refuses symlinks and submodules")
+                continue
+            place = place_of(change.path)
+            if place.owner is None:
+                if not scopes.action_allowed(self.config, member, CONFIG_ACTION):
+                    refuse(change.path, "only directors and admins may change this file")
+            elif place.special == "stray":
+                if not scopes.action_allowed(self.config, member, CONFIG_ACTION):
+                    refuse(change.path, "is not where a record can live (docs/data-format.md)")
+            elif place.special == "report":
+                why = self._why_not(member, ("report.commit",), place.owner)
+                if why:
+                    refuse(change.path, why)
+            else:
+                assert place.record is not None
+                groups[place.record].append((change, place))
+        for record_id, items in groups.items():
+            for path, message in self._record(commit, record_id, items, member):
+                refuse(path, message)
+        return found
+
+    def _record(
+        self,
+        commit: str,
+        record_id: str,
+        items: list[tuple[FileChange, Place]],
+        member: Member,
+    ) -> Iterator[tuple[str, str]]:
+        """Judge all changes to one record's files: a move, or adds/edits/deletes."""
+        kind = items[0][1].kind
+        assert kind is not None
+        removed = {(p.owner, p.rel) for c, p in items if c.new_blob is None}
+        added = {(p.owner, p.rel) for c, p in items if c.old_blob is None}
+        sources = {o for o, rel in removed if rel == kind.file_name}
+        targets = {o for o, rel in added if rel == kind.file_name}
+        covered: set[str] = set()
+        for source in sorted(sources - targets, key=str):
+            for target in sorted(targets - sources, key=str):
+                assert source is not None and target is not None
+                moved = {rel for o, rel in removed if o == source} & {
+                    rel for o, rel in added if o == target
+                }
+                covered |= {
+                    c.path for c, p in items if p.rel in moved and p.owner in (source, target)
+                }
+                why = self._move(commit, kind, record_id, source, target, member)
+                if why:
+                    yield record_dir(source, kind, record_id), why
+        for change, place in items:
+            if change.path in covered:
+                continue
+            assert place.owner is not None
+            why = self._file(change, place, member)
+            if why:
+                yield change.path, why
+
+    def _file(self, change: FileChange, place: Place, member: Member) -> str | None:
+        kind = place.file_kind
+        assert kind is not None and place.owner is not None
+        if change.old_blob is None:
+            actions = (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
+        elif change.new_blob is None:
+            actions = (f"{kind.name}.delete",)
+        else:
+            actions = self._edit_actions(member, kind)
+        why = self._why_not(member, actions, place.owner)
+        if (
+            why
+            and kind.name == "task"
+            and change.old_blob
+            and change.new_blob
+            and self._assignee_status_change(change, member)
+        ):
+            return None  # the assignee may start and finish their own task anywhere
+        return why
+
+    def _edit_actions(self, member: Member, kind: Kind) -> tuple[str, ...]:
+        """Actions that may change a record of ``kind`` in place: ``<kind>.edit`` and any
+        of the role's own actions on the kind other than creating, deleting and moving."""
+        prefixes = (f"{kind.name}.", *EXTRA_EDIT.get(kind.name, ()))
+        own = tuple(
+            pattern
+            for pattern in self.config.role_of(member).actions
+            if pattern.startswith(prefixes) and pattern.rsplit(".", 1)[-1] not in NOT_EDIT_VERBS
+        )
+        return (f"{kind.name}.edit", *own)
+
+    def _why_not(self, member: Member, actions: Sequence[str], owner: Owner) -> str | None:
+        """None if any of ``actions`` is allowed on ``owner``'s directory, else the reason."""
+        reason = ""
+        for action in actions:
+            try:
+                scopes.check_write(self.config, member, action, owner)
+                return None
+            except Forbidden as exc:
+                reason = reason or exc.message
+        return reason
+
+    def _move(
+        self, commit: str, kind: Kind, record_id: str, source: Owner, target: Owner, member: Member
+    ) -> str | None:
+        """A record moved from ``source``'s directory to ``target``'s."""
+        name = kind.name
+        label = f"moves {record_id} from {source} to {target}"
+        if source.is_pool:
+            home = Owner(member=member.id, team=member.team)
+            if target == home and scopes.action_allowed(self.config, member, f"{name}.claim"):
+                return self._claim_cap(commit, kind, member, home, record_id)
+            if self._why_target(member, f"{name}.assign", source, target) is None:
+                return None
+            return (
+                f"{label}: out of the pool only as a claim into {member.id}'s own directory "
+                f"(or an assignment by a lead or director)"
+            )
+        if target.is_pool:
+            for action in (f"{name}.release", f"{name}.reclaim"):
+                if self._why_target(member, action, source, target) is None:
+                    return None
+            return f"{label}: only the owner or their lead may return it to the pool"
+        if self._why_target(member, f"{name}.assign", source, target) is None:
+            return None
+        return f"{label}: {self._why_target(member, f'{name}.assign', source, target)}"
+
+    def _why_target(self, member: Member, action: str, source: Owner, target: Owner) -> str | None:
+        try:
+            scopes.check_write(self.config, member, action, source, target=target)
+        except Forbidden as exc:
+            return exc.message
+        return None
+
+    def _claim_cap(
+        self, commit: str, kind: Kind, member: Member, home: Owner, record_id: str
+    ) -> str | None:
+        """Within ``pool.max_owned_leads`` open records of the kind after the commit?"""
+        base = f"{home.dir}/{kind.plural}"
+        paths = [
+            p
+            for p in self.git.list_paths(commit, [base + "/"])
+            if p.count("/") == base.count("/") + 2 and p.endswith("/" + kind.file_name)
+        ]
+        stages = self.git.files_at(commit, paths)
+        open_count = 0
+        for path, content in stages.items():
+            fields = load_fields(content, path) or {}
+            if fields.get("stage") not in CLOSED_LEAD_STAGES:
+                open_count += 1
+        cap = self.config.max_owned_leads
+        if open_count > cap:
+            return (
+                f"claims {record_id}: {member.id} would own {open_count} open {kind.name}s, "
+                f"over the cap of {cap} (pool.max_owned_leads)"
+            )
+        return None
+
+    def _assignee_status_change(self, change: FileChange, member: Member) -> bool:
+        blobs = self.git.blobs([change.old_blob, change.new_blob])
+        old = load_fields(blobs.get(change.old_blob or ""), change.path) or {}
+        new = load_fields(blobs.get(change.new_blob or ""), change.path) or {}
+        differ = {k for k in {*old, *new} if old.get(k) != new.get(k)}
+        return (
+            old.get("assignee") == member.id == new.get("assignee")
+            and differ <= {"status"}
+            and any(
+                scopes.action_allowed(self.config, member, a) for a in ("task.done", "task.start")
+            )
+        )
+
+
+# -- a commit's own changes -----------------------------------------------------------------
+
+
+def own_changes(git: GitReader, commit: str, parents: Sequence[str]) -> list[FileChange]:
+    """What ``commit`` itself changed. For a merge: the paths whose merged content differs
+    from what a clean path-level three-way merge of its parents gives. That is an evil
+    merge's extra edit, a conflict resolution, or a revert of one side's change; what a
+    merge merely carries over from a parent is judged in the commit that made it."""
+    if len(parents) <= 1:
+        return git.diff(parents[0] if parents else None, commit)
+    per_parent = [{c.path: c for c in git.diff(p, commit)} for p in parents]
+    paths = sorted(set().union(*per_parent))
+    base = git.merge_base(*parents)
+    base_blobs = git.blob_ids(base, paths) if base else dict.fromkeys(paths)
+    own = []
+    for path in paths:
+        result = next((d[path].new_blob for d in per_parent if path in d), None)
+        mode = next((d[path].new_mode for d in per_parent if path in d), "100644")
+        versions = [d[path].old_blob if path in d else result for d in per_parent]
+        changed = {v for v in versions if v != base_blobs[path]}
+        if len(changed) <= 1 and mode not in (SYMLINK_MODE, GITLINK_MODE):
+            clean = next(iter(changed)) if changed else base_blobs[path]
+            if result == clean:
+                continue  # carried over from a parent: judged in the commit that made it
+        first = per_parent[0].get(path)
+        old_blob = first.old_blob if first else result
+        old_mode = first.old_mode if first else mode
+        status = "A" if old_blob is None else "D" if result is None else "M"
+        own.append(FileChange(status, path, old_mode, mode, old_blob, result))
+    return own

@@ -1,0 +1,219 @@
+"""What happened to records between two trees, shared by ``history`` and ``diff``.
+
+Data flow: raw file changes (``gitread.FileChange``) → placed (``gitread.place_of``) and
+grouped by record → the blobs of all of them read in one batch → per record, a
+``RecordChange``: created, deleted, moved between owners' directories or changed, with its
+field changes (``field: old -> new``) and its children's (follow-ups, visits, attachments
+...) as ``ChildChange``s. Each knows how to show itself as JSON and as human lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from salesctl.ops.collab.gitread import (
+    FileChange,
+    GitReader,
+    Place,
+    field_changes,
+    load_fields,
+    place_of,
+    show_value,
+)
+from salesctl.store.layout import Owner
+
+TEXT_FIELDS = ("text", "title", "note", "place")  # what names a follow-up, visit or task
+
+
+@dataclass
+class ChildChange:
+    kind: str
+    id: str
+    change: str  # added, removed, edited
+    summary: str = ""
+    fields: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "change": self.change,
+            "summary": self.summary,
+            "fields": [field_json(f) for f in self.fields],
+        }
+
+    def line(self) -> str:
+        text = f"{self.kind} {self.change} {self.id}"
+        if self.summary:
+            text += f": {self.summary}"
+        elif self.fields:
+            text += ": " + "; ".join(_field_line(f) for f in self.fields)
+        return text
+
+
+@dataclass
+class RecordChange:
+    """What happened to one record between two trees (one commit, or a diff's range)."""
+
+    id: str
+    kind: str
+    change: str  # created, deleted, moved, changed
+    owner_before: str | None = None  # "alice", "pool", ...; None: did not exist
+    owner_after: str | None = None
+    path: str = ""
+    label: str = ""  # company or name, for people
+    fields: list[tuple[str, Any, Any]] = field(default_factory=list)
+    children: list[ChildChange] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "change": self.change,
+            "owner_before": self.owner_before,
+            "owner_after": self.owner_after,
+            "path": self.path,
+            "fields": [field_json(f) for f in self.fields],
+            "children": [c.as_json() for c in self.children],
+        }
+
+    def lines(self) -> list[str]:
+        """Human lines: the move first, then ``field: old -> new``, then the children."""
+        out = []
+        if self.change == "created":
+            out.append(f"created in {self.owner_after}")
+        elif self.change == "deleted":
+            out.append(f"deleted from {self.owner_before}")
+        elif self.change == "moved":
+            out.append(f"moved {self.owner_before} -> {self.owner_after}")
+        if self.change != "created":  # a creation's fields are all new: the diff shows them
+            out += [_field_line(f) for f in self.fields]
+        out += [c.line() for c in self.children]
+        return out
+
+
+def field_json(item: tuple[str, Any, Any]) -> dict[str, Any]:
+    return {"field": item[0], "old": item[1], "new": item[2]}
+
+
+def _field_line(item: tuple[str, Any, Any]) -> str:
+    return f"{item[0]}: {show_value(item[1])} -> {show_value(item[2])}"
+
+
+# -- grouping raw changes into record changes -----------------------------------------------
+
+
+def record_changes(
+    git: GitReader, changes: Iterable[FileChange], *, only: str | None = None
+) -> list[RecordChange]:
+    """Group file changes by record and compare the records' fields (blobs read once)."""
+    groups: dict[str, list[tuple[FileChange, Place]]] = {}
+    for change in changes:
+        place = place_of(change.path)
+        if place.record is None or place.kind is None or (only and place.record != only):
+            continue
+        groups.setdefault(place.record, []).append((change, place))
+    blobs = git.blobs(
+        blob
+        for items in groups.values()
+        for change, place in items
+        if place.special is None
+        for blob in (change.old_blob, change.new_blob)
+    )
+    return [_record_change(record_id, items, blobs) for record_id, items in groups.items()]
+
+
+def _record_change(
+    record_id: str, items: list[tuple[FileChange, Place]], blobs: dict[str, bytes]
+) -> RecordChange:
+    kind = items[0][1].kind
+    assert kind is not None
+
+    def fields_of(blob: str | None, path: str) -> dict[str, Any] | None:
+        return load_fields(blobs.get(blob), path) if blob else None
+
+    mains = [(c, p) for c, p in items if p.is_main]
+    old_main = next(((c, p) for c, p in mains if c.old_blob), None)
+    new_main = next(((c, p) for c, p in mains if c.new_blob), None)
+    old_owner = _owner_name(old_main[1].owner) if old_main else None
+    new_owner = _owner_name(new_main[1].owner) if new_main else None
+    old_data = fields_of(old_main[0].old_blob, old_main[0].path) if old_main else None
+    new_data = fields_of(new_main[0].new_blob, new_main[0].path) if new_main else None
+    if not mains:  # only children changed: the record stayed where it is
+        owner = _owner_name(items[0][1].owner)
+        old_owner = new_owner = owner
+        change = "changed"
+    elif old_main is None:
+        change = "created"
+    elif new_main is None:
+        change = "deleted"
+    elif old_owner != new_owner:
+        change = "moved"
+    else:
+        change = "changed"
+    label_data = new_data or old_data or {}
+    result = RecordChange(
+        id=record_id,
+        kind=kind.name,
+        change=change,
+        owner_before=old_owner if change != "created" else None,
+        owner_after=new_owner if change != "deleted" else None,
+        path=(new_main or old_main or items[0])[0].path,
+        label=str(
+            label_data.get("company") or label_data.get("name") or label_data.get("title") or ""
+        ),
+        fields=field_changes(old_data, new_data),
+    )
+    # Children: a file under the record's directory, matched by its path inside it.
+    before: dict[str, tuple[FileChange, Place]] = {}
+    after: dict[str, tuple[FileChange, Place]] = {}
+    for change_, place in items:
+        if place.is_main:
+            continue
+        if change_.old_blob:
+            before[place.rel] = (change_, place)
+        if change_.new_blob:
+            after[place.rel] = (change_, place)
+    for rel in sorted({*before, *after}):
+        old_item, new_item = before.get(rel), after.get(rel)
+        place = (new_item or old_item or items[0])[1]
+        child_kind = place.file_kind.name if place.file_kind else "file"
+        child_id = place.file_id or rel
+        if place.special == "attachment":
+            child_kind, child_id = "attachment", rel.split("/", 1)[-1]
+        old_fields = fields_of(old_item[0].old_blob, rel) if old_item else None
+        new_fields = fields_of(new_item[0].new_blob, rel) if new_item else None
+        if old_item and new_item and old_item[0].old_blob == new_item[0].new_blob:
+            continue  # moved along with the record, unchanged
+        if old_item is None:
+            summary = _summary(new_fields)
+            result.children.append(ChildChange(child_kind, child_id, "added", summary))
+        elif new_item is None:
+            result.children.append(
+                ChildChange(child_kind, child_id, "removed", _summary(old_fields))
+            )
+        else:
+            result.children.append(
+                ChildChange(
+                    child_kind, child_id, "edited", fields=field_changes(old_fields, new_fields)
+                )
+            )
+    return result
+
+
+def _summary(data: dict[str, Any] | None) -> str:
+    if not data:
+        return ""
+    for name in TEXT_FIELDS:
+        if data.get(name):
+            return show_value(data[name], 70)
+    if data.get("amount") is not None:
+        return f"amount {show_value(data['amount'])}"
+    return ""
+
+
+def _owner_name(owner: Owner | None) -> str | None:
+    return None if owner is None else str(owner)
