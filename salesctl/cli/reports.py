@@ -87,11 +87,13 @@ def _run(
     from pathlib import Path
 
     from salesctl.cli._output import warn_skipped
-    from salesctl.reports import build as reports
+    from salesctl.reports.build import build_report
+    from salesctl.reports.commit import commit_reports
+    from salesctl.reports.formats import out_file, render_report
 
     s = session(ctx)
     if commit:
-        written, tx = reports.commit_reports(
+        written, tx = commit_reports(
             s.store,
             s.actor,
             period_kind=kind,
@@ -107,7 +109,7 @@ def _run(
         else:
             typer.echo("reports unchanged: nothing to commit")
         return
-    data = reports.build_report(
+    data = build_report(
         s.store,
         s.actor,
         period_kind=kind,
@@ -118,11 +120,9 @@ def _run(
         lang=lang,
     )
     warn_skipped(data.get("skipped", ()))
-    text = reports.render_report(
-        s.store, data, fmt, template=template, lang=lang or s.store.config.lang
-    )
+    text = render_report(s.store, data, fmt, template=template, lang=lang or s.store.config.lang)
     if out:
-        target = reports.out_file(Path(out), data, fmt)
+        target = out_file(Path(out), data, fmt)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         typer.echo(str(target))

@@ -1,8 +1,10 @@
-"""Weekly and monthly reports: the facts of a period for a member, a team or the company,
-rendered to Markdown, HTML or JSON, and optionally committed into the store.
+"""Weekly and monthly reports: whom a report is about and the facts of its period, for a
+member, a team or the company, as JSON-ready data (the ``--format json`` output).
 
-Cron-ready: no prompts, the default period is the last complete one, and ``--commit`` makes
-no commit when nothing changed. Regenerating keeps what members wrote under the questions.
+``build_report`` resolves the subject (checking the viewer may read it) and the period (by
+default the last complete one), then gathers from the index the members' figures, stage
+movements, pipeline, closed deals, overdue receivables, trend, OKR progress and the questions
+to answer. ``formats`` renders that data; ``commit`` writes the reports into the store.
 """
 
 from __future__ import annotations
@@ -11,21 +13,18 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
-from salesctl.reports import charts
 from salesctl.reports.facts import METRICS, Facts, in_list, totals
-from salesctl.reports.money import BUCKETS, decimal
+from salesctl.reports.money import decimal
 from salesctl.reports.periods import Period, last_complete, parse_period
-from salesctl.reports.render import ANSWER_PLACEHOLDER, parse_answers, render
 from salesctl.scopes import owner_dirs
 from salesctl.store.layout import Owner
-from salesctl.store.store import Store, Transaction
+from salesctl.store.store import Store
 
 DEFAULT_QUESTIONS = {
     "en": {
@@ -51,95 +50,6 @@ DEFAULT_QUESTIONS = {
             "遇到了哪些问题或风险，需要什么支持？",
             "下月目标是什么？",
         ],
-    },
-}
-FORMATS = ("md", "html", "json")
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "report": "Sales report",
-        "week": "Week",
-        "month": "Month",
-        "facts": "Facts",
-        "member": "Member",
-        "total": "Total",
-        "new_leads": "New leads",
-        "followups": "Follow-ups",
-        "visits": "Visits",
-        "leads_converted": "Converted",
-        "deals_won": "Won",
-        "deals_lost": "Lost",
-        "contracts_signed": "Contracts",
-        "contract_amount": "Signed amount",
-        "payments_received": "Received",
-        "outstanding": "Outstanding",
-        "movements": "Stage movements",
-        "leads": "Leads",
-        "deals": "Deals",
-        "pipeline": "Pipeline",
-        "stage": "Stage",
-        "count": "Count",
-        "amount": "Amount",
-        "weighted": "Weighted",
-        "closed": "Deals won and lost",
-        "reason": "Reason",
-        "lost_to": "Lost to",
-        "overdue": "Overdue receivables",
-        "contract": "Contract",
-        "customer": "Customer",
-        "days": "Days overdue",
-        "aging": "Receivables aging",
-        "okrs": "OKR progress",
-        "progress": "Progress",
-        "target": "Target",
-        "current": "Current",
-        "questions": "Questions",
-        "trend": "Trend",
-        "data_from": "Data from commit",
-        "none": "None.",
-        "funnel": "Funnel",
-    },
-    "zh": {
-        "report": "销售报告",
-        "week": "周",
-        "month": "月",
-        "facts": "数据概览",
-        "member": "成员",
-        "total": "合计",
-        "new_leads": "新线索",
-        "followups": "跟进",
-        "visits": "拜访",
-        "leads_converted": "转化",
-        "deals_won": "赢单",
-        "deals_lost": "输单",
-        "contracts_signed": "签约数",
-        "contract_amount": "签约金额",
-        "payments_received": "回款",
-        "outstanding": "应收余额",
-        "movements": "阶段变化",
-        "leads": "线索",
-        "deals": "商机",
-        "pipeline": "销售漏斗",
-        "stage": "阶段",
-        "count": "数量",
-        "amount": "金额",
-        "weighted": "加权金额",
-        "closed": "赢单与输单",
-        "reason": "原因",
-        "lost_to": "输给",
-        "overdue": "逾期应收",
-        "contract": "合同",
-        "customer": "客户",
-        "days": "逾期天数",
-        "aging": "应收账龄",
-        "okrs": "OKR 进度",
-        "progress": "进度",
-        "target": "目标",
-        "current": "当前",
-        "questions": "问题",
-        "trend": "趋势",
-        "data_from": "数据来自提交",
-        "none": "无。",
-        "funnel": "漏斗",
     },
 }
 TREND_PERIODS = 8
@@ -216,12 +126,13 @@ def build_report(
         raise Invalid(
             f"{period.id} is a {period.kind}, not a {period_kind}", "e.g. 2026-W47 or 2026-11"
         )
-    return _report_data(store, config, subject, period, lang or config.lang)
+    return report_data(store, config, subject, period, lang or config.lang)
 
 
-def _report_data(
+def report_data(
     store: Store, config: Config, subject: Subject, period: Period, lang: str
 ) -> dict[str, Any]:
+    """The report of an already resolved ``subject`` (whoever asks was checked before)."""
     facts = Facts(store.index, config, within=subject_dirs(config, subject))
     # Look for hand edits once, at all the report reads, rather than once per query.
     store.index.refresh(kinds=READS, within=facts.within)
@@ -417,137 +328,3 @@ def okr_progress(
             }
         )
     return result
-
-
-def render_report(
-    store: Store,
-    data: dict[str, Any],
-    fmt: str,
-    *,
-    template: str | None,
-    lang: str,
-    answers: dict[str, str] | None = None,
-) -> str:
-    from salesctl.ops.setup import bundled_dir
-
-    if fmt == "json":
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if fmt not in FORMATS:
-        raise Invalid(f"unknown report format {fmt!r}", "use md, html or json")
-    name = template or "report"
-    context = dict(
-        data,
-        answers=answers or {},
-        placeholder=ANSWER_PLACEHOLDER,
-        t=LABELS.get(lang, LABELS["en"]),
-    )
-    if fmt == "html":
-        context["charts"] = _charts(data)
-    return render(
-        name,
-        fmt,
-        context,
-        store_templates=store.root / "templates",
-        builtin=bundled_dir("templates"),
-    )
-
-
-def _charts(data: dict[str, Any]) -> dict[str, str]:
-    pipeline = [r for r in data["pipeline"] if r["count"]]
-    return {
-        "funnel": charts.funnel(
-            [(r["stage"], r["amount"], f"{r['count']} · {r['amount']:,}") for r in pipeline]
-        ),
-        "trend": charts.trend(
-            [r["period"] for r in data["trend"]],
-            [
-                ("new leads", [r["new_leads"] for r in data["trend"]]),
-                ("signed amount", [r["contract_amount"] for r in data["trend"]]),
-            ],
-        ),
-        "aging": charts.bars([(b, data["aging"][b]) for b in BUCKETS]),
-    }
-
-
-def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple[Subject, str]]:
-    """Where ``--commit`` writes: each member's report, then team and company summaries."""
-    result = []
-    for member_id in subject.members:
-        member = config.members[member_id]
-        home = Owner(member=member.id, team=member.team).dir
-        result.append(
-            (
-                Subject("member", member.id, (member.id,), member.team),
-                f"{home}/reports/{period.id}.md",
-            )
-        )
-    if subject.kind == "team":
-        result.append((subject, f"teams/{subject.id}/reports/{period.id}.md"))
-    if subject.kind == "company":
-        for team in config.teams:
-            members = tuple(m.id for m in config.team_members(team))
-            result.append(
-                (Subject("team", team, members, team), f"teams/{team}/reports/{period.id}.md")
-            )
-        result.append((subject, f"reports/{period.id}.md"))
-    return result
-
-
-def commit_reports(
-    store: Store,
-    actor: Member,
-    *,
-    period_kind: str,
-    period_id: str | None = None,
-    member: str | None = None,
-    team: str | None = None,
-    all_: bool = False,
-    template: str | None = None,
-    lang: str | None = None,
-) -> tuple[list[str], Transaction]:
-    """Write the Markdown reports into the store in one commit; none if nothing changed."""
-    config = store.config
-    lang = lang or config.lang
-    subject = resolve_subject(config, actor, member=member, team=team, all_=all_)
-    period = parse_period(period_id) if period_id else last_complete(period_kind, clock.today())
-    written: list[str] = []
-    action = {"week": "report.weekly", "month": "report.monthly"}[period_kind]
-    with store.transaction(actor, action) as tx:
-        for part, path in report_paths(config, subject, period):
-            owner = _owner_of_report(config, part)
-            scopes.check_write(config, actor, "report.commit", owner, record=path)
-            target = store.root / path
-            previous = _previous_report(target, path)
-            data = _report_data(store, config, part, period, lang)
-            text = render_report(
-                store, data, "md", template=template, lang=lang, answers=parse_answers(previous)
-            )
-            if text != previous:
-                tx.write_file(path, text.encode("utf-8"))
-                written.append(path)
-        tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
-    return written, tx
-
-
-def _previous_report(target: Path, path: str) -> str:
-    """The report as committed before (its answers are kept); only a regular file is read."""
-    from salesctl import yamlio
-
-    try:
-        return yamlio.read_regular(target, source=path).decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""
-
-
-def _owner_of_report(config: Config, subject: Subject) -> Owner:
-    if subject.kind == "member":
-        member = config.members[subject.id]
-        return Owner(member=member.id, team=member.team)
-    if subject.kind == "team":
-        return Owner(team=subject.id)
-    return Owner(company=True)
-
-
-def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
-    subject = data["subject"]
-    return out_dir / f"{subject['kind']}-{subject['id']}-{data['period']['id']}.{fmt}"

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from salesctl import yamlio
 from salesctl.errors import Invalid
 from salesctl.model.config import Config, parse_config
-from salesctl.ops.sales.lead_import import build_rows, map_columns, read_rows
+from salesctl.ops.sales.lead_import import build_rows
+from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import Ancestors, row_for
 

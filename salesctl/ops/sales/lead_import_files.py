@@ -1,0 +1,185 @@
+"""Reading a lead import's file and mapping its columns: the first two steps of ``lead import``.
+
+A CSV (UTF-8 with or without BOM, Excel quoting, CRLF) or JSON file becomes its column names
+and ``(row number, values)`` pairs, with rows of the wrong shape collected as problems rather
+than raised; ``map_columns`` then names the lead field each column fills (``--map`` first,
+then built-in English and Chinese header names) and which columns are ignored. The pipeline
+that builds, checks and writes the leads from these rows is ``lead_import``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from salesctl.errors import Invalid
+from salesctl.model.config import Config
+from salesctl.model.kinds import LEAD
+from salesctl.model.values import not_utf8
+
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+
+# Header names (lower-cased, spaces/underscores collapsed) recognised without --map.
+HEADERS: dict[str, str] = {}
+for _field, _names in {
+    "company": "company, company name, account, account name, organization, organisation, "
+    "公司, 公司名称, 企业名称, 单位, 客户名称",
+    "name": "name, full name, contact, contact name, lead name, 姓名, 联系人, 名字",
+    "first_name": "first name, firstname, given name, 名",
+    "last_name": "last name, lastname, surname, family name, 姓",
+    "email": "email, e-mail, email address, mail, 邮箱, 电子邮件, 电子邮箱, 邮件",
+    "phone": "phone, mobile, mobile phone, telephone, tel, phone number, cell, "
+    "电话, 手机, 手机号, 手机号码, 联系电话, 电话号码",
+    "source": "source, lead source, channel, 来源, 线索来源, 渠道",
+    "stage": "stage, status, lead status, 状态, 阶段, 线索状态",
+    "created": "created, created date, create date, created time, created at, date created, "
+    "创建时间, 创建日期",
+    "tags": "tags, tag, 标签",
+    "notes": "notes, note, description, comments, 备注, 描述",
+    "owner": "owner, lead owner, assigned to, 负责人, 所有人",
+}.items():
+    for _name in _names.split(","):
+        HEADERS[" ".join(_name.strip().lower().replace("_", " ").split())] = _field
+
+Rows = list[tuple[int, dict[str, Any]]]
+
+
+def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
+    """(columns, [(row number, values)], row problems) from a CSV or JSON file; rows number
+    like a spreadsheet (the header is row 1) for CSV, from 1 for JSON."""
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Invalid(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise Invalid(f"{name} is over {MAX_IMPORT_BYTES // 2**20} MB", "split it into parts")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            f"{name}: not UTF-8 (byte {exc.start})",
+            "save it as 'CSV UTF-8' in Excel, or convert it: iconv -f GBK -t UTF-8",
+        ) from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        return _json_rows(name, text)
+    return _csv_rows(name, text)
+
+
+def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
+    try:
+        # Numbers stay as written, like a CSV cell: a phone keeps its digits, and a number
+        # of 5,000 digits is a value to refuse in its row, not Python's int-size ValueError.
+        data = json.loads(text, parse_int=str, parse_float=str, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}", "fix the file") from None
+    except RecursionError:  # "[[[[..." thousands deep: no export nests like that
+        raise Invalid(f"{name}: JSON nested too deeply", '[{"company": ...}, ...]') from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise Invalid(f"{name}: expected a JSON list of objects", '[{"company": ...}, ...]')
+    columns: list[str] = []
+    rows: Rows = []
+    problems: list[str] = []
+    for number, item in enumerate(data, 1):
+        # JSON may escape half a character ("\ud800"), which no file can hold.
+        broken = [(str(k), p) for k, v in item.items() if (p := not_utf8(k) or not_utf8(v))]
+        if broken:
+            problems += [
+                f"row {number}: {printable(k)}: is not valid text ({p})" for k, p in broken
+            ]
+            continue
+        columns += [str(k) for k in item if str(k) not in columns]
+        rows.append((number, {str(k): v for k, v in item.items()}))
+    return columns, rows, problems
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate escaped, so a message or a commit can hold it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise Invalid(f"{name} is empty", "export it again with a header row") from None
+    except csv.Error as exc:
+        raise Invalid(f"{name} row 1: {exc}", "fix the quoting") from None
+    columns = [h.strip() for h in header]
+    if len(set(columns)) != len(columns) or "" in columns:
+        raise Invalid(f"{name} row 1: empty or repeated column names", "name every column once")
+    rows: Rows = []
+    problems: list[str] = []
+    try:
+        # Spreadsheet numbering: the header is row 1, each record (even one whose quoted
+        # cell holds line breaks) is one row, blank lines included.
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue  # blank lines, as spreadsheets leave at the end
+            if len(values) != len(columns):
+                problems.append(
+                    f"row {number}: {len(values)} values for {len(columns)} columns "
+                    "(a missing or extra column, or a stray comma)"
+                )
+                continue
+            rows.append((number, dict(zip(columns, values, strict=True))))
+    except csv.Error as exc:
+        raise Invalid(f"{name} row {reader.line_num}: {exc}", "fix the quoting") from None
+    return columns, rows, problems
+
+
+def map_columns(
+    config: Config, columns: Sequence[str], mappings: Iterable[str]
+) -> tuple[dict[str, str], list[str]]:
+    """column -> field (a lead field, ``custom.NAME``, or ``owner``), and ignored columns."""
+    explicit: dict[str, str] = {}
+    for pair in mappings:
+        column, sep, wanted = pair.partition("=")
+        if not sep or not column.strip():
+            raise Invalid(f"--map {pair!r} is not Column=field", 'e.g. --map "Mobile=phone"')
+        explicit[column.strip()] = wanted.strip()
+    custom = {f.name for f in config.custom_fields.get("lead", ())}
+    allowed = {f.name for f in LEAD.fields if f.settable} | {"created", "owner"}
+    allowed |= {"first_name", "last_name"}
+    result: dict[str, str] = {}
+    ignored: list[str] = []
+    for column in explicit:
+        if column not in columns:
+            raise Invalid(
+                f"--map names column {column!r}, which the file does not have",
+                f"columns: {', '.join(columns)}",
+            )
+    for column in columns:
+        target: str | None = explicit.get(column)
+        if target is None:
+            key = " ".join(column.lower().replace("_", " ").split())
+            target = HEADERS.get(key) or (key if key in custom else None)
+        if target in (None, "-", ""):
+            ignored.append(column)
+            continue
+        assert target is not None
+        name = target.removeprefix("custom.")
+        if target.startswith("custom.") and name not in custom:
+            raise Invalid(
+                f"--map {column}={target}: lead has no custom field {name!r}",
+                "add it under custom_fields: lead: in salesctl.yaml",
+            )
+        if not target.startswith("custom.") and target not in allowed:
+            if target in custom:
+                target = f"custom.{target}"
+            else:
+                raise Invalid(
+                    f"--map {column}={target}: not a lead field",
+                    f"use one of {', '.join(sorted(allowed))} or custom.NAME",
+                )
+        result[column] = target
+    return result, ignored

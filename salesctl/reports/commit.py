@@ -1,0 +1,100 @@
+"""``report --commit``: each report of a period written into the store, in one commit.
+
+A member's report goes to their own ``reports/`` directory, a team's and the company's to
+theirs; a company report also writes every team's. Each part is built (``build``) and
+rendered to Markdown (``formats``) afresh, keeping the answers members wrote under the
+questions of the committed one. Cron-ready: no prompts, the default period is the last
+complete one, and nothing changed makes no commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from salesctl import clock, scopes
+from salesctl.model.config import Config, Member
+from salesctl.reports.build import Subject, report_data, resolve_subject
+from salesctl.reports.formats import render_report
+from salesctl.reports.periods import Period, last_complete, parse_period
+from salesctl.reports.render import parse_answers
+from salesctl.store.layout import Owner
+from salesctl.store.store import Store, Transaction
+
+
+def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple[Subject, str]]:
+    """Where ``--commit`` writes: each member's report, then team and company summaries."""
+    result = []
+    for member_id in subject.members:
+        member = config.members[member_id]
+        home = Owner(member=member.id, team=member.team).dir
+        result.append(
+            (
+                Subject("member", member.id, (member.id,), member.team),
+                f"{home}/reports/{period.id}.md",
+            )
+        )
+    if subject.kind == "team":
+        result.append((subject, f"teams/{subject.id}/reports/{period.id}.md"))
+    if subject.kind == "company":
+        for team in config.teams:
+            members = tuple(m.id for m in config.team_members(team))
+            result.append(
+                (Subject("team", team, members, team), f"teams/{team}/reports/{period.id}.md")
+            )
+        result.append((subject, f"reports/{period.id}.md"))
+    return result
+
+
+def commit_reports(
+    store: Store,
+    actor: Member,
+    *,
+    period_kind: str,
+    period_id: str | None = None,
+    member: str | None = None,
+    team: str | None = None,
+    all_: bool = False,
+    template: str | None = None,
+    lang: str | None = None,
+) -> tuple[list[str], Transaction]:
+    """Write the Markdown reports into the store in one commit; none if nothing changed."""
+    config = store.config
+    lang = lang or config.lang
+    subject = resolve_subject(config, actor, member=member, team=team, all_=all_)
+    period = parse_period(period_id) if period_id else last_complete(period_kind, clock.today())
+    written: list[str] = []
+    action = {"week": "report.weekly", "month": "report.monthly"}[period_kind]
+    with store.transaction(actor, action) as tx:
+        for part, path in report_paths(config, subject, period):
+            owner = _owner_of_report(config, part)
+            scopes.check_write(config, actor, "report.commit", owner, record=path)
+            target = store.root / path
+            previous = _previous_report(target, path)
+            data = report_data(store, config, part, period, lang)
+            text = render_report(
+                store, data, "md", template=template, lang=lang, answers=parse_answers(previous)
+            )
+            if text != previous:
+                tx.write_file(path, text.encode("utf-8"))
+                written.append(path)
+        tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
+    return written, tx
+
+
+def _previous_report(target: Path, path: str) -> str:
+    """The report as committed before (its answers are kept); only a regular file is read."""
+    from salesctl import yamlio
+
+    try:
+        return yamlio.read_regular(target, source=path).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _owner_of_report(config: Config, subject: Subject) -> Owner:
+    if subject.kind == "member":
+        member = config.members[subject.id]
+        return Owner(member=member.id, team=member.team)
+    if subject.kind == "team":
+        return Owner(team=subject.id)
+    return Owner(company=True)

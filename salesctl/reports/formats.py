@@ -1,0 +1,164 @@
+"""A report's data as a document: Markdown or HTML through a template, or JSON as it is.
+
+``render_report`` takes what ``build.build_report`` gathered, adds the labels in the report's
+language, the answers members wrote before (kept on regenerating) and, for HTML, inline SVG
+charts, and renders it with ``render`` (a store's own template first, then the built-in one).
+``out_file`` names the file ``--out`` writes for it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from salesctl.errors import Invalid
+from salesctl.reports import charts
+from salesctl.reports.money import BUCKETS
+from salesctl.reports.render import ANSWER_PLACEHOLDER, render
+from salesctl.store.store import Store
+
+FORMATS = ("md", "html", "json")
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "report": "Sales report",
+        "week": "Week",
+        "month": "Month",
+        "facts": "Facts",
+        "member": "Member",
+        "total": "Total",
+        "new_leads": "New leads",
+        "followups": "Follow-ups",
+        "visits": "Visits",
+        "leads_converted": "Converted",
+        "deals_won": "Won",
+        "deals_lost": "Lost",
+        "contracts_signed": "Contracts",
+        "contract_amount": "Signed amount",
+        "payments_received": "Received",
+        "outstanding": "Outstanding",
+        "movements": "Stage movements",
+        "leads": "Leads",
+        "deals": "Deals",
+        "pipeline": "Pipeline",
+        "stage": "Stage",
+        "count": "Count",
+        "amount": "Amount",
+        "weighted": "Weighted",
+        "closed": "Deals won and lost",
+        "reason": "Reason",
+        "lost_to": "Lost to",
+        "overdue": "Overdue receivables",
+        "contract": "Contract",
+        "customer": "Customer",
+        "days": "Days overdue",
+        "aging": "Receivables aging",
+        "okrs": "OKR progress",
+        "progress": "Progress",
+        "target": "Target",
+        "current": "Current",
+        "questions": "Questions",
+        "trend": "Trend",
+        "data_from": "Data from commit",
+        "none": "None.",
+        "funnel": "Funnel",
+    },
+    "zh": {
+        "report": "销售报告",
+        "week": "周",
+        "month": "月",
+        "facts": "数据概览",
+        "member": "成员",
+        "total": "合计",
+        "new_leads": "新线索",
+        "followups": "跟进",
+        "visits": "拜访",
+        "leads_converted": "转化",
+        "deals_won": "赢单",
+        "deals_lost": "输单",
+        "contracts_signed": "签约数",
+        "contract_amount": "签约金额",
+        "payments_received": "回款",
+        "outstanding": "应收余额",
+        "movements": "阶段变化",
+        "leads": "线索",
+        "deals": "商机",
+        "pipeline": "销售漏斗",
+        "stage": "阶段",
+        "count": "数量",
+        "amount": "金额",
+        "weighted": "加权金额",
+        "closed": "赢单与输单",
+        "reason": "原因",
+        "lost_to": "输给",
+        "overdue": "逾期应收",
+        "contract": "合同",
+        "customer": "客户",
+        "days": "逾期天数",
+        "aging": "应收账龄",
+        "okrs": "OKR 进度",
+        "progress": "进度",
+        "target": "目标",
+        "current": "当前",
+        "questions": "问题",
+        "trend": "趋势",
+        "data_from": "数据来自提交",
+        "none": "无。",
+        "funnel": "漏斗",
+    },
+}
+
+
+def render_report(
+    store: Store,
+    data: dict[str, Any],
+    fmt: str,
+    *,
+    template: str | None,
+    lang: str,
+    answers: dict[str, str] | None = None,
+) -> str:
+    from salesctl.ops.setup import bundled_dir
+
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt not in FORMATS:
+        raise Invalid(f"unknown report format {fmt!r}", "use md, html or json")
+    name = template or "report"
+    context = dict(
+        data,
+        answers=answers or {},
+        placeholder=ANSWER_PLACEHOLDER,
+        t=LABELS.get(lang, LABELS["en"]),
+    )
+    if fmt == "html":
+        context["charts"] = _charts(data)
+    return render(
+        name,
+        fmt,
+        context,
+        store_templates=store.root / "templates",
+        builtin=bundled_dir("templates"),
+    )
+
+
+def _charts(data: dict[str, Any]) -> dict[str, str]:
+    pipeline = [r for r in data["pipeline"] if r["count"]]
+    return {
+        "funnel": charts.funnel(
+            [(r["stage"], r["amount"], f"{r['count']} · {r['amount']:,}") for r in pipeline]
+        ),
+        "trend": charts.trend(
+            [r["period"] for r in data["trend"]],
+            [
+                ("new leads", [r["new_leads"] for r in data["trend"]]),
+                ("signed amount", [r["contract_amount"] for r in data["trend"]]),
+            ],
+        ),
+        "aging": charts.bars([(b, data["aging"][b]) for b in BUCKETS]),
+    }
+
+
+def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
+    subject = data["subject"]
+    return out_dir / f"{subject['kind']}-{subject['id']}-{data['period']['id']}.{fmt}"
