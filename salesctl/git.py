@@ -18,30 +18,31 @@ the journal and makes the journal's paths match HEAD again (roll forward if the 
 roll back if it did not), and removes the temp files the dead command left. The lock is
 ``flock`` on a file in the git dir: the kernel drops it when its holder dies, so there are
 no stale locks.
+
+Here: ``Repo`` (running git, reading HEAD, applying a change) and the change's files. The
+lock, the journal and recovery are in ``git_journal.py``; building the tree and writing
+objects (``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atomic.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
-import re
-import struct
 import subprocess
 import sys
-import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from salesctl import git_journal
+from salesctl.atomic import prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
+from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
+from salesctl.git_trees import Pack, Trees
 
-LOCK_TIMEOUT_SECONDS = float(os.environ.get("SALESCTL_LOCK_TIMEOUT", "120"))
 TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
 # writes a file per loose object (10,000 leads: 3-8 s of hash-object and mktree on a slow VM).
@@ -62,17 +63,8 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, **REAL_OBJECTS_ENV, **(extra or {})}
 
 
-PACK_TYPES = {b"tree": 2, b"blob": 3}  # git's numbers for object types in a pack
-
-Entries = dict[str, tuple[str, str, str]]  # one directory: {name: (mode, type, id)}
-
-
 class GitError(SalesctlError):
     pass
-
-
-class LockBusy(Conflict):
-    """Another live command holds the clone's lock."""
 
 
 @dataclass(frozen=True)
@@ -203,96 +195,29 @@ class Repo:
         out = self.run("config", "--get", key, check=False).strip()
         return out or None
 
-    # -- lock and journal ------------------------------------------------------------------
+    # -- lock, journal and recovery (the mechanism: git_journal.py) ------------------------
 
-    @contextlib.contextmanager
-    def lock(self, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    def lock(
+        self, timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> contextlib.AbstractContextManager[None]:
         """Serialise mutating commands in this clone (cron and a person at once queue)."""
-        fd = os.open(self.state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise LockBusy(
-                            f"another salesctl command has held the store lock for {timeout:.0f}s",
-                            "wait for it to finish, or raise $SALESCTL_LOCK_TIMEOUT",
-                        ) from None
-                    time.sleep(0.02)
-            yield
-        finally:
-            os.close(fd)  # closing drops the flock
+        return git_journal.lock(self.state_dir / "lock", timeout)
 
     @property
     def journal_path(self) -> Path:
         return self.state_dir / "journal.json"
 
     def recover(self) -> str | None:
-        """Finish or undo a change a crashed command left; returns what was done.
-
-        Call with the lock held: then no command of this clone is writing, so the temp files
-        of dead processes are debris (a live pid's are left alone all the same)."""
-        journal = self.journal_path
-        # A small directory, listed only by writers and a read that found a journal: a
-        # command killed while writing the journal itself leaves a temp file and no journal.
-        _remove_dead_temp_files(self.state_dir)
-        if not journal.exists():
-            return None
-        try:
-            state = json.loads(journal.read_text())
-            paths: list[str] = state["paths"]
-        except (ValueError, KeyError):
-            journal.unlink()
-            return None
-        head = self.head()
-        if head not in (state.get("old"), state.get("new")):
-            raise Conflict(
-                f"an interrupted salesctl change ({len(paths)} paths) predates commits made since",
-                f"compare its paths with `git status`, then delete {journal}",
-            )
-        # ``write_atomic``'s fallback puts temp files next to their targets (another file
-        # system): only the journal's directories can hold ours. Before the rollback, which
-        # removes the directories they leave empty.
-        for directory, names in _names_by_directory(paths).items():
-            _remove_dead_temp_files(self.root / directory, names)
-        self._restore(paths, head)
-        journal.unlink()
-        return "rolled forward" if head and head == state.get("new") else "rolled back"
+        """Finish or undo a change a crashed command left; returns what was done. Call with
+        the lock held."""
+        return git_journal.recover(self)
 
     def recover_for_read(self) -> SalesctlError | None:
-        """Before a command reads: finish or undo an interrupted change, as a write would.
+        """Before a command reads: finish or undo an interrupted change, as a write would;
+        never raises, returns why a pending change was left (for a warning), or None."""
+        return git_journal.recover_for_read(self)
 
-        Costs a few ``stat`` calls when there is no journal. Never raises, so reads work on stores
-        they cannot write; returns why a pending change was left (for a warning), or None.
-        A journal under a lock someone holds is a live command's: not ours to touch."""
-        if not self.owns_root:
-            return None  # outside git (the bundled sample): read-only, never journalled
-        try:
-            journal = self.git_dir / "salesctl" / "journal.json"  # not state_dir: no mkdir
-            if not journal.exists():
-                return None
-            with self.lock(timeout=0):
-                self.recover()
-        except LockBusy:
-            return None
-        except Conflict as exc:  # HEAD moved since: its message says what to do
-            return exc
-        except (SalesctlError, OSError) as exc:  # a read-only file system, no permission
-            reason = exc.strerror if isinstance(exc, OSError) else exc.message
-            return Conflict(
-                "an interrupted salesctl change is pending (its journal is in .git/salesctl), "
-                f"and this command cannot finish it: {reason or exc}",
-                "run any salesctl command, e.g. `salesctl check`, as a user who can write "
-                "to the store",
-            )
-        return None
-
-    def _restore(self, paths: Sequence[str], commit: str | None) -> None:
+    def restore(self, paths: Sequence[str], commit: str | None) -> None:
         """Make the work tree and index match ``commit`` for exactly these paths."""
         in_commit = self.paths_in(paths, commit)
         present = [p for p in paths if in_commit.get(p)]
@@ -308,7 +233,7 @@ class Repo:
         for path in absent:
             with contextlib.suppress(FileNotFoundError):
                 (self.root / path).unlink()
-            _prune_empty_dirs(self.root, path)
+            prune_empty_dirs(self.root, path)
         if absent:
             self.run("update-index", "--force-remove", "-z", "--stdin", input=_nul(absent))
 
@@ -378,7 +303,7 @@ class Repo:
             # Undo our files: back to the commit we started from (the ref never moved to
             # ours; if someone else moved it meanwhile, their commit is left alone).
             with contextlib.suppress(Exception):
-                self._restore(paths, old)
+                self.restore(paths, old)
                 self.journal_path.unlink()
             raise
         self._refresh_user_index(paths)
@@ -387,14 +312,15 @@ class Repo:
 
     def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
         written = sorted(change.writes)
-        pack = _Pack() if len(written) > PACK_ABOVE else None
+        pack = Pack() if len(written) > PACK_ABOVE else None
         if pack is not None:
             blobs = [pack.add(b"blob", change.writes[path]) for path in written]
         else:
             blobs = self._hash_files(written)
         changes: dict[str, str | None] = dict.fromkeys(change.deletes - set(written))
         changes.update(zip(written, blobs, strict=True))
-        tree = self._tree_with(old, changes, pack.trees if pack is not None else self._mktree)
+        trees = Trees(self)
+        tree = trees.tree_with(old, changes, pack.trees if pack is not None else trees.mktree)
         if pack is not None:
             self.run_bytes("index-pack", "--stdin", input=pack.data())
         args = ["commit-tree", tree]
@@ -423,115 +349,6 @@ class Repo:
             input="".join(f"{p}\n" for p in paths).encode(),
         ).split()
 
-    def _tree_with(
-        self,
-        base: str | None,
-        changes: dict[str, str | None],
-        write: Callable[[Sequence[Entries]], list[str]] | None = None,
-    ) -> str:
-        """The tree of commit ``base`` with ``changes`` (path -> blob id, or None: delete).
-
-        Only the directories along the changed paths are read and written again (by
-        ``write``, ``git mktree`` unless told, deepest first); everything else is shared with
-        ``base`` by id. A temporary index (``read-tree HEAD``) costs seconds at 384,000 files
-        for the same result."""
-        write = write or self._mktree
-        dirs = {""}
-        for path in changes:
-            parts = path.split("/")
-            dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
-        entries = self._read_trees(base, sorted(dirs))
-        for path, blob in changes.items():
-            parent, _, name = path.rpartition("/")
-            if blob is None:
-                entries[parent].pop(name, None)
-            else:
-                entries[parent][name] = ("100644", "blob", blob)
-        depths: dict[int, list[str]] = {}
-        for directory in dirs - {""}:
-            depths.setdefault(directory.count("/"), []).append(directory)
-        for depth in sorted(depths, reverse=True):  # children before their parents
-            level = sorted(depths[depth])
-            full = [d for d in level if entries[d]]
-            for directory, tree in zip(full, write([entries[d] for d in full]), strict=True):
-                parent, _, name = directory.rpartition("/")
-                entries[parent][name] = ("040000", "tree", tree)
-            for directory in level:
-                if not entries[directory]:  # git keeps no empty directories
-                    parent, _, name = directory.rpartition("/")
-                    entries[parent].pop(name, None)
-        return write([entries[""]])[0]
-
-    def _read_trees(self, base: str | None, dirs: Sequence[str]) -> dict[str, Entries]:
-        """{directory: {name: (mode, type, id)}} of ``dirs`` in commit ``base`` (empty for
-        directories it does not have)."""
-        entries: dict[str, Entries] = {d: {} for d in dirs}
-        if base is None:
-            return entries
-        by_depth: dict[int, list[str]] = {}
-        for directory in dirs:
-            by_depth.setdefault(directory.count("/") + bool(directory), []).append(directory)
-        for depth in sorted(by_depth):
-            # Parents first, and only the directories a parent lists: looking up thousands of
-            # new directories (an import) in a big tree costs seconds in ``cat-file``.
-            wanted = []
-            for directory in by_depth[depth]:
-                parent, _, name = directory.rpartition("/")
-                if not directory or entries[parent].get(name, ("",))[0] == "040000":
-                    wanted.append(directory)
-            if wanted:
-                self._read_tree_batch(base, wanted, entries)
-        return entries
-
-    def _read_tree_batch(self, base: str, dirs: Sequence[str], entries: dict[str, Entries]) -> None:
-        names = [f"{base}^{{tree}}" if d == "" else f"{base}:{d}" for d in dirs]
-        out = self.run_bytes("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
-        pos = 0
-        for directory in dirs:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            pos = end + 1
-            if header[-1] == b"missing" or len(header) != 3:
-                continue
-            size = int(header[2])
-            body, pos = out[pos : pos + size], pos + size + 1
-            if header[1] != b"tree":
-                continue  # a file where a directory is wanted: replaced
-            table, at = entries[directory], 0
-            width = len(header[0]) // 2  # bytes of an object id (20 for SHA-1)
-            while at < len(body):
-                space = body.index(b" ", at)
-                nul = body.index(b"\0", space)
-                mode = body[at:space].decode()
-                name = body[space + 1 : nul].decode("utf-8", "surrogateescape")
-                oid = body[nul + 1 : nul + 1 + width].hex()
-                kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
-                table[name] = (mode.rjust(6, "0"), kind, oid)
-                at = nul + 1 + width
-
-    def _mktree(self, trees: Sequence[Entries]) -> list[str]:
-        """Write ``trees`` ({name: (mode, type, id)}) as git tree objects; their ids."""
-        if not trees:
-            return []
-        if not all(trees):  # only a root can end up empty: --batch cannot say so
-            return [
-                self._mktree([t])[0] if t else self.run("mktree", input=b"").strip() for t in trees
-            ]
-        parts = []
-        for tree in trees:
-            parts.append(
-                b"".join(
-                    f"{mode} {kind} {oid}\t".encode()
-                    + name.encode("utf-8", "surrogateescape")
-                    + b"\0"
-                    for name, (mode, kind, oid) in tree.items()
-                )
-            )
-        ids = self.run("mktree", "-z", "--batch", input=b"\0".join(parts)).split()
-        if len(ids) != len(trees):
-            raise GitError(f"git mktree wrote {len(ids)} trees, not {len(trees)}")
-        return ids
-
     def _refresh_user_index(self, paths: Sequence[str]) -> None:
         """Point the user's index at our new files (only our paths; retries a busy index)."""
         for attempt in range(50):
@@ -551,64 +368,6 @@ class Repo:
         self.run("write-tree", check=False)
 
 
-class _Pack:
-    """Objects hashed here and handed to git as one pack (``git index-pack --stdin``, which
-    checks every object, writes the pack's index and syncs both): one file for any number
-    of objects. Nothing is compressed hard, trees not at all: ``git gc`` repacks it later."""
-
-    def __init__(self) -> None:
-        self.objects: dict[bytes, tuple[int, bytes]] = {}  # id -> (type, body), each once
-
-    def add(self, kind: bytes, body: bytes) -> str:
-        oid = hashlib.sha1(b"%s %d\0" % (kind, len(body)) + body).digest()  # noqa: S324
-        self.objects.setdefault(oid, (PACK_TYPES[kind], body))
-        return oid.hex()
-
-    def trees(self, trees: Sequence[Entries]) -> list[str]:
-        """``Repo._mktree``'s counterpart: the same ids, the objects kept for the pack."""
-        return [self.add(b"tree", _tree_object(tree)) for tree in trees]
-
-    def data(self) -> bytes:
-        """The pack file (version 2, no deltas)."""
-        parts = [b"PACK", struct.pack(">II", 2, len(self.objects))]
-        for kind, body in self.objects.values():
-            # Trees are mostly object ids, which do not compress (a 200,000-entry directory:
-            # 0.3 s for 20 %). A small window for blobs: zlib's default allocates 256 KB a
-            # call, which costs more than compressing a record (20,000: 2.6 s against 0.1 s).
-            level = 0 if kind == PACK_TYPES[b"tree"] else 1
-            deflate = zlib.compressobj(level, zlib.DEFLATED, 12, 4)
-            parts += [_pack_header(kind, len(body)), deflate.compress(body), deflate.flush()]
-        data = b"".join(parts)
-        return data + hashlib.sha1(data).digest()  # noqa: S324
-
-
-def _pack_header(kind: int, size: int) -> bytes:
-    """An object's header in a pack: type and size, 4 bits of size then 7 a byte, low first."""
-    header = bytearray()
-    byte = kind << 4 | size & 0x0F
-    size >>= 4
-    while size:
-        header.append(byte | 0x80)
-        byte, size = size & 0x7F, size >> 7
-    header.append(byte)
-    return bytes(header)
-
-
-def _tree_object(tree: Entries) -> bytes:
-    """The body of a git tree object: entries in git's order, where a directory sorts as if
-    its name ended in "/", modes in octal without leading zeros (as ``git mktree``)."""
-    entries = []
-    modes: dict[str, bytes] = {}
-    for name, (mode, kind, oid) in tree.items():
-        raw = name.encode("utf-8", "surrogateescape")
-        prefix = modes.get(mode) or modes.setdefault(mode, b"%o " % int(mode, 8))
-        entries.append(
-            (raw + b"/" if kind == "tree" else raw, prefix + raw + b"\0" + bytes.fromhex(oid))
-        )
-    entries.sort()
-    return b"".join([entry for _key, entry in entries])
-
-
 def _nul(paths: Sequence[str]) -> bytes:
     return b"".join(p.encode() + b"\0" for p in paths)
 
@@ -623,81 +382,10 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
     for path in sorted(change.deletes - set(change.writes)):
         with contextlib.suppress(FileNotFoundError):
             (root / path).unlink()
-        _prune_empty_dirs(root, path)
+        prune_empty_dirs(root, path)
     if not each:
         os.sync()
 
 
-def write_atomic(
-    target: Path, content: bytes, *, tmp_dir: Path | None = None, fsync: bool = True
-) -> None:
-    """Replace ``target`` with ``content`` so a reader sees the old file or the new, never half."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_parent = tmp_dir if tmp_dir is not None else target.parent
-    tmp = tmp_parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(content)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        os.unlink(tmp)  # temp dir on another file system: fall back to a sibling temp file
-        write_atomic(target, content, fsync=fsync)
-
-
 def _write_json_atomic(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data).encode())
-
-
-# ``write_atomic``'s temp file names: .<target name>.<pid>.<thread id>.tmp
-TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9]+\.tmp")
-
-
-def _remove_dead_temp_files(directory: Path, names: set[str] | None = None) -> None:
-    """Delete the temp files in ``directory`` (for targets named ``names``, or any) whose
-    writing process is gone."""
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return  # a directory the rollback removed, or never created
-    for entry in entries:
-        match = TEMP_NAME.fullmatch(entry.name)
-        if match is None or (names is not None and match["name"] not in names):
-            continue
-        if not _process_alive(int(match["pid"])):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process (EPERM): alive
-    return True
-
-
-def _names_by_directory(paths: Sequence[str]) -> dict[str, set[str]]:
-    by_directory: dict[str, set[str]] = {}
-    for path in paths:
-        directory, _, name = path.rpartition("/")
-        by_directory.setdefault(directory, set()).add(name)
-    return by_directory
-
-
-def _prune_empty_dirs(root: Path, path: str) -> None:
-    parent = (root / path).parent
-    while parent != root:
-        try:
-            parent.rmdir()
-        except OSError:
-            return
-        parent = parent.parent

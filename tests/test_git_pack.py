@@ -18,6 +18,7 @@ from test_foundation_concurrency import KILL
 
 from salesctl import git as salesctl_git
 from salesctl.git import PACK_ABOVE, Author, Change, Repo
+from salesctl.git_trees import Pack, Trees
 
 DANA = Author("Dana Wu", "dana@acme.example")
 
@@ -113,7 +114,7 @@ def test_tree_objects_are_sorted_and_written_as_git_mktree_writes_them(tmp_path:
     def blob(text: str) -> str:
         return repo.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
 
-    sub = repo._mktree([{"lead.yaml": ("100644", "blob", blob("x"))}])[0]
+    sub = Trees(repo).mktree([{"lead.yaml": ("100644", "blob", blob("x"))}])[0]
     # git sorts a directory as if its name ended in "/": after "foo-bar" and "foo.bar"
     tree = {
         "foo": ("040000", "tree", sub),
@@ -124,8 +125,8 @@ def test_tree_objects_are_sorted_and_written_as_git_mktree_writes_them(tmp_path:
         "run.sh": ("100755", "blob", blob("#!/bin/sh")),
         "link": ("120000", "blob", blob("foo.bar")),
     }
-    packed = salesctl_git._Pack().trees([tree, {}])
-    assert packed == repo._mktree([tree, {}])
+    packed = Pack().trees([tree, {}])
+    assert packed == Trees(repo).mktree([tree, {}])
     assert packed[1] == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree
 
 

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from conftest import git
 
+from salesctl.git_trees import Trees
 from salesctl.store import parsing
-from salesctl.store.index import Walk
 from salesctl.store.store import Store
+from salesctl.store.watch import Walk
 
 LEAD = """\
 schema_version: 1
@@ -403,7 +404,7 @@ def test_trees_built_along_the_changed_paths_equal_a_temporary_index(store: Path
         "teams/east/alice/leads/L-1/lead.yaml": blob("edited"),
         "members/fay/contracts/K-1/contract.yaml": blob("new top-level directory"),
     }
-    built = repo._tree_with(head, changes)
+    built = Trees(repo).tree_with(head, changes)
     env = dict(os.environ, GIT_INDEX_FILE=str(store / ".git" / "test-index"))
     subprocess.run(["git", "read-tree", "HEAD"], cwd=store, env=env, check=True)
     info = "".join(

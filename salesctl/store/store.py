@@ -23,8 +23,9 @@ from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import BY_PREFIX
-from salesctl.store.index import Index, read_record
+from salesctl.store.index import Index
 from salesctl.store.layout import RecordPath, parse_path
+from salesctl.store.parsing import read_record
 from salesctl.store.records import Record
 from salesctl.store.validation import checked_record
 

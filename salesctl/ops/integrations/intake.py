@@ -36,8 +36,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from salesctl.atomic import write_atomic
 from salesctl.errors import Ambiguous, Invalid, NotFound
-from salesctl.git import Repo, write_atomic
+from salesctl.git import Repo
 from salesctl.model.config import Config
 from salesctl.model.integrations import parse_routing
 from salesctl.model.kinds import LEAD

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
 
 from salesctl import __version__
+from salesctl.atomic import write_atomic
 from salesctl.errors import NotFound
-from salesctl.git import write_atomic
 from salesctl.model.config import Config
 from salesctl.model.integrations import Hook, expand_env, parse_hooks
 from salesctl.ops.integrations.notify_formats import platform_error, render

@@ -1,0 +1,444 @@
+"""Keeping the derived index in step with the files: opening it, building it, refreshing it.
+
+Keeping it fresh costs what changed and what the command reads, not what exists:
+
+- **Commits** (ours, a pull, a checkout, a reset): the index remembers the HEAD it reflects;
+  ``git diff --name-only OLD NEW`` names the files to look at.
+- **The work tree**, per ``git config salesctl.worktreeCheck``: ``stat`` (the default)
+  compares the files and directories the command is about to read with their stored
+  signatures (``watch.py``): hand edits, deletions, renames and new files, tracked or not,
+  are seen at once, for the price of an ``lstat`` per file in scope. ``none`` trusts
+  commits and salesctl's own writes only (hand edits show up after ``index status``).
+- A full look (``check``, ``index status``) stats every file and directory; ``index
+  rebuild`` walks the record directories from scratch.
+
+Of the named files, only those whose stat signature changed are parsed again; a big batch
+(a cold build, a large pull) is parsed by one process per core (``parsing.parse_many``).
+A build writes the database once with journaling off and adds the lookups (including the
+hot JSON fields reports filter on) at the end. Delete the database at any time: the next
+command rebuilds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from salesctl.git import Repo
+from salesctl.store import parsing
+from salesctl.store.index_schema import INDEX_VERSION, INSERT, INSERT_DIR, LOOKUPS, SCHEMA, connect
+from salesctl.store.layout import RECORD_ROOTS, parse_path
+from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
+
+WORKTREE_CHECKS = ("stat", "none")
+SQL_VARS = 900  # parameters per IN (...) list
+
+
+class Progress:
+    """A one-line progress report on stderr, only on a terminal and only for work that has
+    already taken a second (like git's): quick commands and pipes stay silent."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label, self.total = label, total
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.enabled = sys.stderr.isatty()
+
+    def update(self, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.started < 1.0 or now - self.shown < 0.1:
+            return
+        self.shown = now
+        total = total or self.total
+        of = f"/{total:,} ({100 * done // max(total, 1)}%)" if total else ""
+        sys.stderr.write(f"\r{self.label}: {done:,}{of} ")
+        sys.stderr.flush()
+
+    def done(self, message: str = "") -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write(f"\r{self.label}: {message or 'done'}\033[K\n")
+            sys.stderr.flush()
+
+
+class RefreshingIndex:
+    """The index database of one store, opened (built when missing or stale) and refreshed
+    before each read; ``Index`` adds the queries."""
+
+    def __init__(self, root: Path, repo: Repo) -> None:
+        self.root = root
+        self.repo = repo
+        self._db: sqlite3.Connection | None = None
+        self._caught_up = False  # this process has applied the commits since the last look
+        self._looked: list[Scope] = []  # and looked at these parts of the work tree
+        self._mode: str | None = None
+        self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
+        self.progress: Callable[[str, int | None], Progress] = Progress
+        self._built_now = False
+
+    @property
+    def db_path(self) -> Path:
+        return self.repo.state_dir / "index.sqlite"
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            if not self.repo.owns_root:
+                # A store that is not its own git repository (the bundled sample in
+                # salesctl's source tree or wheel) is read-only: index it in memory.
+                self._db = connect(":memory:")
+                self._db.executescript(SCHEMA + LOOKUPS)
+            else:
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = None
+        try:
+            db = connect(str(self.db_path))
+            version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if version is not None and version[0] == INDEX_VERSION:
+                return db
+        except sqlite3.DatabaseError:
+            pass  # missing tables, an old schema, or a damaged file: rebuild
+        if db is not None:
+            db.close()
+        return self._build(self.repo.head() or "-")
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _meta_set(self, db: sqlite3.Connection) -> Callable[[str, Any], None]:
+        def put(key: str, value: Any) -> None:
+            text = value if isinstance(value, str) else json.dumps(sorted(value))
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, text))
+
+        return put
+
+    # -- building from scratch ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _build_lock(self) -> Iterator[None]:
+        fd = os.open(self.repo.state_dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a second command waits, then uses this build
+            yield
+        finally:
+            os.close(fd)
+
+    def _build(self, head: str, *, walk: bool = False) -> sqlite3.Connection:
+        """Build the database file, then open it. The files come from ``git ls-files``; their
+        directories are stored unlisted, so the first look at each lists it once (finding
+        untracked files). ``walk``: from a walk of the record directories instead, which lists
+        every directory now (a directory read per record on top)."""
+        with self._build_lock():
+            with contextlib.suppress(sqlite3.DatabaseError):
+                db = connect(str(self.db_path))
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                if meta.get("version") == INDEX_VERSION and not walk:
+                    return db  # another command built it while this one waited
+                db.close()
+            for suffix in ("-journal", "-wal", "-shm", ""):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.db_path}{suffix}")
+            db = sqlite3.connect(str(self.db_path), timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
+            db.executescript(SCHEMA)
+            walker = Walk(self.root)
+            if walk:
+                count = self._fill(db, walker, expected=0, trusted=True)
+                dirs = walker.dirs
+            else:
+                tracked = sorted(self._tracked_paths())
+                count = self._fill(db, tracked, expected=len(tracked), trusted=False)
+                dirs = _unlisted_dirs(tracked)
+            db.execute("BEGIN")
+            db.executemany(INSERT_DIR, dirs)
+            db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
+            put = self._meta_set(db)
+            put("head", head)
+            put("extra", [])
+            put("built", f"{time.time():.0f}")
+            put("version", INDEX_VERSION)  # last: a build without it is incomplete
+            db.execute("COMMIT")
+            db.close()
+        self.last_refresh = {"built": True, "parsed": count, "walked": walk}
+        self._built_now = True
+        return connect(str(self.db_path))
+
+    def _fill(
+        self, db: sqlite3.Connection, paths: Iterable[str], *, expected: int, trusted: bool
+    ) -> int:
+        """Parse ``paths`` into ``db`` (no lookups yet), then add the lookups; rows stored."""
+        progress = self.progress("indexing records", expected or None)
+        stored = 0
+        workers = parsing.workers_for(expected)
+        db.execute("BEGIN")
+        for rows, _gone in parsing.parse_many(
+            str(self.root), paths, workers=workers, trusted=trusted
+        ):
+            db.executemany(INSERT, rows)
+            stored += len(rows)
+            progress.update(stored, max(expected, stored))
+        db.execute("COMMIT")
+        progress.update(stored)
+        db.executescript(LOOKUPS)
+        progress.done(f"{stored:,} files")
+        return stored
+
+    def _tracked_paths(self) -> set[str]:
+        out = self.repo.run("ls-files", "-z", "--", *RECORD_ROOTS, check=False)
+        return {p for p in out.split("\0") if p}
+
+    # -- keeping it fresh --------------------------------------------------------------------
+
+    def worktree_check(self) -> str:
+        """How hand edits in the work tree are found (see the module docstring)."""
+        if self._mode is None:
+            mode = (self.repo.config_value("salesctl.worktreeCheck") or "stat").lower()
+            self._mode = mode if mode in WORKTREE_CHECKS else "stat"  # "tracked", "all": old names
+        return self._mode
+
+    @property
+    def fresh(self) -> bool:
+        """Whether this process already knows the whole index is current."""
+        return self._caught_up and any(scope.everything for scope in self._looked)
+
+    @fresh.setter
+    def fresh(self, value: bool) -> None:
+        self._caught_up = value
+        self._looked = [Scope()] if value else []
+
+    def refresh(
+        self,
+        *,
+        full: bool = False,
+        kinds: Iterable[str] | None = None,
+        within: Iterable[str] = (),
+        files: Iterable[str] | None = None,
+        look: bool = False,
+    ) -> None:
+        """Bring the index up to date with the work tree (cheap when little changed).
+
+        ``kinds``, ``within`` (directory prefixes such as ``teams/east``) and ``files`` say
+        what the caller is about to read, so only that part is looked at. ``full`` looks at
+        every file and directory whatever the work tree check (``check``, ``index status``);
+        ``look`` looks at the scope even when the check is ``none`` (a record's children)."""
+        scope = Scope() if full else Scope.of(kinds, within, files)
+        if not self.repo.owns_root:
+            if self._meta("version") is None or (full and not self.fresh):
+                self._refresh_in_memory()
+            self.fresh = True
+            return
+        watch = full or look or self.worktree_check() == "stat"
+        if self._caught_up and (not watch or any(d.covers(scope) for d in self._looked)):
+            return
+        head = self.repo.head() or "-"
+        db = self.db
+        if self._built_now and not full:
+            self._built_now = False
+            if self.last_refresh.get("walked"):  # built from a walk of the work tree itself
+                self.fresh = True
+                return
+            # built from ``git ls-files``: untracked files wait in the unlisted directories
+        old = self._read_meta()
+        plan = self._plan(head, old)
+        found = Watcher(self.root, db).look(scope) if watch else None
+        if plan["parse"] or plan["gone"] or plan["meta"] != old or found:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._read_meta() != old:  # another command refreshed first
+                    plan = self._plan(head, self._read_meta())
+                self._apply(plan, found)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        self.last_refresh = {
+            "mode": self.worktree_check(),
+            "parsed": len(set(plan["parse"]) | (found.parse if found else set())),
+            "removed": len(set(plan["gone"]) | (found.gone if found else set())),
+            "full": full,
+        }
+        self._caught_up = True
+        if watch:
+            self._looked.append(scope)
+
+    def note_written(self, paths: Iterable[str], *, committed: bool) -> None:
+        """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
+        uncommitted ones (``--no-commit``) are remembered so the next command sees them."""
+        self.fresh = False
+        if committed or not self.repo.owns_root:
+            return
+        db = self.db  # builds it if missing: a build from ``git ls-files`` would not see these
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            extra = set(json.loads(self._meta("extra") or "[]")) | set(paths)
+            self._meta_set(db)("extra", extra)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _read_meta(self) -> dict[str, str | None]:
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))
+        return {key: rows.get(key) for key in ("head", "extra")}
+
+    def _plan(self, head: str, old: dict[str, str | None]) -> dict[str, Any]:
+        """What commits (and salesctl's own uncommitted writes) changed: files to re-parse,
+        rows to drop, and the meta to store. Reads files' stats, no YAML."""
+        extra = set(json.loads(old["extra"] or "[]"))
+        committed: set[str] = set()
+        if (old["head"] or "-") != head:
+            changed = self._changed_between(old["head"] or "-", head)
+            # None: the old HEAD is gone (a gc'd rebase): look at every stored file
+            committed = changed if changed is not None else self._stored_paths()
+        parse, gone, missing = self._changed_files(committed | extra)
+        extra = {p for p in extra - committed - missing if parse_path(p) is not None}
+        meta = {"head": head, "extra": json.dumps(sorted(extra))}
+        return {"parse": parse, "gone": gone, "meta": meta}
+
+    def _stored_paths(self) -> set[str]:
+        return {p for (p,) in self.db.execute("SELECT path FROM records")}
+
+    def _apply(self, plan: dict[str, Any], found: Changes | None = None) -> None:
+        db = self.db
+        parse = set(plan["parse"])
+        gone = set(plan["gone"])
+        if found is not None:
+            for directory in found.dropped:  # the directory and everything below it
+                for table in ("records", "dirs", "strays"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE path = ? OR (path > ? AND path < ?)",
+                        (directory, *below(directory)),
+                    )
+            for directory in found.rescanned:
+                low, high = below(directory)
+                db.execute(
+                    "DELETE FROM strays WHERE path > ? AND path < ? "
+                    "AND instr(substr(path, ?), '/') = 0",
+                    (low, high, len(directory) + 2),
+                )
+            db.executemany(INSERT_DIR, found.dirs)
+            db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", found.strays)
+            parse |= found.parse
+            gone |= found.gone
+        gone -= parse
+        progress = self.progress("indexing changed records", len(parse) or None)
+        done = 0
+        for rows, vanished in parsing.parse_many(
+            str(self.root), sorted(parse), workers=parsing.workers_for(len(parse))
+        ):
+            db.executemany(INSERT, rows)
+            gone.update(vanished)
+            done += len(rows)
+            progress.update(done)
+        progress.done(f"{done:,} files")
+        db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in sorted(gone)])
+        put = self._meta_set(db)
+        for key, value in plan["meta"].items():
+            put(key, value)
+
+    def _changed_files(self, candidates: Iterable[str]) -> tuple[list[str], list[str], set[str]]:
+        """(files whose signature differs from the stored one, stored files now gone,
+        every named file that does not exist)."""
+        paths = sorted(p for p in set(candidates) if parse_path(p) is not None)
+        known = self._signatures(paths)
+        root = str(self.root)
+        parse, gone, missing = [], [], set()
+        for path in paths:
+            try:
+                st = os.lstat(f"{root}/{path}")
+            except FileNotFoundError:
+                missing.add(path)
+                if path in known:
+                    gone.append(path)
+                continue
+            except OSError:  # e.g. a file where a directory should be: re-read, get a problem
+                parse.append(path)
+                continue
+            if stat.S_ISLNK(st.st_mode) or known.get(path) != parsing.signature(st):
+                parse.append(path)
+        return parse, gone, missing
+
+    def _signatures(self, paths: list[str]) -> dict[str, str]:
+        if len(paths) > 20 * SQL_VARS:  # most of the store: one scan beats many lookups
+            wanted = set(paths)
+            rows = self.db.execute("SELECT path, sig FROM records")
+            return {p: s for p, s in rows if p in wanted}
+        known: dict[str, str] = {}
+        for start in range(0, len(paths), SQL_VARS):
+            batch = paths[start : start + SQL_VARS]
+            marks = ",".join("?" * len(batch))
+            known.update(
+                self.db.execute(f"SELECT path, sig FROM records WHERE path IN ({marks})", batch)
+            )
+        return known
+
+    def _changed_between(self, old: str, new: str) -> set[str] | None:
+        """Record files that differ between two commits; None if ``old`` is unknown."""
+        if old == "-" or new == "-":
+            return None
+        out = self.repo.run(
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            old,
+            new,
+            "--",
+            *RECORD_ROOTS,
+            check=False,
+        )
+        if not out and self.repo.run("cat-file", "-t", old, check=False).strip() != "commit":
+            return None
+        return {p for p in out.split("\0") if p}
+
+    def _refresh_in_memory(self) -> None:
+        db = self.db
+        walk = Walk(self.root)
+        db.execute("BEGIN")
+        db.execute("DELETE FROM records")
+        for rows, _gone in parsing.parse_many(str(self.root), walk, trusted=True):
+            db.executemany(INSERT, rows)
+        db.execute("DELETE FROM strays")
+        db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walk.strays)
+        self._meta_set(db)("version", INDEX_VERSION)
+        db.execute("COMMIT")
+
+    def rebuild(self) -> None:
+        """Throw the database away and build it again from the files."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if not self.repo.owns_root:
+            self._refresh_in_memory()
+        else:
+            self._db = self._build(self.repo.head() or "-", walk=True)
+            self._built_now = False
+        self.fresh = True
+
+
+def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
+    """The directories above ``paths``, as rows of ``dirs`` whose signature matches nothing
+    (so each is listed the first time a command looks at it)."""
+    # The record roots too: one with no tracked file yet (a first hand-made record in the
+    # pool) must still be listed on the first look, or what it holds stays unseen.
+    seen: set[str] = set(RECORD_ROOTS)
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in seen:
+            seen.add(directory)
+            directory = directory.rpartition("/")[0]
+    return [(d, d.rpartition("/")[0] or None, *dir_role(d), "") for d in sorted(seen)]

@@ -1,0 +1,68 @@
+"""The index database's shape: its tables, the lookups a build adds, and its connections.
+
+One row of ``records`` per record file (where it lives, its fields as JSON, its problems,
+the stat signature of the bytes parsed); ``dirs`` holds the signatures of the directories
+the work tree check compares (``watch.py``); ``strays`` the files that are no record;
+``meta`` the HEAD the index reflects and its version. ``index_refresh.py`` writes them,
+``index.py`` reads them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+INDEX_VERSION = "4"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS records(
+    path TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
+    owner TEXT, team TEXT, pool INTEGER NOT NULL, sig TEXT NOT NULL,
+    data TEXT, problems TEXT);
+CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dirs(
+    path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+# Created after a build's bulk insert (cheaper than maintaining them row by row). The
+# expression indexes match, character for character, the JSON expressions that
+# reports/facts.py filters on, so SQLite range-scans them instead of parsing every row.
+LOOKUPS = """
+CREATE UNIQUE INDEX IF NOT EXISTS records_path ON records(path);
+CREATE INDEX IF NOT EXISTS records_id ON records(id);
+CREATE INDEX IF NOT EXISTS records_kind_owner ON records(kind, owner);
+CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
+CREATE INDEX IF NOT EXISTS records_parent ON records(parent, kind);
+CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'));
+CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
+CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
+    json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
+CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
+CREATE INDEX IF NOT EXISTS records_at_day
+    ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
+CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
+CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
+CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
+CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
+"""
+
+COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems"
+INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
+
+
+def connect(target: str) -> sqlite3.Connection:
+    db = sqlite3.connect(target, timeout=60, isolation_level=None)
+    # A rollback journal, not WAL: a rebuild replaces the file, and a WAL connection that
+    # outlives its file would delete the new database's -wal on close. No-op refreshes write
+    # nothing, so readers rarely wait.
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.execute("PRAGMA synchronous=NORMAL")
+    # What figures are computed from (reports/facts.py): records that parsed without a
+    # problem. A view of this connection only, so it needs no schema change; SQLite folds
+    # it into each query, which keeps using the lookups above.
+    db.execute(
+        "CREATE TEMP VIEW IF NOT EXISTS valid_records AS SELECT * FROM main.records "
+        "WHERE problems IS NULL AND data IS NOT NULL"
+    )
+    return db
