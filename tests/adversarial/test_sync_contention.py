@@ -55,6 +55,31 @@ def test_twenty_clones_syncing_after_every_change_lose_nothing_and_never_fail(
         assert waiting.strip() == "0"
 
 
+def test_clones_racing_through_the_pre_receive_hook_never_fail(tmp_path: Path) -> None:
+    """With the hook installed, pushes that lost the race are refused at once in the words
+    sync retries on, and the audits run one at a time instead of starving each other."""
+    clones, changes = 8, 2
+    figures = harness().run_contention(tmp_path, clones=clones, changes=changes, hook=True)
+    assert figures["crashed_workers"] == []
+    assert figures["failed_syncs"] == 0, figures["failure_samples"]
+    assert figures["lost_changes"] == 0 and figures["check_ok"], figures["check_output"]
+
+
+def test_a_push_overtaken_while_judged_is_refused_as_a_race(tmp_path: Path) -> None:
+    from salesctl.ops.collab.gitread import GitReader
+    from salesctl.ops.collab.hooks import RefUpdate, overtaken
+
+    bench = harness()
+    remote = bench.make_remote(tmp_path, 1, hook=False)
+    reader = GitReader(remote)
+    tip = git(remote, "rev-parse", "main").strip()
+    assert overtaken(reader, RefUpdate(tip, "f" * 40, "refs/heads/main")) == ""
+    stale = overtaken(reader, RefUpdate("e" * 40, "f" * 40, "refs/heads/main"))
+    assert "(fetch first)" in stale  # what `salesctl sync` treats as a race to retry
+    assert overtaken(reader, RefUpdate("0" * 40, "f" * 40, "refs/heads/new")) == ""
+    assert "(fetch first)" in overtaken(reader, RefUpdate("0" * 40, "f" * 40, "refs/heads/main"))
+
+
 def test_two_syncs_in_the_same_clone_at_once_both_succeed(tmp_path: Path) -> None:
     bench = harness()
     remote = bench.make_remote(tmp_path, 2, hook=False)

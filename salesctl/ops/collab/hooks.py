@@ -15,13 +15,15 @@ cannot grant themselves rights in the same push.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
 import shlex
 import stat
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,20 +202,54 @@ def pre_receive(
             + " (see docs/collaboration.md)"
         )
         return verdict
-    default_ref = git.text("symbolic-ref", "-q", "HEAD", check=False).strip()
-    default_tip = git.commit(default_ref) if default_ref else None
-    found = git.config_at(default_tip) if default_tip else None
-    rules = found[0] if found else None
-    for update in updates:
-        try:
-            refusal = ref_refusal(git, update, rules, pusher)
-            if refusal:
-                verdict.reasons.append(f"{update.ref}: {refusal}")
-                continue
-            _judge_update(git, update, pusher, default_ref, default_tip, require_signed, verdict)
-        except SalesctlError as exc:
-            verdict.reasons.append(f"{update.ref}: {exc}")
+    with _one_judge_at_a_time(repo_dir):
+        default_ref = git.text("symbolic-ref", "-q", "HEAD", check=False).strip()
+        default_tip = git.commit(default_ref) if default_ref else None
+        found = git.config_at(default_tip) if default_tip else None
+        rules = found[0] if found else None
+        for update in updates:
+            try:
+                refusal = overtaken(git, update) or ref_refusal(git, update, rules, pusher)
+                if refusal:
+                    verdict.reasons.append(f"{update.ref}: {refusal}")
+                    continue
+                _judge_update(
+                    git, update, pusher, default_ref, default_tip, require_signed, verdict
+                )
+            except SalesctlError as exc:
+                verdict.reasons.append(f"{update.ref}: {exc}")
     return verdict
+
+
+@contextlib.contextmanager
+def _one_judge_at_a_time(repo_dir: Path) -> Iterator[None]:
+    """Pushes racing for one branch are judged one after another, not all at once: only one
+    of them can land, and twenty hooks auditing at the same time starve each other (and the
+    winner) of CPU. The kernel drops the lock when a hook dies."""
+    try:
+        fd = os.open(repo_dir / "salesctl-hook.lock", os.O_RDWR | os.O_CREAT, 0o664)
+    except OSError:  # a repository the hook may not write: judge unserialised
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def overtaken(git: GitReader, update: RefUpdate) -> str:
+    """Why this update cannot land (empty if it still can): another push moved the ref
+    since this one began, and git's compare-and-swap would refuse it after the hook anyway.
+    Said at once, in the words ``salesctl sync`` retries on, instead of judging commits
+    that cannot land."""
+    now = git.text("rev-parse", "-q", "--verify", "--end-of-options", update.ref, check=False)
+    if (now.strip() or "0" * len(update.old)) == update.old:
+        return ""
+    return (
+        "another push moved this branch while yours was checked (fetch first); "
+        "fetch, rebase and push again, or run `salesctl sync`"
+    )
 
 
 def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher: str) -> str:
