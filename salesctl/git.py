@@ -29,9 +29,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,7 +134,9 @@ class Repo:
             raise GitError("git is not installed", "install git and try again") from None
         if TRACE:
             elapsed = (time.perf_counter() - started) * 1000
-            print(f"trace: git {' '.join(args)[:60]} {elapsed:.0f} ms", file=sys.stderr)
+            logging.getLogger("salesctl.trace").debug(
+                "git %s %.0f ms", " ".join(args)[:60], elapsed
+            )
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")

@@ -416,3 +416,56 @@ def test_trees_built_along_the_changed_paths_equal_a_temporary_index(store: Path
                               text=True, check=True).stdout.strip()  # fmt: skip
     assert built == expected
     assert "pool" not in git(store, "ls-tree", "--name-only", built)
+
+
+class FakeTerminal:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_store_prints_nothing_and_the_cli_renders_its_progress(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the CLI prints: a store used as a library builds silently; the CLI hands it a
+    progress line that shows on a terminal once work has taken a second."""
+    import itertools
+    import sys
+
+    from salesctl.cli import _output
+
+    for n in range(3):
+        assert cli("--as", "alice", "lead", "add", "--company", f"Co {n}").code == 0
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    library = Store(store)
+    library.index.rebuild()
+    assert terminal.text == ""
+    ticks = itertools.count(0, 2)  # every look at the clock is two seconds later
+    monkeypatch.setattr(_output.TerminalProgress, "__init__", _slow_clock(ticks))
+    shown = Store(store)
+    shown.progress = _output.TerminalProgress
+    shown.index.rebuild()
+    assert "indexing records: " in terminal.text and terminal.text.endswith("\033[K\n")
+
+
+def _slow_clock(ticks: Any) -> Any:
+    from salesctl.cli import _output
+
+    original = _output.TerminalProgress.__init__
+
+    def init(self: Any, label: str, total: int | None = None) -> None:
+        original(self, label, total)
+        self.clock = lambda: float(next(ticks))
+        self.started = -10.0
+
+    return init

@@ -184,3 +184,33 @@ def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
 def info(message: str) -> None:
     """A human note on stderr (keeps stdout clean for --format json)."""
     sys.stderr.write(message + "\n")
+
+
+class TerminalProgress:
+    """A one-line progress report on stderr, only on a terminal and only for work that has
+    already taken a second (like git's): quick commands and pipes stay silent. The store
+    calls it for long work such as an index build (``Store.progress``)."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        import time
+
+        self.clock = time.monotonic
+        self.label, self.total = label, total
+        self.started = self.clock()
+        self.shown = 0.0
+        self.enabled = sys.stderr.isatty()
+
+    def update(self, done: int, total: int | None = None) -> None:
+        now = self.clock()
+        if not self.enabled or now - self.started < 1.0 or now - self.shown < 0.1:
+            return
+        self.shown = now
+        total = total or self.total
+        of = f"/{total:,} ({100 * done // max(total, 1)}%)" if total else ""
+        sys.stderr.write(f"\r{self.label}: {done:,}{of} ")
+        sys.stderr.flush()
+
+    def done(self, message: str = "") -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write(f"\r{self.label}: {message or 'done'}\033[K\n")
+            sys.stderr.flush()

@@ -24,6 +24,9 @@ class Session:
 
         on_commit(announce)  # chat notifications follow every change made from the CLI
         store = Store.discover(self.store_path)
+        from salesctl.cli._output import TerminalProgress
+
+        store.progress = TerminalProgress
         if store.interrupted is not None:
             from salesctl.cli._output import info
 

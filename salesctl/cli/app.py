@@ -218,6 +218,8 @@ def tree_for(argv: Sequence[str]) -> tuple[str, ...] | None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by ``main`` and by tests)."""
+    if os.environ.get("SALESCTL_TRACE"):  # git.py logs each git call's time: show them
+        _show_trace()
     try:
         command = _command(tree_for(sys.argv[1:] if argv is None else argv))
         command.main(args=argv, prog_name="salesctl", standalone_mode=True)
@@ -243,6 +245,17 @@ def run(argv: list[str] | None = None) -> int:
         )
         return EXIT_INVALID
     return 0
+
+
+def _show_trace() -> None:
+    import logging
+
+    trace = logging.getLogger("salesctl.trace")
+    if not trace.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("trace: %(message)s"))
+        trace.addHandler(handler)
+        trace.setLevel(logging.DEBUG)
 
 
 def main() -> None:

@@ -27,11 +27,10 @@ import json
 import os
 import sqlite3
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from salesctl.git import Repo
 from salesctl.store import parsing
@@ -43,30 +42,26 @@ WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
 
 
-class Progress:
-    """A one-line progress report on stderr, only on a terminal and only for work that has
-    already taken a second (like git's): quick commands and pipes stay silent."""
+class Progress(Protocol):
+    """How long work reports how far it got; whoever runs the store renders it (the CLI: a
+    line on a terminal). The store itself prints nothing."""
+
+    def update(self, done: int, total: int | None = None) -> None: ...
+
+    def done(self, message: str = "") -> None: ...
+
+
+class Silent:
+    """No progress shown: the default, for library use, cron and tests."""
 
     def __init__(self, label: str, total: int | None = None) -> None:
-        self.label, self.total = label, total
-        self.started = time.monotonic()
-        self.shown = 0.0
-        self.enabled = sys.stderr.isatty()
+        pass
 
     def update(self, done: int, total: int | None = None) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.started < 1.0 or now - self.shown < 0.1:
-            return
-        self.shown = now
-        total = total or self.total
-        of = f"/{total:,} ({100 * done // max(total, 1)}%)" if total else ""
-        sys.stderr.write(f"\r{self.label}: {done:,}{of} ")
-        sys.stderr.flush()
+        pass
 
     def done(self, message: str = "") -> None:
-        if self.enabled and self.shown:
-            sys.stderr.write(f"\r{self.label}: {message or 'done'}\033[K\n")
-            sys.stderr.flush()
+        pass
 
 
 class RefreshingIndex:
@@ -81,7 +76,7 @@ class RefreshingIndex:
         self._looked: list[Scope] = []  # and looked at these parts of the work tree
         self._mode: str | None = None
         self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
-        self.progress: Callable[[str, int | None], Progress] = Progress
+        self.progress: Callable[[str, int | None], Progress] = Silent
         self._built_now = False
 
     @property

@@ -24,6 +24,7 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import BY_PREFIX
 from salesctl.store.index import Index
+from salesctl.store.index_refresh import Progress
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import read_record
 from salesctl.store.records import Record
@@ -133,6 +134,8 @@ class Store:
         self.root = root
         self.repo = Repo(root)
         self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
+        # How long work (an index build) reports progress; None: silently. The CLI sets it.
+        self.progress: Callable[[str, int | None], Progress] | None = None
 
     @classmethod
     def discover(cls, explicit: str | None = None) -> Store:
@@ -161,7 +164,10 @@ class Store:
 
     @cached_property
     def index(self) -> Index:
-        return Index(self.root, self.repo)
+        index = Index(self.root, self.repo)
+        if self.progress is not None:
+            index.progress = self.progress
+        return index
 
     # -- identity ----------------------------------------------------------------------------
 
