@@ -13,18 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, make_store
-from test_hooks import LOGIN_CONFIG, add_lead, clone, hand_edit, push, tip
-
-
-@pytest.fixture
-def remote(tmp_path: Path, cli: Any) -> Path:
-    seed = make_store(tmp_path / "seed", LOGIN_CONFIG)
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(seed, "push", "-q", str(bare), "main")
-    assert cli("hook", "install", str(bare)).code == 0
-    return bare
+from conftest import git
+from test_hooks import add_lead, clone, hand_edit, push, tip
+from test_hooks import remote as remote  # the fixture: a bare remote with the hook
 
 
 def hash_blob(where: Path, text: str) -> str:
