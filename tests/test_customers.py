@@ -377,3 +377,16 @@ def test_assigning_a_customer_takes_its_open_deals_along(store: Path, cli: Any) 
     assert kept["owner"] == "alice"  # a won deal is the result of whoever closed it
     assert open_deal["id"] in trailers(store, "Salesctl-Record")
     assert cli("check").code == 0
+
+
+def test_customers_are_warned_before_a_reclaim_like_leads(store: Path, cli: Any) -> None:
+    """The shared reclaim verb: --warn-days works for customers too and changes nothing."""
+    made = cli("--as", "alice", "customer", "add", "--name", "Idle Co", "-f", "json")
+    assert made.code == 0, made.err
+    before = git(store, "rev-parse", "HEAD")
+    warned = cli(
+        "--as", "dana", "customer", "reclaim", "--idle-days", "1", "--warn-days", "3", "-f", "json"
+    )
+    assert warned.code == 0, warned.err
+    assert [item["id"] for item in warned.json()["alice"]] == [made.json()["id"]]
+    assert git(store, "rev-parse", "HEAD") == before

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from salesctl.cli._owned import add_reclaim
 from salesctl.cli._params import (
     DryRunOpt,
     FormatOpt,
@@ -16,7 +17,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import describe_change, edit_in_editor, report_change, session
+from salesctl.cli._session import edit_in_editor, report_change, session
 
 LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
 IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
@@ -248,42 +249,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         )
         report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
 
-    @app.command("reclaim")
-    def reclaim(
-        ctx: typer.Context,
-        idle_days: Annotated[
-            int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Return customers with no follow-up for N days to the pool (cron-safe).
-
-        Example (cron, daily): salesctl --as wanglei customer reclaim --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.ownership import reclaim as reclaim_records
-
-        s = session(ctx)
-        idle, tx = reclaim_records(
-            s.store,
-            s.actor,
-            "customer",
-            idle_days=idle_days,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        if dry_run:
-            describe_change(tx)
-        if fmt and fmt != "table":
-            emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
-            return
-        verb = "would return" if dry_run else "returned"
-        where = f" in commit {tx.commit_id[:10]}" if tx.commit_id else ""
-        typer.echo(f"{verb} {len(idle)} idle customer(s) to the pool{where}")
-        for item in idle:
-            typer.echo(f"  {item.id}  {item.owner}  last touch {item.last_touch}")
+    add_reclaim(app, "customer", "customers")
 
     return app
 

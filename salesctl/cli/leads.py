@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from salesctl.cli._owned import add_reclaim
 from salesctl.cli._params import (
     DryRunOpt,
     FormatOpt,
@@ -291,54 +292,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         )
         report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
 
-    @app.command("reclaim")
-    def reclaim(
-        ctx: typer.Context,
-        idle_days: Annotated[
-            int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
-        ] = None,
-        warn_days: Annotated[
-            int | None,
-            typer.Option(
-                help="Only list, by owner, the leads the next reclaim takes and those that "
-                "return within this many days; change nothing."
-            ),
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Return leads with no follow-up for N days to the pool (cron-safe).
-
-        Example (cron, daily): salesctl --as wanglei lead reclaim --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.ownership import group_by_owner, idle_records
-        from salesctl.ops.sales.ownership import reclaim as reclaim_records
-
-        s = session(ctx)
-        days = idle_days or s.store.config.reclaim_after_days
-        if warn_days is not None:
-            soon = idle_records(s.store, s.actor, "lead", idle_days=days, within_days=warn_days)
-            emit(
-                group_by_owner(soon) if fmt and fmt != "table" else [i.as_json() for i in soon],
-                fmt,
-                ("owner", "id", "last_touch", "returns_on"),
-            )
-            return
-        idle, tx = reclaim_records(
-            s.store, s.actor, "lead", idle_days=days, commit=not no_commit, dry_run=dry_run
-        )
-        if dry_run:
-            describe_change(tx)
-        if fmt and fmt != "table":
-            emit({"reclaimed": [i.as_json() for i in idle], "dry_run": dry_run}, fmt)
-        else:
-            verb = "would return" if dry_run else "returned"
-            where = f" in commit {tx.commit_id[:10]}" if tx.commit_id else ""
-            typer.echo(f"{verb} {len(idle)} idle lead(s) to the pool{where}")
-            for item in idle:
-                typer.echo(f"  {item.id}  {item.owner}  last touch {item.last_touch}")
+    add_reclaim(app, "lead", "leads")
 
     @app.command("convert")
     def convert(
