@@ -8,12 +8,124 @@ written here once, so the nouns cannot drift apart.
 # No ``from __future__ import annotations``: the commands built here are closures whose
 # option types (their help names the noun) must be evaluated where they are defined.
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import describe_change, session
+from salesctl.cli._session import describe_change, report_change, session
+
+
+@dataclass(frozen=True)
+class Noun:
+    """An owned-record noun as its shared verbs name it: ``lead``/``leads``, its example
+    ids, and the examples each verb's help ends with."""
+
+    kind: str
+    plural: str
+    assign_example: str
+    claim_example: str
+    release_example: str
+    claim_cap: str  # what pool.max_owned_leads counts for this noun
+
+
+def add_ownership_verbs(app: typer.Typer, noun: Noun) -> None:
+    """``assign``, ``claim``, ``release`` and ``reclaim`` for ``noun``."""
+    kind, plural = noun.kind, noun.plural
+    ids_help = f"{kind.capitalize()} ids or unique prefixes."
+
+    def assign(
+        ctx: typer.Context,
+        ids: Annotated[list[str], typer.Argument(help=ids_help)],
+        to: Annotated[str, typer.Option("--to", help="The new owner.")],
+        participant: Annotated[
+            list[str] | None,
+            typer.Option("--participant", help="A supporting member (repeatable)."),
+        ] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        from salesctl.ops.sales.ownership import assign as assign_records
+
+        s = session(ctx)
+        rows, tx = assign_records(
+            s.store, s.actor, kind, ids, to=to, participants=participant or (),
+            commit=not no_commit, dry_run=dry_run,
+        )  # fmt: skip
+        report_change(
+            rows, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
+        )
+
+    def claim(
+        ctx: typer.Context,
+        ids: Annotated[list[str], typer.Argument(help=ids_help)],
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        from salesctl.ops.sales.ownership import claim as claim_records
+
+        s = session(ctx)
+        rows, tx = claim_records(s.store, s.actor, kind, ids, commit=not no_commit, dry_run=dry_run)
+        report_change(rows, tx, fmt, verb="claimed", dry_run=dry_run, no_commit=no_commit)
+
+    def release(
+        ctx: typer.Context,
+        ids: Annotated[list[str], typer.Argument(help=ids_help)],
+        reason: Annotated[str | None, typer.Option(help="Why it goes back.")] = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        from salesctl.ops.sales.ownership import release as release_records
+
+        s = session(ctx)
+        rows, tx = release_records(
+            s.store, s.actor, kind, ids, reason=reason, commit=not no_commit, dry_run=dry_run
+        )
+        report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
+
+    _attach(app, "assign", assign, kind, (
+        f"Give {plural} to a member (team leads within their team; directors anywhere).\n\n"
+        f"Example: {noun.assign_example}"
+    ))  # fmt: skip
+    _attach(app, "claim", claim, kind, (
+        f"Take {plural} from the pool (up to pool.max_owned_leads {noun.claim_cap}).\n\n"
+        f"Example: {noun.claim_example}"
+    ))  # fmt: skip
+    _attach(app, "release", release, kind, (
+        f"Return {plural} to the pool, with the reason recorded.\n\n"
+        f"Example: {noun.release_example}"
+    ))  # fmt: skip
+    add_reclaim(app, kind, plural)
+
+
+def _attach(app: typer.Typer, verb: str, command: Callable[..., None], kind: str, doc: str) -> None:
+    """Register a shared verb on ``noun``'s app: its help, a name that says what it does
+    (``lead_assign``), and its id argument named for the noun (``lead_ids``), as a verb
+    written for that noun alone would have."""
+    ids_name = f"{kind}_ids"
+    signature = inspect.signature(command)
+    params = [
+        p.replace(name=ids_name) if p.name == "ids" else p for p in signature.parameters.values()
+    ]
+
+    @functools.wraps(command)
+    def named(*args: Any, **kwargs: Any) -> None:
+        if ids_name in kwargs:
+            kwargs["ids"] = kwargs.pop(ids_name)
+        command(*args, **kwargs)
+
+    named.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    named.__doc__ = doc
+    named.__name__ = named.__qualname__ = f"{kind}_{verb}"
+    app.command(verb)(named)
+
 
 IdleDaysOpt = Annotated[
     int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
@@ -23,7 +135,6 @@ IdleDaysOpt = Annotated[
 def add_reclaim(app: typer.Typer, kind: str, plural: str) -> None:
     """``<noun> reclaim``: return idle records of ``kind`` to the pool, or warn first."""
 
-    @app.command("reclaim")
     def reclaim(
         ctx: typer.Context,
         idle_days: IdleDaysOpt = None,
@@ -66,8 +177,7 @@ def add_reclaim(app: typer.Typer, kind: str, plural: str) -> None:
         for item in idle:
             typer.echo(f"  {item.id}  {item.owner}  last touch {item.last_touch}")
 
-    reclaim.__doc__ = (
+    _attach(app, "reclaim", reclaim, kind, (
         f"Return {plural} with no follow-up for N days to the pool (cron-safe).\n\n"
         f"Example (cron, daily): salesctl --as wanglei {kind} reclaim --warn-days 3 --format json"
-    )
-    reclaim.__name__ = reclaim.__qualname__ = f"{kind}_reclaim"
+    ))  # fmt: skip

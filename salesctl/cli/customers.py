@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._owned import add_reclaim
+from salesctl.cli._owned import Noun, add_ownership_verbs
 from salesctl.cli._params import (
     DryRunOpt,
     FormatOpt,
@@ -22,6 +22,16 @@ from salesctl.cli._session import edit_in_editor, report_change, session
 LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
 IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
 IdsArg = Annotated[list[str], typer.Argument(help="Customer ids or unique prefixes.")]
+
+
+CUSTOMER = Noun(
+    "customer",
+    "customers",
+    assign_example="salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
+    claim_example="salesctl customer claim C-7KQ2",
+    release_example='salesctl customer release C-7KQ2 --reason "moved out of our region"',
+    claim_cap="of them",
+)
 
 
 def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
@@ -168,88 +178,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
             record, tx, fmt or short_fmt, verb="tagged", dry_run=dry_run, no_commit=no_commit
         )
 
-    @app.command("assign")
-    def assign(
-        ctx: typer.Context,
-        customer_ids: IdsArg,
-        to: Annotated[str, typer.Option("--to", help="The new owner.")],
-        participant: Annotated[
-            list[str] | None,
-            typer.Option("--participant", help="A supporting member (repeatable)."),
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Give customers to a member (team leads within their team; directors anywhere).
-
-        Example: salesctl customer assign C-7KQ2 --to lina --participant zhangwei
-        """
-        from salesctl.ops.sales.ownership import assign as assign_records
-
-        s = session(ctx)
-        rows, tx = assign_records(
-            s.store,
-            s.actor,
-            "customer",
-            customer_ids,
-            to=to,
-            participants=participant or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            rows, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
-        )
-
-    @app.command("claim")
-    def claim(
-        ctx: typer.Context,
-        customer_ids: IdsArg,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Take customers from the pool (up to pool.max_owned_leads of them).
-
-        Example: salesctl customer claim C-7KQ2
-        """
-        from salesctl.ops.sales.ownership import claim as claim_records
-
-        s = session(ctx)
-        rows, tx = claim_records(
-            s.store, s.actor, "customer", customer_ids, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(rows, tx, fmt, verb="claimed", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("release")
-    def release(
-        ctx: typer.Context,
-        customer_ids: IdsArg,
-        reason: Annotated[str | None, typer.Option(help="Why it goes back.")] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Return customers to the pool, with the reason recorded.
-
-        Example: salesctl customer release C-7KQ2 --reason "moved out of our region"
-        """
-        from salesctl.ops.sales.ownership import release as release_records
-
-        s = session(ctx)
-        rows, tx = release_records(
-            s.store,
-            s.actor,
-            "customer",
-            customer_ids,
-            reason=reason,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
-
-    add_reclaim(app, "customer", "customers")
+    add_ownership_verbs(app, CUSTOMER)
 
     return app
 

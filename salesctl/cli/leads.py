@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._owned import add_reclaim
+from salesctl.cli._owned import Noun, add_ownership_verbs
 from salesctl.cli._params import (
     DryRunOpt,
     FormatOpt,
@@ -21,6 +21,16 @@ from salesctl.cli._session import describe_change, edit_in_editor, report_change
 
 LIST_COLUMNS = ("id", "company", "name", "stage", "owner", "source", "created")
 IdArg = Annotated[str, typer.Argument(help="A lead id or any unique prefix of one (L-7KQ2).")]
+
+
+LEAD = Noun(
+    "lead",
+    "leads",
+    assign_example="salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina",
+    claim_example="salesctl lead claim L-7KQ2",
+    release_example='salesctl lead release L-7KQ2 --reason "not my territory"',
+    claim_cap="open leads",
+)
 
 
 def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
@@ -211,88 +221,7 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         for skip in result.skipped[:20]:
             typer.echo(f"  row {skip['row']}: duplicate of {skip['duplicate_of']}")
 
-    @app.command("assign")
-    def assign(
-        ctx: typer.Context,
-        lead_ids: Annotated[list[str], typer.Argument(help="Lead ids or unique prefixes.")],
-        to: Annotated[str, typer.Option("--to", help="The new owner.")],
-        participant: Annotated[
-            list[str] | None,
-            typer.Option("--participant", help="A supporting member (repeatable)."),
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Give leads to a member (team leads within their team; directors anywhere).
-
-        Example: salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina
-        """
-        from salesctl.ops.sales.ownership import assign as assign_records
-
-        s = session(ctx)
-        rows, tx = assign_records(
-            s.store,
-            s.actor,
-            "lead",
-            lead_ids,
-            to=to,
-            participants=participant or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            rows, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
-        )
-
-    @app.command("claim")
-    def claim(
-        ctx: typer.Context,
-        lead_ids: Annotated[list[str], typer.Argument(help="Pool lead ids or prefixes.")],
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Take leads from the pool (up to pool.max_owned_leads open leads).
-
-        Example: salesctl lead claim L-7KQ2
-        """
-        from salesctl.ops.sales.ownership import claim as claim_records
-
-        s = session(ctx)
-        rows, tx = claim_records(
-            s.store, s.actor, "lead", lead_ids, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(rows, tx, fmt, verb="claimed", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("release")
-    def release(
-        ctx: typer.Context,
-        lead_ids: Annotated[list[str], typer.Argument(help="Lead ids or prefixes.")],
-        reason: Annotated[str | None, typer.Option(help="Why it goes back.")] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Return leads to the pool, with the reason recorded.
-
-        Example: salesctl lead release L-7KQ2 --reason "not my territory"
-        """
-        from salesctl.ops.sales.ownership import release as release_records
-
-        s = session(ctx)
-        rows, tx = release_records(
-            s.store,
-            s.actor,
-            "lead",
-            lead_ids,
-            reason=reason,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
-
-    add_reclaim(app, "lead", "leads")
+    add_ownership_verbs(app, LEAD)
 
     @app.command("convert")
     def convert(
