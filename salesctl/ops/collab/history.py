@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from salesctl.errors import Forbidden, Invalid, NotFound
+from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
+from salesctl.model.kinds import BY_PREFIX
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
 from salesctl.ops.collab.record_changes import RecordChange, field_json, record_changes
 from salesctl.scopes import may_read
@@ -83,7 +84,8 @@ def record_history(store: Store, viewer: Member, text: str) -> list[HistoryEntry
     record_id, current_dir = _find(store, git, text)
     dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
     if not dirs:
-        raise NotFound(f"no history for {record_id}", "check the id with `salesctl lead list`")
+        kind = BY_PREFIX.get(record_id.partition("-")[0])
+        raise NotFound(f"no history for {record_id}", where_to_look(*([kind.name] if kind else [])))
     last_owner = place_of(f"{dirs[0]}/").owner  # whose directory it is (or was) in
     if last_owner is not None and not may_read(config, viewer, last_owner):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
