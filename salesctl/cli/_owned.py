@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import describe_change, report_change, session
+from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt, SetOpt
+from salesctl.cli._session import describe_change, edit_in_editor, report_change, session
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,38 @@ class Noun:
 
     kind: str
     plural: str
+    id_example: str  # L-7KQ2
     assign_example: str
     claim_example: str
     release_example: str
     claim_cap: str  # what pool.max_owned_leads counts for this noun
+    edit_example: str
 
 
 def add_ownership_verbs(app: typer.Typer, noun: Noun) -> None:
-    """``assign``, ``claim``, ``release`` and ``reclaim`` for ``noun``."""
+    """``edit``, ``assign``, ``claim``, ``release`` and ``reclaim`` for ``noun``."""
     kind, plural = noun.kind, noun.plural
     ids_help = f"{kind.capitalize()} ids or unique prefixes."
+    id_help = f"A {kind} id or any unique prefix of one ({noun.id_example})."
+
+    def edit(
+        ctx: typer.Context,
+        ids: Annotated[str, typer.Argument(help=id_help)],
+        set_: SetOpt = None,
+        fmt: FormatOpt = None,
+        no_commit: NoCommitOpt = False,
+        dry_run: DryRunOpt = False,
+    ) -> None:
+        from salesctl.model.kinds import KINDS
+        from salesctl.ops.records import edit_record
+
+        s = session(ctx)
+        document = None if set_ else edit_in_editor(s.store, ids, (kind,))
+        record, tx = edit_record(
+            s.store, s.actor, KINDS[kind], ids, sets=set_ or (), document=document,
+            commit=not no_commit, dry_run=dry_run,
+        )  # fmt: skip
+        report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
 
     def assign(
         ctx: typer.Context,
@@ -90,6 +112,10 @@ def add_ownership_verbs(app: typer.Typer, noun: Noun) -> None:
         )
         report_change(rows, tx, fmt, verb="released", dry_run=dry_run, no_commit=no_commit)
 
+    _attach(app, "edit", edit, kind, (
+        f"Change a {kind}'s fields with --set, or in $EDITOR when no --set is given.\n\n"
+        f"Example: {noun.edit_example}"
+    ))  # fmt: skip
     _attach(app, "assign", assign, kind, (
         f"Give {plural} to a member (team leads within their team; directors anywhere).\n\n"
         f"Example: {noun.assign_example}"
@@ -109,7 +135,7 @@ def _attach(app: typer.Typer, verb: str, command: Callable[..., None], kind: str
     """Register a shared verb on ``noun``'s app: its help, a name that says what it does
     (``lead_assign``), and its id argument named for the noun (``lead_ids``), as a verb
     written for that noun alone would have."""
-    ids_name = f"{kind}_ids"
+    ids_name = f"{kind}_id" if verb == "edit" else f"{kind}_ids"
     signature = inspect.signature(command)
     params = [
         p.replace(name=ids_name) if p.name == "ids" else p for p in signature.parameters.values()

@@ -17,7 +17,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import edit_in_editor, report_change, session
+from salesctl.cli._session import report_change, session
 
 LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
 IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
@@ -27,10 +27,12 @@ IdsArg = Annotated[list[str], typer.Argument(help="Customer ids or unique prefix
 CUSTOMER = Noun(
     "customer",
     "customers",
+    "C-7KQ2",
     assign_example="salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
     claim_example="salesctl customer claim C-7KQ2",
     release_example='salesctl customer release C-7KQ2 --reason "moved out of our region"',
     claim_cap="of them",
+    edit_example="salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large",
 )
 
 
@@ -119,37 +121,6 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
         s = session(ctx)
         emit(show_customer(s.store, s.actor, customer_id), fmt)
 
-    @app.command("edit")
-    def edit(
-        ctx: typer.Context,
-        customer_id: IdArg,
-        set_: SetOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Change a customer's fields with --set, or in $EDITOR when no --set is given.
-
-        Example: salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large
-        """
-        from salesctl.ops.sales.customers import edit_customer
-
-        s = session(ctx)
-        document = None if set_ else edit_in_editor(s.store, customer_id, ("customer",))
-        record, tx = edit_customer(
-            s.store,
-            s.actor,
-            customer_id,
-            sets=set_ or (),
-            document=document,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
-
-    # ``-cold`` must reach the command as a tag, not fail as an unknown option, so this
-    # command has no short options: click would read ``-fast`` as ``-f ast``. ``-f FORMAT``
-    # still works: it arrives among the changes and is picked out here.
     @app.command("tag", context_settings={"ignore_unknown_options": True})
     def tag_(
         ctx: typer.Context,

@@ -17,7 +17,7 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import describe_change, edit_in_editor, report_change, session
+from salesctl.cli._session import describe_change, report_change, session
 
 LIST_COLUMNS = ("id", "company", "name", "stage", "owner", "source", "created")
 IdArg = Annotated[str, typer.Argument(help="A lead id or any unique prefix of one (L-7KQ2).")]
@@ -26,10 +26,12 @@ IdArg = Annotated[str, typer.Argument(help="A lead id or any unique prefix of on
 LEAD = Noun(
     "lead",
     "leads",
+    "L-7KQ2",
     assign_example="salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina",
     claim_example="salesctl lead claim L-7KQ2",
     release_example='salesctl lead release L-7KQ2 --reason "not my territory"',
     claim_cap="open leads",
+    edit_example="salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000",
 )
 
 
@@ -125,34 +127,6 @@ def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
 
         s = session(ctx)
         emit(show_lead(s.store, s.actor, lead_id), fmt)
-
-    @app.command("edit")
-    def edit(
-        ctx: typer.Context,
-        lead_id: IdArg,
-        set_: SetOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Change a lead's fields with --set, or in $EDITOR when no --set is given.
-
-        Example: salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000
-        """
-        from salesctl.ops.sales.leads import edit_lead
-
-        s = session(ctx)
-        document = None if set_ else edit_in_editor(s.store, lead_id, ("lead",))
-        record, tx = edit_lead(
-            s.store,
-            s.actor,
-            lead_id,
-            sets=set_ or (),
-            document=document,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
 
     @app.command("import")
     def import_(

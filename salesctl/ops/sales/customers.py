@@ -19,7 +19,6 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
     apply_sets,
-    edit_record,
     home_of,
     list_records,
     load_for_write,
@@ -78,13 +77,6 @@ def add_customer(
         tx.write(loc, data)
         tx.summary = f"customer.add: {customer_id} ({data['name']}) for {owner}"
     return record_json(Record(loc, data)), tx
-
-
-def edit_customer(
-    store: Store, actor: Member, customer_id: str, **options: Any
-) -> tuple[dict[str, Any], Transaction]:
-    """Change a customer's fields by ``--set`` pairs or by a whole edited YAML ``document``."""
-    return edit_record(store, actor, CUSTOMER, customer_id, **options)
 
 
 def tag_customer(

@@ -12,7 +12,6 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     apply_sets,
-    edit_record,
     enter_stage,
     home_of,
     list_records,
@@ -77,13 +76,6 @@ def add_lead(
         label = company or name
         tx.summary = f"lead.add: {lead_id} ({label}) for {owner}"
     return record_json(Record(loc, data)), tx
-
-
-def edit_lead(
-    store: Store, actor: Member, lead_id: str, **options: Any
-) -> tuple[dict[str, Any], Transaction]:
-    """Change fields of a lead by ``--set`` pairs or by a whole edited YAML ``document``."""
-    return edit_record(store, actor, LEAD, lead_id, **options)
 
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:
