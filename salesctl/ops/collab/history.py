@@ -23,11 +23,10 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import BY_PREFIX
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
+from salesctl.ops.collab.judge import MOVE_VERBS
 from salesctl.ops.collab.record_changes import RecordChange, field_json, record_changes
 from salesctl.scopes import may_read
 from salesctl.store.store import Store
-
-MOVE_VERBS = ("assign", "claim", "release", "reclaim")
 
 
 @dataclass
