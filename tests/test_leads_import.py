@@ -542,3 +542,20 @@ def test_json_numbers_are_read_as_written(store: Path, cli, tmp_path: Path) -> N
     assert cli("--as", "bob", "lead", "import", str(src)).code == 0
     _, acme = leads_by(store, "company")["Acme"]
     assert acme["phone"] == "13800138000"
+
+
+def test_importing_a_named_pipe_is_refused_without_blocking(store: Path, tmp_path: Path) -> None:
+    """A FIFO would block the import, holding the store's lock, until someone wrote to it."""
+    import os
+
+    from conftest import salesctl_subprocess
+
+    fifo = tmp_path / "leads.csv"
+    os.mkfifo(fifo)
+    before = snapshot(store)
+    result = salesctl_subprocess("--as", "bob", "lead", "import", str(fifo), timeout=60)
+    assert result.returncode == 1
+    assert "is not a regular file" in result.stderr and str(fifo) in result.stderr
+    missing = salesctl_subprocess("--as", "bob", "lead", "import", str(tmp_path / "x.csv"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+    assert snapshot(store) == before

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from salesctl import yamlio
 from salesctl.errors import Invalid
 from salesctl.model.config import Config
 from salesctl.model.kinds import LEAD
@@ -53,9 +54,10 @@ def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
     like a spreadsheet (the header is row 1) for CSV, from 1 for JSON."""
     name = path.name
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise Invalid(f"cannot read {path}: {exc.strerror}", "check the path") from None
+        # Only a regular file: a named pipe would block the import (and the lock) forever.
+        raw = yamlio.read_regular(path, limit=MAX_IMPORT_BYTES + 1, follow=True)
+    except FileNotFoundError:
+        raise Invalid(f"cannot read {path}: no such file", "check the path") from None
     if len(raw) > MAX_IMPORT_BYTES:
         raise Invalid(f"{name} is over {MAX_IMPORT_BYTES // 2**20} MB", "split it into parts")
     try:
