@@ -22,6 +22,8 @@ import h11
 from starlette.requests import Request
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from salesctl.model.values import not_utf8, printable
+
 MAX_BODY = 64 * 1024
 MAX_HEADERS = 16 * 1024
 MAX_NESTING = 20  # a lead or a payment nests two levels; parsing deeper JSON is only cost
@@ -174,9 +176,9 @@ def _bad_strings(data: Any) -> dict[str, str]:
     while stack:
         path, value, depth = stack.pop()
         if isinstance(value, str):
-            problem = _surrogate(value)
+            problem = not_utf8(value)
             if problem:
-                problems[path or "(body)"] = problem
+                problems[path or "(body)"] = f"has a {problem}; send real text"
             continue
         if not isinstance(value, dict | list):
             continue
@@ -186,23 +188,9 @@ def _bad_strings(data: Any) -> dict[str, str]:
             stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
             continue
         for key, item in value.items():
-            name = f"{path}.{_printable(key)}" if path else _printable(key)
-            problem = _surrogate(key)
+            name = f"{path}.{printable(key)}" if path else printable(key)
+            problem = not_utf8(key)
             if problem:
-                problems[name] = f"the name {problem}"
+                problems[name] = f"the name has a {problem}; send real text"
             stack.append((name, item, depth + 1))
     return problems
-
-
-def _surrogate(text: str) -> str | None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(text[exc.start])
-        return f"has a lone surrogate \\u{code:04x} at character {exc.start}; send real text"
-    return None
-
-
-def _printable(text: str) -> str:
-    """``text`` with lone surrogates as ``\\udXXX`` escapes (safe to put in a JSON answer)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -165,6 +165,12 @@ def coerce_list(value: Any) -> list[str]:
     return result
 
 
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate escaped (``\\udXXX``), so a message, a commit or a
+    JSON answer can hold it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def not_utf8(value: Any) -> str | None:
     """Where ``value`` (text, or lists and mappings of it) cannot be written as UTF-8, or
     None: a lone surrogate, which is how Python hands over argv bytes that were not UTF-8

@@ -17,6 +17,7 @@ from salesctl.model.values import to_json
 from salesctl.store.layout import POOL, Owner, RecordPath
 from salesctl.store.records import Record, json_record
 from salesctl.store.store import Store, Transaction
+from salesctl.store.validation import InvalidRecord
 
 
 class RecordList(list[dict[str, Any]]):
@@ -66,8 +67,7 @@ def new_record(loc: RecordPath) -> str:
 
 def raise_problems(problems: list[Problem]) -> None:
     if problems:
-        text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
-        raise Invalid(f"{problems[0].where}: {text}", "fix the values and run the command again")
+        raise InvalidRecord(problems)
 
 
 def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from salesctl.errors import AmbiguousId, Invalid, NotFound, SalesctlError, Unkno
 from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
-from salesctl.model.kinds import BY_PREFIX
+from salesctl.model.kinds import kind_of_id
 from salesctl.store.index import Index
 from salesctl.store.index_refresh import Progress
 from salesctl.store.layout import RecordPath, parse_path
@@ -213,7 +213,7 @@ class Store:
         matches = self.index.paths_for_id_prefix(prefix, kinds)
         ids = sorted({m[0] for m in matches})
         if not ids:
-            raise UnknownRecord(prefix, kinds or _kinds_of(prefix))
+            raise UnknownRecord(prefix, kinds or _kind_names(prefix))
         if len(ids) > 1:
             raise AmbiguousId(prefix, ids)
         paths = [m[1] for m in matches]
@@ -251,9 +251,8 @@ class Store:
             _announce(self, tx)
 
 
-def _kinds_of(prefix: str) -> tuple[str, ...]:
-    """The kinds an id prefix can name (``D-3MX`` is a deal's), for an error's hint."""
-    kind = BY_PREFIX.get(prefix.partition("-")[0])
+def _kind_names(record_id: str) -> tuple[str, ...]:
+    kind = kind_of_id(record_id)
     return (kind.name,) if kind else ()
 
 

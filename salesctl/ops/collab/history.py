@@ -21,7 +21,7 @@ from typing import Any
 from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
-from salesctl.model.kinds import BY_PREFIX
+from salesctl.model.kinds import kind_of_id
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
 from salesctl.ops.collab.judge import MOVE_VERBS
 from salesctl.ops.collab.record_changes import RecordChange, field_json, record_changes
@@ -83,7 +83,7 @@ def record_history(store: Store, viewer: Member, text: str) -> list[HistoryEntry
     record_id, current_dir = _find(store, git, text)
     dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
     if not dirs:
-        kind = BY_PREFIX.get(record_id.partition("-")[0])
+        kind = kind_of_id(record_id)
         raise NotFound(f"no history for {record_id}", where_to_look(*([kind.name] if kind else [])))
     last_owner = place_of(f"{dirs[0]}/").owner  # whose directory it is (or was) in
     if last_owner is not None and not may_read(config, viewer, last_owner):

@@ -30,9 +30,9 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import LEAD
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
-from salesctl.model.values import normalise_company, normalise_email, normalise_phone
+from salesctl.model.values import normalise_company, normalise_email, normalise_phone, printable
 from salesctl.ops.records import enter_stage
-from salesctl.ops.sales.lead_import_files import map_columns, printable, read_rows
+from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.store import Store, Transaction

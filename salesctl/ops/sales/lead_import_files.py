@@ -20,7 +20,7 @@ from salesctl import yamlio
 from salesctl.errors import Invalid
 from salesctl.model.config import Config
 from salesctl.model.kinds import LEAD
-from salesctl.model.values import not_utf8
+from salesctl.model.values import not_utf8, printable
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
@@ -101,11 +101,6 @@ def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
 
 def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
-
-
-def printable(text: str) -> str:
-    """``text`` with any lone surrogate escaped, so a message or a commit can hold it."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
