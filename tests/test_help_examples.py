@@ -53,19 +53,27 @@ def examples() -> list[tuple[tuple[str, ...], str]]:
 EXAMPLES = examples()
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, list[str]]]:
-    """One ``init --sample`` store, its first commit, and its ids by kind (see ``pick_ids``)."""
+# A clock that never moves, for comparing outputs with the golden file on any day.
+FIXED = "2027-03-10T10:00:00+08:00"
+Sample = tuple[Path, str, dict[str, list[str]], str]
+
+
+@pytest.fixture(scope="module", params=[LATER, FIXED], ids=["later", "fixed"])
+def sample(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Sample:
+    """One ``init --sample`` store, its first commit, its ids by kind (see ``pick_ids``) and
+    its clock: months after today (a stale example date fails), or fixed (outputs are
+    compared with the golden file)."""
+    now = request.param
     root = tmp_path_factory.mktemp("sample") / "store"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SALESCTL_NOW", LATER)
+        mp.setenv("SALESCTL_NOW", now)
         mp.setenv("GIT_CONFIG_GLOBAL", os.devnull)
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
         mp.setenv("SALESCTL_STORE", str(root))
         assert run(["init", str(root), "--sample"]) == 0
         git(root, "update-ref", "refs/remotes/origin/main", "HEAD")
         ids = pick_ids()
-    return root, git(root, "rev-parse", "HEAD").strip(), ids
+    return root, git(root, "rev-parse", "HEAD").strip(), ids, now
 
 
 def _json(*args: str) -> Any:
@@ -129,7 +137,7 @@ def substitute(words: list[str], ids: dict[str, list[str]]) -> list[str]:
 def test_help_example_runs_on_the_sample(
     path: tuple[str, ...],
     example: str,
-    sample: tuple[Path, str, dict[str, list[str]]],
+    sample: Sample,
     cli: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -137,12 +145,12 @@ def test_help_example_runs_on_the_sample(
         pytest.skip(CANNOT_RUN[path])
     words = shlex.split(example)
     assert words[0] == "salesctl", f"{example!r} does not start with salesctl"
-    root, first, ids = sample
+    root, first, ids, now = sample
     # a fresh sample for each example: back to the first commit, nothing else in the tree
     git(root, "reset", "-q", "--hard", first)
     git(root, "clean", "-q", "-fdx")
     monkeypatch.setenv("SALESCTL_STORE", str(root))
-    monkeypatch.setenv("SALESCTL_NOW", LATER)
+    monkeypatch.setenv("SALESCTL_NOW", now)
     monkeypatch.chdir(root)
     ids = dict(ids)
     if path in (("lead", "claim"), ("customer", "claim")):
@@ -168,6 +176,59 @@ def test_help_example_runs_on_the_sample(
         args = ["--as", DIRECTOR, *args]
     result = cli(*args)
     assert result.code == 0, f"{' '.join(args)}\n{result.err}"
+    if now == FIXED:
+        compare_with_golden(" ".join(path), example, result, known=set(ids_in(first, root)))
+
+
+# What every example printed when the layout of cli/ and ops/ last changed (issue 18): a
+# restructuring must leave each command's output, JSON and exit code as they were. Record
+# anew with SALESCTL_RECORD_GOLDEN=1 only when an output is meant to change, and say why.
+GOLDEN = Path(__file__).parent / "golden" / "help_examples.json"
+SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
+RECORD_ID = re.compile(r"\b[A-Z]{1,2}-[0-9A-HJKMNP-TV-Z]{12}\b")
+# git's commit times come from the real clock, and timings differ run to run
+VARYING = [
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?"), "<time>"),
+    (re.compile(r'"seconds": [0-9.]+'), '"seconds": <n>'),
+]
+
+
+def ids_in(commit: str, root: Path) -> list[str]:
+    """Every record id in the sample at ``commit``: any other id in an output is new."""
+    names = git(root, "ls-tree", "-r", "--name-only", commit).split()
+    return sorted({m for name in names for m in RECORD_ID.findall(name)})
+
+
+def normalised(text: str, known: set[str]) -> str:
+    """``text`` without what differs between two runs: new ids (random) and commit hashes
+    (they hash the commit's time); each new id keeps its own number, so "the same new id
+    twice" still reads so."""
+    fresh: dict[str, str] = {}
+    for pattern, replacement in VARYING:
+        text = pattern.sub(replacement, text)
+
+    def name_new(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found in known:
+            return found
+        return fresh.setdefault(found, f"<new {found[0]}{len(fresh) + 1}>")
+
+    return SHA.sub("<sha>", RECORD_ID.sub(name_new, text))
+
+
+def compare_with_golden(name: str, example: str, result: Any, known: set[str]) -> None:
+    seen = {
+        "code": result.code,
+        "out": normalised(result.out.replace(str(Path.cwd()), "<store>"), known),
+        "err": normalised(result.err.replace(str(Path.cwd()), "<store>"), known),
+    }
+    golden = json.loads(GOLDEN.read_text("utf-8")) if GOLDEN.exists() else {}
+    if os.environ.get("SALESCTL_RECORD_GOLDEN"):
+        golden[f"{name}: {example}"] = seen
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(golden, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+        return
+    assert golden.get(f"{name}: {example}") == seen, f"{example}: output changed"
 
 
 def test_every_command_has_an_example_and_few_are_skipped() -> None:
