@@ -7,7 +7,6 @@ and the whole tree together, and pin what the lazy path must not import.
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
+from salesctl.cli._commands import noun_of
 from salesctl.cli.app import COMMANDS, COMPLETE_VAR, _command, tree_for
 from salesctl.cli.reference import walk
 
@@ -27,21 +27,19 @@ def test_the_table_names_every_top_level_command_and_nothing_else() -> None:
     assert sorted(_command().commands) == sorted(COMMANDS)
 
 
-def test_every_factory_and_registrar_of_the_cli_is_in_the_table() -> None:
-    """A new ``make_*`` or ``register_*`` in a noun module cannot be left out of the CLI."""
+def test_every_command_module_of_the_cli_is_in_the_table() -> None:
+    """A new module with commands (an ``app``) cannot be left out of the CLI, and a noun's
+    module holds that noun alone."""
     import salesctl.cli
 
-    in_table = {(entry.module, entry.attribute) for entry in COMMANDS.values()}
     modules = [info.name for info in pkgutil.iter_modules(salesctl.cli.__path__)]
-    for name in set(modules) - {"app"}:  # app's make_app is the factory the others take
-        module = importlib.import_module(f"salesctl.cli.{name}")
-        for attribute, value in vars(module).items():
-            if (
-                attribute.startswith(("make", "register"))
-                and inspect.isfunction(value)
-                and value.__module__ == module.__name__
-            ):
-                assert (name, attribute) in in_table
+    with_app = {
+        name for name in modules if hasattr(importlib.import_module(f"salesctl.cli.{name}"), "app")
+    }
+    assert with_app - {"app"} == set(COMMANDS.values())
+    for name, module in COMMANDS.items():
+        noun = noun_of(importlib.import_module(f"salesctl.cli.{module}").app)
+        assert noun in (None, name)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -58,7 +56,16 @@ def test_a_command_built_alone_is_the_one_in_the_whole_tree(
     assert helps(alone) == helps(whole)
 
 
-@pytest.mark.parametrize("noun", [name for name, entry in COMMANDS.items() if entry.help])
+def nouns() -> list[str]:
+    """The top-level commands that are a noun's app (``lead``), not a plain command."""
+    return [
+        name
+        for name, module in COMMANDS.items()
+        if noun_of(importlib.import_module(f"salesctl.cli.{module}").app) == name
+    ]
+
+
+@pytest.mark.parametrize("noun", nouns())
 def test_a_noun_is_built_without_the_others(noun: str) -> None:
     assert list(_command((noun,)).commands) == [noun]
 
@@ -180,6 +187,7 @@ def test_a_command_imports_only_its_own_noun(store: Path, cli: Any) -> None:
     assert code == "0"
     cli_modules = {m for m in modules if m.startswith("salesctl.cli.")}
     assert cli_modules == {
+        "salesctl.cli._commands",
         "salesctl.cli._output",
         "salesctl.cli._owned",  # the verbs leads share with customers
         "salesctl.cli._params",

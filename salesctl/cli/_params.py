@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,3 +44,13 @@ WhereOpt = Annotated[
         "--where", help="FIELD=VALUE filter (repeatable), e.g. --where custom.region=North."
     ),
 ]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Figures as of this day (YYYY-MM-DD; default today).")
+]
+
+
+def as_of_day(text: str | None) -> Any:
+    """``--as-of``'s day, or None for today."""
+    from salesctl.ops.sales.contract_rules import parse_day
+
+    return parse_day(text, "--as-of") if text else None

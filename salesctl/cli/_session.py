@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from salesctl.model.config import Member
-    from salesctl.store.store import Store, Transaction
+    from salesctl.store.results import WriteResult
+    from salesctl.store.store import Store
 
 
 class Session:
@@ -44,57 +47,53 @@ def session(ctx: typer.Context) -> Session:
     return obj
 
 
-def report_change(
-    record: dict[str, Any] | list[dict[str, Any]],
-    tx: Transaction,
-    fmt: str | None,
-    *,
-    verb: str,
-    dry_run: bool,
-    no_commit: bool,
-) -> None:
+def report_change(root: Path, result: WriteResult[Any], fmt: str | None, *, verb: str) -> None:
     """The one way mutating commands report: the record(s) as JSON, or a human line."""
     from salesctl.cli._output import emit
 
-    paths = tx.change.paths
+    dry_run = result.opts.dry_run
     if dry_run:
-        describe_change(tx)
+        describe_change(root, result)
     if fmt and fmt != "table":
-        emit(record, fmt)
+        emit(result.data, fmt)
     elif not dry_run:
-        rows = record if isinstance(record, list) else [record]
+        rows = result.data if isinstance(result.data, list) else [result.data]
         ids = ", ".join(r["id"] for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
-        if not paths:
+        if not result.paths:
             typer.echo(f"{ids}: nothing to change")
-        elif no_commit:
+        elif not result.opts.commit:
             typer.echo(f"{verb} {ids} (files written, not committed)")
         else:
-            typer.echo(f"{verb} {ids} in commit {(tx.commit_id or '')[:10]}")
+            typer.echo(f"{verb} {ids}{in_commit(result)}")
 
 
-def describe_change(tx: Transaction) -> None:
+def in_commit(result: WriteResult[Any]) -> str:
+    """`` in commit 1a2b3c4d5e`` when the write made a commit, else nothing."""
+    return f" in commit {result.commit_id[:10]}" if result.commit_id else ""
+
+
+def describe_change(root: Path, result: WriteResult[Any]) -> None:
     """What a dry run would do, on stderr: each path, and the fields each record file
     would get (all of them for a new file, ``old -> new`` for a changed one), so a wrong
     amount or date shows before anything is written."""
     from salesctl.cli._output import info
     from salesctl.ops.collab.gitread import field_changes, load_fields, show_value
 
-    change = tx.change
     # A record that moves keeps its id (its directory name), so a written file's tail
     # (``K-7KQ2/contract.yaml``, ``payments/P-1.yaml``) finds the file it replaces.
-    moved_from = {_tail(path): path for path in change.deletes}
-    for path in change.paths:
-        if path in change.deletes:
+    moved_from = {_tail(path): path for path in result.deletes}
+    for path in result.paths:
+        if path in result.deletes:
             info(f"would delete {path}")
             continue
-        content = change.writes[path]
+        content = result.staged[path]
         new = load_fields(content, path) if path.endswith((".yaml", ".yml")) else None
         if new is None:
             info(f"would write {path} ({len(content)} bytes)")
             continue
         info(f"would write {path}")
-        before = path if (tx.store.root / path).is_file() else moved_from.get(_tail(path))
-        old = load_fields((tx.store.root / before).read_bytes(), before) if before else None
+        before = path if (root / path).is_file() else moved_from.get(_tail(path))
+        old = load_fields((root / before).read_bytes(), before) if before else None
         for name, was, now in field_changes(old, new):
             shown = show_value(now, limit=200)
             if old is not None:

@@ -14,75 +14,56 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import os
 import sys
 from collections.abc import Collection, Iterator, Sequence
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperOption
 
 from salesctl import __version__
+from salesctl.cli._commands import make_app, noun_of
 from salesctl.cli._session import Session
 from salesctl.errors import EXIT_INVALID, Invalid, SalesctlError
 
-
-class Entry(NamedTuple):
-    """Where a top-level command comes from: ``salesctl.cli.<module>.<attribute>``."""
-
-    module: str
-    attribute: str
-    # A noun's one-line help: ``attribute`` makes its sub-app from ``make_app``. Without
-    # one, ``attribute`` registers the command on the root itself, with its siblings.
-    help: str | None = None
-
-
-# Every top-level command, in the order they are registered (``--help`` lists plain
-# commands before nouns). tests/test_cli_startup.py holds this table and the tree together.
-COMMANDS: dict[str, Entry] = {
-    "init": Entry("store_cmds", "register"),
-    "check": Entry("store_cmds", "register"),
-    "whoami": Entry("members", "register"),
-    "member": Entry("members", "register"),
-    "team": Entry("members", "register"),
-    "lead": Entry("leads", "make", "Leads: add, import, assign, claim, convert ..."),
-    "customer": Entry("customers", "make", "Customers: add, edit, tag, assign, claim ..."),
-    "contact": Entry("customers", "make_contacts", "A customer's contacts."),
-    "followup": Entry("activities", "make_followups", "Follow-ups on leads/customers."),
-    "visit": Entry("activities", "make_visits", "Planned and done visits."),
-    "calendar": Entry("activities", "make_calendar", "iCalendar export."),
-    "deal": Entry("deals", "make", "Deals: add, move, list, losses."),
-    "pipeline": Entry("deals", "register_pipeline"),
-    "contract": Entry("contracts", "make", "Contracts: add, sign, pay, invoice, list ..."),
-    "receivables": Entry("contracts", "register_receivables"),
-    "task": Entry("tasks", "make", "Tasks and won-deal checklists; --board."),
-    "report": Entry("reports", "make", "Weekly and monthly reports."),
-    "okr": Entry("okrs", "make_okr", "Objectives and key results."),
-    "stats": Entry("okrs", "register_stats"),
-    "history": Entry("collab", "register"),
-    "diff": Entry("collab", "register"),
-    "sync": Entry("collab", "register"),
-    "hook": Entry("collab", "register"),
-    "codeowners": Entry("collab", "register"),
-    "serve": Entry("integrations", "register"),
-    "notify": Entry("integrations", "register"),
-    "index": Entry("index_cmds", "make", "The derived index: status, rebuild."),
+# Every top-level command and the module under ``salesctl/cli/`` that defines it, in the
+# order ``--help`` lists them (plain commands first, then nouns, each in this order). A
+# module's ``app`` is a noun (``salesctl lead ...``: its ``make_app(name=...)``) or holds
+# top-level commands (``init``, ``check``), which join the root with their siblings.
+# tests/test_cli_startup.py holds this table and the tree together.
+COMMANDS: dict[str, str] = {
+    "init": "store_cmds",
+    "check": "store_cmds",
+    "whoami": "members",
+    "member": "members",
+    "team": "members",
+    "pipeline": "figures",
+    "receivables": "figures",
+    "stats": "figures",
+    "lead": "leads",
+    "customer": "customers",
+    "contact": "contacts",
+    "followup": "followups",
+    "visit": "visits",
+    "calendar": "calendar",
+    "deal": "deals",
+    "contract": "contracts",
+    "task": "tasks",
+    "report": "reports",
+    "okr": "okrs",
+    "history": "collab",
+    "diff": "collab",
+    "sync": "collab",
+    "hook": "collab",
+    "codeowners": "collab",
+    "serve": "integrations",
+    "notify": "integrations",
+    "index": "index_cmds",
 }
 
 # Set when a shell asks for completions (typer's ``_<PROG>_COMPLETE``): they need every name.
 COMPLETE_VAR = "_SALESCTL_COMPLETE"
-
-
-def make_app(**kwargs: object) -> typer.Typer:
-    """The one factory for (sub-)apps: help on bare nouns, no pretty tracebacks."""
-    return typer.Typer(
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-        add_completion=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def _version(value: bool) -> None:
@@ -120,23 +101,15 @@ def _build_app(names: Collection[str]) -> typer.Typer:
         help="salesctl: a git-native sales CRM. Records are YAML files; every change is a commit."
     )
     app.callback()(root)
-    first_name: dict[Entry, str] = {}  # a registrar of several commands runs once
-    for name, entry in COMMANDS.items():
-        if name in names:
-            first_name.setdefault(entry, name)
-    for entry, name in first_name.items():
-        _register(app, name, entry)
+    modules = dict.fromkeys(module for name, module in COMMANDS.items() if name in names)
+    for module in modules:
+        sub: typer.Typer = importlib.import_module(f"salesctl.cli.{module}").app
+        if noun_of(sub):
+            app.add_typer(sub)
+        else:  # top-level commands (and groups such as ``hook``) join the root
+            app.registered_commands += sub.registered_commands
+            app.registered_groups += sub.registered_groups
     return app
-
-
-def _register(app: typer.Typer, name: str, entry: Entry) -> None:
-    attribute = getattr(importlib.import_module(f"salesctl.cli.{entry.module}"), entry.attribute)
-    if entry.help is not None:
-        app.add_typer(attribute(make_app), name=name, help=entry.help)
-    elif len(inspect.signature(attribute).parameters) == 2:
-        attribute(app, make_app)  # collab and integrations make sub-apps of their own
-    else:
-        attribute(app)
 
 
 @functools.cache

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from salesctl.cli._params import DryRunOpt, FormatOpt, MemberOpt, NoCommitOpt, SetOpt
+from salesctl.cli._commands import make_app
+from salesctl.cli._params import (
+    AsOfOpt,
+    DryRunOpt,
+    FormatOpt,
+    MemberOpt,
+    NoCommitOpt,
+    SetOpt,
+    as_of_day,
+)
 from salesctl.cli._session import report_change, session
 
 LIST_COLUMNS = (
@@ -33,343 +41,289 @@ PlanOpt = Annotated[
         "they must add up to the amount.",
     ),
 ]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Figures as of this day (YYYY-MM-DD; default today).")
-]
 TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
-def _as_of(text: str | None) -> Any:
-    from salesctl.ops.sales.contract_rules import parse_day
-
-    return parse_day(text, "--as-of") if text else None
+app = make_app(name="contract", help="Contracts: add, sign, pay, invoice, list ...")
 
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
+@app.command("add")
+def contract_add(
+    ctx: typer.Context,
+    customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
+    title: Annotated[str, typer.Option(help="What was sold.")],
+    amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
+    signed: Annotated[
+        str | None,
+        typer.Option(help="The signing date (YYYY-MM-DD, today); without it: a draft."),
+    ] = None,
+    starts: Annotated[str | None, typer.Option(help="Service start (YYYY-MM-DD).")] = None,
+    ends: Annotated[str | None, typer.Option(help="Service end (YYYY-MM-DD).")] = None,
+    deal: Annotated[
+        str | None, typer.Option("--deal", help="The deal it closes (marked won).")
+    ] = None,
+    plan: PlanOpt = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Add a contract with a customer; signing creates the won-deal checklist.
 
-    @app.command("add")
-    def add(
-        ctx: typer.Context,
-        customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
-        title: Annotated[str, typer.Option(help="What was sold.")],
-        amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
-        signed: Annotated[
-            str | None,
-            typer.Option(help="The signing date (YYYY-MM-DD, today); without it: a draft."),
-        ] = None,
-        starts: Annotated[str | None, typer.Option(help="Service start (YYYY-MM-DD).")] = None,
-        ends: Annotated[str | None, typer.Option(help="Service end (YYYY-MM-DD).")] = None,
-        deal: Annotated[
-            str | None, typer.Option("--deal", help="The deal it closes (marked won).")
-        ] = None,
-        plan: PlanOpt = None,
-        set_: SetOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Add a contract with a customer; signing creates the won-deal checklist.
+    Without --plan (e.g. --plan 2026-12-01:30000 --plan 2027-01-01:60000) the whole
+    amount is due 30 days after signing; --deal marks that deal won.
 
-        Without --plan (e.g. --plan 2026-12-01:30000 --plan 2027-01-01:60000) the whole
-        amount is due 30 days after signing; --deal marks that deal won.
+    Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
+    """
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.contracts import add_contract
 
-        Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
-        """
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import add_contract
-
-        s = session(ctx)
-        record, tx = add_contract(
-            s.store,
-            s.actor,
-            customer_id,
-            title=title,
-            amount=amount,
-            signed=signed,
-            starts=starts,
-            ends=ends,
-            deal=deal,
-            plan=plan or (),
-            sets=set_ or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(to_json(record), tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("sign")
-    def sign(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        date: Annotated[str, typer.Option(help="The signing date (YYYY-MM-DD).")],
-        plan: PlanOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Sign a draft contract: creates the won-deal checklist, marks its deal won.
-
-        Example: salesctl contract sign K-7KQ2 --date 2026-11-20
-        """
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.contracts import sign_contract
-
-        s = session(ctx)
-        record, tx = sign_contract(
-            s.store,
-            s.actor,
-            contract_id,
-            signed=date,
-            plan=plan or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(to_json(record), tx, fmt, verb="signed", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("pay")
-    def pay(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        amount: Annotated[str, typer.Option(help="The amount received.")],
-        date: Annotated[
-            str | None, typer.Option(help="When it arrived (YYYY-MM-DD; default today).")
-        ] = None,
-        ref: Annotated[str | None, typer.Option(help="The bank reference.")] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Record a payment received (finance, or the contract's owner, lead, director).
-
-        Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
-        """
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.payments import record_payment
-
-        s = session(ctx)
-        record, tx = record_payment(
-            s.store,
-            s.actor,
-            contract_id,
-            amount=amount,
-            date=date,
-            ref=ref,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            to_json(record), tx, fmt, verb="recorded payment", dry_run=dry_run, no_commit=no_commit
-        )
-
-    @app.command("invoice")
-    def invoice(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        amount: Annotated[str, typer.Option(help="The invoiced amount.")],
-        number: Annotated[str, typer.Option(help="The invoice number (unique).")],
-        date: Annotated[
-            str | None, typer.Option(help="The invoice date (YYYY-MM-DD; default today).")
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Record an invoice issued on a contract.
-
-        Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
-        """
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.payments import record_invoice
-
-        s = session(ctx)
-        record, tx = record_invoice(
-            s.store,
-            s.actor,
-            contract_id,
-            amount=amount,
-            date=date,
-            number=number,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            to_json(record), tx, fmt, verb="recorded invoice", dry_run=dry_run, no_commit=no_commit
-        )
-
-    @app.command("activate")
-    def activate(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Mark a signed contract active (the service has started).
-
-        Example: salesctl contract activate K-7KQ2
-        """
-        from salesctl.ops.sales.contracts import activate_contract
-
-        s = session(ctx)
-        record, tx = activate_contract(
-            s.store, s.actor, contract_id, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(record, tx, fmt, verb="activated", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("cancel")
-    def cancel(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        reason: Annotated[str, typer.Option(help="Why (required).")],
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Cancel a contract that is not closed; it then owes nothing.
-
-        Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
-        """
-        from salesctl.ops.sales.contracts import cancel_contract
-
-        s = session(ctx)
-        record, tx = cancel_contract(
-            s.store, s.actor, contract_id, reason=reason, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(record, tx, fmt, verb="cancelled", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("edit")
-    def edit(
-        ctx: typer.Context,
-        contract_id: ContractArg,
-        set_: SetOpt = None,
-        plan: PlanOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Change a contract's title, amount, dates, custom fields or payment plan.
-
-        A new plan replaces the old: --plan 2026-12-01:30000 --plan 2027-03-01:60000.
-
-        Example: salesctl contract edit K-7KQ2 --set ends=2027-12-31
-        """
-        from salesctl.ops.sales.contracts import edit_contract
-
-        s = session(ctx)
-        record, tx = edit_contract(
-            s.store,
-            s.actor,
-            contract_id,
-            sets=set_ or (),
-            plan=plan or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("show")
-    def show(
-        ctx: typer.Context, contract_id: ContractArg, as_of: AsOfOpt = None, fmt: FormatOpt = None
-    ) -> None:
-        """Show a contract: payments, invoices, tasks, received/outstanding, the plan.
-
-        Example: salesctl contract show K-7KQ2 --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.contract_figures import show_contract
-
-        s = session(ctx)
-        contract = show_contract(s.store, s.actor, contract_id, as_of=_as_of(as_of))
-        emit(to_json(contract), fmt, money_columns=True)
-
-    @app.command("list")
-    def list_(
-        ctx: typer.Context,
-        owner: MemberOpt = None,
-        team: TeamOpt = None,
-        status: Annotated[
-            str | None, typer.Option(help="draft, signed, active, closed or cancelled.")
-        ] = None,
-        customer: Annotated[str | None, typer.Option(help="A customer id.")] = None,
-        overdue: Annotated[
-            bool, typer.Option("--overdue", help="Only contracts with overdue instalments.")
-        ] = False,
-        as_of: AsOfOpt = None,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """List the contracts you may see, with their money as of a day.
-
-        Example: salesctl contract list --team east --overdue --as-of 2026-12-31
-        """
-        from salesctl.cli._output import emit, warn_skipped
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.contract_figures import list_contracts
-
-        s = session(ctx)
-        rows = list_contracts(
-            s.store,
-            s.actor,
-            owner=owner,
-            team=team,
-            status=status,
-            customer=customer,
-            overdue=overdue,
-            as_of=_as_of(as_of),
-        )
-        warn_skipped(rows.skipped)
-        columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
-        emit(to_json(rows), fmt, columns, money_columns=True)
-
-    return app
+    s = session(ctx)
+    record, tx = add_contract(
+        s.store,
+        s.actor,
+        customer_id,
+        title=title,
+        amount=amount,
+        signed=signed,
+        starts=starts,
+        ends=ends,
+        deal=deal,
+        plan=plan or (),
+        sets=set_ or (),
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(to_json(record), tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
 
 
-def register_receivables(app: typer.Typer) -> None:
-    @app.command("receivables")
-    def receivables(
-        ctx: typer.Context,
-        aging: Annotated[
-            bool, typer.Option("--aging", help="Show every aging bucket in the table.")
-        ] = False,
-        as_of: AsOfOpt = None,
-        by: Annotated[
-            str, typer.Option(help="Group by owner, team, customer or contract.")
-        ] = "owner",
-        fmt: FormatOpt = None,
-    ) -> None:
-        """Money still to be received, in aging buckets by the plan's due dates.
+@app.command("sign")
+def contract_sign(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    date: Annotated[str, typer.Option(help="The signing date (YYYY-MM-DD).")],
+    plan: PlanOpt = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Sign a draft contract: creates the won-deal checklist, marks its deal won.
 
-        Buckets: current (not yet due), d1_30, d31_60, d61_90, d90_plus days overdue.
-        Payments settle the earliest open instalment first.
+    Example: salesctl contract sign K-7KQ2 --date 2026-11-20
+    """
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.contracts import sign_contract
 
-        Example: salesctl receivables --aging --by team --as-of 2026-12-31
-        """
-        from salesctl.cli._output import default_format, emit, warn_skipped
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.receivables import receivables as aging_rows
-        from salesctl.reports.money import BUCKETS
+    s = session(ctx)
+    record, tx = sign_contract(
+        s.store,
+        s.actor,
+        contract_id,
+        signed=date,
+        plan=plan or (),
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(to_json(record), tx, fmt, verb="signed", dry_run=dry_run, no_commit=no_commit)
 
-        s = session(ctx)
-        rows = aging_rows(s.store, s.actor, as_of=_as_of(as_of), by=by)
-        warn_skipped(rows.skipped)
-        fmt = fmt or default_format()
-        if fmt != "table":
-            emit(to_json(rows), fmt)
-            return
-        keys = {
-            "owner": ["owner"],
-            "team": ["team"],
-            "customer": ["customer_name", "customer"],
-            "contract": ["contract", "customer_name", "owner"],
-        }[by]
-        figures = [*BUCKETS, "total"] if aging else ["contracts", "overdue", "total"]
-        total: dict[str, Any] = {keys[0]: "total"}
-        for name in figures:
-            total[name] = sum(r[name] for r in rows)
-        emit(
-            to_json(rows),
-            "table",
-            [*keys, *figures],
-            money_columns=True,
-            totals=to_json(total) if rows else None,
-        )
+
+@app.command("pay")
+def contract_pay(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    amount: Annotated[str, typer.Option(help="The amount received.")],
+    date: Annotated[
+        str | None, typer.Option(help="When it arrived (YYYY-MM-DD; default today).")
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="The bank reference.")] = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Record a payment received (finance, or the contract's owner, lead, director).
+
+    Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
+    """
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.payments import record_payment
+
+    s = session(ctx)
+    record, tx = record_payment(
+        s.store,
+        s.actor,
+        contract_id,
+        amount=amount,
+        date=date,
+        ref=ref,
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(
+        to_json(record), tx, fmt, verb="recorded payment", dry_run=dry_run, no_commit=no_commit
+    )
+
+
+@app.command("invoice")
+def contract_invoice(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    amount: Annotated[str, typer.Option(help="The invoiced amount.")],
+    number: Annotated[str, typer.Option(help="The invoice number (unique).")],
+    date: Annotated[
+        str | None, typer.Option(help="The invoice date (YYYY-MM-DD; default today).")
+    ] = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Record an invoice issued on a contract.
+
+    Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
+    """
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.payments import record_invoice
+
+    s = session(ctx)
+    record, tx = record_invoice(
+        s.store,
+        s.actor,
+        contract_id,
+        amount=amount,
+        date=date,
+        number=number,
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(
+        to_json(record), tx, fmt, verb="recorded invoice", dry_run=dry_run, no_commit=no_commit
+    )
+
+
+@app.command("activate")
+def contract_activate(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Mark a signed contract active (the service has started).
+
+    Example: salesctl contract activate K-7KQ2
+    """
+    from salesctl.ops.sales.contracts import activate_contract
+
+    s = session(ctx)
+    record, tx = activate_contract(
+        s.store, s.actor, contract_id, commit=not no_commit, dry_run=dry_run
+    )
+    report_change(record, tx, fmt, verb="activated", dry_run=dry_run, no_commit=no_commit)
+
+
+@app.command("cancel")
+def contract_cancel(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Cancel a contract that is not closed; it then owes nothing.
+
+    Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
+    """
+    from salesctl.ops.sales.contracts import cancel_contract
+
+    s = session(ctx)
+    record, tx = cancel_contract(
+        s.store, s.actor, contract_id, reason=reason, commit=not no_commit, dry_run=dry_run
+    )
+    report_change(record, tx, fmt, verb="cancelled", dry_run=dry_run, no_commit=no_commit)
+
+
+@app.command("edit")
+def contract_edit(
+    ctx: typer.Context,
+    contract_id: ContractArg,
+    set_: SetOpt = None,
+    plan: PlanOpt = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Change a contract's title, amount, dates, custom fields or payment plan.
+
+    A new plan replaces the old: --plan 2026-12-01:30000 --plan 2027-03-01:60000.
+
+    Example: salesctl contract edit K-7KQ2 --set ends=2027-12-31
+    """
+    from salesctl.ops.sales.contracts import edit_contract
+
+    s = session(ctx)
+    record, tx = edit_contract(
+        s.store,
+        s.actor,
+        contract_id,
+        sets=set_ or (),
+        plan=plan or (),
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
+
+
+@app.command("show")
+def contract_show(
+    ctx: typer.Context, contract_id: ContractArg, as_of: AsOfOpt = None, fmt: FormatOpt = None
+) -> None:
+    """Show a contract: payments, invoices, tasks, received/outstanding, the plan.
+
+    Example: salesctl contract show K-7KQ2 --format json
+    """
+    from salesctl.cli._output import emit
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.contract_figures import show_contract
+
+    s = session(ctx)
+    contract = show_contract(s.store, s.actor, contract_id, as_of=as_of_day(as_of))
+    emit(to_json(contract), fmt, money_columns=True)
+
+
+@app.command("list")
+def contract_list(
+    ctx: typer.Context,
+    owner: MemberOpt = None,
+    team: TeamOpt = None,
+    status: Annotated[
+        str | None, typer.Option(help="draft, signed, active, closed or cancelled.")
+    ] = None,
+    customer: Annotated[str | None, typer.Option(help="A customer id.")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only contracts with overdue instalments.")
+    ] = False,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """List the contracts you may see, with their money as of a day.
+
+    Example: salesctl contract list --team east --overdue --as-of 2026-12-31
+    """
+    from salesctl.cli._output import emit, warn_skipped
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.contract_figures import list_contracts
+
+    s = session(ctx)
+    rows = list_contracts(
+        s.store,
+        s.actor,
+        owner=owner,
+        team=team,
+        status=status,
+        customer=customer,
+        overdue=overdue,
+        as_of=as_of_day(as_of),
+    )
+    warn_skipped(rows.skipped)
+    columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
+    emit(to_json(rows), fmt, columns, money_columns=True)

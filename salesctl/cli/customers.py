@@ -1,13 +1,19 @@
-"""``salesctl customer ...`` and ``salesctl contact ...``."""
+"""``salesctl customer ...``: the companies the team sells to.
+
+The verbs customers share with leads (list, show, edit, assign, claim, release, reclaim)
+hand their work to ``cli/_owned.py``; ``tag`` is customers' own. Contacts are in
+``cli/contacts.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from salesctl.cli._owned import Noun, add_ownership_verbs
+from salesctl.cli import _owned as owned
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._owned import IdleDays, NewOwner, Participants, Reason, TeamOpt
 from salesctl.cli._params import (
     DryRunOpt,
     FormatOpt,
@@ -17,194 +23,144 @@ from salesctl.cli._params import (
     TagOpt,
     WhereOpt,
 )
-from salesctl.cli._session import report_change, session
+from salesctl.cli._session import Session
 
-LIST_COLUMNS = ("id", "name", "industry", "owner", "source", "tags", "created")
-IdArg = Annotated[str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")]
-IdsArg = Annotated[list[str], typer.Argument(help="Customer ids or unique prefixes.")]
+app = make_app(name="customer", help="Customers: add, edit, tag, assign, claim ...")
 
-
-CUSTOMER = Noun(
+CUSTOMER = owned.Noun(
     "customer",
     "customers",
-    "C-7KQ2",
-    assign_example="salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
-    claim_example="salesctl customer claim C-7KQ2",
-    release_example='salesctl customer release C-7KQ2 --reason "moved out of our region"',
+    columns=("id", "name", "industry", "owner", "source", "tags", "created"),
+    examples={
+        "edit": "salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large",
+        "assign": "salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
+        "claim": "salesctl customer claim C-7KQ2",
+        "release": 'salesctl customer release C-7KQ2 --reason "moved out of our region"',
+    },
     claim_cap="of them",
-    edit_example="salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large",
 )
+CustomerId = Annotated[
+    str, typer.Argument(help="A customer id or any unique prefix of one (C-7KQ2).")
+]
+CustomerIds = Annotated[list[str], typer.Argument(help="Customer ids or unique prefixes.")]
+WarnDays = Annotated[int | None, owned.warn_days_option(CUSTOMER.plural)]
 
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
+@command(app, "add")
+def customer_add(
+    name: Annotated[str, typer.Option(help="The company.")],
+    industry: Annotated[str | None, typer.Option()] = None,
+    source: Annotated[str | None, typer.Option(help="Where it came from.")] = None,
+    tag: TagOpt = None,
+    to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
+    pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
+    set_: SetOpt = None,
+    *,
+    out: Write,
+) -> None:
+    """Add a customer, owned by you unless --to or --pool; custom fields with --set.
 
-    @app.command("add")
-    def add(
-        ctx: typer.Context,
-        name: Annotated[str, typer.Option(help="The company.")],
-        industry: Annotated[str | None, typer.Option()] = None,
-        source: Annotated[str | None, typer.Option(help="Where it came from.")] = None,
-        tag: TagOpt = None,
-        to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
-        pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
-        set_: SetOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Add a customer, owned by you unless --to or --pool; custom fields with --set.
+    Example: salesctl customer add --name "Acme Ltd" --industry retail --set custom.region=华东
+    """
+    from salesctl.ops.sales.customers import add_customer
 
-        Example: salesctl customer add --name "Acme Ltd" --industry retail --set custom.region=华东
-        """
-        from salesctl.ops.sales.customers import add_customer
-
-        s = session(ctx)
-        record, tx = add_customer(
-            s.store,
-            s.actor,
-            name=name,
-            industry=industry,
-            source=source,
-            tags=tag or (),
-            to=to,
-            pool=pool,
-            sets=set_ or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("list")
-    def list_(
-        ctx: typer.Context,
-        owner: MemberOpt = None,
-        team: Annotated[str | None, typer.Option(help="A team id.")] = None,
-        pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
-        tag: TagOpt = None,
-        source: Annotated[str | None, typer.Option()] = None,
-        industry: Annotated[str | None, typer.Option()] = None,
-        where: WhereOpt = None,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """List the customers you may see, filtered (custom fields too: --where region=North).
-
-        Example: salesctl customer list --team east --where custom.region=华东 --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.records import parse_assignments
-        from salesctl.ops.sales.customers import list_customers
-
-        s = session(ctx)
-        rows = list_customers(
-            s.store,
-            s.actor,
-            owner=owner,
-            team=team,
-            pool=pool,
-            tags=tag or (),
-            source=source,
-            industry=industry,
-            where=parse_assignments(where or ()),
-        )
-        emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
-
-    @app.command("show")
-    def show(ctx: typer.Context, customer_id: IdArg, fmt: FormatOpt = None) -> None:
-        """Show one customer with its contacts, follow-ups, visits and deals.
-
-        Example: salesctl customer show C-7KQ2
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.customers import show_customer
-
-        s = session(ctx)
-        emit(show_customer(s.store, s.actor, customer_id), fmt)
-
-    @app.command("tag", context_settings={"ignore_unknown_options": True})
-    def tag_(
-        ctx: typer.Context,
-        customer_id: IdArg,
-        changes: Annotated[
-            list[str] | None, typer.Argument(help="+TAG adds, -TAG removes (a bare TAG adds).")
-        ] = None,
-        fmt: Annotated[
-            str | None, typer.Option("--format", help="table, json, csv or yaml (also -f).")
-        ] = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Add and remove a customer's tags in one commit.
-
-        Example: salesctl customer tag C-7KQ2 +vip -cold
-        """
-        from salesctl.ops.sales.customers import tag_customer
-
-        tags, short_fmt = split_format_flag(changes or [])
-        s = session(ctx)
-        record, tx = tag_customer(
-            s.store, s.actor, customer_id, tags, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(
-            record, tx, fmt or short_fmt, verb="tagged", dry_run=dry_run, no_commit=no_commit
-        )
-
-    add_ownership_verbs(app, CUSTOMER)
-
-    return app
+    s = out.session
+    added = add_customer(
+        s.store, s.actor, name=name, industry=industry, source=source, tags=tag or (), to=to,
+        pool=pool, sets=set_ or (), opts=out.opts,
+    )  # fmt: skip
+    out.report(added, "added")
 
 
-def make_contacts(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
+@command(app, "list")
+def customer_list(
+    owner: MemberOpt = None,
+    team: TeamOpt = None,
+    pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
+    tag: TagOpt = None,
+    source: Annotated[str | None, typer.Option()] = None,
+    industry: Annotated[str | None, typer.Option()] = None,
+    where: WhereOpt = None,
+    fmt: FormatOpt = None,
+    *,
+    s: Session,
+) -> None:
+    """List the customers you may see, filtered (custom fields too: --where region=North).
 
-    @app.command("add")
-    def add(
-        ctx: typer.Context,
-        customer_id: IdArg,
-        name: Annotated[str, typer.Option(help="The person's name.")],
-        title: Annotated[str | None, typer.Option(help="Job title.")] = None,
-        phone: Annotated[str | None, typer.Option()] = None,
-        email: Annotated[str | None, typer.Option()] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Add a contact person to a customer (shown by `customer show`).
+    Example: salesctl customer list --team east --where custom.region=华东 --format json
+    """
+    from salesctl.ops.records import parse_assignments
+    from salesctl.ops.sales.customers import list_customers
 
-        Example: salesctl contact add C-7KQ2 --name "Wei Zhang" --title CTO --phone 13800000000
-        """
-        from salesctl.ops.sales.customers import add_contact
+    rows = list_customers(
+        s.store, s.actor, owner=owner, team=team, pool=pool, tags=tag or (), source=source,
+        industry=industry, where=parse_assignments(where or ()),
+    )  # fmt: skip
+    owned.list_(s, fmt, CUSTOMER, rows)
 
-        s = session(ctx)
-        record, tx = add_contact(
-            s.store,
-            s.actor,
-            customer_id,
-            name=name,
-            title=title,
-            phone=phone,
-            email=email,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            record, tx, fmt, verb=f"added {name} to", dry_run=dry_run, no_commit=no_commit
-        )
 
-    @app.command("list")
-    def list_(ctx: typer.Context, customer_id: IdArg, fmt: FormatOpt = None) -> None:
-        """List a customer's contacts.
+@command(app, "show")
+def customer_show(customer_id: CustomerId, fmt: FormatOpt = None, *, s: Session) -> None:
+    """Show one customer with its contacts, follow-ups, visits and deals.
 
-        Example: salesctl contact list C-7KQ2 --format csv
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.customers import show_customer
+    Example: salesctl customer show C-7KQ2
+    """
+    from salesctl.cli._output import emit
+    from salesctl.ops.sales.customers import show_customer
 
-        s = session(ctx)
-        customer = show_customer(s.store, s.actor, customer_id)
-        emit(customer.get("contacts") or [], fmt, ("name", "title", "phone", "email"))
+    emit(show_customer(s.store, s.actor, customer_id), fmt)
 
-    return app
+
+@command(app, "tag", context_settings={"ignore_unknown_options": True})
+def customer_tag(
+    customer_id: CustomerId,
+    changes: Annotated[
+        list[str] | None, typer.Argument(help="+TAG adds, -TAG removes (a bare TAG adds).")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="table, json, csv or yaml (also -f).")
+    ] = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+    *,
+    s: Session,
+) -> None:
+    """Add and remove a customer's tags in one commit.
+
+    Example: salesctl customer tag C-7KQ2 +vip -cold
+    """
+    from salesctl.ops.sales.customers import tag_customer
+
+    tags, short_fmt = split_format_flag(changes or [])
+    out = Write(s, fmt or short_fmt, no_commit, dry_run)  # -f would read as a tag: no FormatOpt
+    out.report(tag_customer(s.store, s.actor, customer_id, tags, opts=out.opts), "tagged")
+
+
+@command(app, "edit", help=CUSTOMER.help("edit"))
+def customer_edit(customer_id: CustomerId, set_: SetOpt = None, *, out: Write) -> None:
+    owned.edit(out, CUSTOMER, customer_id, set_)
+
+
+@command(app, "assign", help=CUSTOMER.help("assign"))
+def customer_assign(
+    customer_ids: CustomerIds, to: NewOwner, participant: Participants = None, *, out: Write
+) -> None:
+    owned.assign(out, CUSTOMER, customer_ids, to, participant)
+
+
+@command(app, "claim", help=CUSTOMER.help("claim"))
+def customer_claim(customer_ids: CustomerIds, *, out: Write) -> None:
+    owned.claim(out, CUSTOMER, customer_ids)
+
+
+@command(app, "release", help=CUSTOMER.help("release"))
+def customer_release(customer_ids: CustomerIds, reason: Reason = None, *, out: Write) -> None:
+    owned.release(out, CUSTOMER, customer_ids, reason)
+
+
+@command(app, "reclaim", help=CUSTOMER.help("reclaim"))
+def customer_reclaim(idle_days: IdleDays = None, warn_days: WarnDays = None, *, out: Write) -> None:
+    owned.reclaim(out, CUSTOMER, idle_days, warn_days)
 
 
 def split_format_flag(args: list[str]) -> tuple[list[str], str | None]:

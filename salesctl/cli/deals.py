@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._params import DryRunOpt, FormatOpt, MemberOpt, NoCommitOpt, SetOpt
 from salesctl.cli._session import report_change, session
 
@@ -15,193 +15,153 @@ DealArg = Annotated[str, typer.Argument(help="A deal id or any unique prefix of 
 TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
-
-    @app.command("add")
-    def add(
-        ctx: typer.Context,
-        customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
-        title: Annotated[str, typer.Option(help="What is being sold.")],
-        amount: Annotated[str, typer.Option(help="Expected amount, e.g. 120000 or 99.50.")],
-        stage: Annotated[
-            str | None, typer.Option(help="Stage (default: the first in deal_stages).")
-        ] = None,
-        close: Annotated[
-            str | None, typer.Option(help="Expected close date (YYYY-MM-DD, +6w).")
-        ] = None,
-        competitor: Annotated[
-            list[str] | None, typer.Option("--competitor", help="A competitor (repeatable).")
-        ] = None,
-        set_: SetOpt = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Open a deal with a customer (it lives with the customer's owner).
-
-        Example: salesctl deal add C-7KQ2 --title "ERP rollout" --amount 120000 --close 2026-12-31
-        """
-        from salesctl.ops.sales.deals import add_deal
-
-        s = session(ctx)
-        record, tx = add_deal(
-            s.store,
-            s.actor,
-            customer_id,
-            title=title,
-            amount=amount,
-            stage=stage,
-            close=close,
-            competitors=competitor or (),
-            sets=set_ or (),
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
-
-    @app.command("move")
-    def move(
-        ctx: typer.Context,
-        deal_id: DealArg,
-        stage: Annotated[str, typer.Option(help="The new stage.")],
-        reason: Annotated[str | None, typer.Option(help="Why (required for lost).")] = None,
-        lost_to: Annotated[
-            str | None, typer.Option("--lost-to", help="The competitor that won it.")
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Move a deal to another stage; the date is kept in its stages.
-
-        Example: salesctl deal move D-7KQ2 --stage lost --reason "price" --lost-to Globex
-        """
-        from salesctl.ops.sales.deals import move_deal
-
-        s = session(ctx)
-        record, tx = move_deal(
-            s.store,
-            s.actor,
-            deal_id,
-            stage=stage,
-            reason=reason,
-            lost_to=lost_to,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(
-            record, tx, fmt, verb=f"moved to {stage}:", dry_run=dry_run, no_commit=no_commit
-        )
-
-    @app.command("list")
-    def list_(
-        ctx: typer.Context,
-        owner: MemberOpt = None,
-        team: TeamOpt = None,
-        stage: Annotated[str | None, typer.Option()] = None,
-        customer: Annotated[str | None, typer.Option(help="Only this customer's deals.")] = None,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """List the deals you may see, filtered.
-
-        Example: salesctl deal list --team east --stage proposal --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.deals import list_deals
-
-        s = session(ctx)
-        rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
-        emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else (), money_columns=True)
-
-    @app.command("show")
-    def show(ctx: typer.Context, deal_id: DealArg, fmt: FormatOpt = None) -> None:
-        """Show one deal with its stage dates.
-
-        Example: salesctl deal show D-7KQ2
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.deals import show_deal
-
-        s = session(ctx)
-        emit(show_deal(s.store, s.actor, deal_id), fmt, money_columns=True)
-
-    @app.command("losses")
-    def losses(
-        ctx: typer.Context,
-        from_: Annotated[str | None, typer.Option("--from", help="Lost on or after.")] = None,
-        to: Annotated[str | None, typer.Option("--to", help="Lost on or before.")] = None,
-        owner: MemberOpt = None,
-        team: TeamOpt = None,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """Why deals were lost: counts and amounts by competitor and by reason.
-
-        Example: salesctl deal losses --from 2026-10-01 --to 2026-12-31 --team east
-        """
-        from salesctl.cli._output import default_format, emit, info, money
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.deals import losses as lost_deals
-        from salesctl.ops.sales.followups import parse_date
-
-        s = session(ctx)
-        summary = lost_deals(
-            s.store,
-            s.actor,
-            start=parse_date(from_, "--from") if from_ else None,
-            end=parse_date(to, "--to") if to else None,
-            owner=owner,
-            team=team,
-        )
-        fmt = fmt or default_format()
-        for skipped in summary["skipped"]:
-            info(f"warning: skipped {skipped} (see `salesctl check`)")
-        if fmt != "table":
-            emit(to_json(summary), fmt)
-            return
-        typer.echo(f"{summary['count']} lost deal(s), amount {money(summary['amount'])}")
-        for key, label in (("by_competitor", "competitor"), ("by_reason", "reason")):
-            typer.echo("")
-            emit(to_json(summary[key]), "table", (label, "count", "amount"), money_columns=True)
-
-    return app
+app = make_app(name="deal", help="Deals: add, move, list, losses.")
 
 
-def register_pipeline(app: typer.Typer) -> None:
-    @app.command("pipeline")
-    def pipeline(
-        ctx: typer.Context,
-        owner: MemberOpt = None,
-        team: TeamOpt = None,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """The sales funnel: per deal stage the count, amount and weighted amount.
+@app.command("add")
+def deal_add(
+    ctx: typer.Context,
+    customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
+    title: Annotated[str, typer.Option(help="What is being sold.")],
+    amount: Annotated[str, typer.Option(help="Expected amount, e.g. 120000 or 99.50.")],
+    stage: Annotated[
+        str | None, typer.Option(help="Stage (default: the first in deal_stages).")
+    ] = None,
+    close: Annotated[
+        str | None, typer.Option(help="Expected close date (YYYY-MM-DD, +6w).")
+    ] = None,
+    competitor: Annotated[
+        list[str] | None, typer.Option("--competitor", help="A competitor (repeatable).")
+    ] = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Open a deal with a customer (it lives with the customer's owner).
 
-        Example: salesctl pipeline --team east --format json
-        """
-        from salesctl.cli._output import default_format, emit, info
-        from salesctl.model.values import to_json
-        from salesctl.ops.sales.deals import pipeline as funnel
+    Example: salesctl deal add C-7KQ2 --title "ERP rollout" --amount 120000 --close 2026-12-31
+    """
+    from salesctl.ops.sales.deals import add_deal
 
-        s = session(ctx)
-        rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)
-        for skipped in getattr(rows, "skipped", ()):
-            info(f"warning: skipped {skipped} (see `salesctl check`)")
-        fmt = fmt or default_format()
-        if fmt != "table":
-            emit(to_json(rows), fmt)
-            return
-        total = {
-            "stage": "total",
-            "probability": "",
-            "count": sum(r["count"] for r in rows),
-            "amount": sum(r["amount"] for r in rows),
-            "weighted": sum(r["weighted"] for r in rows),
-        }
-        emit(
-            to_json(rows),
-            "table",
-            ("stage", "probability", "count", "amount", "weighted"),
-            money_columns=True,
-            totals=to_json(total),
-        )
+    s = session(ctx)
+    record, tx = add_deal(
+        s.store,
+        s.actor,
+        customer_id,
+        title=title,
+        amount=amount,
+        stage=stage,
+        close=close,
+        competitors=competitor or (),
+        sets=set_ or (),
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+
+
+@app.command("move")
+def deal_move(
+    ctx: typer.Context,
+    deal_id: DealArg,
+    stage: Annotated[str, typer.Option(help="The new stage.")],
+    reason: Annotated[str | None, typer.Option(help="Why (required for lost).")] = None,
+    lost_to: Annotated[
+        str | None, typer.Option("--lost-to", help="The competitor that won it.")
+    ] = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Move a deal to another stage; the date is kept in its stages.
+
+    Example: salesctl deal move D-7KQ2 --stage lost --reason "price" --lost-to Globex
+    """
+    from salesctl.ops.sales.deals import move_deal
+
+    s = session(ctx)
+    record, tx = move_deal(
+        s.store,
+        s.actor,
+        deal_id,
+        stage=stage,
+        reason=reason,
+        lost_to=lost_to,
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(record, tx, fmt, verb=f"moved to {stage}:", dry_run=dry_run, no_commit=no_commit)
+
+
+@app.command("list")
+def deal_list(
+    ctx: typer.Context,
+    owner: MemberOpt = None,
+    team: TeamOpt = None,
+    stage: Annotated[str | None, typer.Option()] = None,
+    customer: Annotated[str | None, typer.Option(help="Only this customer's deals.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """List the deals you may see, filtered.
+
+    Example: salesctl deal list --team east --stage proposal --format json
+    """
+    from salesctl.cli._output import emit
+    from salesctl.ops.sales.deals import list_deals
+
+    s = session(ctx)
+    rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
+    emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else (), money_columns=True)
+
+
+@app.command("show")
+def deal_show(ctx: typer.Context, deal_id: DealArg, fmt: FormatOpt = None) -> None:
+    """Show one deal with its stage dates.
+
+    Example: salesctl deal show D-7KQ2
+    """
+    from salesctl.cli._output import emit
+    from salesctl.ops.sales.deals import show_deal
+
+    s = session(ctx)
+    emit(show_deal(s.store, s.actor, deal_id), fmt, money_columns=True)
+
+
+@app.command("losses")
+def deal_losses(
+    ctx: typer.Context,
+    from_: Annotated[str | None, typer.Option("--from", help="Lost on or after.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Lost on or before.")] = None,
+    owner: MemberOpt = None,
+    team: TeamOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Why deals were lost: counts and amounts by competitor and by reason.
+
+    Example: salesctl deal losses --from 2026-10-01 --to 2026-12-31 --team east
+    """
+    from salesctl.cli._output import default_format, emit, info, money
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.deals import losses as lost_deals
+    from salesctl.ops.sales.followups import parse_date
+
+    s = session(ctx)
+    summary = lost_deals(
+        s.store,
+        s.actor,
+        start=parse_date(from_, "--from") if from_ else None,
+        end=parse_date(to, "--to") if to else None,
+        owner=owner,
+        team=team,
+    )
+    fmt = fmt or default_format()
+    for skipped in summary["skipped"]:
+        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    if fmt != "table":
+        emit(to_json(summary), fmt)
+        return
+    typer.echo(f"{summary['count']} lost deal(s), amount {money(summary['amount'])}")
+    for key, label in (("by_competitor", "competitor"), ("by_reason", "reason")):
+        typer.echo("")
+        emit(to_json(summary[key]), "table", (label, "count", "amount"), money_columns=True)

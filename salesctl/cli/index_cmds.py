@@ -3,67 +3,65 @@ rebuilt. Every command keeps the index fresh by itself; these are for looking an
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._params import FormatOpt
 from salesctl.cli._session import session
 
+app = make_app(name="index", help="The derived index: status, rebuild.")
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
 
-    @app.command("status")
-    def status(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-        """Look at every record file and directory, bring the index up to date, and show
-        what it holds.
+@app.command("status")
+def index_status(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """Look at every record file and directory, bring the index up to date, and show
+    what it holds.
 
-        Counts records by kind, unreadable files and files with problems, untracked record
-        files, and strays (files under the record directories that are not records). The
-        look picks up hand edits even when `git config salesctl.worktreeCheck none` makes
-        other commands trust commits only.
+    Counts records by kind, unreadable files and files with problems, untracked record
+    files, and strays (files under the record directories that are not records). The
+    look picks up hand edits even when `git config salesctl.worktreeCheck none` makes
+    other commands trust commits only.
 
-        Example: salesctl index status
-        """
-        from salesctl.cli._output import emit
+    Example: salesctl index status
+    """
+    from salesctl.cli._output import emit
 
-        result = session(ctx).store.index.status()
-        if _is_machine(fmt):
-            emit(result, fmt)
-        else:
-            _print_status(result)
+    result = session(ctx).store.index.status()
+    if _is_machine(fmt):
+        emit(result, fmt)
+    else:
+        _print_status(result)
 
-    @app.command("rebuild")
-    def rebuild(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-        """Throw the index away and build it again from every record file.
 
-        Never needed for correctness (every command brings the index up to date, and a
-        damaged database is rebuilt on its own); use it to reclaim space or after moving the
-        store between machines. Parses with every core; shows progress on a terminal.
+@app.command("rebuild")
+def index_rebuild(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """Throw the index away and build it again from every record file.
 
-        Example: salesctl index rebuild
-        """
-        import time
+    Never needed for correctness (every command brings the index up to date, and a
+    damaged database is rebuilt on its own); use it to reclaim space or after moving the
+    store between machines. Parses with every core; shows progress on a terminal.
 
-        from salesctl.cli._output import emit
+    Example: salesctl index rebuild
+    """
+    import time
 
-        index = session(ctx).store.index
-        started = time.perf_counter()
-        index.rebuild()
-        seconds = time.perf_counter() - started
-        result = index.status() | {"seconds": round(seconds, 2)}
-        if _is_machine(fmt):
-            emit(result, fmt)
-            return
-        typer.echo(
-            f"indexed {result['records']:,} record files in {seconds:.1f} s "
-            f"({result['yaml_parser']}); {result['with_problems']:,} with problems, "
-            f"{len(result['strays']):,} strays"
-        )
+    from salesctl.cli._output import emit
 
-    return app
+    index = session(ctx).store.index
+    started = time.perf_counter()
+    index.rebuild()
+    seconds = time.perf_counter() - started
+    result = index.status() | {"seconds": round(seconds, 2)}
+    if _is_machine(fmt):
+        emit(result, fmt)
+        return
+    typer.echo(
+        f"indexed {result['records']:,} record files in {seconds:.1f} s "
+        f"({result['yaml_parser']}); {result['with_problems']:,} with problems, "
+        f"{len(result['strays']):,} strays"
+    )
 
 
 def _is_machine(fmt: str | None) -> bool:

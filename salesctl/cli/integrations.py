@@ -3,185 +3,187 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._params import FormatOpt
 from salesctl.cli._session import session
 
 OUTBOX_COLUMNS = ("state", "event", "id", "hook", "attempts", "created", "last_error")
 
 
-def register(app: typer.Typer, make_app: Callable[..., typer.Typer]) -> None:
-    @app.command("serve")
-    def serve(
-        ctx: typer.Context,
-        host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="The port to listen on.")] = 8080,
-        push: Annotated[
-            bool, typer.Option("--push", help="Push after commits (fetch, rebase, push).")
-        ] = False,
-        header_timeout: Annotated[
-            float | None,
-            typer.Option(
-                min=0.1,
-                envvar="SALESCTL_SERVE_HEADER_TIMEOUT",
-                help="Seconds for a request's headers (default 10).",
-            ),
-        ] = None,
-        body_timeout: Annotated[
-            float | None,
-            typer.Option(
-                min=0.1,
-                envvar="SALESCTL_SERVE_BODY_TIMEOUT",
-                help="Seconds for a request's body (default 10).",
-            ),
-        ] = None,
-        idle_timeout: Annotated[
-            float | None,
-            typer.Option(
-                min=0.1,
-                envvar="SALESCTL_SERVE_IDLE_TIMEOUT",
-                help="Seconds before an idle connection closes (default 5).",
-            ),
-        ] = None,
-        max_connections: Annotated[
-            int | None,
-            typer.Option(
-                min=1,
-                envvar="SALESCTL_SERVE_MAX_CONNECTIONS",
-                help="Most open connections; more get 503 (default 100).",
-            ),
-        ] = None,
-    ) -> None:
-        """Take in leads (POST /leads) and payments (POST /payments) over HTTP, each as one
-        commit by the member serve runs as (--as / $SALESCTL_USER).
+app = make_app()
 
-        Requests are signed: X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the body>
-        with $SALESCTL_WEBHOOK_SECRET. X-Salesctl-Delivery: <id> makes a request
-        idempotent. Leads go to their owner, else the first matching routing: rule in
-        salesctl.yaml, else the pool. GET /healthz answers when it is up. See
-        docs/integrations.md.
 
-        Example: SALESCTL_WEBHOOK_SECRET=... salesctl --as intake serve --port 8080 --push
-        """
-        import logging
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8080,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push after commits (fetch, rebase, push).")
+    ] = False,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            envvar="SALESCTL_SERVE_HEADER_TIMEOUT",
+            help="Seconds for a request's headers (default 10).",
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            envvar="SALESCTL_SERVE_BODY_TIMEOUT",
+            help="Seconds for a request's body (default 10).",
+        ),
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            envvar="SALESCTL_SERVE_IDLE_TIMEOUT",
+            help="Seconds before an idle connection closes (default 5).",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="SALESCTL_SERVE_MAX_CONNECTIONS",
+            help="Most open connections; more get 503 (default 100).",
+        ),
+    ] = None,
+) -> None:
+    """Take in leads (POST /leads) and payments (POST /payments) over HTTP, each as one
+    commit by the member serve runs as (--as / $SALESCTL_USER).
 
-        from salesctl.errors import Invalid
+    Requests are signed: X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the body>
+    with $SALESCTL_WEBHOOK_SECRET. X-Salesctl-Delivery: <id> makes a request
+    idempotent. Leads go to their owner, else the first matching routing: rule in
+    salesctl.yaml, else the pool. GET /healthz answers when it is up. See
+    docs/integrations.md.
 
-        try:
-            from salesctl.serve import serve_forever
-            from salesctl.serve_limits import Limits
-        except ImportError as exc:
-            raise Invalid(
-                f"salesctl serve needs the serve extra ({exc.name} is missing)",
-                "pip install 'salesctl[serve]'",
-            ) from None
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        given: dict[str, Any] = {
-            "header_timeout": header_timeout,
-            "body_timeout": body_timeout,
-            "idle_timeout": idle_timeout,
-            "max_connections": max_connections,
-        }
-        limits = Limits(**{k: v for k, v in given.items() if v is not None})
-        s = session(ctx)
-        serve_forever(s.store, s.actor, host=host, port=port, push_commits=push, limits=limits)
+    Example: SALESCTL_WEBHOOK_SECRET=... salesctl --as intake serve --port 8080 --push
+    """
+    import logging
 
-    notify_app = make_app()
+    from salesctl.errors import Invalid
 
-    @notify_app.command("flush")
-    def flush(
-        ctx: typer.Context,
-        hook: Annotated[
-            str | None, typer.Option(help="Only this hook (its name or position).")
-        ] = None,
-        resend_uncertain: Annotated[
-            bool,
-            typer.Option(
-                "--resend-uncertain",
-                help="Also re-send messages that went out without an answer (they may "
-                "arrive twice).",
-            ),
-        ] = False,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """Send the notifications waiting in the outbox (cron-ready; retries are spaced
-        out only between commands, a flush tries everything that waits).
+    try:
+        from salesctl.serve import serve_forever
+        from salesctl.serve_limits import Limits
+    except ImportError as exc:
+        raise Invalid(
+            f"salesctl serve needs the serve extra ({exc.name} is missing)",
+            "pip install 'salesctl[serve]'",
+        ) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    given: dict[str, Any] = {
+        "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+        "idle_timeout": idle_timeout,
+        "max_connections": max_connections,
+    }
+    limits = Limits(**{k: v for k, v in given.items() if v is not None})
+    s = session(ctx)
+    serve_forever(s.store, s.actor, host=host, port=port, push_commits=push, limits=limits)
 
-        Example: salesctl notify flush
-        """
-        from salesctl.cli._output import emit, info
-        from salesctl.ops.integrations.notify import flush as flush_outbox
 
-        s = session(ctx)
-        result = flush_outbox(s.store, hook=hook, resend_uncertain=resend_uncertain)
-        if fmt and fmt != "table":
-            emit(result.as_json(), fmt)
-            return
-        for state, labels in (
-            ("sent", result.sent),
-            ("will retry", result.retrying),
-            ("uncertain", result.uncertain),
-            ("gave up", result.failed),
-        ):
-            for label in labels:
-                info(f"{state}: {label}")
-        typer.echo(
-            f"{len(result.sent)} sent, {len(result.retrying)} to retry, "
-            f"{len(result.uncertain)} uncertain, {len(result.failed)} failed, "
-            f"{result.waiting} waiting"
-        )
+notify_app = make_app()
 
-    @notify_app.command("test")
-    def test(
-        ctx: typer.Context,
-        hook: Annotated[
-            str, typer.Argument(help="The hook's name, or its position under notify: (1, 2 ...).")
-        ],
-        fmt: FormatOpt = None,
-    ) -> None:
-        """Send a sample message to one hook now, to check its URL, format and secret.
 
-        Example: salesctl notify test sales-chat
-        """
-        from salesctl.cli._output import emit
-        from salesctl.errors import SalesctlError
-        from salesctl.ops.integrations.notify import send_test
+@notify_app.command("flush")
+def notify_flush(
+    ctx: typer.Context,
+    hook: Annotated[str | None, typer.Option(help="Only this hook (its name or position).")] = None,
+    resend_uncertain: Annotated[
+        bool,
+        typer.Option(
+            "--resend-uncertain",
+            help="Also re-send messages that went out without an answer (they may arrive twice).",
+        ),
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Send the notifications waiting in the outbox (cron-ready; retries are spaced
+    out only between commands, a flush tries everything that waits).
 
-        s = session(ctx)
-        result = send_test(s.store, hook)
-        if fmt and fmt != "table":
-            emit(result, fmt)
-        if not result["sent"]:
-            raise SalesctlError(
-                f"{result['hook']}: not delivered: {result['detail']}",
-                "check the hook's url, format and ${VAR}s in salesctl.yaml",
-            )
-        if not fmt or fmt == "table":
-            typer.echo(f"sent to {result['hook']} ({result['detail']})")
+    Example: salesctl notify flush
+    """
+    from salesctl.cli._output import emit, info
+    from salesctl.ops.integrations.notify import flush as flush_outbox
 
-    @notify_app.command("list")
-    def list_(
-        ctx: typer.Context,
-        all_: Annotated[
-            bool, typer.Option("--all", help="Include what was sent (kept 7 days).")
-        ] = False,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """The outbox: notifications waiting, uncertain or failed, with the last error.
-
-        Example: salesctl notify list --format json
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.integrations.notify import list_outbox
-
-        s = session(ctx)
-        rows = list_outbox(s.store, include_sent=all_)
-        emit(rows, fmt, OUTBOX_COLUMNS if (fmt or "") in ("", "table") else ())
-
-    app.add_typer(
-        notify_app, name="notify", help="Chat notifications: flush the outbox, test a hook."
+    s = session(ctx)
+    result = flush_outbox(s.store, hook=hook, resend_uncertain=resend_uncertain)
+    if fmt and fmt != "table":
+        emit(result.as_json(), fmt)
+        return
+    for state, labels in (
+        ("sent", result.sent),
+        ("will retry", result.retrying),
+        ("uncertain", result.uncertain),
+        ("gave up", result.failed),
+    ):
+        for label in labels:
+            info(f"{state}: {label}")
+    typer.echo(
+        f"{len(result.sent)} sent, {len(result.retrying)} to retry, "
+        f"{len(result.uncertain)} uncertain, {len(result.failed)} failed, "
+        f"{result.waiting} waiting"
     )
+
+
+@notify_app.command("test")
+def notify_test(
+    ctx: typer.Context,
+    hook: Annotated[
+        str, typer.Argument(help="The hook's name, or its position under notify: (1, 2 ...).")
+    ],
+    fmt: FormatOpt = None,
+) -> None:
+    """Send a sample message to one hook now, to check its URL, format and secret.
+
+    Example: salesctl notify test sales-chat
+    """
+    from salesctl.cli._output import emit
+    from salesctl.errors import SalesctlError
+    from salesctl.ops.integrations.notify import send_test
+
+    s = session(ctx)
+    result = send_test(s.store, hook)
+    if fmt and fmt != "table":
+        emit(result, fmt)
+    if not result["sent"]:
+        raise SalesctlError(
+            f"{result['hook']}: not delivered: {result['detail']}",
+            "check the hook's url, format and ${VAR}s in salesctl.yaml",
+        )
+    if not fmt or fmt == "table":
+        typer.echo(f"sent to {result['hook']} ({result['detail']})")
+
+
+@notify_app.command("list")
+def notify_list(
+    ctx: typer.Context,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include what was sent (kept 7 days).")
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """The outbox: notifications waiting, uncertain or failed, with the last error.
+
+    Example: salesctl notify list --format json
+    """
+    from salesctl.cli._output import emit
+    from salesctl.ops.integrations.notify import list_outbox
+
+    s = session(ctx)
+    rows = list_outbox(s.store, include_sent=all_)
+    emit(rows, fmt, OUTBOX_COLUMNS if (fmt or "") in ("", "table") else ())
+
+
+app.add_typer(notify_app, name="notify", help="Chat notifications: flush the outbox, test a hook.")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._session import session
 
 MemberOpt = Annotated[str | None, typer.Option("--member", help="One member (default: you).")]
@@ -23,52 +23,51 @@ CommitOpt = Annotated[
 LangOpt = Annotated[str | None, typer.Option("--lang", help="en or zh (default: lang: in config).")]
 
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
+app = make_app(name="report", help="Weekly and monthly reports.")
 
-    @app.command("weekly")
-    def weekly(
-        ctx: typer.Context,
-        member: MemberOpt = None,
-        team: TeamOpt = None,
-        all_: AllOpt = False,
-        week: Annotated[
-            str | None, typer.Option("--week", help="2026-W47 (default: last complete week).")
-        ] = None,
-        template: TemplateOpt = None,
-        fmt: FormatOpt = "md",
-        out: OutOpt = None,
-        commit: CommitOpt = False,
-        lang: LangOpt = None,
-    ) -> None:
-        """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
 
-        Example (cron, Monday 07:00): salesctl --as wanglei report weekly --all --commit
-        """
-        _run(ctx, "week", week, member, team, all_, template, fmt, out, commit, lang)
+@app.command("weekly")
+def report_weekly(
+    ctx: typer.Context,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    all_: AllOpt = False,
+    week: Annotated[
+        str | None, typer.Option("--week", help="2026-W47 (default: last complete week).")
+    ] = None,
+    template: TemplateOpt = None,
+    fmt: FormatOpt = "md",
+    out: OutOpt = None,
+    commit: CommitOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
 
-    @app.command("monthly")
-    def monthly(
-        ctx: typer.Context,
-        member: MemberOpt = None,
-        team: TeamOpt = None,
-        all_: AllOpt = False,
-        month: Annotated[
-            str | None, typer.Option("--month", help="2026-11 (default: last complete month).")
-        ] = None,
-        template: TemplateOpt = None,
-        fmt: FormatOpt = "md",
-        out: OutOpt = None,
-        commit: CommitOpt = False,
-        lang: LangOpt = None,
-    ) -> None:
-        """The monthly report (same sections as the weekly one).
+    Example (cron, Monday 07:00): salesctl --as wanglei report weekly --all --commit
+    """
+    _run(ctx, "week", week, member, team, all_, template, fmt, out, commit, lang)
 
-        Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
-        """
-        _run(ctx, "month", month, member, team, all_, template, fmt, out, commit, lang)
 
-    return app
+@app.command("monthly")
+def report_monthly(
+    ctx: typer.Context,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    all_: AllOpt = False,
+    month: Annotated[
+        str | None, typer.Option("--month", help="2026-11 (default: last complete month).")
+    ] = None,
+    template: TemplateOpt = None,
+    fmt: FormatOpt = "md",
+    out: OutOpt = None,
+    commit: CommitOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """The monthly report (same sections as the weekly one).
+
+    Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
+    """
+    _run(ctx, "month", month, member, team, all_, template, fmt, out, commit, lang)
 
 
 def _run(

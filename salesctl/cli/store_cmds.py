@@ -6,89 +6,90 @@ from typing import Annotated
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._params import FormatOpt
 from salesctl.cli._session import session
 
+app = make_app()
 
-def register(app: typer.Typer) -> None:
-    @app.command("init")
-    def init(
-        path: Annotated[str, typer.Argument(help="Directory for the new store.")] = ".",
-        sample: Annotated[
-            bool, typer.Option("--sample", help="Copy the bundled sample store.")
-        ] = False,
-    ) -> None:
-        """Create a store: a git repository with salesctl.yaml and one commit.
 
-        Example: salesctl init ~/sales --sample
-        """
-        from pathlib import Path
+@app.command("init")
+def init(
+    path: Annotated[str, typer.Argument(help="Directory for the new store.")] = ".",
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Copy the bundled sample store.")
+    ] = False,
+) -> None:
+    """Create a store: a git repository with salesctl.yaml and one commit.
 
-        from salesctl.ops.setup import init_store
+    Example: salesctl init ~/sales --sample
+    """
+    from pathlib import Path
 
-        root, commit = init_store(Path(path), sample=sample)
-        typer.echo(f"created store {root} (commit {commit[:10]})")
-        if not sample:
-            typer.echo("next: edit salesctl.yaml to add your teams and members, then commit it")
+    from salesctl.ops.setup import init_store
 
-    @app.command("check")
-    def check(
-        ctx: typer.Context,
-        rev_range: Annotated[
-            str | None,
-            typer.Option(
-                "--range",
-                help="Judge every change in A..B against the actor's write scope "
-                "(instead of validating the work tree).",
-            ),
-        ] = None,
-        actor: Annotated[
-            str | None,
-            typer.Option(
-                "--actor",
-                help="The member (id or forge login) the platform authenticated: the pusher "
-                "or the pull request's author. Default: each commit's author (forgeable).",
-            ),
-        ] = None,
-        require_signed: Annotated[
-            bool,
-            typer.Option(
-                "--require-signed",
-                help="Every commit must carry a good SSH signature by its author's key.",
-            ),
-        ] = False,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """Validate the whole store: config, schemas, references, duplicate ids, paths.
+    root, commit = init_store(Path(path), sample=sample)
+    typer.echo(f"created store {root} (commit {commit[:10]})")
+    if not sample:
+        typer.echo("next: edit salesctl.yaml to add your teams and members, then commit it")
 
-        Prints every problem with its file (and line); exits 1 if there are any. With
-        --range it walks every commit of A..B instead (adds, edits, deletions, renames,
-        merges) and fails on each change outside the actor's write scope, then validates
-        the records the range changed in B's tree.
-        Example: salesctl check --range origin/main..HEAD --actor zhangwei
-        """
-        from salesctl.cli._output import emit
 
-        if rev_range is not None:
-            _check_range(ctx, rev_range, actor, require_signed, fmt)
-            return
-        if actor or require_signed:
-            from salesctl.errors import UsageError
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    rev_range: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            help="Judge every change in A..B against the actor's write scope "
+            "(instead of validating the work tree).",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            help="The member (id or forge login) the platform authenticated: the pusher "
+            "or the pull request's author. Default: each commit's author (forgeable).",
+        ),
+    ] = None,
+    require_signed: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed",
+            help="Every commit must carry a good SSH signature by its author's key.",
+        ),
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Validate the whole store: config, schemas, references, duplicate ids, paths.
 
-            raise UsageError("--actor and --require-signed need --range A..B")
-        from salesctl.ops.collab.check import check_store
+    Prints every problem with its file (and line); exits 1 if there are any. With
+    --range it walks every commit of A..B instead (adds, edits, deletions, renames,
+    merges) and fails on each change outside the actor's write scope, then validates
+    the records the range changed in B's tree.
+    Example: salesctl check --range origin/main..HEAD --actor zhangwei
+    """
+    from salesctl.cli._output import emit
 
-        problems = check_store(session(ctx).store)
-        if fmt in ("json", "yaml", "csv", "excel"):
-            emit(
-                [{"where": p.where, "field": p.field, "message": p.message} for p in problems], fmt
-            )
-        else:
-            for problem in problems:
-                typer.echo(str(problem))
-            typer.echo(f"{len(problems)} problem(s)" if problems else "ok: no problems", err=True)
-        if problems:
-            raise typer.Exit(1)
+    if rev_range is not None:
+        _check_range(ctx, rev_range, actor, require_signed, fmt)
+        return
+    if actor or require_signed:
+        from salesctl.errors import UsageError
+
+        raise UsageError("--actor and --require-signed need --range A..B")
+    from salesctl.ops.collab.check import check_store
+
+    problems = check_store(session(ctx).store)
+    if fmt in ("json", "yaml", "csv", "excel"):
+        emit([{"where": p.where, "field": p.field, "message": p.message} for p in problems], fmt)
+    else:
+        for problem in problems:
+            typer.echo(str(problem))
+        typer.echo(f"{len(problems)} problem(s)" if problems else "ok: no problems", err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 def _check_range(

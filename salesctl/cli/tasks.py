@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from salesctl.cli._commands import make_app
 from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
 from salesctl.cli._session import report_change, session
 
@@ -14,155 +14,157 @@ LIST_COLUMNS = ("id", "title", "assignee", "status", "due", "role", "record", "p
 TaskArg = Annotated[str, typer.Argument(help="A task id or any unique prefix of one (T-7KQ2).")]
 
 
-def make(make_app: Callable[..., typer.Typer]) -> typer.Typer:
-    app = make_app()
+app = make_app(name="task", help="Tasks and won-deal checklists; --board.")
 
-    @app.command("list")
-    def list_(
-        ctx: typer.Context,
-        mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to you.")] = False,
-        assignee: Annotated[str | None, typer.Option(help="Only this member's tasks.")] = None,
-        status: Annotated[str | None, typer.Option(help="todo, doing or done.")] = None,
-        contract: Annotated[str | None, typer.Option(help="Only this contract's tasks.")] = None,
-        board: Annotated[
-            bool, typer.Option("--board", help="Columns todo / doing / done (the kanban).")
-        ] = False,
-        fmt: FormatOpt = None,
-    ) -> None:
-        """List the tasks you may see and those assigned to you, open ones first.
 
-        Example: salesctl task list --mine --board
-        """
-        from salesctl.cli._output import default_format, emit
-        from salesctl.ops.sales.tasks import board as columns
-        from salesctl.ops.sales.tasks import list_tasks
+@app.command("list")
+def task_list(
+    ctx: typer.Context,
+    mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to you.")] = False,
+    assignee: Annotated[str | None, typer.Option(help="Only this member's tasks.")] = None,
+    status: Annotated[str | None, typer.Option(help="todo, doing or done.")] = None,
+    contract: Annotated[str | None, typer.Option(help="Only this contract's tasks.")] = None,
+    board: Annotated[
+        bool, typer.Option("--board", help="Columns todo / doing / done (the kanban).")
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """List the tasks you may see and those assigned to you, open ones first.
 
-        s = session(ctx)
-        rows = list_tasks(
-            s.store, s.actor, mine=mine, assignee=assignee, status=status, contract=contract
-        )
-        fmt = fmt or default_format()
-        if not board:
-            emit(rows, fmt, LIST_COLUMNS if fmt == "table" else ())
-        elif fmt != "table":
-            emit(columns(rows), fmt)
-        else:
-            _print_board(columns(rows))
+    Example: salesctl task list --mine --board
+    """
+    from salesctl.cli._output import default_format, emit
+    from salesctl.ops.sales.tasks import board as columns
+    from salesctl.ops.sales.tasks import list_tasks
 
-    @app.command("show")
-    def show(ctx: typer.Context, task_id: TaskArg, fmt: FormatOpt = None) -> None:
-        """Show one task with its subtasks.
+    s = session(ctx)
+    rows = list_tasks(
+        s.store, s.actor, mine=mine, assignee=assignee, status=status, contract=contract
+    )
+    fmt = fmt or default_format()
+    if not board:
+        emit(rows, fmt, LIST_COLUMNS if fmt == "table" else ())
+    elif fmt != "table":
+        emit(columns(rows), fmt)
+    else:
+        _print_board(columns(rows))
 
-        Example: salesctl task show T-7KQ2
-        """
-        from salesctl.cli._output import emit
-        from salesctl.ops.sales.tasks import show_task
 
-        s = session(ctx)
-        emit(show_task(s.store, s.actor, task_id), fmt)
+@app.command("show")
+def task_show(ctx: typer.Context, task_id: TaskArg, fmt: FormatOpt = None) -> None:
+    """Show one task with its subtasks.
 
-    @app.command("add")
-    def add(
-        ctx: typer.Context,
-        title: Annotated[str, typer.Option(help="What needs doing.")],
-        assignee: Annotated[str | None, typer.Option(help="Who does it (default: you).")] = None,
-        due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD, today, +3d).")] = None,
-        parent: Annotated[
-            str | None,
-            typer.Option(help="Make it a subtask (e.g. of a contract's won-deal checklist)."),
-        ] = None,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Add a task; with --parent it joins that checklist in the contract.
+    Example: salesctl task show T-7KQ2
+    """
+    from salesctl.cli._output import emit
+    from salesctl.ops.sales.tasks import show_task
 
-        Example: salesctl task add --parent T-9XD1 --title "Renewal call" --due 2027-10-01
-        """
-        from salesctl.ops.sales.tasks import add_task
+    s = session(ctx)
+    emit(show_task(s.store, s.actor, task_id), fmt)
 
-        s = session(ctx)
-        record, tx = add_task(
-            s.store,
-            s.actor,
-            title=title,
-            assignee=assignee,
-            due=due,
-            parent=parent,
-            commit=not no_commit,
-            dry_run=dry_run,
-        )
-        report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
 
-    def _status(
-        ctx: typer.Context,
-        task_id: str,
-        status: str,
-        verb: str,
-        fmt: str | None,
-        no_commit: bool,
-        dry_run: bool,
-    ) -> None:
-        from salesctl.ops.sales.tasks import set_status
+@app.command("add")
+def task_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option(help="What needs doing.")],
+    assignee: Annotated[str | None, typer.Option(help="Who does it (default: you).")] = None,
+    due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD, today, +3d).")] = None,
+    parent: Annotated[
+        str | None,
+        typer.Option(help="Make it a subtask (e.g. of a contract's won-deal checklist)."),
+    ] = None,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Add a task; with --parent it joins that checklist in the contract.
 
-        s = session(ctx)
-        record, tx = set_status(
-            s.store, s.actor, task_id, status=status, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(record, tx, fmt, verb=verb, dry_run=dry_run, no_commit=no_commit)
+    Example: salesctl task add --parent T-9XD1 --title "Renewal call" --due 2027-10-01
+    """
+    from salesctl.ops.sales.tasks import add_task
 
-    @app.command("start")
-    def start(
-        ctx: typer.Context,
-        task_id: TaskArg,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Move a task to doing (its assignee may, wherever the task lives).
+    s = session(ctx)
+    record, tx = add_task(
+        s.store,
+        s.actor,
+        title=title,
+        assignee=assignee,
+        due=due,
+        parent=parent,
+        commit=not no_commit,
+        dry_run=dry_run,
+    )
+    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
 
-        Example: salesctl task start T-7KQ2
-        """
-        _status(ctx, task_id, "doing", "started", fmt, no_commit, dry_run)
 
-    @app.command("done")
-    def done(
-        ctx: typer.Context,
-        task_id: TaskArg,
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Mark a task done (its assignee may, wherever the task lives).
+def _status(
+    ctx: typer.Context,
+    task_id: str,
+    status: str,
+    verb: str,
+    fmt: str | None,
+    no_commit: bool,
+    dry_run: bool,
+) -> None:
+    from salesctl.ops.sales.tasks import set_status
 
-        Example: salesctl --as zhaomin task done T-7KQ2
-        """
-        _status(ctx, task_id, "done", "completed", fmt, no_commit, dry_run)
+    s = session(ctx)
+    record, tx = set_status(
+        s.store, s.actor, task_id, status=status, commit=not no_commit, dry_run=dry_run
+    )
+    report_change(record, tx, fmt, verb=verb, dry_run=dry_run, no_commit=no_commit)
 
-    @app.command("assign")
-    def assign(
-        ctx: typer.Context,
-        task_id: TaskArg,
-        to: Annotated[str, typer.Option("--to", help="The new assignee.")],
-        fmt: FormatOpt = None,
-        no_commit: NoCommitOpt = False,
-        dry_run: DryRunOpt = False,
-    ) -> None:
-        """Give a task to another member.
 
-        Example: salesctl --as liuyang task assign T-7KQ2 --to lina
-        """
-        from salesctl.ops.sales.tasks import assign_task
+@app.command("start")
+def task_start(
+    ctx: typer.Context,
+    task_id: TaskArg,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Move a task to doing (its assignee may, wherever the task lives).
 
-        s = session(ctx)
-        record, tx = assign_task(
-            s.store, s.actor, task_id, to=to, commit=not no_commit, dry_run=dry_run
-        )
-        report_change(
-            record, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit
-        )
+    Example: salesctl task start T-7KQ2
+    """
+    _status(ctx, task_id, "doing", "started", fmt, no_commit, dry_run)
 
-    return app
+
+@app.command("done")
+def task_done(
+    ctx: typer.Context,
+    task_id: TaskArg,
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Mark a task done (its assignee may, wherever the task lives).
+
+    Example: salesctl --as zhaomin task done T-7KQ2
+    """
+    _status(ctx, task_id, "done", "completed", fmt, no_commit, dry_run)
+
+
+@app.command("assign")
+def task_assign(
+    ctx: typer.Context,
+    task_id: TaskArg,
+    to: Annotated[str, typer.Option("--to", help="The new assignee.")],
+    fmt: FormatOpt = None,
+    no_commit: NoCommitOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Give a task to another member.
+
+    Example: salesctl --as liuyang task assign T-7KQ2 --to lina
+    """
+    from salesctl.ops.sales.tasks import assign_task
+
+    s = session(ctx)
+    record, tx = assign_task(
+        s.store, s.actor, task_id, to=to, commit=not no_commit, dry_run=dry_run
+    )
+    report_change(record, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit)
 
 
 def _print_board(columns: dict[str, list[dict[str, Any]]]) -> None:

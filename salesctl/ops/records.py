@@ -16,7 +16,8 @@ from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import to_json
 from salesctl.store.layout import POOL, Owner, RecordPath
 from salesctl.store.records import Record, json_record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 from salesctl.store.validation import InvalidRecord
 
 
@@ -314,14 +315,13 @@ def edit_record(
     *,
     sets: Iterable[str] = (),
     document: dict[str, Any] | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Change a record's fields by ``--set`` pairs or by a whole edited YAML ``document``;
     a new ``stage`` is dated in ``stages``. No change, no commit."""
     config = store.config
     action = f"{kind.name}.edit"
-    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, action, opts) as tx:
         record = load_for_write(store, text, (kind.name,))
         scopes.check_write(config, actor, action, record.owner, record=record.id)
         if document is not None:
@@ -337,7 +337,7 @@ def edit_record(
         if changed:
             tx.write(record.loc, data)
             tx.summary = f"{action}: {record.id} ({', '.join(changed)})"
-    return record_json(Record(record.loc, data)), tx
+    return tx.result(record_json(Record(record.loc, data)))
 
 
 def load_for_write(store: Store, text: str, kinds: tuple[str, ...]) -> Record:

@@ -18,7 +18,8 @@ from salesctl.reports.formats import render_report
 from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.render import parse_answers
 from salesctl.store.layout import Owner
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WriteResult
+from salesctl.store.store import Store
 
 
 def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple[Subject, str]]:
@@ -56,7 +57,7 @@ def commit_reports(
     all_: bool = False,
     template: str | None = None,
     lang: str | None = None,
-) -> tuple[list[str], Transaction]:
+) -> WriteResult[list[str]]:
     """Write the Markdown reports into the store in one commit; none if nothing changed."""
     config = store.config
     lang = lang or config.lang
@@ -78,7 +79,7 @@ def commit_reports(
                 tx.write_file(path, text.encode("utf-8"))
                 written.append(path)
         tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
-    return written, tx
+    return tx.result(written)
 
 
 def _previous_report(target: Path, path: str) -> str:

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from salesctl import yamlio
 from salesctl.errors import AmbiguousId, Invalid, NotFound, SalesctlError, UnknownRecord
@@ -28,9 +29,11 @@ from salesctl.store.index_refresh import Progress
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import read_record
 from salesctl.store.records import Record
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_record
 
 CONFIG_FILE = "salesctl.yaml"
+T = TypeVar("T")
 
 
 def find_root(explicit: str | None = None, cwd: Path | None = None) -> Path:
@@ -60,6 +63,7 @@ class Transaction:
     store: Store
     actor: Member
     action: str
+    opts: WriteOpts = WRITE
     change: Change = field(default_factory=Change)
     records: list[str] = field(default_factory=list)
     summary: str = ""
@@ -119,6 +123,19 @@ class Transaction:
         if record_id not in self._touched:
             self._touched.add(record_id)
             self.records.append(record_id)
+
+    def result(self, data: T) -> WriteResult[T]:
+        """What the write did, for the caller: ``data`` (the record(s) as JSON) and the
+        commit, paths and summary; read it after the ``transaction`` block has ended."""
+        return WriteResult(
+            data,
+            commit_id=self.commit_id,
+            paths=tuple(self.change.paths),
+            deletes=frozenset(self.change.deletes),
+            summary=self.message().partition("\n")[0],
+            opts=self.opts,
+            staged=MappingProxyType(dict(self.change.writes)),
+        )
 
     def message(self) -> str:
         ids = ", ".join(self.records[:5]) + (" ..." if len(self.records) > 5 else "")
@@ -231,22 +248,24 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(
-        self, actor: Member, action: str, *, commit: bool = True, dry_run: bool = False
+        self, actor: Member, action: str, opts: WriteOpts = WRITE
     ) -> Iterator[Transaction]:
-        """Stage changes under the lock; on success write them and make one commit."""
+        """Stage changes under the lock; on success write them and make one commit (or,
+        as ``opts`` say, write without committing, or write nothing: a dry run). After the
+        block, ``tx.result(data)`` is what the op returns."""
         with self.repo.lock():
             self.repo.recover()
-            tx = Transaction(self, actor, action)
+            tx = Transaction(self, actor, action, opts)
             yield tx
-            if dry_run or not tx.change:
+            if opts.dry_run or not tx.change:
                 return
             tx.commit_id = self.repo.apply(
                 tx.change,
                 author=Author(actor.name, actor.email),
                 message=tx.message(),
-                commit=commit,
+                commit=opts.commit,
             )
-            self.index.note_written(tx.change.paths, committed=commit)
+            self.index.note_written(tx.change.paths, committed=opts.commit)
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
 

@@ -34,7 +34,8 @@ from salesctl.model.config import Config, Member
 from salesctl.ops.collab.audit import AuditReport, audit_commits, member_for
 from salesctl.ops.collab.gitread import CONFIG_FILE, GitReader
 from salesctl.ops.collab.judge import CONFIG_ACTION
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 HOOK_MARKER = "# salesctl pre-receive hook"
 # Who is pushing, as the hosting server tells its hooks; the first one set wins.
@@ -386,9 +387,9 @@ def _handle(member: Member) -> str:
 
 
 def write_codeowners(
-    store: Store, actor: Member, *, dry_run: bool = False
-) -> tuple[str, Transaction | None]:
-    """Write ``CODEOWNERS`` at the store's top in one commit (none if it is unchanged)."""
+    store: Store, actor: Member, *, opts: WriteOpts = WRITE
+) -> WriteResult[str] | None:
+    """Write ``CODEOWNERS`` at the store's top in one commit (None if it is unchanged)."""
     config = store.config
     if not scopes.action_allowed(config, actor, "config.codeowners"):
         raise Forbidden(
@@ -398,8 +399,8 @@ def write_codeowners(
     text = codeowners_text(config)
     target = store.root / CODEOWNERS_FILE
     if target.exists() and target.read_text(encoding="utf-8") == text:
-        return text, None
-    with store.transaction(actor, "config.codeowners", dry_run=dry_run) as tx:
+        return None
+    with store.transaction(actor, "config.codeowners", opts) as tx:
         tx.write_file(CODEOWNERS_FILE, text.encode("utf-8"))
         tx.summary = f"config.codeowners: {CODEOWNERS_FILE} from {CONFIG_FILE}"
-    return text, tx
+    return tx.result(text)

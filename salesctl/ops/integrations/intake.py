@@ -45,6 +45,7 @@ from salesctl.model.kinds import LEAD
 from salesctl.model.rules import coerce_custom
 from salesctl.model.values import coerce_amount, coerce_line
 from salesctl.reports.money import plain
+from salesctl.store.results import WriteOpts
 from salesctl.store.store import Store
 
 DELIVERY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -418,7 +419,7 @@ class Intake:
         actor = store.identify(self.actor_id)
         owner, why = route(store, config, lead)
         text = lead.text
-        record, preview = add_lead(
+        preview = add_lead(
             store,
             actor,
             company=text.get("company"),
@@ -432,12 +433,13 @@ class Intake:
             pool=owner is None,
             sets=[f"custom.{k}={v}" for k, v in lead.custom.items()]
             + ([f"notes={text['notes']}"] if "notes" in text else []),
-            dry_run=True,
+            opts=WriteOpts(dry_run=True),
         )
+        record = preview.data
         with store.transaction(actor, "lead.add") as tx:
             existing = self.leads.find(store, keys)
             if existing is None:
-                for path, content in preview.change.writes.items():
+                for path, content in preview.staged.items():
                     tx.write_file(path, content)
                 tx.mention(record["id"])
                 tx.summary = f"{preview.summary} via webhook ({why})"
@@ -472,7 +474,7 @@ class Intake:
                 created = False
             else:
                 contract_id = contract_for(store, payment)
-                result, tx = record_payment(
+                paid = record_payment(
                     store,
                     actor,
                     contract_id,
@@ -480,12 +482,13 @@ class Intake:
                     date=payment.paid_on.isoformat(),
                     ref=payment.transaction_id,
                 )
+                result = paid.data
                 answer = {"id": result["id"], "kind": "payment", "contract": contract_id}
                 answer.update(
                     received=plain(result["received"]),
                     outstanding=plain(result["outstanding"]),
                     duplicate=False,
-                    commit=tx.commit_id,
+                    commit=paid.commit_id,
                 )
                 created = True
             if delivery:

@@ -43,6 +43,7 @@ from salesctl.ops.sales.contract_rules import (
 from salesctl.reports.money import decimal, default_plan, plain
 from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 EDITABLE = ("title", "amount", "starts", "ends")
@@ -125,9 +126,8 @@ def add_contract(
     deal: str | None = None,
     plan: Iterable[str] = (),
     sets: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Add a contract with a customer, in the customer owner's directory: signed (with
     ``signed``: the won-deal checklist is created and a linked deal marked won) or a draft."""
     config = store.config
@@ -140,7 +140,7 @@ def add_contract(
         check_plan(instalments, total)
     elif signed_on is not None:
         instalments = [{"due": d, "amount": a} for d, a in default_plan(total, signed_on)]
-    with store.transaction(actor, "contract.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "contract.add", opts) as tx:
         customer = load_for_write(store, customer_id, ("customer",))
         if customer.owner.is_pool:
             raise Invalid(
@@ -185,7 +185,7 @@ def add_contract(
             f"contract.add: {contract_id} ({data['title']}, {plain(total)}) for {customer.id} "
             f"({name}), {state}"
         )
-    return result, tx
+    return tx.result(result)
 
 
 def sign_contract(
@@ -195,14 +195,13 @@ def sign_contract(
     *,
     signed: str,
     plan: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Sign a draft: status signed, the plan (given, kept, or the default), the checklist."""
     config = store.config
     signed_on = parse_day(signed, "--date")
     instalments = parse_plan(plan)
-    with store.transaction(actor, "contract.sign", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "contract.sign", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         check_contract_write(config, actor, "contract.sign", contract)
         if contract.data["status"] != "draft":
@@ -222,7 +221,7 @@ def sign_contract(
         name = customer_name_of(store, data["customer"])
         result["tasks"] = _sign(store, tx, actor, signed_record, name)
         tx.summary = f"contract.sign: {contract.id} ({data['title']}) signed {signed_on}"
-    return result, tx
+    return tx.result(result)
 
 
 def _apply_edits(config: Config, data: dict[str, Any], sets: Iterable[str]) -> dict[str, Any]:
@@ -247,11 +246,10 @@ def _status_change(
     action: str,
     change: Any,
     *,
-    commit: bool,
-    dry_run: bool,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts,
+) -> WriteResult[dict[str, Any]]:
     config = store.config
-    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         check_contract_write(config, actor, action, contract)
         data = change(dict(contract.data))
@@ -259,12 +257,12 @@ def _status_change(
         if data != contract.data:
             tx.write(contract.loc, data)
             tx.summary = f"{action}: {contract.id} ({data['title']}) now {data['status']}"
-    return record_json(Record(contract.loc, data)), tx
+    return tx.result(record_json(Record(contract.loc, data)))
 
 
 def activate_contract(
-    store: Store, actor: Member, contract_id: str, *, commit: bool = True, dry_run: bool = False
-) -> tuple[dict[str, Any], Transaction]:
+    store: Store, actor: Member, contract_id: str, *, opts: WriteOpts = WRITE
+) -> WriteResult[dict[str, Any]]:
     """The service has started: signed -> active."""
 
     def change(data: dict[str, Any]) -> dict[str, Any]:
@@ -273,9 +271,7 @@ def activate_contract(
             raise Invalid(f"{contract_id} is {data['status']}", hint)
         return dict(data, status="active")
 
-    return _status_change(
-        store, actor, contract_id, "contract.activate", change, commit=commit, dry_run=dry_run
-    )
+    return _status_change(store, actor, contract_id, "contract.activate", change, opts=opts)
 
 
 def cancel_contract(
@@ -284,9 +280,8 @@ def cancel_contract(
     contract_id: str,
     *,
     reason: str,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Cancel a contract that is not closed; the reason is kept. It then owes nothing."""
     if not reason or not reason.strip():
         raise Invalid("--reason is required", "say why, e.g. --reason 'customer withdrew'")
@@ -296,9 +291,7 @@ def cancel_contract(
             raise Invalid(f"{contract_id} is already {data['status']}")
         return dict(data, status="cancelled", reason=reason.strip())
 
-    return _status_change(
-        store, actor, contract_id, "contract.cancel", change, commit=commit, dry_run=dry_run
-    )
+    return _status_change(store, actor, contract_id, "contract.cancel", change, opts=opts)
 
 
 def edit_contract(
@@ -308,14 +301,13 @@ def edit_contract(
     *,
     sets: Iterable[str] = (),
     plan: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Change the title, amount, dates, custom fields or the payment plan. The plan must
     still sum to the amount, and the amount cannot drop below what was paid or invoiced."""
     config = store.config
     instalments = parse_plan(plan)
-    with store.transaction(actor, "contract.edit", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "contract.edit", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         check_contract_write(config, actor, "contract.edit", contract)
         data = _apply_edits(config, dict(contract.data), sets)
@@ -351,4 +343,4 @@ def edit_contract(
         if changed:
             tx.write(contract.loc, data)
             tx.summary = f"contract.edit: {contract.id} ({', '.join(changed)})"
-    return record_json(Record(contract.loc, data)), tx
+    return tx.result(record_json(Record(contract.loc, data)))

@@ -30,7 +30,8 @@ from salesctl.ops.records import (
 )
 from salesctl.store.layout import POOL, RecordPath, record_file
 from salesctl.store.records import Record, json_record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 KINDS = ("customer",)
 
@@ -46,9 +47,8 @@ def add_customer(
     to: str | None = None,
     pool: bool = False,
     sets: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Create one customer owned by ``to`` (default: the actor) or in the pool."""
     config = store.config
     if pool and to:
@@ -73,10 +73,10 @@ def add_customer(
     loc = RecordPath(record_file(owner, CUSTOMER, customer_id), CUSTOMER, customer_id, owner)
     data = validate(config, CUSTOMER, data, new_record(loc))
     scopes.check_write(config, actor, "customer.add", owner, record=customer_id)
-    with store.transaction(actor, "customer.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "customer.add", opts) as tx:
         tx.write(loc, data)
         tx.summary = f"customer.add: {customer_id} ({data['name']}) for {owner}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def tag_customer(
@@ -85,13 +85,12 @@ def tag_customer(
     customer_id: str,
     changes: Sequence[str],
     *,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Add (``+vip`` or ``vip``) and remove (``-cold``) tags in one commit."""
     adds, removes = parse_tag_changes(changes)
     config = store.config
-    with store.transaction(actor, "customer.tag", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "customer.tag", opts) as tx:
         record = load_for_write(store, customer_id, KINDS)
         scopes.check_write(config, actor, "customer.tag", record.owner, record=record.id)
         tags = [t for t in record.data.get("tags") or [] if t not in removes]
@@ -104,7 +103,7 @@ def tag_customer(
             tx.write(record.loc, data)
             what = [f"+{t}" for t in adds] + [f"-{t}" for t in removes]
             tx.summary = f"customer.tag: {record.id} {' '.join(what)}"
-    return record_json(Record(record.loc, data)), tx
+    return tx.result(record_json(Record(record.loc, data)))
 
 
 def parse_tag_changes(changes: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -134,16 +133,15 @@ def add_contact(
     title: str | None = None,
     phone: str | None = None,
     email: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Add a contact person to a customer; returns the customer with its contacts."""
     config = store.config
     contact = {"name": name, "title": title, "phone": phone, "email": email}
     contact = {k: v.strip() for k, v in contact.items() if v is not None and v.strip()}
     if "name" not in contact:
         raise Invalid("a contact needs --name", "e.g. --name 'Wei Zhang' --title CTO")
-    with store.transaction(actor, "contact.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "contact.add", opts) as tx:
         record = load_for_write(store, customer_id, KINDS)
         scopes.check_write(config, actor, "contact.add", record.owner, record=record.id)
         contacts = list(record.data.get("contacts") or [])
@@ -157,7 +155,7 @@ def add_contact(
         data = validate(config, CUSTOMER, dict(record.data, contacts=contacts), record.path)
         tx.write(record.loc, data)
         tx.summary = f"contact.add: {contact['name']} to {record.id} ({data['name']})"
-    return record_json(Record(record.loc, data)), tx
+    return tx.result(record_json(Record(record.loc, data)))
 
 
 def _same_contact(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -35,7 +35,8 @@ from salesctl.ops.records import (
 from salesctl.reports.facts import Facts
 from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 HUNDRED = Decimal(100)
 UNKNOWN = "(not given)"
@@ -66,9 +67,8 @@ def add_deal(
     close: str | None = None,
     competitors: Iterable[str] = (),
     sets: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Open a deal with a customer, in the customer owner's directory."""
     config = store.config
     stage = stage or config.deal_stages[0].id
@@ -79,7 +79,7 @@ def add_deal(
             "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
         )
     close_on = _close_date(close) if close else None
-    with store.transaction(actor, "deal.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "deal.add", opts) as tx:
         customer = load_for_write(store, customer_id, ("customer",))
         if customer.owner.is_pool:
             raise Invalid(
@@ -108,7 +108,7 @@ def add_deal(
             f"deal.add: {deal_id} ({data['title']}, {data['amount']}) for {customer.id} "
             f"({customer.data.get('name')})"
         )
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def move_deal(
@@ -119,9 +119,8 @@ def move_deal(
     stage: str,
     reason: str | None = None,
     lost_to: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Move a deal to another stage, dated in ``stages``; lost needs a reason."""
     config = store.config
     _check_stage(config, stage)
@@ -132,7 +131,7 @@ def move_deal(
         raise Invalid("a lost deal needs --reason", "e.g. --reason 'price' --lost-to Globex")
     if lost_to is not None and stage != lost:
         raise Invalid(f"--lost-to only goes with --stage {lost or 'lost'}")
-    with store.transaction(actor, "deal.move", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "deal.move", opts) as tx:
         deal = load_for_write(store, deal_id, ("deal",))
         scopes.check_write(config, actor, "deal.move", deal.owner, record=deal.id)
         before = deal.data.get("stage")
@@ -169,7 +168,7 @@ def move_deal(
             tx.summary = f"deal.move: {deal.id} {before} -> {stage}" + (
                 f" ({reason})" if reason else ""
             )
-    return record_json(Record(deal.loc, data)), tx
+    return tx.result(record_json(Record(deal.loc, data)))
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:

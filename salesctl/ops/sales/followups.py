@@ -36,6 +36,7 @@ from salesctl.ops.records import (
 )
 from salesctl.store.layout import RecordPath, child_file, parse_path
 from salesctl.store.records import Record, json_record
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 PARENT_KINDS = ("lead", "customer")
@@ -214,9 +215,8 @@ def add_followup(
     attachments: Sequence[str] = (),
     next_touch: str | None = None,
     stage: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Record a touch on a lead or customer: one new file (plus attachments), and with
     ``stage`` the lead's new stage, in one commit."""
     config = store.config
@@ -237,7 +237,7 @@ def add_followup(
         raise Invalid(f"--next {next_day} is before the follow-up ({when.date()})")
     mentions = mentions_in(config, text)
     files = read_attachments(attachments)
-    with store.transaction(actor, "followup.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "followup.add", opts) as tx:
         record = load_for_write(store, record_id, PARENT_KINDS)
         scopes.check_write(config, actor, "followup.add", record.owner, record=record.id)
         followup_id = new_id(FOLLOWUP.prefix)
@@ -272,7 +272,7 @@ def add_followup(
                 mentions=mentions,
                 text=data["text"],
             )
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def _change_stage(
@@ -339,9 +339,8 @@ def add_visit(
     attendees: Iterable[str] = (),
     with_me: bool = True,
     note: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Plan a visit to a customer (or lead): status ``planned`` until ``visit done``. The
     one who plans it attends, with ``attendees``, unless ``with_me`` is off (a lead
     planning a rep's visit)."""
@@ -354,7 +353,7 @@ def add_visit(
     for member_id in people:
         if config.member(member_id) is None:
             raise Invalid(f"--attendee {member_id!r} is not a member", "see `salesctl member list`")
-    with store.transaction(actor, "visit.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "visit.add", opts) as tx:
         record = load_for_write(store, record_id, PARENT_KINDS)
         scopes.check_write(config, actor, "visit.add", record.owner, record=record.id)
         visit_id = new_id(VISIT.prefix)
@@ -375,7 +374,7 @@ def add_visit(
         tx.write(loc, data)
         label = record.data.get("name") or record.data.get("company") or ""
         tx.summary = f"visit.add: {visit_id} to {record.id} ({label}) at {when:%Y-%m-%d %H:%M}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def close_visit(
@@ -385,15 +384,14 @@ def close_visit(
     *,
     status: str,
     text: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Mark a planned visit ``done`` (with what happened) or ``cancelled`` (with why)."""
     config = store.config
     action = "visit.done" if status == "done" else "visit.cancel"
     if status == "done" and not (text and text.strip()):
         raise Invalid("--text is required", "say what came of the visit")
-    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, action, opts) as tx:
         visit = load_for_write(store, visit_id, ("visit",))
         scopes.check_write(config, actor, action, visit.owner, record=visit.id)
         if visit.data.get("status") != "planned":
@@ -406,7 +404,7 @@ def close_visit(
             tx.mention(visit.loc.parent)
         tx.write(visit.loc, data)
         tx.summary = f"{action}: {visit.id} on {data['record']}"
-    return record_json(Record(visit.loc, data)), tx
+    return tx.result(record_json(Record(visit.loc, data)))
 
 
 def list_visits(

@@ -35,6 +35,7 @@ from salesctl.ops.records import enter_stage
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 from salesctl.store.validation import InvalidRecord
 
@@ -255,10 +256,9 @@ def import_leads(
     team: str | None = None,
     pool: bool = False,
     update: bool = False,
-    commit: bool = True,
-    dry_run: bool = False,
+    opts: WriteOpts = WRITE,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[ImportResult, Transaction]:
+) -> WriteResult[ImportResult]:
     """Import leads from ``path``; see the module docstring for the rules."""
     config = store.config
     if sum(bool(x) for x in (to, round_robin, pool)) > 1:
@@ -278,8 +278,8 @@ def import_leads(
         target = config.member(to)
         if target is None or not target.active:
             raise Invalid(f"--to {to}: not an active member", "see `salesctl member list`")
-    result = ImportResult(ignored_columns=ignored, dry_run=dry_run)
-    with store.transaction(actor, "lead.import", commit=commit, dry_run=dry_run) as tx:
+    result = ImportResult(ignored_columns=ignored, dry_run=opts.dry_run)
+    with store.transaction(actor, "lead.import", opts) as tx:
         known = existing_keys(store)
         new_rows: list[Row] = []
         new_ids: set[str] = set()  # a set: looking each duplicate up in new_rows is quadratic
@@ -333,7 +333,7 @@ def import_leads(
             f"lead.import: {len(result.created)} new, {len(result.updated)} updated "
             f"from {printable(path.name)}"  # a file name may be any bytes; a commit is UTF-8
         )
-    return result, tx
+    return tx.result(result)
 
 
 def _choose_owners(

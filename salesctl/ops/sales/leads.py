@@ -23,7 +23,8 @@ from salesctl.ops.records import (
 )
 from salesctl.store.layout import POOL, RecordPath, record_file
 from salesctl.store.records import Record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 
 def add_lead(
@@ -40,9 +41,8 @@ def add_lead(
     to: str | None = None,
     pool: bool = False,
     sets: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Create one lead owned by ``to`` (default: the actor) or in the pool."""
     config = store.config
     if pool and to:
@@ -71,11 +71,11 @@ def add_lead(
     loc = RecordPath(record_file(owner, LEAD, lead_id), LEAD, lead_id, owner)
     data = validate(config, LEAD, data, new_record(loc))
     scopes.check_write(config, actor, "lead.add", owner, record=lead_id)
-    with store.transaction(actor, "lead.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "lead.add", opts) as tx:
         tx.write(loc, data)
         label = company or name
         tx.summary = f"lead.add: {lead_id} ({label}) for {owner}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:
@@ -91,9 +91,6 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
     return list_records(store, viewer, "lead", where=where, **filters)
 
 
-def show_lead(store: Store, viewer: Member, lead_id: str) -> dict[str, Any]:
-    return show_record(store, viewer, lead_id, ("lead",))
-
 
 def convert_lead(
     store: Store,
@@ -102,15 +99,14 @@ def convert_lead(
     *,
     deal_title: str | None = None,
     deal_amount: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Turn a lead into a customer (its contact person becomes the first contact) and
     optionally open a deal; the lead is marked ``converted`` and linked. One commit."""
     config = store.config
     if (deal_title is None) != (deal_amount is None):
         raise Invalid("--deal and --amount go together", "give both, or neither")
-    with store.transaction(actor, "lead.convert", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "lead.convert", opts) as tx:
         lead = load_for_write(store, lead_id, ("lead",))
         scopes.check_write(config, actor, "lead.convert", lead.owner, record=lead.id)
         if lead.owner.is_pool:
@@ -157,7 +153,7 @@ def convert_lead(
             tx.write(deal_loc, deal)
             result["deal"] = record_json(Record(deal_loc, deal))
         tx.summary = f"lead.convert: {lead.id} to customer {customer_id} ({customer['name']})"
-    return result, tx
+    return tx.result(result)
 
 
 def disqualify_lead(
@@ -166,14 +162,13 @@ def disqualify_lead(
     lead_id: str,
     *,
     reason: str,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Close a lead as not worth pursuing, with the reason (reports count these)."""
     config = store.config
     if not reason.strip():
         raise Invalid("--reason is required", "say why, e.g. --reason 'no budget'")
-    with store.transaction(actor, "lead.disqualify", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "lead.disqualify", opts) as tx:
         lead = load_for_write(store, lead_id, ("lead",))
         scopes.check_write(config, actor, "lead.disqualify", lead.owner, record=lead.id)
         if lead.data.get("stage") == "converted":
@@ -183,4 +178,4 @@ def disqualify_lead(
         data = validate(config, LEAD, data, lead.path)
         tx.write(lead.loc, data)
         tx.summary = f"lead.disqualify: {lead.id} ({reason.strip()})"
-    return record_json(Record(lead.loc, data)), tx
+    return tx.result(record_json(Record(lead.loc, data)))

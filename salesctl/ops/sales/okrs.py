@@ -22,7 +22,8 @@ from salesctl.reports.facts import METRICS, Facts
 from salesctl.reports.periods import parse_period
 from salesctl.store.layout import COMPANY, Owner, RecordPath, record_file
 from salesctl.store.records import Record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 
 def owner_of(config: Config, actor: Member, owner: str | None) -> tuple[Owner, str]:
@@ -47,9 +48,8 @@ def add_okr(
     period: str,
     objective: str,
     owner: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     config = store.config
     parsed = parse_period(period)
     directory, owner_field = owner_of(config, actor, owner)
@@ -68,10 +68,10 @@ def add_okr(
         },
         loc.path,
     )
-    with store.transaction(actor, "okr.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "okr.add", opts) as tx:
         tx.write(loc, data)
         tx.summary = f"okr.add: {okr_id} {parsed.id} for {owner_field}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def _split_kr(text: str) -> tuple[str, str]:
@@ -90,13 +90,12 @@ def add_key_result(
     title: str,
     target: str,
     metric: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     config = store.config
     if metric is not None and metric not in METRICS:
         raise Invalid(f"unknown metric {metric!r}", f"use one of {', '.join(METRICS)}")
-    with store.transaction(actor, "okr.edit", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "okr.edit", opts) as tx:
         record = load_for_write(store, okr_text, ("okr",))
         scopes.check_write(config, actor, "okr.edit", record.owner, record=record.id)
         rows = list(record.data.get("key_results") or [])
@@ -108,7 +107,7 @@ def add_key_result(
         data = validate(config, OKR, data, record.path)
         tx.write(record.loc, data)
         tx.summary = f"okr.kr.add: {record.id}/{kr_id} ({title})"
-    return record_json(Record(record.loc, data)), tx
+    return tx.result(record_json(Record(record.loc, data)))
 
 
 def _kr_number(kr_id: str) -> int:
@@ -123,12 +122,11 @@ def checkin(
     *,
     value: str,
     note: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     config = store.config
     okr_text, kr_id = _split_kr(kr_text)
-    with store.transaction(actor, "okr.checkin", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "okr.checkin", opts) as tx:
         record = load_for_write(store, okr_text, ("okr",))
         scopes.check_write(config, actor, "okr.checkin", record.owner, record=record.id)
         rows = [dict(r) for r in record.data.get("key_results") or []]
@@ -147,7 +145,7 @@ def checkin(
         data = validate(config, OKR, dict(record.data, key_results=rows), record.path)
         tx.write(record.loc, data)
         tx.summary = f"okr.checkin: {record.id}/{kr_id} = {value}"
-    return record_json(Record(record.loc, data)), tx
+    return tx.result(record_json(Record(record.loc, data)))
 
 
 def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> list[dict[str, Any]]:

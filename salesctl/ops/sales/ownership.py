@@ -19,6 +19,7 @@ from salesctl.model.config import Config, Member
 from salesctl.ops.records import home_of, load_for_write, record_json, validate
 from salesctl.store.layout import POOL, Owner, RecordPath, record_dir, record_file
 from salesctl.store.records import Record
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 CLOSED_LEAD_STAGES = ("converted", "disqualified")
@@ -74,9 +75,8 @@ def assign(
     *,
     to: str,
     participants: Iterable[str] = (),
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[list[dict[str, Any]], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[list[dict[str, Any]]]:
     """Give records to ``to`` (a lead within the team, a director anywhere)."""
     config = store.config
     target_member = _active_member(config, to)
@@ -85,7 +85,7 @@ def assign(
     for member_id in extra:
         _active_member(config, member_id)
     moved: list[dict[str, Any]] = []
-    with store.transaction(actor, f"{kind}.assign", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, f"{kind}.assign", opts) as tx:
         for text in _unique(ids):
             record = load_for_write(store, text, (kind,))
             scopes.check_write(
@@ -98,7 +98,7 @@ def assign(
                 data["participants"] = [p for p in extra if p != to]
             moved.append(record_json(_move(tx, config, record, target, data)))
         tx.summary = f"{kind}.assign: {_ids(moved)} to {to}"
-    return moved, tx
+    return tx.result(moved)
 
 
 def claim(
@@ -107,14 +107,13 @@ def claim(
     kind: str,
     ids: Sequence[str],
     *,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[list[dict[str, Any]], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[list[dict[str, Any]]]:
     """Take records from the pool, up to ``pool.max_owned_leads`` open ones."""
     config = store.config
     target = home_of(config, actor.id)
     moved: list[dict[str, Any]] = []
-    with store.transaction(actor, f"{kind}.claim", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, f"{kind}.claim", opts) as tx:
         records = [load_for_write(store, text, (kind,)) for text in _unique(ids)]
         for record in records:
             if not record.owner.is_pool:
@@ -137,7 +136,7 @@ def claim(
             data = dict(record.data, assigned=clock.today())
             moved.append(record_json(_move(tx, config, record, target, data)))
         tx.summary = f"{kind}.claim: {_ids(moved)} by {actor.id}"
-    return moved, tx
+    return tx.result(moved)
 
 
 def release(
@@ -147,13 +146,12 @@ def release(
     ids: Sequence[str],
     *,
     reason: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[list[dict[str, Any]], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[list[dict[str, Any]]]:
     """Return records to the pool, recording when and why."""
     config = store.config
     moved: list[dict[str, Any]] = []
-    with store.transaction(actor, f"{kind}.release", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, f"{kind}.release", opts) as tx:
         for text in _unique(ids):
             record = load_for_write(store, text, (kind,))
             if record.owner.is_pool:
@@ -163,7 +161,7 @@ def release(
             )
             moved.append(record_json(_to_pool(tx, config, record, reason)))
         tx.summary = f"{kind}.release: {_ids(moved)}" + (f" ({reason})" if reason else "")
-    return moved, tx
+    return tx.result(moved)
 
 
 def _to_pool(tx: Transaction, config: Config, record: Record, reason: str | None) -> Record:
@@ -229,9 +227,8 @@ def reclaim(
     kind: str,
     *,
     idle_days: int | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[list[IdleRecord], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[list[IdleRecord]]:
     """Return idle records to the pool in one commit (cron-safe: a rerun finds none)."""
     config = store.config
     days = idle_days or config.reclaim_after_days
@@ -241,7 +238,7 @@ def reclaim(
         raise Forbidden(
             f"{actor.id} ({actor.role}) may not {kind}.reclaim", "run it as a lead or director"
         )
-    with store.transaction(actor, f"{kind}.reclaim", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, f"{kind}.reclaim", opts) as tx:
         idle = idle_records(store, actor, kind, idle_days=days)
         for item in idle:
             record = load_for_write(store, item.id, (kind,))
@@ -250,7 +247,7 @@ def reclaim(
             )
             _to_pool(tx, config, record, f"no follow-up for {days} days")
         tx.summary = f"{kind}.reclaim: {len(idle)} idle for {days}+ days back to the pool"
-    return idle, tx
+    return tx.result(idle)
 
 
 def _team_or_all(config: Config, viewer: Member) -> tuple[list[str], list[Any]]:

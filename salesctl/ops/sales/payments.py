@@ -33,7 +33,8 @@ from salesctl.ops.sales.contract_rules import (
 from salesctl.reports.money import plain
 from salesctl.store.layout import RecordPath, child_file
 from salesctl.store.records import Record
-from salesctl.store.store import Store, Transaction
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store
 
 
 def _money_entry(
@@ -45,9 +46,8 @@ def _money_entry(
     amount: str,
     date: str | None,
     fields: dict[str, Any],
-    commit: bool,
-    dry_run: bool,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts,
+) -> WriteResult[dict[str, Any]]:
     """Record a payment or an invoice: its own file, refused if it would exceed the
     contract's amount; completing the amount completes the matching checklist step, and
     closes the contract once it is both fully paid and fully invoiced."""
@@ -60,7 +60,7 @@ def _money_entry(
     on = parse_day(date, "--date") if date else today
     if kind is PAYMENT and on > today:
         raise Invalid(f"--date {on} is in the future", "record a payment once it has arrived")
-    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         check_contract_write(config, actor, action, contract)
         status = contract.data["status"]
@@ -146,7 +146,7 @@ def _money_entry(
                 "completed_tasks": completed,
             }
         )
-    return result, tx
+    return tx.result(result)
 
 
 def _check_invoice_number(store: Store, number: str) -> None:
@@ -166,9 +166,8 @@ def record_payment(
     amount: str,
     date: str | None = None,
     ref: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Record money received on a contract (finance, or the contract's owner/lead/director)."""
     return _money_entry(
         store,
@@ -178,8 +177,7 @@ def record_payment(
         amount=amount,
         date=date,
         fields={"ref": ref.strip() if ref else None},
-        commit=commit,
-        dry_run=dry_run,
+        opts=opts,
     )
 
 
@@ -191,9 +189,8 @@ def record_invoice(
     amount: str,
     date: str | None = None,
     number: str,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Record an invoice issued on a contract; its number is unique in the store."""
     if not number or not number.strip():
         raise Invalid("an invoice needs --number", "e.g. --number FP-2026-0042")
@@ -205,6 +202,5 @@ def record_invoice(
         amount=amount,
         date=date,
         fields={"number": number.strip()},
-        commit=commit,
-        dry_run=dry_run,
+        opts=opts,
     )

@@ -36,6 +36,7 @@ from salesctl.ops.records import (
 )
 from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
 from salesctl.store.records import Record, json_record
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 STATUSES = ("todo", "doing", "done")
@@ -253,9 +254,8 @@ def add_task(
     assignee: str | None = None,
     due: str | None = None,
     parent: str | None = None,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Add a task. With ``parent`` it is a subtask: inside the parent's contract when the
     parent belongs to one (renewal, service visits ... after the won-deal checklist), else
     in the assignee's directory like any task of one's own."""
@@ -264,7 +264,7 @@ def add_task(
         raise Invalid("a task needs --title", "e.g. --title 'Renewal call'")
     who = _active(config, assignee or actor.id)
     due_day = _parse_due(due)
-    with store.transaction(actor, "task.add", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "task.add", opts) as tx:
         task_id = new_id(TASK.prefix)
         data: dict[str, Any] = {
             "schema_version": 1,
@@ -297,7 +297,7 @@ def add_task(
         tx.write(loc, data)
         under = f" under {parent_task.id}" if parent_task else ""
         tx.summary = f"task.add: {task_id} ({data['title']}) for {who.id}{under}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 def check_task_write(config: Config, actor: Member, action: str, task: Record) -> None:
@@ -318,15 +318,14 @@ def set_status(
     task_id: str,
     *,
     status: str,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """``task start`` (doing) and ``task done`` (done)."""
     if status not in STATUSES:
         raise Invalid(f"{status!r} is not a task status", f"use one of {', '.join(STATUSES)}")
     action = {"doing": "task.start", "done": "task.done", "todo": "task.reopen"}[status]
     config = store.config
-    with store.transaction(actor, action, commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, action, opts) as tx:
         task = load_for_write(store, task_id, ("task",))
         check_task_write(config, actor, action, task)
         data = dict(task.data)
@@ -335,7 +334,7 @@ def set_status(
             data = validate(config, TASK, data, task.path)
             tx.write(task.loc, data)
             tx.summary = f"{action}: {task.id} ({data['title']})"
-    return record_json(Record(task.loc, data)), tx
+    return tx.result(record_json(Record(task.loc, data)))
 
 
 def assign_task(
@@ -344,14 +343,13 @@ def assign_task(
     task_id: str,
     *,
     to: str,
-    commit: bool = True,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], Transaction]:
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
     """Give a task to another member. A contract's task stays in the contract; a task of
     one's own moves to the new assignee's directory."""
     config = store.config
     who = _active(config, to)
-    with store.transaction(actor, "task.assign", commit=commit, dry_run=dry_run) as tx:
+    with store.transaction(actor, "task.assign", opts) as tx:
         task = load_for_write(store, task_id, ("task",))
         data = dict(task.data, assignee=who.id)
         if task.loc.parent is not None:
@@ -369,7 +367,7 @@ def assign_task(
         if data != task.data or loc != task.loc:
             tx.write(loc, data)
             tx.summary = f"task.assign: {task.id} ({data['title']}) to {who.id}"
-    return record_json(Record(loc, data)), tx
+    return tx.result(record_json(Record(loc, data)))
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""``salesctl pipeline``, ``receivables`` and ``stats``: the sales figures, read-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from salesctl.cli._commands import make_app
+from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, as_of_day
+from salesctl.cli._session import session
+
+LIST_COLUMNS = ("id", "title", "customer", "amount", "stage", "close", "owner")
+DealArg = Annotated[str, typer.Argument(help="A deal id or any unique prefix of one (D-7KQ2).")]
+TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
+
+
+app = make_app()
+
+
+@app.command("pipeline")
+def pipeline(
+    ctx: typer.Context,
+    owner: MemberOpt = None,
+    team: TeamOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The sales funnel: per deal stage the count, amount and weighted amount.
+
+    Example: salesctl pipeline --team east --format json
+    """
+    from salesctl.cli._output import default_format, emit, info
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.deals import pipeline as funnel
+
+    s = session(ctx)
+    rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)
+    for skipped in getattr(rows, "skipped", ()):
+        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    fmt = fmt or default_format()
+    if fmt != "table":
+        emit(to_json(rows), fmt)
+        return
+    total = {
+        "stage": "total",
+        "probability": "",
+        "count": sum(r["count"] for r in rows),
+        "amount": sum(r["amount"] for r in rows),
+        "weighted": sum(r["weighted"] for r in rows),
+    }
+    emit(
+        to_json(rows),
+        "table",
+        ("stage", "probability", "count", "amount", "weighted"),
+        money_columns=True,
+        totals=to_json(total),
+    )
+
+
+@app.command("receivables")
+def receivables(
+    ctx: typer.Context,
+    aging: Annotated[
+        bool, typer.Option("--aging", help="Show every aging bucket in the table.")
+    ] = False,
+    as_of: AsOfOpt = None,
+    by: Annotated[str, typer.Option(help="Group by owner, team, customer or contract.")] = "owner",
+    fmt: FormatOpt = None,
+) -> None:
+    """Money still to be received, in aging buckets by the plan's due dates.
+
+    Buckets: current (not yet due), d1_30, d31_60, d61_90, d90_plus days overdue.
+    Payments settle the earliest open instalment first.
+
+    Example: salesctl receivables --aging --by team --as-of 2026-12-31
+    """
+    from salesctl.cli._output import default_format, emit, warn_skipped
+    from salesctl.model.values import to_json
+    from salesctl.ops.sales.receivables import receivables as aging_rows
+    from salesctl.reports.money import BUCKETS
+
+    s = session(ctx)
+    rows = aging_rows(s.store, s.actor, as_of=as_of_day(as_of), by=by)
+    warn_skipped(rows.skipped)
+    fmt = fmt or default_format()
+    if fmt != "table":
+        emit(to_json(rows), fmt)
+        return
+    keys = {
+        "owner": ["owner"],
+        "team": ["team"],
+        "customer": ["customer_name", "customer"],
+        "contract": ["contract", "customer_name", "owner"],
+    }[by]
+    figures = [*BUCKETS, "total"] if aging else ["contracts", "overdue", "total"]
+    total: dict[str, Any] = {keys[0]: "total"}
+    for name in figures:
+        total[name] = sum(r[name] for r in rows)
+    emit(
+        to_json(rows),
+        "table",
+        [*keys, *figures],
+        money_columns=True,
+        totals=to_json(total) if rows else None,
+    )
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(help="customers, sales or contracts.")],
+    by: Annotated[
+        str, typer.Option(help="owner, team, source, industry, stage, customer or month.")
+    ] = "owner",
+    start: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today).")] = None,
+    period: Annotated[str | None, typer.Option(help="2026-Q4, 2026-11 or 2026-W47.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Sales statistics grouped as you like, with a bar chart on a terminal.
+
+    Example: salesctl stats contracts --by team --period 2026-Q4
+    """
+    from salesctl.cli._output import default_format, emit, money
+    from salesctl.reports.stats import stats as compute
+
+    s = session(ctx)
+    rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)
+    emit(rows, fmt, money_columns=True)
+    if (fmt or default_format()) == "table" and rows:
+        measure = "amount" if what == "contracts" else "count"
+        top = max(float(r[measure]) for r in rows) or 1.0
+        width = max(len(str(r[by])) for r in rows)
+        for row in rows:
+            bar = "█" * round(30 * float(row[measure]) / top)
+            figure = money(row[measure]) if measure == "amount" else row[measure]
+            typer.echo(f"{str(row[by]).ljust(width)}  {bar} {figure}")
