@@ -3,9 +3,10 @@
 A command function names what it needs and ``@command`` supplies it, so no command repeats
 the plumbing:
 
-- ``s: Session``: the store and acting member (from the root's ``--store``/``--as``);
-- ``out: Write``: ``--format``, ``--no-commit`` and ``--dry-run``, handed over as one value
-  whose ``opts`` go to the op and whose ``report`` prints the op's ``WriteResult``.
+- a ``Session`` (``s: Session``): the store and acting member (from the root's ``--store``
+  and ``--as``);
+- a ``Write`` (``out: Write``): ``--format``, ``--no-commit`` and ``--dry-run``, handed over
+  as one value whose ``opts`` go to the op and whose ``report`` prints the ``WriteResult``.
 
 Everything else in the signature is an ordinary Typer parameter. The wrapper Typer sees has
 the rewritten signature, so ``--help`` and parsing are exactly those of the long form.
@@ -100,28 +101,28 @@ def command(
 
 
 def cli_signature(function: Callable[..., None]) -> Callable[..., None]:
-    """``function`` as Typer should see it: ``s``/``out`` replaced by the CLI parameters
-    they come from, and the wrapper that turns those back into a Session and a Write."""
+    """``function`` as Typer should see it: its ``Session`` and ``Write`` parameters
+    replaced by the CLI parameters they come from, and the wrapper that turns those back."""
     signature = inspect.signature(function, eval_str=True)
-    wants_session = "s" in signature.parameters
-    wants_write = "out" in signature.parameters
-    params = [p for p in signature.parameters.values() if p.name not in ("s", "out")]
-    params = [CONTEXT, *params] if wants_session or wants_write else params
-    if wants_write:
+    special = {p.name: p.annotation for p in signature.parameters.values()}
+    session_name = next((n for n, a in special.items() if a is Session), None)
+    write_name = next((n for n, a in special.items() if a is Write), None)
+    params = [p for p in signature.parameters.values() if p.annotation not in (Session, Write)]
+    if session_name or write_name:
+        params = [CONTEXT, *params]
+    if write_name:
         params += WRITE_OPTIONS
 
     @functools.wraps(function)
     def wrapper(**kwargs: Any) -> None:
-        extra: dict[str, Any] = {}
-        if wants_session or wants_write:
+        if session_name or write_name:
             s = session(kwargs.pop("ctx"))
-            if wants_session:
-                extra["s"] = s
-            if wants_write:
-                extra["out"] = Write(
-                    s, kwargs.pop("fmt"), kwargs.pop("no_commit"), kwargs.pop("dry_run")
-                )
-        function(**kwargs, **extra)
+            if session_name:
+                kwargs[session_name] = s
+            if write_name:
+                options = (kwargs.pop("fmt"), kwargs.pop("no_commit"), kwargs.pop("dry_run"))
+                kwargs[write_name] = Write(s, *options)
+        function(**kwargs)
 
     ordered = sorted(params, key=lambda p: p.kind)  # keyword-only after the positional ones
     wrapper.__signature__ = signature.replace(parameters=ordered)  # type: ignore[attr-defined]

@@ -1,5 +1,5 @@
 """The verbs every owned-record noun shares, defined once: list, show, edit, assign, claim,
-release, reclaim.
+release, reclaim, history.
 
 A noun module (``cli/leads.py``, ``cli/customers.py``) declares each of its commands as a
 top-level function (``def lead_assign``) with the options that noun has, and hands the work
@@ -47,6 +47,7 @@ HELP = {
     "claim": "Take {plural} from the pool (up to pool.max_owned_leads {claim_cap}).",
     "release": "Return {plural} to the pool, with the reason recorded.",
     "reclaim": "Return {plural} with no follow-up for N days to the pool (cron-safe).",
+    "history": "A {kind}'s life from git, newest first: field changes, moves, follow-ups.",
 }
 
 # Options the shared verbs take, the same for every noun.
@@ -79,6 +80,12 @@ def list_(s: Session, fmt: str | None, noun: Noun, rows: Sequence[dict[str, Any]
     from salesctl.cli._output import emit
 
     emit(list(rows), fmt, noun.columns if (fmt or "") in ("", "table") else ())
+
+
+def history(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:
+    from salesctl.cli.collab import show_history
+
+    show_history(s, fmt, record_id, (noun.kind,))
 
 
 def edit(out: Write, noun: Noun, record_id: str, sets: list[str] | None) -> None:

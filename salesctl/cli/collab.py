@@ -10,38 +10,42 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
 from salesctl.cli._params import DryRunOpt, FormatOpt
-from salesctl.cli._session import session
+from salesctl.cli._session import Session, in_commit
 
 app = make_app()
 
 
-@app.command("history")
+@command(app, "history")
 def history(
-    ctx: typer.Context,
     record_id: Annotated[str, typer.Argument(help="A record id or unique prefix (L-7KQ2).")],
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """A record's life from git, newest first: who changed which field when, and its
     moves between owners (assign, claim, release, reclaim) and follow-ups.
 
     Example: salesctl history L-7KQ2
     """
+    show_history(s, fmt, record_id)
+
+
+def show_history(s: Session, fmt: str | None, record_id: str, kinds: tuple[str, ...] = ()) -> None:
+    """A record's history as a table or JSON (``history`` and each noun's ``history``)."""
     from salesctl.cli._output import default_format, emit
     from salesctl.ops.collab.history import history_rows, record_history
 
-    s = session(ctx)
-    entries = record_history(s.store, s.actor, record_id)
+    entries = record_history(s.store, s.actor, record_id, kinds)
     if (fmt or default_format()) == "table":
         emit(history_rows(entries), "table", ("date", "who", "action", "change"))
     else:
         emit([e.as_json() for e in entries], fmt)
 
 
-@app.command("diff")
+@command(app, "diff")
 def diff(
-    ctx: typer.Context,
     rev_range: Annotated[
         str | None,
         typer.Argument(help="A..B, A...B or a commit (default: upstream...HEAD)."),
@@ -50,6 +54,8 @@ def diff(
         str | None,
         typer.Option("--format", "-f", help="table, md (a pull request comment) or json."),
     ] = None,
+    *,
+    s: Session,
 ) -> None:
     """What a range changes, record by record: created, deleted, moved, and each field.
 
@@ -58,7 +64,6 @@ def diff(
     from salesctl.cli._output import default_format, emit
     from salesctl.ops.collab.diff import diff_markdown, diff_rows, range_diff
 
-    s = session(ctx)
     result = range_diff(s.store, s.actor, rev_range)
     chosen = fmt or default_format()
     if chosen in ("md", "markdown"):
@@ -69,9 +74,8 @@ def diff(
         emit(result.as_json(), chosen)
 
 
-@app.command("sync")
+@command(app, "sync")
 def sync(
-    ctx: typer.Context,
     keep: Annotated[
         str | None,
         typer.Option(
@@ -88,6 +92,8 @@ def sync(
         ),
     ] = 60.0,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Fetch, rebase your commits onto the remote, push; retry if someone pushed first.
 
@@ -100,7 +106,6 @@ def sync(
     from salesctl.errors import NotFound
     from salesctl.ops.collab.sync import sync as sync_store
 
-    s = session(ctx)
     try:
         actor = s.actor
     except NotFound:
@@ -178,14 +183,15 @@ def hook_pre_receive(
     raise typer.Exit(1)
 
 
-@app.command("codeowners")
+@command(app, "codeowners")
 def codeowners(
-    ctx: typer.Context,
     write: Annotated[
         bool,
         typer.Option("--write", help="Write CODEOWNERS and commit it (directors, admins)."),
     ] = False,
     dry_run: DryRunOpt = False,
+    *,
+    s: Session,
 ) -> None:
     """Print (or --write) a CODEOWNERS file from the config so forges ask the right
     reviewers: member directories by the member and their lead, team directories by the
@@ -194,15 +200,15 @@ def codeowners(
     Example: salesctl codeowners --write
     """
     from salesctl.ops.collab.hooks import codeowners_text, write_codeowners
+    from salesctl.store.results import WriteOpts
 
-    s = session(ctx)
     if not write:
         sys.stdout.write(codeowners_text(s.store.config))
         return
-    _text, tx = write_codeowners(s.store, s.actor, dry_run=dry_run)
-    if tx is None:
+    written = write_codeowners(s.store, s.actor, opts=WriteOpts(dry_run=dry_run))
+    if written is None:
         typer.echo("CODEOWNERS is up to date")
     elif dry_run:
         typer.echo("would write CODEOWNERS")
     else:
-        typer.echo(f"wrote CODEOWNERS in commit {(tx.commit_id or '')[:10]}")
+        typer.echo(f"wrote CODEOWNERS{in_commit(written)}")

@@ -35,6 +35,7 @@ CUSTOMER = owned.Noun(
         "edit": "salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large",
         "assign": "salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
         "claim": "salesctl customer claim C-7KQ2",
+        "history": "salesctl customer history C-7KQ2 --format json",
         "release": 'salesctl customer release C-7KQ2 --reason "moved out of our region"',
     },
     claim_cap="of them",
@@ -161,6 +162,11 @@ def customer_release(customer_ids: CustomerIds, reason: Reason = None, *, out: W
 @command(app, "reclaim", help=CUSTOMER.help("reclaim"))
 def customer_reclaim(idle_days: IdleDays = None, warn_days: WarnDays = None, *, out: Write) -> None:
     owned.reclaim(out, CUSTOMER, idle_days, warn_days)
+
+
+@command(app, "history", help=CUSTOMER.help("history"))
+def customer_history(customer_id: CustomerId, fmt: FormatOpt = None, *, s: Session) -> None:
+    owned.history(s, fmt, CUSTOMER, customer_id)
 
 
 def split_format_flag(args: list[str]) -> tuple[list[str], str | None]:

@@ -7,15 +7,15 @@ from typing import Any
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
 from salesctl.cli._params import FormatOpt
-from salesctl.cli._session import session
+from salesctl.cli._session import Session
 
 app = make_app(name="index", help="The derived index: status, rebuild.")
 
 
-@app.command("status")
-def index_status(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+@command(app, "status")
+def index_status(fmt: FormatOpt = None, *, s: Session) -> None:
     """Look at every record file and directory, bring the index up to date, and show
     what it holds.
 
@@ -28,15 +28,15 @@ def index_status(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     """
     from salesctl.cli._output import emit
 
-    result = session(ctx).store.index.status()
+    result = s.store.index.status()
     if _is_machine(fmt):
         emit(result, fmt)
     else:
         _print_status(result)
 
 
-@app.command("rebuild")
-def index_rebuild(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+@command(app, "rebuild")
+def index_rebuild(fmt: FormatOpt = None, *, s: Session) -> None:
     """Throw the index away and build it again from every record file.
 
     Never needed for correctness (every command brings the index up to date, and a
@@ -49,7 +49,7 @@ def index_rebuild(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
     from salesctl.cli._output import emit
 
-    index = session(ctx).store.index
+    index = s.store.index
     started = time.perf_counter()
     index.rebuild()
     seconds = time.perf_counter() - started

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
 from salesctl.cli._params import FormatOpt
-from salesctl.cli._session import session
+from salesctl.cli._session import Session
 
 OUTBOX_COLUMNS = ("state", "event", "id", "hook", "attempts", "created", "last_error")
 
@@ -17,9 +17,8 @@ OUTBOX_COLUMNS = ("state", "event", "id", "hook", "attempts", "created", "last_e
 app = make_app()
 
 
-@app.command("serve")
+@command(app, "serve")
 def serve(
-    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.")] = 8080,
     push: Annotated[
@@ -57,6 +56,8 @@ def serve(
             help="Most open connections; more get 503 (default 100).",
         ),
     ] = None,
+    *,
+    s: Session,
 ) -> None:
     """Take in leads (POST /leads) and payments (POST /payments) over HTTP, each as one
     commit by the member serve runs as (--as / $SALESCTL_USER).
@@ -89,16 +90,14 @@ def serve(
         "max_connections": max_connections,
     }
     limits = Limits(**{k: v for k, v in given.items() if v is not None})
-    s = session(ctx)
     serve_forever(s.store, s.actor, host=host, port=port, push_commits=push, limits=limits)
 
 
 notify_app = make_app()
 
 
-@notify_app.command("flush")
+@command(notify_app, "flush")
 def notify_flush(
-    ctx: typer.Context,
     hook: Annotated[str | None, typer.Option(help="Only this hook (its name or position).")] = None,
     resend_uncertain: Annotated[
         bool,
@@ -108,6 +107,8 @@ def notify_flush(
         ),
     ] = False,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Send the notifications waiting in the outbox (cron-ready; retries are spaced
     out only between commands, a flush tries everything that waits).
@@ -117,7 +118,6 @@ def notify_flush(
     from salesctl.cli._output import emit, info
     from salesctl.ops.integrations.notify import flush as flush_outbox
 
-    s = session(ctx)
     result = flush_outbox(s.store, hook=hook, resend_uncertain=resend_uncertain)
     if fmt and fmt != "table":
         emit(result.as_json(), fmt)
@@ -137,13 +137,14 @@ def notify_flush(
     )
 
 
-@notify_app.command("test")
+@command(notify_app, "test")
 def notify_test(
-    ctx: typer.Context,
     hook: Annotated[
         str, typer.Argument(help="The hook's name, or its position under notify: (1, 2 ...).")
     ],
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Send a sample message to one hook now, to check its URL, format and secret.
 
@@ -153,7 +154,6 @@ def notify_test(
     from salesctl.errors import SalesctlError
     from salesctl.ops.integrations.notify import send_test
 
-    s = session(ctx)
     result = send_test(s.store, hook)
     if fmt and fmt != "table":
         emit(result, fmt)
@@ -166,13 +166,14 @@ def notify_test(
         typer.echo(f"sent to {result['hook']} ({result['detail']})")
 
 
-@notify_app.command("list")
+@command(notify_app, "list")
 def notify_list(
-    ctx: typer.Context,
     all_: Annotated[
         bool, typer.Option("--all", help="Include what was sent (kept 7 days).")
     ] = False,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """The outbox: notifications waiting, uncertain or failed, with the last error.
 
@@ -181,7 +182,6 @@ def notify_list(
     from salesctl.cli._output import emit
     from salesctl.ops.integrations.notify import list_outbox
 
-    s = session(ctx)
     rows = list_outbox(s.store, include_sent=all_)
     emit(rows, fmt, OUTBOX_COLUMNS if (fmt or "") in ("", "table") else ())
 

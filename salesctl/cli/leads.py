@@ -26,6 +26,7 @@ LEAD = owned.Noun(
         "edit": "salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000",
         "assign": "salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina",
         "claim": "salesctl lead claim L-7KQ2",
+        "history": "salesctl lead history L-7KQ2 --format json",
         "release": 'salesctl lead release L-7KQ2 --reason "not my territory"',
     },
     claim_cap="open leads",
@@ -179,6 +180,11 @@ def lead_release(lead_ids: LeadIds, reason: Reason = None, *, out: Write) -> Non
 @command(app, "reclaim", help=LEAD.help("reclaim"))
 def lead_reclaim(idle_days: IdleDays = None, warn_days: WarnDays = None, *, out: Write) -> None:
     owned.reclaim(out, LEAD, idle_days, warn_days)
+
+
+@command(app, "history", help=LEAD.help("history"))
+def lead_history(lead_id: LeadId, fmt: FormatOpt = None, *, s: Session) -> None:
+    owned.history(s, fmt, LEAD, lead_id)
 
 
 @command(app, "convert")

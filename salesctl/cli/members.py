@@ -6,15 +6,15 @@ from dataclasses import asdict
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
 from salesctl.cli._params import FormatOpt
-from salesctl.cli._session import session
+from salesctl.cli._session import Session
 
 app = make_app()
 
 
-@app.command("whoami")
-def whoami(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+@command(app, "whoami")
+def whoami(fmt: FormatOpt = None, *, s: Session) -> None:
     """Show the acting member, their role and data scope.
 
     Example: salesctl --as zhangwei whoami
@@ -22,7 +22,6 @@ def whoami(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     from salesctl.cli._output import emit
     from salesctl.scopes import writable_scope_description
 
-    s = session(ctx)
     member = s.actor
     row = {
         **asdict(member),
@@ -37,11 +36,12 @@ member_app = make_app()
 app.add_typer(member_app, name="member", help="Members of the org (from salesctl.yaml).")
 
 
-@member_app.command("list")
+@command(member_app, "list")
 def member_list(
-    ctx: typer.Context,
     team: str | None = typer.Option(None, help="Only this team."),
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List members with their team, role and whether they are active.
 
@@ -49,7 +49,7 @@ def member_list(
     """
     from salesctl.cli._output import emit
 
-    config = session(ctx).store.config
+    config = s.store.config
     rows = [
         {k: v for k, v in asdict(m).items() if k != "ssh_keys"}
         for m in config.members.values()
@@ -62,15 +62,15 @@ team_app = make_app()
 app.add_typer(team_app, name="team", help="Teams of the org (from salesctl.yaml).")
 
 
-@team_app.command("list")
-def team_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+@command(team_app, "list")
+def team_list(fmt: FormatOpt = None, *, s: Session) -> None:
     """List teams with their leads and member counts.
 
     Example: salesctl team list --format json
     """
     from salesctl.cli._output import emit
 
-    config = session(ctx).store.config
+    config = s.store.config
     rows = []
     for team in config.teams.values():
         people = config.team_members(team.id)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._session import session
+from salesctl.cli._commands import command, make_app
+from salesctl.cli._session import Session, in_commit
 
 MemberOpt = Annotated[str | None, typer.Option("--member", help="One member (default: you).")]
 TeamOpt = Annotated[str | None, typer.Option("--team", help="A team: its members and a summary.")]
@@ -26,9 +26,8 @@ LangOpt = Annotated[str | None, typer.Option("--lang", help="en or zh (default: 
 app = make_app(name="report", help="Weekly and monthly reports.")
 
 
-@app.command("weekly")
+@command(app, "weekly")
 def report_weekly(
-    ctx: typer.Context,
     member: MemberOpt = None,
     team: TeamOpt = None,
     all_: AllOpt = False,
@@ -40,17 +39,18 @@ def report_weekly(
     out: OutOpt = None,
     commit: CommitOpt = False,
     lang: LangOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
 
     Example (cron, Monday 07:00): salesctl --as wanglei report weekly --all --commit
     """
-    _run(ctx, "week", week, member, team, all_, template, fmt, out, commit, lang)
+    _run(s, "week", week, member, team, all_, template, fmt, out, commit, lang)
 
 
-@app.command("monthly")
+@command(app, "monthly")
 def report_monthly(
-    ctx: typer.Context,
     member: MemberOpt = None,
     team: TeamOpt = None,
     all_: AllOpt = False,
@@ -62,16 +62,18 @@ def report_monthly(
     out: OutOpt = None,
     commit: CommitOpt = False,
     lang: LangOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """The monthly report (same sections as the weekly one).
 
     Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
     """
-    _run(ctx, "month", month, member, team, all_, template, fmt, out, commit, lang)
+    _run(s, "month", month, member, team, all_, template, fmt, out, commit, lang)
 
 
 def _run(
-    ctx: typer.Context,
+    s: Session,
     kind: str,
     period: str | None,
     member: str | None,
@@ -90,9 +92,8 @@ def _run(
     from salesctl.reports.commit import commit_reports
     from salesctl.reports.formats import out_file, render_report
 
-    s = session(ctx)
     if commit:
-        written, tx = commit_reports(
+        written = commit_reports(
             s.store,
             s.actor,
             period_kind=kind,
@@ -103,8 +104,8 @@ def _run(
             template=template,
             lang=lang,
         )
-        if tx.commit_id:
-            typer.echo(f"wrote {len(written)} report(s) in commit {tx.commit_id[:10]}")
+        if written.commit_id:
+            typer.echo(f"wrote {len(written.data)} report(s){in_commit(written)}")
         else:
             typer.echo("reports unchanged: nothing to commit")
         return

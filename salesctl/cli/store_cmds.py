@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
 from salesctl.cli._params import FormatOpt
-from salesctl.cli._session import session
+from salesctl.cli._session import Session
 
 app = make_app()
 
 
-@app.command("init")
+@command(app, "init")
 def init(
     path: Annotated[str, typer.Argument(help="Directory for the new store.")] = ".",
     sample: Annotated[
@@ -34,9 +34,8 @@ def init(
         typer.echo("next: edit salesctl.yaml to add your teams and members, then commit it")
 
 
-@app.command("check")
+@command(app, "check")
 def check(
-    ctx: typer.Context,
     rev_range: Annotated[
         str | None,
         typer.Option(
@@ -61,6 +60,8 @@ def check(
         ),
     ] = False,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Validate the whole store: config, schemas, references, duplicate ids, paths.
 
@@ -73,7 +74,7 @@ def check(
     from salesctl.cli._output import emit
 
     if rev_range is not None:
-        _check_range(ctx, rev_range, actor, require_signed, fmt)
+        _check_range(s, rev_range, actor, require_signed, fmt)
         return
     if actor or require_signed:
         from salesctl.errors import UsageError
@@ -81,7 +82,7 @@ def check(
         raise UsageError("--actor and --require-signed need --range A..B")
     from salesctl.ops.collab.check import check_store
 
-    problems = check_store(session(ctx).store)
+    problems = check_store(s.store)
     if fmt in ("json", "yaml", "csv", "excel"):
         emit([{"where": p.where, "field": p.field, "message": p.message} for p in problems], fmt)
     else:
@@ -93,15 +94,13 @@ def check(
 
 
 def _check_range(
-    ctx: typer.Context, rev_range: str, actor: str | None, require_signed: bool, fmt: str | None
+    s: Session, rev_range: str, actor: str | None, require_signed: bool, fmt: str | None
 ) -> None:
     """``check --range``: print each offending commit and path; exit 1 if there are any."""
     from salesctl.cli._output import emit
     from salesctl.ops.collab.audit import audit_range
 
-    report = audit_range(
-        session(ctx).store.root, rev_range, actor=actor, require_signed=require_signed
-    )
+    report = audit_range(s.store.root, rev_range, actor=actor, require_signed=require_signed)
     for warning in report.warnings:
         typer.echo(warning, err=True)
     if fmt in ("json", "yaml"):

@@ -76,11 +76,14 @@ def move_verb(action: str, change: RecordChange, member: str | None) -> str:
 # -- history ------------------------------------------------------------------------------
 
 
-def record_history(store: Store, viewer: Member, text: str) -> list[HistoryEntry]:
-    """The record's life, newest first: who changed what, when, and its moves."""
+def record_history(
+    store: Store, viewer: Member, text: str, kinds: tuple[str, ...] = ()
+) -> list[HistoryEntry]:
+    """The record's life, newest first: who changed what, when, and its moves. ``kinds``:
+    the record must be one of these (``lead history`` takes leads only)."""
     config = store.config
     git = GitReader(store.root)
-    record_id, current_dir = _find(store, git, text)
+    record_id, current_dir = _find(store, text, kinds)
     dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
     if not dirs:
         kind = kind_of_id(record_id)
@@ -114,14 +117,17 @@ def record_history(store: Store, viewer: Member, text: str) -> list[HistoryEntry
     return entries
 
 
-def _find(store: Store, git: GitReader, text: str) -> tuple[str, str | None]:
+def _find(store: Store, text: str, kinds: tuple[str, ...]) -> tuple[str, str | None]:
     """(id, directory it is in now), or no directory for a record deleted since."""
     try:
-        loc = store.resolve(text)
+        loc = store.resolve(text, kinds)
     except NotFound:
         record_id = normalise_prefix(text)
         if record_id is None or not is_id(record_id):
             raise  # a prefix of nothing current: a deleted record needs its full id
+        kind = kind_of_id(record_id)
+        if kinds and (kind is None or kind.name not in kinds):
+            raise  # another kind's id: not this noun's history
         return record_id, None
     if loc.parent is not None:
         raise Invalid(

@@ -91,7 +91,6 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
     return list_records(store, viewer, "lead", where=where, **filters)
 
 
-
 def convert_lead(
     store: Store,
     actor: Member,
