@@ -18,7 +18,6 @@ from salesctl.ops.records import (
     load_for_write,
     new_record,
     record_json,
-    show_record,
     validate,
 )
 from salesctl.store.layout import POOL, RecordPath, record_file
