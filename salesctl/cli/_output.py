@@ -187,9 +187,10 @@ def info(message: str) -> None:
 
 
 class TerminalProgress:
-    """A one-line progress report on stderr, only on a terminal and only for work that has
-    already taken a second (like git's): quick commands and pipes stay silent. The store
-    calls it for long work such as an index build (``Store.progress``)."""
+    """A progress bar on stderr (tqdm), only on a terminal and only for work that has
+    already taken a second (like git's): quick commands and pipes stay silent and never
+    import tqdm. The store calls it for long work such as an index build or an import
+    (``Store.progress``)."""
 
     def __init__(self, label: str, total: int | None = None) -> None:
         import time
@@ -197,20 +198,25 @@ class TerminalProgress:
         self.clock = time.monotonic
         self.label, self.total = label, total
         self.started = self.clock()
-        self.shown = 0.0
         self.enabled = sys.stderr.isatty()
+        self.bar: Any = None
 
     def update(self, done: int, total: int | None = None) -> None:
-        now = self.clock()
-        if not self.enabled or now - self.started < 1.0 or now - self.shown < 0.1:
+        if not self.enabled or (self.bar is None and self.clock() - self.started < 1.0):
             return
-        self.shown = now
-        total = total or self.total
-        of = f"/{total:,} ({100 * done // max(total, 1)}%)" if total else ""
-        sys.stderr.write(f"\r{self.label}: {done:,}{of} ")
-        sys.stderr.flush()
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                desc=self.label, total=total or self.total, file=sys.stderr, unit=" records",
+                leave=True, dynamic_ncols=True,
+            )  # fmt: skip
+        if total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
 
     def done(self, message: str = "") -> None:
-        if self.enabled and self.shown:
-            sys.stderr.write(f"\r{self.label}: {message or 'done'}\033[K\n")
-            sys.stderr.flush()
+        if self.bar is not None:
+            if message:
+                self.bar.set_postfix_str(message, refresh=False)
+            self.bar.close()

@@ -6,7 +6,7 @@ hand their work to ``cli/_owned.py``; import, convert and disqualify are leads' 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -133,7 +133,7 @@ def lead_import(
     s = out.session
     imported = import_leads(
         s.store, s.actor, Path(file), mappings=map_ or (), to=to, round_robin=round_robin,
-        team=team, pool=pool, update=update, opts=out.opts, progress=_progress_printer(),
+        team=team, pool=pool, update=update, opts=out.opts,
     )  # fmt: skip
     result = imported.data
     if result.ignored_columns:
@@ -230,18 +230,3 @@ def lead_disqualify(
     out.report(
         disqualify_lead(s.store, s.actor, lead_id, reason=reason, opts=out.opts), "disqualified"
     )
-
-
-def _progress_printer() -> Any:
-    """A progress line on a terminal for big imports (nothing when piped or in cron)."""
-    import sys
-
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        sys.stderr.write(f"\r  {done}/{total} leads prepared")
-        if done >= total - 499:
-            sys.stderr.write("\n")
-
-    return show

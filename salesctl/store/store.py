@@ -25,7 +25,7 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import kind_of_id
 from salesctl.store.index import Index
-from salesctl.store.index_refresh import Progress
+from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import read_record
 from salesctl.store.records import Record
@@ -153,6 +153,10 @@ class Store:
         self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
         # How long work (an index build) reports progress; None: silently. The CLI sets it.
         self.progress: Callable[[str, int | None], Progress] | None = None
+
+    def report_progress(self, label: str, total: int | None = None) -> Progress:
+        """A reporter for long work (an import): the CLI's progress bar, or silence."""
+        return (self.progress or Silent)(label, total)
 
     @classmethod
     def discover(cls, explicit: str | None = None) -> Store:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -257,7 +257,6 @@ def import_leads(
     pool: bool = False,
     update: bool = False,
     opts: WriteOpts = WRITE,
-    progress: Callable[[int, int], None] | None = None,
 ) -> WriteResult[ImportResult]:
     """Import leads from ``path``; see the module docstring for the rules."""
     config = store.config
@@ -307,6 +306,7 @@ def import_leads(
         if problems:
             raise ImportErrors(path.name, problems)
         owners = _choose_owners(store, config, actor, new_rows, to, round_robin, team, pool)
+        progress = store.report_progress("preparing leads", len(new_rows))
         for done, row in enumerate(new_rows, 1):
             row_id = row.data.pop("_id")
             owner = owners[row.number]
@@ -323,8 +323,9 @@ def import_leads(
             result.created.append(row_id)
             label = owner.member or "pool"
             result.owners[label] = result.owners.get(label, 0) + 1
-            if progress and done % 500 == 0:
-                progress(done, len(new_rows))
+            if done % 500 == 0:
+                progress.update(done)
+        progress.done()
         if problems:
             raise ImportErrors(path.name, problems)
         for lead_id, fields in updates.items():
