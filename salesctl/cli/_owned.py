@@ -9,13 +9,16 @@ noun, so the nouns cannot drift apart. The help texts are written once too (``No
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from salesctl.cli._session import in_commit
+
+Command = Callable[..., None]
 
 if TYPE_CHECKING:
     from salesctl.cli._commands import Write
@@ -24,21 +27,26 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Noun:
-    """An owned-record noun as its shared verbs name it: ``lead``/``leads``, its table
-    columns, and the example each shared verb's help ends with."""
+    """An owned-record noun as its shared verbs name it: ``lead``/``leads`` and its table
+    columns."""
 
     kind: str
     plural: str
     columns: tuple[str, ...]
-    examples: dict[str, str]
     claim_cap: str  # what pool.max_owned_leads counts for this noun
 
-    def help(self, verb: str) -> str:
-        text = HELP[verb].format(kind=self.kind, plural=self.plural, claim_cap=self.claim_cap)
-        if verb == "reclaim":
-            line = f"salesctl --as wanglei {self.kind} reclaim --warn-days 3 --format json"
-            return f"{text}\n\nExample (cron, daily): {line}"
-        return f"{text}\n\nExample: {self.examples[verb]}"
+
+def verb(app: typer.Typer, noun: Noun, name: str) -> Callable[[Command], Command]:
+    """Register a noun's shared verb ``name``: its help is the verb's, written once here,
+    followed by the command's own docstring (the noun's example)."""
+    from salesctl.cli._commands import command
+
+    def register(function: Command) -> Command:
+        text = HELP[name].format(kind=noun.kind, plural=noun.plural, claim_cap=noun.claim_cap)
+        example = inspect.cleandoc(function.__doc__ or "")
+        return command(app, name, help=f"{text}\n\n{example}")(function)
+
+    return register
 
 
 HELP = {

@@ -31,13 +31,6 @@ CUSTOMER = owned.Noun(
     "customer",
     "customers",
     columns=("id", "name", "industry", "owner", "source", "tags", "created"),
-    examples={
-        "edit": "salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large",
-        "assign": "salesctl customer assign C-7KQ2 --to lina --participant zhangwei",
-        "claim": "salesctl customer claim C-7KQ2",
-        "history": "salesctl customer history C-7KQ2 --format json",
-        "release": 'salesctl customer release C-7KQ2 --reason "moved out of our region"',
-    },
     claim_cap="of them",
 )
 CustomerId = Annotated[
@@ -137,35 +130,41 @@ def customer_tag(
     out.report(tag_customer(s.store, s.actor, customer_id, tags, opts=out.opts), "tagged")
 
 
-@command(app, "edit", help=CUSTOMER.help("edit"))
+@owned.verb(app, CUSTOMER, "edit")
 def customer_edit(customer_id: CustomerId, set_: SetOpt = None, *, out: Write) -> None:
+    """Example: salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large"""
     owned.edit(out, CUSTOMER, customer_id, set_)
 
 
-@command(app, "assign", help=CUSTOMER.help("assign"))
+@owned.verb(app, CUSTOMER, "assign")
 def customer_assign(
     customer_ids: CustomerIds, to: NewOwner, participant: Participants = None, *, out: Write
 ) -> None:
+    """Example: salesctl customer assign C-7KQ2 --to lina --participant zhangwei"""
     owned.assign(out, CUSTOMER, customer_ids, to, participant)
 
 
-@command(app, "claim", help=CUSTOMER.help("claim"))
+@owned.verb(app, CUSTOMER, "claim")
 def customer_claim(customer_ids: CustomerIds, *, out: Write) -> None:
+    """Example: salesctl customer claim C-7KQ2"""
     owned.claim(out, CUSTOMER, customer_ids)
 
 
-@command(app, "release", help=CUSTOMER.help("release"))
+@owned.verb(app, CUSTOMER, "release")
 def customer_release(customer_ids: CustomerIds, reason: Reason = None, *, out: Write) -> None:
+    """Example: salesctl customer release C-7KQ2 --reason "moved out of our region" """
     owned.release(out, CUSTOMER, customer_ids, reason)
 
 
-@command(app, "reclaim", help=CUSTOMER.help("reclaim"))
+@owned.verb(app, CUSTOMER, "reclaim")
 def customer_reclaim(idle_days: IdleDays = None, warn_days: WarnDays = None, *, out: Write) -> None:
+    """Example (cron, daily): salesctl --as wanglei customer reclaim --warn-days 3 --format json"""
     owned.reclaim(out, CUSTOMER, idle_days, warn_days)
 
 
-@command(app, "history", help=CUSTOMER.help("history"))
+@owned.verb(app, CUSTOMER, "history")
 def customer_history(customer_id: CustomerId, fmt: FormatOpt = None, *, s: Session) -> None:
+    """Example: salesctl customer history C-7KQ2 --format json"""
     owned.history(s, fmt, CUSTOMER, customer_id)
 
 

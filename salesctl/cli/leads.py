@@ -22,13 +22,6 @@ LEAD = owned.Noun(
     "lead",
     "leads",
     columns=("id", "company", "name", "stage", "owner", "source", "created"),
-    examples={
-        "edit": "salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000",
-        "assign": "salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina",
-        "claim": "salesctl lead claim L-7KQ2",
-        "history": "salesctl lead history L-7KQ2 --format json",
-        "release": 'salesctl lead release L-7KQ2 --reason "not my territory"',
-    },
     claim_cap="open leads",
 )
 LeadId = Annotated[str, typer.Argument(help="A lead id or any unique prefix of one (L-7KQ2).")]
@@ -155,35 +148,41 @@ def lead_import(
         typer.echo(f"  row {skip['row']}: duplicate of {skip['duplicate_of']}")
 
 
-@command(app, "edit", help=LEAD.help("edit"))
+@owned.verb(app, LEAD, "edit")
 def lead_edit(lead_id: LeadId, set_: SetOpt = None, *, out: Write) -> None:
+    """Example: salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000"""
     owned.edit(out, LEAD, lead_id, set_)
 
 
-@command(app, "assign", help=LEAD.help("assign"))
+@owned.verb(app, LEAD, "assign")
 def lead_assign(
     lead_ids: LeadIds, to: NewOwner, participant: Participants = None, *, out: Write
 ) -> None:
+    """Example: salesctl lead assign L-7KQ2 L-9XD1 --to zhangwei --participant lina"""
     owned.assign(out, LEAD, lead_ids, to, participant)
 
 
-@command(app, "claim", help=LEAD.help("claim"))
+@owned.verb(app, LEAD, "claim")
 def lead_claim(lead_ids: LeadIds, *, out: Write) -> None:
+    """Example: salesctl lead claim L-7KQ2"""
     owned.claim(out, LEAD, lead_ids)
 
 
-@command(app, "release", help=LEAD.help("release"))
+@owned.verb(app, LEAD, "release")
 def lead_release(lead_ids: LeadIds, reason: Reason = None, *, out: Write) -> None:
+    """Example: salesctl lead release L-7KQ2 --reason "not my territory" """
     owned.release(out, LEAD, lead_ids, reason)
 
 
-@command(app, "reclaim", help=LEAD.help("reclaim"))
+@owned.verb(app, LEAD, "reclaim")
 def lead_reclaim(idle_days: IdleDays = None, warn_days: WarnDays = None, *, out: Write) -> None:
+    """Example (cron, daily): salesctl --as wanglei lead reclaim --warn-days 3 --format json"""
     owned.reclaim(out, LEAD, idle_days, warn_days)
 
 
-@command(app, "history", help=LEAD.help("history"))
+@owned.verb(app, LEAD, "history")
 def lead_history(lead_id: LeadId, fmt: FormatOpt = None, *, s: Session) -> None:
+    """Example: salesctl lead history L-7KQ2 --format json"""
     owned.history(s, fmt, LEAD, lead_id)
 
 
