@@ -5,11 +5,13 @@ the plumbing:
 
 - a ``Session`` (``s: Session``): the store and acting member (from the root's ``--store``
   and ``--as``);
-- a ``Write`` (``out: Write``): ``--format``, ``--no-commit`` and ``--dry-run``, handed over
-  as one value whose ``opts`` go to the op and whose ``report`` prints the ``WriteResult``.
+- a ``Bundle`` of options that travel together, such as ``Write`` (``out: Write``):
+  ``--format``, ``--no-commit`` and ``--dry-run``, handed over as one value whose ``opts``
+  go to the op and whose ``report`` prints the ``WriteResult``.
 
 Everything else in the signature is an ordinary Typer parameter. The wrapper Typer sees has
-the rewritten signature, so ``--help`` and parsing are exactly those of the long form.
+the rewritten signature (a bundle's options in its place), so ``--help`` and parsing are
+exactly those of the long form.
 """
 
 from __future__ import annotations
@@ -47,14 +49,43 @@ def noun_of(app: typer.Typer) -> str | None:
     return name if isinstance(name, str) else None  # typer's DefaultPlaceholder: unset
 
 
+def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """One CLI parameter of an option bundle (typer reads only names and annotations)."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+class Bundle:
+    """Options that travel together and reach a command as one value: a parameter whose
+    type is a ``Bundle`` stands for the CLI options in ``OPTIONS``, in its place, and
+    ``@command`` builds the value from them with ``from_cli``."""
+
+    OPTIONS: tuple[inspect.Parameter, ...] = ()
+
+    @classmethod
+    def from_cli(cls, s: Session, values: dict[str, Any]) -> Any:
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class Write:
+class Write(Bundle):
     """A writing command's output options: what to do (``opts``) and how to tell it."""
+
+    OPTIONS = (
+        option("fmt", FormatOpt, None),
+        option("no_commit", NoCommitOpt, False),
+        option("dry_run", DryRunOpt, False),
+    )
 
     session: Session
     fmt: str | None
     no_commit: bool
     dry_run: bool
+
+    @classmethod
+    def from_cli(cls, s: Session, values: dict[str, Any]) -> Write:
+        return cls(s, **values)
 
     @property
     def opts(self) -> WriteOpts:
@@ -72,26 +103,15 @@ class Write:
         report_change(self.session.store.root, result, self.fmt, verb=verb)
 
 
-# Parameters a command may name that ``@command`` fills in, and the CLI options they stand
-# for (each as ``inspect.Parameter`` keyword-only, typer reads only names and annotations).
-def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-    )
-
-
-CONTEXT = _param("ctx", typer.Context, inspect.Parameter.empty)
-WRITE_OPTIONS = (
-    _param("fmt", FormatOpt, None),
-    _param("no_commit", NoCommitOpt, False),
-    _param("dry_run", DryRunOpt, False),
+CONTEXT = inspect.Parameter(
+    "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
 )
 
 
 def command(
     app: typer.Typer, name: str, **kwargs: Any
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``function`` as ``name`` on ``app``, supplying its ``s`` and ``out``."""
+    """Register ``function`` as ``name`` on ``app``, supplying its Session and bundles."""
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         app.command(name, **kwargs)(cli_signature(function))
@@ -101,27 +121,34 @@ def command(
 
 
 def cli_signature(function: Callable[..., None]) -> Callable[..., None]:
-    """``function`` as Typer should see it: its ``Session`` and ``Write`` parameters
-    replaced by the CLI parameters they come from, and the wrapper that turns those back."""
+    """``function`` as Typer should see it: its ``Session`` parameter replaced by the
+    context it comes from and each ``Bundle`` by its options, and the wrapper that turns
+    those back into the values ``function`` takes."""
     signature = inspect.signature(function, eval_str=True)
-    special = {p.name: p.annotation for p in signature.parameters.values()}
-    session_name = next((n for n, a in special.items() if a is Session), None)
-    write_name = next((n for n, a in special.items() if a is Write), None)
-    params = [p for p in signature.parameters.values() if p.annotation not in (Session, Write)]
-    if session_name or write_name:
-        params = [CONTEXT, *params]
-    if write_name:
-        params += WRITE_OPTIONS
+    session_name = None
+    bundles: dict[str, type[Bundle]] = {}
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        annotation = param.annotation
+        if annotation is Session:
+            session_name = param.name
+        elif isinstance(annotation, type) and issubclass(annotation, Bundle):
+            bundles[param.name] = annotation
+            params += annotation.OPTIONS
+        else:
+            params.append(param)
+    if session_name or bundles:
+        params.insert(0, CONTEXT)
 
     @functools.wraps(function)
     def wrapper(**kwargs: Any) -> None:
-        if session_name or write_name:
+        if session_name or bundles:
             s = session(kwargs.pop("ctx"))
             if session_name:
                 kwargs[session_name] = s
-            if write_name:
-                options = (kwargs.pop("fmt"), kwargs.pop("no_commit"), kwargs.pop("dry_run"))
-                kwargs[write_name] = Write(s, *options)
+            for name, bundle in bundles.items():
+                values = {p.name: kwargs.pop(p.name) for p in bundle.OPTIONS}
+                kwargs[name] = bundle.from_cli(s, values)
         function(**kwargs)
 
     ordered = sorted(params, key=lambda p: p.kind)  # keyword-only after the positional ones

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import command, make_app
+from salesctl.cli._commands import Bundle, command, make_app, option
 from salesctl.cli._session import Session, in_commit
 
 MemberOpt = Annotated[str | None, typer.Option("--member", help="One member (default: you).")]
@@ -23,68 +24,79 @@ CommitOpt = Annotated[
 LangOpt = Annotated[str | None, typer.Option("--lang", help="en or zh (default: lang: in config).")]
 
 
+@dataclass(frozen=True)
+class Subject(Bundle):
+    """Whose report: one member (default: you), a team, or the whole company."""
+
+    OPTIONS = (
+        option("member", MemberOpt, None),
+        option("team", TeamOpt, None),
+        option("all_", AllOpt, False),
+    )
+
+    member: str | None
+    team: str | None
+    all_: bool
+
+
+@dataclass(frozen=True)
+class Output(Bundle):
+    """How the report comes out: rendered (template, format, language) to stdout or a
+    directory, or committed into the store."""
+
+    OPTIONS = (
+        option("template", TemplateOpt, None),
+        option("fmt", FormatOpt, "md"),
+        option("out", OutOpt, None),
+        option("commit", CommitOpt, False),
+        option("lang", LangOpt, None),
+    )
+
+    template: str | None
+    fmt: str
+    out: str | None
+    commit: bool
+    lang: str | None
+
+
 app = make_app(name="report", help="Weekly and monthly reports.")
 
 
 @command(app, "weekly")
 def report_weekly(
-    member: MemberOpt = None,
-    team: TeamOpt = None,
-    all_: AllOpt = False,
+    *,
+    subject: Subject,
     week: Annotated[
         str | None, typer.Option("--week", help="2026-W47 (default: last complete week).")
     ] = None,
-    template: TemplateOpt = None,
-    fmt: FormatOpt = "md",
-    out: OutOpt = None,
-    commit: CommitOpt = False,
-    lang: LangOpt = None,
-    *,
+    output: Output,
     s: Session,
 ) -> None:
     """The weekly report: facts, pipeline, deals, receivables, OKRs, then questions.
 
     Example (cron, Monday 07:00): salesctl --as wanglei report weekly --all --commit
     """
-    _run(s, "week", week, member, team, all_, template, fmt, out, commit, lang)
+    _run(s, "week", week, subject, output)
 
 
 @command(app, "monthly")
 def report_monthly(
-    member: MemberOpt = None,
-    team: TeamOpt = None,
-    all_: AllOpt = False,
+    *,
+    subject: Subject,
     month: Annotated[
         str | None, typer.Option("--month", help="2026-11 (default: last complete month).")
     ] = None,
-    template: TemplateOpt = None,
-    fmt: FormatOpt = "md",
-    out: OutOpt = None,
-    commit: CommitOpt = False,
-    lang: LangOpt = None,
-    *,
+    output: Output,
     s: Session,
 ) -> None:
     """The monthly report (same sections as the weekly one).
 
     Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
     """
-    _run(s, "month", month, member, team, all_, template, fmt, out, commit, lang)
+    _run(s, "month", month, subject, output)
 
 
-def _run(
-    s: Session,
-    kind: str,
-    period: str | None,
-    member: str | None,
-    team: str | None,
-    all_: bool,
-    template: str | None,
-    fmt: str,
-    out: str | None,
-    commit: bool,
-    lang: str | None,
-) -> None:
+def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Output) -> None:
     from pathlib import Path
 
     from salesctl.cli._output import warn_skipped
@@ -92,17 +104,17 @@ def _run(
     from salesctl.reports.commit import commit_reports
     from salesctl.reports.formats import out_file, render_report
 
-    if commit:
+    if output.commit:
         written = commit_reports(
             s.store,
             s.actor,
             period_kind=kind,
             period_id=period,
-            member=member,
-            team=team,
-            all_=all_,
-            template=template,
-            lang=lang,
+            member=subject.member,
+            team=subject.team,
+            all_=subject.all_,
+            template=output.template,
+            lang=output.lang,
         )
         if written.commit_id:
             typer.echo(f"wrote {len(written.data)} report(s){in_commit(written)}")
@@ -114,15 +126,16 @@ def _run(
         s.actor,
         period_kind=kind,
         period_id=period,
-        member=member,
-        team=team,
-        all_=all_,
-        lang=lang,
+        member=subject.member,
+        team=subject.team,
+        all_=subject.all_,
+        lang=output.lang,
     )
     warn_skipped(data.get("skipped", ()))
-    text = render_report(s.store, data, fmt, template=template, lang=lang or s.store.config.lang)
-    if out:
-        target = out_file(Path(out), data, fmt)
+    fmt, lang = output.fmt, output.lang or s.store.config.lang
+    text = render_report(s.store, data, fmt, template=output.template, lang=lang)
+    if output.out:
+        target = out_file(Path(output.out), data, fmt)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         typer.echo(str(target))
