@@ -166,3 +166,25 @@ def test_diff_of_a_stage_change_is_one_field_plus_its_date(store: Path, cli: Any
     data = yaml.safe_load((store / record["path"]).read_text())
     assert fields == {"stage": ("new", "qualified"), "stages.qualified": (None, "2026-11-20")}
     assert data["stage"] == "qualified"
+
+
+def test_a_nouns_history_is_the_same_story_and_takes_only_its_own_kind(
+    store: Path, cli: Any
+) -> None:
+    """``lead history`` and ``customer history`` are the shared history verb: the same
+    entries as ``history``, for a record of that noun only, a deleted one too."""
+    lead = add_lead(cli, "alice")
+    ok(cli("--as", "alice", "lead", "edit", lead, "--set", "stage=contacted"))
+    as_lead = ok(cli("--as", "alice", "lead", "history", lead[:6], "-f", "json")).json()
+    assert as_lead == history(cli, "alice", lead)
+    customer = ok(cli("--as", "alice", "customer", "add", "--name", "Acme", "-f", "json")).json()
+    wrong = cli("--as", "alice", "lead", "history", customer["id"])
+    assert wrong.code == 1 and "lead list" in wrong.err
+    assert cli("--as", "alice", "customer", "history", lead).code == 1
+    mine = ok(cli("--as", "alice", "customer", "history", customer["id"], "-f", "json")).json()
+    assert [e["action"] for e in mine] == ["customer.add"]
+    git(store, "rm", "-q", "-r", f"teams/east/alice/leads/{lead}")
+    git(store, "-c", "user.name=A", "-c", "user.email=alice@acme.example", "commit", "-qm", "rm")
+    gone = ok(cli("--as", "alice", "lead", "history", lead, "-f", "json")).json()
+    assert [e["change"] for e in gone] == ["deleted", "changed", "created"]
+    assert cli("--as", "alice", "customer", "history", lead).code == 1
