@@ -84,10 +84,11 @@ def show(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:
     emit(show_record(s.store, s.actor, record_id, (noun.kind,)), fmt)
 
 
-def list_(s: Session, fmt: str | None, noun: Noun, rows: Sequence[dict[str, Any]]) -> None:
+def list_(fmt: str | None, noun: Noun, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of a noun's list (a warning names each broken file they skipped)."""
     from salesctl.cli._output import emit
 
-    emit(list(rows), fmt, noun.columns if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, noun.columns if (fmt or "") in ("", "table") else ())
 
 
 def history(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:

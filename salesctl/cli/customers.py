@@ -90,7 +90,7 @@ def customer_list(
         s.store, s.actor, owner=owner, team=team, pool=pool, tags=tag or (), source=source,
         industry=industry, where=parse_assignments(where or ()),
     )  # fmt: skip
-    owned.list_(s, fmt, CUSTOMER, rows)
+    owned.list_(fmt, CUSTOMER, rows)
 
 
 @command(app, "show")

@@ -82,7 +82,7 @@ def lead_list(
         s.store, s.actor, owner=owner, team=team, pool=pool, stage=stage, source=source,
         tags=tag or (), where=parse_assignments(where or ()),
     )  # fmt: skip
-    owned.list_(s, fmt, LEAD, rows)
+    owned.list_(fmt, LEAD, rows)
 
 
 @command(app, "show")
