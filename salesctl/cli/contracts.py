@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._owned import TeamOpt
 from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, SetOpt, as_of_day
 from salesctl.cli._session import Session
 
@@ -36,7 +37,6 @@ PlanOpt = Annotated[
         "they must add up to the amount.",
     ),
 ]
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 app = make_app(name="contract", help="Contracts: add, sign, pay, invoice, list ...")

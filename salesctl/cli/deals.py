@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._owned import TeamOpt
 from salesctl.cli._params import FormatOpt, MemberOpt, SetOpt
 from salesctl.cli._session import Session
 
 LIST_COLUMNS = ("id", "title", "customer", "amount", "stage", "close", "owner")
 DealArg = Annotated[str, typer.Argument(help="A deal id or any unique prefix of one (D-7KQ2).")]
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 app = make_app(name="deal", help="Deals: add, move, list, losses.")

@@ -7,11 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from salesctl.cli._commands import command, make_app
+from salesctl.cli._owned import TeamOpt
 from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, as_of_day
 from salesctl.cli._session import Session
-
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
-
 
 app = make_app()
 
