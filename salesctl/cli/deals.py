@@ -121,7 +121,7 @@ def deal_losses(
 
     Example: salesctl deal losses --from 2026-10-01 --to 2026-12-31 --team east
     """
-    from salesctl.cli._output import default_format, emit, info, money
+    from salesctl.cli._output import default_format, emit, money, warn_skipped
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import losses as lost_deals
     from salesctl.ops.sales.followups import parse_date
@@ -135,8 +135,7 @@ def deal_losses(
         team=team,
     )
     fmt = fmt or default_format()
-    for skipped in summary["skipped"]:
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(summary["skipped"])
     if fmt != "table":
         emit(to_json(summary), fmt)
         return

@@ -26,13 +26,12 @@ def pipeline(
 
     Example: salesctl pipeline --team east --format json
     """
-    from salesctl.cli._output import default_format, emit, info
+    from salesctl.cli._output import default_format, emit, warn_skipped
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import pipeline as funnel
 
     rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)
-    for skipped in getattr(rows, "skipped", ()):
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(getattr(rows, "skipped", ()))
     fmt = fmt or default_format()
     if fmt != "table":
         emit(to_json(rows), fmt)
