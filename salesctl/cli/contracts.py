@@ -1,22 +1,18 @@
-"""``salesctl contract ...`` and ``salesctl receivables``."""
+"""``salesctl contract ...``: what was sold, its payment plan, payments and invoices."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import (
-    AsOfOpt,
-    DryRunOpt,
-    FormatOpt,
-    MemberOpt,
-    NoCommitOpt,
-    SetOpt,
-    as_of_day,
-)
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._owned import TeamOpt
+from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, SetOpt, as_of_day
+from salesctl.cli._session import Session
+
+if TYPE_CHECKING:
+    from salesctl.store.results import WriteResult
 
 LIST_COLUMNS = (
     "id",
@@ -41,15 +37,13 @@ PlanOpt = Annotated[
         "they must add up to the amount.",
     ),
 ]
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 app = make_app(name="contract", help="Contracts: add, sign, pay, invoice, list ...")
 
 
-@app.command("add")
+@command(app, "add")
 def contract_add(
-    ctx: typer.Context,
     customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
     title: Annotated[str, typer.Option(help="What was sold.")],
     amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
@@ -64,9 +58,8 @@ def contract_add(
     ] = None,
     plan: PlanOpt = None,
     set_: SetOpt = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Add a contract with a customer; signing creates the won-deal checklist.
 
@@ -75,137 +68,90 @@ def contract_add(
 
     Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
     """
-    from salesctl.model.values import to_json
     from salesctl.ops.sales.contracts import add_contract
 
-    s = session(ctx)
-    record, tx = add_contract(
-        s.store,
-        s.actor,
-        customer_id,
-        title=title,
-        amount=amount,
-        signed=signed,
-        starts=starts,
-        ends=ends,
-        deal=deal,
-        plan=plan or (),
-        sets=set_ or (),
-        commit=not no_commit,
-        dry_run=dry_run,
-    )
-    report_change(to_json(record), tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    added = add_contract(
+        s.store, s.actor, customer_id, title=title, amount=amount, signed=signed, starts=starts,
+        ends=ends, deal=deal, plan=plan or (), sets=set_ or (), opts=out.opts,
+    )  # fmt: skip
+    _report_json(out, added, "added")
 
 
-@app.command("sign")
+@command(app, "sign")
 def contract_sign(
-    ctx: typer.Context,
     contract_id: ContractArg,
     date: Annotated[str, typer.Option(help="The signing date (YYYY-MM-DD).")],
     plan: PlanOpt = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Sign a draft contract: creates the won-deal checklist, marks its deal won.
 
     Example: salesctl contract sign K-7KQ2 --date 2026-11-20
     """
-    from salesctl.model.values import to_json
     from salesctl.ops.sales.contracts import sign_contract
 
-    s = session(ctx)
-    record, tx = sign_contract(
-        s.store,
-        s.actor,
-        contract_id,
-        signed=date,
-        plan=plan or (),
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    signed = sign_contract(
+        s.store, s.actor, contract_id, signed=date, plan=plan or (), opts=out.opts
     )
-    report_change(to_json(record), tx, fmt, verb="signed", dry_run=dry_run, no_commit=no_commit)
+    _report_json(out, signed, "signed")
 
 
-@app.command("pay")
+@command(app, "pay")
 def contract_pay(
-    ctx: typer.Context,
     contract_id: ContractArg,
     amount: Annotated[str, typer.Option(help="The amount received.")],
     date: Annotated[
         str | None, typer.Option(help="When it arrived (YYYY-MM-DD; default today).")
     ] = None,
     ref: Annotated[str | None, typer.Option(help="The bank reference.")] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Record a payment received (finance, or the contract's owner, lead, director).
 
     Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
     """
-    from salesctl.model.values import to_json
     from salesctl.ops.sales.payments import record_payment
 
-    s = session(ctx)
-    record, tx = record_payment(
-        s.store,
-        s.actor,
-        contract_id,
-        amount=amount,
-        date=date,
-        ref=ref,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    paid = record_payment(
+        s.store, s.actor, contract_id, amount=amount, date=date, ref=ref, opts=out.opts
     )
-    report_change(
-        to_json(record), tx, fmt, verb="recorded payment", dry_run=dry_run, no_commit=no_commit
-    )
+    _report_json(out, paid, "recorded payment")
 
 
-@app.command("invoice")
+@command(app, "invoice")
 def contract_invoice(
-    ctx: typer.Context,
     contract_id: ContractArg,
     amount: Annotated[str, typer.Option(help="The invoiced amount.")],
     number: Annotated[str, typer.Option(help="The invoice number (unique).")],
     date: Annotated[
         str | None, typer.Option(help="The invoice date (YYYY-MM-DD; default today).")
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Record an invoice issued on a contract.
 
     Example: salesctl --as chenjing contract invoice K-7KQ2 --amount 30000 --number FP-0042
     """
-    from salesctl.model.values import to_json
     from salesctl.ops.sales.payments import record_invoice
 
-    s = session(ctx)
-    record, tx = record_invoice(
-        s.store,
-        s.actor,
-        contract_id,
-        amount=amount,
-        date=date,
-        number=number,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    invoiced = record_invoice(
+        s.store, s.actor, contract_id, amount=amount, date=date, number=number, opts=out.opts
     )
-    report_change(
-        to_json(record), tx, fmt, verb="recorded invoice", dry_run=dry_run, no_commit=no_commit
-    )
+    _report_json(out, invoiced, "recorded invoice")
 
 
-@app.command("activate")
+@command(app, "activate")
 def contract_activate(
-    ctx: typer.Context,
     contract_id: ContractArg,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Mark a signed contract active (the service has started).
 
@@ -213,21 +159,16 @@ def contract_activate(
     """
     from salesctl.ops.sales.contracts import activate_contract
 
-    s = session(ctx)
-    record, tx = activate_contract(
-        s.store, s.actor, contract_id, commit=not no_commit, dry_run=dry_run
-    )
-    report_change(record, tx, fmt, verb="activated", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    out.report(activate_contract(s.store, s.actor, contract_id, opts=out.opts), "activated")
 
 
-@app.command("cancel")
+@command(app, "cancel")
 def contract_cancel(
-    ctx: typer.Context,
     contract_id: ContractArg,
     reason: Annotated[str, typer.Option(help="Why (required).")],
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Cancel a contract that is not closed; it then owes nothing.
 
@@ -235,22 +176,18 @@ def contract_cancel(
     """
     from salesctl.ops.sales.contracts import cancel_contract
 
-    s = session(ctx)
-    record, tx = cancel_contract(
-        s.store, s.actor, contract_id, reason=reason, commit=not no_commit, dry_run=dry_run
-    )
-    report_change(record, tx, fmt, verb="cancelled", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    cancelled = cancel_contract(s.store, s.actor, contract_id, reason=reason, opts=out.opts)
+    out.report(cancelled, "cancelled")
 
 
-@app.command("edit")
+@command(app, "edit")
 def contract_edit(
-    ctx: typer.Context,
     contract_id: ContractArg,
     set_: SetOpt = None,
     plan: PlanOpt = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Change a contract's title, amount, dates, custom fields or payment plan.
 
@@ -260,22 +197,16 @@ def contract_edit(
     """
     from salesctl.ops.sales.contracts import edit_contract
 
-    s = session(ctx)
-    record, tx = edit_contract(
-        s.store,
-        s.actor,
-        contract_id,
-        sets=set_ or (),
-        plan=plan or (),
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    edited = edit_contract(
+        s.store, s.actor, contract_id, sets=set_ or (), plan=plan or (), opts=out.opts
     )
-    report_change(record, tx, fmt, verb="edited", dry_run=dry_run, no_commit=no_commit)
+    out.report(edited, "edited")
 
 
-@app.command("show")
+@command(app, "show")
 def contract_show(
-    ctx: typer.Context, contract_id: ContractArg, as_of: AsOfOpt = None, fmt: FormatOpt = None
+    contract_id: ContractArg, as_of: AsOfOpt = None, fmt: FormatOpt = None, *, s: Session
 ) -> None:
     """Show a contract: payments, invoices, tasks, received/outstanding, the plan.
 
@@ -285,14 +216,12 @@ def contract_show(
     from salesctl.model.values import to_json
     from salesctl.ops.sales.contract_figures import show_contract
 
-    s = session(ctx)
     contract = show_contract(s.store, s.actor, contract_id, as_of=as_of_day(as_of))
     emit(to_json(contract), fmt, money_columns=True)
 
 
-@app.command("list")
+@command(app, "list")
 def contract_list(
-    ctx: typer.Context,
     owner: MemberOpt = None,
     team: TeamOpt = None,
     status: Annotated[
@@ -304,6 +233,8 @@ def contract_list(
     ] = False,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List the contracts you may see, with their money as of a day.
 
@@ -313,17 +244,20 @@ def contract_list(
     from salesctl.model.values import to_json
     from salesctl.ops.sales.contract_figures import list_contracts
 
-    s = session(ctx)
     rows = list_contracts(
-        s.store,
-        s.actor,
-        owner=owner,
-        team=team,
-        status=status,
-        customer=customer,
-        overdue=overdue,
-        as_of=as_of_day(as_of),
-    )
+        s.store, s.actor, owner=owner, team=team, status=status, customer=customer,
+        overdue=overdue, as_of=as_of_day(as_of),
+    )  # fmt: skip
     warn_skipped(rows.skipped)
     columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
     emit(to_json(rows), fmt, columns, money_columns=True)
+
+
+def _report_json(out: Write, result: WriteResult[dict[str, Any]], verb: str) -> None:
+    """Report a write whose record holds amounts and dates as loaded (Decimal, date):
+    shown as plain JSON, numbers and ISO dates, like every other record."""
+    from dataclasses import replace
+
+    from salesctl.model.values import to_json
+
+    out.report(replace(result, data=to_json(result.data)), verb)

@@ -1,4 +1,4 @@
-"""``salesctl deal ...`` and ``salesctl pipeline``."""
+"""``salesctl deal ...``: opportunities with a customer, from first stage to won or lost."""
 
 from __future__ import annotations
 
@@ -6,21 +6,20 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import DryRunOpt, FormatOpt, MemberOpt, NoCommitOpt, SetOpt
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._owned import TeamOpt
+from salesctl.cli._params import FormatOpt, MemberOpt, SetOpt
+from salesctl.cli._session import Session
 
 LIST_COLUMNS = ("id", "title", "customer", "amount", "stage", "close", "owner")
 DealArg = Annotated[str, typer.Argument(help="A deal id or any unique prefix of one (D-7KQ2).")]
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 
 
 app = make_app(name="deal", help="Deals: add, move, list, losses.")
 
 
-@app.command("add")
+@command(app, "add")
 def deal_add(
-    ctx: typer.Context,
     customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
     title: Annotated[str, typer.Option(help="What is being sold.")],
     amount: Annotated[str, typer.Option(help="Expected amount, e.g. 120000 or 99.50.")],
@@ -34,9 +33,8 @@ def deal_add(
         list[str] | None, typer.Option("--competitor", help="A competitor (repeatable).")
     ] = None,
     set_: SetOpt = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Open a deal with a customer (it lives with the customer's owner).
 
@@ -44,35 +42,24 @@ def deal_add(
     """
     from salesctl.ops.sales.deals import add_deal
 
-    s = session(ctx)
-    record, tx = add_deal(
-        s.store,
-        s.actor,
-        customer_id,
-        title=title,
-        amount=amount,
-        stage=stage,
-        close=close,
-        competitors=competitor or (),
-        sets=set_ or (),
-        commit=not no_commit,
-        dry_run=dry_run,
-    )
-    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    added = add_deal(
+        s.store, s.actor, customer_id, title=title, amount=amount, stage=stage, close=close,
+        competitors=competitor or (), sets=set_ or (), opts=out.opts,
+    )  # fmt: skip
+    out.report(added, "added")
 
 
-@app.command("move")
+@command(app, "move")
 def deal_move(
-    ctx: typer.Context,
     deal_id: DealArg,
     stage: Annotated[str, typer.Option(help="The new stage.")],
     reason: Annotated[str | None, typer.Option(help="Why (required for lost).")] = None,
     lost_to: Annotated[
         str | None, typer.Option("--lost-to", help="The competitor that won it.")
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Move a deal to another stage; the date is kept in its stages.
 
@@ -80,28 +67,22 @@ def deal_move(
     """
     from salesctl.ops.sales.deals import move_deal
 
-    s = session(ctx)
-    record, tx = move_deal(
-        s.store,
-        s.actor,
-        deal_id,
-        stage=stage,
-        reason=reason,
-        lost_to=lost_to,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    moved = move_deal(
+        s.store, s.actor, deal_id, stage=stage, reason=reason, lost_to=lost_to, opts=out.opts
     )
-    report_change(record, tx, fmt, verb=f"moved to {stage}:", dry_run=dry_run, no_commit=no_commit)
+    out.report(moved, f"moved to {stage}:")
 
 
-@app.command("list")
+@command(app, "list")
 def deal_list(
-    ctx: typer.Context,
     owner: MemberOpt = None,
     team: TeamOpt = None,
     stage: Annotated[str | None, typer.Option()] = None,
     customer: Annotated[str | None, typer.Option(help="Only this customer's deals.")] = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List the deals you may see, filtered.
 
@@ -110,43 +91,41 @@ def deal_list(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.deals import list_deals
 
-    s = session(ctx)
     rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
     emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else (), money_columns=True)
 
 
-@app.command("show")
-def deal_show(ctx: typer.Context, deal_id: DealArg, fmt: FormatOpt = None) -> None:
+@command(app, "show")
+def deal_show(deal_id: DealArg, fmt: FormatOpt = None, *, s: Session) -> None:
     """Show one deal with its stage dates.
 
     Example: salesctl deal show D-7KQ2
     """
     from salesctl.cli._output import emit
-    from salesctl.ops.sales.deals import show_deal
+    from salesctl.ops.records import show_record
 
-    s = session(ctx)
-    emit(show_deal(s.store, s.actor, deal_id), fmt, money_columns=True)
+    emit(show_record(s.store, s.actor, deal_id, ("deal",)), fmt, money_columns=True)
 
 
-@app.command("losses")
+@command(app, "losses")
 def deal_losses(
-    ctx: typer.Context,
     from_: Annotated[str | None, typer.Option("--from", help="Lost on or after.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Lost on or before.")] = None,
     owner: MemberOpt = None,
     team: TeamOpt = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Why deals were lost: counts and amounts by competitor and by reason.
 
     Example: salesctl deal losses --from 2026-10-01 --to 2026-12-31 --team east
     """
-    from salesctl.cli._output import default_format, emit, info, money
+    from salesctl.cli._output import default_format, emit, money, warn_skipped
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import losses as lost_deals
     from salesctl.ops.sales.followups import parse_date
 
-    s = session(ctx)
     summary = lost_deals(
         s.store,
         s.actor,
@@ -156,8 +135,7 @@ def deal_losses(
         team=team,
     )
     fmt = fmt or default_format()
-    for skipped in summary["skipped"]:
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(summary["skipped"])
     if fmt != "table":
         emit(to_json(summary), fmt)
         return

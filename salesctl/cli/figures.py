@@ -6,37 +6,32 @@ from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._commands import make_app
+from salesctl.cli._commands import command, make_app
+from salesctl.cli._owned import TeamOpt
 from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, as_of_day
-from salesctl.cli._session import session
-
-LIST_COLUMNS = ("id", "title", "customer", "amount", "stage", "close", "owner")
-DealArg = Annotated[str, typer.Argument(help="A deal id or any unique prefix of one (D-7KQ2).")]
-TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
-
+from salesctl.cli._session import Session
 
 app = make_app()
 
 
-@app.command("pipeline")
+@command(app, "pipeline")
 def pipeline(
-    ctx: typer.Context,
     owner: MemberOpt = None,
     team: TeamOpt = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """The sales funnel: per deal stage the count, amount and weighted amount.
 
     Example: salesctl pipeline --team east --format json
     """
-    from salesctl.cli._output import default_format, emit, info
+    from salesctl.cli._output import default_format, emit, warn_skipped
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import pipeline as funnel
 
-    s = session(ctx)
     rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)
-    for skipped in getattr(rows, "skipped", ()):
-        info(f"warning: skipped {skipped} (see `salesctl check`)")
+    warn_skipped(getattr(rows, "skipped", ()))
     fmt = fmt or default_format()
     if fmt != "table":
         emit(to_json(rows), fmt)
@@ -57,15 +52,16 @@ def pipeline(
     )
 
 
-@app.command("receivables")
+@command(app, "receivables")
 def receivables(
-    ctx: typer.Context,
     aging: Annotated[
         bool, typer.Option("--aging", help="Show every aging bucket in the table.")
     ] = False,
     as_of: AsOfOpt = None,
     by: Annotated[str, typer.Option(help="Group by owner, team, customer or contract.")] = "owner",
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Money still to be received, in aging buckets by the plan's due dates.
 
@@ -79,7 +75,6 @@ def receivables(
     from salesctl.ops.sales.receivables import receivables as aging_rows
     from salesctl.reports.money import BUCKETS
 
-    s = session(ctx)
     rows = aging_rows(s.store, s.actor, as_of=as_of_day(as_of), by=by)
     warn_skipped(rows.skipped)
     fmt = fmt or default_format()
@@ -105,9 +100,8 @@ def receivables(
     )
 
 
-@app.command("stats")
+@command(app, "stats")
 def stats(
-    ctx: typer.Context,
     what: Annotated[str, typer.Argument(help="customers, sales or contracts.")],
     by: Annotated[
         str, typer.Option(help="owner, team, source, industry, stage, customer or month.")
@@ -116,6 +110,8 @@ def stats(
     end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today).")] = None,
     period: Annotated[str | None, typer.Option(help="2026-Q4, 2026-11 or 2026-W47.")] = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Sales statistics grouped as you like, with a bar chart on a terminal.
 
@@ -124,7 +120,6 @@ def stats(
     from salesctl.cli._output import default_format, emit, money
     from salesctl.reports.stats import stats as compute
 
-    s = session(ctx)
     rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)
     emit(rows, fmt, money_columns=True)
     if (fmt or default_format()) == "table" and rows:

@@ -1,4 +1,4 @@
-"""``salesctl okr ...`` and ``salesctl stats ...``."""
+"""``salesctl okr ...``: objectives and their key results, checked in or computed."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._params import FormatOpt
+from salesctl.cli._session import Session
 
 app = make_app(name="okr", help="Objectives and key results.")
 
@@ -17,17 +17,15 @@ kr_app = make_app()
 app.add_typer(kr_app, name="kr", help="Key results of an OKR.")
 
 
-@app.command("add")
+@command(app, "add")
 def okr_add(
-    ctx: typer.Context,
     period: Annotated[str, typer.Option(help="2026-Q4, 2026-11 or 2026-W47.")],
     objective: Annotated[str, typer.Option(help="What we want to achieve.")],
     owner: Annotated[
         str | None, typer.Option(help="A member, a team id, or 'company' (default: you).")
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Add an objective for a member, a team or the company.
 
@@ -35,22 +33,15 @@ def okr_add(
     """
     from salesctl.ops.sales.okrs import add_okr
 
-    s = session(ctx)
-    record, tx = add_okr(
-        s.store,
-        s.actor,
-        period=period,
-        objective=objective,
-        owner=owner,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    added = add_okr(
+        s.store, s.actor, period=period, objective=objective, owner=owner, opts=out.opts
     )
-    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+    out.report(added, "added")
 
 
-@kr_app.command("add")
+@command(kr_app, "add")
 def okr_kr_add(
-    ctx: typer.Context,
     okr: Annotated[str, typer.Argument(help="The OKR's id or prefix.")],
     title: Annotated[str, typer.Option(help="The key result.")],
     target: Annotated[str, typer.Option(help="The number to reach.")],
@@ -61,9 +52,8 @@ def okr_kr_add(
             "payments_received, new_leads, deals_won, followups, ..."
         ),
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Add a key result; with --metric its progress computes itself.
 
@@ -71,29 +61,20 @@ def okr_kr_add(
     """
     from salesctl.ops.sales.okrs import add_key_result
 
-    s = session(ctx)
-    record, tx = add_key_result(
-        s.store,
-        s.actor,
-        okr,
-        title=title,
-        target=target,
-        metric=metric,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    added = add_key_result(
+        s.store, s.actor, okr, title=title, target=target, metric=metric, opts=out.opts
     )
-    report_change(record, tx, fmt, verb="updated", dry_run=dry_run, no_commit=no_commit)
+    out.report(added, "updated")
 
 
-@app.command("checkin")
+@command(app, "checkin")
 def okr_checkin(
-    ctx: typer.Context,
     kr: Annotated[str, typer.Argument(help="OKR/KR, e.g. O-7KQ2/kr1.")],
     value: Annotated[str, typer.Option(help="The current value.")],
     note: Annotated[str | None, typer.Option(help="A word on it.")] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Record a key result's current value (for key results without a metric).
 
@@ -101,18 +82,17 @@ def okr_checkin(
     """
     from salesctl.ops.sales.okrs import checkin as checkin_kr
 
-    s = session(ctx)
-    record, tx = checkin_kr(
-        s.store, s.actor, kr, value=value, note=note, commit=not no_commit, dry_run=dry_run
-    )
-    report_change(record, tx, fmt, verb="checked in", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    checked = checkin_kr(s.store, s.actor, kr, value=value, note=note, opts=out.opts)
+    out.report(checked, "checked in")
 
 
-@app.command("list")
+@command(app, "list")
 def okr_list(
-    ctx: typer.Context,
     period: Annotated[str | None, typer.Option(help="Only OKRs overlapping it.")] = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List OKRs you may see with their progress.
 
@@ -121,7 +101,6 @@ def okr_list(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.okrs import list_okrs
 
-    s = session(ctx)
     rows = list_okrs(s.store, s.actor, period=period)
     emit(
         rows,
@@ -130,11 +109,12 @@ def okr_list(
     )
 
 
-@app.command("show")
+@command(app, "show")
 def okr_show(
-    ctx: typer.Context,
     okr: Annotated[str, typer.Argument(help="The OKR's id or prefix.")],
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Show an OKR with each key result's current value and progress.
 
@@ -143,5 +123,4 @@ def okr_show(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.okrs import show_okr
 
-    s = session(ctx)
     emit(show_okr(s.store, s.actor, okr), fmt)

@@ -29,7 +29,6 @@ from salesctl.ops.records import (
     new_record,
     owner_filter,
     record_json,
-    show_record,
     validate,
 )
 from salesctl.reports.facts import Facts
@@ -192,10 +191,6 @@ def list_deals(
     if customer is not None:
         where.append(("customer", store.resolve(customer, ("customer",)).id))
     return list_records(store, viewer, "deal", owner=owner, team=team, where=where)
-
-
-def show_deal(store: Store, viewer: Member, deal_id: str) -> dict[str, Any]:
-    return show_record(store, viewer, deal_id, ("deal",))
 
 
 def pipeline(
