@@ -47,6 +47,13 @@ WhereOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Figures as of this day (YYYY-MM-DD; default today).")
 ]
+RecordArg = Annotated[
+    str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
+]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
+]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
 
 
 def as_of_day(text: str | None) -> Any:

@@ -6,33 +6,24 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._session import session
-
-FOLLOWUP_COLUMNS = ("id", "at", "author", "via", "text", "next", "attachments")
-VISIT_COLUMNS = ("id", "at", "duration", "record", "place", "attendees", "status")
-RecordArg = Annotated[
-    str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
-]
-VisitArg = Annotated[str, typer.Argument(help="A visit id or any unique prefix of one (V-7KQ2).")]
-FromOpt = Annotated[
-    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
-]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
-
+from salesctl.cli._commands import command, make_app
+from salesctl.cli._params import FromOpt, ToOpt
+from salesctl.cli._session import Session
 
 app = make_app(name="calendar", help="iCalendar export.")
 
 
-@app.command("export")
+@command(app, "export")
 def calendar_export(
-    ctx: typer.Context,
     member: Annotated[str | None, typer.Option(help="Whose calendar (default: yours).")] = None,
     from_: FromOpt = None,
     to: ToOpt = None,
-    out: Annotated[
+    # Not ``out``: that name is ``@command``'s write options, which export has none of.
+    out_file: Annotated[
         str | None, typer.Option("--out", help="Write to this file (default: stdout).")
     ] = None,
+    *,
+    s: Session,
 ) -> None:
     """Export visits and planned follow-ups as iCalendar (.ics) for calendar apps.
 
@@ -47,20 +38,17 @@ def calendar_export(
     from salesctl.ops.sales.calendar import export_calendar
     from salesctl.ops.sales.followups import parse_date
 
-    s = session(ctx)
     result = export_calendar(
-        s.store,
-        s.actor,
-        member=member,
+        s.store, s.actor, member=member,
         start=parse_date(from_, "--from") if from_ else None,
         end=parse_date(to, "--to") if to else None,
-    )
+    )  # fmt: skip
     for skipped in result.skipped:
         info(f"warning: skipped {skipped} (see `salesctl check`)")
-    if out is None:
+    if out_file is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(result.data)
         sys.stdout.buffer.flush()
         return
-    Path(out).write_bytes(result.data)
-    info(f"wrote {result.events} event(s) to {out}")
+    Path(out_file).write_bytes(result.data)
+    info(f"wrote {result.events} event(s) to {out_file}")

@@ -6,28 +6,17 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._params import FormatOpt, RecordArg
+from salesctl.cli._session import Session
 
 FOLLOWUP_COLUMNS = ("id", "at", "author", "via", "text", "next", "attachments")
-VISIT_COLUMNS = ("id", "at", "duration", "record", "place", "attendees", "status")
-RecordArg = Annotated[
-    str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
-]
-VisitArg = Annotated[str, typer.Argument(help="A visit id or any unique prefix of one (V-7KQ2).")]
-FromOpt = Annotated[
-    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
-]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
-
 
 app = make_app(name="followup", help="Follow-ups on leads/customers.")
 
 
-@app.command("add")
+@command(app, "add")
 def followup_add(
-    ctx: typer.Context,
     record_id: RecordArg,
     text: Annotated[str, typer.Option(help="What happened; @member mentions a colleague.")],
     via: Annotated[
@@ -44,9 +33,8 @@ def followup_add(
     stage: Annotated[
         str | None, typer.Option(help="A lead's new stage, in the same commit.")
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Record a call, email, meeting ... on a lead or customer.
 
@@ -54,25 +42,16 @@ def followup_add(
     """
     from salesctl.ops.sales.followups import add_followup
 
-    s = session(ctx)
-    record, tx = add_followup(
-        s.store,
-        s.actor,
-        record_id,
-        text=text,
-        via=via,
-        at=at,
-        attachments=attach or (),
-        next_touch=next_,
-        stage=stage,
-        commit=not no_commit,
-        dry_run=dry_run,
-    )
-    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    added = add_followup(
+        s.store, s.actor, record_id, text=text, via=via, at=at, attachments=attach or (),
+        next_touch=next_, stage=stage, opts=out.opts,
+    )  # fmt: skip
+    out.report(added, "added")
 
 
-@app.command("list")
-def followup_list(ctx: typer.Context, record_id: RecordArg, fmt: FormatOpt = None) -> None:
+@command(app, "list")
+def followup_list(record_id: RecordArg, fmt: FormatOpt = None, *, s: Session) -> None:
     """List a lead's or customer's follow-ups and done visits, newest first.
 
     Example: salesctl followup list C-7KQ2 --format json
@@ -80,23 +59,22 @@ def followup_list(ctx: typer.Context, record_id: RecordArg, fmt: FormatOpt = Non
     from salesctl.cli._output import emit
     from salesctl.ops.sales.followups import list_followups
 
-    s = session(ctx)
     rows = list_followups(s.store, s.actor, record_id)
     emit(rows, fmt, FOLLOWUP_COLUMNS if (fmt or "") in ("", "table") else ())
 
 
-@app.command("show")
+@command(app, "show")
 def followup_show(
-    ctx: typer.Context,
     followup_id: Annotated[str, typer.Argument(help="A follow-up id or unique prefix.")],
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """Show one follow-up.
 
     Example: salesctl followup show F-3NDC
     """
     from salesctl.cli._output import emit
-    from salesctl.ops.sales.followups import show_followup
+    from salesctl.ops.records import show_record
 
-    s = session(ctx)
-    emit(show_followup(s.store, s.actor, followup_id), fmt)
+    emit(show_record(s.store, s.actor, followup_id, ("followup",)), fmt)

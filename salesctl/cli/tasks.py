@@ -6,20 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._params import FormatOpt
+from salesctl.cli._session import Session
 
 LIST_COLUMNS = ("id", "title", "assignee", "status", "due", "role", "record", "parent")
 TaskArg = Annotated[str, typer.Argument(help="A task id or any unique prefix of one (T-7KQ2).")]
 
-
 app = make_app(name="task", help="Tasks and won-deal checklists; --board.")
 
 
-@app.command("list")
+@command(app, "list")
 def task_list(
-    ctx: typer.Context,
     mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to you.")] = False,
     assignee: Annotated[str | None, typer.Option(help="Only this member's tasks.")] = None,
     status: Annotated[str | None, typer.Option(help="todo, doing or done.")] = None,
@@ -28,6 +26,8 @@ def task_list(
         bool, typer.Option("--board", help="Columns todo / doing / done (the kanban).")
     ] = False,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List the tasks you may see and those assigned to you, open ones first.
 
@@ -37,7 +37,6 @@ def task_list(
     from salesctl.ops.sales.tasks import board as columns
     from salesctl.ops.sales.tasks import list_tasks
 
-    s = session(ctx)
     rows = list_tasks(
         s.store, s.actor, mine=mine, assignee=assignee, status=status, contract=contract
     )
@@ -50,8 +49,8 @@ def task_list(
         _print_board(columns(rows))
 
 
-@app.command("show")
-def task_show(ctx: typer.Context, task_id: TaskArg, fmt: FormatOpt = None) -> None:
+@command(app, "show")
+def task_show(task_id: TaskArg, fmt: FormatOpt = None, *, s: Session) -> None:
     """Show one task with its subtasks.
 
     Example: salesctl task show T-7KQ2
@@ -59,13 +58,11 @@ def task_show(ctx: typer.Context, task_id: TaskArg, fmt: FormatOpt = None) -> No
     from salesctl.cli._output import emit
     from salesctl.ops.sales.tasks import show_task
 
-    s = session(ctx)
     emit(show_task(s.store, s.actor, task_id), fmt)
 
 
-@app.command("add")
+@command(app, "add")
 def task_add(
-    ctx: typer.Context,
     title: Annotated[str, typer.Option(help="What needs doing.")],
     assignee: Annotated[str | None, typer.Option(help="Who does it (default: you).")] = None,
     due: Annotated[str | None, typer.Option(help="Due date (YYYY-MM-DD, today, +3d).")] = None,
@@ -73,9 +70,8 @@ def task_add(
         str | None,
         typer.Option(help="Make it a subtask (e.g. of a contract's won-deal checklist)."),
     ] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Add a task; with --parent it joins that checklist in the contract.
 
@@ -83,76 +79,44 @@ def task_add(
     """
     from salesctl.ops.sales.tasks import add_task
 
-    s = session(ctx)
-    record, tx = add_task(
-        s.store,
-        s.actor,
-        title=title,
-        assignee=assignee,
-        due=due,
-        parent=parent,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    added = add_task(
+        s.store, s.actor, title=title, assignee=assignee, due=due, parent=parent, opts=out.opts
     )
-    report_change(record, tx, fmt, verb="added", dry_run=dry_run, no_commit=no_commit)
+    out.report(added, "added")
 
 
-def _status(
-    ctx: typer.Context,
-    task_id: str,
-    status: str,
-    verb: str,
-    fmt: str | None,
-    no_commit: bool,
-    dry_run: bool,
-) -> None:
+def _status(out: Write, task_id: str, status: str, verb: str) -> None:
     from salesctl.ops.sales.tasks import set_status
 
-    s = session(ctx)
-    record, tx = set_status(
-        s.store, s.actor, task_id, status=status, commit=not no_commit, dry_run=dry_run
-    )
-    report_change(record, tx, fmt, verb=verb, dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    out.report(set_status(s.store, s.actor, task_id, status=status, opts=out.opts), verb)
 
 
-@app.command("start")
-def task_start(
-    ctx: typer.Context,
-    task_id: TaskArg,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
-) -> None:
+@command(app, "start")
+def task_start(task_id: TaskArg, *, out: Write) -> None:
     """Move a task to doing (its assignee may, wherever the task lives).
 
     Example: salesctl task start T-7KQ2
     """
-    _status(ctx, task_id, "doing", "started", fmt, no_commit, dry_run)
+    _status(out, task_id, "doing", "started")
 
 
-@app.command("done")
-def task_done(
-    ctx: typer.Context,
-    task_id: TaskArg,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
-) -> None:
+@command(app, "done")
+def task_done(task_id: TaskArg, *, out: Write) -> None:
     """Mark a task done (its assignee may, wherever the task lives).
 
     Example: salesctl --as zhaomin task done T-7KQ2
     """
-    _status(ctx, task_id, "done", "completed", fmt, no_commit, dry_run)
+    _status(out, task_id, "done", "completed")
 
 
-@app.command("assign")
+@command(app, "assign")
 def task_assign(
-    ctx: typer.Context,
     task_id: TaskArg,
     to: Annotated[str, typer.Option("--to", help="The new assignee.")],
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Give a task to another member.
 
@@ -160,11 +124,8 @@ def task_assign(
     """
     from salesctl.ops.sales.tasks import assign_task
 
-    s = session(ctx)
-    record, tx = assign_task(
-        s.store, s.actor, task_id, to=to, commit=not no_commit, dry_run=dry_run
-    )
-    report_change(record, tx, fmt, verb=f"assigned to {to}:", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    out.report(assign_task(s.store, s.actor, task_id, to=to, opts=out.opts), f"assigned to {to}:")
 
 
 def _print_board(columns: dict[str, list[dict[str, Any]]]) -> None:

@@ -6,28 +6,18 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import make_app
-from salesctl.cli._params import DryRunOpt, FormatOpt, MemberOpt, NoCommitOpt
-from salesctl.cli._session import report_change, session
+from salesctl.cli._commands import Write, command, make_app
+from salesctl.cli._params import FormatOpt, FromOpt, MemberOpt, RecordArg, ToOpt
+from salesctl.cli._session import Session
 
-FOLLOWUP_COLUMNS = ("id", "at", "author", "via", "text", "next", "attachments")
 VISIT_COLUMNS = ("id", "at", "duration", "record", "place", "attendees", "status")
-RecordArg = Annotated[
-    str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
-]
 VisitArg = Annotated[str, typer.Argument(help="A visit id or any unique prefix of one (V-7KQ2).")]
-FromOpt = Annotated[
-    str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
-]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
-
 
 app = make_app(name="visit", help="Planned and done visits.")
 
 
-@app.command("add")
+@command(app, "add")
 def visit_add(
-    ctx: typer.Context,
     record_id: RecordArg,
     at: Annotated[str, typer.Option(help='When, "YYYY-MM-DD HH:MM" in the org\'s time zone.')],
     duration: Annotated[
@@ -42,9 +32,8 @@ def visit_add(
         bool, typer.Option("--without-me", help="You plan it but do not go.")
     ] = False,
     note: Annotated[str | None, typer.Option(help="Agenda or preparation notes.")] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Plan a visit to a customer (or lead); `visit done` records how it went.
 
@@ -52,82 +41,54 @@ def visit_add(
     """
     from salesctl.ops.sales.followups import add_visit
 
-    s = session(ctx)
-    record, tx = add_visit(
-        s.store,
-        s.actor,
-        record_id,
-        at=at,
-        duration=duration,
-        place=place,
-        attendees=attendee or (),
-        with_me=not without_me,
-        note=note,
-        commit=not no_commit,
-        dry_run=dry_run,
-    )
-    report_change(record, tx, fmt, verb="planned", dry_run=dry_run, no_commit=no_commit)
+    s = out.session
+    planned = add_visit(
+        s.store, s.actor, record_id, at=at, duration=duration, place=place,
+        attendees=attendee or (), with_me=not without_me, note=note, opts=out.opts,
+    )  # fmt: skip
+    out.report(planned, "planned")
 
 
-@app.command("done")
+@command(app, "done")
 def visit_done(
-    ctx: typer.Context,
     visit_id: VisitArg,
     text: Annotated[str, typer.Option(help="What came of it.")],
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Mark a planned visit done; it then shows in `followup list`.
 
     Example: salesctl visit done V-8PQ1 --text "met the CTO; trial agreed"
     """
-    from salesctl.ops.sales.followups import close_visit
-
-    s = session(ctx)
-    record, tx = close_visit(
-        s.store,
-        s.actor,
-        visit_id,
-        status="done",
-        text=text,
-        commit=not no_commit,
-        dry_run=dry_run,
-    )
-    report_change(record, tx, fmt, verb="done:", dry_run=dry_run, no_commit=no_commit)
+    _close(out, visit_id, "done", text, "done:")
 
 
-@app.command("cancel")
+@command(app, "cancel")
 def visit_cancel(
-    ctx: typer.Context,
     visit_id: VisitArg,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
-    fmt: FormatOpt = None,
-    no_commit: NoCommitOpt = False,
-    dry_run: DryRunOpt = False,
+    *,
+    out: Write,
 ) -> None:
     """Cancel a planned visit (an exported calendar shows it cancelled).
 
     Example: salesctl visit cancel V-8PQ1 --reason "customer postponed"
     """
+    _close(out, visit_id, "cancelled", reason, "cancelled")
+
+
+def _close(out: Write, visit_id: str, status: str, text: str | None, verb: str) -> None:
+    """End a planned visit as done or cancelled, with what came of it or why."""
     from salesctl.ops.sales.followups import close_visit
 
-    s = session(ctx)
-    record, tx = close_visit(
-        s.store,
-        s.actor,
-        visit_id,
-        status="cancelled",
-        text=reason,
-        commit=not no_commit,
-        dry_run=dry_run,
+    s = out.session
+    out.report(
+        close_visit(s.store, s.actor, visit_id, status=status, text=text, opts=out.opts), verb
     )
-    report_change(record, tx, fmt, verb="cancelled", dry_run=dry_run, no_commit=no_commit)
 
 
-@app.command("list")
+@command(app, "list")
 def visit_list(
-    ctx: typer.Context,
     record_id: Annotated[
         str | None, typer.Argument(help="Only this lead's or customer's visits.")
     ] = None,
@@ -136,6 +97,8 @@ def visit_list(
     from_: FromOpt = None,
     to: ToOpt = None,
     fmt: FormatOpt = None,
+    *,
+    s: Session,
 ) -> None:
     """List the visits you may see, soonest first (--member: visits they attend).
 
@@ -144,14 +107,9 @@ def visit_list(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.followups import list_visits, parse_date
 
-    s = session(ctx)
     rows = list_visits(
-        s.store,
-        s.actor,
-        record_id=record_id,
-        member=member,
-        status=status,
+        s.store, s.actor, record_id=record_id, member=member, status=status,
         start=parse_date(from_, "--from") if from_ else None,
         end=parse_date(to, "--to") if to else None,
-    )
+    )  # fmt: skip
     emit(rows, fmt, VISIT_COLUMNS if (fmt or "") in ("", "table") else ())

@@ -30,7 +30,6 @@ from salesctl.ops.records import (
     new_record,
     record_json,
     require_readable,
-    show_record,
     validate,
     visible_sql,
 )
@@ -308,10 +307,6 @@ def list_followups(store: Store, viewer: Member, record_id: str) -> list[dict[st
                 result.append(json_record(_loc(path), data))
     result.sort(key=newest_first)
     return result
-
-
-def show_followup(store: Store, viewer: Member, followup_id: str) -> dict[str, Any]:
-    return show_record(store, viewer, followup_id, ("followup",))
 
 
 def newest_first(row: dict[str, Any]) -> tuple[float, str]:
