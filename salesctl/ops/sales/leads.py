@@ -18,7 +18,6 @@ from salesctl.ops.records import (
     load_for_write,
     new_record,
     record_json,
-    show_record,
     validate,
 )
 from salesctl.store.layout import POOL, RecordPath, record_file
@@ -89,7 +88,6 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
     for tag in filters.pop("tags", ()) or ():
         where.append(("tags", tag))
     return list_records(store, viewer, "lead", where=where, **filters)
-
 
 
 def convert_lead(
