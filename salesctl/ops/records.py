@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -165,17 +166,26 @@ def enter_stage(
     data["stages"] = {**dict(path), stage: max([day, *dates])}
 
 
+@dataclass(frozen=True)
+class OwnedBy:
+    """Whose records a list asks for (``--owner``, ``--team``, ``--pool``); unset, every
+    record the viewer may read."""
+
+    owner: str | None = None
+    team: str | None = None
+    pool: bool = False
+
+
+ANYONE = OwnedBy()
+
+
 def owner_filter(
-    config: Config,
-    viewer: Member,
-    *,
-    owner: str | None = None,
-    team: str | None = None,
-    pool: bool = False,
+    config: Config, viewer: Member, owned: OwnedBy = ANYONE
 ) -> tuple[list[str], list[Any], list[str]]:
-    """SQL conditions (and their parameters) for the records ``viewer`` may read, of
-    ``owner``, ``team`` or the pool if asked, and the directories they can sit in (so the
-    index looks only there)."""
+    """SQL conditions (and their parameters) for the records ``viewer`` may read, of the
+    owner, team or pool asked for, and the directories they can sit in (so the index looks
+    only there)."""
+    owner, team = owned.owner, owned.team
     sql, args = visible_sql(config, viewer)
     conditions = [sql] if sql else []
     within = scopes.visible_dirs(config, viewer)
@@ -189,7 +199,7 @@ def owner_filter(
         conditions.append("team = ?")
         args.append(team)
         within = within if owner else [Owner(team=team).dir]
-    if pool:
+    if owned.pool:
         conditions.append("pool = 1")
         within = [POOL.dir]
     return conditions, args, within
@@ -199,15 +209,12 @@ def list_records(
     store: Store,
     viewer: Member,
     kind: str,
-    *,
-    owner: str | None = None,
-    team: str | None = None,
-    pool: bool = False,
+    owned: OwnedBy = ANYONE,
     where: Iterable[tuple[str, str]] = (),
 ) -> RecordList:
     """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
     config = store.config
-    conditions, args, within = owner_filter(config, viewer, owner=owner, team=team, pool=pool)
+    conditions, args, within = owner_filter(config, viewer, owned)
     plain, custom = split_where(config, KINDS[kind], where)
     for name, value in plain:
         path = f'$."{name}"'
