@@ -28,6 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -110,15 +111,27 @@ def _env_problems(text: str) -> str | None:
     return None
 
 
+# What each config list and its entries look like, for the problem of a wrong shape.
+LIST_SHAPES = {
+    "notify": (
+        "hooks: [{url: https://..., format: slack}]",
+        "{url: https://..., format: slack, on: [...]}",
+    ),
+    "routing": (
+        "rules: [{match: {source: web}, to: alice}]",
+        "{match: {source: ...}, to: MEMBER | team: TEAM}",
+    ),
+}
+
+
 def _parse_entries(
     raw: Any,
     section: str,
-    list_hint: str,
-    entry_hint: str,
     parse_entry: Callable[[int, str, dict[Any, Any]], tuple[T | None, Problems]],
 ) -> tuple[list[T], Problems]:
     """A config list (``notify:``, ``routing:``) parsed entry by entry: the entries without
     problems, and every problem found, in the order of the entries."""
+    list_hint, entry_hint = LIST_SHAPES[section]
     if raw is None:
         return [], []
     if not isinstance(raw, list):
@@ -141,13 +154,7 @@ def parse_hooks(raw: Any, members: Mapping[str, Member]) -> tuple[list[Hook], Pr
     """The ``notify:`` list as hooks, and the problems found (hooks with problems are left
     out)."""
     seen: set[str] = set()  # the hooks' keys so far: the same hook twice is a mistake
-    return _parse_entries(
-        raw,
-        "notify",
-        "hooks: [{url: https://..., format: slack}]",
-        "{url: https://..., format: slack, on: [...]}",
-        lambda position, key, spec: _hook(position, key, spec, members, seen),
-    )
+    return _parse_entries(raw, "notify", partial(_hook, members=members, seen=seen))
 
 
 def _hook(
@@ -231,13 +238,7 @@ def parse_routing(
     raw: Any, members: Mapping[str, Member], teams: Mapping[str, Team]
 ) -> tuple[list[RoutingRule], Problems]:
     """The ``routing:`` list as rules, and the problems found."""
-    return _parse_entries(
-        raw,
-        "routing",
-        "rules: [{match: {source: web}, to: alice}]",
-        "{match: {source: ...}, to: MEMBER | team: TEAM}",
-        lambda position, key, spec: _routing_rule(position, key, spec, members, teams),
-    )
+    return _parse_entries(raw, "routing", partial(_routing_rule, members=members, teams=teams))
 
 
 def _routing_rule(
