@@ -195,6 +195,16 @@ def _address(icalendar: Any, member: Member) -> Any:
     return address
 
 
+def _event(icalendar: Any, uid: str, stamp: dt.datetime, start: Any, end: Any) -> Any:
+    """A new event with what every exported one has: its id, when it was made, its times."""
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    return event
+
+
 def _visit_event(
     icalendar: Any,
     config: Config,
@@ -207,11 +217,7 @@ def _visit_event(
     status = visit.get("status", "planned")
     name = names.get(visit["record"], "")
     uid = f"{visit['id']}@{UID_DOMAIN}"
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", begins)
-    event.add("dtend", begins + duration_of(visit))
+    event = _event(icalendar, uid, stamp, begins, begins + duration_of(visit))
     event.add("sequence", 0 if status == "planned" else 1)
     event.add("status", "CANCELLED" if status == "cancelled" else "CONFIRMED")
     event.add("summary", f"Visit: {name}" if name else f"Visit {visit['record']}")
@@ -243,11 +249,7 @@ def _touch_event(
     day: dt.date = touch["next"]
     name = names.get(touch["record"], "")
     uid = f"next-{touch['record']}@{UID_DOMAIN}"
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", day)
-    event.add("dtend", day + dt.timedelta(days=1))
+    event = _event(icalendar, uid, stamp, day, day + dt.timedelta(days=1))
     event.add("sequence", touch["sequence"])
     event.add("status", "CONFIRMED" if touch["stands"] else "CANCELLED")
     event.add("transp", "TRANSPARENT")  # a reminder, not busy time
