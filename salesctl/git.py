@@ -67,6 +67,36 @@ class GitError(SalesctlError):
     pass
 
 
+def run_git(
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    config: Sequence[str] = (),
+) -> bytes:
+    """Run ``git -c CONFIG... ARGS`` in ``cwd``; its output, or ``GitError`` with git's last
+    line of complaint when it fails (unless ``check`` is off)."""
+    argv = ["git"]
+    for item in config:
+        argv += ["-c", item]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [*argv, *args], cwd=cwd, input=input, capture_output=True, env=git_env(env), check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed", "install git and try again") from None
+    if TRACE:
+        elapsed = (time.perf_counter() - started) * 1000
+        logging.getLogger("salesctl.trace").debug("git %s %.0f ms", " ".join(args)[:60], elapsed)
+    if check and proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+    return proc.stdout
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
@@ -119,28 +149,7 @@ class Repo:
         check: bool = True,
     ) -> bytes:
         """``run``, returning git's output as bytes (binary objects, NUL-separated paths)."""
-        full_env = git_env(env)
-        started = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=self.root,
-                input=input,
-                capture_output=True,
-                env=full_env,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed", "install git and try again") from None
-        if TRACE:
-            elapsed = (time.perf_counter() - started) * 1000
-            logging.getLogger("salesctl.trace").debug(
-                "git %s %.0f ms", " ".join(args)[:60], elapsed
-            )
-        if check and proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
-        return proc.stdout
+        return run_git(self.root, args, input=input, env=env, check=check)
 
     @property
     def owns_root(self) -> bool:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 HOOK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 Problems = list[tuple[str, str]]  # (key, message)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,90 +111,119 @@ def _env_problems(text: str) -> str | None:
     return None
 
 
-def parse_hooks(raw: Any, members: Mapping[str, Member]) -> tuple[list[Hook], Problems]:
-    """The ``notify:`` list as hooks, and the problems found (hooks with problems are left
-    out)."""
+# What each config list and its entries look like, for the problem of a wrong shape.
+LIST_SHAPES = {
+    "notify": (
+        "hooks: [{url: https://..., format: slack}]",
+        "{url: https://..., format: slack, on: [...]}",
+    ),
+    "routing": (
+        "rules: [{match: {source: web}, to: alice}]",
+        "{match: {source: ...}, to: MEMBER | team: TEAM}",
+    ),
+}
+
+
+def _parse_entries(
+    raw: Any,
+    section: str,
+    parse_entry: Callable[[int, str, dict[Any, Any]], tuple[T | None, Problems]],
+) -> tuple[list[T], Problems]:
+    """A config list (``notify:``, ``routing:``) parsed entry by entry: the entries without
+    problems, and every problem found, in the order of the entries."""
+    list_hint, entry_hint = LIST_SHAPES[section]
     if raw is None:
         return [], []
     if not isinstance(raw, list):
-        return [], [("notify", "expected a list of hooks: [{url: https://..., format: slack}]")]
-    hooks: list[Hook] = []
+        return [], [(section, f"expected a list of {list_hint}")]
+    entries: list[T] = []
     problems: Problems = []
-    seen: set[str] = set()
     for position, spec in enumerate(raw, 1):
-        key = f"notify[{position - 1}]"
+        key = f"{section}[{position - 1}]"
         if not isinstance(spec, dict):
-            problems.append((key, "expected {url: https://..., format: slack, on: [...]}"))
+            problems.append((key, f"expected {entry_hint}"))
             continue
-        spec = {("on" if k is True else k): v for k, v in spec.items()}  # YAML 1.1: on -> true
-        found: Problems = []
-        for name in spec:
-            if name not in HOOK_KEYS:
-                found.append((f"{key}.{name}", f"unknown key (known: {', '.join(HOOK_KEYS)})"))
-        url = spec.get("url")
-        if not isinstance(url, str) or not url.strip():
-            found.append((f"{key}.url", "is required: the platform's incoming-webhook URL"))
-            url = ""
-        else:
-            url = url.strip()
-            # the whole URL may come from the environment: checked when sending
-            if not url.startswith("${") and urlsplit(url).scheme not in ("http", "https"):
-                found.append((f"{key}.url", "must start with https:// (or http://)"))
-            elif (message := _env_problems(url)) is not None:
-                found.append((f"{key}.url", message))
-        fmt = spec.get("format")
-        if fmt not in FORMATS:
-            found.append((f"{key}.format", f"is {fmt!r}; use one of {', '.join(FORMATS)}"))
-        events_key = "events" if "events" in spec else "on"
-        events = spec.get(events_key, list(DEFAULT_EVENTS))
-        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
-            found.append((f"{key}.{events_key}", f"expected a list of events: {', '.join(EVENTS)}"))
-            events = []
-        for i, event in enumerate(events):
-            if event not in EVENTS:
-                found.append(
-                    (
-                        f"{key}.{events_key}[{i}]",
-                        f"unknown event {event!r}; use {', '.join(EVENTS)}",
-                    )
-                )
-        name = spec.get("name")
-        if name is not None and (not isinstance(name, str) or not HOOK_NAME_RE.match(name)):
-            found.append(
-                (f"{key}.name", "use lower-case letters, digits, - or _ (e.g. sales-chat)")
-            )
-            name = None
-        secret = spec.get("secret")
-        if secret is not None and not isinstance(secret, str):
-            found.append((f"{key}.secret", "expected text, e.g. ${DINGTALK_SECRET}"))
-        elif isinstance(secret, str) and (message := _env_problems(secret)) is not None:
-            found.append((f"{key}.secret", message))
-        users = spec.get("users") or {}
-        if not isinstance(users, dict):
-            found.append((f"{key}.users", "expected a mapping of member id: platform user id"))
-            users = {}
-        for member_id in users:
-            if member_id not in members:
-                found.append((f"{key}.users.{member_id}", "is not a member id under members:"))
-        hook_key = name or "h" + hashlib.sha256(f"{fmt}\n{url}".encode()).hexdigest()[:10]
-        if hook_key in seen:
-            found.append((f"{key}.name" if name else key, "the same hook is listed twice"))
-        seen.add(hook_key)
+        entry, found = parse_entry(position, key, spec)
         problems += found
-        if not found:
-            hooks.append(
-                Hook(
-                    key=hook_key,
-                    position=position,
-                    url=url,
-                    format=str(fmt),
-                    events=tuple(dict.fromkeys(events)),
-                    name=name,
-                    secret=secret,
-                    users={str(k): str(v) for k, v in users.items()},
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
+
+
+def parse_hooks(raw: Any, members: Mapping[str, Member]) -> tuple[list[Hook], Problems]:
+    """The ``notify:`` list as hooks, and the problems found (hooks with problems are left
+    out)."""
+    seen: set[str] = set()  # the hooks' keys so far: the same hook twice is a mistake
+    return _parse_entries(raw, "notify", partial(_hook, members=members, seen=seen))
+
+
+def _hook(
+    position: int, key: str, spec: dict[Any, Any], members: Mapping[str, Member], seen: set[str]
+) -> tuple[Hook | None, Problems]:
+    spec = {("on" if k is True else k): v for k, v in spec.items()}  # YAML 1.1: on -> true
+    found: Problems = []
+    for name in spec:
+        if name not in HOOK_KEYS:
+            found.append((f"{key}.{name}", f"unknown key (known: {', '.join(HOOK_KEYS)})"))
+    url = spec.get("url")
+    if not isinstance(url, str) or not url.strip():
+        found.append((f"{key}.url", "is required: the platform's incoming-webhook URL"))
+        url = ""
+    else:
+        url = url.strip()
+        # the whole URL may come from the environment: checked when sending
+        if not url.startswith("${") and urlsplit(url).scheme not in ("http", "https"):
+            found.append((f"{key}.url", "must start with https:// (or http://)"))
+        elif (message := _env_problems(url)) is not None:
+            found.append((f"{key}.url", message))
+    fmt = spec.get("format")
+    if fmt not in FORMATS:
+        found.append((f"{key}.format", f"is {fmt!r}; use one of {', '.join(FORMATS)}"))
+    events_key = "events" if "events" in spec else "on"
+    events = spec.get(events_key, list(DEFAULT_EVENTS))
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        found.append((f"{key}.{events_key}", f"expected a list of events: {', '.join(EVENTS)}"))
+        events = []
+    for i, event in enumerate(events):
+        if event not in EVENTS:
+            found.append(
+                (
+                    f"{key}.{events_key}[{i}]",
+                    f"unknown event {event!r}; use {', '.join(EVENTS)}",
                 )
             )
-    return hooks, problems
+    name = spec.get("name")
+    if name is not None and (not isinstance(name, str) or not HOOK_NAME_RE.match(name)):
+        found.append((f"{key}.name", "use lower-case letters, digits, - or _ (e.g. sales-chat)"))
+        name = None
+    secret = spec.get("secret")
+    if secret is not None and not isinstance(secret, str):
+        found.append((f"{key}.secret", "expected text, e.g. ${DINGTALK_SECRET}"))
+    elif isinstance(secret, str) and (message := _env_problems(secret)) is not None:
+        found.append((f"{key}.secret", message))
+    users = spec.get("users") or {}
+    if not isinstance(users, dict):
+        found.append((f"{key}.users", "expected a mapping of member id: platform user id"))
+        users = {}
+    for member_id in users:
+        if member_id not in members:
+            found.append((f"{key}.users.{member_id}", "is not a member id under members:"))
+    hook_key = name or "h" + hashlib.sha256(f"{fmt}\n{url}".encode()).hexdigest()[:10]
+    if hook_key in seen:
+        found.append((f"{key}.name" if name else key, "the same hook is listed twice"))
+    seen.add(hook_key)
+    if found:
+        return None, found
+    return Hook(
+        key=hook_key,
+        position=position,
+        url=url,
+        format=str(fmt),
+        events=tuple(dict.fromkeys(events)),
+        name=name,
+        secret=secret,
+        users={str(k): str(v) for k, v in users.items()},
+    ), []
 
 
 def _words(value: Any) -> tuple[str, ...] | None:
@@ -207,61 +238,57 @@ def parse_routing(
     raw: Any, members: Mapping[str, Member], teams: Mapping[str, Team]
 ) -> tuple[list[RoutingRule], Problems]:
     """The ``routing:`` list as rules, and the problems found."""
-    if raw is None:
-        return [], []
-    if not isinstance(raw, list):
-        return [], [("routing", "expected a list of rules: [{match: {source: web}, to: alice}]")]
-    rules: list[RoutingRule] = []
-    problems: Problems = []
-    for position, spec in enumerate(raw, 1):
-        key = f"routing[{position - 1}]"
-        if not isinstance(spec, dict):
-            problems.append((key, "expected {match: {source: ...}, to: MEMBER | team: TEAM}"))
-            continue
-        found: Problems = []
-        for name in spec:
-            if name != "match" and name not in TARGET_KEYS:
-                found.append((f"{key}.{name}", f"unknown key (use match and one of {TARGET_KEYS})"))
-        match = spec.get("match") or {}
-        if not isinstance(match, dict):
-            found.append((f"{key}.match", f"expected a mapping of {', '.join(MATCH_KEYS)}"))
-            match = {}
-        conditions: dict[str, tuple[str, ...]] = {}
-        for name, value in match.items():
-            words = _words(value)
-            if name not in MATCH_KEYS:
-                found.append((f"{key}.match.{name}", f"unknown condition; use {MATCH_KEYS}"))
-            elif words is None:
-                found.append((f"{key}.match.{name}", "expected a value or a list of values"))
-            else:
-                conditions[str(name)] = words
-        targets = [t for t in TARGET_KEYS if spec.get(t) not in (None, False)]
-        if len(targets) != 1:
-            found.append((key, "give exactly one of to: MEMBER, team: TEAM, round_robin, pool"))
-        to, team = spec.get("to"), spec.get("team")
-        if to is not None:
-            member = members.get(str(to))
-            if member is None:
-                found.append((f"{key}.to", f"{to!r} is not a member id under members:"))
-            elif not member.active:
-                found.append((f"{key}.to", f"{to} is inactive; route to an active member"))
-        if team is not None and str(team) not in teams:
-            found.append((f"{key}.team", f"{team!r} is not a team under teams:"))
-        for flag in ("round_robin", "pool"):
-            if flag in spec and not isinstance(spec[flag], bool):
-                found.append((f"{key}.{flag}", "expected true"))
-        problems += found
-        if not found:
-            rules.append(
-                RoutingRule(
-                    position=position,
-                    sources=conditions.get("source", ()),
-                    tags=conditions.get("tag", ()),
-                    email_domains=conditions.get("email_domain", ()),
-                    to=str(to) if to is not None else None,
-                    team=str(team) if team is not None else None,
-                    round_robin=spec.get("round_robin") is True,
-                    pool=spec.get("pool") is True,
-                )
-            )
-    return rules, problems
+    return _parse_entries(raw, "routing", partial(_routing_rule, members=members, teams=teams))
+
+
+def _routing_rule(
+    position: int,
+    key: str,
+    spec: dict[Any, Any],
+    members: Mapping[str, Member],
+    teams: Mapping[str, Team],
+) -> tuple[RoutingRule | None, Problems]:
+    found: Problems = []
+    for name in spec:
+        if name != "match" and name not in TARGET_KEYS:
+            found.append((f"{key}.{name}", f"unknown key (use match and one of {TARGET_KEYS})"))
+    match = spec.get("match") or {}
+    if not isinstance(match, dict):
+        found.append((f"{key}.match", f"expected a mapping of {', '.join(MATCH_KEYS)}"))
+        match = {}
+    conditions: dict[str, tuple[str, ...]] = {}
+    for name, value in match.items():
+        words = _words(value)
+        if name not in MATCH_KEYS:
+            found.append((f"{key}.match.{name}", f"unknown condition; use {MATCH_KEYS}"))
+        elif words is None:
+            found.append((f"{key}.match.{name}", "expected a value or a list of values"))
+        else:
+            conditions[str(name)] = words
+    targets = [t for t in TARGET_KEYS if spec.get(t) not in (None, False)]
+    if len(targets) != 1:
+        found.append((key, "give exactly one of to: MEMBER, team: TEAM, round_robin, pool"))
+    to, team = spec.get("to"), spec.get("team")
+    if to is not None:
+        member = members.get(str(to))
+        if member is None:
+            found.append((f"{key}.to", f"{to!r} is not a member id under members:"))
+        elif not member.active:
+            found.append((f"{key}.to", f"{to} is inactive; route to an active member"))
+    if team is not None and str(team) not in teams:
+        found.append((f"{key}.team", f"{team!r} is not a team under teams:"))
+    for flag in ("round_robin", "pool"):
+        if flag in spec and not isinstance(spec[flag], bool):
+            found.append((f"{key}.{flag}", "expected true"))
+    if found:
+        return None, found
+    return RoutingRule(
+        position=position,
+        sources=conditions.get("source", ()),
+        tags=conditions.get("tag", ()),
+        email_domains=conditions.get("email_domain", ()),
+        to=str(to) if to is not None else None,
+        team=str(team) if team is not None else None,
+        round_robin=spec.get("round_robin") is True,
+        pool=spec.get("pool") is True,
+    ), []

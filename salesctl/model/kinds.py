@@ -65,7 +65,6 @@ def _choice(*choices: str) -> Coerce:
 class Kind:
     name: str  # singular, as in trailers and JSON: "lead"
     prefix: str  # id prefix: "L"
-    plural: str  # directory name: "leads"
     fields: tuple[Field, ...]
     children: tuple[str, ...] = ()  # kinds stored inside this record's directory
     movable: bool = True  # does it change owner (assign/claim/release)?
@@ -73,6 +72,11 @@ class Kind:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def plural(self) -> str:
+        """The directory name and the word in messages: "leads"."""
+        return f"{self.name}s"
 
     @property
     def file_name(self) -> str:
@@ -94,28 +98,10 @@ class Kind:
                     "schema_version",
                 )
             )
-        result: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-        for spec in self.fields:
-            raw = data.get(spec.name)
-            try:
-                value = None if _empty(raw) else spec.coerce(raw)
-                if spec.columns and value:
-                    value = [
-                        _normalise_row(spec, i, row, where, problems)
-                        for i, row in enumerate(value, 1)
-                    ]
-            except ValueError as exc:
-                problems.append(Problem(where, str(exc), spec.name))
-                continue
-            # Blank text (" ") coerces to "": as missing as no value at all, so canonical
-            # data never holds what ``check`` calls missing when it reads the file back.
-            if _empty(value):
-                if spec.required:
-                    problems.append(Problem(where, "is required", spec.name))
-                if spec.default is not None:
-                    result[spec.name] = spec.default()
-                continue
-            result[spec.name] = value
+        result = {
+            "schema_version": SCHEMA_VERSION,
+            **_coerce_fields(self.fields, data, where, problems),
+        }
         for key in data:
             if key != "schema_version" and key not in self.by_name:
                 problems.append(
@@ -128,27 +114,48 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def _normalise_row(
-    spec: Field, index: int, row: dict[str, Any], where: str, problems: list[Problem]
+def _coerce_fields(
+    specs: tuple[Field, ...],
+    data: dict[str, Any],
+    where: str,
+    problems: list[Problem],
+    prefix: str = "",  # where a row's fields stand in the record: "contacts[2]."
 ) -> dict[str, Any]:
-    columns = {c.name: c for c in spec.columns}
+    """The fields of a record, or of one row of a list of rows, in order and coerced."""
     result: dict[str, Any] = {}
-    for column in spec.columns:
-        raw = row.get(column.name)
-        name = f"{spec.name}[{index}].{column.name}"
+    for spec in specs:
+        raw = data.get(spec.name)
+        name = prefix + spec.name
         try:
-            value = None if _empty(raw) else column.coerce(raw)
+            value = None if _empty(raw) else spec.coerce(raw)
+            if spec.columns and value:
+                value = [
+                    _normalise_row(spec, i, row, where, problems) for i, row in enumerate(value, 1)
+                ]
         except ValueError as exc:
             problems.append(Problem(where, str(exc), name))
             continue
+        # Blank text (" ") coerces to "": as missing as no value at all, so canonical
+        # data never holds what ``check`` calls missing when it reads the file back.
         if _empty(value):
-            if column.required:
+            if spec.required:
                 problems.append(Problem(where, "is required", name))
+            if spec.default is not None:
+                result[spec.name] = spec.default()
             continue
-        result[column.name] = value
+        result[spec.name] = value
+    return result
+
+
+def _normalise_row(
+    spec: Field, index: int, row: dict[str, Any], where: str, problems: list[Problem]
+) -> dict[str, Any]:
+    prefix = f"{spec.name}[{index}]."
+    result = _coerce_fields(spec.columns, row, where, problems, prefix)
+    columns = {c.name for c in spec.columns}
     for key in row:
         if key not in columns:
-            problems.append(Problem(where, "unknown field", f"{spec.name}[{index}].{key}"))
+            problems.append(Problem(where, "unknown field", prefix + str(key)))
     return result
 
 
@@ -168,11 +175,37 @@ amount, date, datetime_, tags = (
 
 CONTACT_COLUMNS = (F("name", line, True), F("title", line), F("phone", phone), F("email", email))
 VIA = ("call", "email", "wechat", "meeting", "visit", "other")
+# What a lead or customer keeps about who has it: written by add, assign, claim and release.
+OWNERSHIP = (
+    F("participants", tags),
+    F("created", date, True, settable=False),
+    F("assigned", date, settable=False),  # when the current owner got it (assign/claim)
+    F("released", date, settable=False),  # when it last went back to the pool
+    F("release_reason", text, settable=False),
+)
+NOTES = (F("notes", text), F("custom", _mapping))
+# Who wrote a follow-up or visit, about which lead or customer, and when.
+TOUCH = (
+    F("record", line, True, settable=False),
+    F("author", line, True, settable=False),
+    F("at", datetime_, True),
+)
+
+
+def _money(label: Field) -> tuple[Field, ...]:
+    """A payment's or invoice's fields: what was paid or invoiced, when, and by whom."""
+    return (
+        F("contract", line, True, settable=False),
+        F("date", date, True),
+        F("amount", amount, True),
+        label,
+        F("author", line, True, settable=False),
+    )
+
 
 LEAD = Kind(
     "lead",
     "L",
-    "leads",
     (
         F("company", line),
         F("name", line),
@@ -182,47 +215,33 @@ LEAD = Kind(
         F("stage", line, True),
         F("stages", _stage_dates, settable=False),
         F("tags", tags),
-        F("participants", tags),
-        F("created", date, True, settable=False),
-        F("assigned", date, settable=False),  # when the current owner got it (assign/claim)
-        F("released", date, settable=False),  # when it last went back to the pool
-        F("release_reason", text, settable=False),
+        *OWNERSHIP,
         F("customer", line, settable=False),  # set by conversion
         F("reason", text),  # why it was disqualified
-        F("notes", text),
-        F("custom", _mapping),
+        *NOTES,
     ),
     children=("followup", "visit"),
 )
 CUSTOMER = Kind(
     "customer",
     "C",
-    "customers",
     (
         F("name", line, True),
         F("industry", line),
         F("source", line),
         F("tags", tags),
         F("contacts", _rows, columns=CONTACT_COLUMNS, settable=False),
-        F("participants", tags),
-        F("created", date, True, settable=False),
-        F("assigned", date, settable=False),
-        F("released", date, settable=False),
-        F("release_reason", text, settable=False),
+        *OWNERSHIP,
         F("lead", line, settable=False),  # the lead it was converted from
-        F("notes", text),
-        F("custom", _mapping),
+        *NOTES,
     ),
     children=("followup", "visit"),
 )
 FOLLOWUP = Kind(
     "followup",
     "F",
-    "followups",
     (
-        F("record", line, True, settable=False),
-        F("author", line, True, settable=False),
-        F("at", datetime_, True),
+        *TOUCH,
         F("via", _choice(*VIA)),
         F("text", text, True),
         F("mentions", tags),
@@ -234,11 +253,8 @@ FOLLOWUP = Kind(
 VISIT = Kind(
     "visit",
     "V",
-    "visits",
     (
-        F("record", line, True, settable=False),
-        F("author", line, True, settable=False),
-        F("at", datetime_, True),
+        *TOUCH,
         F("duration", line),
         F("place", line),
         F("attendees", tags),
@@ -251,7 +267,6 @@ VISIT = Kind(
 DEAL = Kind(
     "deal",
     "D",
-    "deals",
     (
         F("customer", line, True),
         F("title", line, True),
@@ -270,7 +285,6 @@ PLAN_COLUMNS = (F("due", date, True), F("amount", amount, True))
 CONTRACT = Kind(
     "contract",
     "K",
-    "contracts",
     (
         F("customer", line, True),
         F("deal", line),
@@ -287,36 +301,11 @@ CONTRACT = Kind(
     ),
     children=("payment", "invoice", "task"),
 )
-PAYMENT = Kind(
-    "payment",
-    "P",
-    "payments",
-    (
-        F("contract", line, True, settable=False),
-        F("date", date, True),
-        F("amount", amount, True),
-        F("ref", line),
-        F("author", line, True, settable=False),
-    ),
-    movable=False,
-)
-INVOICE = Kind(
-    "invoice",
-    "I",
-    "invoices",
-    (
-        F("contract", line, True, settable=False),
-        F("date", date, True),
-        F("amount", amount, True),
-        F("number", line, True),
-        F("author", line, True, settable=False),
-    ),
-    movable=False,
-)
+PAYMENT = Kind("payment", "P", _money(F("ref", line)), movable=False)
+INVOICE = Kind("invoice", "I", _money(F("number", line, True)), movable=False)
 TASK = Kind(
     "task",
     "T",
-    "tasks",
     (
         F("title", line, True),
         F("assignee", line, True),
@@ -342,7 +331,6 @@ KR_COLUMNS = (
 OKR = Kind(
     "okr",
     "O",
-    "okrs",
     (
         F("period", line, True),
         F("owner", line, True),

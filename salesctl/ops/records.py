@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +15,10 @@ from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import to_json
-from salesctl.store.layout import POOL, Owner, RecordPath
+from salesctl.store.layout import POOL, Owner, RecordPath, child_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
-from salesctl.store.store import Store
+from salesctl.store.store import Store, Transaction
 from salesctl.store.validation import InvalidRecord
 
 
@@ -81,6 +82,22 @@ def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:
     return result
 
 
+def _custom_field(kind: Kind, specs: Mapping[str, CustomField], name: str) -> CustomField | None:
+    """The custom field ``name`` means: ``custom.region``, or a bare ``region`` that is not
+    one of the kind's own fields; None for a name of its own fields (or no field at all)."""
+    bare = name.removeprefix("custom.")
+    if not name.startswith("custom.") and (name in kind.by_name or bare not in specs):
+        return None
+    spec = specs.get(bare)
+    if spec is None:
+        known = ", ".join(specs) or "none configured"
+        raise Invalid(
+            f"{kind.name} has no custom field {bare!r} (custom fields: {known})",
+            "add it under custom_fields: in salesctl.yaml",
+        )
+    return spec
+
+
 def apply_sets(
     config: Config, kind: Kind, data: dict[str, Any], pairs: Iterable[str]
 ) -> dict[str, Any]:
@@ -88,23 +105,16 @@ def apply_sets(
     result = dict(data)
     custom_specs = {f.name: f for f in config.custom_fields.get(kind.name, ())}
     for name, raw in parse_assignments(pairs):
-        custom_name = name.removeprefix("custom.")
-        if name.startswith("custom.") or (name not in kind.by_name and custom_name in custom_specs):
-            spec = custom_specs.get(custom_name)
-            if spec is None:
-                known = ", ".join(custom_specs) or "none configured"
-                raise Invalid(
-                    f"{kind.name} has no custom field {custom_name!r} (custom fields: {known})",
-                    "add it under custom_fields: in salesctl.yaml",
-                )
+        spec = _custom_field(kind, custom_specs, name)
+        if spec is not None:
             custom = dict(result.get("custom") or {})
             if raw == "":
-                custom.pop(custom_name, None)
+                custom.pop(spec.name, None)
             else:
                 try:
-                    custom[custom_name] = coerce_custom(spec, raw)
+                    custom[spec.name] = coerce_custom(spec, raw)
                 except ValueError as exc:
-                    raise Invalid(f"custom.{custom_name}: {exc}", "pass an allowed value") from None
+                    raise Invalid(f"custom.{spec.name}: {exc}", "pass an allowed value") from None
             result["custom"] = custom
             continue
         spec_field = kind.by_name.get(name)
@@ -156,17 +166,26 @@ def enter_stage(
     data["stages"] = {**dict(path), stage: max([day, *dates])}
 
 
+@dataclass(frozen=True)
+class OwnedBy:
+    """Whose records a list asks for (``--owner``, ``--team``, ``--pool``); unset, every
+    record the viewer may read."""
+
+    owner: str | None = None
+    team: str | None = None
+    pool: bool = False
+
+
+ANYONE = OwnedBy()
+
+
 def owner_filter(
-    config: Config,
-    viewer: Member,
-    *,
-    owner: str | None = None,
-    team: str | None = None,
-    pool: bool = False,
+    config: Config, viewer: Member, owned: OwnedBy = ANYONE
 ) -> tuple[list[str], list[Any], list[str]]:
-    """SQL conditions (and their parameters) for the records ``viewer`` may read, of
-    ``owner``, ``team`` or the pool if asked, and the directories they can sit in (so the
-    index looks only there)."""
+    """SQL conditions (and their parameters) for the records ``viewer`` may read, of the
+    owner, team or pool asked for, and the directories they can sit in (so the index looks
+    only there)."""
+    owner, team = owned.owner, owned.team
     sql, args = visible_sql(config, viewer)
     conditions = [sql] if sql else []
     within = scopes.visible_dirs(config, viewer)
@@ -180,7 +199,7 @@ def owner_filter(
         conditions.append("team = ?")
         args.append(team)
         within = within if owner else [Owner(team=team).dir]
-    if pool:
+    if owned.pool:
         conditions.append("pool = 1")
         within = [POOL.dir]
     return conditions, args, within
@@ -190,15 +209,12 @@ def list_records(
     store: Store,
     viewer: Member,
     kind: str,
-    *,
-    owner: str | None = None,
-    team: str | None = None,
-    pool: bool = False,
+    owned: OwnedBy = ANYONE,
     where: Iterable[tuple[str, str]] = (),
 ) -> RecordList:
     """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
     config = store.config
-    conditions, args, within = owner_filter(config, viewer, owner=owner, team=team, pool=pool)
+    conditions, args, within = owner_filter(config, viewer, owned)
     plain, custom = split_where(config, KINDS[kind], where)
     for name, value in plain:
         path = f'$."{name}"'
@@ -240,15 +256,8 @@ def split_where(
     plain: list[tuple[str, str]] = []
     custom: list[tuple[CustomField, Any]] = []
     for name, value in where:
-        bare = name.removeprefix("custom.")
-        if name.startswith("custom.") or (name not in kind.by_name and bare in specs):
-            spec = specs.get(bare)
-            if spec is None:
-                known = ", ".join(specs) or "none configured"
-                raise Invalid(
-                    f"{kind.name} has no custom field {bare!r} (custom fields: {known})",
-                    "add it under custom_fields: in salesctl.yaml",
-                )
+        spec = _custom_field(kind, specs, name)
+        if spec is not None:
             try:
                 wanted = coerce_custom(spec, value) if value != "" else None
             except ValueError as exc:
@@ -332,12 +341,20 @@ def edit_record(
             data["stages"] = dict(record.data.get("stages") or {})
             if data.get("stage"):
                 enter_stage(data, str(data["stage"]))
-        data = validate(config, kind, data, record.path)
-        changed = sorted(k for k in {*data, *record.data} if data.get(k) != record.data.get(k))
-        if changed:
-            tx.write(record.loc, data)
-            tx.summary = f"{action}: {record.id} ({', '.join(changed)})"
-    return tx.result(record_json(Record(record.loc, data)))
+        edited = write_edit(tx, action, record, validate(config, kind, data, record.path))
+    return tx.result(edited)
+
+
+def write_edit(
+    tx: Transaction, action: str, record: Record, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``data`` over ``record`` only if a field changed, summarised by the fields that
+    did (no change, no commit); returns the record as edited, as JSON."""
+    changed = sorted(k for k in {*data, *record.data} if data.get(k) != record.data.get(k))
+    if changed:
+        tx.write(record.loc, data)
+        tx.summary = f"{action}: {record.id} ({', '.join(changed)})"
+    return record_json(Record(record.loc, data))
 
 
 def load_for_write(store: Store, text: str, kinds: tuple[str, ...]) -> Record:
@@ -346,6 +363,12 @@ def load_for_write(store: Store, text: str, kinds: tuple[str, ...]) -> Record:
     if record.problems:
         raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
     return record
+
+
+def child_loc(record: Record, kind: Kind, child_id: str) -> RecordPath:
+    """Where a new follow-up, visit, payment, invoice or task of ``record`` goes."""
+    path = child_file(record.loc.record_dir, kind, child_id)
+    return RecordPath(path, kind, child_id, record.owner, parent=record.id)
 
 
 def record_json(record: Record) -> dict[str, Any]:

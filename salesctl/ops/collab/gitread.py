@@ -22,7 +22,7 @@ from typing import Any
 
 from salesctl import yamlio
 from salesctl.errors import Invalid
-from salesctl.git import GitError, git_env
+from salesctl.git import git_env, run_git
 from salesctl.ids import is_id
 from salesctl.model.config import Config, parse_config
 from salesctl.model.kinds import BY_PLURAL, Kind
@@ -88,24 +88,8 @@ class GitReader:
         config: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
     ) -> bytes:
-        argv = ["git"]
-        for item in config:
-            argv += ["-c", item]
-        try:
-            proc = subprocess.run(
-                [*argv, *args],
-                cwd=self.cwd,
-                input=input,
-                capture_output=True,
-                check=False,
-                env=git_env(dict(env) if env else None),
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed", "install git and try again") from None
-        if check and proc.returncode != 0:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}")
-        return proc.stdout
+        extra = dict(env) if env else None
+        return run_git(self.cwd, args, input=input, env=extra, check=check, config=config)
 
     def succeeds(self, *args: str) -> bool:
         """Does this git command exit 0 (``merge-base --is-ancestor`` and the like)?"""

@@ -9,6 +9,7 @@ field changes (``field: old -> new``) and its children's (follow-ups, visits, at
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,14 @@ from salesctl.ops.collab.gitread import (
 from salesctl.store.layout import Owner
 
 TEXT_FIELDS = ("text", "title", "note", "place")  # what names a follow-up, visit or task
+NESTED = ("fields", "children")  # shown through their own JSON, not as they are held
+
+
+def _own_fields(change: ChildChange | RecordChange) -> dict[str, Any]:
+    """A change's plain fields as JSON keys, in declaration order."""
+    return {
+        f.name: getattr(change, f.name) for f in dataclasses.fields(change) if f.name not in NESTED
+    }
 
 
 @dataclass
@@ -36,13 +45,7 @@ class ChildChange:
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "change": self.change,
-            "summary": self.summary,
-            "fields": [field_json(f) for f in self.fields],
-        }
+        return {**_own_fields(self), "fields": [field_json(f) for f in self.fields]}
 
     def line(self) -> str:
         text = f"{self.kind} {self.change} {self.id}"
@@ -53,29 +56,24 @@ class ChildChange:
         return text
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecordChange:
-    """What happened to one record between two trees (one commit, or a diff's range)."""
+    """What happened to one record between two trees (one commit, or a diff's range).
+    The fields stand in the order of its JSON keys."""
 
     id: str
     kind: str
+    label: str = ""  # company or name, for people
     change: str  # created, deleted, moved, changed
     owner_before: str | None = None  # "alice", "pool", ...; None: did not exist
     owner_after: str | None = None
     path: str = ""
-    label: str = ""  # company or name, for people
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
     children: list[ChildChange] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "label": self.label,
-            "change": self.change,
-            "owner_before": self.owner_before,
-            "owner_after": self.owner_after,
-            "path": self.path,
+            **_own_fields(self),
             "fields": [field_json(f) for f in self.fields],
             "children": [c.as_json() for c in self.children],
         }

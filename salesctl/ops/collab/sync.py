@@ -24,7 +24,7 @@ import random
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,7 @@ class SyncResult:
     head: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "remote": self.remote,
-            "branch": self.branch,
-            "received": self.received,
-            "rebased": self.rebased,
-            "pushed": self.pushed,
-            "attempts": self.attempts,
-            "head": self.head,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

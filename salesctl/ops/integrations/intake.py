@@ -30,7 +30,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -52,6 +52,7 @@ DELIVERY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 TEXT_FIELDS = ("company", "name", "email", "phone", "source", "stage", "notes")
 LEAD_FIELDS = (*TEXT_FIELDS, "tags", "owner", "custom")
 PAYMENT_FIELDS = ("contract", "order_ref", "amount", "paid_at", "transaction_id", "currency")
+PAYMENT_TEXT_FIELDS = ("contract", "order_ref", "transaction_id", "currency", "paid_at")
 MAX_TEXT = 2000
 KEEP_DELIVERIES_DAYS = 90
 
@@ -81,6 +82,21 @@ class LeadInput:
         return duplicate_keys(self.text)
 
 
+def _texts(
+    body: dict[Any, Any], names: Iterable[str], errors: dict[str, str]
+) -> Iterator[tuple[str, str]]:
+    """The fields of ``names`` given as text (a number counts: a form may send one), as
+    text; any other value is an error of its field. Absent and empty fields are skipped."""
+    for name in names:
+        value = body.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            errors[name] = "expected text"
+            continue
+        yield name, str(value)
+
+
 def parse_lead(config: Config, body: Any) -> LeadInput:
     """A webhook lead checked field by field; ``FieldErrors`` lists every problem."""
     if not isinstance(body, dict):
@@ -90,15 +106,9 @@ def parse_lead(config: Config, body: Any) -> LeadInput:
     for key in body:
         if key not in LEAD_FIELDS:
             errors[str(key)] = f"unknown field (known: {', '.join(LEAD_FIELDS)})"
-    for name in TEXT_FIELDS:
-        value = body.get(name)
-        if value is None or value == "":
-            continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            errors[name] = "expected text"
-            continue
+    for name, value in _texts(body, TEXT_FIELDS, errors):
         try:
-            text = LEAD.by_name[name].coerce(str(value))
+            text = LEAD.by_name[name].coerce(value)
         except ValueError as exc:
             errors[name] = str(exc)
             continue
@@ -208,14 +218,8 @@ def parse_payment(config: Config, body: Any) -> PaymentInput:
         if key not in PAYMENT_FIELDS:
             errors[str(key)] = f"unknown field (known: {', '.join(PAYMENT_FIELDS)})"
     texts: dict[str, str] = {}
-    for name in ("contract", "order_ref", "transaction_id", "currency", "paid_at"):
-        value = body.get(name)
-        if value is None or value == "":
-            continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            errors[name] = "expected text"
-            continue
-        text = str(value).strip()
+    for name, value in _texts(body, PAYMENT_TEXT_FIELDS, errors):
+        text = value.strip()
         if not text or "\n" in text or len(text) > 128:
             errors[name] = "expected one line of at most 128 characters"
         else:

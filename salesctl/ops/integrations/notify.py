@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
@@ -166,13 +166,7 @@ class FlushResult:
     waiting: int = 0  # pending entries not tried (not yet due, or the budget ran out)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "sent": self.sent,
-            "retrying": self.retrying,
-            "uncertain": self.uncertain,
-            "failed": self.failed,
-            "waiting": self.waiting,
-        }
+        return asdict(self)
 
 
 def flush(

@@ -68,8 +68,9 @@ def export_calendar(
     cal.add("x-wr-timezone", zone.key)
 
     skipped: list[str] = []
-    visits = _visits(store, viewer, who, zone, start, end, skipped)
-    touches = _planned_touches(store, viewer, who, start, end, skipped)
+    asked = _Asked(store, viewer, who, start, end)
+    visits = _visits(asked, zone, skipped)
+    touches = _planned_touches(asked, skipped)
     names = _record_names(store, {v["record"] for v in visits} | {t["record"] for t in touches})
     events = [_visit_event(icalendar, config, v, names, zone, stamp) for v in visits]
     events += [_touch_event(icalendar, config, who, t, names, stamp) for t in touches]
@@ -84,50 +85,47 @@ def export_calendar(
 # -- what goes in --------------------------------------------------------------------------
 
 
-def _visible(config: Config, viewer: Member) -> tuple[list[str], list[Any]]:
-    sql, args = visible_sql(config, viewer)
-    return ([sql] if sql else []), args
+@dataclass(frozen=True)
+class _Asked:
+    """What an export is asked for: whose calendar, seen by whom, between which days."""
+
+    store: Store
+    viewer: Member
+    who: Member
+    start: dt.date | None
+    end: dt.date | None
+
+    def visible(self) -> tuple[list[str], list[Any]]:
+        sql, args = visible_sql(self.store.config, self.viewer)
+        return ([sql] if sql else []), args
+
+    def covers(self, day: dt.date) -> bool:
+        return not ((self.start and day < self.start) or (self.end and day > self.end))
 
 
-def _visits(
-    store: Store,
-    viewer: Member,
-    who: Member,
-    zone: ZoneInfo,
-    start: dt.date | None,
-    end: dt.date | None,
-    skipped: list[str],
-) -> list[dict[str, Any]]:
-    conditions, args = _visible(store.config, viewer)
+def _visits(asked: _Asked, zone: ZoneInfo, skipped: list[str]) -> list[dict[str, Any]]:
+    conditions, args = asked.visible()
     result = []
-    for path, data, _problems in store.index.query("visit", " AND ".join(conditions), args):
+    for path, data, _problems in asked.store.index.query("visit", " AND ".join(conditions), args):
         if data is None:
             skipped.append(path)
             continue
-        if who.id not in (data.get("attendees") or []):
+        if asked.who.id not in (data.get("attendees") or []):
             continue
-        day = local_time(data, zone).date()
-        if (start and day < start) or (end and day > end):
+        if not asked.covers(local_time(data, zone).date()):
             continue
         result.append(data | {"id": _child_id(path)})
     return result
 
 
-def _planned_touches(
-    store: Store,
-    viewer: Member,
-    who: Member,
-    start: dt.date | None,
-    end: dt.date | None,
-    skipped: list[str],
-) -> list[dict[str, Any]]:
+def _planned_touches(asked: _Asked, skipped: list[str]) -> list[dict[str, Any]]:
     """Per record ``who`` owns: the next touch planned by its latest follow-up with ``next``,
     whether that plan still stands, and how many touches the record has had."""
-    conditions, args = _visible(store.config, viewer)
+    conditions, args = asked.visible()
     where = " AND ".join([*conditions, "owner = ?"])
     touches: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for kind in ("followup", "visit"):
-        for path, data, _problems in store.index.query(kind, where, [*args, who.id]):
+        for path, data, _problems in asked.store.index.query(kind, where, [*args, asked.who.id]):
             if data is None:
                 if kind == "followup":  # broken visits are reported by _visits already
                     skipped.append(path)
@@ -135,7 +133,7 @@ def _planned_touches(
             if kind == "visit" and data.get("status") != "done":
                 continue
             touches[data["record"]].append(data | {"id": _child_id(path)})
-    closed = _closed_leads(store, list(touches))
+    closed = _closed_leads(asked.store, list(touches))
     result = []
     for record_id, rows in touches.items():
         rows.sort(key=newest_first)
@@ -143,7 +141,7 @@ def _planned_touches(
         if planned is None:
             continue
         day = dt.date.fromisoformat(planned["next"])
-        if (start and day < start) or (end and day > end):
+        if not asked.covers(day):
             continue
         result.append(
             {
@@ -197,6 +195,16 @@ def _address(icalendar: Any, member: Member) -> Any:
     return address
 
 
+def _event(icalendar: Any, uid: str, stamp: dt.datetime, start: Any, end: Any) -> Any:
+    """A new event with what every exported one has: its id, when it was made, its times."""
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    return event
+
+
 def _visit_event(
     icalendar: Any,
     config: Config,
@@ -209,11 +217,7 @@ def _visit_event(
     status = visit.get("status", "planned")
     name = names.get(visit["record"], "")
     uid = f"{visit['id']}@{UID_DOMAIN}"
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", begins)
-    event.add("dtend", begins + duration_of(visit))
+    event = _event(icalendar, uid, stamp, begins, begins + duration_of(visit))
     event.add("sequence", 0 if status == "planned" else 1)
     event.add("status", "CANCELLED" if status == "cancelled" else "CONFIRMED")
     event.add("summary", f"Visit: {name}" if name else f"Visit {visit['record']}")
@@ -245,11 +249,7 @@ def _touch_event(
     day: dt.date = touch["next"]
     name = names.get(touch["record"], "")
     uid = f"next-{touch['record']}@{UID_DOMAIN}"
-    event = icalendar.Event()
-    event.add("uid", uid)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", day)
-    event.add("dtend", day + dt.timedelta(days=1))
+    event = _event(icalendar, uid, stamp, day, day + dt.timedelta(days=1))
     event.add("sequence", touch["sequence"])
     event.add("status", "CONFIRMED" if touch["stands"] else "CANCELLED")
     event.add("transp", "TRANSPARENT")  # a reminder, not busy time

@@ -17,7 +17,14 @@ from salesctl.errors import Invalid
 from salesctl.model import values
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTRACT, INVOICE, PAYMENT
-from salesctl.ops.records import RecordList, list_records, load_for_write, owner_filter, show_record
+from salesctl.ops.records import (
+    OwnedBy,
+    RecordList,
+    list_records,
+    load_for_write,
+    owner_filter,
+    show_record,
+)
 from salesctl.ops.sales.contract_rules import ZERO, amount_total, customer_name_of, money_entries
 from salesctl.reports.facts import Facts
 from salesctl.reports.money import decimal, default_plan, open_instalments, overdue_amount, settle
@@ -110,9 +117,10 @@ def list_contracts(
         where.append(("status", status))
     if customer:
         where.append(("customer", store.resolve(customer, ("customer",)).id))
-    found = list_records(store, viewer, "contract", owner=owner, team=team, where=where)
+    owned = OwnedBy(owner, team)
+    found = list_records(store, viewer, "contract", owned, where)
     config = store.config
-    sql, args, within = owner_filter(config, viewer, owner=owner, team=team)
+    sql, args, within = owner_filter(config, viewer, owned)
     facts = Facts(store.index, config, within=within)
     paid = facts.sums_by_contract("payment", day)
     invoiced = facts.sums_by_contract("invoice", day)

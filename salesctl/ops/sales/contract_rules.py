@@ -112,21 +112,27 @@ def check_contract_write(config: Config, actor: Member, action: str, contract: R
 # -- reading what a contract holds ------------------------------------------------------------
 
 
-def money_entries(store: Store, contract: Record, kind: Kind) -> list[Record]:
-    """The contract's payments or invoices, read from disk (exact Decimals)."""
+def contract_children(store: Store, contract: Record, kind: Kind) -> list[Record]:
+    """The contract's payments, invoices or tasks, read from disk in file order (exact
+    Decimals, uncommitted files included, broken ones with their problems)."""
     folder = store.root / contract.loc.record_dir / kind.plural
     result = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         loc = parse_path(path.relative_to(store.root).as_posix())
-        if loc is None or loc.kind is not kind:
-            continue
-        record = store.read(loc)
+        if loc is not None and loc.kind is kind:
+            result.append(store.read(loc))
+    return result
+
+
+def money_entries(store: Store, contract: Record, kind: Kind) -> list[Record]:
+    """The contract's payments or invoices; a broken one stops the total."""
+    result = contract_children(store, contract, kind)
+    for record in result:
         if record.problems:
             raise Invalid(
                 f"{record.problems[0]}: cannot total {contract.id}'s {kind.plural}",
                 "fix the file by hand, then `salesctl check`",
             )
-        result.append(record)
     return result
 
 

@@ -27,6 +27,7 @@ from salesctl.ops.records import (
     parse_assignments,
     record_json,
     validate,
+    write_edit,
 )
 from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
@@ -339,8 +340,5 @@ def edit_contract(
             check_plan(data["plan"], amount)
         data = closed_if_complete(data, received, invoiced)
         data = validate(config, CONTRACT, data, contract.path)
-        changed = sorted(k for k in {*data, *contract.data} if data.get(k) != contract.data.get(k))
-        if changed:
-            tx.write(contract.loc, data)
-            tx.summary = f"contract.edit: {contract.id} ({', '.join(changed)})"
-    return tx.result(record_json(Record(contract.loc, data)))
+        edited = write_edit(tx, "contract.edit", contract, data)
+    return tx.result(edited)

@@ -18,6 +18,7 @@ from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
+    OwnedBy,
     apply_sets,
     home_of,
     list_records,
@@ -183,7 +184,7 @@ def list_customers(
     filters = list(where)
     filters += [("tags", t) for t in tags]
     filters += [(k, v) for k, v in (("source", source), ("industry", industry)) if v]
-    return list_records(store, viewer, "customer", owner=owner, team=team, pool=pool, where=filters)
+    return list_records(store, viewer, "customer", OwnedBy(owner, team, pool), filters)
 
 
 def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, Any]:

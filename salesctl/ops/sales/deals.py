@@ -21,6 +21,7 @@ from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
 from salesctl.ops.records import (
+    OwnedBy,
     RecordList,
     apply_sets,
     enter_stage,
@@ -190,7 +191,7 @@ def list_deals(
         where.append(("stage", stage))
     if customer is not None:
         where.append(("customer", store.resolve(customer, ("customer",)).id))
-    return list_records(store, viewer, "deal", owner=owner, team=team, where=where)
+    return list_records(store, viewer, "deal", OwnedBy(owner, team), where)
 
 
 def pipeline(
@@ -200,7 +201,7 @@ def pipeline(
     config = store.config
     if owner and team:
         raise Invalid("--owner and --team are exclusive", "give one of them")
-    conditions, args, within = owner_filter(config, viewer, owner=owner, team=team)
+    conditions, args, within = owner_filter(config, viewer, OwnedBy(owner, team))
     where = " AND ".join(conditions)
     facts = Facts(store.index, config, within=within)
     found = facts.stage_totals(where, args)
@@ -240,7 +241,7 @@ def losses(
     if start and end and start > end:
         raise Invalid(f"--from {start} is after --to {end}")
     deals = []
-    found = list_records(store, viewer, "deal", owner=owner, team=team, where=[("stage", lost)])
+    found = list_records(store, viewer, "deal", OwnedBy(owner, team), [("stage", lost)])
     for deal in found:
         day = (deal.get("stages") or {}).get(lost)
         lost_on = dt.date.fromisoformat(day) if day else None

@@ -22,9 +22,10 @@ from salesctl.errors import Invalid, NotFound
 from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
-from salesctl.model.kinds import FOLLOWUP, VIA, VISIT, Kind
+from salesctl.model.kinds import FOLLOWUP, VIA, VISIT
 from salesctl.ops.records import (
     RecordList,
+    child_loc,
     enter_stage,
     load_for_write,
     new_record,
@@ -33,7 +34,7 @@ from salesctl.ops.records import (
     validate,
     visible_sql,
 )
-from salesctl.store.layout import RecordPath, child_file, parse_path
+from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
@@ -255,7 +256,7 @@ def add_followup(
             "attachments": [name for name, _content in files],
             "next": next_day,
         }
-        loc = _child_loc(record, FOLLOWUP, followup_id)
+        loc = child_loc(record, FOLLOWUP, followup_id)
         data = validate(config, FOLLOWUP, _compact(data), new_record(loc))
         tx.write(loc, data)
         for name, content in files:
@@ -364,7 +365,7 @@ def add_visit(
             "status": "planned",
             "note": note,
         }
-        loc = _child_loc(record, VISIT, visit_id)
+        loc = child_loc(record, VISIT, visit_id)
         data = validate(config, VISIT, _compact(data), new_record(loc))
         tx.write(loc, data)
         label = record.data.get("name") or record.data.get("company") or ""
@@ -449,11 +450,6 @@ def local_time(data: dict[str, Any], zone: ZoneInfo) -> dt.datetime:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _child_loc(record: Record, kind: Kind, child_id: str) -> RecordPath:
-    path = child_file(record.loc.record_dir, kind, child_id)
-    return RecordPath(path, kind, child_id, record.owner, parent=record.id)
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,7 @@ class ImportResult:
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "skipped": self.skipped,
-            "updated": self.updated,
-            "ignored_columns": self.ignored_columns,
-            "owners": self.owners,
-            "dry_run": self.dry_run,
-        }
+        return asdict(self)
 
 
 class ImportErrors(Invalid):

@@ -11,6 +11,7 @@ from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
+    OwnedBy,
     apply_sets,
     enter_stage,
     home_of,
@@ -87,8 +88,7 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
         filters.pop(name, None)
     for tag in filters.pop("tags", ()) or ():
         where.append(("tags", tag))
-    return list_records(store, viewer, "lead", where=where, **filters)
-
+    return list_records(store, viewer, "lead", OwnedBy(**filters), where)
 
 def convert_lead(
     store: Store,

@@ -19,7 +19,7 @@ from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTRACT, INVOICE, PAYMENT, Kind
-from salesctl.ops.records import load_for_write, new_record, record_json, validate
+from salesctl.ops.records import child_loc, load_for_write, new_record, record_json, validate
 from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
@@ -31,7 +31,6 @@ from salesctl.ops.sales.contract_rules import (
     parse_day,
 )
 from salesctl.reports.money import plain
-from salesctl.store.layout import RecordPath, child_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -92,13 +91,7 @@ def _money_entry(
             **fields,
             "author": actor.id,
         }
-        loc = RecordPath(
-            child_file(contract.loc.record_dir, kind, entry_id),
-            kind,
-            entry_id,
-            contract.owner,
-            parent=contract.id,
-        )
+        loc = child_loc(contract, kind, entry_id)
         data = validate(config, kind, {k: v for k, v in data.items() if v}, new_record(loc))
         tx.write(loc, data)
         if kind is PAYMENT:

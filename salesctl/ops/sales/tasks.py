@@ -27,6 +27,7 @@ from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import TASK
 from salesctl.ops.records import (
+    child_loc,
     home_of,
     load_for_write,
     new_record,
@@ -34,6 +35,7 @@ from salesctl.ops.records import (
     validate,
     visible_sql,
 )
+from salesctl.ops.sales.contract_rules import contract_children
 from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -191,13 +193,7 @@ def _stage_child(
 ) -> dict[str, Any]:
     data = {"schema_version": 1, "status": "todo", "record": contract.id, "created": today}
     data.update({k: v for k, v in fields.items() if v is not None})
-    loc = RecordPath(
-        child_file(contract.loc.record_dir, TASK, task_id),
-        TASK,
-        task_id,
-        contract.owner,
-        parent=contract.id,
-    )
+    loc = child_loc(contract, TASK, task_id)
     data = validate(config, TASK, data, new_record(loc))
     tx.write(loc, data)
     return record_json(Record(loc, data))
@@ -205,16 +201,7 @@ def _stage_child(
 
 def contract_tasks(store: Store, contract: Record) -> list[Record]:
     """The contract's task files, read from disk (exact, uncommitted ones included)."""
-    folder = store.root / contract.loc.record_dir / TASK.plural
-    result = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        loc = parse_path(path.relative_to(store.root).as_posix())
-        if loc is None or loc.kind is not TASK:
-            continue
-        record = store.read(loc)
-        if not record.problems:
-            result.append(record)
-    return result
+    return [t for t in contract_children(store, contract, TASK) if not t.problems]
 
 
 def complete_steps(store: Store, tx: Transaction, contract: Record, done_when: str) -> list[str]:
