@@ -90,6 +90,7 @@ def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, A
         where.append(("tags", tag))
     return list_records(store, viewer, "lead", OwnedBy(**filters), where)
 
+
 def convert_lead(
     store: Store,
     actor: Member,
