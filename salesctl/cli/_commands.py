@@ -20,7 +20,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -29,6 +29,9 @@ from salesctl.cli._session import Session, report_change, session
 
 if TYPE_CHECKING:
     from salesctl.store.results import WriteOpts, WriteResult
+
+
+T = TypeVar("T")
 
 
 def make_app(**kwargs: object) -> typer.Typer:
@@ -86,6 +89,13 @@ class Write(Bundle):
     @classmethod
     def from_cli(cls, s: Session, values: dict[str, Any]) -> Write:
         return cls(s, **values)
+
+    def call(self, op: Callable[..., WriteResult[T]], *args: Any, **kwargs: Any) -> WriteResult[T]:
+        """Run the write ``op`` as the acting member on the store, with these options:
+        ``out.call(add_deal, customer_id, title=...)`` for ``add_deal(store, actor,
+        customer_id, title=..., opts=...)``."""
+        s = self.session
+        return op(s.store, s.actor, *args, opts=self.opts, **kwargs)
 
     @property
     def opts(self) -> WriteOpts:

@@ -104,42 +104,27 @@ def edit(out: Write, noun: Noun, record_id: str, sets: list[str] | None) -> None
 
     s = out.session
     document = None if sets else edit_in_editor(s.store, record_id, (noun.kind,))
-    out.report(
-        edit_record(
-            s.store, s.actor, KINDS[noun.kind], record_id, sets=sets or (), document=document,
-            opts=out.opts,
-        ),
-        "edited",
-    )  # fmt: skip
+    edited = out.call(edit_record, KINDS[noun.kind], record_id, sets=sets or (), document=document)
+    out.report(edited, "edited")
 
 
 def assign(out: Write, noun: Noun, ids: list[str], to: str, participants: list[str] | None) -> None:
     from salesctl.ops.sales.ownership import assign as assign_records
 
-    s = out.session
-    moved = assign_records(
-        s.store, s.actor, noun.kind, ids, to=to, participants=participants or (), opts=out.opts
-    )
+    moved = out.call(assign_records, noun.kind, ids, to=to, participants=participants or ())
     out.report(moved, f"assigned to {to}:")
 
 
 def claim(out: Write, noun: Noun, ids: list[str]) -> None:
     from salesctl.ops.sales.ownership import claim as claim_records
 
-    out.report(
-        claim_records(out.session.store, out.session.actor, noun.kind, ids, opts=out.opts),
-        "claimed",
-    )
+    out.report(out.call(claim_records, noun.kind, ids), "claimed")
 
 
 def release(out: Write, noun: Noun, ids: list[str], reason: str | None) -> None:
     from salesctl.ops.sales.ownership import release as release_records
 
-    s = out.session
-    out.report(
-        release_records(s.store, s.actor, noun.kind, ids, reason=reason, opts=out.opts),
-        "released",
-    )
+    out.report(out.call(release_records, noun.kind, ids, reason=reason), "released")
 
 
 def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None) -> None:
@@ -159,7 +144,7 @@ def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None
             ("owner", "id", "last_touch", "returns_on"),
         )
         return
-    result = reclaim_records(s.store, s.actor, kind, idle_days=days, opts=out.opts)
+    result = out.call(reclaim_records, kind, idle_days=days)
     if out.dry_run:
         describe_change(s.store.root, result)
     if out.structured:

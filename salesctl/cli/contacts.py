@@ -30,11 +30,7 @@ def contact_add(
     """
     from salesctl.ops.sales.customers import add_contact
 
-    s = out.session
-    added = add_contact(
-        s.store, s.actor, customer_id, name=name, title=title, phone=phone, email=email,
-        opts=out.opts,
-    )  # fmt: skip
+    added = out.call(add_contact, customer_id, name=name, title=title, phone=phone, email=email)
     out.report(added, f"added {name} to")
 
 

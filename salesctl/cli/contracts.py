@@ -70,10 +70,9 @@ def contract_add(
     """
     from salesctl.ops.sales.contracts import add_contract
 
-    s = out.session
-    added = add_contract(
-        s.store, s.actor, customer_id, title=title, amount=amount, signed=signed, starts=starts,
-        ends=ends, deal=deal, plan=plan or (), sets=set_ or (), opts=out.opts,
+    added = out.call(
+        add_contract, customer_id, title=title, amount=amount, signed=signed, starts=starts,
+        ends=ends, deal=deal, plan=plan or (), sets=set_ or (),
     )  # fmt: skip
     _report_json(out, added, "added")
 
@@ -92,10 +91,7 @@ def contract_sign(
     """
     from salesctl.ops.sales.contracts import sign_contract
 
-    s = out.session
-    signed = sign_contract(
-        s.store, s.actor, contract_id, signed=date, plan=plan or (), opts=out.opts
-    )
+    signed = out.call(sign_contract, contract_id, signed=date, plan=plan or ())
     _report_json(out, signed, "signed")
 
 
@@ -116,10 +112,7 @@ def contract_pay(
     """
     from salesctl.ops.sales.payments import record_payment
 
-    s = out.session
-    paid = record_payment(
-        s.store, s.actor, contract_id, amount=amount, date=date, ref=ref, opts=out.opts
-    )
+    paid = out.call(record_payment, contract_id, amount=amount, date=date, ref=ref)
     _report_json(out, paid, "recorded payment")
 
 
@@ -140,10 +133,7 @@ def contract_invoice(
     """
     from salesctl.ops.sales.payments import record_invoice
 
-    s = out.session
-    invoiced = record_invoice(
-        s.store, s.actor, contract_id, amount=amount, date=date, number=number, opts=out.opts
-    )
+    invoiced = out.call(record_invoice, contract_id, amount=amount, date=date, number=number)
     _report_json(out, invoiced, "recorded invoice")
 
 
@@ -159,8 +149,7 @@ def contract_activate(
     """
     from salesctl.ops.sales.contracts import activate_contract
 
-    s = out.session
-    out.report(activate_contract(s.store, s.actor, contract_id, opts=out.opts), "activated")
+    out.report(out.call(activate_contract, contract_id), "activated")
 
 
 @command(app, "cancel")
@@ -176,8 +165,7 @@ def contract_cancel(
     """
     from salesctl.ops.sales.contracts import cancel_contract
 
-    s = out.session
-    cancelled = cancel_contract(s.store, s.actor, contract_id, reason=reason, opts=out.opts)
+    cancelled = out.call(cancel_contract, contract_id, reason=reason)
     out.report(cancelled, "cancelled")
 
 
@@ -197,10 +185,7 @@ def contract_edit(
     """
     from salesctl.ops.sales.contracts import edit_contract
 
-    s = out.session
-    edited = edit_contract(
-        s.store, s.actor, contract_id, sets=set_ or (), plan=plan or (), opts=out.opts
-    )
+    edited = out.call(edit_contract, contract_id, sets=set_ or (), plan=plan or ())
     out.report(edited, "edited")
 
 

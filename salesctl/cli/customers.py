@@ -58,10 +58,9 @@ def customer_add(
     """
     from salesctl.ops.sales.customers import add_customer
 
-    s = out.session
-    added = add_customer(
-        s.store, s.actor, name=name, industry=industry, source=source, tags=tag or (), to=to,
-        pool=pool, sets=set_ or (), opts=out.opts,
+    added = out.call(
+        add_customer, name=name, industry=industry, source=source, tags=tag or (), to=to,
+        pool=pool, sets=set_ or (),
     )  # fmt: skip
     out.report(added, "added")
 
@@ -127,7 +126,7 @@ def customer_tag(
 
     tags, short_fmt = split_format_flag(changes or [])
     out = Write(s, fmt or short_fmt, no_commit, dry_run)  # -f would read as a tag: no FormatOpt
-    out.report(tag_customer(s.store, s.actor, customer_id, tags, opts=out.opts), "tagged")
+    out.report(out.call(tag_customer, customer_id, tags), "tagged")
 
 
 @owned.verb(app, CUSTOMER, "edit")

@@ -42,10 +42,9 @@ def deal_add(
     """
     from salesctl.ops.sales.deals import add_deal
 
-    s = out.session
-    added = add_deal(
-        s.store, s.actor, customer_id, title=title, amount=amount, stage=stage, close=close,
-        competitors=competitor or (), sets=set_ or (), opts=out.opts,
+    added = out.call(
+        add_deal, customer_id, title=title, amount=amount, stage=stage, close=close,
+        competitors=competitor or (), sets=set_ or (),
     )  # fmt: skip
     out.report(added, "added")
 
@@ -67,10 +66,7 @@ def deal_move(
     """
     from salesctl.ops.sales.deals import move_deal
 
-    s = out.session
-    moved = move_deal(
-        s.store, s.actor, deal_id, stage=stage, reason=reason, lost_to=lost_to, opts=out.opts
-    )
+    moved = out.call(move_deal, deal_id, stage=stage, reason=reason, lost_to=lost_to)
     out.report(moved, f"moved to {stage}:")
 
 

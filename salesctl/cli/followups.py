@@ -42,10 +42,9 @@ def followup_add(
     """
     from salesctl.ops.sales.followups import add_followup
 
-    s = out.session
-    added = add_followup(
-        s.store, s.actor, record_id, text=text, via=via, at=at, attachments=attach or (),
-        next_touch=next_, stage=stage, opts=out.opts,
+    added = out.call(
+        add_followup, record_id, text=text, via=via, at=at, attachments=attach or (),
+        next_touch=next_, stage=stage,
     )  # fmt: skip
     out.report(added, "added")
 

@@ -50,10 +50,9 @@ def lead_add(
     """
     from salesctl.ops.sales.leads import add_lead
 
-    s = out.session
-    added = add_lead(
-        s.store, s.actor, company=company, name=name, email=email, phone=phone, source=source,
-        tags=tag or (), stage=stage, to=to, pool=pool, sets=set_ or (), opts=out.opts,
+    added = out.call(
+        add_lead, company=company, name=name, email=email, phone=phone, source=source,
+        tags=tag or (), stage=stage, to=to, pool=pool, sets=set_ or (),
     )  # fmt: skip
     out.report(added, "added")
 
@@ -124,9 +123,9 @@ def lead_import(
     from salesctl.ops.sales.lead_import import import_leads
 
     s = out.session
-    imported = import_leads(
-        s.store, s.actor, Path(file), mappings=map_ or (), to=to, round_robin=round_robin,
-        team=team, pool=pool, update=update, opts=out.opts,
+    imported = out.call(
+        import_leads, Path(file), mappings=map_ or (), to=to, round_robin=round_robin, team=team,
+        pool=pool, update=update,
     )  # fmt: skip
     result = imported.data
     if result.ignored_columns:
@@ -201,10 +200,7 @@ def lead_convert(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.leads import convert_lead
 
-    s = out.session
-    converted = convert_lead(
-        s.store, s.actor, lead_id, deal_title=deal, deal_amount=amount, opts=out.opts
-    )
+    converted = out.call(convert_lead, lead_id, deal_title=deal, deal_amount=amount)
     result = converted.data
     if out.structured:
         emit(result, out.fmt)
@@ -225,7 +221,4 @@ def lead_disqualify(
     """
     from salesctl.ops.sales.leads import disqualify_lead
 
-    s = out.session
-    out.report(
-        disqualify_lead(s.store, s.actor, lead_id, reason=reason, opts=out.opts), "disqualified"
-    )
+    out.report(out.call(disqualify_lead, lead_id, reason=reason), "disqualified")

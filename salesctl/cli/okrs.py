@@ -33,10 +33,7 @@ def okr_add(
     """
     from salesctl.ops.sales.okrs import add_okr
 
-    s = out.session
-    added = add_okr(
-        s.store, s.actor, period=period, objective=objective, owner=owner, opts=out.opts
-    )
+    added = out.call(add_okr, period=period, objective=objective, owner=owner)
     out.report(added, "added")
 
 
@@ -61,10 +58,7 @@ def okr_kr_add(
     """
     from salesctl.ops.sales.okrs import add_key_result
 
-    s = out.session
-    added = add_key_result(
-        s.store, s.actor, okr, title=title, target=target, metric=metric, opts=out.opts
-    )
+    added = out.call(add_key_result, okr, title=title, target=target, metric=metric)
     out.report(added, "updated")
 
 
@@ -82,8 +76,7 @@ def okr_checkin(
     """
     from salesctl.ops.sales.okrs import checkin as checkin_kr
 
-    s = out.session
-    checked = checkin_kr(s.store, s.actor, kr, value=value, note=note, opts=out.opts)
+    checked = out.call(checkin_kr, kr, value=value, note=note)
     out.report(checked, "checked in")
 
 

@@ -79,18 +79,14 @@ def task_add(
     """
     from salesctl.ops.sales.tasks import add_task
 
-    s = out.session
-    added = add_task(
-        s.store, s.actor, title=title, assignee=assignee, due=due, parent=parent, opts=out.opts
-    )
+    added = out.call(add_task, title=title, assignee=assignee, due=due, parent=parent)
     out.report(added, "added")
 
 
 def _status(out: Write, task_id: str, status: str, verb: str) -> None:
     from salesctl.ops.sales.tasks import set_status
 
-    s = out.session
-    out.report(set_status(s.store, s.actor, task_id, status=status, opts=out.opts), verb)
+    out.report(out.call(set_status, task_id, status=status), verb)
 
 
 @command(app, "start")
@@ -124,8 +120,7 @@ def task_assign(
     """
     from salesctl.ops.sales.tasks import assign_task
 
-    s = out.session
-    out.report(assign_task(s.store, s.actor, task_id, to=to, opts=out.opts), f"assigned to {to}:")
+    out.report(out.call(assign_task, task_id, to=to), f"assigned to {to}:")
 
 
 def _print_board(columns: dict[str, list[dict[str, Any]]]) -> None:

@@ -41,10 +41,9 @@ def visit_add(
     """
     from salesctl.ops.sales.followups import add_visit
 
-    s = out.session
-    planned = add_visit(
-        s.store, s.actor, record_id, at=at, duration=duration, place=place,
-        attendees=attendee or (), with_me=not without_me, note=note, opts=out.opts,
+    planned = out.call(
+        add_visit, record_id, at=at, duration=duration, place=place, attendees=attendee or (),
+        with_me=not without_me, note=note,
     )  # fmt: skip
     out.report(planned, "planned")
 
@@ -81,10 +80,7 @@ def _close(out: Write, visit_id: str, status: str, text: str | None, verb: str) 
     """End a planned visit as done or cancelled, with what came of it or why."""
     from salesctl.ops.sales.followups import close_visit
 
-    s = out.session
-    out.report(
-        close_visit(s.store, s.actor, visit_id, status=status, text=text, opts=out.opts), verb
-    )
+    out.report(out.call(close_visit, visit_id, status=status, text=text), verb)
 
 
 @command(app, "list")
