@@ -356,9 +356,8 @@ def test_contract_list_and_show_agree_with_receivables(shop: Store) -> None:
 
 
 def _report(store: Store, **subject: Any) -> dict[str, Any]:
-    return reports.build_report(
-        store, member(store, "dana"), period_kind="week", period_id="2026-W47", **subject
-    )
+    ask = reports.ReportAsk("week", "2026-W47", **subject)
+    return reports.build_report(store, member(store, "dana"), ask)
 
 
 def test_team_report_counts_members_by_owner_wherever_their_files_are(shop: Store) -> None:

@@ -780,3 +780,8 @@ def test_period_flags_are_validated(wstore: Path, cli: Any) -> None:
         result = cli("--as", "alice", "report", *args, "-f", "json")
         assert result.code == 1, (args, result.err)
         assert result.err.startswith("error:") and "Traceback" not in result.err
+    # --commit checks the period's kind too, before it writes anything
+    head = git(wstore, "rev-parse", "HEAD")
+    wrong = cli("--as", "alice", "report", "weekly", "--week", "2026-11", "--commit")
+    assert wrong.code == 1 and "2026-11 is a month, not a week" in wrong.err
+    assert git(wstore, "rev-parse", "HEAD") == head

@@ -100,37 +100,19 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
     from pathlib import Path
 
     from salesctl.cli._output import warn_skipped
-    from salesctl.reports.build import build_report
+    from salesctl.reports.build import ReportAsk, build_report
     from salesctl.reports.commit import commit_reports
     from salesctl.reports.formats import out_file, render_report
 
+    ask = ReportAsk(kind, period, subject.member, subject.team, subject.all_, output.lang)
     if output.commit:
-        written = commit_reports(
-            s.store,
-            s.actor,
-            period_kind=kind,
-            period_id=period,
-            member=subject.member,
-            team=subject.team,
-            all_=subject.all_,
-            template=output.template,
-            lang=output.lang,
-        )
+        written = commit_reports(s.store, s.actor, ask, template=output.template)
         if written.commit_id:
             typer.echo(f"wrote {len(written.data)} report(s){in_commit(written)}")
         else:
             typer.echo("reports unchanged: nothing to commit")
         return
-    data = build_report(
-        s.store,
-        s.actor,
-        period_kind=kind,
-        period_id=period,
-        member=subject.member,
-        team=subject.team,
-        all_=subject.all_,
-        lang=output.lang,
-    )
+    data = build_report(s.store, s.actor, ask)
     warn_skipped(data.get("skipped", ()))
     fmt, lang = output.fmt, output.lang or s.store.config.lang
     text = render_report(s.store, data, fmt, template=output.template, lang=lang)

@@ -107,26 +107,40 @@ def questions_for(config: Config, subject: Subject, period_kind: str, lang: str)
     return DEFAULT_QUESTIONS.get(lang, DEFAULT_QUESTIONS["en"])[period_kind]
 
 
-def build_report(
-    store: Store,
-    viewer: Member,
-    *,
-    period_kind: str,
-    period_id: str | None = None,
-    member: str | None = None,
-    team: str | None = None,
-    all_: bool = False,
-    lang: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReportAsk:
+    """What a report is asked for: a ``week`` or ``month`` (a given one, else the last
+    complete one), whose (one member, default the viewer; a team; or the company, ``all_``)
+    and in which language (default the config's)."""
+
+    period_kind: str
+    period_id: str | None = None
+    member: str | None = None
+    team: str | None = None
+    all_: bool = False
+    lang: str | None = None
+
+    def resolve(self, config: Config, viewer: Member) -> tuple[Subject, Period]:
+        """The subject (the viewer must be allowed it) and the period, checked."""
+        subject = resolve_subject(
+            config, viewer, member=self.member, team=self.team, all_=self.all_
+        )
+        kind = self.period_kind
+        period = (
+            parse_period(self.period_id) if self.period_id else last_complete(kind, clock.today())
+        )
+        if period.kind != kind:
+            raise Invalid(
+                f"{period.id} is a {period.kind}, not a {kind}", "e.g. 2026-W47 or 2026-11"
+            )
+        return subject, period
+
+
+def build_report(store: Store, viewer: Member, ask: ReportAsk) -> dict[str, Any]:
     """Everything a report states, as JSON-ready data (the ``--format json`` output)."""
     config = store.config
-    subject = resolve_subject(config, viewer, member=member, team=team, all_=all_)
-    period = parse_period(period_id) if period_id else last_complete(period_kind, clock.today())
-    if period.kind != period_kind:
-        raise Invalid(
-            f"{period.id} is a {period.kind}, not a {period_kind}", "e.g. 2026-W47 or 2026-11"
-        )
-    return report_data(store, config, subject, period, lang or config.lang)
+    subject, period = ask.resolve(config, viewer)
+    return report_data(store, config, subject, period, ask.lang or config.lang)
 
 
 def report_data(

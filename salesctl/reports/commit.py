@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from salesctl import clock, scopes
+from salesctl import scopes
 from salesctl.model.config import Config, Member
-from salesctl.reports.build import Subject, report_data, resolve_subject
+from salesctl.reports.build import ReportAsk, Subject, report_data
 from salesctl.reports.formats import render_report
-from salesctl.reports.periods import Period, last_complete, parse_period
+from salesctl.reports.periods import Period
 from salesctl.reports.render import parse_answers
 from salesctl.store.layout import Owner
 from salesctl.store.results import WriteResult
@@ -47,24 +47,14 @@ def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple
 
 
 def commit_reports(
-    store: Store,
-    actor: Member,
-    *,
-    period_kind: str,
-    period_id: str | None = None,
-    member: str | None = None,
-    team: str | None = None,
-    all_: bool = False,
-    template: str | None = None,
-    lang: str | None = None,
+    store: Store, actor: Member, ask: ReportAsk, *, template: str | None = None
 ) -> WriteResult[list[str]]:
     """Write the Markdown reports into the store in one commit; none if nothing changed."""
     config = store.config
-    lang = lang or config.lang
-    subject = resolve_subject(config, actor, member=member, team=team, all_=all_)
-    period = parse_period(period_id) if period_id else last_complete(period_kind, clock.today())
+    lang = ask.lang or config.lang
+    subject, period = ask.resolve(config, actor)
     written: list[str] = []
-    action = {"week": "report.weekly", "month": "report.monthly"}[period_kind]
+    action = {"week": "report.weekly", "month": "report.monthly"}[period.kind]
     with store.transaction(actor, action) as tx:
         for part, path in report_paths(config, subject, period):
             owner = _owner_of_report(config, part)
