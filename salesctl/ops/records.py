@@ -10,12 +10,13 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
+from salesctl.ids import new_id
 from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import to_json
-from salesctl.store.layout import POOL, Owner, RecordPath, child_file
+from salesctl.store.layout import POOL, Owner, RecordPath, child_file, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
@@ -65,6 +66,38 @@ def validate(config: Config, kind: Kind, data: dict[str, Any], where: str) -> di
 def new_record(loc: RecordPath) -> str:
     """How an error names a record being created: no file of that path exists yet."""
     return f"new {loc.kind.name} {loc.id}"
+
+
+def add_owned_record(
+    store: Store,
+    actor: Member,
+    kind: Kind,
+    data: dict[str, Any],
+    *,
+    to: str | None,
+    pool: bool,
+    sets: Iterable[str],
+    label: str,
+    opts: WriteOpts,
+) -> WriteResult[dict[str, Any]]:
+    """Create a lead or customer with ``data`` (and ``--set`` fields), owned by ``to``
+    (default: the actor) or in the pool, in one commit: ``lead add``, ``customer add``."""
+    config = store.config
+    if pool and to:
+        raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
+    if to:
+        config.require_member(to, active=True)
+    owner = POOL if pool else home_of(config, to or actor.id)
+    data = apply_sets(config, kind, {k: v for k, v in data.items() if v not in (None, [])}, sets)
+    record_id = new_id(kind.prefix)
+    loc = RecordPath(record_file(owner, kind, record_id), kind, record_id, owner)
+    data = validate(config, kind, data, new_record(loc))
+    action = f"{kind.name}.add"
+    scopes.check_write(config, actor, action, owner, record=record_id)
+    with store.transaction(actor, action, opts) as tx:
+        tx.write(loc, data)
+        tx.summary = f"{action}: {record_id} ({label}) for {owner}"
+    return tx.result(record_json(Record(loc, data)))
 
 
 def raise_problems(problems: list[Problem]) -> None:

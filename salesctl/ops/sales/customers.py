@@ -14,22 +14,19 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
-from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
     OwnedBy,
-    apply_sets,
-    home_of,
+    add_owned_record,
     list_records,
     load_for_write,
-    new_record,
     record_json,
     show_record,
     validate,
     visible_sql,
 )
-from salesctl.store.layout import POOL, RecordPath, record_file
+from salesctl.store.layout import RecordPath
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -51,14 +48,8 @@ def add_customer(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one customer owned by ``to`` (default: the actor) or in the pool."""
-    config = store.config
-    if pool and to:
-        raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
     if not name or not name.strip():
         raise Invalid("a customer needs --name (the company)", "e.g. --name 'Acme Ltd'")
-    if to:
-        config.require_member(to, active=True)
-    owner = POOL if pool else home_of(config, to or actor.id)
     data: dict[str, Any] = {
         "schema_version": 1,
         "name": name,
@@ -67,17 +58,9 @@ def add_customer(
         "tags": list(tags),
         "created": clock.today(),
     }
-    data = apply_sets(
-        config, CUSTOMER, {k: v for k, v in data.items() if v not in (None, [])}, sets
+    return add_owned_record(
+        store, actor, CUSTOMER, data, to=to, pool=pool, sets=sets, label=name, opts=opts
     )
-    customer_id = new_id(CUSTOMER.prefix)
-    loc = RecordPath(record_file(owner, CUSTOMER, customer_id), CUSTOMER, customer_id, owner)
-    data = validate(config, CUSTOMER, data, new_record(loc))
-    scopes.check_write(config, actor, "customer.add", owner, record=customer_id)
-    with store.transaction(actor, "customer.add", opts) as tx:
-        tx.write(loc, data)
-        tx.summary = f"customer.add: {customer_id} ({data['name']}) for {owner}"
-    return tx.result(record_json(Record(loc, data)))
 
 
 def tag_customer(

@@ -12,16 +12,15 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     OwnedBy,
-    apply_sets,
+    add_owned_record,
     enter_stage,
-    home_of,
     list_records,
     load_for_write,
     new_record,
     record_json,
     validate,
 )
-from salesctl.store.layout import POOL, RecordPath, record_file
+from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -44,16 +43,10 @@ def add_lead(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one lead owned by ``to`` (default: the actor) or in the pool."""
-    config = store.config
-    if pool and to:
-        raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
     if not (company or name):
         raise Invalid(
             "a lead needs --company or --name", "e.g. --company 'Acme Ltd' --name 'Wei Zhang'"
         )
-    if to:
-        config.require_member(to, active=True)
-    owner = POOL if pool else home_of(config, to or actor.id)
     today = clock.today()
     data: dict[str, Any] = {
         "schema_version": 1,
@@ -65,17 +58,11 @@ def add_lead(
         "tags": list(tags),
         "created": today,
     }
-    enter_stage(data, stage or config.lead_stages[0], today)
-    data = apply_sets(config, LEAD, {k: v for k, v in data.items() if v not in (None, [])}, sets)
-    lead_id = new_id(LEAD.prefix)
-    loc = RecordPath(record_file(owner, LEAD, lead_id), LEAD, lead_id, owner)
-    data = validate(config, LEAD, data, new_record(loc))
-    scopes.check_write(config, actor, "lead.add", owner, record=lead_id)
-    with store.transaction(actor, "lead.add", opts) as tx:
-        tx.write(loc, data)
-        label = company or name
-        tx.summary = f"lead.add: {lead_id} ({label}) for {owner}"
-    return tx.result(record_json(Record(loc, data)))
+    enter_stage(data, stage or store.config.lead_stages[0], today)
+    label = str(company or name)
+    return add_owned_record(
+        store, actor, LEAD, data, to=to, pool=pool, sets=sets, label=label, opts=opts
+    )
 
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:
