@@ -37,16 +37,6 @@ def home_of(config: Config, member_id: str) -> Owner:
     return Owner(member=member.id, team=member.team)
 
 
-def visible_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
-    """An SQL condition on the index limiting rows to what ``viewer`` may read."""
-    scope = config.role_of(viewer).scope
-    if scope == "all":
-        return "", []
-    if scope == "team":
-        return "(pool = 1 OR team = ?)", [viewer.team]
-    return "(pool = 1 OR owner = ?)", [viewer.id]
-
-
 def require_readable(config: Config, viewer: Member, loc: RecordPath) -> None:
     if not scopes.may_read(config, viewer, loc.owner):
         raise Forbidden(
@@ -219,7 +209,7 @@ def owner_filter(
     owner, team or pool asked for, and the directories they can sit in (so the index looks
     only there)."""
     owner, team = owned.owner, owned.team
-    sql, args = visible_sql(config, viewer)
+    sql, args = scopes.visible_sql(config, viewer)
     conditions = [sql] if sql else []
     within = scopes.visible_dirs(config, viewer)
     if owner:

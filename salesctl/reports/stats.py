@@ -12,11 +12,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from salesctl import clock
+from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.model.config import Member
 from salesctl.model.values import to_json
-from salesctl.ops.records import RecordList, visible_sql
+from salesctl.ops.records import RecordList
 from salesctl.reports.facts import (
     AMOUNT,
     METRICS,
@@ -100,7 +100,7 @@ def stats(
             row["outstanding"] = row.get("outstanding", Decimal(0)) + value - paid
     result = RecordList()
     result.extend(to_json(groups[k]) for k in sorted(groups))
-    result.skipped = facts.skipped(*visible_sql(config, viewer))
+    result.skipped = facts.skipped(*scopes.visible_sql(config, viewer))
     return result
 
 
@@ -119,7 +119,7 @@ def _grouped(
         amount = f"coalesce({cents(AMOUNT)}, 0)"
         paid = f"coalesce({paid_by('c')}, 0)"
         money = f"sum({amount}), sum(min({amount}, {paid}))"
-    scope_sql, scope_args = visible_sql(facts.config, viewer)
+    scope_sql, scope_args = scopes.visible_sql(facts.config, viewer)
     if scope_sql:
         where += f" AND {scope_sql}"
     key = GROUP_SQL[by].format(date=date_field)

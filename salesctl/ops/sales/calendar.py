@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from salesctl import clock
+from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.model.config import Config, Member
-from salesctl.ops.records import visible_sql
 from salesctl.ops.sales.followups import duration_of, local_time, newest_first, org_zone
 from salesctl.store.store import Store
 
@@ -96,7 +95,7 @@ class _Asked:
     end: dt.date | None
 
     def visible(self) -> tuple[list[str], list[Any]]:
-        sql, args = visible_sql(self.store.config, self.viewer)
+        sql, args = scopes.visible_sql(self.store.config, self.viewer)
         return ([sql] if sql else []), args
 
     def covers(self, day: dt.date) -> bool:

@@ -15,31 +15,19 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from salesctl import clock, scopes
-from salesctl.errors import Forbidden, Invalid
+from salesctl import clock
+from salesctl.errors import Invalid
 from salesctl.model import values
-from salesctl.model.config import Config, Member
 from salesctl.model.kinds import Kind
 from salesctl.reports.money import decimal, plain
 from salesctl.store.layout import parse_path
 from salesctl.store.records import Record
 from salesctl.store.store import Store
 
+# -- values ---------------------------------------------------------------------------------
+
 ZERO = Decimal(0)
 MONEY_STATUSES = ("signed", "active")  # payments and invoices are recorded on these
-# The owner of a contract may do these on it even when their role lacks the action
-# (a rep records the payment their customer made); cancelling needs the action itself
-# unless the contract is still a draft.
-OWNER_ACTIONS = (
-    "contract.pay",
-    "contract.invoice",
-    "contract.sign",
-    "contract.activate",
-    "contract.edit",
-)
-
-
-# -- values ---------------------------------------------------------------------------------
 
 
 def parse_amount(text: str, option: str) -> Decimal:
@@ -86,27 +74,6 @@ def check_plan(plan: Sequence[dict[str, Any]], amount: Decimal) -> None:
             f"not the contract amount {plain(amount)}",
             "make the --plan amounts add up to --amount",
         )
-
-
-# -- permissions ----------------------------------------------------------------------------
-
-
-def check_contract_write(config: Config, actor: Member, action: str, contract: Record) -> None:
-    """The normal write scope, or the contract's owner for the everyday actions on it."""
-    try:
-        scopes.check_write(config, actor, action, contract.owner, record=contract.id)
-    except Forbidden as exc:
-        is_owner = contract.owner.member == actor.id
-        draft_cancel = action == "contract.cancel" and contract.data.get("status") == "draft"
-        if is_owner and (action in OWNER_ACTIONS or draft_cancel):
-            return
-        if action in ("contract.pay", "contract.invoice"):
-            raise Forbidden(
-                f"{actor.id} ({actor.role}) may not {action} {contract.id}: it belongs to "
-                f"{contract.owner}",
-                f"finance, {contract.owner}, their team lead or a director may record it",
-            ) from None
-        raise exc
 
 
 # -- reading what a contract holds ------------------------------------------------------------

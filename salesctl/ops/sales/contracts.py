@@ -32,7 +32,6 @@ from salesctl.ops.records import (
 from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
-    check_contract_write,
     check_plan,
     closed_if_complete,
     customer_name_of,
@@ -204,7 +203,7 @@ def sign_contract(
     instalments = parse_plan(plan)
     with store.transaction(actor, "contract.sign", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        check_contract_write(config, actor, "contract.sign", contract)
+        scopes.check_contract_write(config, actor, "contract.sign", contract)
         if contract.data["status"] != "draft":
             raise Invalid(f"{contract.id} is {contract.data['status']}, not a draft")
         data = dict(contract.data, signed=signed_on, status="signed")
@@ -252,7 +251,7 @@ def _status_change(
     config = store.config
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        check_contract_write(config, actor, action, contract)
+        scopes.check_contract_write(config, actor, action, contract)
         data = change(dict(contract.data))
         data = validate(config, CONTRACT, data, contract.path)
         if data != contract.data:
@@ -310,7 +309,7 @@ def edit_contract(
     instalments = parse_plan(plan)
     with store.transaction(actor, "contract.edit", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        check_contract_write(config, actor, "contract.edit", contract)
+        scopes.check_contract_write(config, actor, "contract.edit", contract)
         data = _apply_edits(config, dict(contract.data), sets)
         money_changed = instalments or data.get("amount") != contract.data.get("amount")
         if money_changed and contract.data["status"] in ("closed", "cancelled"):

@@ -24,7 +24,6 @@ from salesctl.ops.records import (
     record_json,
     show_record,
     validate,
-    visible_sql,
 )
 from salesctl.store.layout import RecordPath
 from salesctl.store.records import Record, json_record
@@ -176,7 +175,7 @@ def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, A
     for key in ("followups", "visits"):
         result[key] = sorted(result.get(key, []), key=_newest_first)
     config = store.config
-    sql, args = visible_sql(config, viewer)
+    sql, args = scopes.visible_sql(config, viewer)
     where = " AND ".join([*([sql] if sql else []), "json_extract(data, '$.customer') = ?"])
     result["deals"] = [
         json_record(_loc(path), data)

@@ -32,7 +32,6 @@ from salesctl.ops.records import (
     record_json,
     require_readable,
     validate,
-    visible_sql,
 )
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record, json_record
@@ -419,7 +418,7 @@ def list_visits(
         config.require_member(member)
     if status is not None and status not in ("planned", "done", "cancelled"):
         raise Invalid(f"--status {status!r}", "use planned, done or cancelled")
-    sql, args = visible_sql(config, viewer)
+    sql, args = scopes.visible_sql(config, viewer)
     conditions = [sql] if sql else []
     if record_id is not None:
         loc = store.resolve(record_id, PARENT_KINDS)

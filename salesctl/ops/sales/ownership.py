@@ -202,8 +202,8 @@ def idle_records(
     """
     config = store.config
     today = clock.today()
-    sql, args = _team_or_all(config, viewer)
-    rows = store.index.query(kind, " AND ".join(["pool = 0", *sql]), args)
+    mine, args = scopes.write_scope(config, viewer, f"{kind}.reclaim").sql()
+    rows = store.index.query(kind, " AND ".join(["pool = 0", *([mine] if mine else [])]), args)
     last_followup = store.index.last_touch_by_parent()
     result = []
     for path, data, _problems in rows:
@@ -248,15 +248,6 @@ def reclaim(
             _to_pool(tx, config, record, f"no follow-up for {days} days")
         tx.summary = f"{kind}.reclaim: {len(idle)} idle for {days}+ days back to the pool"
     return tx.result(idle)
-
-
-def _team_or_all(config: Config, viewer: Member) -> tuple[list[str], list[Any]]:
-    scope = config.role_of(viewer).scope
-    if scope == "all":
-        return [], []
-    if scope == "team":
-        return ["team = ?"], [viewer.team]
-    return ["owner = ?"], [viewer.id]
 
 
 def _loc(path: str) -> RecordPath:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from salesctl import clock
+from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Member
@@ -23,7 +23,6 @@ from salesctl.ops.records import child_loc, load_for_write, new_record, record_j
 from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
-    check_contract_write,
     closed_if_complete,
     customer_name_of,
     money_entries,
@@ -61,7 +60,7 @@ def _money_entry(
         raise Invalid(f"--date {on} is in the future", "record a payment once it has arrived")
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        check_contract_write(config, actor, action, contract)
+        scopes.check_contract_write(config, actor, action, contract)
         status = contract.data["status"]
         if status == "draft":
             raise Invalid(

@@ -12,10 +12,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from salesctl import clock
+from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.model.config import Member
-from salesctl.ops.records import RecordList, visible_sql
+from salesctl.ops.records import RecordList
 from salesctl.reports.facts import Facts, Receivable
 from salesctl.reports.money import BUCKETS, aging
 from salesctl.scopes import visible_dirs
@@ -38,7 +38,7 @@ def receivables(
         raise Invalid(f"--by {by!r}", f"use one of {', '.join(GROUPS)}")
     day = as_of or clock.today()
     config = store.config
-    sql, args = visible_sql(config, viewer)
+    sql, args = scopes.visible_sql(config, viewer)
     facts = Facts(store.index, config, within=visible_dirs(config, viewer))
     found = facts.receivables(day, where=sql, args=args)
     rows = RecordList()

@@ -33,7 +33,6 @@ from salesctl.ops.records import (
     new_record,
     record_json,
     validate,
-    visible_sql,
 )
 from salesctl.ops.sales.contract_rules import contract_children
 from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
@@ -362,7 +361,7 @@ def assign_task(
 
 def _readable_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
     """Tasks in the viewer's read scope, plus those assigned to them wherever they live."""
-    sql, args = visible_sql(config, viewer)
+    sql, args = scopes.visible_sql(config, viewer)
     if not sql:
         return "", []
     return f"({sql} OR json_extract(data, '$.assignee') = ?)", [*args, viewer.id]
