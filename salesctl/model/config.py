@@ -120,6 +120,7 @@ class Config:
     currency: str = "CNY"
     timezone: str = "Asia/Shanghai"
     lang: str = "en"
+    region: str = "CN"  # where a phone number without a country code is (ISO 3166 alpha-2)
     teams: dict[str, Team] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=lambda: dict(BUILTIN_ROLES))
@@ -197,6 +198,7 @@ KNOWN_KEYS = {
     "currency",
     "timezone",
     "lang",
+    "region",
     "teams",
     "members",
     "roles",
@@ -385,6 +387,11 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         bad("timezone", f"{timezone!r} is not a time zone (e.g. Asia/Shanghai, Europe/Berlin)")
         timezone = "Asia/Shanghai"
 
+    region = str(data.get("region") or "CN")
+    if not re.fullmatch(r"[A-Z]{2}", region):
+        bad("region", f"{region!r} is not a country code (ISO 3166, e.g. CN, US, DE)")
+        region = "CN"
+
     for key_name, message in parse_hooks(data.get("notify"), members)[1]:
         bad(key_name, message)
     for key_name, message in parse_routing(data.get("routing"), members, teams)[1]:
@@ -395,6 +402,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         currency=str(data.get("currency") or "CNY"),
         timezone=timezone,
         lang=str(data.get("lang") or "en"),
+        region=region,
         teams=teams,
         members=members,
         roles=roles,

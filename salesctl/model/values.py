@@ -14,7 +14,8 @@ from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,24}$")
+PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,30}$")
+PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 # Typed amounts: digits with an optional sign and decimal point; a comma only as a thousands
 # separator in whole groups of three (12,000 and 1,234,567.89, never 1,5 or 12,00).
 # Dates typed on the command line may be relative to today, so scripts and docs stay valid:
@@ -45,9 +46,37 @@ def coerce_email(value: Any) -> str:
 
 
 def coerce_phone(value: Any) -> str:
+    """A phone number as written, checked for its shape only (a record read from a file):
+    digits with spaces, ``( ) . - /``, a leading ``+`` and an extension (``ext. 12``). New
+    numbers from the CLI, an import or a webhook are checked in full by ``check_phone``."""
     text = coerce_line(value)
-    if text and not PHONE_RE.match(text):
-        raise ValueError(f"{text!r} is not a phone number (digits, spaces, + ( ) - allowed)")
+    number = PHONE_EXTENSION.sub("", text)
+    digits = sum(c.isdigit() for c in number)
+    if text and (not PHONE_RE.match(number) or not 5 <= digits <= 20):
+        raise ValueError(
+            f"{text!r} is not a phone number (digits with spaces, + ( ) . - / and ext. allowed)"
+        )
+    return text
+
+
+def check_phone(text: str, region: str) -> str:
+    """A new phone number, as typed, if it is a valid number of ``region`` (or carries its
+    own country code): ``(415) 555-0134``, ``138 0013 8000``, ``+1 415 555 0134 ext. 12``.
+    Raises ``ValueError`` saying how to write it. Uses Google's libphonenumber data."""
+    import phonenumbers
+
+    text = coerce_phone(text)
+    if not text:
+        return text
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            f"{text!r} is not a valid phone number in {region} "
+            "(give the whole number with its area code, or +COUNTRY CODE for another country)"
+        )
     return text
 
 

@@ -15,7 +15,7 @@ from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
-from salesctl.model.values import to_json
+from salesctl.model.values import check_phone, to_json
 from salesctl.store.layout import POOL, Owner, RecordPath, child_file, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -151,10 +151,28 @@ def apply_sets(
             result.pop(name, None)
             continue
         try:
-            result[name] = spec_field.coerce(raw)
+            result[name] = spec_field.coerce(input_value(config, name, raw))
         except ValueError as exc:
             raise Invalid(f"{name}: {exc}", "pass a valid value") from None
     return result
+
+
+def input_value(config: Config, field: str, raw: Any) -> Any:
+    """A value typed by a person or sent by a system, checked beyond what a stored record
+    must be: a new phone number must be a valid number of the org's ``region``."""
+    if field == "phone" and raw:
+        return check_phone(str(raw), config.region)
+    return raw
+
+
+def input_phone(config: Config, phone: str | None) -> str | None:
+    """``--phone`` as typed, if it is a valid number (``input_value``); else ``Invalid``."""
+    try:
+        return input_value(config, "phone", phone)  # type: ignore[no-any-return]
+    except ValueError as exc:
+        raise Invalid(
+            f"--phone: {exc}", "e.g. --phone '138 0013 8000' or '+1 415 555 0134'"
+        ) from None
 
 
 def enter_stage(

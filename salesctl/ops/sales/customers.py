@@ -19,6 +19,7 @@ from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
     OwnedBy,
     add_owned_record,
+    input_phone,
     list_records,
     load_for_write,
     record_json,
@@ -120,6 +121,7 @@ def add_contact(
 ) -> WriteResult[dict[str, Any]]:
     """Add a contact person to a customer; returns the customer with its contacts."""
     config = store.config
+    phone = input_phone(store.config, phone)
     contact = {"name": name, "title": title, "phone": phone, "email": email}
     contact = {k: v.strip() for k, v in contact.items() if v is not None and v.strip()}
     if "name" not in contact:

@@ -31,7 +31,7 @@ from salesctl.model.kinds import LEAD
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import normalise_company, normalise_email, normalise_phone, printable
-from salesctl.ops.records import enter_stage
+from salesctl.ops.records import enter_stage, input_value
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
@@ -135,7 +135,7 @@ def build_rows(
                     name = target.removeprefix("custom.")
                     data.setdefault("custom", {})[name] = coerce_custom(custom_specs[name], text)
                 else:
-                    data[target] = LEAD.by_name[target].coerce(text)
+                    data[target] = LEAD.by_name[target].coerce(input_value(config, target, text))
             except ValueError as exc:
                 row_problems.append(f"row {number}: {column}: {exc}")
         if (first or last) and not data.get("name"):

@@ -14,6 +14,7 @@ from salesctl.ops.records import (
     OwnedBy,
     add_owned_record,
     enter_stage,
+    input_phone,
     list_records,
     load_for_write,
     new_record,
@@ -47,6 +48,7 @@ def add_lead(
         raise Invalid(
             "a lead needs --company or --name", "e.g. --company 'Acme Ltd' --name 'Wei Zhang'"
         )
+    phone = input_phone(store.config, phone)
     today = clock.today()
     data: dict[str, Any] = {
         "schema_version": 1,
