@@ -1,12 +1,13 @@
-"""``salesctl whoami``, ``member list``, ``team list``."""
+"""``salesctl whoami``, ``member list``, ``member handover``, ``team list``."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import command, make_app
+from salesctl.cli._commands import Write, command, make_app
 from salesctl.cli._params import FormatOpt
 from salesctl.cli._session import Session
 
@@ -56,6 +57,41 @@ def member_list(
         if team is None or m.team == team
     ]
     emit(rows, fmt, ("id", "name", "email", "team", "role", "active"))
+
+
+@command(member_app, "handover")
+def member_handover(
+    member_id: Annotated[str, typer.Argument(help="The member whose records move (leaving).")],
+    to: Annotated[str, typer.Option("--to", help="The colleague who takes them over.")],
+    leads_to_pool: Annotated[
+        bool, typer.Option("--leads-to-pool", help="Return open leads to the pool instead.")
+    ] = False,
+    *,
+    out: Write,
+) -> None:
+    """Move everything a member owns to a colleague in one commit (a lead or director).
+
+    Leads, customers with their contacts, follow-ups and visits, deals, contracts with
+    payments, invoices and tasks; personal OKRs and reports stay.
+    Example: salesctl --as liuyang member handover zhangwei --to lina
+    """
+    from salesctl.cli._output import emit
+    from salesctl.cli._session import describe_change, in_commit
+    from salesctl.ops.sales.handover import handover
+
+    result = out.call(handover, member_id, to=to, leads_to_pool=leads_to_pool)
+    if out.dry_run:
+        describe_change(out.session.store.root, result)
+    if out.structured:
+        emit(result.data, out.fmt)
+        return
+    moved = ", ".join(f"{n} {kind}(s)" for kind, n in result.data["moved"].items())
+    released = len(result.data["released"])
+    pooled = f"; {released} open lead(s) to the pool" if released else ""
+    verb = "would hand over" if out.dry_run else "handed over"
+    typer.echo(
+        f"{verb} {member_id}'s records to {to}: {moved or 'none'}{pooled}{in_commit(result)}"
+    )
 
 
 team_app = make_app()

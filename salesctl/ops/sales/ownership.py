@@ -159,12 +159,12 @@ def release(
             scopes.check_write(
                 config, actor, f"{kind}.release", record.owner, target=POOL, record=record.id
             )
-            moved.append(record_json(_to_pool(tx, config, record, reason)))
+            moved.append(record_json(to_pool(tx, config, record, reason)))
         tx.summary = f"{kind}.release: {_ids(moved)}" + (f" ({reason})" if reason else "")
     return tx.result(moved)
 
 
-def _to_pool(tx: Transaction, config: Config, record: Record, reason: str | None) -> Record:
+def to_pool(tx: Transaction, config: Config, record: Record, reason: str | None) -> Record:
     data = {k: v for k, v in record.data.items() if k not in ("assigned", "release_reason")}
     data["released"] = clock.today()
     if reason:
@@ -245,7 +245,7 @@ def reclaim(
             scopes.check_write(
                 config, actor, f"{kind}.reclaim", record.owner, target=POOL, record=record.id
             )
-            _to_pool(tx, config, record, f"no follow-up for {days} days")
+            to_pool(tx, config, record, f"no follow-up for {days} days")
         tx.summary = f"{kind}.reclaim: {len(idle)} idle for {days}+ days back to the pool"
     return tx.result(idle)
 

@@ -1,0 +1,104 @@
+"""``member handover``: everything a member owns goes to a colleague in one commit (人员变动).
+
+When a rep leaves or changes territory, their leads, customers (with contacts, follow-ups
+and visits, which live inside the customer's directory), deals, contracts (with payments,
+invoices and checklist tasks) and their own tasks move to one colleague, so the team keeps
+the whole relationship. Each record moves as ``assign`` would move it and is judged so:
+``scopes.check_write`` with ``KIND.assign`` from the old directory to the new, here and in
+``check --range`` (a team lead within the team, a director anywhere). With
+``leads_to_pool``, open leads go back to the pool instead (released, with the reason).
+Personal OKRs and reports stay where they are: they are the member's own record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from salesctl import clock, scopes
+from salesctl.errors import Invalid
+from salesctl.model.config import Member
+from salesctl.model.kinds import CONTRACT, CUSTOMER, DEAL, LEAD, TASK
+from salesctl.ops.records import home_of, validate
+from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, to_pool
+from salesctl.store.layout import POOL, Owner, RecordPath, parse_path, record_dir, record_file
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import Store, Transaction
+
+HANDED_OVER = (LEAD, CUSTOMER, DEAL, CONTRACT, TASK)
+
+
+@dataclass
+class Handover:
+    """What moved: ids per kind, and the open leads that went to the pool instead."""
+
+    member: str
+    to: str
+    moved: dict[str, list[str]] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "to": self.to,
+            "moved": {kind: len(ids) for kind, ids in self.moved.items()},
+            "released": self.released,
+            "ids": sorted(i for ids in self.moved.values() for i in ids),
+        }
+
+
+def handover(
+    store: Store,
+    actor: Member,
+    member_id: str,
+    *,
+    to: str,
+    leads_to_pool: bool = False,
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
+    """Move every record ``member_id`` owns to ``to`` (see the module docstring)."""
+    config = store.config
+    leaving = config.require_member(member_id)
+    taking = config.require_member(to, active=True)
+    if leaving.id == taking.id:
+        raise Invalid(f"{leaving.id} cannot hand over to themselves", "name a colleague with --to")
+    target = home_of(config, taking.id)
+    result = Handover(leaving.id, taking.id)
+    reason = f"{leaving.id} handed over to {taking.id}"
+    with store.transaction(actor, "member.handover", opts) as tx:
+        for kind in HANDED_OVER:
+            for path, data, _problems in store.index.query(kind.name, "owner = ?", [leaving.id]):
+                loc = parse_path(path)
+                if loc is None or loc.parent is not None:
+                    continue  # children move inside their parent's directory
+                record = store.read(loc)
+                stage = (data or {}).get("stage")
+                if kind is LEAD and leads_to_pool and stage not in CLOSED_LEAD_STAGES:
+                    scopes.check_write(
+                        config, actor, "lead.release", loc.owner, target=POOL, record=loc.id
+                    )
+                    to_pool(tx, config, record, reason)
+                    result.released.append(loc.id)
+                    continue
+                scopes.check_write(
+                    config, actor, f"{kind.name}.assign", loc.owner, target=target, record=loc.id
+                )
+                _move(tx, loc, target, record.data)
+                result.moved.setdefault(kind.name, []).append(loc.id)
+        count = sum(len(ids) for ids in result.moved.values()) + len(result.released)
+        if not count:
+            raise Invalid(f"{leaving.id} owns no records", "nothing to hand over")
+        tx.summary = f"member.handover: {count} records of {leaving.id} to {taking.id}"
+    return tx.result(result.as_json())
+
+
+def _move(tx: Transaction, loc: RecordPath, target: Owner, data: dict[str, Any]) -> None:
+    """Move one record's directory (with its children) to ``target``; a lead or customer
+    is dated ``assigned`` today, so the reclaim clock starts again for its new owner."""
+    kind = loc.kind
+    tx.move_dir(loc.record_dir, record_dir(target, kind, loc.id))
+    tx.mention(loc.id)
+    if kind in (LEAD, CUSTOMER) and data:
+        new_loc = RecordPath(record_file(target, kind, loc.id), kind, loc.id, target)
+        config = tx.store.config
+        tx.write(new_loc, validate(config, kind, dict(data, assigned=clock.today()), new_loc.path))
