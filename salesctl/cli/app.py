@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "whoami": "members",
     "member": "members",
     "team": "members",
+    "role": "members",
     "pipeline": "figures",
     "receivables": "figures",
     "stats": "figures",

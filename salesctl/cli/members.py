@@ -1,4 +1,5 @@
-"""``salesctl whoami``, ``member list``, ``member handover``, ``team list``."""
+"""``salesctl whoami``, ``member ...`` (list, add, edit, deactivate, handover), ``team ...``
+(list, add) and ``role list``: the org in salesctl.yaml."""
 
 from __future__ import annotations
 
@@ -59,6 +60,68 @@ def member_list(
     emit(rows, fmt, ("id", "name", "email", "team", "role", "active"))
 
 
+@command(member_app, "add")
+def member_add(
+    member_id: Annotated[
+        str, typer.Argument(help="The new member's id (lower case, e.g. wangfang).")
+    ],
+    name: Annotated[str, typer.Option(help="Their name as colleagues write it.")],
+    email: Annotated[str, typer.Option(help="The address they commit with.")],
+    role: Annotated[
+        str, typer.Option(help="rep, lead, director, finance, service, admin or your own.")
+    ],
+    team: Annotated[str | None, typer.Option(help="Their team's id.")] = None,
+    login: Annotated[
+        str | None, typer.Option(help="Their login on the forge (for CODEOWNERS).")
+    ] = None,
+    *,
+    out: Write,
+) -> None:
+    """Add a member to salesctl.yaml in one commit (directors, admins); comments are kept.
+
+    Example: salesctl member add wangfang --name 王芳 --email wf@acme.example --role rep
+    """
+    from salesctl.ops.org import add_member
+
+    added = out.call(
+        add_member, member_id, name=name, email=email, role=role, team=team, login=login
+    )
+    out.report(added, "added")
+
+
+@command(member_app, "edit")
+def member_edit(
+    member_id: Annotated[str, typer.Argument(help="A member id.")],
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="FIELD=VALUE: name, email, team, role, login, active."),
+    ],
+    *,
+    out: Write,
+) -> None:
+    """Change a member's fields in salesctl.yaml in one commit (directors, admins).
+
+    Example: salesctl member edit lina --set team=north --set role=lead
+    """
+    from salesctl.ops.org import edit_member
+    from salesctl.ops.records import parse_assignments
+
+    out.report(out.call(edit_member, member_id, dict(parse_assignments(set_))), "edited")
+
+
+@command(member_app, "deactivate")
+def member_deactivate(
+    member_id: Annotated[str, typer.Argument(help="A member id.")], *, out: Write
+) -> None:
+    """Mark a member inactive (they keep their history; hand their records over first).
+
+    Example: salesctl member deactivate sunhao
+    """
+    from salesctl.ops.org import edit_member
+
+    out.report(out.call(edit_member, member_id, {"active": "false"}), "deactivated")
+
+
 @command(member_app, "handover")
 def member_handover(
     member_id: Annotated[str, typer.Argument(help="The member whose records move (leaving).")],
@@ -98,6 +161,22 @@ team_app = make_app()
 app.add_typer(team_app, name="team", help="Teams of the org (from salesctl.yaml).")
 
 
+@command(team_app, "add")
+def team_add(
+    team_id: Annotated[str, typer.Argument(help="The new team's id (e.g. west).")],
+    name: Annotated[str, typer.Option(help="Its name, e.g. 华西区.")],
+    *,
+    out: Write,
+) -> None:
+    """Add a team to salesctl.yaml in one commit (directors, admins).
+
+    Example: salesctl team add west --name 华西区
+    """
+    from salesctl.ops.org import add_team
+
+    out.report(out.call(add_team, team_id, name=name), "added team")
+
+
 @command(team_app, "list")
 def team_list(fmt: FormatOpt = None, *, s: Session) -> None:
     """List teams with their leads and member counts.
@@ -120,3 +199,24 @@ def team_list(fmt: FormatOpt = None, *, s: Session) -> None:
             }
         )
     emit(rows, fmt)
+
+
+role_app = make_app()
+app.add_typer(role_app, name="role", help="Roles: data scope and actions.")
+
+
+@command(role_app, "list")
+def role_list(fmt: FormatOpt = None, *, s: Session) -> None:
+    """List the roles (built in and from salesctl.yaml) with their scope and actions.
+
+    Example: salesctl role list --format json
+    """
+    from salesctl.cli._output import emit
+
+    config = s.store.config
+    rows = [
+        {"role": r.name, "scope": r.scope, "actions": list(r.actions),
+         "members": sum(m.role == r.name and m.active for m in config.members.values())}
+        for r in config.roles.values()
+    ]  # fmt: skip
+    emit(rows, fmt, ("role", "scope", "members", "actions"))

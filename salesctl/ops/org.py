@@ -1,0 +1,197 @@
+"""Members and teams without hand-editing YAML: ``member add/edit/deactivate``, ``team add``.
+
+Each command rewrites ``salesctl.yaml`` in one commit, keeping its comments, key order and
+layout: the edit goes through ruamel.yaml's round-trip mode, used for this file's edits only
+(records are never read with it). The result is then read back with salesctl's own safe
+loader and validated as ``check`` would (``parse_config``): a duplicate id or email, an
+unknown team or role is refused naming the key, and nothing is written. Directors and
+admins may do this (the ``member.*``/``team.*`` actions; ``check --range`` judges the commit
+as any change to the config: ``config.edit``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from salesctl import scopes, yamlio
+from salesctl.errors import Forbidden, Invalid
+from salesctl.model.config import Config, Member, parse_config
+from salesctl.model.kinds import KINDS
+from salesctl.store.layout import Owner, parse_path, record_dir
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import CONFIG_FILE, Store, Transaction
+
+MEMBER_FIELDS = ("name", "email", "team", "role", "login", "active")
+
+
+def add_member(
+    store: Store,
+    actor: Member,
+    member_id: str,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    team: str | None = None,
+    login: str | None = None,
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
+    """Add a member to ``members:``."""
+    entry = {"id": member_id, "name": name, "email": email, "team": team, "role": role}
+    entry.update(login=login)
+
+    def change(doc: Any) -> None:
+        _append(doc, "members", {k: v for k, v in entry.items() if v is not None})
+
+    summary = f"member.add: {member_id} ({name})"
+    return _edit(store, actor, "member.add", change, summary, _member(member_id), opts)
+
+
+def edit_member(
+    store: Store,
+    actor: Member,
+    member_id: str,
+    sets: dict[str, str],
+    *,
+    opts: WriteOpts = WRITE,
+) -> WriteResult[dict[str, Any]]:
+    """Change a member's fields (``name``, ``email``, ``team``, ``role``, ``login``,
+    ``active``); an empty value removes an optional one."""
+    unknown = sorted(set(sets) - set(MEMBER_FIELDS))
+    if unknown:
+        settable = ", ".join(MEMBER_FIELDS)
+        raise Invalid(f"member field {unknown[0]!r} cannot be set", f"settable: {settable}")
+    store.config.require_member(member_id)
+
+    def change(doc: Any) -> None:
+        entry = next(m for m in doc["members"] if m.get("id") == member_id)
+        for key, value in sets.items():
+            if value == "":
+                entry.pop(key, None)
+            elif key == "active":
+                entry[key] = _flag(value)
+            else:
+                entry[key] = value
+
+    summary = f"member.edit: {member_id} ({', '.join(sorted(sets))})"
+    moving = "team" in sets and sets["team"] != (store.config.require_member(member_id).team or "")
+
+    def move_records(tx: Transaction) -> None:
+        if moving:
+            _move_home(store, actor, tx, member_id, sets["team"] or None)
+
+    return _edit(
+        store, actor, "member.edit", change, summary, _member(member_id), opts, move_records
+    )
+
+
+def _move_home(
+    store: Store, actor: Member, tx: Transaction, member_id: str, team: str | None
+) -> None:
+    """A member who changes team takes their records to their new home directory, in the
+    same commit: each moves as ``assign`` would (a director may; ``check --range`` agrees)."""
+    config = store.config
+    home = Owner(member=member_id, team=team)
+    for kind in KINDS.values():
+        if not kind.movable:
+            continue
+        for path, _data, _problems in store.index.query(kind.name, "owner = ?", [member_id]):
+            loc = parse_path(path)
+            if loc is None or loc.parent is not None or loc.owner == home:
+                continue
+            scopes.check_write(
+                config, actor, f"{kind.name}.assign", loc.owner, target=home, record=loc.id
+            )
+            tx.move_dir(loc.record_dir, record_dir(home, kind, loc.id))
+            tx.mention(loc.id)
+
+
+def add_team(
+    store: Store, actor: Member, team_id: str, *, name: str, opts: WriteOpts = WRITE
+) -> WriteResult[dict[str, Any]]:
+    """Add a team to ``teams:``."""
+
+    def change(doc: Any) -> None:
+        _append(doc, "teams", {"id": team_id, "name": name})
+
+    def described(config: Config) -> dict[str, Any]:
+        return {"id": team_id, "name": config.teams[team_id].name}
+
+    summary = f"team.add: {team_id} ({name})"
+    return _edit(store, actor, "team.add", change, summary, described, opts)
+
+
+def _member(member_id: str) -> Callable[[Config], dict[str, Any]]:
+    """The member as ``member list`` shows it, read from the new config."""
+
+    def described(config: Config) -> dict[str, Any]:
+        member = config.require_member(member_id)
+        return {k: v for k, v in asdict(member).items() if k != "ssh_keys"}
+
+    return described
+
+
+def _append(doc: Any, key: str, values: dict[str, Any]) -> None:
+    """Add an entry to a list of the config, written as its siblings are (``{id: ...}`` on
+    one line, or a block)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    entries = doc.setdefault(key, CommentedSeq())
+    entry = CommentedMap(values)
+    if entries and isinstance(entries[-1], CommentedMap) and entries[-1].fa.flow_style():
+        entry.fa.set_flow_style()
+    entries.append(entry)
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in ("true", "yes", "1"):
+        return True
+    if value.lower() in ("false", "no", "0"):
+        return False
+    raise Invalid(f"active: {value!r} is not true or false", "e.g. --set active=false")
+
+
+def _edit(
+    store: Store,
+    actor: Member,
+    action: str,
+    change: Callable[[Any], None],
+    summary: str,
+    described: Callable[[Config], dict[str, Any]],
+    opts: WriteOpts,
+    also: Callable[[Transaction], None] = lambda tx: None,
+) -> WriteResult[dict[str, Any]]:
+    """Apply ``change`` to the round-trip document of salesctl.yaml, validate, commit."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    config = store.config  # the file as it is must be valid first
+    if not scopes.action_allowed(config, actor, action):
+        raise Forbidden(f"{actor.id} ({actor.role}) may not {action}", "ask a director or an admin")
+    path = store.root / CONFIG_FILE
+    original = yamlio.read_regular(path, source=CONFIG_FILE)
+    editor = YAML(typ="rt")
+    editor.preserve_quotes = True
+    editor.width = 4096  # never fold a long line the person wrote on one
+    text = original.decode("utf-8")
+    _guess, indent, dash = load_yaml_guess_indent(text)
+    nested = re.search(r"^[^\s#-][^\n]*:\n( +)[^\s#-]", text, re.M)  # a mapping in a mapping
+    mapping = len(nested.group(1)) if nested else 2
+    editor.indent(mapping=mapping, sequence=indent or mapping, offset=dash or 0)
+    doc = editor.load(original)
+    change(doc)
+    buffer = io.StringIO()
+    editor.dump(doc, buffer)
+    text = buffer.getvalue()
+    new_config, problems = parse_config(yamlio.loads(text, source=CONFIG_FILE), CONFIG_FILE)
+    if problems:
+        raise Invalid(f"{problems[0]}", "nothing was changed")
+    with store.transaction(actor, action, opts) as tx:
+        tx.write_file(CONFIG_FILE, text.encode("utf-8"))
+        also(tx)
+        tx.summary = summary
+    return tx.result(described(new_config))
