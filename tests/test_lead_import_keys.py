@@ -7,6 +7,7 @@ from typing import Any
 
 from conftest import git
 
+from salesctl.model.values import normalise_company
 from salesctl.ops.sales.lead_import import duplicate_keys, existing_keys
 from salesctl.store.store import Store
 
@@ -47,7 +48,7 @@ def test_a_lead_committed_by_hand_since_the_last_command_is_found(store: Path, c
     keys = existing_keys(Store(store))
 
     assert keys["c:hand made"] == "L-HANDMADE0001"
-    assert "c:known co" in keys
+    assert "c:known" in keys  # "Co" is a legal form, not part of the name
 
 
 def test_the_keys_of_a_row_are_the_keys_it_is_found_by() -> None:
@@ -77,3 +78,40 @@ def test_update_skips_a_row_that_repeats_a_new_row_and_updates_an_existing_lead(
     [created] = summary["created"]
     assert summary["skipped"] == [{"row": 3, "duplicate_of": created}]
     assert summary["updated"] == [known]
+
+
+def test_an_import_row_for_a_company_that_is_already_a_customer_is_a_duplicate(
+    store: Path, cli: Any, tmp_path: Path
+) -> None:
+    """The 撞单 of the field test: a customer's name, with another legal form or in
+    full-width letters, or one of its contacts' phones, is a duplicate, skipped (or, with
+    --update, still skipped: an import never rewrites a customer)."""
+    customer = cli("--as", "bob", "customer", "add", "--name", "青岛新航纺织有限公司", "-f", "json")
+    customer_id = customer.json()["id"]
+    contact = ("--as", "bob", "contact", "add", customer_id, "--name", "Wang")
+    assert cli(*contact, "--phone", "138 0013 8000").code == 0
+    src = tmp_path / "leads.csv"
+    src.write_text(
+        "Company,Phone\n"
+        "青岛新航纺织股份有限公司,\n"  # row 2: the same company, another legal form
+        "Other Co,+86 138-0013-8000\n"  # row 3: the customer's contact's phone
+        "Fresh Co,\n",
+        encoding="utf-8",
+    )
+    for extra in ((), ("--update",)):
+        res = cli("--as", "alice", "lead", "import", str(src), *extra, "-f", "json", "--dry-run")
+        assert res.code == 0, res.err
+        assert res.json()["skipped"] == [
+            {"row": 2, "duplicate_of": customer_id},
+            {"row": 3, "duplicate_of": customer_id},
+        ]
+        assert res.json()["updated"] == [] and len(res.json()["created"]) == 1
+
+
+def test_company_keys_fold_width_case_and_stacked_legal_forms() -> None:
+    same = ["Acme Co., Ltd.", "ACME LIMITED", "ａｃｍｅ　ｃｏ．，ｌｔｄ．", "Acme Inc."]
+    assert {normalise_company(name) for name in same} == {"acme"}
+    chinese = ["青岛新航纺织有限公司", "青岛新航纺织股份有限公司", "（青岛）新航纺织有限公司"]
+    assert {normalise_company(name) for name in chinese} == {"青岛新航纺织"}
+    assert normalise_company("有限公司") == "有限公司"  # a legal form alone stays a name
+    assert normalise_company("Acme Trading") != normalise_company("Acme")

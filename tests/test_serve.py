@@ -269,6 +269,10 @@ def test_duplicates_of_existing_leads_are_not_created_again(
     ):
         status, answer = request(run.url + "/leads", lead)
         assert (status, answer["id"], answer["duplicate"]) == (200, existing, True)
+    customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Initech Ltd")["id"]
+    before = commits(root)
+    status, answer = request(run.url + "/leads", {"company": "INITECH LIMITED"})
+    assert (status, answer) == (200, {"id": customer, "kind": "customer", "duplicate": True})
     assert commits(root) == before
 
 

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
+# Legal forms a company name may end with, longest first (a Chinese one may follow a
+# space-less name: 艾克美贸易有限公司).
+LEGAL_FORMS = tuple(
+    sorted(
+        (" co ltd", " co", " ltd", " limited", " inc", " incorporated", " llc", " gmbh",
+         " ag", " corp", " corporation", " company", " plc", " sa", " srl", " bv",
+         "股份有限公司", "有限责任公司", "有限公司", "股份公司"),
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+CJK_SPACE = re.compile(r"(?<=[\u3040-\u9fff]) +| +(?=[\u3040-\u9fff])")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,30}$")
 PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 # Typed amounts: digits with an optional sign and decimal point; a comma only as a thousands
@@ -250,9 +263,18 @@ def normalise_phone(phone: str, country_code: str = "86") -> str:
 
 
 def normalise_company(name: str) -> str:
-    """Case- and punctuation-insensitive company key; drops common legal suffixes."""
-    key = re.sub(r"[\s.,()（）·&'\"-]+", " ", name.lower()).strip()
-    for suffix in (" co ltd", " ltd", " inc", " llc", " gmbh", " corp", "有限公司", "股份有限公司"):
-        if key.endswith(suffix):
-            key = key[: -len(suffix)].strip()
+    """A company's duplicate-detection key: width (NFKC: ＡＢＣ, （）), case, spaces and
+    punctuation folded, and the legal form dropped however many are stacked ("Acme Co.,
+    Ltd." and "ACME LIMITED" are "acme"; 青岛新航纺织有限公司 and 青岛新航纺织股份有限公司 are
+    青岛新航纺织)."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    key = re.sub(r"[\s.,()·&'\"/-]+", " ", key).strip()
+    key = CJK_SPACE.sub("", key)  # 青岛 新航 is 青岛新航: Chinese names have no spaces
+    stripped = True
+    while stripped and key:
+        stripped = False
+        for suffix in LEGAL_FORMS:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, stripped = key[: -len(suffix)].strip(), True
+                break
     return key

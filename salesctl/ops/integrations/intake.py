@@ -41,7 +41,7 @@ from salesctl.errors import Ambiguous, Invalid, NotFound
 from salesctl.git import Repo
 from salesctl.model.config import Config
 from salesctl.model.integrations import parse_routing
-from salesctl.model.kinds import LEAD
+from salesctl.model.kinds import LEAD, kind_of_id
 from salesctl.model.rules import coerce_custom
 from salesctl.model.values import coerce_amount, coerce_line
 from salesctl.reports.money import plain
@@ -400,7 +400,7 @@ class Intake:
             keys = lead.duplicate_keys()
             existing = self.leads.find(store, keys)
             answer = (
-                {"id": existing, "kind": "lead", "duplicate": True}
+                {"id": existing, "kind": _kind_of(existing), "duplicate": True}
                 if existing is not None
                 else self._commit_lead(store, lead, keys, delivery)
             )
@@ -450,7 +450,7 @@ class Intake:
                 if delivery:
                     tx.trailers.append(f"Salesctl-Delivery: {delivery}")
         if existing is not None:
-            return {"id": existing, "kind": "lead", "duplicate": True}
+            return {"id": existing, "kind": _kind_of(existing), "duplicate": True}
         self.leads.add(keys, record["id"], tx.commit_id)
         answer = {"id": record["id"], "kind": "lead", "owner": record.get("owner")}
         answer.update(duplicate=False, routed=why, commit=tx.commit_id)
@@ -506,3 +506,10 @@ def _repeated(first: dict[str, Any]) -> dict[str, Any]:
     answer = {k: v for k, v in first.items() if k != "delivery"}
     answer["repeated"] = True
     return answer
+
+
+def _kind_of(record_id: str) -> str:
+    """``lead`` or ``customer``: what an existing duplicate is (a lead's company may be a
+    customer already)."""
+    kind = kind_of_id(record_id)
+    return kind.name if kind else "lead"

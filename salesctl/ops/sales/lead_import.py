@@ -197,20 +197,27 @@ def _keys(email: Any, phone: Any, company: Any) -> list[str]:
 
 
 def existing_keys(store: Store) -> dict[str, str]:
-    """Duplicate-detection keys of every lead in the store -> lead id (the first by id).
+    """Duplicate-detection keys of every lead and customer in the store -> its id (a lead
+    first, then the first by id): a row for a company that is already a customer is a
+    duplicate too, found by the customer's name and its contacts' emails and phones.
 
-    Only the three fields are read out of the index, in one query over the leads alone:
-    loading whole records costs seconds at 100,000 leads."""
+    Only those fields are read out of the index, in two queries: loading whole records
+    costs seconds at 100,000 leads."""
     rows = store.index.execute(
         "SELECT id, json_extract(data, '$.email'), json_extract(data, '$.phone'), "
         "json_extract(data, '$.company') FROM records WHERE kind = 'lead' AND data IS NOT NULL "
-        "ORDER BY id",
-        kinds=["lead"],
+        "UNION ALL SELECT r.id, NULL, NULL, json_extract(r.data, '$.name') FROM records r "
+        "WHERE r.kind = 'customer' AND r.data IS NOT NULL "
+        "UNION ALL SELECT r.id, json_extract(c.value, '$.email'), "
+        "json_extract(c.value, '$.phone'), NULL FROM records r, json_each(r.data, '$.contacts') c "
+        "WHERE r.kind = 'customer' AND r.data IS NOT NULL "
+        "ORDER BY 1",
+        kinds=["lead", "customer"],
     )
     keys: dict[str, str] = {}
-    for lead_id, email, phone, company in rows:
+    for record_id, email, phone, company in sorted(rows, key=lambda r: (r[0][0] != "L", r[0])):
         for key in _keys(email, phone, company):
-            keys.setdefault(key, lead_id)
+            keys.setdefault(key, record_id)
     return keys
 
 
@@ -290,7 +297,7 @@ def import_leads(
                 new_ids.add(row_id)
             elif update and duplicate in new_ids:
                 result.skipped.append({"row": row.number, "duplicate_of": duplicate})
-            elif update:
+            elif update and duplicate.startswith(f"{LEAD.prefix}-"):  # a customer stays as is
                 updates.setdefault(duplicate, {}).update(
                     {k: v for k, v in row.data.items() if k not in ("created", "stages", "stage")}
                 )
