@@ -144,12 +144,10 @@ def check_write(
         )
 
 
-# The owner of a contract may do these on it even when their role lacks the action
-# (a rep records the payment their customer made); cancelling needs the action itself
-# unless the contract is still a draft.
+# The owner of a contract may do these on it even when their role lacks the action;
+# cancelling needs the action itself unless the contract is still a draft. Payments and
+# invoices (回款, 开票) are finance's: never the owner's by ownership alone.
 CONTRACT_OWNER_ACTIONS = (
-    "contract.pay",
-    "contract.invoice",
     "contract.sign",
     "contract.activate",
     "contract.edit",
@@ -180,7 +178,7 @@ def check_contract_write(config: Config, actor: Member, action: str, contract: A
         if action in ("contract.pay", "contract.invoice"):
             raise Forbidden(
                 f"{actor.id} ({actor.role}) may not {action} {record}: it belongs to {owner}",
-                f"finance, {owner}, their team lead or a director may record it",
+                "finance records payments and invoices (or a role given the action)",
             ) from None
         raise exc
 

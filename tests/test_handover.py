@@ -34,7 +34,7 @@ def alices_book(cli: Any) -> dict[str, str]:
         cli(*a, "contract", "add", customer, "--title", "ERP", "--amount", "1000",
             "--signed", "today", "-f", "json")
     ).json()["id"]  # fmt: skip
-    ok(cli(*a, "contract", "pay", contract, "--amount", "400"))
+    ok(cli("--as", "fay", "contract", "pay", contract, "--amount", "400"))
     return {"lead": lead, "won": won, "customer": customer, "deal": deal, "contract": contract}
 
 

@@ -320,7 +320,7 @@ def build_world(root: Path, mp: pytest.MonkeyPatch) -> World:
     ids["k_bob"] = contract("bob", ids["bob_corp"], "Bob big", "12345.67", "2026-11-19")
     followup("bob", ids["bob_corp"], "2026-11-19 10:00")
     on("2026-11-20")
-    pay("alice", ids["k_beta"], "10000", "2026-11-20")
+    pay("fay", ids["k_beta"], "10000", "2026-11-20")
     pay("fay", ids["k_bob"], "2345.67", "2026-11-20")
     followup("alice", ids["beta"], "2026-11-20 09:00")
     # W48: after the period.

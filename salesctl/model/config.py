@@ -51,8 +51,6 @@ _SALES_WORK = (
     "contract.edit",
     "contract.sign",
     "contract.activate",
-    "contract.pay",  # the owner records what the customer paid; finance may too
-    "contract.invoice",
     "task.*",
     "okr.*",
     "report.*",
@@ -73,7 +71,15 @@ BUILTIN_ROLES: dict[str, Role] = {
     "lead": Role(
         "lead",
         "team",
-        (*_SALES_WORK, "lead.*", "customer.*", "contract.*", "member.list", "team.list"),
+        (
+            *_SALES_WORK,
+            "lead.*",
+            "customer.*",
+            "contract.cancel",
+            "contract.assign",
+            "member.list",
+            "team.list",
+        ),
     ),
     "rep": Role("rep", "own", _SALES_WORK),
     "finance": Role("finance", "all", ("contract.pay", "contract.invoice", "task.*", "report.*")),
