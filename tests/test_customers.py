@@ -390,3 +390,32 @@ def test_customers_are_warned_before_a_reclaim_like_leads(store: Path, cli: Any)
     assert warned.code == 0, warned.err
     assert [item["id"] for item in warned.json()["alice"]] == [made.json()["id"]]
     assert git(store, "rev-parse", "HEAD") == before
+
+
+def test_a_converted_customer_shows_the_leads_follow_ups_from_the_first_touch(
+    store: Path, cli: Any
+) -> None:
+    """Issue 13: converting keeps the relationship whole: ``customer show`` lists the lead's
+    follow-ups (their record is the lead) with the customer's own, newest first; a member
+    who may not read the lead does not get them through the customer."""
+    a = ("--as", "alice")
+    lead = cli(*a, "lead", "add", "--company", "First Touch", "-f", "json").json()["id"]
+    assert (
+        cli(*a, "followup", "add", lead, "--text", "cold call", "--at", "2026-11-01 10:00").code
+        == 0
+    )
+    made = cli(*a, "lead", "convert", lead, "-f", "json").json()
+    customer = made["customer"]["id"]
+    assert (
+        cli(*a, "followup", "add", customer, "--text", "kick-off", "--at", "2026-11-20 10:00").code
+        == 0
+    )
+    shown = cli(*a, "customer", "show", customer, "-f", "json").json()
+    assert [(f["text"], f["record"]) for f in shown["followups"]] == [
+        ("kick-off", customer),
+        ("cold call", lead),
+    ]
+    assert cli("--as", "lee", "customer", "show", customer, "-f", "json").json()["followups"]
+    assert cli("--as", "lee", "customer", "assign", customer, "--to", "bob").code == 0
+    bobs = cli("--as", "bob", "customer", "show", customer, "-f", "json").json()
+    assert [f["text"] for f in bobs["followups"]] == ["kick-off"]  # the lead is still alice's

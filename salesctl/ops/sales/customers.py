@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Invalid
-from salesctl.model.config import Member
+from salesctl.errors import Invalid, NotFound
+from salesctl.model.config import Config, Member
 from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
 from salesctl.ops.records import (
     OwnedBy,
@@ -172,11 +172,14 @@ def list_customers(
 
 
 def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, Any]:
-    """One customer with its contacts, follow-ups and visits (newest first) and deals."""
+    """One customer with its contacts, follow-ups and visits (newest first) and deals. The
+    follow-ups and visits of the lead it was converted from come too (their ``record`` is
+    the lead), so the relationship shows from the first touch."""
     result = show_record(store, viewer, customer_id, KINDS)
-    for key in ("followups", "visits"):
-        result[key] = sorted(result.get(key, []), key=_newest_first)
     config = store.config
+    for key, kind in (("followups", "followup"), ("visits", "visit")):
+        earlier = _lead_children(store, config, viewer, result.get("lead"), kind)
+        result[key] = sorted([*result.get(key, []), *earlier], key=_newest_first)
     sql, args = scopes.visible_sql(config, viewer)
     where = " AND ".join([*([sql] if sql else []), "json_extract(data, '$.customer') = ?"])
     result["deals"] = [
@@ -185,6 +188,25 @@ def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, A
         if data is not None
     ]
     return result
+
+
+def _lead_children(
+    store: Store, config: Config, viewer: Member, lead_id: Any, kind: str
+) -> list[dict[str, Any]]:
+    """The follow-ups or visits of the converted lead ``lead_id``, if the viewer may read it."""
+    if not isinstance(lead_id, str) or not lead_id:
+        return []
+    try:
+        lead = store.resolve(lead_id, ("lead",))
+    except NotFound:
+        return []  # deleted since, or merged: the customer stands on its own
+    if not scopes.may_read(config, viewer, lead.owner):
+        return []
+    return [
+        json_record(_loc(path), data)
+        for path, data in store.index.children(lead.id, kind)
+        if data is not None
+    ]
 
 
 def _newest_first(row: dict[str, Any]) -> tuple[float, str]:
