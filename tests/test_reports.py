@@ -785,3 +785,25 @@ def test_period_flags_are_validated(wstore: Path, cli: Any) -> None:
     wrong = cli("--as", "alice", "report", "weekly", "--week", "2026-11", "--commit")
     assert wrong.code == 1 and "2026-11 is a month, not a week" in wrong.err
     assert git(wstore, "rev-parse", "HEAD") == head
+
+
+def test_the_company_commit_writes_reports_for_active_sellers_only(
+    wstore: Path, cli: Any, tmp_path: Path
+) -> None:
+    """Issue 16: --all --commit wrote reports for a departed rep, finance, service and the
+    admin; now each active seller of a team gets one, plus the team and company reports.
+    The company's HTML file is company-2026-W47.html, not company-company-..."""
+    result = cli("--as", "dana", "report", "weekly", "--week", "2026-W47", "--all", "--commit")
+    assert result.code == 0, result.err
+    files = set(git(wstore, "show", "--name-only", "--format=", "HEAD").split())
+    members = {f.split("/")[-3] for f in files if f.count("/") == 4}
+    assert members == {"lee", "alice", "bob", "nick", "nora"}  # not carol, fay, sam, ada, dana
+    assert {"teams/east/reports/2026-W47.md", "reports/2026-W47.md"} <= files
+    out = tmp_path / "out"
+    html = cli("--as", "dana", "report", "weekly", "--week", "2026-W47", "--all", "-f", "html",
+               "--out", str(out))  # fmt: skip
+    assert html.code == 0, html.err
+    assert [p.name for p in out.iterdir()] == ["company-2026-W47.html"]
+    one = cli("--as", "lee", "report", "weekly", "--week", "2026-W47", "--team", "east",
+              "-f", "html", "--out", str(out))  # fmt: skip
+    assert one.code == 0 and (out / "team-east-2026-W47.html").is_file()

@@ -22,11 +22,25 @@ from salesctl.store.results import WriteResult
 from salesctl.store.store import Store
 
 
+def writes_a_report(config: Config, member: Member) -> bool:
+    """Who gets a weekly report of their own: the active sellers of a team (reps and
+    leads). A departed member, finance, service, an admin or a bot (an intake account) do
+    not; their figures still count in the team's and company's reports."""
+    return (
+        member.active
+        and member.team is not None
+        and scopes.action_allowed(config, member, "lead.add")
+    )
+
+
 def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple[Subject, str]]:
-    """Where ``--commit`` writes: each member's report, then team and company summaries."""
+    """Where ``--commit`` writes: each seller's report, then team and company summaries
+    (a report asked for one member is written for them whoever they are)."""
     result = []
     for member_id in subject.members:
         member = config.members[member_id]
+        if subject.kind != "member" and not writes_a_report(config, member):
+            continue
         home = Owner(member=member.id, team=member.team).dir
         result.append(
             (

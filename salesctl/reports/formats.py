@@ -161,4 +161,9 @@ def _charts(data: dict[str, Any]) -> dict[str, str]:
 
 def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
     subject = data["subject"]
-    return out_dir / f"{subject['kind']}-{subject['id']}-{data['period']['id']}.{fmt}"
+    name = (
+        subject["kind"]
+        if subject["kind"] == subject["id"]
+        else f"{subject['kind']}-{subject['id']}"
+    )
+    return out_dir / f"{name}-{data['period']['id']}.{fmt}"
