@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "pipeline": "figures",
     "receivables": "figures",
     "stats": "figures",
+    "dupes": "dupes",
     "lead": "leads",
     "customer": "customers",
     "contact": "contacts",

@@ -178,10 +178,10 @@ def _row_problem(problem: Problem) -> str:
 
 
 def duplicate_keys(data: dict[str, Any]) -> list[str]:
-    return _keys(data.get("email"), data.get("phone"), data.get("company"))
+    return keys_of(data.get("email"), data.get("phone"), data.get("company"))
 
 
-def _keys(email: Any, phone: Any, company: Any) -> list[str]:
+def keys_of(email: Any, phone: Any, company: Any) -> list[str]:
     keys = []
     if email:
         keys.append("e:" + normalise_email(email))
@@ -199,26 +199,35 @@ def _keys(email: Any, phone: Any, company: Any) -> list[str]:
 def existing_keys(store: Store) -> dict[str, str]:
     """Duplicate-detection keys of every lead and customer in the store -> its id (a lead
     first, then the first by id): a row for a company that is already a customer is a
-    duplicate too, found by the customer's name and its contacts' emails and phones.
+    duplicate too, found by the customer's name and its contacts' emails and phones."""
+    keys: dict[str, str] = {}
+    for row in sorted(key_rows(store), key=lambda r: (r[0][0] != "L", r[0])):
+        for key in keys_of(*row[-3:]):
+            keys.setdefault(key, row[0])
+    return keys
 
-    Only those fields are read out of the index, in two queries: loading whole records
-    costs seconds at 100,000 leads."""
+
+def key_rows(store: Store) -> list[tuple[str, Owner, str | None, Any, Any, Any]]:
+    """(id, owner directory, lead stage, email, phone, company) for every lead and customer,
+    one row per customer contact too: what duplicate keys are made of. Only those fields
+    are read out of the index, in one query: loading whole records costs seconds at
+    100,000 leads."""
     rows = store.index.execute(
-        "SELECT id, json_extract(data, '$.email'), json_extract(data, '$.phone'), "
-        "json_extract(data, '$.company') FROM records WHERE kind = 'lead' AND data IS NOT NULL "
-        "UNION ALL SELECT r.id, NULL, NULL, json_extract(r.data, '$.name') FROM records r "
-        "WHERE r.kind = 'customer' AND r.data IS NOT NULL "
-        "UNION ALL SELECT r.id, json_extract(c.value, '$.email'), "
+        "SELECT id, owner, team, pool, json_extract(data, '$.stage'), "
+        "json_extract(data, '$.email'), "
+        "json_extract(data, '$.phone'), json_extract(data, '$.company') FROM records "
+        "WHERE kind = 'lead' AND data IS NOT NULL "
+        "UNION ALL SELECT id, owner, team, pool, NULL, NULL, NULL, json_extract(data, '$.name') "
+        "FROM records WHERE kind = 'customer' AND data IS NOT NULL "
+        "UNION ALL SELECT r.id, r.owner, r.team, r.pool, NULL, json_extract(c.value, '$.email'), "
         "json_extract(c.value, '$.phone'), NULL FROM records r, json_each(r.data, '$.contacts') c "
-        "WHERE r.kind = 'customer' AND r.data IS NOT NULL "
-        "ORDER BY 1",
+        "WHERE r.kind = 'customer' AND r.data IS NOT NULL",
         kinds=["lead", "customer"],
     )
-    keys: dict[str, str] = {}
-    for record_id, email, phone, company in sorted(rows, key=lambda r: (r[0][0] != "L", r[0])):
-        for key in _keys(email, phone, company):
-            keys.setdefault(key, record_id)
-    return keys
+    return [
+        (rid, POOL if pool else Owner(member=owner, team=team), *rest)
+        for rid, owner, team, pool, *rest in rows
+    ]
 
 
 def round_robin_members(store: Store, config: Config, team: str | None) -> list[Member]:
