@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from salesctl.cli._params import DryRunOpt, FormatOpt, NoCommitOpt
-from salesctl.cli._session import Session, report_change, session
+from salesctl.cli._session import Session, describe_change, in_commit, session
 
 if TYPE_CHECKING:
     from salesctl.store.results import WriteOpts, WriteResult
@@ -108,9 +108,29 @@ class Write(Bundle):
         """Whether a format other than the human table was asked for."""
         return bool(self.fmt) and self.fmt != "table"
 
+    def told(self, result: WriteResult[Any], data: Any = None) -> bool:
+        """Describe a dry run (stderr) and, for a structured ``--format``, print ``data``
+        (default: the result's); True when that was all there is to print."""
+        from salesctl.cli._output import emit
+
+        if self.dry_run:
+            describe_change(self.session.store.root, result)
+        if self.structured:
+            emit(result.data if data is None else data, self.fmt)
+        return self.structured
+
     def report(self, result: WriteResult[Any], verb: str) -> None:
-        """The one way a write is told: the record(s) as JSON etc., or a human line."""
-        report_change(self.session.store.root, result, self.fmt, verb=verb)
+        """The one way a write of records is told: as JSON etc., or a human line."""
+        if self.told(result) or self.dry_run:
+            return
+        rows = result.data if isinstance(result.data, list) else [result.data]
+        ids = ", ".join(r["id"] for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        if not result.paths:
+            typer.echo(f"{ids}: nothing to change")
+        elif self.no_commit:
+            typer.echo(f"{verb} {ids} (files written, not committed)")
+        else:
+            typer.echo(f"{verb} {ids}{in_commit(result)}")
 
 
 CONTEXT = inspect.Parameter(

@@ -130,7 +130,6 @@ def release(out: Write, noun: Noun, ids: list[str], reason: str | None) -> None:
 def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None) -> None:
     """Return idle records to the pool, or (``warn_days``) only list who loses what soon."""
     from salesctl.cli._output import emit
-    from salesctl.cli._session import describe_change
     from salesctl.ops.sales.ownership import group_by_owner, idle_records
     from salesctl.ops.sales.ownership import reclaim as reclaim_records
 
@@ -145,10 +144,7 @@ def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None
         )
         return
     result = out.call(reclaim_records, kind, idle_days=days)
-    if out.dry_run:
-        describe_change(s.store.root, result)
-    if out.structured:
-        emit({"reclaimed": [i.as_json() for i in result.data], "dry_run": out.dry_run}, out.fmt)
+    if out.told(result, {"reclaimed": [i.as_json() for i in result.data], "dry_run": out.dry_run}):
         return
     verb = "would return" if out.dry_run else "returned"
     typer.echo(f"{verb} {len(result.data)} idle {kind}(s) to the pool{in_commit(result)}")

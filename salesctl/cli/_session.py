@@ -47,26 +47,6 @@ def session(ctx: typer.Context) -> Session:
     return obj
 
 
-def report_change(root: Path, result: WriteResult[Any], fmt: str | None, *, verb: str) -> None:
-    """The one way mutating commands report: the record(s) as JSON, or a human line."""
-    from salesctl.cli._output import emit
-
-    dry_run = result.opts.dry_run
-    if dry_run:
-        describe_change(root, result)
-    if fmt and fmt != "table":
-        emit(result.data, fmt)
-    elif not dry_run:
-        rows = result.data if isinstance(result.data, list) else [result.data]
-        ids = ", ".join(r["id"] for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
-        if not result.paths:
-            typer.echo(f"{ids}: nothing to change")
-        elif not result.opts.commit:
-            typer.echo(f"{verb} {ids} (files written, not committed)")
-        else:
-            typer.echo(f"{verb} {ids}{in_commit(result)}")
-
-
 def in_commit(result: WriteResult[Any]) -> str:
     """`` in commit 1a2b3c4d5e`` when the write made a commit, else nothing."""
     return f" in commit {result.commit_id[:10]}" if result.commit_id else ""

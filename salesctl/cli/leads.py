@@ -118,11 +118,9 @@ def lead_import(
     """
     from pathlib import Path
 
-    from salesctl.cli._output import emit, info
-    from salesctl.cli._session import describe_change
+    from salesctl.cli._output import info
     from salesctl.ops.sales.lead_import import import_leads
 
-    s = out.session
     imported = out.call(
         import_leads, Path(file), mappings=map_ or (), to=to, round_robin=round_robin, team=team,
         pool=pool, update=update,
@@ -130,10 +128,7 @@ def lead_import(
     result = imported.data
     if result.ignored_columns:
         info(f"note: columns not imported: {', '.join(result.ignored_columns)}")
-    if out.dry_run:
-        describe_change(s.store.root, imported)
-    if out.structured:
-        emit(result.as_json(), out.fmt)
+    if out.told(imported, result.as_json()):
         return
     verb = "would import" if out.dry_run else "imported"
     owners = ", ".join(f"{k}: {v}" for k, v in sorted(result.owners.items()))

@@ -138,15 +138,11 @@ def member_handover(
     payments, invoices and tasks; personal OKRs and reports stay.
     Example: salesctl --as liuyang member handover zhangwei --to lina
     """
-    from salesctl.cli._output import emit
-    from salesctl.cli._session import describe_change, in_commit
+    from salesctl.cli._session import in_commit
     from salesctl.ops.sales.handover import handover
 
     result = out.call(handover, member_id, to=to, leads_to_pool=leads_to_pool)
-    if out.dry_run:
-        describe_change(out.session.store.root, result)
-    if out.structured:
-        emit(result.data, out.fmt)
+    if out.told(result):
         return
     moved = ", ".join(f"{n} {kind}(s)" for kind, n in result.data["moved"].items())
     released = len(result.data["released"])

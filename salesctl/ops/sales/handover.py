@@ -71,19 +71,18 @@ def handover(
                 loc = parse_path(path)
                 if loc is None or loc.parent is not None:
                     continue  # children move inside their parent's directory
-                record = store.read(loc)
                 stage = (data or {}).get("stage")
                 if kind is LEAD and leads_to_pool and stage not in CLOSED_LEAD_STAGES:
                     scopes.check_write(
                         config, actor, "lead.release", loc.owner, target=POOL, record=loc.id
                     )
-                    to_pool(tx, config, record, reason)
+                    to_pool(tx, config, store.read(loc), reason)
                     result.released.append(loc.id)
                     continue
                 scopes.check_write(
                     config, actor, f"{kind.name}.assign", loc.owner, target=target, record=loc.id
                 )
-                _move(tx, loc, target, record.data)
+                _move(tx, loc, target)
                 result.moved.setdefault(kind.name, []).append(loc.id)
         count = sum(len(ids) for ids in result.moved.values()) + len(result.released)
         if not count:
@@ -92,13 +91,15 @@ def handover(
     return tx.result(result.as_json())
 
 
-def _move(tx: Transaction, loc: RecordPath, target: Owner, data: dict[str, Any]) -> None:
-    """Move one record's directory (with its children) to ``target``; a lead or customer
-    is dated ``assigned`` today, so the reclaim clock starts again for its new owner."""
+def _move(tx: Transaction, loc: RecordPath, target: Owner) -> None:
+    """Move one record's directory (with its children) to ``target``, as bytes; a lead or
+    customer, read from its file, is dated ``assigned`` today, so the reclaim clock starts
+    again for its new owner."""
     kind = loc.kind
     tx.move_dir(loc.record_dir, record_dir(target, kind, loc.id))
     tx.mention(loc.id)
-    if kind in (LEAD, CUSTOMER) and data:
+    data = tx.store.read(loc).data if kind in (LEAD, CUSTOMER) else None
+    if data:
         new_loc = RecordPath(record_file(target, kind, loc.id), kind, loc.id, target)
         config = tx.store.config
         tx.write(new_loc, validate(config, kind, dict(data, assigned=clock.today()), new_loc.path))
