@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
-from salesctl.store.layout import POOL, Owner
+from salesctl.model.kinds import BY_PLURAL
+from salesctl.store.layout import POOL, Owner, RecordPath
 
 # What an own-scope role may do with the pool: take a record from it, give one back,
 # or put a new one there.
@@ -51,15 +52,92 @@ def _columns(owner: Owner) -> dict[str, Any]:
     return {"owner": owner.member, "team": owner.team, "pool": int(owner.is_pool)}
 
 
+# -- sharing: records one member reads beyond their directories -----------------------------
+#
+# A record's own fields share it: its ``participants`` (leads, customers, deals) read its
+# whole directory (it and its children); a member ``@mentioned`` in a follow-up reads the
+# record the follow-up belongs to, and its children, read-only and only until the record
+# changes owner; the ``assignee`` of a task inside a record (a won deal's checklist in its
+# contract) reads that record, and the contract's customer. ``shares_of`` reads them off one
+# record file; the index keeps them in its ``shares`` table (store/index_schema.py) so a
+# member's are one lookup, and resolves them into a ``Shares`` (store/index.py:shares_of).
+
+SHARING_FIELDS = {"lead": "participants", "customer": "participants", "deal": "participants"}
+
+
+@dataclass(frozen=True)
+class Share:
+    """``member`` reads ``target``: a record directory (``tree``), or the customer of the
+    contract whose file is ``target`` (``customer-of``). A mention's share holds ``since``
+    (its date) and ``anchor`` (the record's file): it lapses once the record was assigned
+    after that date."""
+
+    member: str
+    how: str
+    target: str
+    since: str | None = None
+    anchor: str | None = None
+
+
+def shares_of(loc: RecordPath, data: Mapping[str, Any] | None) -> list[Share]:
+    """The shares one record file grants (see above); [] for a file that did not parse."""
+    if not data:
+        return []
+    kind = loc.kind.name
+    if loc.parent is None:
+        field = SHARING_FIELDS.get(kind)
+        members = data.get(field) if field else None
+        return [Share(m, "tree", loc.record_dir) for m in _names(members)]
+    parts = loc.path.split("/")
+    parent_dir = "/".join(parts[:-2])
+    parent_kind = BY_PLURAL[parts[-4]]
+    anchor = f"{parent_dir}/{parent_kind.file_name}"
+    if kind == "followup":
+        since = str(data.get("at") or "")[:10] or None
+        return [Share(m, "tree", parent_dir, since, anchor) for m in _names(data.get("mentions"))]
+    if kind == "task":
+        shares = [Share(m, "tree", parent_dir) for m in _names([data.get("assignee")])]
+        if parent_kind.name == "contract":
+            shares += [Share(s.member, "customer-of", anchor) for s in shares]
+        return shares
+    return []
+
+
+def _names(value: Any) -> list[str]:
+    return sorted({v for v in value if isinstance(v, str) and v}) if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Shares:
+    """What is shared with one member, resolved: record directories (``trees``: it and its
+    children) and single record files (``files``: a contract's customer)."""
+
+    trees: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def covers(self, path: str) -> bool:
+        return path in self.files or any(path.startswith(tree + "/") for tree in self.trees)
+
+    def __bool__(self) -> bool:
+        return bool(self.trees or self.files)
+
+
+NO_SHARES = Shares()
+
+
 @dataclass(frozen=True)
 class Grants:
-    """The directories a member may read (or write), as alternatives of column values."""
+    """The directories a member may read (or write), as alternatives of column values, and
+    the records shared with them (reading only)."""
 
     grants: tuple[Grant, ...]
+    shares: Shares = NO_SHARES
 
-    def allows(self, owner: Owner) -> bool:
+    def allows(self, owner: Owner, path: str | None = None) -> bool:
         facts = _columns(owner)
-        return any(all(facts[column] == value for column, value in g) for g in self.grants)
+        if any(all(facts[column] == value for column, value in g) for g in self.grants):
+            return True
+        return path is not None and self.shares.covers(path)
 
     def sql(self) -> tuple[str, list[Any]]:
         """The same rule as an SQL condition on the index's rows ("" when all of them)."""
@@ -72,18 +150,28 @@ class Grants:
                 terms.append(f"{column} IS NULL" if value is None else f"{column} = ?")
                 args += [] if value is None else [value]
             alternatives.append("(" + " AND ".join(terms) + ")")
+        if self.shares.files:
+            alternatives.append(f"path IN ({', '.join('?' * len(self.shares.files))})")
+            args += self.shares.files
+        for tree in self.shares.trees:
+            # the paths under ``tree/``: '0' is the character after '/'
+            alternatives.append("(path > ? AND path < ?)")
+            args += [tree + "/", tree + "0"]
         return "(" + " OR ".join(alternatives) + ")", args
 
 
-def read_scope(config: Config, member: Member) -> Grants:
+def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Grants:
     """What ``member`` may read: everything; or the pool, the company's directory and their
-    team's directories (``team``); or those plus their own and their team's own (``own``)."""
+    team's directories (``team``); or those plus their own and their team's own (``own``);
+    and what ``shares`` (the index's, for this member) shares with them."""
     scope = config.role_of(member).scope
     if scope == "all":
         return Grants((EVERYTHING,))
     if scope == "team":
-        return Grants((SHARED, (("team", member.team),)) if member.team else (SHARED,))
-    return Grants((SHARED, (("owner", member.id),), (("owner", None), ("team", member.team))))
+        team = (SHARED, (("team", member.team),)) if member.team else (SHARED,)
+        return Grants(team, shares)
+    own = (SHARED, (("owner", member.id),), (("owner", None), ("team", member.team)))
+    return Grants(own, shares)
 
 
 def write_scope(config: Config, member: Member, action: str) -> Grants:
@@ -99,13 +187,23 @@ def write_scope(config: Config, member: Member, action: str) -> Grants:
     return Grants((POOL_GRANT, own) if action in POOL_ACTIONS_FOR_OWN_SCOPE else (own,))
 
 
-def may_read(config: Config, member: Member, owner: Owner) -> bool:
-    return read_scope(config, member).allows(owner)
+def may_read(
+    config: Config,
+    member: Member,
+    owner: Owner,
+    path: str | None = None,
+    shares: Shares = NO_SHARES,
+) -> bool:
+    """May ``member`` read the record file ``path`` in ``owner``'s directory (without a
+    path: anything there, by the directory alone)?"""
+    return read_scope(config, member, shares).allows(owner, path)
 
 
-def visible_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
+def visible_sql(
+    config: Config, viewer: Member, shares: Shares = NO_SHARES
+) -> tuple[str, list[Any]]:
     """An SQL condition on the index limiting rows to what ``viewer`` may read."""
-    return read_scope(config, viewer).sql()
+    return read_scope(config, viewer, shares).sql()
 
 
 def action_allowed(config: Config, member: Member, action: str) -> bool:
@@ -144,6 +242,44 @@ def check_write(
         )
 
 
+# What a record's participants may do in its directory besides reading it (the owner's
+# fields, moves and deletions stay the owner's and their lead's).
+PARTICIPANT_ACTIONS = ("followup.add", "visit.add", "visit.done", "visit.cancel")
+# What the assignee of a task in a contract may do to the contract, given the role's action
+# (the service member who has "Activate service" on a won deal's checklist).
+TASK_HOLDER_ACTIONS = ("contract.activate",)
+
+
+class ARecord(Protocol):
+    """What a record-level rule looks at: whose directory, which id, its fields."""
+
+    @property
+    def owner(self) -> Owner: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
+def participants_of(data: Mapping[str, Any] | None) -> list[str]:
+    return _names((data or {}).get("participants"))
+
+
+def check_child_write(config: Config, actor: Member, action: str, record: ARecord) -> None:
+    """Add (or close) a follow-up or visit on ``record``: the normal write scope, or one of
+    the record's participants (with the role's action)."""
+    try:
+        check_write(config, actor, action, record.owner, record=record.id)
+    except Forbidden:
+        if (
+            action in PARTICIPANT_ACTIONS
+            and actor.id in participants_of(record.data)
+            and action_allowed(config, actor, action)
+        ):
+            return
+        raise
+
+
 # The owner of a contract may do these on it even when their role lacks the action;
 # cancelling needs the action itself unless the contract is still a draft. Payments and
 # invoices (回款, 开票) are finance's: never the owner's by ownership alone.
@@ -154,19 +290,15 @@ CONTRACT_OWNER_ACTIONS = (
 )
 
 
-class AContract(Protocol):
-    """What the contract rule looks at: whose directory, which id, the status."""
-
-    @property
-    def owner(self) -> Owner: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
-
-
-def check_contract_write(config: Config, actor: Member, action: str, contract: AContract) -> None:
-    """The normal write scope, or the contract's owner for the everyday actions on it."""
+def check_contract_write(
+    config: Config,
+    actor: Member,
+    action: str,
+    contract: ARecord,
+    task_holders: Iterable[str] = (),
+) -> None:
+    """The normal write scope, or the contract's owner for the everyday actions on it, or a
+    member with a task on it (``task_holders``) for ``TASK_HOLDER_ACTIONS``."""
     owner, record, status = contract.owner, contract.id, contract.data.get("status")
     try:
         check_write(config, actor, action, owner, record=record)
@@ -174,6 +306,12 @@ def check_contract_write(config: Config, actor: Member, action: str, contract: A
         is_owner = owner.member == actor.id
         draft_cancel = action == "contract.cancel" and status == "draft"
         if is_owner and (action in CONTRACT_OWNER_ACTIONS or draft_cancel):
+            return
+        if (
+            action in TASK_HOLDER_ACTIONS
+            and actor.id in task_holders
+            and action_allowed(config, actor, action)
+        ):
             return
         if action in ("contract.pay", "contract.invoice"):
             raise Forbidden(
@@ -198,11 +336,12 @@ def owner_dirs(config: Config, members: Iterable[str]) -> list[str]:
     return sorted({Owner(member=m, team=t).dir for m in members for t in (None, *config.teams)})
 
 
-def visible_dirs(config: Config, viewer: Member) -> list[str]:
+def visible_dirs(config: Config, viewer: Member, shares: Shares = NO_SHARES) -> list[str]:
     """The directories holding what ``viewer`` may read ([]: all of them)."""
     scope = config.role_of(viewer).scope
     if scope == "all":
         return []
+    shared = {path.rsplit("/", 1)[0] for path in shares.files} | set(shares.trees)
     if scope == "team":
-        return sorted({POOL.dir, Owner(team=viewer.team).dir})
-    return [POOL.dir, *owner_dirs(config, [viewer.id])]
+        return sorted({POOL.dir, Owner(team=viewer.team).dir} | shared)
+    return sorted({POOL.dir, *owner_dirs(config, [viewer.id])} | shared)

@@ -1,22 +1,27 @@
 """The one access rule (``scopes.py``): its Python form (one record) and its SQL form (the
 index's filter for lists, reports and stats) must agree exactly, for every member of every
-role and every record of a store with several teams, the pool, team and company OKRs and
-records left in a member's old team directory."""
+role and every record of a store with several teams, the pool, team and company OKRs,
+records left in a member's old team directory, and records shared by their participants,
+by @mentions (one of them lapsed: the record changed owner since) and by tasks."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from salesctl import scopes
 from salesctl.cli.app import run
 from salesctl.model.kinds import KINDS
+from salesctl.ops.records import readable
 from salesctl.store.layout import Owner, parse_path
 from salesctl.store.store import Store
 
+LAPSED = "F-0000000000AP"  # a mention that has lapsed
 ACTIONS = ("lead.claim", "lead.reclaim", "customer.add", "deal.move", "okr.add", "contract.pay")
 
 
@@ -37,16 +42,32 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Store:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(lead, target)
     shutil.rmtree(lead)
+    # a mention made the day before the record's current owner got it: lapsed
+    outsider = next(m for m in config.members.values() if m.role == "rep" and m.team == other)
+    lead_file = next(
+        p
+        for p in (root / "teams").glob("*/*/leads/*/lead.yaml")
+        if "assigned:" in p.read_text() and p.parts[-5] != other
+    )
+    assigned = yaml.safe_load(lead_file.read_text())["assigned"]
+    before = assigned - dt.timedelta(days=1)
+    followup = lead_file.parent / "followups" / f"{LAPSED}.yaml"
+    followup.parent.mkdir(exist_ok=True)
+    followup.write_text(
+        f"schema_version: 1\nrecord: {lead_file.parent.name}\nauthor: {rep.id}\n"
+        f"at: {before}T08:00:00+08:00\ntext: before the handover @{outsider.id}\n"
+        f"mentions: [{outsider.id}]\n"
+    )
     return store
 
 
-def records(store: Store) -> list[tuple[str, Owner]]:
+def records(store: Store) -> list[tuple[str, Owner, str]]:
     rows = []
     for kind in KINDS:
         for path, _data, _problems in store.index.query(kind):
             loc = parse_path(path)
             assert loc is not None
-            rows.append((loc.id, loc.owner))
+            rows.append((loc.id, loc.owner, path))
     return rows
 
 
@@ -62,7 +83,7 @@ def sql_ids(store: Store, rule: scopes.Grants) -> set[str]:
 
 
 def test_the_sample_covers_every_kind_of_directory(sample: Store) -> None:
-    owners = {owner for _id, owner in records(sample)}
+    owners = {owner for _id, owner, _path in records(sample)}
     assert any(o.is_pool for o in owners) and any(o.company for o in owners)
     assert any(o.team and not o.member for o in owners)  # team OKRs
     roles = {m.role for m in sample.config.members.values()}
@@ -73,13 +94,20 @@ def test_read_rule_python_and_sql_agree_for_every_member_and_record(sample: Stor
     config = sample.config
     everything = records(sample)
     checked = 0
+    shared = 0
     for member in config.members.values():
-        rule = scopes.read_scope(config, member)
+        rule = readable(sample, member)
         in_sql = sql_ids(sample, rule)
-        in_python = {rid for rid, owner in everything if scopes.may_read(config, member, owner)}
+        in_python = {rid for rid, owner, path in everything if rule.allows(owner, path)}
         assert in_python == in_sql, member.id
+        by_directory = {
+            rid for rid, owner, _path in everything if scopes.may_read(config, member, owner)
+        }
+        assert by_directory <= in_python, member.id
+        shared += len(in_python - by_directory)
         checked += len(everything)
     assert checked >= 1000
+    assert shared >= 20  # participants, mentions and tasks share records across directories
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -88,7 +116,7 @@ def test_write_scope_python_and_sql_agree(sample: Store, action: str) -> None:
     everything = records(sample)
     for member in config.members.values():
         rule = scopes.write_scope(config, member, action)
-        allowed = {rid for rid, owner in everything if rule.allows(owner)}
+        allowed = {rid for rid, owner, _path in everything if rule.allows(owner)}
         assert allowed == sql_ids(sample, rule), (member.id, action)
 
 
@@ -134,3 +162,72 @@ def test_no_ops_module_writes_its_own_access_sql() -> None:
         )
     ]
     assert offenders == []
+
+
+def oracle_shared(root: Path, member: str) -> set[str]:
+    """What the sharing rule gives ``member``, worked out from the files themselves (not the
+    index): participants read the record's directory; a mention does too while the record
+    was not assigned after it; a task's assignee reads its contract's directory and customer."""
+    trees, customers = set(), set()
+    for path in root.rglob("*.yaml"):
+        rel = path.relative_to(root).as_posix()
+        loc = parse_path(rel)
+        if loc is None:
+            continue
+        data = yaml.safe_load(path.read_text()) or {}
+        if loc.parent is None and member in (data.get("participants") or []):
+            trees.add(loc.record_dir)
+        elif loc.kind.name == "followup" and member in (data.get("mentions") or []):
+            main = next(p for p in path.parent.parent.glob("*.yaml"))
+            assigned = (yaml.safe_load(main.read_text()) or {}).get("assigned")
+            at = data["at"] if isinstance(data["at"], dt.datetime) else None
+            day = at.date() if at else dt.date.fromisoformat(str(data["at"])[:10])
+            if assigned is None or day >= assigned:
+                trees.add(path.parent.parent.relative_to(root).as_posix())
+        elif loc.kind.name == "task" and loc.parent and data.get("assignee") == member:
+            contract_dir = path.parent.parent
+            trees.add(contract_dir.relative_to(root).as_posix())
+            contract = yaml.safe_load((contract_dir / "contract.yaml").read_text())
+            customers.add(contract["customer"])
+    found = set()
+    for path in root.rglob("*.yaml"):
+        loc = parse_path(path.relative_to(root).as_posix())
+        if loc is None:
+            continue
+        if any(loc.path.startswith(t + "/") for t in trees) or loc.id in customers:
+            found.add(loc.id)
+    return found
+
+
+def test_shares_are_what_the_records_say(sample: Store) -> None:
+    """The index's shares, resolved, against a reading of the files: for every member
+    below director scope, what they read beyond their directories is exactly what the
+    participants, mentions and tasks of the records give them."""
+    config = sample.config
+    everything = records(sample)
+    for member in config.members.values():
+        if config.role_of(member).scope == "all":
+            continue
+        rule = readable(sample, member)
+        beyond = {
+            rid
+            for rid, owner, path in everything
+            if rule.allows(owner, path) and not scopes.may_read(config, member, owner)
+        }
+        expected = {
+            rid
+            for rid in oracle_shared(sample.root, member.id)
+            for r, owner, _path in everything
+            if r == rid and not scopes.may_read(config, member, owner)
+        }
+        assert beyond == expected, member.id
+
+
+def test_a_lapsed_mention_shares_nothing(sample: Store) -> None:
+    loc = sample.resolve(LAPSED, ("followup",))
+    outsider = next(
+        m
+        for m in sample.config.members.values()
+        if m.id in (yaml.safe_load((sample.root / loc.path).read_text())["mentions"])
+    )
+    assert not readable(sample, outsider).allows(loc.owner, loc.path)

@@ -62,10 +62,18 @@ def indexed(root: Path, *, full: bool = False) -> list[tuple[Any, ...]]:
     """What a new command reads from the index (sig aside: it is how, not what)."""
     index = Store(root).index
     index.refresh(full=full)
+    db = index.db
+    # the shares table is the records' shares, one row each, whatever refreshed it
+    exploded = sorted(
+        (path, *share)
+        for path, shares in db.execute("SELECT path, shares FROM records WHERE shares NOT NULL")
+        for share in json.loads(shares)
+    )
+    assert sorted(db.execute("SELECT * FROM shares")) == exploded
     return list(
-        index.db.execute(
-            "SELECT path, id, kind, parent, owner, team, pool, data, problems FROM records "
-            "ORDER BY path"
+        db.execute(
+            "SELECT path, id, kind, parent, owner, team, pool, data, problems, shares "
+            "FROM records ORDER BY path"
         )
     )
 
@@ -82,8 +90,13 @@ def paths(rows: list[tuple[Any, ...]]) -> list[str]:
 
 @pytest.fixture
 def leads(store: Path, cli: Any) -> list[dict[str, Any]]:
-    made = [add_lead(cli, f"Lead {n}") for n in range(3)]
-    followup = cli("--as", "alice", "followup", "add", made[0]["id"], "--text", "hi", "-f", "json")
+    # a participant and a mention: shares, which the index keeps in step too
+    made = [
+        add_lead(cli, f"Lead {n}", *(["--set", "participants=nora"] * (n == 1))) for n in range(3)
+    ]
+    followup = cli(
+        "--as", "alice", "followup", "add", made[0]["id"], "--text", "hi @bob", "-f", "json"
+    )
     assert followup.code == 0, followup.err
     return made
 

@@ -83,7 +83,7 @@ BUILTIN_ROLES: dict[str, Role] = {
     ),
     "rep": Role("rep", "own", _SALES_WORK),
     "finance": Role("finance", "all", ("contract.pay", "contract.invoice", "task.*", "report.*")),
-    "service": Role("service", "own", ("task.*",)),
+    "service": Role("service", "own", ("task.*", "contract.activate")),
     "admin": Role("admin", "all", ("config.*", "member.*", "team.*")),
 }
 

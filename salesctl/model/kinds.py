@@ -277,6 +277,7 @@ DEAL = Kind(
         F("competitors", tags),
         F("lost_to", line),
         F("reason", text),
+        F("participants", tags),  # colleagues who support the owner (they read the deal)
         F("created", date, True, settable=False),
         F("custom", _mapping),
     ),

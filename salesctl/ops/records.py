@@ -37,8 +37,19 @@ def home_of(config: Config, member_id: str) -> Owner:
     return Owner(member=member.id, team=member.team)
 
 
-def require_readable(config: Config, viewer: Member, loc: RecordPath) -> None:
-    if not scopes.may_read(config, viewer, loc.owner):
+def readable(store: Store, viewer: Member) -> scopes.Grants:
+    """What ``viewer`` may read in ``store``: the directories of their scope and the records
+    shared with them (participants, mentions, tasks; ``scopes.shares_of``). Lists filter the
+    index with its ``.sql()``, one record asks ``.allows``: the same grants."""
+    config = store.config
+    if config.role_of(viewer).scope == "all":
+        return scopes.read_scope(config, viewer)
+    return scopes.read_scope(config, viewer, store.index.shares_of(viewer.id))
+
+
+def require_readable(store: Store, viewer: Member, loc: RecordPath) -> None:
+    config = store.config
+    if not readable(store, viewer).allows(loc.owner, loc.path):
         raise Forbidden(
             f"{viewer.id} may not read {loc.id}: it belongs to {loc.owner}",
             f"{viewer.id} sees {scopes.writable_scope_description(config, viewer)}",
@@ -221,15 +232,17 @@ ANYONE = OwnedBy()
 
 
 def owner_filter(
-    config: Config, viewer: Member, owned: OwnedBy = ANYONE
+    store: Store, viewer: Member, owned: OwnedBy = ANYONE
 ) -> tuple[list[str], list[Any], list[str]]:
     """SQL conditions (and their parameters) for the records ``viewer`` may read, of the
     owner, team or pool asked for, and the directories they can sit in (so the index looks
     only there)."""
+    config = store.config
     owner, team = owned.owner, owned.team
-    sql, args = scopes.visible_sql(config, viewer)
+    grants = readable(store, viewer)
+    sql, args = grants.sql()
     conditions = [sql] if sql else []
-    within = scopes.visible_dirs(config, viewer)
+    within = scopes.visible_dirs(config, viewer, grants.shares)
     if owner:
         config.require_member(owner)
         conditions.append("owner = ?")
@@ -255,7 +268,7 @@ def list_records(
 ) -> RecordList:
     """Records of ``kind`` the viewer may read, as JSON dicts, filtered."""
     config = store.config
-    conditions, args, within = owner_filter(config, viewer, owned)
+    conditions, args, within = owner_filter(store, viewer, owned)
     plain, custom = split_where(config, KINDS[kind], where)
     for name, value in plain:
         path = f'$."{name}"'
@@ -346,7 +359,7 @@ def _is_number(text: str) -> bool:
 
 def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     loc = store.resolve(text, kinds)
-    require_readable(store.config, viewer, loc)
+    require_readable(store, viewer, loc)
     record = store.read(loc)
     if record.problems and not record.data:
         raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from salesctl.model.kinds import KINDS
+from salesctl.scopes import Shares
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.watch import below
@@ -151,6 +152,41 @@ class Index(RefreshingIndex):
             return 0
         tracked = self._tracked_paths()
         return sum(1 for (p,) in self.db.execute("SELECT path FROM records") if p not in tracked)
+
+    def shares_of(self, member_id: str) -> Shares:
+        """What records share with ``member_id`` (``scopes.shares_of``), resolved: a
+        mention lapses once its record was assigned after it; a contract's customer is found
+        by its id. From the committed records and what this command looked at: shares sit in
+        other members' directories, which a clone does not edit uncommitted."""
+        self.refresh(kinds=(), files=())
+        trees: set[str] = set()
+        contracts: list[str] = []
+        rows = self.db.execute(
+            "SELECT s.how, s.target FROM shares s "
+            "LEFT JOIN records a ON s.anchor IS NOT NULL AND a.path = s.anchor "
+            "WHERE s.member = ? AND (s.since IS NULL "
+            "OR s.since >= coalesce(json_extract(a.data, '$.assigned'), ''))",
+            (member_id,),
+        )
+        for how, target in rows:
+            if how == "customer-of":
+                contracts.append(target)
+            else:
+                trees.add(target)
+        files = self._customers_of(contracts) if contracts else []
+        return Shares(tuple(sorted(trees)), tuple(sorted(files)))
+
+    def _customers_of(self, contract_paths: list[str]) -> list[str]:
+        marks = ",".join("?" * len(contract_paths))
+        return [
+            path
+            for (path,) in self.db.execute(
+                "SELECT c.path FROM records k JOIN records c ON c.id = "
+                "json_extract(k.data, '$.customer') AND c.kind = 'customer' "
+                f"WHERE k.path IN ({marks})",
+                contract_paths,
+            )
+        ]
 
     def status(self) -> dict[str, Any]:
         """What the index holds, after a full walk (counts, problems, strays, freshness)."""

@@ -34,7 +34,15 @@ from typing import Any, Protocol
 
 from salesctl.git import Repo
 from salesctl.store import parsing
-from salesctl.store.index_schema import INDEX_VERSION, INSERT, INSERT_DIR, LOOKUPS, SCHEMA, connect
+from salesctl.store.index_schema import (
+    INDEX_VERSION,
+    INSERT,
+    INSERT_DIR,
+    LOOKUPS,
+    SCHEMA,
+    SHARES,
+    connect,
+)
 from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
 
@@ -90,7 +98,7 @@ class RefreshingIndex:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
                 self._db = connect(":memory:")
-                self._db.executescript(SCHEMA + LOOKUPS)
+                self._db.executescript(SCHEMA + LOOKUPS + SHARES)
             else:
                 self._db = self._open()
         return self._db
@@ -188,7 +196,7 @@ class RefreshingIndex:
             progress.update(stored, max(expected, stored))
         db.execute("COMMIT")
         progress.update(stored)
-        db.executescript(LOOKUPS)
+        db.executescript(LOOKUPS + SHARES)
         progress.done(f"{stored:,} files")
         return stored
 

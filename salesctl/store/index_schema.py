@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS records(
     path TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
     owner TEXT, team TEXT, pool INTEGER NOT NULL, sig TEXT NOT NULL,
-    data TEXT, problems TEXT);
+    data TEXT, problems TEXT, shares TEXT);
+CREATE TABLE IF NOT EXISTS shares(
+    source TEXT NOT NULL, member TEXT NOT NULL, how TEXT NOT NULL, target TEXT NOT NULL,
+    since TEXT, anchor TEXT);
 CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
@@ -46,8 +49,29 @@ CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
 CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 """
 
-COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems"
-INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+# What each record shares with whom (scopes.shares_of, computed when the file is parsed and
+# kept as JSON in ``records.shares``), one row per share so a member's are one lookup.
+# Filled in bulk after a build, then kept in step by triggers; an INSERT OR REPLACE does not
+# fire the delete trigger, so the insert trigger clears the replaced row's shares first.
+_FIELDS = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(5))  # scopes.Share's
+SHARES = f"""
+INSERT INTO shares SELECT r.path, {_FIELDS.replace("value", "s.value")}
+    FROM records r, json_each(r.shares) s
+    WHERE r.shares IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shares);
+CREATE INDEX IF NOT EXISTS shares_member ON shares(member);
+CREATE INDEX IF NOT EXISTS shares_source ON shares(source);
+CREATE TRIGGER IF NOT EXISTS records_shares_insert AFTER INSERT ON records BEGIN
+    DELETE FROM shares WHERE source = new.path;
+    INSERT INTO shares SELECT new.path, {_FIELDS} FROM json_each(new.shares)
+        WHERE new.shares IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS records_shares_delete AFTER DELETE ON records BEGIN
+    DELETE FROM shares WHERE source = old.path;
+END;
+"""
+
+COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems, shares"
+INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
 
 

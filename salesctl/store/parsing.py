@@ -25,17 +25,21 @@ import re
 import stat
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 from salesctl import yamlio
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
+from salesctl.scopes import shares_of
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
 
-# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON)
-Row = tuple[str, str, str, str | None, str | None, str | None, int, str, str | None, str | None]
+# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON)
+Row = tuple[
+    str, str, str, str | None, str | None, str | None, int, str, str | None, str | None, str | None
+]
 
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
 PARALLEL_MIN_FILES = 2000  # below this, forking workers costs more than it saves
@@ -315,6 +319,7 @@ def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
         else None
     )
     owner = loc.owner
+    shares = shares_of(loc, record.data if not record.problems else None)
     return (
         loc.path,
         loc.id,
@@ -326,6 +331,7 @@ def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
         sig,
         data,
         problems,
+        json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
     )
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesctl.errors import Invalid
-from salesctl.model.config import Config, Member
+from salesctl.model.config import Member
 from salesctl.ops.collab.gitread import GitReader, load_fields, place_of, show_value
 from salesctl.ops.collab.record_changes import RecordChange, record_changes
-from salesctl.scopes import may_read
+from salesctl.ops.records import readable
+from salesctl.scopes import Grants
 from salesctl.store.store import Store
 
 # -- diff -----------------------------------------------------------------------------------
@@ -48,8 +49,8 @@ def range_diff(store: Store, viewer: Member, rev_range: str | None = None) -> Ra
     changes = git.diff(old, new)
     records = record_changes(git, changes)
     _fill_labels(git, new, records)
-    config = store.config
-    visible = [r for r in records if _readable(config, viewer, r)]
+    grants = readable(store, viewer)
+    visible = [r for r in records if _readable(grants, r)]
     files = sorted({c.path for c in changes if place_of(c.path).record is None})
     visible.sort(key=lambda r: (r.kind, r.id))
     return RangeDiff(old, new, label, visible, files)
@@ -69,9 +70,9 @@ def _fill_labels(git: GitReader, rev: str, records: list[RecordChange]) -> None:
             record.label = str(data.get("company") or data.get("name") or data.get("title") or "")
 
 
-def _readable(config: Config, viewer: Member, record: RecordChange) -> bool:
+def _readable(grants: Grants, record: RecordChange) -> bool:
     owner = place_of(record.path).owner
-    return owner is not None and may_read(config, viewer, owner)
+    return owner is not None and grants.allows(owner, record.path)
 
 
 def _diff_ends(git: GitReader, rev_range: str | None) -> tuple[str, str, str]:

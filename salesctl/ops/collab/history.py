@@ -25,7 +25,7 @@ from salesctl.model.kinds import kind_of_id
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
 from salesctl.ops.collab.judge import MOVE_VERBS
 from salesctl.ops.collab.record_changes import RecordChange, field_json, record_changes
-from salesctl.scopes import may_read
+from salesctl.ops.records import readable
 from salesctl.store.store import Store
 
 
@@ -89,7 +89,9 @@ def record_history(
         kind = kind_of_id(record_id)
         raise NotFound(f"no history for {record_id}", where_to_look(*([kind.name] if kind else [])))
     last_owner = place_of(f"{dirs[0]}/").owner  # whose directory it is (or was) in
-    if last_owner is not None and not may_read(config, viewer, last_owner):
+    kind = kind_of_id(record_id)
+    path = f"{dirs[0]}/{kind.file_name}" if kind else None  # its file, as shares name it
+    if last_owner is not None and not readable(store, viewer).allows(last_owner, path):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
     per_commit = _follow(git, record_id, dirs)
     infos = {info.id: info for info in git.commits(list(per_commit))}

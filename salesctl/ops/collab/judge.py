@@ -12,8 +12,9 @@ commit's tree), never the work tree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from salesctl import scopes
 from salesctl.errors import Forbidden
@@ -143,6 +144,8 @@ class Judge:
                 continue
             assert place.owner is not None
             why = self._file(change, place, member)
+            if why and self._shared_write(commit, change, place, member):
+                why = None
             if why:
                 yield change.path, why
 
@@ -165,6 +168,62 @@ class Judge:
         ):
             return None  # the assignee may start and finish their own task anywhere
         return why
+
+    def _shared_write(self, commit: str, change: FileChange, place: Place, member: Member) -> bool:
+        """A write the record's own fields allow beyond the directory: a participant adding
+        a follow-up or visit or closing a visit (``scopes.check_child_write``), the holder of
+        a task on a contract activating it (``scopes.check_contract_write``), as of ``commit``."""
+        kind, file_kind = place.kind, place.file_kind
+        assert kind is not None and file_kind is not None
+        shared_kinds = file_kind.name in ("followup", "visit") or kind.name == "contract"
+        if change.new_blob is None or not shared_kinds:
+            return False  # deleting stays the owner's, and so does everything else
+        directory = change.path[: -len(place.rel)].rstrip("/")
+        old, new = self._both(change)
+        if file_kind.name in ("followup", "visit") and not place.is_main:
+            if change.old_blob is None:
+                action = f"{file_kind.name}.add"
+            elif (
+                file_kind.name == "visit"
+                and old.get("status") == "planned"
+                and {k for k in {*old, *new} if old.get(k) != new.get(k)} <= {"status", "text"}
+                and new.get("status") in ("done", "cancelled")
+            ):
+                action = "visit.done" if new["status"] == "done" else "visit.cancel"
+            else:
+                return False
+            main = f"{directory}/{kind.file_name}"
+            fields = load_fields(self.git.files_at(commit, [main]).get(main), main) or {}
+            return self._allowed(scopes.check_child_write, member, action, _Fields(place, fields))
+        if kind.name == "contract" and place.is_main and change.old_blob is not None:
+            differ = {k for k in {*old, *new} if old.get(k) != new.get(k)}
+            if differ != {"status"} or new.get("status") != "active":
+                return False
+            tasks = self.git.list_paths(commit, [f"{directory}/tasks/"])
+            holders = [
+                str((load_fields(content, path) or {}).get("assignee"))
+                for path, content in self.git.files_at(commit, tasks).items()
+            ]
+
+            def check(config: Config, actor: Member, action: str, record: _Fields) -> None:
+                scopes.check_contract_write(config, actor, action, record, holders)
+
+            return self._allowed(check, member, "contract.activate", _Fields(place, new))
+        return False
+
+    def _both(self, change: FileChange) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A changed file's fields before and after ({} for a side that is not there)."""
+        blobs = self.git.blobs([b for b in (change.old_blob, change.new_blob) if b])
+        old = load_fields(blobs.get(change.old_blob or ""), change.path) or {}
+        new = load_fields(blobs.get(change.new_blob or ""), change.path) or {}
+        return old, new
+
+    def _allowed(self, check: Any, member: Member, action: str, record: _Fields) -> bool:
+        try:
+            check(self.config, member, action, record)
+        except Forbidden:
+            return False
+        return True
 
     def _edit_actions(self, member: Member, kind: Kind) -> tuple[str, ...]:
         """Actions that may change a record of ``kind`` in place: ``<kind>.edit`` and any
@@ -256,6 +315,23 @@ class Judge:
                 scopes.action_allowed(self.config, member, a) for a in ("task.done", "task.start")
             )
         )
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A record as the record-level rules see it, read from a commit."""
+
+    place: Place
+    data: Mapping[str, Any]
+
+    @property
+    def owner(self) -> Owner:
+        assert self.place.owner is not None
+        return self.place.owner
+
+    @property
+    def id(self) -> str:
+        return self.place.record or ""
 
 
 # -- a commit's own changes -----------------------------------------------------------------

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from salesctl import clock, scopes
+from salesctl import clock
 from salesctl.errors import Invalid
 from salesctl.model.config import Config, Member
+from salesctl.ops.records import readable
 from salesctl.ops.sales.followups import duration_of, local_time, newest_first, org_zone
 from salesctl.store.store import Store
 
@@ -95,7 +96,7 @@ class _Asked:
     end: dt.date | None
 
     def visible(self) -> tuple[list[str], list[Any]]:
-        sql, args = scopes.visible_sql(self.store.config, self.viewer)
+        sql, args = readable(self.store, self.viewer).sql()
         return ([sql] if sql else []), args
 
     def covers(self, day: dt.date) -> bool:

@@ -120,7 +120,7 @@ def list_contracts(
     owned = OwnedBy(owner, team)
     found = list_records(store, viewer, "contract", owned, where)
     config = store.config
-    sql, args, within = owner_filter(config, viewer, owned)
+    sql, args, within = owner_filter(store, viewer, owned)
     facts = Facts(store.index, config, within=within)
     paid = facts.sums_by_contract("payment", day)
     invoiced = facts.sums_by_contract("invoice", day)

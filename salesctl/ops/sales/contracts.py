@@ -251,7 +251,8 @@ def _status_change(
     config = store.config
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        scopes.check_contract_write(config, actor, action, contract)
+        holders = [t.data.get("assignee") for t in tasks.contract_tasks(store, contract)]
+        scopes.check_contract_write(config, actor, action, contract, [h for h in holders if h])
         data = change(dict(contract.data))
         data = validate(config, CONTRACT, data, contract.path)
         if data != contract.data:

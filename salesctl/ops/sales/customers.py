@@ -22,6 +22,7 @@ from salesctl.ops.records import (
     input_phone,
     list_records,
     load_for_write,
+    readable,
     record_json,
     show_record,
     validate,
@@ -180,7 +181,7 @@ def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, A
     for key, kind in (("followups", "followup"), ("visits", "visit")):
         earlier = _lead_children(store, config, viewer, result.get("lead"), kind)
         result[key] = sorted([*result.get(key, []), *earlier], key=_newest_first)
-    sql, args = scopes.visible_sql(config, viewer)
+    sql, args = readable(store, viewer).sql()
     where = " AND ".join([*([sql] if sql else []), "json_extract(data, '$.customer') = ?"])
     result["deals"] = [
         json_record(_loc(path), data)
@@ -200,7 +201,7 @@ def _lead_children(
         lead = store.resolve(lead_id, ("lead",))
     except NotFound:
         return []  # deleted since, or merged: the customer stands on its own
-    if not scopes.may_read(config, viewer, lead.owner):
+    if not readable(store, viewer).allows(lead.owner, lead.path):
         return []
     return [
         json_record(_loc(path), data)

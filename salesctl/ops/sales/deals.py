@@ -201,7 +201,7 @@ def pipeline(
     config = store.config
     if owner and team:
         raise Invalid("--owner and --team are exclusive", "give one of them")
-    conditions, args, within = owner_filter(config, viewer, OwnedBy(owner, team))
+    conditions, args, within = owner_filter(store, viewer, OwnedBy(owner, team))
     where = " AND ".join(conditions)
     facts = Facts(store.index, config, within=within)
     found = facts.stage_totals(where, args)

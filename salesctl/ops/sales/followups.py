@@ -29,6 +29,7 @@ from salesctl.ops.records import (
     enter_stage,
     load_for_write,
     new_record,
+    readable,
     record_json,
     require_readable,
     validate,
@@ -238,7 +239,7 @@ def add_followup(
     files = read_attachments(attachments)
     with store.transaction(actor, "followup.add", opts) as tx:
         record = load_for_write(store, record_id, PARENT_KINDS)
-        scopes.check_write(config, actor, "followup.add", record.owner, record=record.id)
+        scopes.check_child_write(config, actor, "followup.add", record)
         followup_id = new_id(FOLLOWUP.prefix)
         if stage is not None:
             _change_stage(tx, config, actor, record, stage)
@@ -297,7 +298,7 @@ def _change_stage(
 def list_followups(store: Store, viewer: Member, record_id: str) -> list[dict[str, Any]]:
     """A record's follow-ups and done visits, newest first (broken files skipped)."""
     loc = store.resolve(record_id, PARENT_KINDS)
-    require_readable(store.config, viewer, loc)
+    require_readable(store, viewer, loc)
     result = RecordList()
     for kind in ("followup", "visit"):
         for path, data in store.index.children(loc.id, kind):
@@ -350,7 +351,7 @@ def add_visit(
             raise Invalid(f"--attendee {member_id!r} is not a member", "see `salesctl member list`")
     with store.transaction(actor, "visit.add", opts) as tx:
         record = load_for_write(store, record_id, PARENT_KINDS)
-        scopes.check_write(config, actor, "visit.add", record.owner, record=record.id)
+        scopes.check_child_write(config, actor, "visit.add", record)
         visit_id = new_id(VISIT.prefix)
         tx.mention(record.id)
         data: dict[str, Any] = {
@@ -388,7 +389,10 @@ def close_visit(
         raise Invalid("--text is required", "say what came of the visit")
     with store.transaction(actor, action, opts) as tx:
         visit = load_for_write(store, visit_id, ("visit",))
-        scopes.check_write(config, actor, action, visit.owner, record=visit.id)
+        parent = visit.loc.parent
+        # the record's participants close its visits too; judged on the record's fields
+        on = load_for_write(store, parent, PARENT_KINDS) if parent else visit
+        scopes.check_child_write(config, actor, action, on)
         if visit.data.get("status") != "planned":
             raise Invalid(f"{visit.id} is already {visit.data.get('status')}")
         data = dict(visit.data, status=status)
@@ -418,11 +422,11 @@ def list_visits(
         config.require_member(member)
     if status is not None and status not in ("planned", "done", "cancelled"):
         raise Invalid(f"--status {status!r}", "use planned, done or cancelled")
-    sql, args = scopes.visible_sql(config, viewer)
+    sql, args = readable(store, viewer).sql()
     conditions = [sql] if sql else []
     if record_id is not None:
         loc = store.resolve(record_id, PARENT_KINDS)
-        require_readable(config, viewer, loc)
+        require_readable(store, viewer, loc)
         conditions.append("parent = ?")
         args.append(loc.id)
     zone = org_zone(config)

@@ -167,7 +167,7 @@ def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> lis
 
 def show_okr(store: Store, viewer: Member, okr_text: str) -> dict[str, Any]:
     loc = store.resolve(okr_text, ("okr",))
-    require_readable(store.config, viewer, loc)
+    require_readable(store, viewer, loc)
     for row in list_okrs(store, viewer):
         if row["id"] == loc.id:
             return row

@@ -31,6 +31,7 @@ from salesctl.ops.records import (
     home_of,
     load_for_write,
     new_record,
+    readable,
     record_json,
     validate,
 )
@@ -359,14 +360,6 @@ def assign_task(
 # -- reading --------------------------------------------------------------------------------
 
 
-def _readable_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
-    """Tasks in the viewer's read scope, plus those assigned to them wherever they live."""
-    sql, args = scopes.visible_sql(config, viewer)
-    if not sql:
-        return "", []
-    return f"({sql} OR json_extract(data, '$.assignee') = ?)", [*args, viewer.id]
-
-
 def list_tasks(
     store: Store,
     viewer: Member,
@@ -378,7 +371,7 @@ def list_tasks(
 ) -> list[dict[str, Any]]:
     """Tasks the viewer may see (their scope plus their own), open first, by due date."""
     config = store.config
-    sql, args = _readable_sql(config, viewer)
+    sql, args = readable(store, viewer).sql()
     conditions = [sql] if sql else []
     if mine and assignee and assignee != viewer.id:
         raise Invalid("--mine and --assignee disagree", "give one of them")
@@ -420,9 +413,7 @@ def show_task(store: Store, viewer: Member, task_id: str) -> dict[str, Any]:
     record = store.read(loc)
     if record.problems and not record.data:
         raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
-    if record.data.get("assignee") != viewer.id and not scopes.may_read(
-        store.config, viewer, loc.owner
-    ):
+    if not readable(store, viewer).allows(loc.owner, loc.path):
         raise Forbidden(
             f"{viewer.id} may not read {loc.id}: it belongs to {loc.owner}",
             "members see their scope and the tasks assigned to them",
