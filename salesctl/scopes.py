@@ -56,11 +56,12 @@ def _columns(owner: Owner) -> dict[str, Any]:
 #
 # A record's own fields share it: its ``participants`` (leads, customers, deals) read its
 # whole directory (it and its children); a member ``@mentioned`` in a follow-up reads the
-# record the follow-up belongs to, and its children, read-only and only until the record
-# changes owner; the ``assignee`` of a task inside a record (a won deal's checklist in its
-# contract) reads that record, and the contract's customer. ``shares_of`` reads them off one
-# record file; the index keeps them in its ``shares`` table (store/index_schema.py) so a
-# member's are one lookup, and resolves them into a ``Shares`` (store/index.py:shares_of).
+# record the follow-up belongs to, and its children, read-only and only while the record has
+# the owner it had then (the follow-up's ``record_owner``); the ``assignee`` of a task inside
+# a record (a won deal's checklist in its contract) reads that record, and the contract's
+# customer. ``shares_of`` reads them off one record file; the index keeps them in its
+# ``shares`` table (store/index_schema.py) so a member's are one lookup, and resolves them
+# into a ``Shares`` (store/index.py:shares_of).
 
 SHARING_FIELDS = {"lead": "participants", "customer": "participants", "deal": "participants"}
 
@@ -68,14 +69,14 @@ SHARING_FIELDS = {"lead": "participants", "customer": "participants", "deal": "p
 @dataclass(frozen=True)
 class Share:
     """``member`` reads ``target``: a record directory (``tree``), or the customer of the
-    contract whose file is ``target`` (``customer-of``). A mention's share holds ``since``
-    (its date) and ``anchor`` (the record's file): it lapses once the record was assigned
-    after that date."""
+    contract whose file is ``target`` (``customer-of``). A mention's share holds the owner
+    the record had (``while_owner``) and the record's file (``anchor``): it lapses once the
+    record has another owner."""
 
     member: str
     how: str
     target: str
-    since: str | None = None
+    while_owner: str | None = None
     anchor: str | None = None
 
 
@@ -93,8 +94,9 @@ def shares_of(loc: RecordPath, data: Mapping[str, Any] | None) -> list[Share]:
     parent_kind = BY_PLURAL[parts[-4]]
     anchor = f"{parent_dir}/{parent_kind.file_name}"
     if kind == "followup":
-        since = str(data.get("at") or "")[:10] or None
-        return [Share(m, "tree", parent_dir, since, anchor) for m in _names(data.get("mentions"))]
+        # written before follow-ups kept their record's owner: the mention does not lapse
+        owner = data.get("record_owner") or None
+        return [Share(m, "tree", parent_dir, owner, anchor) for m in _names(data.get("mentions"))]
     if kind == "task":
         shares = [Share(m, "tree", parent_dir) for m in _names([data.get("assignee")])]
         if parent_kind.name == "contract":

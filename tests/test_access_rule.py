@@ -6,7 +6,6 @@ by @mentions (one of them lapsed: the record changed owner since) and by tasks."
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,21 +41,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Store:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(lead, target)
     shutil.rmtree(lead)
-    # a mention made the day before the record's current owner got it: lapsed
+    # a mention made while the lead was someone else's: lapsed
     outsider = next(m for m in config.members.values() if m.role == "rep" and m.team == other)
     lead_file = next(
-        p
-        for p in (root / "teams").glob("*/*/leads/*/lead.yaml")
-        if "assigned:" in p.read_text() and p.parts[-5] != other
+        p for p in (root / "teams").glob("*/*/leads/*/lead.yaml") if p.parts[-5] != other
     )
-    assigned = yaml.safe_load(lead_file.read_text())["assigned"]
-    before = assigned - dt.timedelta(days=1)
     followup = lead_file.parent / "followups" / f"{LAPSED}.yaml"
     followup.parent.mkdir(exist_ok=True)
     followup.write_text(
         f"schema_version: 1\nrecord: {lead_file.parent.name}\nauthor: {rep.id}\n"
-        f"at: {before}T08:00:00+08:00\ntext: before the handover @{outsider.id}\n"
-        f"mentions: [{outsider.id}]\n"
+        f"at: 2026-01-05T08:00:00+08:00\ntext: before the handover @{outsider.id}\n"
+        f"mentions: [{outsider.id}]\nrecord_owner: {outsider.id}\n"
     )
     return store
 
@@ -167,7 +162,7 @@ def test_no_ops_module_writes_its_own_access_sql() -> None:
 def oracle_shared(root: Path, member: str) -> set[str]:
     """What the sharing rule gives ``member``, worked out from the files themselves (not the
     index): participants read the record's directory; a mention does too while the record
-    was not assigned after it; a task's assignee reads its contract's directory and customer."""
+    has the owner it had then; a task's assignee reads its contract's directory and customer."""
     trees, customers = set(), set()
     for path in root.rglob("*.yaml"):
         rel = path.relative_to(root).as_posix()
@@ -178,11 +173,8 @@ def oracle_shared(root: Path, member: str) -> set[str]:
         if loc.parent is None and member in (data.get("participants") or []):
             trees.add(loc.record_dir)
         elif loc.kind.name == "followup" and member in (data.get("mentions") or []):
-            main = next(p for p in path.parent.parent.glob("*.yaml"))
-            assigned = (yaml.safe_load(main.read_text()) or {}).get("assigned")
-            at = data["at"] if isinstance(data["at"], dt.datetime) else None
-            day = at.date() if at else dt.date.fromisoformat(str(data["at"])[:10])
-            if assigned is None or day >= assigned:
+            then = data.get("record_owner")
+            if then is None or then == loc.owner.member:
                 trees.add(path.parent.parent.relative_to(root).as_posix())
         elif loc.kind.name == "task" and loc.parent and data.get("assignee") == member:
             contract_dir = path.parent.parent

@@ -245,6 +245,7 @@ FOLLOWUP = Kind(
         F("via", _choice(*VIA)),
         F("text", text, True),
         F("mentions", tags),
+        F("record_owner", line, settable=False),  # whose the record was: mentions last while it is
         F("attachments", tags),
         F("next", date),
     ),

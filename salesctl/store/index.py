@@ -155,7 +155,7 @@ class Index(RefreshingIndex):
 
     def shares_of(self, member_id: str) -> Shares:
         """What records share with ``member_id`` (``scopes.shares_of``), resolved: a
-        mention lapses once its record was assigned after it; a contract's customer is found
+        mention lapses once its record has another owner; a contract's customer is found
         by its id. From the committed records and what this command looked at: shares sit in
         other members' directories, which a clone does not edit uncommitted."""
         self.refresh(kinds=(), files=())
@@ -164,8 +164,7 @@ class Index(RefreshingIndex):
         rows = self.db.execute(
             "SELECT s.how, s.target FROM shares s "
             "LEFT JOIN records a ON s.anchor IS NOT NULL AND a.path = s.anchor "
-            "WHERE s.member = ? AND (s.since IS NULL "
-            "OR s.since >= coalesce(json_extract(a.data, '$.assigned'), ''))",
+            "WHERE s.member = ? AND (s.while_owner IS NULL OR s.while_owner = a.owner)",
             (member_id,),
         )
         for how, target in rows:

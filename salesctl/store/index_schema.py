@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS records(
     data TEXT, problems TEXT, shares TEXT);
 CREATE TABLE IF NOT EXISTS shares(
     source TEXT NOT NULL, member TEXT NOT NULL, how TEXT NOT NULL, target TEXT NOT NULL,
-    since TEXT, anchor TEXT);
+    while_owner TEXT, anchor TEXT);
 CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;

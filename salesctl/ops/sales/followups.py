@@ -253,6 +253,7 @@ def add_followup(
             "via": via,
             "text": text.strip(),
             "mentions": mentions,
+            "record_owner": record.owner.member if mentions else None,
             "attachments": [name for name, _content in files],
             "next": next_day,
         }
