@@ -189,23 +189,16 @@ def write_scope(config: Config, member: Member, action: str) -> Grants:
     return Grants((POOL_GRANT, own) if action in POOL_ACTIONS_FOR_OWN_SCOPE else (own,))
 
 
-def may_read(
-    config: Config,
-    member: Member,
-    owner: Owner,
-    path: str | None = None,
-    shares: Shares = NO_SHARES,
-) -> bool:
-    """May ``member`` read the record file ``path`` in ``owner``'s directory (without a
-    path: anything there, by the directory alone)?"""
-    return read_scope(config, member, shares).allows(owner, path)
+def may_read(config: Config, member: Member, owner: Owner) -> bool:
+    """May ``member`` read what is in ``owner``'s directory, by the directory alone? (What
+    records share with a member comes from the index: ``ops/records.py:readable``.)"""
+    return read_scope(config, member).allows(owner)
 
 
-def visible_sql(
-    config: Config, viewer: Member, shares: Shares = NO_SHARES
-) -> tuple[str, list[Any]]:
-    """An SQL condition on the index limiting rows to what ``viewer`` may read."""
-    return read_scope(config, viewer, shares).sql()
+def visible_sql(config: Config, viewer: Member) -> tuple[str, list[Any]]:
+    """An SQL condition on the index limiting rows to the directories ``viewer`` may read
+    (figures count these; lists add what is shared: ``ops/records.py:readable``)."""
+    return read_scope(config, viewer).sql()
 
 
 def action_allowed(config: Config, member: Member, action: str) -> bool:

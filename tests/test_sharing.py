@@ -42,6 +42,14 @@ def commit_as(root: Path, member: str, message: str) -> None:
     )  # fmt: skip
 
 
+def hand_edit(root: Path, path: str, member: str, **fields: Any) -> None:
+    """Past the CLI: ``member`` edits a record file by hand and commits it."""
+    data = yaml.safe_load((root / path).read_text())
+    data.update(fields)
+    (root / path).write_text(yaml.safe_dump(data, allow_unicode=True))
+    commit_as(root, member, f"{member} edits {path} by hand")
+
+
 def shared_lead(cli: Any) -> dict[str, Any]:
     return ok(  # type: ignore[no-any-return]
         cli, "--as", "alice", "lead", "add", "--company", "青岛新航纺织", "--set",
@@ -93,11 +101,7 @@ def test_a_participant_adds_followups_and_visits_but_does_not_touch_the_owners_f
 
     # by hand, past the CLI: the gate refuses the edit of the owner's fields
     base = head(store)
-    lead_file = store / lead["path"]
-    data = yaml.safe_load(lead_file.read_text())
-    data["stage"] = "qualified"
-    lead_file.write_text(yaml.safe_dump(data, allow_unicode=True))
-    commit_as(store, "nora", "nora qualifies alice's lead")
+    hand_edit(store, lead["path"], "nora", stage="qualified")
     assert check_range(cli, base, "nora") == (1, {lead["path"]})
 
 
@@ -174,20 +178,12 @@ def test_service_without_a_task_on_the_contract_gets_nothing(store: Path, cli: A
     assert code(cli, "--as", "sam", "contract", "activate", kid) == 3
     # by hand: the gate refuses it too
     base = head(store)
-    path = store / made["path"]
-    data = yaml.safe_load(path.read_text())
-    data["status"] = "active"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    commit_as(store, "sam", "sam activates")
+    hand_edit(store, made["path"], "sam", status="active")
     assert check_range(cli, base, "sam") == (1, {made["path"]})
 
 
 def test_a_service_hand_commit_may_only_activate(store: Path, cli: Any) -> None:
     made = signed_contract(cli, store)
     base = head(store)
-    path = store / made["path"]
-    data = yaml.safe_load(path.read_text())
-    data["amount"] = "1"  # not an activation
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    commit_as(store, "sam", "sam edits the amount")
+    hand_edit(store, made["path"], "sam", amount="1")  # not an activation
     assert check_range(cli, base, "sam") == (1, {made["path"]})
