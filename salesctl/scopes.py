@@ -245,6 +245,33 @@ PARTICIPANT_ACTIONS = ("followup.add", "visit.add", "visit.done", "visit.cancel"
 TASK_HOLDER_ACTIONS = ("contract.activate",)
 
 
+# A contract's status moves by an action of its own, with the fields that move sets; any
+# other change of its fields is an edit. (Closing comes with the last payment or invoice.)
+CONTRACT_STATUS_ACTIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "signed": (("contract.sign",), frozenset({"signed", "plan"})),
+    "active": (("contract.activate",), frozenset()),
+    "cancelled": (("contract.cancel",), frozenset({"reason"})),
+    "closed": (("contract.pay", "contract.invoice"), frozenset()),
+}
+
+
+def contract_change_needs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """What a change of a contract's fields from ``old`` to ``new`` needs: for each part of
+    it, the actions any one of which allows it (``check --range`` asks
+    ``check_contract_write`` of each, as the CLI does of the command's action)."""
+    changed = {k for k in {*old, *new} if old.get(k) != new.get(k)}
+    needs: list[tuple[str, ...]] = []
+    if "status" in changed:
+        actions, fields = CONTRACT_STATUS_ACTIONS.get(
+            str(new.get("status")), (("contract.edit",), frozenset())
+        )
+        needs.append(actions)
+        changed -= {"status", *fields}
+    if changed:
+        needs.append(("contract.edit",))
+    return needs
+
+
 class ARecord(Protocol):
     """What a record-level rule looks at: whose directory, which id, its fields."""
 

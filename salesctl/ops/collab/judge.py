@@ -47,7 +47,6 @@ EXTRA_ADD = {
 # Editing a record of a kind, besides the role's own ``<kind>.*`` actions.
 EXTRA_EDIT = {
     "customer": ("contact.",),
-    "contract": ("contract.pay", "contract.invoice"),
     "payment": ("contract.pay",),
     "invoice": ("contract.invoice",),
 }
@@ -143,19 +142,21 @@ class Judge:
             if change.path in covered:
                 continue
             assert place.owner is not None
-            why = self._file(change, place, member)
+            why = self._file(commit, change, place, member)
             if why and self._shared_write(commit, change, place, member):
                 why = None
             if why:
                 yield change.path, why
 
-    def _file(self, change: FileChange, place: Place, member: Member) -> str | None:
+    def _file(self, commit: str, change: FileChange, place: Place, member: Member) -> str | None:
         kind = place.file_kind
         assert kind is not None and place.owner is not None
         if change.old_blob is None:
             actions = (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
         elif change.new_blob is None:
             actions = (f"{kind.name}.delete",)
+        elif kind.name == "contract":
+            return self._contract_edit(commit, change, place, member)
         else:
             actions = self._edit_actions(member, kind)
         why = self._why_not(member, actions, place.owner)
@@ -171,16 +172,15 @@ class Judge:
 
     def _shared_write(self, commit: str, change: FileChange, place: Place, member: Member) -> bool:
         """A write the record's own fields allow beyond the directory: a participant adding
-        a follow-up or visit or closing a visit (``scopes.check_child_write``), the holder of
-        a task on a contract activating it (``scopes.check_contract_write``), as of ``commit``."""
+        a follow-up or visit or closing a visit (``scopes.check_child_write``), as of
+        ``commit``."""
         kind, file_kind = place.kind, place.file_kind
         assert kind is not None and file_kind is not None
-        shared_kinds = file_kind.name in ("followup", "visit") or kind.name == "contract"
-        if change.new_blob is None or not shared_kinds:
+        if change.new_blob is None or file_kind.name not in ("followup", "visit"):
             return False  # deleting stays the owner's, and so does everything else
         directory = change.path[: -len(place.rel)].rstrip("/")
         old, new = self._both(change)
-        if file_kind.name in ("followup", "visit") and not place.is_main:
+        if not place.is_main:
             if change.old_blob is None:
                 action = f"{file_kind.name}.add"
             elif (
@@ -195,21 +195,37 @@ class Judge:
             main = f"{directory}/{kind.file_name}"
             fields = load_fields(self.git.files_at(commit, [main]).get(main), main) or {}
             return self._allowed(scopes.check_child_write, member, action, _Fields(place, fields))
-        if kind.name == "contract" and place.is_main and change.old_blob is not None:
-            differ = {k for k in {*old, *new} if old.get(k) != new.get(k)}
-            if differ != {"status"} or new.get("status") != "active":
-                return False
-            tasks = self.git.list_paths(commit, [f"{directory}/tasks/"])
-            holders = [
-                str((load_fields(content, path) or {}).get("assignee"))
-                for path, content in self.git.files_at(commit, tasks).items()
-            ]
-
-            def check(config: Config, actor: Member, action: str, record: _Fields) -> None:
-                scopes.check_contract_write(config, actor, action, record, holders)
-
-            return self._allowed(check, member, "contract.activate", _Fields(place, new))
         return False
+
+    def _contract_edit(
+        self, commit: str, change: FileChange, place: Place, member: Member
+    ) -> str | None:
+        """A contract's fields changed: each part of the change by the rule the CLI applies
+        (``scopes.contract_change_needs``, ``scopes.check_contract_write``): the owner's own
+        actions, a task holder activating, finance closing it with the last payment."""
+        old, new = self._both(change)
+        record = _Fields(place, old)
+        holders: list[str] | None = None
+        for alternatives in scopes.contract_change_needs(old, new):
+            reason = ""
+            for action in alternatives:
+                if action in scopes.TASK_HOLDER_ACTIONS and holders is None:
+                    holders = self._task_holders(commit, change.path[: -len(place.rel)])
+                try:
+                    scopes.check_contract_write(self.config, member, action, record, holders or ())
+                    break
+                except Forbidden as exc:
+                    reason = reason or exc.message
+            else:
+                return reason
+        return None
+
+    def _task_holders(self, commit: str, directory: str) -> list[str]:
+        tasks = self.git.list_paths(commit, [f"{directory}tasks/"])
+        return [
+            str((load_fields(content, path) or {}).get("assignee"))
+            for path, content in self.git.files_at(commit, tasks).items()
+        ]
 
     def _both(self, change: FileChange) -> tuple[dict[str, Any], dict[str, Any]]:
         """A changed file's fields before and after ({} for a side that is not there)."""
