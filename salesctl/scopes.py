@@ -250,7 +250,7 @@ TASK_HOLDER_ACTIONS = ("contract.activate",)
 CONTRACT_STATUS_ACTIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "signed": (("contract.sign",), frozenset({"signed", "plan"})),
     "active": (("contract.activate",), frozenset()),
-    "cancelled": (("contract.cancel",), frozenset({"reason"})),
+    "cancelled": (("contract.cancel",), frozenset({"reason", "cancelled"})),
     "closed": (("contract.pay", "contract.invoice"), frozenset()),
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import git
 
+from salesctl import clock
 from salesctl.ids import new_id
 
 BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
@@ -176,8 +177,10 @@ def test_grouping_scope_and_which_contracts_count(store: Path, cli: Any) -> None
     closed = add_contract(cli, "alice", acme, "2026-10-01", [("2026-10-31", "10")])
     pay(cli, closed, "10", "2026-10-10")
     ok(cli, "--as", "fay", "contract", "invoice", closed, "--amount", "10", "--number", "Z-1")
-    cancelled = add_contract(cli, "bob", initech, "2026-09-01", [("2026-09-30", "400")])
+    cancelled = contract("bob", "east", initech, "2026-09-01", [("2026-09-30", "400")])
     ok(cli, "--as", "lee", "contract", "cancel", cancelled, "--reason", "withdrew")
+    # it owed 400 until it was cancelled, today: a day before, it still counts
+    cancelled_on = {cancelled: clock.today().isoformat()}
     ok(cli, "--as", "alice", "contract", "add", acme, "--title", "Draft", "--amount", "99")
     later = add_contract(cli, "nora", north, "2026-11-20", [("2026-11-25", "123")])
 
@@ -185,8 +188,10 @@ def test_grouping_scope_and_which_contracts_count(store: Path, cli: Any) -> None
         groups: dict[Any, dict[str, Decimal]] = defaultdict(
             lambda: dict.fromkeys(BUCKETS, Decimal(0))
         )
-        for owner, customer, team, signed, plan, payments in contracts.values():
+        for contract_id, (owner, customer, team, signed, plan, payments) in contracts.items():
             if signed > as_of or (owners is not None and owner not in owners):
+                continue
+            if cancelled_on.get(contract_id, "9999") <= as_of:
                 continue
             aged = expected_aging(plan, payments, as_of)
             if not sum(aged.values()):

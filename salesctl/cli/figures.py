@@ -18,11 +18,13 @@ app = make_app()
 def pipeline(
     owner: MemberOpt = None,
     team: TeamOpt = None,
+    as_of: AsOfOpt = None,
     fmt: FormatOpt = None,
     *,
     s: Session,
 ) -> None:
-    """The sales funnel: per deal stage the count, amount and weighted amount.
+    """The sales funnel: per deal stage the count, amount and weighted amount; with
+    --as-of, the deals as they stood at the end of that day (from their stage dates).
 
     Example: salesctl pipeline --team east --format json
     """
@@ -30,7 +32,9 @@ def pipeline(
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import pipeline as funnel
 
-    rows: list[dict[str, Any]] = funnel(s.store, s.actor, owner=owner, team=team)
+    rows: list[dict[str, Any]] = funnel(
+        s.store, s.actor, owner=owner, team=team, as_of=as_of_day(as_of)
+    )
     warn_skipped(getattr(rows, "skipped", ()))
     fmt = fmt or default_format()
     if fmt != "table":

@@ -297,6 +297,7 @@ CONTRACT = Kind(
         F("ends", date),
         F("status", _choice("draft", "signed", "active", "closed", "cancelled"), True),
         F("reason", text),
+        F("cancelled", date, settable=False),  # when: a past period still counts it
         F("plan", _rows, columns=PLAN_COLUMNS),
         F("created", date, True, settable=False),
         F("custom", _mapping),
@@ -328,6 +329,7 @@ KR_COLUMNS = (
     F("metric", line),
     F("value", values.coerce_number),  # the latest check-in (metric-linked KRs compute theirs)
     F("checked", date),  # when it was checked in
+    F("checkins", tags),  # every check-in, "YYYY-MM-DD=VALUE": a past report's value
     F("note", text),
 )
 OKR = Kind(

@@ -232,14 +232,15 @@ ANYONE = OwnedBy()
 
 
 def owner_filter(
-    store: Store, viewer: Member, owned: OwnedBy = ANYONE
+    store: Store, viewer: Member, owned: OwnedBy = ANYONE, *, shared: bool = True
 ) -> tuple[list[str], list[Any], list[str]]:
     """SQL conditions (and their parameters) for the records ``viewer`` may read, of the
     owner, team or pool asked for, and the directories they can sit in (so the index looks
-    only there)."""
+    only there). ``shared``: with the records shared with the viewer (lists do; figures
+    count the directories only)."""
     config = store.config
     owner, team = owned.owner, owned.team
-    grants = readable(store, viewer)
+    grants = readable(store, viewer) if shared else scopes.read_scope(config, viewer)
     sql, args = grants.sql()
     conditions = [sql] if sql else []
     within = scopes.visible_dirs(config, viewer, grants.shares)

@@ -167,7 +167,7 @@ def report_data(
         "stage_movements": {
             kind: facts.stage_entries(kind, period, members) for kind in ("lead", "deal")
         },
-        "pipeline": pipeline_rows(facts, config, members),
+        "pipeline": pipeline_rows(facts, config, members, state_day(period)),
         "deals_closed": _deals_closed(facts, period, members),
         "overdue": _overdue(facts, period.end, members),
         "aging": facts.aging_at(period.end, members),
@@ -197,10 +197,19 @@ def _member_row(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     return {"member": member.id, "name": member.name, "team": member.team, **row}
 
 
-def pipeline_rows(facts: Facts, config: Config, members: set[str] | None) -> list[dict[str, Any]]:
-    """Per deal stage (config order): count, amount and probability-weighted amount."""
+def state_day(period: Period) -> dt.date | None:
+    """The day a period's state-at-the-end figures are taken on: its last day, or None (now)
+    while it has not ended (nothing is dated after today)."""
+    return period.end if period.end < clock.today() else None
+
+
+def pipeline_rows(
+    facts: Facts, config: Config, members: set[str] | None, when: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Per deal stage (config order): count, amount and probability-weighted amount, of
+    the deals as they stood at the end of ``when`` (None: now)."""
     where, args = in_list("owner", members) if members is not None else ("", [])
-    found = facts.stage_totals(where, args)
+    found = facts.stage_totals(where, args, when)
     rows = []
     for stage in config.deal_stages:
         count, amount = found.get(stage.id, (0, Decimal(0)))
@@ -274,6 +283,16 @@ def _trend(facts: Facts, period: Period, members: set[str]) -> list[dict[str, An
     ]
 
 
+def value_on(kr: dict[str, Any], day: dt.date | None) -> Decimal:
+    """A checked-in key result's value at the end of ``day`` (None: now): the last check-in
+    by then (``checkins``), 0 if there was none yet."""
+    checked = kr.get("checked")
+    if day is None or not checked or str(checked) <= day.isoformat():
+        return decimal(kr.get("value"))
+    earlier = [c for c in kr.get("checkins") or [] if c.split("=", 1)[0] <= day.isoformat()]
+    return decimal(earlier[-1].split("=", 1)[1]) if earlier else Decimal(0)
+
+
 def okr_progress(
     store: Store, config: Config, facts: Facts, subject: Subject, period: Period | None
 ) -> list[dict[str, Any]]:
@@ -304,6 +323,10 @@ def okr_progress(
             continue
         if period is not None and (span.end < period.start or span.start > period.end):
             continue
+        # a past period's report: the OKR as it stood at the period's end
+        day = state_day(period) if period is not None else None
+        if day is not None and day < span.end:
+            span = Period(span.kind, span.id, span.start, day)
         if owner:
             people = {owner}
         elif team:
@@ -318,7 +341,7 @@ def okr_progress(
                 values = facts.metric(metric, span, people)
                 current = sum((decimal(v) for v in values.values()), Decimal(0))
             else:
-                current = decimal(kr.get("value"))
+                current = value_on(kr, day)
             progress = min(Decimal(1), current / target) if target > 0 else Decimal(0)
             krs.append(
                 {

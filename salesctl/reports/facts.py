@@ -54,7 +54,13 @@ COUNT_METRICS = (
 )
 AMOUNT_METRICS = ("contract_amount", "payments_received", "outstanding")
 METRICS = COUNT_METRICS + AMOUNT_METRICS
-LIVE_CONTRACT = "coalesce(json_extract(data, '$.status'), '') NOT IN ('draft', 'cancelled')"
+# A contract that counts on a day (the next parameter): signed, and not cancelled by then
+# (one cancelled before contracts kept the day counts nowhere).
+LIVE_CONTRACT = (
+    "coalesce(json_extract(data, '$.status'), '') != 'draft' "
+    "AND (coalesce(json_extract(data, '$.status'), '') != 'cancelled' "
+    "OR coalesce(json_extract(data, '$.cancelled'), '') > ?)"
+)
 # The day a record entered its current stage (an expression index on it must read the same).
 STAGE_DAY = "json_extract(data, '$.stages.' || json_extract(data, '$.stage'))"
 AMOUNT = "json_extract(data, '$.amount')"
@@ -191,7 +197,8 @@ class Facts:
                 f"WHERE kind = 'contract' AND {LIVE_CONTRACT} "
                 f"AND json_extract(data, '$.signed') {date_in} GROUP BY owner"
             )
-            rows = [(str(k), n, c) for k, n, c in self.query(sql, span, ["contract"]) if k]
+            args = (span[1], *span)
+            rows = [(str(k), n, c) for k, n, c in self.query(sql, args, ["contract"]) if k]
             return {
                 "contracts_signed": {k: int(n) for k, n, _c in rows},
                 "contract_amount": {k: from_cents(c) for k, _n, c in rows},
@@ -246,7 +253,7 @@ class Facts:
         # Given owners, find their contracts by owner: fewer than all those signed by then.
         signed = f"{'' if owners is None else '+'}json_extract(data, '$.signed') <= ?"
         conditions = ["kind = 'contract'", signed, LIVE_CONTRACT, "owner IS NOT NULL"]
-        params: list[Any] = [day, day]  # the payments' and the contracts'
+        params: list[Any] = [day, day, day]  # the payments', the signing's, the cancelling's
         if owners is not None:
             owner_in, values = in_list("owner", owners)
             conditions.append(owner_in)
@@ -278,16 +285,32 @@ class Facts:
     # -- deals ----------------------------------------------------------------------------------
 
     def stage_totals(
-        self, where: str = "", args: Sequence[Any] = ()
+        self, where: str = "", args: Sequence[Any] = (), as_of: dt.date | None = None
     ) -> dict[str, tuple[int, Decimal]]:
-        """(count, amount) of the deals in each stage, of those matching SQL ``where``."""
+        """(count, amount) of the deals in each stage, of those matching SQL ``where``; with
+        ``as_of``, the stage each deal was in at the end of that day, from the dates in its
+        ``stages`` (the latest entered by then; deals opened after it are left out), so a
+        past period's pipeline does not change as deals move on."""
         stage = "json_extract(data, '$.stage')"
-        sql = (
-            f"SELECT {stage}, count(*), sum({cents(AMOUNT)}) FROM valid_records WHERE kind = 'deal'"
-            + (f" AND ({where})" if where else "")
-            + f" GROUP BY +{stage}"  # ``+``: find them by the scope's lookup (owner, team)
-        )
-        rows = self.query(sql, args, ["deal"])
+        scope = f" AND ({where})" if where else ""
+        if as_of is None:
+            sql = (
+                f"SELECT {stage}, count(*), sum({cents(AMOUNT)}) FROM valid_records "
+                f"WHERE kind = 'deal'{scope} GROUP BY +{stage}"  # ``+``: by the scope's lookup
+            )
+            rows = self.query(sql, args, ["deal"])
+        else:
+            # ``stages`` is in date order (ops/records.py:enter_stage): the last entry by then
+            then = (
+                "(SELECT s.key FROM json_each(data, '$.stages') AS s WHERE s.value <= ? "
+                "ORDER BY s.value DESC, s.id DESC LIMIT 1)"
+            )
+            sql = (
+                f"SELECT stage, count(*), sum(amount) FROM (SELECT {then} AS stage, "
+                f"{cents(AMOUNT)} AS amount FROM valid_records WHERE kind = 'deal'{scope}) "
+                "WHERE stage IS NOT NULL GROUP BY stage"
+            )
+            rows = self.query(sql, [as_of.isoformat(), *args], ["deal"])
         return {stage: (int(n), from_cents(c)) for stage, n, c in rows}
 
     def stage_entries(self, kind: str, period: Period, owners: Collection[str]) -> dict[str, int]:

@@ -290,7 +290,7 @@ def cancel_contract(
     def change(data: dict[str, Any]) -> dict[str, Any]:
         if data["status"] in ("closed", "cancelled"):
             raise Invalid(f"{contract_id} is already {data['status']}")
-        return dict(data, status="cancelled", reason=reason.strip())
+        return dict(data, status="cancelled", reason=reason.strip(), cancelled=clock.today())
 
     return _status_change(store, actor, contract_id, "contract.cancel", change, opts=opts)
 

@@ -195,16 +195,22 @@ def list_deals(
 
 
 def pipeline(
-    store: Store, viewer: Member, *, owner: str | None = None, team: str | None = None
+    store: Store,
+    viewer: Member,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    as_of: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """Per stage in config order: deal count, amount and probability-weighted amount."""
+    """Per stage in config order: deal count, amount and probability-weighted amount (of
+    the deals as they stood at the end of ``as_of``, if given)."""
     config = store.config
     if owner and team:
         raise Invalid("--owner and --team are exclusive", "give one of them")
-    conditions, args, within = owner_filter(store, viewer, OwnedBy(owner, team))
+    conditions, args, within = owner_filter(store, viewer, OwnedBy(owner, team), shared=False)
     where = " AND ".join(conditions)
     facts = Facts(store.index, config, within=within)
-    found = facts.stage_totals(where, args)
+    found = facts.stage_totals(where, args, as_of)
     rows = RecordList()
     rows.skipped = facts.skipped(where, args)
     for stage in config.deal_stages:

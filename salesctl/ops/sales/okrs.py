@@ -139,7 +139,9 @@ def checkin(
                 f"{record.id}/{kr_id} computes its value from {row['metric']}",
                 "check in only key results without a metric",
             )
-        row.update(value=value, checked=clock.today())
+        today = clock.today()
+        earlier = [c for c in row.get("checkins") or [] if not c.startswith(f"{today}=")]
+        row.update(value=value, checked=today, checkins=[*earlier, f"{today}={value}"])
         if note:
             row["note"] = note
         data = validate(config, OKR, dict(record.data, key_results=rows), record.path)
