@@ -125,6 +125,8 @@ def test_a_relationship_record_outside_the_leads_scope_stops_the_assignment(
     assert head(store) == before and not git(store, "status", "--porcelain")
     ok(cli("--as", "dana", "customer", "assign", book["customer"], "--to", "bob"))
     assert (store / f"teams/east/bob/deals/{book['won']}/deal.yaml").exists()
+    assert ok(cli("check", "--range", f"{before}..HEAD", "--actor", "dana")).code == 0
+    assert cli("check", "--range", f"{before}..HEAD", "--actor", "lee").code == 1
 
 
 def later(days: int) -> str:
@@ -178,3 +180,7 @@ def test_a_customers_history_starts_at_the_leads_first_touch(store: Path, cli: A
     # the lead's own history is its own: the customer is not told with it
     lead_story = ok(cli("--as", "bob", "history", book["lead"], "-f", "json")).json()
     assert {e["record"] for e in lead_story} == {book["lead"]}
+    # a lead the viewer may not read is not told through the customer
+    ok(cli("--as", "dana", "lead", "assign", book["lead"], "--to", "nora"))
+    story = ok(cli("--as", "bob", "history", book["customer"], "-f", "json")).json()
+    assert {e["record"] for e in story} == {book["customer"]}
