@@ -51,8 +51,9 @@ def _move(
 
 
 def _move_open_deals(tx: Transaction, config: Config, customer: Record, target: Owner) -> None:
-    """A customer's open deals travel with it: whoever owns the customer works its deals.
-    Won and lost deals stay where they were closed (they are that owner's results)."""
+    """On a claim or release, a customer's open deals travel with it: whoever owns the
+    customer works its deals. Won and lost deals stay with their owner (the pool holds no
+    one's results); an assignment moves them too (``relationship.move_relationship``)."""
     closed = {config.won_stage, config.lost_stage}
     rows = tx.store.index.select(
         "deal", ["stage"], "json_extract(data, '$.customer') = ?", [customer.id]
