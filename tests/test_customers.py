@@ -361,7 +361,9 @@ def test_release_to_the_pool_and_claim_with_the_cap(store: Path, cli: Any) -> No
     assert snapshot(store) == before
 
 
-def test_assigning_a_customer_takes_its_open_deals_along(store: Path, cli: Any) -> None:
+def test_assigning_a_customer_takes_all_its_deals_along(store: Path, cli: Any) -> None:
+    """Won deals too (issue 13): the new owner holds the whole relationship, and its credit
+    (tests/test_customer_moves.py covers contracts and the converted lead)."""
     customer = add_customer(cli, "alice", "Moving Co")
     deal = ("--as", "alice", "deal", "add", customer["id"], "--close", "2026-12-31")
     open_deal = ok(cli, *deal, "--title", "Open", "--amount", "100", "--stage", "proposal")
@@ -373,9 +375,9 @@ def test_assigning_a_customer_takes_its_open_deals_along(store: Path, cli: Any) 
     moved = ok(cli, "--as", "bob", "deal", "show", open_deal["id"])
     assert moved["owner"] == "bob"
     assert moved["path"].startswith("teams/east/bob/deals/")
-    kept = ok(cli, "--as", "lee", "deal", "show", won_deal["id"])
-    assert kept["owner"] == "alice"  # a won deal is the result of whoever closed it
-    assert open_deal["id"] in trailers(store, "Salesctl-Record")
+    won = ok(cli, "--as", "bob", "deal", "show", won_deal["id"])
+    assert won["owner"] == "bob" and won["stage"] == "won"
+    assert {open_deal["id"], won_deal["id"]} <= set(trailers(store, "Salesctl-Record"))
     assert cli("check").code == 0
 
 
@@ -418,4 +420,7 @@ def test_a_converted_customer_shows_the_leads_follow_ups_from_the_first_touch(
     assert cli("--as", "lee", "customer", "show", customer, "-f", "json").json()["followups"]
     assert cli("--as", "lee", "customer", "assign", customer, "--to", "bob").code == 0
     bobs = cli("--as", "bob", "customer", "show", customer, "-f", "json").json()
-    assert [f["text"] for f in bobs["followups"]] == ["kick-off"]  # the lead is still alice's
+    assert [f["text"] for f in bobs["followups"]] == ["kick-off", "cold call"]  # lead came too
+    assert cli("--as", "dana", "lead", "assign", lead, "--to", "nora").code == 0
+    bobs = cli("--as", "bob", "customer", "show", customer, "-f", "json").json()
+    assert [f["text"] for f in bobs["followups"]] == ["kick-off"]  # the lead is north's now

@@ -4,6 +4,8 @@ all of it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,142 @@ def test_three_hundred_records_are_one_commit(store: Path, cli: Any, tmp_path: P
     for lead in mine[::60]:
         story = ok(cli("--as", "bob", "history", lead["id"], "-f", "json")).json()
         assert story[0]["action"] == "member.handover", lead["id"]
+
+
+def changed_files(store: Path, rev: str = "HEAD") -> list[str]:
+    return git(store, "diff-tree", "--no-commit-id", "-r", "--name-only", rev).split()
+
+
+def test_deactivate_marks_the_member_inactive_in_the_same_commit(store: Path, cli: Any) -> None:
+    book = alices_book(cli)
+    before = head(store)
+    args = ("member", "handover", "alice", "--to", "bob", "--deactivate", "-f", "json")
+    result = ok(cli("--as", "dana", *args)).json()
+    assert result["deactivated"] is True and result["moved"]["contract"] == 1
+    assert git(store, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
+    assert "salesctl.yaml" in changed_files(store)
+    numstat = git(store, "diff", "--numstat", before, "HEAD", "--", "salesctl.yaml").split()
+    assert numstat[:2] == ["1", "1"]  # alice's line only: the rest of the file is kept
+    members = {m["id"]: m for m in ok(cli("member", "list", "-f", "json")).json()}
+    assert members["alice"]["active"] is False and members["bob"]["active"] is True
+    assert ok(cli("check")).code == 0
+    assert ok(cli("check", "--range", f"{before}..HEAD", "--actor", "dana")).code == 0
+    assert cli("check", "--range", f"{before}..HEAD", "--actor", "lee").code == 1
+    # the leaving rep's checklist steps are the colleague's; finance's and service's stay
+    contract = ok(cli("--as", "bob", "contract", "show", book["contract"], "-f", "json")).json()
+    assignees = {t["title"]: t["assignee"] for t in contract["tasks"]}
+    assert assignees["Send contract"] == "bob" and assignees["Activate service"] == "sam"
+
+
+def test_deactivate_needs_the_right_to_edit_members(store: Path, cli: Any) -> None:
+    alices_book(cli)
+    before = head(store)
+    config = (store / "salesctl.yaml").read_bytes()
+    args = ("member", "handover", "alice", "--to", "bob", "--deactivate")
+    refused = cli("--as", "lee", *args)  # a team lead may hand over, not deactivate
+    assert refused.code == 3 and refused.err.startswith("error:")
+    assert head(store) == before and not git(store, "status", "--porcelain")
+    assert (store / "salesctl.yaml").read_bytes() == config
+    ok(cli("--as", "lee", "member", "handover", "alice", "--to", "bob"))
+    assert "salesctl.yaml" not in changed_files(store)  # without --deactivate: no config change
+    assert (store / "salesctl.yaml").read_bytes() == config
+
+
+def write_record(store: Path, path: str, text: str) -> None:
+    full = store / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text(text, "utf-8")
+
+
+def alices_300_records(store: Path) -> dict[str, list[str]]:
+    """100 leads, 50 customers with a follow-up each, 100 deals (an open and a won one per
+    customer) and 50 contracts with a payment: 300 records written as files, one commit."""
+    from salesctl.ids import new_id
+
+    today = dt.date.fromisoformat(os.environ["SALESCTL_NOW"][:10])
+    day, due = today.isoformat(), (today + dt.timedelta(days=30)).isoformat()
+    home = "teams/east/alice"
+    book: dict[str, list[str]] = {"lead": [], "customer": [], "deal": [], "contract": []}
+    for n in range(100):
+        lead = new_id("L")
+        write_record(
+            store,
+            f"{home}/leads/{lead}/lead.yaml",
+            f"schema_version: 1\ncompany: Lead Co {n}\nstage: new\nstages:\n  new: {day}\n"
+            f"created: {day}\n",
+        )
+        book["lead"].append(lead)
+    for n in range(50):
+        customer, open_deal, won, contract = (new_id(p) for p in "CDDK")
+        base = f"{home}/customers/{customer}"
+        write_record(
+            store,
+            f"{base}/customer.yaml",
+            f"schema_version: 1\nname: Customer {n}\ncreated: {day}\n",
+        )
+        write_record(
+            store,
+            f"{base}/followups/{new_id('F')}.yaml",
+            f"schema_version: 1\nrecord: {customer}\nauthor: alice\nat: {day}T09:00:00+08:00\n"
+            f"text: Visit {n}\n",
+        )
+        for deal, stage in ((open_deal, "proposal"), (won, "won")):
+            write_record(
+                store,
+                f"{home}/deals/{deal}/deal.yaml",
+                f"schema_version: 1\ncustomer: {customer}\ntitle: Deal {n}\namount: 1000\n"
+                f"stage: {stage}\nstages:\n  {stage}: {day}\ncreated: {day}\n",
+            )
+        write_record(
+            store,
+            f"{home}/contracts/{contract}/contract.yaml",
+            f"schema_version: 1\ncustomer: {customer}\ndeal: {won}\ntitle: Contract {n}\n"
+            f"amount: 1000\nsigned: {day}\nstatus: signed\nplan:\n- due: {due}\n  amount: 1000\n"
+            f"created: {day}\n",
+        )
+        write_record(
+            store,
+            f"{home}/contracts/{contract}/payments/{new_id('P')}.yaml",
+            f"schema_version: 1\ncontract: {contract}\ndate: {day}\namount: 400\nauthor: fay\n",
+        )
+        book["customer"].append(customer)
+        book["deal"] += [open_deal, won]
+        book["contract"].append(contract)
+    git(store, "add", "-A")
+    git(store, "-c", "user.name=A", "-c", "user.email=alice@acme.example", "commit", "-qm", "300")
+    return book
+
+
+def test_a_handover_of_300_records_of_every_kind(store: Path, cli: Any) -> None:
+    """Done means (issue 13): one commit; bob reads and works on every record alice had;
+    ``history`` of ten of each kind shows the move; ``check`` and the lead's range pass."""
+    book = alices_300_records(store)
+    assert ok(cli("check")).code == 0
+    before = head(store)
+    result = ok(cli("--as", "lee", "member", "handover", "alice", "--to", "bob", "-f", "json"))
+    assert result.json()["moved"] == {"lead": 100, "customer": 50, "deal": 100, "contract": 50}
+    assert git(store, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
+    assert not list(store.glob("teams/east/alice/**/*.yaml"))
+    for kind in ("lead", "customer", "deal", "contract"):
+        mine = ok(cli("--as", "bob", kind, "list", "--owner", "bob", "-f", "json")).json()
+        assert {r["id"] for r in mine} == set(book[kind]), kind
+    for lead in book["lead"][::10]:
+        ok(cli("--as", "bob", "lead", "show", lead))
+        ok(cli("--as", "bob", "followup", "add", lead, "--text", "New owner"))
+    for customer in book["customer"][::5]:
+        shown = ok(cli("--as", "bob", "customer", "show", customer, "-f", "json")).json()
+        assert len(shown["followups"]) == 1 and len(shown["deals"]) == 2
+        ok(cli("--as", "bob", "followup", "add", customer, "--text", "New owner"))
+    for contract in book["contract"][::5]:
+        shown = ok(cli("--as", "bob", "contract", "show", contract, "-f", "json")).json()
+        assert float(shown["received"]) == 400.0
+    for deal in book["deal"][::20]:  # every tenth customer's open deal
+        ok(cli("--as", "bob", "deal", "move", deal, "--stage", "negotiate"))
+    handed = {"from": "alice", "to": "bob", "verb": "assign"}
+    samples = book["lead"][::10] + book["customer"][::5] + book["deal"][::10]
+    for record in samples + book["contract"][::5]:
+        story = ok(cli("--as", "bob", "history", record, "-f", "json")).json()
+        moves = [e for e in story if e["action"] == "member.handover"]
+        assert [e["move"] for e in moves] == [handed], record
+    assert ok(cli("check")).code == 0
+    assert ok(cli("check", "--range", f"{before}..HEAD", "--actor", "lee")).code == 0

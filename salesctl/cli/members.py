@@ -129,24 +129,34 @@ def member_handover(
     leads_to_pool: Annotated[
         bool, typer.Option("--leads-to-pool", help="Return open leads to the pool instead.")
     ] = False,
+    deactivate: Annotated[
+        bool,
+        typer.Option(
+            "--deactivate", help="Also mark the member inactive, in the same commit (directors)."
+        ),
+    ] = False,
     *,
     out: Write,
 ) -> None:
     """Move everything a member owns to a colleague in one commit (a lead or director).
 
     Leads, customers with their contacts, follow-ups and visits, deals, contracts with
-    payments, invoices and tasks; personal OKRs and reports stay.
+    payments, invoices and tasks; personal OKRs and reports stay. --deactivate also marks
+    the member inactive in salesctl.yaml (needs member.edit: directors and admins).
     Example: salesctl --as liuyang member handover zhangwei --to lina
     """
     from salesctl.cli._session import in_commit
     from salesctl.ops.sales.handover import handover
 
-    result = out.call(handover, member_id, to=to, leads_to_pool=leads_to_pool)
+    result = out.call(
+        handover, member_id, to=to, leads_to_pool=leads_to_pool, deactivate=deactivate
+    )
     if out.told(result):
         return
     moved = ", ".join(f"{n} {kind}(s)" for kind, n in result.data["moved"].items())
     released = len(result.data["released"])
     pooled = f"; {released} open lead(s) to the pool" if released else ""
+    pooled += f"; {member_id} deactivated" if result.data["deactivated"] else ""
     verb = "would hand over" if out.dry_run else "handed over"
     typer.echo(
         f"{verb} {member_id}'s records to {to}: {moved or 'none'}{pooled}{in_commit(result)}"

@@ -166,12 +166,39 @@ def _edit(
     also: Callable[[Transaction], None] = lambda tx: None,
 ) -> WriteResult[dict[str, Any]]:
     """Apply ``change`` to the round-trip document of salesctl.yaml, validate, commit."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.util import load_yaml_guess_indent
-
     config = store.config  # the file as it is must be valid first
     if not scopes.action_allowed(config, actor, action):
         raise Forbidden(f"{actor.id} ({actor.role}) may not {action}", "ask a director or an admin")
+    text, new_config = edited_config(store, change)
+    with store.transaction(actor, action, opts) as tx:
+        tx.write_file(CONFIG_FILE, text.encode("utf-8"))
+        also(tx)
+        tx.summary = summary
+    return tx.result(described(new_config))
+
+
+def deactivated_config(store: Store, actor: Member, member_id: str) -> bytes:
+    """salesctl.yaml with ``member_id`` marked inactive, validated, for another command's
+    commit to write (``member handover --deactivate``); needs the actor's ``member.edit``."""
+    if not scopes.action_allowed(store.config, actor, "member.edit"):
+        raise Forbidden(
+            f"{actor.id} ({actor.role}) may not deactivate {member_id} (member.edit)",
+            "hand over without --deactivate, and ask a director or an admin to deactivate",
+        )
+
+    def change(doc: Any) -> None:
+        entry = next(m for m in doc["members"] if m.get("id") == member_id)
+        entry["active"] = False
+
+    return edited_config(store, change)[0].encode("utf-8")
+
+
+def edited_config(store: Store, change: Callable[[Any], None]) -> tuple[str, Config]:
+    """The text of salesctl.yaml after ``change`` to its round-trip document, and the
+    config it gives; ``Invalid`` (nothing written) if that config has a problem."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
     path = store.root / CONFIG_FILE
     original = yamlio.read_regular(path, source=CONFIG_FILE)
     editor = YAML(typ="rt")
@@ -190,8 +217,4 @@ def _edit(
     new_config, problems = parse_config(yamlio.loads(text, source=CONFIG_FILE), CONFIG_FILE)
     if problems:
         raise Invalid(f"{problems[0]}", "nothing was changed")
-    with store.transaction(actor, action, opts) as tx:
-        tx.write_file(CONFIG_FILE, text.encode("utf-8"))
-        also(tx)
-        tx.summary = summary
-    return tx.result(described(new_config))
+    return text, new_config

@@ -24,8 +24,14 @@ from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
 from salesctl.ops.collab.judge import MOVE_VERBS
-from salesctl.ops.collab.record_changes import RecordChange, field_json, record_changes
+from salesctl.ops.collab.record_changes import (
+    RecordChange,
+    field_json,
+    record_changes,
+    same_member_moved,
+)
 from salesctl.ops.records import readable
+from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.store import Store
 
 
@@ -38,6 +44,7 @@ class HistoryEntry:
     action: str
     subject: str
     change: RecordChange
+    timestamp: int = 0  # committer date, seconds: the order the story is told in
 
     def as_json(self) -> dict[str, Any]:
         move = None
@@ -48,6 +55,7 @@ class HistoryEntry:
                 "verb": move_verb(self.action, self.change, self.member),
             }
         return {
+            "record": self.change.id,
             "commit": self.commit,
             "date": self.date,
             "author": self.author,
@@ -62,10 +70,13 @@ class HistoryEntry:
 
 
 def move_verb(action: str, change: RecordChange, member: str | None) -> str:
-    """assign, claim, release or reclaim: from the trailer, else from the directories."""
+    """assign, claim, release or reclaim: from the trailer, else from the directories; a
+    record following its owner to another team is a ``team change``."""
     verb = action.rsplit(".", 1)[-1]
     if verb in MOVE_VERBS:
         return verb
+    if same_member_moved(change):
+        return "team change"
     if change.owner_after == "pool":
         return "release"
     if change.owner_before == "pool" and change.owner_after == member:
@@ -80,8 +91,9 @@ def record_history(
     store: Store, viewer: Member, text: str, kinds: tuple[str, ...] = ()
 ) -> list[HistoryEntry]:
     """The record's life, newest first: who changed what, when, and its moves. ``kinds``:
-    the record must be one of these (``lead history`` takes leads only)."""
-    config = store.config
+    the record must be one of these (``lead history`` takes leads only). A customer's story
+    starts at the first touch: the lead it was converted from is told with it (its entries
+    name the lead as their ``record``), if the viewer may read that lead."""
     git = GitReader(store.root)
     record_id, current_dir = _find(store, text, kinds)
     dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
@@ -93,6 +105,15 @@ def record_history(
     path = f"{dirs[0]}/{kind.file_name}" if kind else None  # its file, as shares name it
     if last_owner is not None and not readable(store, viewer).allows(last_owner, path):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
+    entries = _entries(store, git, record_id, dirs)
+    lead = _converted_from(store, viewer, current_dir)
+    if lead is not None and lead.id != record_id:
+        entries += _entries(store, git, lead.id, [lead.record_dir])
+    return _newest_first(git, entries)
+
+
+def _entries(store: Store, git: GitReader, record_id: str, dirs: list[str]) -> list[HistoryEntry]:
+    """One record's entries, in no particular order."""
     per_commit = _follow(git, record_id, dirs)
     infos = {info.id: info for info in git.commits(list(per_commit))}
     entries = []
@@ -101,8 +122,7 @@ def record_history(
         found = record_changes(git, changes, only=record_id)
         if not found:
             continue
-        change = found[0]
-        member = config.member_by_email(info.author_email)
+        member = store.config.member_by_email(info.author_email)
         entries.append(
             HistoryEntry(
                 commit=commit,
@@ -111,12 +131,49 @@ def record_history(
                 member=member.id if member else None,
                 action=info.action or "(no salesctl trailer)",
                 subject=info.subject,
-                change=change,
+                change=found[0],
+                timestamp=info.timestamp,
             )
         )
-    order = {c: (infos[c].timestamp, i) for i, c in enumerate(reversed(list(per_commit)))}
-    entries.sort(key=lambda e: order[e.commit], reverse=True)
     return entries
+
+
+def _converted_from(store: Store, viewer: Member, record_dir: str | None) -> RecordPath | None:
+    """The lead a customer (in ``record_dir``) was converted from, if the viewer may read it."""
+    place = place_of(f"{record_dir}/") if record_dir else None
+    if place is None or place.kind is None or place.kind.name != "customer":
+        return None
+    customer = parse_path(f"{record_dir}/{place.kind.file_name}")
+    if customer is None:
+        return None
+    try:
+        lead_id = store.read(customer).data.get("lead")
+    except FileNotFoundError:
+        return None  # removed by hand since the index saw it: its own history still shows
+    if not isinstance(lead_id, str) or not lead_id:
+        return None
+    try:
+        lead = store.resolve(lead_id, ("lead",))
+    except (NotFound, Invalid):
+        return None  # deleted or merged since: the customer's story stands on its own
+    return lead if readable(store, viewer).allows(lead.owner, lead.path) else None
+
+
+def _newest_first(git: GitReader, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """Entries by commit time, newest first; commits of the same second (a script, a test,
+    a busy minute) in the order git made them, which the directories' logs cannot tell
+    once a record has lived in several. Within one commit, the asked record comes first."""
+    by_second: dict[int, set[str]] = {}
+    for entry in entries:
+        by_second.setdefault(entry.timestamp, set()).add(entry.commit)
+    rank: dict[str, int] = {}
+    for second, commits in by_second.items():
+        if len(commits) > 1:
+            # --max-age stops the walk at older commits: this lists one second's commits.
+            out = git.text("rev-list", "--topo-order", f"--max-age={second}", *sorted(commits))
+            listed = [c for c in out.split() if c in commits]
+            rank.update((c, -i) for i, c in enumerate(listed))
+    return sorted(entries, key=lambda e: (e.timestamp, rank.get(e.commit, 0)), reverse=True)
 
 
 def _find(store: Store, text: str, kinds: tuple[str, ...]) -> tuple[str, str | None]:
@@ -200,12 +257,15 @@ def _sources(git: GitReader, record_id: str, commit: str) -> list[str]:
 def history_rows(entries: list[HistoryEntry]) -> list[dict[str, str]]:
     """One row per change line, for the table format."""
     rows = []
+    several = len({e.change.id for e in entries}) > 1  # a customer told with its lead
     for entry in entries:
         who = entry.member or entry.author
         lines = entry.change.lines()
         if entry.change.change == "moved":
             verb = move_verb(entry.action, entry.change, entry.member)
             lines[0] = f"{verb}: {entry.change.owner_before} -> {entry.change.owner_after}"
+        if several and entry.change.kind == "lead":
+            lines = [f"lead {entry.change.id}: {line}" for line in lines or ["(no field changes)"]]
         for i, line in enumerate(lines or ["(no field changes)"]):
             rows.append(
                 {

@@ -138,6 +138,10 @@ def _record_change(
     new_main = next(((c, p) for c, p in mains if c.new_blob), None)
     old_owner = _owner_name(old_main[1].owner) if old_main else None
     new_owner = _owner_name(new_main[1].owner) if new_main else None
+    relocated = bool(old_main and new_main and old_main[1].owner != new_main[1].owner)
+    if relocated and old_owner == new_owner:  # a member's team change: same name, new home
+        assert old_main is not None and new_main is not None
+        old_owner, new_owner = _with_team(old_main[1].owner), _with_team(new_main[1].owner)
     old_data = fields_of(old_main[0].old_blob, old_main[0].path) if old_main else None
     new_data = fields_of(new_main[0].new_blob, new_main[0].path) if new_main else None
     if not mains:  # only children changed: the record stayed where it is
@@ -148,7 +152,7 @@ def _record_change(
         change = "created"
     elif new_main is None:
         change = "deleted"
-    elif old_owner != new_owner:
+    elif relocated:
         change = "moved"
     else:
         change = "changed"
@@ -215,3 +219,14 @@ def _summary(data: dict[str, Any] | None) -> str:
 
 def _owner_name(owner: Owner | None) -> str | None:
     return None if owner is None else str(owner)
+
+
+def _with_team(owner: Owner | None) -> str:
+    """A member's directory named with its team: ``alice (east)``, ``alice (no team)``."""
+    return f"{owner} ({owner.team or 'no team'})" if owner and owner.member else str(owner)
+
+
+def same_member_moved(change: RecordChange) -> bool:
+    """Did the record only follow its owner to another team's directory?"""
+    before, after = change.owner_before or "", change.owner_after or ""
+    return before.endswith(")") and before.split(" (")[0] == after.split(" (")[0]

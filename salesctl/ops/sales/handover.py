@@ -7,7 +7,9 @@ the whole relationship. Each record moves as ``assign`` would move it and is jud
 ``scopes.check_write`` with ``KIND.assign`` from the old directory to the new, here and in
 ``check --range`` (a team lead within the team, a director anywhere). With
 ``leads_to_pool``, open leads go back to the pool instead (released, with the reason).
-Personal OKRs and reports stay where they are: they are the member's own record.
+With ``deactivate``, the member is marked ``active: false`` in salesctl.yaml in the same
+commit (as ``member deactivate`` would: the actor needs ``member.edit``, a director's or an
+admin's). Personal OKRs and reports stay where they are: they are the member's own record.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTRACT, CUSTOMER, DEAL, LEAD, TASK
+from salesctl.ops.org import deactivated_config
 from salesctl.ops.records import home_of, validate
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, to_pool
-from salesctl.store.layout import POOL, Owner, RecordPath, parse_path, record_dir, record_file
+from salesctl.ops.sales.relationship import move_record_dir
+from salesctl.store.layout import POOL, Owner, RecordPath, parse_path, record_file
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
-from salesctl.store.store import Store, Transaction
+from salesctl.store.store import CONFIG_FILE, Store, Transaction
 
 HANDED_OVER = (LEAD, CUSTOMER, DEAL, CONTRACT, TASK)
 
@@ -36,11 +40,13 @@ class Handover:
     to: str
     moved: dict[str, list[str]] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
+    deactivated: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
             "member": self.member,
             "to": self.to,
+            "deactivated": self.deactivated,
             "moved": {kind: len(ids) for kind, ids in self.moved.items()},
             "released": self.released,
             "ids": sorted(i for ids in self.moved.values() for i in ids),
@@ -54,6 +60,7 @@ def handover(
     *,
     to: str,
     leads_to_pool: bool = False,
+    deactivate: bool = False,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Move every record ``member_id`` owns to ``to`` (see the module docstring)."""
@@ -63,7 +70,9 @@ def handover(
     if leaving.id == taking.id:
         raise Invalid(f"{leaving.id} cannot hand over to themselves", "name a colleague with --to")
     target = home_of(config, taking.id)
-    result = Handover(leaving.id, taking.id)
+    # Refused (exit 3) before anything moves; the edited config is validated here too.
+    config_text = deactivated_config(store, actor, leaving.id) if deactivate else None
+    result = Handover(leaving.id, taking.id, deactivated=deactivate)
     reason = f"{leaving.id} handed over to {taking.id}"
     with store.transaction(actor, "member.handover", opts) as tx:
         for kind in HANDED_OVER:
@@ -85,19 +94,22 @@ def handover(
                 _move(tx, loc, target)
                 result.moved.setdefault(kind.name, []).append(loc.id)
         count = sum(len(ids) for ids in result.moved.values()) + len(result.released)
-        if not count:
+        if not count and config_text is None:
             raise Invalid(f"{leaving.id} owns no records", "nothing to hand over")
         tx.summary = f"member.handover: {count} records of {leaving.id} to {taking.id}"
+        if config_text is not None:
+            tx.write_file(CONFIG_FILE, config_text)
+            tx.summary += f"; {leaving.id} deactivated"
     return tx.result(result.as_json())
 
 
 def _move(tx: Transaction, loc: RecordPath, target: Owner) -> None:
-    """Move one record's directory (with its children) to ``target``, as bytes; a lead or
-    customer, read from its file, is dated ``assigned`` today, so the reclaim clock starts
-    again for its new owner."""
+    """Move one record's directory (with its children) to ``target``, as bytes (a contract's
+    checklist tasks assigned to the leaving member are reassigned); a lead or customer,
+    read from its file, is dated ``assigned`` today, so the reclaim clock starts again for
+    its new owner."""
     kind = loc.kind
-    tx.move_dir(loc.record_dir, record_dir(target, kind, loc.id))
-    tx.mention(loc.id)
+    move_record_dir(tx, loc, target)
     data = tx.store.read(loc).data if kind in (LEAD, CUSTOMER) else None
     if data:
         new_loc = RecordPath(record_file(target, kind, loc.id), kind, loc.id, target)

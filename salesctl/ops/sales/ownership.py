@@ -2,7 +2,9 @@
 
 A move renames the record's whole directory (its follow-ups, visits and attachments go
 with it), so ``git log --follow`` and ``salesctl history`` keep the full story and the new
-owner inherits it. The same rules serve leads and customers.
+owner inherits it. The same rules serve leads and customers. Assigning a customer moves
+its whole relationship (``relationship.py``: deals, contracts, the converted lead); a
+claim or release moves its open deals only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
 from salesctl.ops.records import home_of, load_for_write, record_json, validate
+from salesctl.ops.sales.relationship import move_relationship
 from salesctl.store.layout import POOL, Owner, RecordPath, record_dir, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -26,23 +29,31 @@ CLOSED_LEAD_STAGES = ("converted", "disqualified")
 
 
 def _move(
-    tx: Transaction, config: Config, record: Record, target: Owner, data: dict[str, Any]
+    tx: Transaction,
+    config: Config,
+    record: Record,
+    target: Owner,
+    data: dict[str, Any],
+    *,
+    open_deals: bool = True,
 ) -> Record:
-    """Stage the move of ``record``'s directory to ``target`` with ``data`` as its new fields."""
+    """Stage the move of ``record``'s directory to ``target`` with ``data`` as its new fields
+    (a customer's open deals too, unless the caller moves its deals itself)."""
     kind = record.kind
     new_loc = RecordPath(record_file(target, kind, record.id), kind, record.id, target)
     data = validate(config, kind, data, new_loc.path)
     if target != record.owner:
         tx.move_dir(record.loc.record_dir, record_dir(target, kind, record.id))
-        if kind.name == "customer":
+        if kind.name == "customer" and open_deals:
             _move_open_deals(tx, config, record, target)
     tx.write(new_loc, data)
     return Record(new_loc, data)
 
 
 def _move_open_deals(tx: Transaction, config: Config, customer: Record, target: Owner) -> None:
-    """A customer's open deals travel with it: whoever owns the customer works its deals.
-    Won and lost deals stay where they were closed (they are that owner's results)."""
+    """On a claim or release, a customer's open deals travel with it: whoever owns the
+    customer works its deals. Won and lost deals stay with their owner (the pool holds no
+    one's results); an assignment moves them too (``relationship.move_relationship``)."""
     closed = {config.won_stage, config.lost_stage}
     rows = tx.store.index.select(
         "deal", ["stage"], "json_extract(data, '$.customer') = ?", [customer.id]
@@ -77,7 +88,9 @@ def assign(
     participants: Iterable[str] = (),
     opts: WriteOpts = WRITE,
 ) -> WriteResult[list[dict[str, Any]]]:
-    """Give records to ``to`` (a lead within the team, a director anywhere)."""
+    """Give records to ``to`` (a lead within the team, a director anywhere). A customer
+    takes its deals (won and lost too), contracts and converted lead along, each judged as
+    its own ``KIND.assign`` and named in the commit."""
     config = store.config
     target_member = _active_member(config, to)
     target = home_of(config, target_member.id)
@@ -96,7 +109,10 @@ def assign(
                 data["assigned"] = clock.today()
             if extra:
                 data["participants"] = [p for p in extra if p != to]
-            moved.append(record_json(_move(tx, config, record, target, data)))
+            whole = kind == "customer" and record.owner != target
+            moved.append(record_json(_move(tx, config, record, target, data, open_deals=not whole)))
+            if whole:
+                move_relationship(tx, actor, record, target)
         tx.summary = f"{kind}.assign: {_ids(moved)} to {to}"
     return tx.result(moved)
 
@@ -148,7 +164,9 @@ def release(
     reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[list[dict[str, Any]]]:
-    """Return records to the pool, recording when and why."""
+    """Return records to the pool, recording when and why. A customer takes only its open
+    deals along: its contracts and won or lost deals stay with the owner (the pool never
+    holds contracts; only ``assign`` and ``member handover`` move a whole relationship)."""
     config = store.config
     moved: list[dict[str, Any]] = []
     with store.transaction(actor, f"{kind}.release", opts) as tx:
