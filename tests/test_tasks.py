@@ -340,3 +340,42 @@ def test_list_shows_scope_plus_own_tasks_and_the_board_has_three_columns(
         ok(cli, "--as", "sam", "task", "show", steps["Activate service"]["id"])["status"] == "doing"
     )
     assert cli("--as", "nora", "task", "show", steps["Activate service"]["id"]).code == 3
+
+
+def test_the_board_by_person_shows_each_won_customer_as_one_card_with_its_subtasks(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = signed_contract(cli, store)
+    steps = steps_of(made)
+    ok(cli, "--as", "alice", "task", "done", steps["Send contract"]["id"])
+    checklist = next(t for t in made["tasks"] if t["title"].startswith("Won-deal checklist"))
+    renewal = ok(
+        cli, "--as", "alice", "task", "add", "--parent", checklist["id"], "--title", "Renewal",
+        "--due", "2026-12-01",
+    )  # fmt: skip
+    assert renewal["parent"] == checklist["id"] and renewal["record"] == made["id"]
+    ok(cli, "--as", "bob", "task", "add", "--title", "Call Initech", "--due", "2026-11-21")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-12-24T10:00:00+08:00")  # past every due date
+
+    board = ok(cli, "--as", "lee", "task", "list", "--board", "--by", "assignee")
+    assert list(board)[:3] == ["lee", "alice", "bob"]  # the team's active members, in order
+    assert "nick" not in board and "carol" not in board  # another team; inactive
+    (card,) = board["alice"]
+    assert card["id"] == checklist["id"] and card["customer"] == "Acme"
+    assert card["progress"] == "1/5"
+    assert {s["title"] for s in card["subtasks"]} == {*STEPS, "Renewal"}
+    overdue = {s["title"]: s["overdue"] for s in card["subtasks"]}
+    assert overdue == {**dict.fromkeys(STEPS, False), "Renewal": True}  # no due date, done
+    (own,) = board["bob"]
+    assert own["title"] == "Call Initech" and own["overdue"] is True
+    assert own["progress"] is None and own["subtasks"] == []
+    # nobody's subtask is a card of its own while its checklist is on the board
+    assert not [c for cards in board.values() for c in cards if c.get("parent")]
+
+    north = ok(
+        cli, "--as", "dana", "task", "list", "--board", "--by", "assignee", "--team", "north"
+    )
+    assert set(north) >= {"nick", "nora"} and not north["nick"]
+    text = cli("--as", "lee", "task", "list", "--board", "--by", "assignee", "-f", "table").out
+    assert "(1/5)" in text and "Acme" in text and "[x]" in text
+    assert cli("--as", "lee", "task", "list", "--board", "--by", "colour").code == 1

@@ -23,30 +23,45 @@ def task_list(
     status: Annotated[str | None, typer.Option(help="todo, doing or done.")] = None,
     contract: Annotated[str | None, typer.Option(help="Only this contract's tasks.")] = None,
     board: Annotated[
-        bool, typer.Option("--board", help="Columns todo / doing / done (the kanban).")
+        bool, typer.Option("--board", help="The kanban: columns by --by, a card per task.")
     ] = False,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Board columns: status (todo / doing / done) or assignee (one per person, "
+            "each checklist one card with its subtasks)."
+        ),
+    ] = "status",
+    team: Annotated[
+        str | None, typer.Option(help="With --by assignee: this team's columns.")
+    ] = None,
     fmt: FormatOpt = None,
     *,
     s: Session,
 ) -> None:
     """List the tasks you may see and those assigned to you, open ones first.
 
-    Example: salesctl task list --mine --board
+    Example: salesctl task list --board --by assignee
     """
     from salesctl.cli._output import default_format, emit
-    from salesctl.ops.sales.tasks import board as columns
+    from salesctl.errors import Invalid
+    from salesctl.ops.sales.task_board import people_board, status_board
     from salesctl.ops.sales.tasks import list_tasks
 
+    if by not in ("status", "assignee"):
+        raise Invalid(f"--by {by!r}", "use status or assignee")
     rows = list_tasks(
         s.store, s.actor, mine=mine, assignee=assignee, status=status, contract=contract
     )
     fmt = fmt or default_format()
     if not board:
         emit(rows, fmt, LIST_COLUMNS if fmt == "table" else ())
-    elif fmt != "table":
-        emit(columns(rows), fmt)
+        return
+    columns = status_board(rows) if by == "status" else people_board(s.store, s.actor, rows, team)
+    if fmt != "table":
+        emit(columns, fmt)
     else:
-        _print_board(columns(rows))
+        _print_board(columns)
 
 
 @command(app, "show")
@@ -124,14 +139,28 @@ def task_assign(
 
 
 def _print_board(columns: dict[str, list[dict[str, Any]]]) -> None:
-    """The kanban: one column per status, a card per task (short id, title, who, due)."""
+    """The kanban: one column per status or person, a card per task (short id, title, who,
+    due, ! when overdue; a checklist's progress and its subtasks under it)."""
     from itertools import zip_longest
 
     from tabulate import tabulate
 
-    def card(task: dict[str, Any]) -> str:
+    def line(task: dict[str, Any]) -> str:
         due = f" due {task['due']}" if task.get("due") else ""
-        return f"{task['id'][:8]} {task.get('title')} @{task.get('assignee')}{due}"
+        late = " !" if task.get("overdue") else ""
+        return f"{task['id'][:8]} {task.get('title')} @{task.get('assignee')}{due}{late}"
+
+    def card(task: dict[str, Any]) -> str:
+        head = line(task)
+        if task.get("progress"):
+            head += f" ({task['progress']})"
+        if task.get("customer"):
+            head += f"\n  {task['customer']}"
+        mark = {"done": "[x]", "doing": "[~]"}
+        subtasks = [
+            f"  {mark.get(t.get('status'), '[ ]')} {line(t)}" for t in task.get("subtasks") or []
+        ]
+        return "\n".join([head, *subtasks])
 
     names = list(columns)
     cells = [[card(t) for t in columns[n]] for n in names]

@@ -400,14 +400,6 @@ def list_tasks(
     )
 
 
-def board(tasks: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Tasks in kanban columns: todo, doing, done."""
-    columns: dict[str, list[dict[str, Any]]] = {s: [] for s in STATUSES}
-    for task in tasks:
-        columns.setdefault(str(task.get("status")), []).append(task)
-    return columns
-
-
 def show_task(store: Store, viewer: Member, task_id: str) -> dict[str, Any]:
     loc = store.resolve(task_id, ("task",))
     record = store.read(loc)
