@@ -157,7 +157,7 @@ def report_answer(
     The report is created if the weekly cron has not written it yet; otherwise only its
     answers change.
 
-    Example: salesctl report answer --question 2 --text "Need a demo engineer for Beta Co."
+    Example: salesctl --as zhangwei report answer --question 2 --text "Need a demo engineer."
     """
     import sys
 
