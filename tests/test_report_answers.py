@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import ROOT, git
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -304,6 +304,30 @@ def test_answering_after_the_cron_changes_only_the_answers(store: Path, cli: Any
     ok(cli, "--as", "lee", "report", "weekly", "--team", "east", "--week", this_week(),
        "--commit")  # fmt: skip
     assert head(store) == settled  # the answers read back exactly as written
+
+
+def test_a_cron_run_while_the_editor_is_open_keeps_its_figures(
+    store: Path, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(cli, "--as", "alice", "lead", "add", "--company", "Beta Co", "--name", "Ann")
+    cron = ("--as", "lee", "report", "weekly", "--team", "east", "--week", this_week(), "--commit")
+    ok(cli, *cron)
+    # while alice types, a new lead lands and the cron writes the reports again
+    body = f"""\
+        import os, subprocess
+        env = dict(os.environ, PYTHONPATH={str(ROOT)!r})
+        for args in ({("--as", "alice", "lead", "add", "--company", "Late Co")!r}, {cron!r}):
+            subprocess.run([sys.executable, "-m", "salesctl", *args], env=env, check=True)
+        text = text.replace('_(answer here)_', 'Typed slowly.', 1)
+    """
+    monkeypatch.setenv("EDITOR", editor_script(tmp_path, body))
+    ok(cli, "--as", "alice", "report", "answer")
+    path = report_path("alice")
+    by_cron = git(store, "show", f"HEAD~1:{path}")
+    assert by_cron != git(store, "show", f"HEAD~3:{path}")  # the new lead counts
+    answered = (store / path).read_text(encoding="utf-8")
+    assert answered.split(START_OF_QUESTIONS)[0] == by_cron.split(START_OF_QUESTIONS)[0]
+    assert own_answers(cli, "alice") == {WEEK_QUESTIONS[0]: "Typed slowly."}
 
 
 def test_a_report_without_a_questions_block_is_refused(store: Path, cli: Any) -> None:

@@ -102,15 +102,7 @@ def answer_sheet(store: Store, actor: Member, ask: AnswerAsk) -> AnswerSheet:
         raise Invalid(f"{period.id} is a {period.kind}, not a week", "e.g. --week 2026-W49")
     path = member_report_path(member, period)
     scopes.check_write(config, actor, "report.commit", path_owner, record=path)
-    report = read_report(store.root, path)
-    if report and not any(line.strip() == START_OF_QUESTIONS for line in report.splitlines()):
-        raise Invalid(
-            f"{path} has no questions block ({START_OF_QUESTIONS} ... <!-- end of questions -->)",
-            f"regenerate it: salesctl report weekly --member {member.id} --week {period.id} "
-            "--commit",
-        )
-    written = question_blocks(report)
-    questions = tuple(member_questions(config, member, "week", config.lang, written))
+    report, questions, answers = _current(store, member, period, path)
     asked = questions
     if ask.question is not None:
         if not 1 <= ask.question <= len(questions):
@@ -119,8 +111,24 @@ def answer_sheet(store: Store, actor: Member, ask: AnswerAsk) -> AnswerSheet:
                 _numbered(questions),
             )
         asked = (questions[ask.question - 1],)
-    answers = {q: text for q, text in written if text}
     return AnswerSheet(member, period, path, report, questions, asked, answers)
+
+
+def _current(
+    store: Store, member: Member, period: Period, path: str
+) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """The member's report as it is now ("" if none), its questions and its answers."""
+    report = read_report(store.root, path)
+    if report and not any(line.strip() == START_OF_QUESTIONS for line in report.splitlines()):
+        raise Invalid(
+            f"{path} has no questions block ({START_OF_QUESTIONS} ... <!-- end of questions -->)",
+            f"regenerate it: salesctl report weekly --member {member.id} --week {period.id} "
+            "--commit",
+        )
+    written = question_blocks(report)
+    config = store.config
+    questions = tuple(member_questions(config, member, period.kind, config.lang, written))
+    return report, questions, {q: text for q, text in written if text}
 
 
 def one_answer(sheet: AnswerSheet, text: str, source: str) -> dict[str, str]:
@@ -165,33 +173,38 @@ def answer_report(
     commit; none if nothing changed."""
     from salesctl.reports.render import normalise_answer
 
-    merged = dict(sheet.answers)
-    for question, text in answers.items():
-        text = normalise_answer(text)
-        if text:
-            merged[question] = text
-        else:
-            merged.pop(question, None)
-    pairs = [(q, merged.get(q, "")) for q in sheet.questions]
-    if sheet.report:
-        content = replace_questions_block(sheet.report, pairs)
-        assert content is not None  # answer_sheet refused a report without the block
-    else:
-        content = _new_report(store, actor, sheet, merged)
     with store.transaction(actor, "report.answer", opts) as tx:
-        if content != sheet.report:
+        # Read again under the lock: the cron may have written the report while the
+        # member was typing, and its figures must not be overwritten with older ones.
+        report, questions, merged = _current(store, sheet.member, sheet.period, sheet.path)
+        for question, text in answers.items():
+            text = normalise_answer(text)
+            if text:
+                merged[question] = text
+            else:
+                merged.pop(question, None)
+        questions += tuple(q for q in merged if q not in questions)
+        pairs = [(q, merged.get(q, "")) for q in questions]
+        if report:
+            content = replace_questions_block(report, pairs)
+            assert content is not None  # _current refused a report without the block
+        else:
+            content = _new_report(store, actor, sheet, pairs)
+        if content != report:
             tx.write_file(sheet.path, content.encode("utf-8"))
         tx.summary = f"report: {sheet.member.id}'s answers for {sheet.period.id}"
     data = {
         "member": sheet.member.id,
         "period": sheet.period.id,
         "path": sheet.path,
-        "questions": [{"question": q, "text": merged.get(q)} for q in sheet.questions],
+        "questions": [{"question": q, "text": text or None} for q, text in pairs],
     }
     return tx.result(data)
 
 
-def _new_report(store: Store, actor: Member, sheet: AnswerSheet, answers: dict[str, str]) -> str:
+def _new_report(
+    store: Store, actor: Member, sheet: AnswerSheet, pairs: list[tuple[str, str]]
+) -> str:
     """The member's report as ``report weekly --commit`` would write it, answers in."""
     from salesctl.reports.build import Subject, report_data
     from salesctl.reports.formats import render_report
@@ -203,15 +216,13 @@ def _new_report(store: Store, actor: Member, sheet: AnswerSheet, answers: dict[s
     data["questions"] = [
         {
             "question": q,
-            "answers": [{"member": member.id, "name": member.name, "text": answers[q]}]
-            if q in answers
-            else [],
-            "missing": [] if q in answers else [member.id],
+            "answers": [{"member": member.id, "name": member.name, "text": a}] if a else [],
+            "missing": [] if a else [member.id],
         }
-        for q in sheet.questions
+        for q, a in pairs
     ]
     text = render_report(store, data, "md", template=None, lang=config.lang)
-    if dict(question_blocks(text)) != {q: answers.get(q, "") for q in sheet.questions}:
+    if question_blocks(text) != pairs:
         raise Invalid(
             "the store's templates/report.md.j2 writes no questions block for the answers",
             "add the <!-- questions --> block of the built-in template to it",
