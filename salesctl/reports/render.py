@@ -174,11 +174,6 @@ def _blocks(lines: list[str], is_question: Any) -> list[tuple[str, str]]:
     return result
 
 
-def parse_answers(markdown: str) -> dict[str, str]:
-    """The answers a member wrote under each ``### question`` of a report."""
-    return {q: text for q, text in question_blocks(markdown) if text}
-
-
 def questions_block(questions: list[tuple[str, str]], *, sheet: bool = False) -> str:
     """The questions block as the built-in template writes it, for (question, answer)
     pairs; ``sheet``: as an answer sheet shows it, answers as they are."""
