@@ -512,6 +512,7 @@ def test_markdown_states_facts_pipeline_deals_receivables_okrs_and_questions(
     assert any("Grow Acme" in line for line in lines)
     questions = as_json(cli("--as", "lee", "report", "weekly", "--week", "2026-W47",
                             "--team", "east", "-f", "json"))["questions"]  # fmt: skip
+    questions = [q["question"] for q in questions]
     assert questions and not any(has_cjk(q) for q in questions)
     for q in questions:
         assert f"### {q}" in lines
@@ -528,8 +529,9 @@ def test_chinese_report_has_chinese_headings_and_questions(wstore: Path, cli: An
     assert "## Facts" not in result.out and "What went well" not in result.out
     data = as_json(cli("--as", "alice", "report", "weekly", "--week", "2026-W47", "--lang", "zh",
                        "-f", "json"))  # fmt: skip
-    assert len(data["questions"]) >= 3 and all(has_cjk(q) for q in data["questions"])
-    for q in data["questions"]:
+    questions = [q["question"] for q in data["questions"]]
+    assert len(questions) >= 3 and all(has_cjk(q) for q in questions)
+    for q in questions:
         assert f"### {q}" in result.out.splitlines()
 
 
@@ -557,7 +559,10 @@ def test_configured_questions_team_over_org(wstore: Path, cli: Any) -> None:
     assert "### Which East deal is at risk?" in alice.out.splitlines()
     north = as_json(cli("--as", "nick", "report", "weekly", "--week", "2026-W47",
                         "--team", "north", "-f", "json"))  # fmt: skip
-    assert north["questions"] == ["Which customer surprised you?", "What did you learn?"]
+    assert [q["question"] for q in north["questions"]] == [
+        "Which customer surprised you?",
+        "What did you learn?",
+    ]
     nora = cli("--as", "nora", "report", "weekly", "--week", "2026-W47")
     assert "### What did you learn?" in nora.out.splitlines()
 
@@ -626,7 +631,7 @@ def test_regenerating_keeps_answers_and_updates_figures(
     report = (wstore / MINE).read_text(encoding="utf-8")
     # alice answers the first question in her report and commits it with plain git
     question = as_json(cli("--as", "alice", "report", "weekly", "--week", "2026-W47",
-                           "-f", "json"))["questions"][0]  # fmt: skip
+                           "-f", "json"))["questions"][0]["question"]  # fmt: skip
     heading = f"### {question}\n"
     assert heading in report
     start = report.index(heading) + len(heading)

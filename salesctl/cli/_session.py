@@ -87,31 +87,45 @@ def _tail(path: str) -> str:
 
 def edit_in_editor(store: Any, record_id: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     """Open a record's YAML in $EDITOR; return what was saved (validated by the op)."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
-
     from salesctl import yamlio
     from salesctl.errors import Invalid
 
     loc = store.resolve(record_id, kinds)
     original = yamlio.read_regular(store.root / loc.path, source=loc.path)
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    if not editor:
-        raise Invalid(
-            "no --set given and $EDITOR is not set", "pass --set FIELD=VALUE or set $EDITOR"
-        )
-    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
-        path = os.path.join(tmp, f"{loc.id}.yaml")
-        with open(path, "wb") as fh:
-            fh.write(original)
-        result = subprocess.run([*shlex.split(editor), path], check=False)
-        if result.returncode != 0:
-            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
-        data = yamlio.load_file(path, source=loc.path)
+    saved = open_in_editor(
+        original,
+        f"{loc.id}.yaml",
+        "no --set given and $EDITOR is not set",
+        "pass --set FIELD=VALUE or set $EDITOR",
+    )
+    data = yamlio.loads(saved, source=loc.path)
     if not isinstance(data, dict):
         raise Invalid(
             f"{loc.path}: expected a mapping of {loc.kind.name} fields", "nothing changed"
         )
     return data
+
+
+def open_in_editor(content: bytes, file_name: str, missing: str, hint: str) -> bytes:
+    """``content`` as the user saved it from $VISUAL or $EDITOR, in a temporary file
+    named ``file_name`` (its suffix picks the editor's mode); without an editor, the error
+    ``missing`` with ``hint``."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from salesctl.errors import Invalid
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise Invalid(missing, hint)
+    with tempfile.TemporaryDirectory(prefix="salesctl-") as tmp:
+        path = os.path.join(tmp, file_name)
+        with open(path, "wb") as fh:
+            fh.write(content)
+        result = subprocess.run([*shlex.split(editor), path], check=False)
+        if result.returncode != 0:
+            raise Invalid(f"the editor exited with {result.returncode}; nothing changed")
+        with open(path, "rb") as fh:
+            return fh.read()

@@ -1,4 +1,5 @@
-"""``salesctl report weekly|monthly``: the period's facts, rendered or committed."""
+"""``salesctl report weekly|monthly``: the period's facts, rendered or committed; ``report
+answer``: a member's answers to the week's questions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from salesctl.cli._commands import Bundle, command, make_app, option
+from salesctl.cli._commands import Bundle, Write, command, make_app, option
 from salesctl.cli._session import Session, in_commit
 
 MemberOpt = Annotated[str | None, typer.Option("--member", help="One member (default: you).")]
@@ -123,3 +124,84 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
         typer.echo(str(target))
     else:
         typer.echo(text, nl=False)
+
+
+@command(app, "answer")
+def report_answer(
+    *,
+    week: Annotated[
+        str | None, typer.Option("--week", help="2026-W49 (default: the current week).")
+    ] = None,
+    question: Annotated[
+        int | None, typer.Option("--question", help="Answer question N (1-based) only.")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="The answer (Markdown); needs --question N.")
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            help="Answers from a file (- for stdin): the editor's '### question' sheet, "
+            "or with --question N one answer.",
+        ),
+    ] = None,
+    member: Annotated[
+        str | None, typer.Option("--member", help="Whose report (only your own).")
+    ] = None,
+    out: Write,
+) -> None:
+    """Answer the week's questions in your own weekly report, in one commit.
+
+    Without --text or --file, $EDITOR opens on the questions with your answers so far.
+    The report is created if the weekly cron has not written it yet; otherwise only its
+    answers change.
+
+    Example: salesctl --as zhangwei report answer --question 2 --text "Need a demo engineer."
+    """
+    import sys
+
+    from salesctl.cli._session import open_in_editor
+    from salesctl.errors import Invalid
+    from salesctl.reports.answering import (
+        AnswerAsk,
+        answer_report,
+        answer_sheet,
+        one_answer,
+        read_answer_file,
+    )
+
+    if text is not None and file is not None:
+        raise Invalid("--text and --file are exclusive", "give the answer one way")
+    s = out.session
+    sheet = answer_sheet(s.store, s.actor, AnswerAsk(week, member, question))
+    if text is not None:
+        answers = one_answer(sheet, text, "--text")
+    elif file is not None:
+        content = sys.stdin.read() if file == "-" else read_answer_file(file)
+        if question is not None or (len(sheet.asked) == 1 and "### " not in content):
+            answers = one_answer(sheet, content, f"--file {file}")
+        else:
+            answers = sheet.from_sheet(content, file)
+    else:
+        saved = open_in_editor(
+            sheet.markdown().encode("utf-8"),
+            f"answers-{sheet.period.id}.md",
+            "no --text or --file given and $EDITOR is not set",
+            "pass --question N --text ANSWER, --file FILE, or set $EDITOR",
+        )
+        try:
+            edited = saved.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("the saved answers are not UTF-8", "nothing changed") from None
+        answers = sheet.from_sheet(edited, "the edited answers")
+    written = out.call(answer_report, sheet, answers)
+    if out.told(written) or out.dry_run:
+        return
+    where = sheet.path
+    if not written.paths:
+        typer.echo(f"{where}: answers unchanged, nothing to commit")
+    elif out.no_commit:
+        typer.echo(f"answered in {where} (written, not committed)")
+    else:
+        typer.echo(f"answered in {where}{in_commit(written)}")

@@ -398,6 +398,8 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         bad("region", f"{region!r} is not a country code (ISO 3166, e.g. CN, US, DE)")
         region = "CN"
 
+    for key_name, message in report_settings_problems(data.get("reports"), teams, roles):
+        bad(key_name, message)
     for key_name, message in parse_hooks(data.get("notify"), members)[1]:
         bad(key_name, message)
     for key_name, message in parse_routing(data.get("routing"), members, teams)[1]:
@@ -422,6 +424,132 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         },
     )
     return config, problems
+
+
+REPORT_KEYS = ("questions", "teams", "roles")
+PERIOD_KINDS = ("week", "month")
+
+
+def report_settings_problems(
+    raw: Any, teams: dict[str, Team], roles: dict[str, Role]
+) -> list[tuple[str, str]]:
+    """(key, message) of each problem in ``reports:`` (docs/reports.md has the schema)::
+
+    reports:
+      questions: {week: [...], month: [...]}     # the org's
+      teams: {<team id>: {questions: {...}}}     # a team's own (first)
+      roles: {<role>: {questions: {...}}}        # a role's (after the team's)
+    """
+    found: list[tuple[str, str]] = []
+    if raw is None:
+        return found
+    if not isinstance(raw, dict):
+        return [("reports", "expected a mapping with questions, teams or roles")]
+    for key, value in raw.items():
+        where = f"reports.{key}"
+        if key == "questions":
+            found += _questions_problems(where, value)
+        elif key in ("teams", "roles"):
+            known: dict[str, Any] = teams if key == "teams" else roles
+            if not isinstance(value, dict):
+                found.append((where, f"expected a mapping of {key[:-1]}: {{questions: ...}}"))
+                continue
+            for name, spec in value.items():
+                at = f"{where}.{name}"
+                if name not in known:
+                    what = "team {!r} is not under teams:" if key == "teams" else "no role {!r}"
+                    choices = ", ".join(known)
+                    found.append((at, f"{what.format(name)} (use one of {choices})"))
+                elif not isinstance(spec, dict):
+                    found.append((at, "expected {questions: {week: [...], month: [...]}}"))
+                else:
+                    for sub, questions in spec.items():
+                        if sub == "questions":
+                            found += _questions_problems(f"{at}.questions", questions)
+                        else:
+                            found.append((f"{at}.{sub}", "unknown setting (known: questions)"))
+        else:
+            found.append((where, f"unknown setting (known: {', '.join(REPORT_KEYS)})"))
+    return found
+
+
+def _questions_problems(where: str, value: Any) -> list[tuple[str, str]]:
+    """Questions per period kind: one line of text each, none twice (answers are kept
+    under their question's text)."""
+    if not isinstance(value, dict):
+        return [(where, "expected {week: [question, ...], month: [question, ...]}")]
+    found = []
+    for kind, questions in value.items():
+        at = f"{where}.{kind}"
+        if kind not in PERIOD_KINDS:
+            found.append((at, f"unknown period (use {' or '.join(PERIOD_KINDS)})"))
+        elif not isinstance(questions, list):
+            found.append((at, "expected a list of questions"))
+        else:
+            for i, question in enumerate(questions):
+                if not isinstance(question, str) or not question.strip():
+                    found.append((f"{at}[{i}]", "expected a question as text"))
+                elif "\n" in question.strip() or question.strip() != question:
+                    found.append((f"{at}[{i}]", "a question is one line, without spaces around"))
+                elif question in questions[:i]:
+                    found.append((f"{at}[{i}]", f"{question!r} is asked twice"))
+    return found
+
+
+def with_lines(problems: list[Problem], text: str) -> list[Problem]:
+    """``problems`` of the config file ``text`` with ``:line`` added to each one's file
+    where its field's key is found (``members.carol.role``: the ``role:`` of the member
+    whose id is carol; ``deal_stages[1]``: the second item)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return problems
+    located = []
+    for problem in problems:
+        line = None
+        if problem.field and ":" not in problem.where:
+            line = _key_line(root, problem.field)
+        where = f"{problem.where}:{line}" if line else problem.where
+        located.append(Problem(where, problem.message, problem.field))
+    return located
+
+
+def _key_line(node: Any, field: str) -> int | None:
+    """The 1-based line of ``field``'s deepest key found in the composed YAML ``node``."""
+    import yaml
+
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        if isinstance(node, yaml.MappingNode):
+            pair = next((p for p in node.value if p[0].value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line, pair[1]
+        elif isinstance(node, yaml.SequenceNode):
+            items = node.value
+            if part.startswith("["):
+                index = int(part[1:-1])
+                item = items[index] if index < len(items) else None
+            else:  # a list of {id: ...} mappings named by id (members.carol)
+                item = next((i for i in items if _id_of(i) == part), None)
+            if item is None:
+                break
+            line, node = item.start_mark.line, item
+        else:
+            break
+    return None if line is None else line + 1
+
+
+def _id_of(node: Any) -> str | None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "id" and isinstance(value, yaml.ScalarNode):
+                return str(value.value)
+    return None
 
 
 def _list(data: dict[str, Any], key: str, bad: Any) -> list[Any]:

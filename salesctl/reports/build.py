@@ -4,7 +4,8 @@ member, a team or the company, as JSON-ready data (the ``--format json`` output)
 ``build_report`` resolves the subject (checking the viewer may read it) and the period (by
 default the last complete one), then gathers from the index the members' figures, stage
 movements, pipeline, closed deals, overdue receivables, trend, OKR progress and the questions
-to answer. ``formats`` renders that data; ``commit`` writes the reports into the store.
+with the answers members gave (``questions``). ``formats`` renders that data; ``commit``
+writes the reports into the store.
 """
 
 from __future__ import annotations
@@ -22,36 +23,11 @@ from salesctl.model.values import to_json
 from salesctl.reports.facts import METRICS, Facts, in_list, totals
 from salesctl.reports.money import decimal
 from salesctl.reports.periods import Period, last_complete, parse_period
+from salesctl.reports.questions import rolled_up
 from salesctl.scopes import owner_dirs
 from salesctl.store.layout import Owner
 from salesctl.store.store import Store
 
-DEFAULT_QUESTIONS = {
-    "en": {
-        "week": [
-            "What went well this week?",
-            "What problems or risks need help?",
-            "What is the plan for next week?",
-        ],
-        "month": [
-            "What were the main results this month?",
-            "What problems or risks need help?",
-            "What are the goals for next month?",
-        ],
-    },
-    "zh": {
-        "week": [
-            "本周有哪些进展顺利？",
-            "遇到了哪些问题或风险，需要什么支持？",
-            "下周计划是什么？",
-        ],
-        "month": [
-            "本月的主要成果是什么？",
-            "遇到了哪些问题或风险，需要什么支持？",
-            "下月目标是什么？",
-        ],
-    },
-}
 TREND_PERIODS = 8
 READS = ("lead", "followup", "visit", "deal", "contract", "payment", "customer", "okr")
 
@@ -89,24 +65,6 @@ def resolve_subject(
     return Subject("member", target.id, (target.id,), target.team)
 
 
-def questions_for(config: Config, subject: Subject, period_kind: str, lang: str) -> list[str]:
-    """The template's questions: the team's own, else the org's, else the defaults.
-
-    Shape in salesctl.yaml::
-
-        reports:
-          questions: {week: [...], month: [...]}
-          teams:
-            east: {questions: {week: [...]}}
-    """
-    settings = config.extra.get("reports") or {}
-    team_settings = ((settings.get("teams") or {}).get(subject.team or "") or {}).get("questions")
-    for source in (team_settings, settings.get("questions")):
-        if isinstance(source, dict) and isinstance(source.get(period_kind), list):
-            return [str(q) for q in source[period_kind]]
-    return DEFAULT_QUESTIONS.get(lang, DEFAULT_QUESTIONS["en"])[period_kind]
-
-
 @dataclass(frozen=True)
 class ReportAsk:
     """What a report is asked for: a ``week`` or ``month`` (a given one, else the last
@@ -140,13 +98,20 @@ def build_report(store: Store, viewer: Member, ask: ReportAsk) -> dict[str, Any]
     """Everything a report states, as JSON-ready data (the ``--format json`` output)."""
     config = store.config
     subject, period = ask.resolve(config, viewer)
-    return report_data(store, config, subject, period, ask.lang or config.lang)
+    return report_data(store, config, subject, period, ask.lang or config.lang, viewer=viewer)
 
 
 def report_data(
-    store: Store, config: Config, subject: Subject, period: Period, lang: str
+    store: Store,
+    config: Config,
+    subject: Subject,
+    period: Period,
+    lang: str,
+    *,
+    viewer: Member | None = None,
 ) -> dict[str, Any]:
-    """The report of an already resolved ``subject`` (whoever asks was checked before)."""
+    """The report of an already resolved ``subject`` (whoever asks was checked before);
+    the answers shown are those of the members ``viewer`` may read (None: all)."""
     facts = Facts(store.index, config, within=subject_dirs(config, subject))
     # Look for hand edits once, at all the report reads, rather than once per query.
     store.index.refresh(kinds=READS, within=facts.within)
@@ -173,9 +138,11 @@ def report_data(
         "aging": facts.aging_at(period.end, members),
         "trend": _trend(facts, period, members),
         "okrs": okr_progress(store, config, facts, subject, period),
-        "questions": questions_for(config, subject, period.kind, lang),
     }
-    data["skipped"] = facts.skipped()  # broken records the figures left out
+    rollup = rolled_up(store.root, config, subject, period, lang, viewer)
+    data["questions"] = rollup.questions
+    # broken records the figures left out, and report files the answers could not be read from
+    data["skipped"] = facts.skipped() + rollup.skipped
     return to_json(data)  # type: ignore[no-any-return]
 
 

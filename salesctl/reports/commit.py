@@ -2,35 +2,22 @@
 
 A member's report goes to their own ``reports/`` directory, a team's and the company's to
 theirs; a company report also writes every team's. Each part is built (``build``) and
-rendered to Markdown (``formats``) afresh, keeping the answers members wrote under the
-questions of the committed one. Cron-ready: no prompts, the default period is the last
-complete one, and nothing changed makes no commit.
+rendered to Markdown (``formats``) afresh; a member's report keeps the answers written
+in the committed one (``build`` reads them from it). Cron-ready: no prompts, the default
+period is the last complete one, and nothing changed makes no commit.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from salesctl import scopes
 from salesctl.model.config import Config, Member
 from salesctl.reports.build import ReportAsk, Subject, report_data
 from salesctl.reports.formats import render_report
 from salesctl.reports.periods import Period
-from salesctl.reports.render import parse_answers
+from salesctl.reports.questions import member_report_path, read_report, writes_a_report
 from salesctl.store.layout import Owner
 from salesctl.store.results import WriteResult
 from salesctl.store.store import Store
-
-
-def writes_a_report(config: Config, member: Member) -> bool:
-    """Who gets a weekly report of their own: the active sellers of a team (reps and
-    leads). A departed member, finance, service, an admin or a bot (an intake account) do
-    not; their figures still count in the team's and company's reports."""
-    return (
-        member.active
-        and member.team is not None
-        and scopes.action_allowed(config, member, "lead.add")
-    )
 
 
 def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple[Subject, str]]:
@@ -41,11 +28,10 @@ def report_paths(config: Config, subject: Subject, period: Period) -> list[tuple
         member = config.members[member_id]
         if subject.kind != "member" and not writes_a_report(config, member):
             continue
-        home = Owner(member=member.id, team=member.team).dir
         result.append(
             (
                 Subject("member", member.id, (member.id,), member.team),
-                f"{home}/reports/{period.id}.md",
+                member_report_path(member, period),
             )
         )
     if subject.kind == "team":
@@ -73,27 +59,14 @@ def commit_reports(
         for part, path in report_paths(config, subject, period):
             owner = _owner_of_report(config, part)
             scopes.check_write(config, actor, "report.commit", owner, record=path)
-            target = store.root / path
-            previous = _previous_report(target, path)
-            data = report_data(store, config, part, period, lang)
-            text = render_report(
-                store, data, "md", template=template, lang=lang, answers=parse_answers(previous)
-            )
+            previous = read_report(store.root, path)
+            data = report_data(store, config, part, period, lang, viewer=actor)
+            text = render_report(store, data, "md", template=template, lang=lang)
             if text != previous:
                 tx.write_file(path, text.encode("utf-8"))
                 written.append(path)
         tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
     return tx.result(written)
-
-
-def _previous_report(target: Path, path: str) -> str:
-    """The report as committed before (its answers are kept); only a regular file is read."""
-    from salesctl import yamlio
-
-    try:
-        return yamlio.read_regular(target, source=path).decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""
 
 
 def _owner_of_report(config: Config, subject: Subject) -> Owner:

@@ -1,8 +1,8 @@
 """A report's data as a document: Markdown or HTML through a template, or JSON as it is.
 
-``render_report`` takes what ``build.build_report`` gathered, adds the labels in the report's
-language, the answers members wrote before (kept on regenerating) and, for HTML, inline SVG
-charts, and renders it with ``render`` (a store's own template first, then the built-in one).
+``render_report`` takes what ``build.build_report`` gathered (the answers members wrote
+included), adds the labels in the report's language and, for HTML, inline SVG charts, and
+renders it with ``render`` (a store's own template first, then the built-in one).
 ``out_file`` names the file ``--out`` writes for it.
 """
 
@@ -62,6 +62,8 @@ LABELS: dict[str, dict[str, str]] = {
         "data_from": "Data from commit",
         "none": "None.",
         "funnel": "Funnel",
+        "not_answered": "Not answered yet",
+        "no_answers": "No answers yet.",
     },
     "zh": {
         "report": "销售报告",
@@ -105,6 +107,8 @@ LABELS: dict[str, dict[str, str]] = {
         "data_from": "数据来自提交",
         "none": "无。",
         "funnel": "漏斗",
+        "not_answered": "尚未回答",
+        "no_answers": "尚无回答。",
     },
 }
 
@@ -116,7 +120,6 @@ def render_report(
     *,
     template: str | None,
     lang: str,
-    answers: dict[str, str] | None = None,
 ) -> str:
     from salesctl.ops.setup import bundled_dir
 
@@ -127,7 +130,13 @@ def render_report(
     name = template or "report"
     context = dict(
         data,
-        answers=answers or {},
+        # a member's own answers by question, for store templates written before the roll-up
+        answers={
+            q["question"]: q["answers"][0]["text"]
+            for q in data["questions"]
+            if q["answers"] and data["subject"]["kind"] == "member"
+        },
+        names={m.id: m.name for m in store.config.members.values()},
         placeholder=ANSWER_PLACEHOLDER,
         t=LABELS.get(lang, LABELS["en"]),
     )

@@ -48,6 +48,8 @@ def render(
     )
     env.filters["money"] = _money
     env.filters["percent"] = _percent
+    env.filters["answer"] = answer_filter if fmt == "md" else str
+    env.filters["quote"] = quote_filter if fmt == "md" else str
     try:
         template = env.get_template(template_name)
         return template.render(**context)
@@ -69,15 +71,130 @@ def render(
         ) from None
 
 
-def parse_answers(markdown: str) -> dict[str, str]:
-    """The answers a member wrote under each ``### question`` of a previous report."""
-    answers: dict[str, str] = {}
-    if "<!-- questions -->" not in markdown:
-        return answers
-    tail = markdown.split("<!-- questions -->", 1)[1].split(END_OF_QUESTIONS, 1)[0]
-    for block in re.split(r"^### ", tail, flags=re.MULTILINE)[1:]:
-        question, _, body = block.partition("\n")
-        text = body.strip()
-        if text and text != ANSWER_PLACEHOLDER:
-            answers[question.strip()] = text
-    return answers
+def answer_filter(text: Any) -> str:
+    """An answer as it is written into a report's questions block (Markdown)."""
+    return escape_answer(str(text or ""))
+
+
+def quote_filter(text: Any) -> str:
+    """An answer as a Markdown block quote (a roll-up: its headings stay inside it)."""
+    lines = normalise_answer(str(text or "")).split("\n")
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+
+
+# -- the questions block: answers written into and read back from a Markdown report ------------
+#
+# A member's report holds the answers between ``<!-- questions -->`` and ``<!-- end of
+# questions -->``, each under its ``### question`` heading. An answer is the member's own
+# Markdown (paragraphs, lists, headings), so a line of it that would read as that structure (a
+# ``### `` heading, a marker line) is written with one more leading backslash and read back
+# with one less: the mbox ``>From`` quoting, reversible for any text.
+
+START_OF_QUESTIONS = "<!-- questions -->"
+_MARKERS = (START_OF_QUESTIONS, END_OF_QUESTIONS)
+_LINE = re.compile(r"^(\s*)(\\*)(.*)$", re.DOTALL)
+
+
+def _structural(indent: str, core: str) -> bool:
+    return (not indent and core.startswith("### ")) or core.rstrip() in _MARKERS
+
+
+def escape_answer(text: str) -> str:
+    """``text`` with every line the parse would take for structure quoted once more."""
+    out = []
+    for line in normalise_answer(text).split("\n"):
+        match = _LINE.match(line)
+        assert match is not None  # the pattern matches any line
+        indent, slashes, core = match.groups()
+        out.append(f"{indent}\\{slashes}{core}" if _structural(indent, core) else line)
+    return "\n".join(out)
+
+
+def unescape_answer(text: str) -> str:
+    """The inverse of ``escape_answer``."""
+    out = []
+    for line in text.split("\n"):
+        match = _LINE.match(line)
+        assert match is not None
+        indent, slashes, core = match.groups()
+        quoted = bool(slashes) and _structural(indent, core)
+        out.append(f"{indent}{slashes[1:]}{core}" if quoted else line)
+    return "\n".join(out)
+
+
+def normalise_answer(text: str) -> str:
+    """One answer's text as stored: Unix newlines, no blank lines around it (a line's own
+    trailing spaces stay: two of them are a Markdown line break)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
+
+
+def question_blocks(markdown: str) -> list[tuple[str, str]]:
+    """Each ``### question`` of a report's questions block with its answer ("" for none,
+    the placeholder included), in order."""
+    lines = markdown.replace("\r\n", "\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == START_OF_QUESTIONS]
+    if not starts:
+        return []
+    lines = lines[starts[0] + 1 :]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END_OF_QUESTIONS]
+    blocks = _blocks(lines[: ends[0]] if ends else lines, lambda heading: True)
+    return [(q, unescape_answer(text)) for q, text in blocks]
+
+
+def sheet_answers(text: str, questions: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The answers in an answer sheet a person typed (in the editor, or a file in its
+    shape): ``### question`` then the answer, as plain Markdown. Only the headings of
+    ``questions`` start an answer, so a ``### `` heading of the person's own, or a marker
+    line, is part of the answer; before the first question and a closing end marker are
+    not."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if lines and lines[-1].strip() == END_OF_QUESTIONS:
+        lines.pop()
+    return _blocks(lines, lambda heading: heading in questions)
+
+
+def _blocks(lines: list[str], is_question: Any) -> list[tuple[str, str]]:
+    blocks: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.startswith("### ") and is_question(line[4:].strip()):
+            blocks.append((line[4:].strip(), []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    result = []
+    for question, body in blocks:
+        text = normalise_answer("\n".join(body))
+        result.append((question, "" if text == ANSWER_PLACEHOLDER else text))
+    return result
+
+
+def questions_block(questions: list[tuple[str, str]], *, sheet: bool = False) -> str:
+    """The questions block as the built-in template writes it, for (question, answer)
+    pairs; ``sheet``: as an answer sheet shows it, answers as they are."""
+    parts = [START_OF_QUESTIONS]
+    for question, answer in questions:
+        body = (answer if sheet else escape_answer(answer)) if answer else ANSWER_PLACEHOLDER
+        parts += [f"### {question}", "", body, ""]
+    parts.append(END_OF_QUESTIONS)
+    return "\n".join(parts) + "\n"
+
+
+def replace_questions_block(markdown: str, questions: list[tuple[str, str]]) -> str | None:
+    """``markdown`` with its questions block rewritten (the rest kept byte for byte), or
+    None if it has no block."""
+    lines = markdown.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == START_OF_QUESTIONS]
+    if not starts:
+        return None
+    start = starts[0]
+    ends = [i for i in range(start + 1, len(lines)) if lines[i].strip() == END_OF_QUESTIONS]
+    end = ends[0] if ends else len(lines) - 1
+    before = "\n".join(lines[:start])
+    after = "\n".join(lines[end + 1 :])
+    return (before + "\n" if start else "") + questions_block(questions) + after

@@ -24,7 +24,7 @@ from typing import Any
 
 from salesctl import __version__, yamlio
 from salesctl.errors import SalesctlError
-from salesctl.model.config import Config
+from salesctl.model.config import Config, with_lines
 from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
@@ -80,11 +80,12 @@ def check_store(store: Store) -> list[Problem]:
     try:
         key = _config_key(store.root)  # before loading: an edit in between only costs a redo
         config, problems = store.load_config()
+        text = yamlio.read_regular(store.root / CONFIG_FILE, source=CONFIG_FILE)
     except YamlError as exc:
         return [*pending, Problem(exc.where, exc.detail)]
     except SalesctlError as exc:
         return [*pending, Problem(CONFIG_FILE, exc.message)]
-    problems = pending + list(problems)
+    problems = pending + with_lines(list(problems), text.decode("utf-8", "replace"))
     index = store.index
     index.refresh(full=True)  # a whole-store look: untracked files and strays too
     problems += _stray_problems(index, store.root)
