@@ -73,6 +73,8 @@ DEFAULT_TODAY = dt.date(2026, 11, 27)
 ACTIONS = (
     "okr.add",
     "okr.checkin",
+    "competitor.add",
+    "competitor.note",
     "lead.add",
     "lead.import",
     "lead.assign",
@@ -199,6 +201,46 @@ PRODUCTS = [
     "MES 系统实施", "Customer portal",
 ]
 COMPETITORS = ["Salesforce", "HubSpot", "纷享销客", "销售易", "Zoho", "金蝶", "用友", "Odoo"]
+# What the org keeps on each (competitor records): aliases, website, strengths, weaknesses,
+# pricing.
+COMPETITOR_FACTS = {
+    "Salesforce": (["SFDC", "Sales Cloud"], "https://www.salesforce.com",
+                   "Market leader; ecosystem; what international headquarters mandate.",
+                   "Price; data residency questions in China; support through partners.",
+                   "Sales Cloud Enterprise list price 165 USD per user per month."),
+    "HubSpot": (["HubSpot CRM"], "https://www.hubspot.com",
+                "Free tier and marketing automation; easy to start.",
+                "Weak in China (no WeChat, no local hosting).",
+                "Sales Hub Professional 90 USD per seat per month."),
+    "纷享销客": (["Fxiaoke", "纷享"], "https://www.fxiaoke.com",
+             "Mobile-first CRM; deep WeCom and DingTalk integration; strong in manufacturing.",
+             "Custom objects and reports need their paid services team.",
+             "Standard edition about 300 CNY per seat per year; big discounts at year end."),
+    "销售易": (["Neocrm", "XSY"], "https://www.xiaoshouyi.com",
+            "Good PaaS and partner portal; AI lead scoring in the demo.",
+            "Long implementation (3-6 months); slow support outside Beijing.",
+            "Quotes per project; enterprise deals from 200k CNY."),
+    "Zoho": (["Zoho CRM"], "https://www.zoho.com/crm", "Cheap; broad suite.",
+             "Little presence and support in mainland China.",
+             "Enterprise edition about 40 USD per user per month."),
+    "金蝶": (["Kingdee", "金蝶云"], "https://www.kingdee.com",
+           "Installed base in finance; bundles CRM with its ERP.",
+           "CRM module is thin; sales teams dislike the UI.",
+           "Often thrown in with the ERP licence."),
+    "用友": (["Yonyou", "用友网络"], "https://www.yonyou.com",
+           "State-owned and large enterprises trust it; ERP integration.",
+           "Heavy; needs consultants for every change.", "Per-module licences, negotiated."),
+    "Odoo": ([], "https://www.odoo.com", "Open source; customers' IT teams like owning it.",
+             "Integrators vary in quality; upgrades between versions hurt.",
+             "Community free; Enterprise about 25 USD per user per month."),
+}  # fmt: skip
+COMPETITOR_NOTES = [
+    "他们给客户报了 8 折，还承诺免费实施两周。",
+    "Their HQ is pushing a global rollout; the local team prefers us on price.",
+    "实施周期被客户吐槽，预计 4 个月，我们可以强调两周上线。",
+    "Bundled free seats into their ERP renewal to keep us out.",
+    "客户反馈他们的移动端很好用，我们演示时要重点展示 App。",
+]
 WON_REASONS = [
     "Best fit for their ERP integration",
     "价格和交付周期优势明显",
@@ -715,9 +757,39 @@ class World:
             self.seq += 1
             event = Event(member.left, self.seq, self.director, "config.edit", [], member.left)
             self.events.append(event)
+        self.make_competitors()
         self.events.sort(key=lambda e: (e.at, e.seq))
         late = [e for e in self.events if e.at >= self.end]
         assert not late, f"{late[0].action} at {self.moment(late[0].at)} is not before --today"
+
+    # -- competitors -------------------------------------------------------------------------
+
+    def make_competitors(self) -> None:
+        """The competitors the deals name, as the org keeps them, and a note on some. Drawn
+        last, from an RNG of their own, so the rest of a seeded store is what it was before
+        stores kept competitors."""
+        main, self.rng = self.rng, random.Random(f"{self.p.seed}-competitors")
+        try:
+            at = self.between(self.start, self.start + 7 * DAY)
+            reps = [m for m in self.owners if m.role == "rep"]
+            for name in COMPETITORS:
+                aliases, website, strengths, weaknesses, pricing = COMPETITOR_FACTS[name]
+                record = self.new_record("competitor")
+                data: dict[str, Any] = {"name": name, "aliases": aliases or None}
+                data["website"] = website
+                data.update(strengths=strengths, weaknesses=weaknesses, pricing=pricing)
+                data["created"] = self.when(at)
+                self.act(at, self.director, "competitor.add", [(record, data, COMPANY)])
+                if not reps or self.rng.random() < 0.5:
+                    continue
+                noted = self.between(at + DAY, self.end - DAY)
+                author = self.rng.choice([r for r in reps if r.active_at(noted)] or reps)
+                note = self.new_record("note", record)
+                text = self.rng.choice(COMPETITOR_NOTES)
+                fields = {"competitor": record.id, "author": author.id, "at": self.moment(noted)}
+                self.act(noted, author, "competitor.note", [(note, {**fields, "text": text}, None)])
+        finally:
+            self.rng = main
 
     # -- OKRs --------------------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ EVERYTHING: Grant = ()
 POOL_GRANT: Grant = (("pool", 1),)
 # The pool and the company's own directory (company OKRs, everyone's goals): no member, no team.
 SHARED: Grant = (("owner", None), ("team", None))
+# The company's own directory alone: company OKRs, competitor intelligence.
+COMPANY_GRANT: Grant = (("owner", None), ("team", None), ("pool", 0))
+# Org-wide records every role writes by its actions alone, whatever its data scope: leads and
+# directors keep competitor records, anyone adds a note (competitor.note).
+ORG_WIDE_ACTIONS = ("competitor.",)
 
 
 def _columns(owner: Owner) -> dict[str, Any]:
@@ -179,10 +184,13 @@ def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Gr
 def write_scope(config: Config, member: Member, action: str) -> Grants:
     """Where ``member`` may take ``action`` (given the role allows it): everything; or the
     pool and their team's directories (``team``); or their own directories, and the pool for
-    taking, giving back and adding leads and customers (``own``). Never the company's."""
+    taking, giving back and adding leads and customers (``own``). The company's directory
+    only for the org-wide actions (``ORG_WIDE_ACTIONS``: competitor intelligence)."""
     scope = config.role_of(member).scope
     if scope == "all":
         return Grants((EVERYTHING,))
+    if action.startswith(ORG_WIDE_ACTIONS):
+        return Grants((COMPANY_GRANT,))
     if scope == "team":
         return Grants((POOL_GRANT, (("team", member.team),)) if member.team else (POOL_GRANT,))
     own: Grant = (("owner", member.id),)

@@ -281,7 +281,9 @@ def check_record(
         if other is None or other[1].get(linked[1]) != parsed.id:
             problems.append(f"{linked[0]} {data[linked[0]]} does not point back")
     if parsed.parent:
-        parent_field = {"payment": "contract", "invoice": "contract"}.get(kind, "record")
+        parent_field = {"payment": "contract", "invoice": "contract", "note": "competitor"}.get(
+            kind, "record"
+        )
         if data.get(parent_field) != parsed.parent:
             problems.append(f"{parent_field} is not the record it sits under")
     for person in [data.get("author"), data.get("assignee"), *data.get("mentions", [])]:

@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "task": "tasks",
     "report": "reports",
     "okr": "okrs",
+    "competitor": "competitors",
     "history": "collab",
     "diff": "collab",
     "sync": "collab",

@@ -62,7 +62,7 @@ def deal_move(
 ) -> None:
     """Move a deal to another stage; the date is kept in its stages.
 
-    Example: salesctl deal move D-7KQ2 --stage lost --reason "price" --lost-to Globex
+    Example: salesctl deal move D-7KQ2 --stage lost --reason "price" --lost-to Salesforce
     """
     from salesctl.ops.sales.deals import move_deal
 

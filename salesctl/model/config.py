@@ -54,6 +54,7 @@ _SALES_WORK = (
     "task.*",
     "okr.*",
     "report.*",
+    "competitor.note",
 )
 
 
@@ -77,13 +78,18 @@ BUILTIN_ROLES: dict[str, Role] = {
             "customer.*",
             "contract.cancel",
             "contract.assign",
+            "competitor.*",
             "member.list",
             "team.list",
         ),
     ),
     "rep": Role("rep", "own", _SALES_WORK),
-    "finance": Role("finance", "all", ("contract.pay", "contract.invoice", "task.*", "report.*")),
-    "service": Role("service", "own", ("task.*", "contract.activate")),
+    "finance": Role(
+        "finance",
+        "all",
+        ("contract.pay", "contract.invoice", "task.*", "report.*", "competitor.note"),
+    ),
+    "service": Role("service", "own", ("task.*", "contract.activate", "competitor.note")),
     "admin": Role("admin", "all", ("config.*", "member.*", "team.*")),
 }
 

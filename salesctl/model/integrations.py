@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from salesctl.model.config import Member, Team
 
 FORMATS = ("slack", "dingtalk", "feishu", "wecom", "generic")
-EVENTS = ("deal.won", "contract.signed", "payment.received", "followup.mention")
+EVENTS = ("deal.won", "contract.signed", "payment.received", "followup.mention", "competitor.note")
 DEFAULT_EVENTS = ("deal.won", "contract.signed", "payment.received")
 HOOK_KEYS = ("name", "url", "format", "on", "events", "secret", "users")
 MATCH_KEYS = ("source", "tag", "email_domain")

@@ -345,14 +345,43 @@ OKR = Kind(
     movable=False,
 )
 
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (LEAD, CUSTOMER, FOLLOWUP, VISIT, DEAL, CONTRACT, PAYMENT, INVOICE, TASK, OKR)
-}
+# Competitor intelligence (競品分析): org-wide records under competitors/, read by every
+# member; notes are separate files (like follow-ups) so everyone's intel merges.
+COMPETITOR = Kind(
+    "competitor",
+    "CP",
+    (
+        F("name", line, True),
+        F("aliases", tags),
+        F("website", line),
+        F("strengths", text),
+        F("weaknesses", text),
+        F("pricing", text),
+        F("created", date, True, settable=False),
+        F("custom", _mapping),
+    ),
+    children=("note",),
+    movable=False,
+)
+NOTE = Kind(
+    "note",
+    "N",
+    (
+        F("competitor", line, True, settable=False),
+        F("author", line, True, settable=False),
+        F("at", datetime_, True),
+        F("text", text, True),
+        F("deal", line),
+    ),
+    movable=False,
+)
+
+_ALL = (LEAD, CUSTOMER, FOLLOWUP, VISIT, DEAL, CONTRACT, PAYMENT, INVOICE, TASK, OKR)
+KINDS: dict[str, Kind] = {k.name: k for k in (*_ALL, COMPETITOR, NOTE)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
-TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr")  # own a directory each
-CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task")  # files inside a record dir
+TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr", "competitor")  # own a dir
+CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task", "note")  # inside a record dir
 
 
 def kind_of_id(record_id: str) -> Kind | None:

@@ -134,6 +134,7 @@ def report_data(
         },
         "pipeline": pipeline_rows(facts, config, members, state_day(period)),
         "deals_closed": _deals_closed(facts, period, members),
+        "competitors": _competitors(facts, period, members),
         "overdue": _overdue(facts, period.end, members),
         "aging": facts.aging_at(period.end, members),
         "trend": _trend(facts, period, members),
@@ -211,6 +212,22 @@ def _deals_closed(facts: Facts, period: Period, members: set[str]) -> list[dict[
         for deal_id, owner, title, amount, stage, day, reason, lost_to, customer in found
     ]
     return sorted(closed, key=lambda d: (d["stage"], d["on"], d["id"]))
+
+
+def _competitors(facts: Facts, period: Period, members: set[str]) -> list[dict[str, Any]]:
+    """Competitors met in the deals won or lost in the period: in how many, how many of
+    those were won against them, how many lost to them."""
+    rows: dict[str, dict[str, Any]] = {}
+    for competitors, stage, lost_to in facts.competitors_met(period, members):
+        names = set(json.loads(competitors) if competitors else []) | (
+            {lost_to} if lost_to else set()
+        )
+        for name in names:
+            row = rows.setdefault(name, {"competitor": name, "deals": 0, "won": 0, "lost_to": 0})
+            row["deals"] += 1
+            row["won"] += stage == facts.won
+            row["lost_to"] += stage == facts.lost and name == lost_to
+    return sorted(rows.values(), key=lambda r: (-r["deals"], r["competitor"]))
 
 
 def _overdue(facts: Facts, as_of: dt.date, members: set[str]) -> list[dict[str, Any]]:

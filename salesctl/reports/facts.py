@@ -341,6 +341,18 @@ class Facts:
         span = (period.start.isoformat(), period.end.isoformat())
         return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
 
+    def competitors_met(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
+        """(competitors JSON, stage, lost_to) of ``owners``' deals won or lost in the period."""
+        member_in, values = in_list("+owner", owners)
+        sql = (
+            "SELECT json_extract(data, '$.competitors'), json_extract(data, '$.stage'), "
+            "json_extract(data, '$.lost_to') FROM valid_records "
+            "WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
+            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in}"
+        )
+        span = (period.start.isoformat(), period.end.isoformat())
+        return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
+
     def sums_by_contract(self, kind: str, as_of: dt.date) -> dict[str, Decimal]:
         """{contract id: total} of its payments or invoices (``kind``) dated up to ``as_of``."""
         sql = (

@@ -64,6 +64,8 @@ LABELS: dict[str, dict[str, str]] = {
         "funnel": "Funnel",
         "not_answered": "Not answered yet",
         "no_answers": "No answers yet.",
+        "competitors": "Competitors this period",
+        "won_against": "won against",
     },
     "zh": {
         "report": "销售报告",
@@ -109,6 +111,8 @@ LABELS: dict[str, dict[str, str]] = {
         "funnel": "漏斗",
         "not_answered": "尚未回答",
         "no_answers": "尚无回答。",
+        "competitors": "本期竞品",
+        "won_against": "赢过",
     },
 }
 

@@ -4,6 +4,7 @@
     teams/<team>/<member>/<plural>/<ID>/<kind>.yaml  owned by a member of a team
     members/<member>/<plural>/<ID>/<kind>.yaml     owned by a member without a team
     teams/<team>/okrs/<ID>/okr.yaml, okrs/<ID>/okr.yaml   team and company OKRs
+    competitors/<ID>/competitor.yaml               competitor intelligence, org-wide
     .../<ID>/<child plural>/<CHILD-ID>.yaml        follow-ups, visits, payments, invoices
                                                    and tasks that travel with the record
     .../<ID>/attachments/<CHILD-ID>/<file>         attachments of a follow-up
@@ -23,7 +24,7 @@ from salesctl.model.kinds import BY_PLURAL, KINDS, Kind
 POOL_DIR = "pool"
 TEAMS_DIR = "teams"
 MEMBERS_DIR = "members"
-RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs")
+RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs", "competitors")
 
 
 @dataclass(frozen=True, order=True)
@@ -111,7 +112,12 @@ def parse_path(path: str) -> RecordPath | None:
     # rest: <plural>/<ID>/<kind>.yaml  or  <plural>/<ID>/<child plural>/<CHILD>.yaml
     if len(rest) == 3:
         kind = BY_PLURAL.get(rest[0])
-        if kind and is_id(rest[1]) and rest[2] == kind.file_name and rest[1][0] == kind.prefix:
+        if (
+            kind
+            and is_id(rest[1])
+            and rest[2] == kind.file_name
+            and rest[1].startswith(kind.prefix + "-")
+        ):
             return RecordPath(path, kind, rest[1], owner)
     elif len(rest) == 4:
         parent_kind, child_kind = BY_PLURAL.get(rest[0]), BY_PLURAL.get(rest[2])

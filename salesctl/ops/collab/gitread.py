@@ -355,7 +355,7 @@ def place_of(path: str) -> Place:
         return Place(None)
     if len(rest) >= 3 and rest[0] in BY_PLURAL and is_id(rest[1]):
         kind = BY_PLURAL[rest[0]]
-        if rest[1][0] == kind.prefix:
+        if rest[1].startswith(kind.prefix + "-"):
             rel = "/".join(rest[2:])
             loc = parse_path(path)
             if loc is not None:

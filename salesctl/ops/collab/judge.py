@@ -35,7 +35,7 @@ from salesctl.store.layout import Owner, record_dir
 
 CONFIG_ACTION = "config.edit"  # directors ("*") and admins ("config.*") have it
 MOVE_VERBS = ("assign", "claim", "release", "reclaim")
-NOT_EDIT_VERBS = (*MOVE_VERBS, "add", "import", "delete")
+NOT_EDIT_VERBS = (*MOVE_VERBS, "add", "import", "delete", "note")  # note: adds a note file
 # Creating a record of a kind, besides ``<kind>.add`` and ``<kind>.import``.
 EXTRA_ADD = {
     "customer": ("lead.convert",),
@@ -43,6 +43,7 @@ EXTRA_ADD = {
     "task": ("contract.add", "contract.sign", "contract.pay", "contract.invoice"),
     "payment": ("contract.pay",),
     "invoice": ("contract.invoice",),
+    "note": ("competitor.note",),
 }
 # Editing a record of a kind, besides the role's own ``<kind>.*`` actions.
 EXTRA_EDIT = {

@@ -79,6 +79,12 @@ def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, 
         return f"{who(payload.get('author'))} mentioned {names}", [
             f"On {payload.get('record')}: {text[:500]}{'...' if len(text) > 500 else ''}"
         ]
+    if event == "competitor.note":
+        text = str(payload.get("text") or "")
+        about = f" (deal {payload['deal']})" if payload.get("deal") else ""
+        return f"Competitor intel: {payload.get('competitor')}", [
+            f"{who(payload.get('author'))}{about}: {text[:500]}{'...' if len(text) > 500 else ''}"
+        ]
     if event == "test":
         return "salesctl test message", [f"{config.org}: notifications to this hook work."]
     return event, [json.dumps(payload, ensure_ascii=False, default=str)]

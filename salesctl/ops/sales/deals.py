@@ -32,6 +32,7 @@ from salesctl.ops.records import (
     record_json,
     validate,
 )
+from salesctl.ops.sales.competitors import canonical, known
 from salesctl.reports.facts import Facts
 from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
@@ -95,7 +96,7 @@ def add_deal(
             "title": title,
             "amount": amount,
             "close": close_on,
-            "competitors": list(dict.fromkeys(competitors)),
+            "competitors": canonical(store, competitors, "--competitor"),
             "created": today,
         }
         enter_stage(data, stage, today)
@@ -145,6 +146,7 @@ def move_deal(
         if reason is not None:
             data["reason"] = reason
         if lost_to is not None:
+            (lost_to,) = canonical(store, [lost_to], "--lost-to")
             data["lost_to"] = lost_to
             competitors = list(data.get("competitors") or [])
             if lost_to not in competitors:
@@ -256,6 +258,10 @@ def losses(
         if lost_on is not None and ((start and lost_on < start) or (end and lost_on > end)):
             continue
         deals.append(deal)
+    names = known(store)  # an alias counts as its competitor, once the org keeps records
+    for deal in deals:
+        lost_to = str(deal.get("lost_to") or "")
+        deal["lost_to"] = names.get(" ".join(lost_to.casefold().split()), lost_to) or None
     return {
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
