@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from salesctl.errors import SalesctlError
 from salesctl.git import Repo
-from salesctl.store import parsing
+from salesctl.store import index_dupkeys, parsing
 from salesctl.store.index_schema import INDEX_VERSION, INSERT, INSERT_DIR, LOOKUPS, SCHEMA, connect
 from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
@@ -78,6 +79,9 @@ class RefreshingIndex:
         self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
         self.progress: Callable[[str, int | None], Progress] = Silent
         self._built_now = False
+        # The org's phone region, for the duplicate keys (the store sets it from the config).
+        self.region_of: Callable[[], str] = lambda: "CN"
+        self._region: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -89,10 +93,11 @@ class RefreshingIndex:
             if not self.repo.owns_root:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
-                self._db = connect(":memory:")
+                self._db = self._keyed(connect(":memory:"))
                 self._db.executescript(SCHEMA + LOOKUPS)
+                index_dupkeys.install(self._db, self.keys_region())
             else:
-                self._db = self._open()
+                self._db = self._keyed(self._open())
         return self._db
 
     def _open(self) -> sqlite3.Connection:
@@ -150,6 +155,7 @@ class RefreshingIndex:
             db.execute("PRAGMA synchronous=OFF")
             db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
             db.executescript(SCHEMA)
+            self._keyed(db)
             walker = Walk(self.root)
             if walk:
                 count = self._fill(db, walker, expected=0, trusted=True)
@@ -158,6 +164,7 @@ class RefreshingIndex:
                 tracked = sorted(self._tracked_paths())
                 count = self._fill(db, tracked, expected=len(tracked), trusted=False)
                 dirs = _unlisted_dirs(tracked)
+            index_dupkeys.install(db, self.keys_region())
             db.execute("BEGIN")
             db.executemany(INSERT_DIR, dirs)
             db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
@@ -420,9 +427,36 @@ class RefreshingIndex:
         if not self.repo.owns_root:
             self._refresh_in_memory()
         else:
-            self._db = self._build(self.repo.head() or "-", walk=True)
+            self._db = self._keyed(self._build(self.repo.head() or "-", walk=True))
             self._built_now = False
         self.fresh = True
+
+    # -- duplicate keys (the dupkeys table, index_dupkeys.py) ------------------------------
+
+    def keys_region(self) -> str:
+        """The phone region duplicate keys are made with: the config's, read once."""
+        if self._region is None:
+            try:
+                self._region = self.region_of()
+            except SalesctlError:  # a broken config: `check` still reads; keys as by default
+                self._region = "CN"
+        return self._region
+
+    def _keyed(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        return index_dupkeys.register(db, self.keys_region)
+
+    def duplicate_holders(self, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+        """(key, id, kind, path, owner, team, pool, stage) of every lead and customer that
+        has one of ``keys``, readable or not (what the duplicate guard asks)."""
+        self.refresh(kinds=["lead", "customer"])
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.holders(self.db, keys)
+
+    def duplicate_keys(self) -> list[tuple[Any, ...]]:
+        """Every lead's and customer's keys with its id, owner and name (``dupes``)."""
+        self.refresh(kinds=["lead", "customer"])
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.all_keys(self.db)
 
 
 def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
