@@ -70,6 +70,19 @@ def customer_add(
     out.report(added, "added")
 
 
+@command(app, "merge")
+def customer_merge(keep: CustomerId, other: CustomerId, *, out: Write) -> None:
+    """Fold a duplicate customer OTHER into KEEP in one commit (leads and directors): its
+    follow-ups, visits and contacts move over, deals and contracts are re-pointed, fields
+    KEEP lacks are taken, OTHER is removed and its history shows in KEEP's.
+
+    Example: salesctl customer merge C-7KQ2 C-9XD1
+    """
+    from salesctl.ops.sales.merge import merge_records
+
+    out.report(out.call(merge_records, "customer", keep, other), "merged into")
+
+
 @command(app, "list")
 def customer_list(
     owner: MemberOpt = None,

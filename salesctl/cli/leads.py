@@ -224,6 +224,19 @@ def lead_convert(
         typer.echo(f"converted {result['lead']} to customer {made}{in_commit(converted)}")
 
 
+@command(app, "merge")
+def lead_merge(keep: LeadId, other: LeadId, *, out: Write) -> None:
+    """Fold a duplicate lead OTHER into KEEP in one commit (leads and directors): its
+    follow-ups and visits move over, fields KEEP lacks are taken, OTHER is removed and its
+    history shows in KEEP's.
+
+    Example: salesctl lead merge L-7KQ2 L-9XD1
+    """
+    from salesctl.ops.sales.merge import merge_records
+
+    out.report(out.call(merge_records, "lead", keep, other), "merged into")
+
+
 @command(app, "disqualify")
 def lead_disqualify(
     lead_id: LeadId, reason: Annotated[str, typer.Option(help="Why (required).")], *, out: Write

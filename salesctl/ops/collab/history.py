@@ -10,7 +10,8 @@ changed-path Bloom filters), and wherever that log shows the record's file being
 look at that one commit for the same id leaving another directory (a move) and ask that
 directory's log too. Each directory costs one Bloom-filtered log; a record that went
 pool → alice → pool → bob costs three. A deleted record is found by its
-``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then).
+``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then): so are the
+records a ``merge`` folded into this one (its ``merged`` field), whose history is shown too.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class HistoryEntry:
                 "verb": move_verb(self.action, self.change, self.member),
             }
         return {
+            "record": self.change.id,  # another id: a record merged into this one
             "commit": self.commit,
             "date": self.date,
             "author": self.author,
@@ -91,30 +93,42 @@ def record_history(
     last_owner = place_of(f"{dirs[0]}/").owner  # whose directory it is (or was) in
     if last_owner is not None and not may_read(config, viewer, last_owner):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
-    per_commit = _follow(git, record_id, dirs)
-    infos = {info.id: info for info in git.commits(list(per_commit))}
+    traced = {record_id: _follow(git, record_id, dirs)}
+    for other in _merged_into(store, record_id, kinds) if current_dir else []:
+        other_dirs = _dirs_from_trailers(git, other)  # it was removed by the merge
+        traced[other] = _follow(git, other, other_dirs) if other_dirs else {}
+    commits = list(dict.fromkeys(c for per_commit in traced.values() for c in per_commit))
+    infos = {info.id: info for info in git.commits(commits)}
     entries = []
-    for commit, changes in per_commit.items():
-        info = infos[commit]
-        found = record_changes(git, changes, only=record_id)
-        if not found:
-            continue
-        change = found[0]
-        member = config.member_by_email(info.author_email)
-        entries.append(
-            HistoryEntry(
-                commit=commit,
-                date=info.date,
-                author=info.author_name,
-                member=member.id if member else None,
-                action=info.action or "(no salesctl trailer)",
-                subject=info.subject,
-                change=change,
+    for rid, per_commit in traced.items():
+        for commit, changes in per_commit.items():
+            info = infos[commit]
+            found = record_changes(git, changes, only=rid)
+            if not found:
+                continue
+            member = config.member_by_email(info.author_email)
+            entries.append(
+                HistoryEntry(
+                    commit=commit,
+                    date=info.date,
+                    author=info.author_name,
+                    member=member.id if member else None,
+                    action=info.action or "(no salesctl trailer)",
+                    subject=info.subject,
+                    change=found[0],
+                )
             )
-        )
-    order = {c: (infos[c].timestamp, i) for i, c in enumerate(reversed(list(per_commit)))}
-    entries.sort(key=lambda e: order[e.commit], reverse=True)
+    order = {c: (infos[c].timestamp, i) for i, c in enumerate(reversed(commits))}
+    entries.sort(key=lambda e: (order[e.commit], e.change.id == record_id), reverse=True)
     return entries
+
+
+def _merged_into(store: Store, record_id: str, kinds: tuple[str, ...]) -> list[str]:
+    """The records merged into this one (``lead merge``, ``customer merge``): their
+    history is part of its own."""
+    loc = store.resolve(record_id, kinds)
+    merged = store.read(loc).data.get("merged") or []
+    return [str(m) for m in merged if str(m) != record_id]
 
 
 def _find(store: Store, text: str, kinds: tuple[str, ...]) -> tuple[str, str | None]:
