@@ -190,8 +190,8 @@ def test_the_index_keeps_the_keys_in_step_with_edits_and_deletes(store: Path, cl
     assert cli("--as", "alice", "lead", "edit", lead["id"], "--set", "company=New Name").code == 0
     added(cli, "bob", "lead", "--company", "Renamed Co")  # the old name is free again
     refused(cli, store, "--as", "bob", "lead", "add", "--company", "New Name Ltd")
-    (path,) = store.glob(f"teams/east/alice/leads/{lead['id']}/lead.yaml")
-    path.unlink()  # by hand, not committed
+    git(store, "rm", "-q", "-r", f"teams/east/alice/leads/{lead['id']}")  # by hand
+    git(store, "-c", "user.name=A", "-c", "user.email=alice@acme.example", "commit", "-qm", "rm")
     added(cli, "bob", "lead", "--company", "New Name Ltd")
     db = sqlite3.connect(store / ".git" / "salesctl" / "index.sqlite")
     assert db.execute(

@@ -230,20 +230,24 @@ class RefreshingIndex:
         within: Iterable[str] = (),
         files: Iterable[str] | None = None,
         look: bool = False,
+        worktree: bool = True,
     ) -> None:
         """Bring the index up to date with the work tree (cheap when little changed).
 
         ``kinds``, ``within`` (directory prefixes such as ``teams/east``) and ``files`` say
         what the caller is about to read, so only that part is looked at. ``full`` looks at
         every file and directory whatever the work tree check (``check``, ``index status``);
-        ``look`` looks at the scope even when the check is ``none`` (a record's children)."""
+        ``look`` looks at the scope even when the check is ``none`` (a record's children);
+        ``worktree=False`` does not look even under ``stat`` (commits and salesctl's own
+        writes only: the duplicate guard of one new record, which must not cost a stat of
+        every lead)."""
         scope = Scope() if full else Scope.of(kinds, within, files)
         if not self.repo.owns_root:
             if self._meta("version") is None or (full and not self.fresh):
                 self._refresh_in_memory()
             self.fresh = True
             return
-        watch = full or look or self.worktree_check() == "stat"
+        watch = full or look or (worktree and self.worktree_check() == "stat")
         if self._caught_up and (not watch or any(d.covers(scope) for d in self._looked)):
             return
         head = self.repo.head() or "-"
@@ -445,10 +449,14 @@ class RefreshingIndex:
     def _keyed(self, db: sqlite3.Connection) -> sqlite3.Connection:
         return index_dupkeys.register(db, self.keys_region)
 
-    def duplicate_holders(self, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+    def duplicate_holders(
+        self, keys: Iterable[str], *, worktree: bool = False
+    ) -> list[tuple[Any, ...]]:
         """(key, id, kind, path, owner, team, pool, stage) of every lead and customer that
-        has one of ``keys``, readable or not (what the duplicate guard asks)."""
-        self.refresh(kinds=["lead", "customer"])
+        has one of ``keys``, readable or not (what the duplicate guard asks). As committed
+        (and written by salesctl); ``worktree``: hand edits in the work tree too, for the
+        price of a stat of every lead and customer file."""
+        self.refresh(kinds=["lead", "customer"], worktree=worktree)
         index_dupkeys.current(self.db, self.keys_region())
         return index_dupkeys.holders(self.db, keys)
 

@@ -38,16 +38,21 @@ class Holder:
         return (self.converted, self.kind != "lead", self.id)
 
 
-def holders(store: Store, keys: Iterable[str], exclude: Iterable[str] = ()) -> list[Holder]:
+def holders(
+    store: Store, keys: Iterable[str], exclude: Iterable[str] = (), *, worktree: bool = False
+) -> list[Holder]:
     """Each (key, record) of a lead or customer holding one of ``keys`` (but not the ids
     in ``exclude``), the one to name first: an open lead before a customer, then by id,
-    and of one record's keys the first given."""
+    and of one record's keys the first given. Records as committed (and as salesctl wrote
+    them); ``worktree``: hand edits not yet committed too."""
     keys, skip = list(dict.fromkeys(keys)), set(exclude)
     if not keys:
         return []
     order = {key: i for i, key in enumerate(keys)}
     found = []
-    for key, rid, kind, path, owner, team, pool, stage in store.index.duplicate_holders(keys):
+    for key, rid, kind, path, owner, team, pool, stage in store.index.duplicate_holders(
+        keys, worktree=worktree
+    ):
         if rid not in skip:
             place = POOL if pool else Owner(member=owner, team=team)
             found.append(
