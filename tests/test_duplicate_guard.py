@@ -244,3 +244,18 @@ def test_record_keys_of_a_customer_include_its_contacts() -> None:
     customer = {"name": "Kite GmbH", "contacts": [{"name": "A", "phone": "(415) 555-0134"}]}
     assert record_keys("customer", customer, "US") == ["c:kite", "p:+14155550134"]
     assert record_keys("lead", {"phone": "12"}, "CN") == []  # too short to be anyone's
+
+
+def test_a_guard_under_the_lock_sees_what_another_command_committed_meanwhile(
+    store: Path, cli: Any
+) -> None:
+    """The webhook looks once before taking the store's lock and once under it, in one
+    process: the second look must not trust the first's picture of HEAD."""
+    from salesctl.ops.sales.dupguard import holders
+    from salesctl.store.store import Store
+
+    opened = Store(store)
+    keys = record_keys("lead", {"company": "Race Co"}, "CN")
+    assert holders(opened, keys) == []
+    racer = added(cli, "bob", "lead", "--company", "Race Co Ltd")  # another command, meanwhile
+    assert [h.id for h in holders(opened, keys)] == [racer["id"]]

@@ -456,6 +456,9 @@ class RefreshingIndex:
         has one of ``keys``, readable or not (what the duplicate guard asks). As committed
         (and written by salesctl); ``worktree``: hand edits in the work tree too, for the
         price of a stat of every lead and customer file."""
+        # Ask git again even if this process caught up before: the guard runs under the
+        # store's lock and must see what another command committed since (the webhook).
+        self._caught_up = False
         self.refresh(kinds=["lead", "customer"], worktree=worktree)
         index_dupkeys.current(self.db, self.keys_region())
         return index_dupkeys.holders(self.db, keys)
