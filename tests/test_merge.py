@@ -95,8 +95,11 @@ def test_lead_merge_folds_a_duplicate_lead_and_refuses_nonsense(store: Path, cli
     assert cli("--as", "lee", "lead", "merge", keep, "C-NOSUCHTHING1").code == 1
     assert head(store) == before
 
+    assert cli("--as", "bob", "lead", "release", other, "--reason", "not mine").code == 0
     merged = ok(cli, "--as", "lee", "lead", "merge", keep, other)
     assert merged["phone"] == "139 0000 1111" and merged["merged"] == [other]
+    # OTHER's own life (released to the pool, and why) is not KEEP's
+    assert "released" not in merged and "release_reason" not in merged
     assert "duplicate_reason" not in merged  # KEEP was no override; OTHER's reason stays with it
     assert (
         load(one(store, f"teams/east/alice/leads/{keep}/followups/{note}.yaml"))["record"] == keep

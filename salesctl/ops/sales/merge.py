@@ -2,11 +2,13 @@
 that stays, in one commit.
 
 OTHER's children (follow-ups, visits) and attachments move into KEEP's directory and name
-KEEP as their record; KEEP takes every field it lacks from OTHER, unites tags, participants
-and (customers) contacts; deals, contracts, tasks and conversion links that name OTHER are
-re-pointed to KEEP; OTHER's file is removed and KEEP lists it in ``merged``, which ``history``
-follows, so KEEP's history shows OTHER's too. The actor must be allowed ``<kind>.merge``
-(leads and directors) on both records and may write every record re-pointed.
+KEEP as their record; KEEP takes every field it lacks from OTHER (but not the facts of
+OTHER's own life: its stage, its owner's dates, its conversion or disqualification), unites
+tags, participants and (customers) contacts; deals, contracts, tasks and conversion links
+that name OTHER are re-pointed to KEEP; OTHER's file is removed and KEEP lists it in
+``merged``, which ``history`` follows, so KEEP's history shows OTHER's too. The actor must
+be allowed ``<kind>.merge`` (leads and directors) on both records and may write every
+record re-pointed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ REFERENCES = {
     "lead": (("task", "record"), ("customer", "lead")),
 }  # fmt: skip
 UNITED = ("tags", "participants", "merged")  # lists: KEEP's, then what OTHER adds
-OWN = ("schema_version", "duplicate_reason")  # KEEP's alone, never taken from OTHER
+# KEEP's alone, never taken from OTHER: its schema, why it was allowed as a duplicate, and
+# the facts of its own life (stage, owner's dates, a lead's conversion or disqualification).
+OWN = ("schema_version", "duplicate_reason", "stage", "stages", "created", "assigned",
+       "released", "release_reason", "customer", "reason")  # fmt: skip
 
 
 def merge_records(
