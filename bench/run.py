@@ -299,7 +299,8 @@ def main() -> None:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("Company,Name,Email,Phone,Lead Source\n")
             for n in range(10000):
-                fh.write(f"Import {stamp} Co {n},Person {n},p{n}.{stamp}@import.example,"
+                # a mail domain per company: one shared company domain makes every row a duplicate
+                fh.write(f"Import {stamp} Co {n},Person {n},p{n}@co{n}-{stamp}.import.example,"
                          f"+86 1{salt}{n:07d},expo\n")  # fmt: skip
         return [*sc, "--as", director, "lead", "import", str(path), "--pool", "-f", "json"]
 

@@ -108,3 +108,14 @@ class UnknownTeam(NotFound):
 class InactiveMember(Invalid):
     def __init__(self, member_id: str, active: str) -> None:
         super().__init__(f"{member_id} is inactive", f"active members: {active}")
+
+
+class Duplicate(Invalid):
+    """A new lead or customer that another one already has the company, phone or email of
+    (撞单). Names only the existing record's id, kind and owner: the actor may not be allowed
+    to read anything else of it."""
+
+    def __init__(self, message: str, hint: str, *, record_id: str, kind: str) -> None:
+        super().__init__(message, hint)
+        self.record_id = record_id
+        self.kind = kind

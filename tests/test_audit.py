@@ -6,6 +6,7 @@ changes, symlinks and submodules, protected files, SSH signatures, end-state val
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -30,11 +31,16 @@ NAMES = {
 # -- helpers ---------------------------------------------------------------------------------
 
 
+SERIAL = itertools.count(1)
+
+
 def head(root: Path) -> str:
     return git(root, "rev-parse", "HEAD").strip()
 
 
-def add_lead(cli: Any, actor: str, *extra: str, company: str = "Acme") -> str:
+def add_lead(cli: Any, actor: str, *extra: str, company: str | None = None) -> str:
+    # each lead its own company: the same one twice is refused as a duplicate (撞单)
+    company = company or f"Acme {next(SERIAL)}"
     result = cli("--as", actor, "lead", "add", "--company", company, *extra, "-f", "json")
     assert result.code == 0, result.err
     return str(result.json()["id"])

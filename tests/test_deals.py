@@ -3,6 +3,7 @@ lost deals with reasons, the pipeline's exact weighted sums, and the losses summ
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,13 @@ def ok(cli: Any, *args: str) -> Any:
     return result.json()
 
 
-def customer_of(cli: Any, owner: str, name: str = "Acme") -> str:
+def customer_of(cli: Any, owner: str, name: str | None = None) -> str:
+    # each customer its own company: the same one twice is refused as a duplicate (撞单)
+    name = name or f"Acme {next(SERIAL)}"
     return str(ok(cli, "--as", owner, "customer", "add", "--name", name)["id"])
+
+
+SERIAL = itertools.count(1)
 
 
 def deal(cli: Any, actor: str, customer: str, amount: str, *extra: str) -> dict[str, Any]:

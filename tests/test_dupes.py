@@ -24,9 +24,12 @@ def test_the_same_company_by_two_reps_is_one_group_named_as_far_as_each_may_read
 ) -> None:
     alices = made(cli, "--as", "alice", "lead", "add", "--company", "青岛新航纺织有限公司",
                   "--phone", "138 0013 8000")  # fmt: skip
-    bobs = made(cli, "--as", "bob", "customer", "add", "--name", "青岛新航纺织股份有限公司")
-    noras = made(cli, "--as", "nora", "lead", "add", "--company", "Other Name",
-                 "--phone", "+86 138-0013-8000")  # fmt: skip
+    # duplicates on purpose: the guard refuses them unless a director allows them
+    allowed = ("--allow-duplicate", "--reason", "made for this test")
+    bobs = made(cli, "--as", "dana", "customer", "add", "--name", "青岛新航纺织股份有限公司",
+                "--to", "bob", *allowed)  # fmt: skip
+    noras = made(cli, "--as", "dana", "lead", "add", "--company", "Other Name",
+                 "--phone", "+86 138-0013-8000", "--to", "nora", *allowed)  # fmt: skip
     made(cli, "--as", "alice", "lead", "add", "--company", "Unique Co")
     converted = made(cli, "--as", "alice", "lead", "add", "--company", "Became Customer")
     assert cli("--as", "alice", "lead", "convert", converted).code == 0

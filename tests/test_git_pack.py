@@ -152,7 +152,8 @@ def test_an_import_over_the_pack_threshold_commits_exactly_its_leads(
 
 
 def import_csv(path: Path, rows: int) -> Path:
-    lines = ["Company,Email"] + [f"Import Co {n},p{n}@import.example" for n in range(rows)]
+    # a mail domain per company: rows at one company's domain are duplicates of each other
+    lines = ["Company,Email"] + [f"Import Co {n},p{n}@co{n}.import.example" for n in range(rows)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

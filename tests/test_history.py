@@ -177,7 +177,7 @@ def test_a_nouns_history_is_the_same_story_and_takes_only_its_own_kind(
     ok(cli("--as", "alice", "lead", "edit", lead, "--set", "stage=contacted"))
     as_lead = ok(cli("--as", "alice", "lead", "history", lead[:6], "-f", "json")).json()
     assert as_lead == history(cli, "alice", lead)
-    customer = ok(cli("--as", "alice", "customer", "add", "--name", "Acme", "-f", "json")).json()
+    customer = ok(cli("--as", "alice", "customer", "add", "--name", "Beta", "-f", "json")).json()
     wrong = cli("--as", "alice", "lead", "history", customer["id"])
     assert wrong.code == 1 and "lead list" in wrong.err
     assert cli("--as", "alice", "customer", "history", lead).code == 1

@@ -1,4 +1,4 @@
-"""``existing_keys``: the duplicate keys of every lead, read from the index in one query."""
+"""The duplicate keys of every lead, looked up in the index (``dupkeys``), as import uses them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from typing import Any
 from conftest import git
 
 from salesctl.model.values import normalise_company
-from salesctl.ops.sales.lead_import import duplicate_keys, existing_keys
+from salesctl.ops.sales.dupguard import first_holders
+from salesctl.ops.sales.lead_import import duplicate_keys
 from salesctl.store.store import Store
+
+KEYS = ["e:wei@acme.example", "d:acme.example", "p:+8613800138000", "c:acme", "c:beta"]
+
+
+def existing_keys(store: Store, keys: list[str] = KEYS) -> dict[str, str]:
+    return first_holders(store, keys)
 
 
 def add_lead(cli: Any, company: str, *extra: str) -> str:
@@ -22,7 +29,9 @@ def test_each_key_names_the_first_lead_by_id_that_has_it(store: Path, cli: Any) 
     first = add_lead(
         cli, "Acme Ltd", "--email", " Wei@Acme.Example", "--phone", "+86 138-0013-8000"
     )
-    second = add_lead(cli, "ACME", "--email", "wei@acme.example", "--phone", "13800138000")
+    second = cli("--as", "lee", "lead", "add", "--company", "ACME", "--email", "wei@acme.example",
+                 "--phone", "13800138000", "--to", "alice", "--allow-duplicate", "--reason",
+                 "a second office", "-f", "json").json()["id"]  # fmt: skip
     beta = add_lead(cli, "Beta Corp")
     # a hand-edited phone too short to be a key (no command accepts it as a new number)
     (lead_file,) = store.glob(f"teams/*/alice/leads/{beta}/lead.yaml")
@@ -31,9 +40,11 @@ def test_each_key_names_the_first_lead_by_id_that_has_it(store: Path, cli: Any) 
     keys = existing_keys(Store(store))
 
     acme = min(first, second)
-    assert keys["e:wei@acme.example"] == keys["p:13800138000"] == keys["c:acme"] == acme
+    assert keys["e:wei@acme.example"] == keys["p:+8613800138000"] == keys["c:acme"] == acme
+    assert keys["d:acme.example"] == acme
     assert keys["c:beta"] == beta
-    assert set(keys) == {"e:wei@acme.example", "p:13800138000", "c:acme", "c:beta"}
+    assert set(keys) == set(KEYS)
+    assert existing_keys(Store(store), ["p:12345"]) == {}
 
 
 def test_a_lead_committed_by_hand_since_the_last_command_is_found(store: Path, cli: Any) -> None:
@@ -45,7 +56,7 @@ def test_a_lead_committed_by_hand_since_the_last_command_is_found(store: Path, c
     git(store, "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example",
         "commit", "-q", "-m", "by hand")  # fmt: skip
 
-    keys = existing_keys(Store(store))
+    keys = existing_keys(Store(store), ["c:hand made", "c:known"])
 
     assert keys["c:hand made"] == "L-HANDMADE0001"
     assert "c:known" in keys  # "Co" is a legal form, not part of the name
@@ -53,9 +64,11 @@ def test_a_lead_committed_by_hand_since_the_last_command_is_found(store: Path, c
 
 def test_the_keys_of_a_row_are_the_keys_it_is_found_by() -> None:
     row = {"email": "A@B.example ", "phone": "0086 138 0013 8000", "company": "Kite Co., Ltd."}
-    assert duplicate_keys(row) == ["e:a@b.example", "p:13800138000", "c:kite"]
-    assert duplicate_keys({"company": "Ltd"}) == ["c:ltd"]
-    assert duplicate_keys({}) == []
+    assert duplicate_keys(row, "CN") == [
+        "c:kite", "e:a@b.example", "d:b.example", "p:+8613800138000"
+    ]  # fmt: skip
+    assert duplicate_keys({"company": "Ltd"}, "CN") == ["c:ltd"]
+    assert duplicate_keys({}, "CN") == []
 
 
 def test_update_skips_a_row_that_repeats_a_new_row_and_updates_an_existing_lead(

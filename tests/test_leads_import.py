@@ -147,8 +147,8 @@ def test_import_chinese_headers(store: Path, cli, tmp_path: Path, phone_header: 
     src = write_csv(
         tmp_path / "线索.csv",
         f"姓名,公司,{phone_header},邮箱,来源\n"
-        "张三,阿里巴巴（杭州）有限公司,138-0013-8000,zhangsan@example.cn,展会\n"
-        '李四,"腾讯科技,深圳",+86 139 0000 1111,lisi@example.cn,官网\n',
+        "张三,阿里巴巴（杭州）有限公司,138-0013-8000,zhangsan@alibaba.example.cn,展会\n"
+        '李四,"腾讯科技,深圳",+86 139 0000 1111,lisi@tencent.example.cn,官网\n',
     )
     res = cli("--as", "alice", "lead", "import", str(src), "-f", "json")
     assert res.code == 0, res.err
@@ -160,7 +160,7 @@ def test_import_chinese_headers(store: Path, cli, tmp_path: Path, phone_header: 
     zhang_id, zhang = by_name["张三"]
     assert zhang["company"] == "阿里巴巴（杭州）有限公司"
     assert zhang["phone"] == "138-0013-8000"
-    assert zhang["email"] == "zhangsan@example.cn"
+    assert zhang["email"] == "zhangsan@alibaba.example.cn"
     assert zhang["source"] == "展会"
     assert zhang["created"] == TODAY  # no date column: imported today
     assert by_name["李四"][1]["company"] == "腾讯科技,深圳"

@@ -57,7 +57,9 @@ def chat_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def sign_contract(cli: Any, title: str = "ERP rollout") -> str:
-    customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme Trading Ltd")["id"]
+    # a customer per contract title: the same company twice is refused as a duplicate
+    name = "Acme Trading Ltd" if title == "ERP rollout" else f"{title} Ltd"
+    customer = ok(cli, "--as", "alice", "customer", "add", "--name", name)["id"]
     contract = ok(
         cli, "--as", "alice", "contract", "add", customer, "--title", title,
         "--amount", "120000", "--signed", "2026-11-18",

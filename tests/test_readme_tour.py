@@ -146,7 +146,8 @@ def test_relative_dates_on_the_command_line(store: Path, cli: Any) -> None:
     assert followups[0]["next"] == (today + dt.timedelta(days=7)).isoformat()
     task = cli("--as", "alice", "task", "add", "--title", "Call back", "--due", "+3d", "-f", "json")
     assert task.json()["due"] == (today + dt.timedelta(days=3)).isoformat()
-    customer = cli("--as", "alice", "customer", "add", "--name", "Acme", "-f", "json").json()
+    # another company than the lead's: the same one would be refused as a duplicate
+    customer = cli("--as", "alice", "customer", "add", "--name", "Kite", "-f", "json").json()
     deal = cli(
         "--as", "alice", "deal", "add", customer["id"], "--title", "ERP", "--amount", "100",
         "--close", "+2w", "-f", "json",

@@ -54,6 +54,18 @@ FromOpt = Annotated[
     str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
 ]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")]
+AllowDuplicateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-duplicate",
+        help="Add it although another lead or customer has its company, phone or email "
+        "(leads and directors; needs --reason).",
+    ),
+]
+DuplicateReasonOpt = Annotated[
+    str | None,
+    typer.Option("--reason", help="With --allow-duplicate: why (kept in the record)."),
+]
 
 
 def as_of_day(text: str | None) -> Any:

@@ -15,7 +15,9 @@ from salesctl.cli import _owned as owned
 from salesctl.cli._commands import Write, command, make_app
 from salesctl.cli._owned import IdleDays, NewOwner, Participants, Reason, TeamOpt
 from salesctl.cli._params import (
+    AllowDuplicateOpt,
     DryRunOpt,
+    DuplicateReasonOpt,
     FormatOpt,
     MemberOpt,
     NoCommitOpt,
@@ -49,10 +51,13 @@ def customer_add(
     to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
     pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
     set_: SetOpt = None,
+    allow_duplicate: AllowDuplicateOpt = False,
+    reason: DuplicateReasonOpt = None,
     *,
     out: Write,
 ) -> None:
     """Add a customer, owned by you unless --to or --pool; custom fields with --set.
+    Refused if another customer or lead has its name (see `salesctl dupes`).
 
     Example: salesctl customer add --name "Acme Ltd" --industry retail --set custom.region=华东
     """
@@ -60,9 +65,22 @@ def customer_add(
 
     added = out.call(
         add_customer, name=name, industry=industry, source=source, tags=tag or (), to=to,
-        pool=pool, sets=set_ or (),
+        pool=pool, sets=set_ or (), allow_duplicate=allow_duplicate, reason=reason,
     )  # fmt: skip
     out.report(added, "added")
+
+
+@command(app, "merge")
+def customer_merge(keep: CustomerId, other: CustomerId, *, out: Write) -> None:
+    """Fold a duplicate customer OTHER into KEEP in one commit (leads and directors): its
+    follow-ups, visits and contacts move over, deals and contracts are re-pointed, fields
+    KEEP lacks are taken, OTHER is removed and its history shows in KEEP's.
+
+    Example: salesctl customer merge C-7KQ2 C-9XD1
+    """
+    from salesctl.ops.sales.merge import merge_records
+
+    out.report(out.call(merge_records, "customer", keep, other), "merged into")
 
 
 @command(app, "list")

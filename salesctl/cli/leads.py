@@ -13,7 +13,15 @@ import typer
 from salesctl.cli import _owned as owned
 from salesctl.cli._commands import Write, command, make_app
 from salesctl.cli._owned import IdleDays, NewOwner, Participants, Reason, TeamOpt
-from salesctl.cli._params import FormatOpt, MemberOpt, SetOpt, TagOpt, WhereOpt
+from salesctl.cli._params import (
+    AllowDuplicateOpt,
+    DuplicateReasonOpt,
+    FormatOpt,
+    MemberOpt,
+    SetOpt,
+    TagOpt,
+    WhereOpt,
+)
 from salesctl.cli._session import Session, in_commit
 
 app = make_app(name="lead", help="Leads: add, import, assign, claim, convert ...")
@@ -41,10 +49,13 @@ def lead_add(
     to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
     pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
     set_: SetOpt = None,
+    allow_duplicate: AllowDuplicateOpt = False,
+    reason: DuplicateReasonOpt = None,
     *,
     out: Write,
 ) -> None:
-    """Add a lead, owned by you unless --to or --pool.
+    """Add a lead, owned by you unless --to or --pool; refused if another lead or customer
+    has its company, phone or email (see `salesctl dupes`).
 
     Example: salesctl lead add --company "Acme Ltd" --name "Wei Zhang" --phone 13800000000
     """
@@ -53,6 +64,7 @@ def lead_add(
     added = out.call(
         add_lead, company=company, name=name, email=email, phone=phone, source=source,
         tags=tag or (), stage=stage, to=to, pool=pool, sets=set_ or (),
+        allow_duplicate=allow_duplicate, reason=reason,
     )  # fmt: skip
     out.report(added, "added")
 
@@ -185,17 +197,23 @@ def lead_convert(
     lead_id: LeadId,
     deal: Annotated[str | None, typer.Option("--deal", help="Also open a deal: its title.")] = None,
     amount: Annotated[str | None, typer.Option(help="The deal's amount.")] = None,
+    allow_duplicate: AllowDuplicateOpt = False,
+    reason: DuplicateReasonOpt = None,
     *,
     out: Write,
 ) -> None:
-    """Convert a lead into a customer (and optionally a deal), in one commit.
+    """Convert a lead into a customer (and optionally a deal), in one commit; refused if
+    the company is already another customer or lead.
 
     Example: salesctl lead convert L-7KQ2 --deal "ERP rollout" --amount 120000
     """
     from salesctl.cli._output import emit
     from salesctl.ops.sales.leads import convert_lead
 
-    converted = out.call(convert_lead, lead_id, deal_title=deal, deal_amount=amount)
+    converted = out.call(
+        convert_lead, lead_id, deal_title=deal, deal_amount=amount,
+        allow_duplicate=allow_duplicate, reason=reason,
+    )  # fmt: skip
     result = converted.data
     if out.structured:
         emit(result, out.fmt)
@@ -204,6 +222,19 @@ def lead_convert(
             f" and deal {result['deal']['id']}" if "deal" in result else ""
         )
         typer.echo(f"converted {result['lead']} to customer {made}{in_commit(converted)}")
+
+
+@command(app, "merge")
+def lead_merge(keep: LeadId, other: LeadId, *, out: Write) -> None:
+    """Fold a duplicate lead OTHER into KEEP in one commit (leads and directors): its
+    follow-ups and visits move over, fields KEEP lacks are taken, OTHER is removed and its
+    history shows in KEEP's.
+
+    Example: salesctl lead merge L-7KQ2 L-9XD1
+    """
+    from salesctl.ops.sales.merge import merge_records
+
+    out.report(out.call(merge_records, "lead", keep, other), "merged into")
 
 
 @command(app, "disqualify")

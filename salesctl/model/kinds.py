@@ -184,6 +184,9 @@ OWNERSHIP = (
     F("release_reason", text, settable=False),
 )
 NOTES = (F("notes", text), F("custom", _mapping))
+# Why a lead or customer was added although another had its keys (--allow-duplicate), and
+# the records merged into it (``merge``: their history is part of its own).
+DUPLICATES = (F("duplicate_reason", text, settable=False), F("merged", tags, settable=False))
 # Who wrote a follow-up or visit, about which lead or customer, and when.
 TOUCH = (
     F("record", line, True, settable=False),
@@ -218,6 +221,7 @@ LEAD = Kind(
         *OWNERSHIP,
         F("customer", line, settable=False),  # set by conversion
         F("reason", text),  # why it was disqualified
+        *DUPLICATES,
         *NOTES,
     ),
     children=("followup", "visit"),
@@ -233,6 +237,7 @@ CUSTOMER = Kind(
         F("contacts", _rows, columns=CONTACT_COLUMNS, settable=False),
         *OWNERSHIP,
         F("lead", line, settable=False),  # the lead it was converted from
+        *DUPLICATES,
         *NOTES,
     ),
     children=("followup", "visit"),

@@ -252,16 +252,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def normalise_phone(phone: str, country_code: str = "86") -> str:
-    """Digits only, without a leading country code or trunk zero: "+86 138-0000" -> "1380000"."""
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if phone.strip().startswith(("+", "00")) and digits.startswith(country_code):
-        digits = digits[len(country_code) :]
-    return digits.lstrip("0")
-
-
 def normalise_company(name: str) -> str:
     """A company's duplicate-detection key: width (NFKC: ＡＢＣ, （）), case, spaces and
     punctuation folded, and the legal form dropped however many are stacked ("Acme Co.,

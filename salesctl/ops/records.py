@@ -80,10 +80,17 @@ def add_owned_record(
     sets: Iterable[str],
     label: str,
     opts: WriteOpts,
+    allow_duplicate: bool = False,
+    reason: str | None = None,
 ) -> WriteResult[dict[str, Any]]:
     """Create a lead or customer with ``data`` (and ``--set`` fields), owned by ``to``
-    (default: the actor) or in the pool, in one commit: ``lead add``, ``customer add``."""
+    (default: the actor) or in the pool, in one commit: ``lead add``, ``customer add``.
+    Refused if another lead or customer has its keys, unless ``allow_duplicate`` (with a
+    ``reason``) by a member who may (``ops/sales/dupguard.py``)."""
+    from salesctl.ops.sales.dupguard import override, refuse_duplicate
+
     config = store.config
+    allowed = override(store, actor, kind.name, allow_duplicate, reason)
     if pool and to:
         raise Invalid("--to and --pool are exclusive", "choose an owner or the pool")
     if to:
@@ -96,6 +103,9 @@ def add_owned_record(
     action = f"{kind.name}.add"
     scopes.check_write(config, actor, action, owner, record=record_id)
     with store.transaction(actor, action, opts) as tx:
+        checked = refuse_duplicate(store, kind.name, data, allowed=allowed)  # under the lock
+        if checked is not data:
+            data = validate(config, kind, checked, new_record(loc))
         tx.write(loc, data)
         tx.summary = f"{action}: {record_id} ({label}) for {owner}"
     return tx.result(record_json(Record(loc, data)))

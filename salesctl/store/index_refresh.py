@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from salesctl.errors import SalesctlError
 from salesctl.git import Repo
-from salesctl.store import parsing
+from salesctl.store import index_dupkeys, parsing
 from salesctl.store.index_schema import (
     INDEX_VERSION,
     INSERT,
@@ -86,6 +87,9 @@ class RefreshingIndex:
         self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
         self.progress: Callable[[str, int | None], Progress] = Silent
         self._built_now = False
+        # The org's phone region, for the duplicate keys (the store sets it from the config).
+        self.region_of: Callable[[], str] = lambda: "CN"
+        self._region: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -97,10 +101,11 @@ class RefreshingIndex:
             if not self.repo.owns_root:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
-                self._db = connect(":memory:")
+                self._db = self._keyed(connect(":memory:"))
                 self._db.executescript(SCHEMA + LOOKUPS + SHARES)
+                index_dupkeys.install(self._db, self.keys_region())
             else:
-                self._db = self._open()
+                self._db = self._keyed(self._open())
         return self._db
 
     def _open(self) -> sqlite3.Connection:
@@ -158,6 +163,7 @@ class RefreshingIndex:
             db.execute("PRAGMA synchronous=OFF")
             db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
             db.executescript(SCHEMA)
+            self._keyed(db)
             walker = Walk(self.root)
             if walk:
                 count = self._fill(db, walker, expected=0, trusted=True)
@@ -166,6 +172,7 @@ class RefreshingIndex:
                 tracked = sorted(self._tracked_paths())
                 count = self._fill(db, tracked, expected=len(tracked), trusted=False)
                 dirs = _unlisted_dirs(tracked)
+            index_dupkeys.install(db, self.keys_region())
             db.execute("BEGIN")
             db.executemany(INSERT_DIR, dirs)
             db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
@@ -231,20 +238,24 @@ class RefreshingIndex:
         within: Iterable[str] = (),
         files: Iterable[str] | None = None,
         look: bool = False,
+        worktree: bool = True,
     ) -> None:
         """Bring the index up to date with the work tree (cheap when little changed).
 
         ``kinds``, ``within`` (directory prefixes such as ``teams/east``) and ``files`` say
         what the caller is about to read, so only that part is looked at. ``full`` looks at
         every file and directory whatever the work tree check (``check``, ``index status``);
-        ``look`` looks at the scope even when the check is ``none`` (a record's children)."""
+        ``look`` looks at the scope even when the check is ``none`` (a record's children);
+        ``worktree=False`` does not look even under ``stat`` (commits and salesctl's own
+        writes only: the duplicate guard of one new record, which must not cost a stat of
+        every lead)."""
         scope = Scope() if full else Scope.of(kinds, within, files)
         if not self.repo.owns_root:
             if self._meta("version") is None or (full and not self.fresh):
                 self._refresh_in_memory()
             self.fresh = True
             return
-        watch = full or look or self.worktree_check() == "stat"
+        watch = full or look or (worktree and self.worktree_check() == "stat")
         if self._caught_up and (not watch or any(d.covers(scope) for d in self._looked)):
             return
         head = self.repo.head() or "-"
@@ -428,9 +439,43 @@ class RefreshingIndex:
         if not self.repo.owns_root:
             self._refresh_in_memory()
         else:
-            self._db = self._build(self.repo.head() or "-", walk=True)
+            self._db = self._keyed(self._build(self.repo.head() or "-", walk=True))
             self._built_now = False
         self.fresh = True
+
+    # -- duplicate keys (the dupkeys table, index_dupkeys.py) ------------------------------
+
+    def keys_region(self) -> str:
+        """The phone region duplicate keys are made with: the config's, read once."""
+        if self._region is None:
+            try:
+                self._region = self.region_of()
+            except SalesctlError:  # a broken config: `check` still reads; keys as by default
+                self._region = "CN"
+        return self._region
+
+    def _keyed(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        return index_dupkeys.register(db, self.keys_region)
+
+    def duplicate_holders(
+        self, keys: Iterable[str], *, worktree: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """(key, id, kind, path, owner, team, pool, stage) of every lead and customer that
+        has one of ``keys``, readable or not (what the duplicate guard asks). As committed
+        (and written by salesctl); ``worktree``: hand edits in the work tree too, for the
+        price of a stat of every lead and customer file."""
+        # Ask git again even if this process caught up before: the guard runs under the
+        # store's lock and must see what another command committed since (the webhook).
+        self._caught_up = False
+        self.refresh(kinds=["lead", "customer"], worktree=worktree)
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.holders(self.db, keys)
+
+    def duplicate_keys(self) -> list[tuple[Any, ...]]:
+        """Every lead's and customer's keys with its id, owner and name (``dupes``)."""
+        self.refresh(kinds=["lead", "customer"])
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.all_keys(self.db)
 
 
 def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:

@@ -3,7 +3,8 @@
 One row of ``records`` per record file (where it lives, its fields as JSON, its problems,
 the stat signature of the bytes parsed); ``dirs`` holds the signatures of the directories
 the work tree check compares (``watch.py``); ``strays`` the files that are no record;
-``meta`` the HEAD the index reflects and its version. ``index_refresh.py`` writes them,
+``meta`` the HEAD the index reflects and its version; ``dupkeys`` each lead's and
+customer's duplicate keys (``index_dupkeys.py``). ``index_refresh.py`` writes them,
 ``index.py`` reads them.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -73,6 +74,32 @@ END;
 COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems, shares"
 INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
+
+
+# -- duplicate keys (model/dupkeys.py; kept by index_dupkeys.py) ------------------------------
+# dupkeys(key, path): so the duplicate guard is a lookup, not a scan of every lead. Triggers
+# keep it in step with ``records`` however a row is inserted, replaced or deleted; the keys
+# come from the SQL function ``salesctl_dupkeys(kind, data)`` that ``index_dupkeys.register``
+# puts on every connection. A build fills the table in bulk, then adds the lookups and
+# triggers (DUPKEYS_LOOKUPS).
+DUPKEYS_TABLE = "CREATE TABLE IF NOT EXISTS dupkeys(key TEXT NOT NULL, path TEXT NOT NULL);"
+DUPKEYS_FILL = (
+    "INSERT INTO dupkeys SELECT k.value, r.path FROM records r, "
+    "json_each(salesctl_dupkeys(r.kind, r.data)) k WHERE r.kind IN ('lead', 'customer')"
+)
+DUPKEYS_LOOKUPS = """
+CREATE INDEX IF NOT EXISTS dupkeys_key ON dupkeys(key);
+CREATE INDEX IF NOT EXISTS dupkeys_path ON dupkeys(path);
+CREATE TRIGGER IF NOT EXISTS dupkeys_written AFTER INSERT ON records
+WHEN new.kind IN ('lead', 'customer') BEGIN
+    DELETE FROM dupkeys WHERE path = new.path;
+    INSERT INTO dupkeys SELECT value, new.path FROM json_each(salesctl_dupkeys(new.kind, new.data));
+END;
+CREATE TRIGGER IF NOT EXISTS dupkeys_removed AFTER DELETE ON records
+WHEN old.kind IN ('lead', 'customer') BEGIN
+    DELETE FROM dupkeys WHERE path = old.path;
+END;
+"""
 
 
 def connect(target: str) -> sqlite3.Connection:

@@ -186,6 +186,7 @@ class Store:
     @cached_property
     def index(self) -> Index:
         index = Index(self.root, self.repo)
+        index.region_of = lambda: self.config.region  # read only when keys are made
         if self.progress is not None:
             index.progress = self.progress
         return index

@@ -10,7 +10,8 @@ changed-path Bloom filters), and wherever that log shows the record's file being
 look at that one commit for the same id leaving another directory (a move) and ask that
 directory's log too. Each directory costs one Bloom-filtered log; a record that went
 pool → alice → pool → bob costs three. A deleted record is found by its
-``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then).
+``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then): so are the
+records a ``merge`` folded into this one (its ``merged`` field), whose history is shown too.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class HistoryEntry:
                 "verb": move_verb(self.action, self.change, self.member),
             }
         return {
-            "record": self.change.id,
+            "record": self.change.id,  # another id: a record merged into this one
             "commit": self.commit,
             "date": self.date,
             "author": self.author,
@@ -106,6 +107,10 @@ def record_history(
     if last_owner is not None and not readable(store, viewer).allows(last_owner, path):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
     entries = _entries(store, git, record_id, dirs)
+    for other in _merged_into(store, record_id, kinds) if current_dir else []:
+        other_dirs = _dirs_from_trailers(git, other)  # it was removed by the merge
+        if other_dirs:
+            entries += _entries(store, git, other, other_dirs)
     lead = _converted_from(store, viewer, current_dir)
     if lead is not None and lead.id != record_id:
         entries += _entries(store, git, lead.id, [lead.record_dir])
@@ -174,6 +179,14 @@ def _newest_first(git: GitReader, entries: list[HistoryEntry]) -> list[HistoryEn
             listed = [c for c in out.split() if c in commits]
             rank.update((c, -i) for i, c in enumerate(listed))
     return sorted(entries, key=lambda e: (e.timestamp, rank.get(e.commit, 0)), reverse=True)
+
+
+def _merged_into(store: Store, record_id: str, kinds: tuple[str, ...]) -> list[str]:
+    """The records merged into this one (``lead merge``, ``customer merge``): their
+    history is part of its own."""
+    loc = store.resolve(record_id, kinds)
+    merged = store.read(loc).data.get("merged") or []
+    return [str(m) for m in merged if str(m) != record_id]
 
 
 def _find(store: Store, text: str, kinds: tuple[str, ...]) -> tuple[str, str | None]:

@@ -9,8 +9,9 @@ a fresh ``Store`` (the index's SQLite connection belongs to one thread, and a ch
 - A lead is checked field by field (``FieldErrors`` names each bad field), routed (its
   ``owner``, else the first matching ``routing:`` rule, else the pool), and committed as
   ``lead add`` would, authored by the member ``serve`` runs as. A lead that duplicates an
-  existing one (same normalised email, phone or company: the rules of ``lead import``) is not
-  created again: the answer names the existing lead.
+  existing lead or customer (the duplicate guard's keys, ``model/dupkeys.py``: normalised
+  company, E.164 phone, email, company email domain) is not created: the answer names the
+  existing record's id and kind with ``duplicate: true``, as ``lead add`` would refuse it.
 - A payment is recorded by ``record_payment``, as ``contract pay`` does (same checks), with
   the platform's transaction id as the payment's ``ref``; a transaction id already recorded
   answers with that payment instead.
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.atomic import write_atomic
-from salesctl.errors import Ambiguous, Invalid, NotFound
+from salesctl.errors import Ambiguous, Duplicate, Invalid, NotFound
 from salesctl.git import Repo
 from salesctl.model.config import Config
 from salesctl.model.integrations import parse_routing
@@ -76,10 +77,10 @@ class LeadInput:
     owner: str | None = None
     custom: dict[str, str] = field(default_factory=dict)  # as --set custom.NAME=VALUE text
 
-    def duplicate_keys(self) -> list[str]:
-        from salesctl.ops.sales.lead_import import duplicate_keys
+    def duplicate_keys(self, region: str) -> list[str]:
+        from salesctl.model.dupkeys import record_keys
 
-        return duplicate_keys(self.text)
+        return record_keys("lead", dict(self.text), region)
 
 
 def _texts(
@@ -279,7 +280,7 @@ def contract_for(store: Store, payment: PaymentInput) -> str:
     return str(rows[0][0])
 
 
-# -- the delivery log and duplicate keys -----------------------------------------------------
+# -- the delivery log and duplicates -----------------------------------------------------------
 
 
 class DeliveryLog:
@@ -350,26 +351,13 @@ class DeliveryLog:
         return learned
 
 
-class LeadKeys:
-    """Duplicate keys of every lead (``lead import``'s rules), rebuilt when HEAD moved by
-    anything but our own commits."""
+def duplicate_of(store: Store, keys: list[str]) -> str | None:
+    """The id of a lead or customer that has one of ``keys`` (the duplicate guard's index
+    lookup), or None."""
+    from salesctl.ops.sales.dupguard import holders
 
-    def __init__(self) -> None:
-        self.head: str | None = None
-        self.keys: dict[str, str] = {}
-
-    def find(self, store: Store, keys: list[str]) -> str | None:
-        from salesctl.ops.sales.lead_import import existing_keys
-
-        head = store.repo.head()
-        if head != self.head or head is None:
-            self.keys, self.head = existing_keys(store), head
-        return next((self.keys[k] for k in keys if k in self.keys), None)
-
-    def add(self, keys: list[str], lead_id: str, head: str | None) -> None:
-        for key in keys:
-            self.keys.setdefault(key, lead_id)
-        self.head = head
+    found = holders(store, keys)
+    return found[0].id if found else None
 
 
 # -- the intake ------------------------------------------------------------------------------
@@ -382,7 +370,6 @@ class Intake:
         self.root = root
         self.actor_id = actor_id
         self.lock = threading.Lock()
-        self.leads = LeadKeys()
         self.log = DeliveryLog(Repo(root))
         self.on_commit: Callable[[], None] | None = None
 
@@ -397,8 +384,8 @@ class Intake:
                 return False, _repeated(first)
             store = self.open()
             lead = parse_lead(store.config, body)
-            keys = lead.duplicate_keys()
-            existing = self.leads.find(store, keys)
+            keys = lead.duplicate_keys(store.config.region)
+            existing = duplicate_of(store, keys)
             answer = (
                 {"id": existing, "kind": _kind_of(existing), "duplicate": True}
                 if existing is not None
@@ -423,25 +410,28 @@ class Intake:
         actor = store.identify(self.actor_id)
         owner, why = route(store, config, lead)
         text = lead.text
-        preview = add_lead(
-            store,
-            actor,
-            company=text.get("company"),
-            name=text.get("name"),
-            email=text.get("email"),
-            phone=text.get("phone"),
-            source=text.get("source"),
-            stage=text.get("stage"),
-            tags=lead.tags,
-            to=owner,
-            pool=owner is None,
-            sets=[f"custom.{k}={v}" for k, v in lead.custom.items()]
-            + ([f"notes={text['notes']}"] if "notes" in text else []),
-            opts=WriteOpts(dry_run=True),
-        )
+        try:
+            preview = add_lead(
+                store,
+                actor,
+                company=text.get("company"),
+                name=text.get("name"),
+                email=text.get("email"),
+                phone=text.get("phone"),
+                source=text.get("source"),
+                stage=text.get("stage"),
+                tags=lead.tags,
+                to=owner,
+                pool=owner is None,
+                sets=[f"custom.{k}={v}" for k, v in lead.custom.items()]
+                + ([f"notes={text['notes']}"] if "notes" in text else []),
+                opts=WriteOpts(dry_run=True),
+            )
+        except Duplicate as found:  # the validated fields found what the raw text did not
+            return {"id": found.record_id, "kind": found.kind, "duplicate": True}
         record = preview.data
         with store.transaction(actor, "lead.add") as tx:
-            existing = self.leads.find(store, keys)
+            existing = duplicate_of(store, keys)
             if existing is None:
                 for path, content in preview.staged.items():
                     tx.write_file(path, content)
@@ -451,7 +441,6 @@ class Intake:
                     tx.trailers.append(f"Salesctl-Delivery: {delivery}")
         if existing is not None:
             return {"id": existing, "kind": _kind_of(existing), "duplicate": True}
-        self.leads.add(keys, record["id"], tx.commit_id)
         answer = {"id": record["id"], "kind": "lead", "owner": record.get("owner")}
         answer.update(duplicate=False, routed=why, commit=tx.commit_id)
         return answer

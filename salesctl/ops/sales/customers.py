@@ -46,6 +46,8 @@ def add_customer(
     to: str | None = None,
     pool: bool = False,
     sets: Iterable[str] = (),
+    allow_duplicate: bool = False,
+    reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one customer owned by ``to`` (default: the actor) or in the pool."""
@@ -60,8 +62,9 @@ def add_customer(
         "created": clock.today(),
     }
     return add_owned_record(
-        store, actor, CUSTOMER, data, to=to, pool=pool, sets=sets, label=name, opts=opts
-    )
+        store, actor, CUSTOMER, data, to=to, pool=pool, sets=sets, label=name, opts=opts,
+        allow_duplicate=allow_duplicate, reason=reason,
+    )  # fmt: skip
 
 
 def tag_customer(

@@ -1,5 +1,6 @@
 """``salesctl dupes``: leads and customers already in the store that look like one company
-(撞单): the same normalised company name, phone or email (``lead_import.keys_of``).
+(撞单): the same normalised company name, phone, email or company email domain: the keys of
+``model/dupkeys.py``, read from the index's ``dupkeys`` (what the duplicate guard looks up).
 
 Records are grouped when they share any key (a group may be linked through several). A
 converted lead is not a duplicate of the customer it became. The viewer sees the groups
@@ -14,8 +15,7 @@ from typing import Any
 from salesctl import scopes
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.sales.lead_import import key_rows, keys_of
-from salesctl.store.layout import Owner
+from salesctl.store.layout import POOL, Owner
 from salesctl.store.store import Store
 
 
@@ -26,16 +26,15 @@ def suspected_duplicates(store: Store, viewer: Member) -> list[dict[str, Any]]:
     holder: dict[str, Owner] = {}
     names: dict[str, str] = {}
     by_key: dict[str, str] = {}
-    for record_id, owner, stage, email, phone, company in key_rows(store):
-        if stage == "converted":
+    for key, record_id, kind, _path, owner, team, pool, stage, name in store.index.duplicate_keys():
+        if kind == "lead" and stage == "converted":
             continue  # the customer it became carries the relationship on
-        holder[record_id] = owner
+        holder[record_id] = POOL if pool else Owner(member=owner, team=team)
         parent.setdefault(record_id, record_id)
-        if company:
-            names.setdefault(record_id, str(company))
-        for key in keys_of(email, phone, company):
-            other = by_key.setdefault(key, record_id)
-            _join(parent, record_id, other)
+        if name:
+            names.setdefault(record_id, str(name))
+        other = by_key.setdefault(key, record_id)
+        _join(parent, record_id, other)
     groups: dict[str, list[str]] = {}
     for record_id in parent:
         groups.setdefault(_root(parent, record_id), []).append(record_id)

@@ -27,11 +27,13 @@ from salesctl import clock, scopes
 from salesctl.errors import Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
+from salesctl.model.dupkeys import record_keys
 from salesctl.model.kinds import LEAD
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
-from salesctl.model.values import normalise_company, normalise_email, normalise_phone, printable
+from salesctl.model.values import printable
 from salesctl.ops.records import enter_stage, input_value
+from salesctl.ops.sales.dupguard import first_holders
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
@@ -177,57 +179,9 @@ def _row_problem(problem: Problem) -> str:
     return f"{problem.where}: {problem.field}: {problem.message}" if problem.field else str(problem)
 
 
-def duplicate_keys(data: dict[str, Any]) -> list[str]:
-    return keys_of(data.get("email"), data.get("phone"), data.get("company"))
-
-
-def keys_of(email: Any, phone: Any, company: Any) -> list[str]:
-    keys = []
-    if email:
-        keys.append("e:" + normalise_email(email))
-    if phone:
-        digits = normalise_phone(phone)
-        if len(digits) >= 6:
-            keys.append("p:" + digits)
-    if company:
-        name = normalise_company(company)
-        if name:
-            keys.append("c:" + name)
-    return keys
-
-
-def existing_keys(store: Store) -> dict[str, str]:
-    """Duplicate-detection keys of every lead and customer in the store -> its id (a lead
-    first, then the first by id): a row for a company that is already a customer is a
-    duplicate too, found by the customer's name and its contacts' emails and phones."""
-    keys: dict[str, str] = {}
-    for row in sorted(key_rows(store), key=lambda r: (r[0][0] != "L", r[0])):
-        for key in keys_of(*row[-3:]):
-            keys.setdefault(key, row[0])
-    return keys
-
-
-def key_rows(store: Store) -> list[tuple[str, Owner, str | None, Any, Any, Any]]:
-    """(id, owner directory, lead stage, email, phone, company) for every lead and customer,
-    one row per customer contact too: what duplicate keys are made of. Only those fields
-    are read out of the index, in one query: loading whole records costs seconds at
-    100,000 leads."""
-    rows = store.index.execute(
-        "SELECT id, owner, team, pool, json_extract(data, '$.stage'), "
-        "json_extract(data, '$.email'), "
-        "json_extract(data, '$.phone'), json_extract(data, '$.company') FROM records "
-        "WHERE kind = 'lead' AND data IS NOT NULL "
-        "UNION ALL SELECT id, owner, team, pool, NULL, NULL, NULL, json_extract(data, '$.name') "
-        "FROM records WHERE kind = 'customer' AND data IS NOT NULL "
-        "UNION ALL SELECT r.id, r.owner, r.team, r.pool, NULL, json_extract(c.value, '$.email'), "
-        "json_extract(c.value, '$.phone'), NULL FROM records r, json_each(r.data, '$.contacts') c "
-        "WHERE r.kind = 'customer' AND r.data IS NOT NULL",
-        kinds=["lead", "customer"],
-    )
-    return [
-        (rid, POOL if pool else Owner(member=owner, team=team), *rest)
-        for rid, owner, team, pool, *rest in rows
-    ]
+def duplicate_keys(data: dict[str, Any], region: str) -> list[str]:
+    """A row's keys: those the duplicate guard finds a lead by (``model/dupkeys.py``)."""
+    return record_keys("lead", data, region)
 
 
 def round_robin_members(store: Store, config: Config, team: str | None) -> list[Member]:
@@ -288,13 +242,15 @@ def import_leads(
             raise Invalid(f"--to {to}: not an active member", "see `salesctl member list`")
     result = ImportResult(ignored_columns=ignored, dry_run=opts.dry_run)
     with store.transaction(actor, "lead.import", opts) as tx:
-        known = existing_keys(store)
+        row_keys = {row.number: duplicate_keys(row.data, config.region) for row in rows}
+        # one indexed lookup of every row's keys, whoever owns the lead or customer found
+        known = first_holders(store, [k for keys in row_keys.values() for k in keys])
         new_rows: list[Row] = []
         new_ids: set[str] = set()  # a set: looking each duplicate up in new_rows is quadratic
         seen: dict[str, str] = {}
         updates: dict[str, dict[str, Any]] = {}
         for row in rows:
-            keys = duplicate_keys(row.data)
+            keys = row_keys[row.number]
             duplicate = next((known[k] for k in keys if k in known), None)
             duplicate = duplicate or next((seen[k] for k in keys if k in seen), None)
             if duplicate is None:

@@ -41,6 +41,8 @@ def add_lead(
     to: str | None = None,
     pool: bool = False,
     sets: Iterable[str] = (),
+    allow_duplicate: bool = False,
+    reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one lead owned by ``to`` (default: the actor) or in the pool."""
@@ -63,8 +65,9 @@ def add_lead(
     enter_stage(data, stage or store.config.lead_stages[0], today)
     label = str(company or name)
     return add_owned_record(
-        store, actor, LEAD, data, to=to, pool=pool, sets=sets, label=label, opts=opts
-    )
+        store, actor, LEAD, data, to=to, pool=pool, sets=sets, label=label, opts=opts,
+        allow_duplicate=allow_duplicate, reason=reason,
+    )  # fmt: skip
 
 
 def list_leads(store: Store, viewer: Member, **filters: Any) -> list[dict[str, Any]]:
@@ -87,11 +90,18 @@ def convert_lead(
     *,
     deal_title: str | None = None,
     deal_amount: str | None = None,
+    allow_duplicate: bool = False,
+    reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Turn a lead into a customer (its contact person becomes the first contact) and
-    optionally open a deal; the lead is marked ``converted`` and linked. One commit."""
+    optionally open a deal; the lead is marked ``converted`` and linked. One commit.
+    Refused if another customer or lead has the new customer's keys (the duplicate guard),
+    unless ``allow_duplicate`` with a ``reason``."""
+    from salesctl.ops.sales.dupguard import override, refuse_duplicate
+
     config = store.config
+    allowed = override(store, actor, "customer", allow_duplicate, reason)
     if (deal_title is None) != (deal_amount is None):
         raise Invalid("--deal and --amount go together", "give both, or neither")
     with store.transaction(actor, "lead.convert", opts) as tx:
@@ -115,6 +125,7 @@ def convert_lead(
             "lead": lead.id,
         }
         customer = {k: v for k, v in customer.items() if v not in (None, [])}
+        customer = refuse_duplicate(store, "customer", customer, allowed=allowed, exclude=[lead.id])
         customer_loc = RecordPath(
             record_file(lead.owner, CUSTOMER, customer_id), CUSTOMER, customer_id, lead.owner
         )

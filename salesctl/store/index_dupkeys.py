@@ -1,0 +1,93 @@
+"""The index's ``dupkeys`` table: every lead's and customer's duplicate keys
+(``model/dupkeys.py``), so ``lead add`` and the other guarded commands find a duplicate with
+one indexed lookup however big the store is.
+
+The keys of a phone depend on the org's ``region:``. The region the stored keys were made
+with is kept in ``meta`` (``dupkeys_region``); when the config says another, the keys are
+made again before anything is looked up (``current``), so a stale key is never served.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from salesctl.model.dupkeys import record_keys
+from salesctl.store.index_schema import DUPKEYS_FILL, DUPKEYS_LOOKUPS, DUPKEYS_TABLE
+
+SQL_VARS = 900
+REGION_KEY = "dupkeys_region"
+
+
+def register(db: sqlite3.Connection, region_of: Callable[[], str]) -> sqlite3.Connection:
+    """Give ``db`` the ``salesctl_dupkeys(kind, data)`` function the triggers call."""
+
+    def keys(kind: str, data: str | None) -> str:
+        if not data:
+            return "[]"
+        try:
+            fields = json.loads(data)
+            found = record_keys(kind, fields, region_of()) if isinstance(fields, dict) else []
+        except Exception:  # raising inside SQLite would abort the whole refresh
+            found = []
+        return json.dumps(found, ensure_ascii=False)
+
+    db.create_function("salesctl_dupkeys", 2, keys)
+    return db
+
+
+def install(db: sqlite3.Connection, region: str) -> None:
+    """Create and fill the table from ``records`` (a build: in bulk, lookups after)."""
+    db.execute("BEGIN")
+    db.execute(DUPKEYS_TABLE)
+    db.execute("DELETE FROM dupkeys")
+    db.execute(DUPKEYS_FILL)
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REGION_KEY, region))
+    db.execute("COMMIT")
+    db.executescript(DUPKEYS_LOOKUPS)
+
+
+def current(db: sqlite3.Connection, region: str) -> None:
+    """Make the keys again if they were made for another region than ``region``."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (REGION_KEY,)).fetchone()
+    if row is not None and row[0] == region:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DELETE FROM dupkeys")
+        db.execute(DUPKEYS_FILL)
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REGION_KEY, region))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def holders(db: sqlite3.Connection, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+    """(key, id, kind, path, owner, team, pool, stage) of each record holding one of ``keys``."""
+    keys = list(dict.fromkeys(keys))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), SQL_VARS):
+        batch = keys[start : start + SQL_VARS]
+        marks = ",".join("?" * len(batch))
+        found += db.execute(
+            "SELECT k.key, r.id, r.kind, r.path, r.owner, r.team, r.pool, "
+            "json_extract(r.data, '$.stage') FROM dupkeys k JOIN records r ON r.path = k.path "
+            f"WHERE k.key IN ({marks}) ORDER BY r.id",
+            batch,
+        )
+    return found
+
+
+def all_keys(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """(key, id, kind, path, owner, team, pool, stage, name) of every key, for ``dupes``."""
+    return list(
+        db.execute(
+            "SELECT k.key, r.id, r.kind, r.path, r.owner, r.team, r.pool, "
+            "json_extract(r.data, '$.stage'), "
+            "json_extract(r.data, CASE r.kind WHEN 'lead' THEN '$.company' ELSE '$.name' END) "
+            "FROM dupkeys k JOIN records r ON r.path = k.path ORDER BY r.id"
+        )
+    )
