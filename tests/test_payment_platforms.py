@@ -7,6 +7,7 @@ once, idempotent on the platform's event and transaction ids."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -76,6 +77,10 @@ def write_public_pem(key: rsa.RSAPrivateKey, path: Path) -> Path:
 
 @pytest.fixture
 def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Keys:
+    return install_keys(tmp_path, monkeypatch)
+
+
+def install_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Keys:
     """Fresh platform keys, the public halves in PEM files named by the environment."""
     made = Keys("whsec_" + secrets.token_hex(24), new_key(), new_key())
     monkeypatch.setenv("SALESCTL_STRIPE_SECRET", made.stripe_secret)
@@ -373,6 +378,12 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture
 def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
+    with serving(monkeypatch) as start:
+        yield start
+
+
+@contextlib.contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
     """start(root) -> the URL of the intake server, as the bot, on a free loopback port;
     the platforms are those the environment enables at that moment."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -391,10 +402,12 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
         assert wait_until(lambda: healthy(url)), "the server did not come up"
         return url
 
-    yield start
-    for server, thread in running:
-        server.stop()
-        thread.join(timeout=20)
+    try:
+        yield start
+    finally:
+        for server, thread in running:
+            server.stop()
+            thread.join(timeout=20)
 
 
 def store_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, currency: str = "CNY") -> Path:
