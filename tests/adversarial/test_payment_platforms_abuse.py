@@ -184,6 +184,8 @@ def test_signed_events_that_make_no_sense_are_422_not_500(
     assert kit.to_alipay(url, fraction) == (422, "fail")
     fullwidth = kit.alipay_notification(keys.alipay, "ORD-1001", "１.00")
     assert kit.to_alipay(url, fullwidth) == (422, "fail")
+    control = kit.alipay_notification(keys.alipay, "ORD-1001\r\x1b[2J", "1.00")
+    assert kit.to_alipay(url, control) == (422, "fail")
     too_much = kit.pingxx_charge_succeeded("ORD-1001", 13_000_000_00, event_id="evt_big")
     status, answer = kit.to_pingxx(url, keys.pingxx, too_much)  # more than the contract
     assert status == 422 and "120000" in answer["error"]

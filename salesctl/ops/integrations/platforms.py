@@ -207,7 +207,11 @@ class _Fields:
             if required:
                 self.errors[self.path(name)] = "is missing"
             return None
-        if not isinstance(value, str) or "\n" in value or len(value.strip()) > 128:
+        if (
+            not isinstance(value, str)
+            or len(value.strip()) > 128
+            or any(ord(c) < 32 or ord(c) == 127 for c in value)  # it reaches logs and files
+        ):
             self.errors[self.path(name)] = "expected one line of at most 128 characters"
             return None
         return value.strip()
