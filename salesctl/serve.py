@@ -1,7 +1,9 @@
 """``salesctl serve``: the webhook intake over HTTP (Starlette on uvicorn: the ``serve`` extra).
 
     POST /leads      a lead as JSON                 201 {"id": "L-..."}; 200 for a duplicate
-    POST /payments   a payment platform's event     201 {"id": "P-..."}; 200 for a duplicate
+    POST /payments   a payment, salesctl's JSON     201 {"id": "P-..."}; 200 for a duplicate
+    POST /payments/stripe, /payments/alipay, /payments/pingxx
+                     the platform's own event, signed its own way (``platforms``)
     GET  /healthz    200 {"status": "ok"}
 
 Every POST is signed: ``X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` with
@@ -37,19 +39,22 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from salesctl import clock
 from salesctl.errors import (
     Ambiguous,
     Conflict,
     Forbidden,
+    Invalid,
     NotFound,
     SalesctlError,
     UsageError,
 )
 from salesctl.model.config import Member
 from salesctl.ops.integrations import announce, notify
+from salesctl.ops.integrations import platforms as pay
 from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, Intake
 from salesctl.serve_limits import (
     MAX_BODY,
@@ -70,8 +75,17 @@ SIGNATURE_HEADER = "x-salesctl-signature"
 DELIVERY_HEADER = "x-salesctl-delivery"
 NOTIFY_INTERVAL = 60.0  # retry waiting notifications this often, commits or not
 
+JSON_MEDIA = "send JSON with Content-Type: application/json"
+FORM_MEDIA = "send a form: Content-Type: application/x-www-form-urlencoded"
+PLATFORM_ENV = {
+    "stripe": pay.STRIPE_SECRET_ENV,
+    "alipay": pay.ALIPAY_KEY_ENV,
+    "pingxx": pay.PINGXX_KEY_ENV,
+}
+
 log = logging.getLogger("salesctl.serve")
 Handler = Callable[[Any, str | None], tuple[bool, dict[str, Any]]]
+ReadEvent = Callable[[Request, bytes], pay.PlatformEvent]
 
 
 def check_signature(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -103,15 +117,52 @@ def _failure(exc: SalesctlError) -> JSONResponse:
     return _error(400, exc.message, **hint)
 
 
+def _platform_failure(exc: SalesctlError) -> JSONResponse:
+    """A platform's verified event salesctl cannot take is 422 (not the 400/404 of
+    salesctl's own JSON: the request is fine, the payment it reports is not)."""
+    if isinstance(exc, Invalid | NotFound):
+        extra: dict[str, Any] = {"fields": exc.fields} if isinstance(exc, FieldErrors) else {}
+        if exc.hint:
+            extra["hint"] = exc.hint
+        return _error(422, exc.message, **extra)
+    return _failure(exc)
+
+
+def _alipay_reply(response: Response) -> Response:
+    """Alipay reads only the body: ``success`` (also for a repeat or a status salesctl
+    ignores) or ``fail``, when it retries. The status code stays for the log and proxies."""
+    if response.status_code < 300:
+        return PlainTextResponse("success")
+    reply = PlainTextResponse("fail", status_code=response.status_code)
+    for name in ("connection", "retry-after"):
+        if name in response.headers:
+            reply.headers[name] = response.headers[name]
+    return reply
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def _is_form(media: str) -> bool:
+    return media == "application/x-www-form-urlencoded"
+
+
 def closing(response: Response) -> Response:
     """``response``, after which the connection closes: the rest of the body is not read."""
     response.headers["Connection"] = "close"
     return response
 
 
-def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> Starlette:
+def create_app(
+    intake: Intake,
+    secret: bytes,
+    limits: Limits | None = None,
+    platforms: pay.Platforms | None = None,
+) -> Starlette:
     """The ASGI app: routes, body limits, content type, signature, JSON, idempotency."""
     body_timeout = (limits or Limits()).body_timeout
+    platforms = platforms or pay.Platforms()
 
     def note(request: Request, status: int | str, reason: str) -> None:
         log_refusal(request.method, request.url.path, status, client_of(request.client), reason)
@@ -120,7 +171,10 @@ def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> S
         note(request, status, message)
         return _error(status, message, **extra)
 
-    async def accept(request: Request, handler: Handler, what: str) -> Response:
+    async def receive(
+        request: Request, media_ok: Callable[[str], bool] = _is_json, wanted: str = JSON_MEDIA
+    ) -> bytes | Response:
+        """The body within the limits, or the refusal to answer with."""
         too_large = f"the body is over {MAX_BODY // 1024} KB"
         # h11 bounds only headers that arrive in pieces; a single read can bring more
         if sum(len(k) + len(v) for k, v in request.scope["headers"]) > MAX_HEADERS:
@@ -129,10 +183,10 @@ def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> S
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return refuse(request, 413, too_large)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            return refuse(request, 415, "send JSON with Content-Type: application/json")
+        if not media_ok(media):
+            return refuse(request, 415, wanted)
         try:
-            body = await read_body(request, body_timeout)
+            return await read_body(request, body_timeout)
         except BodyTooLarge:
             return closing(refuse(request, 413, too_large))
         except TimeoutError:
@@ -141,6 +195,11 @@ def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> S
         except ClientDisconnect:
             note(request, "-", "the client went away before the body ended")
             return Response(status_code=400)  # nobody is left to read it
+
+    async def accept(request: Request, handler: Handler, what: str) -> Response:
+        body = await receive(request)
+        if isinstance(body, Response):
+            return body
         if not check_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
             return refuse(
                 request, 401, "missing or wrong X-Salesctl-Signature (sha256=HMAC of the body)"
@@ -173,6 +232,80 @@ def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> S
         )
         return JSONResponse(answer, status_code=201 if created else 200)
 
+    async def take_event(
+        request: Request, name: str, read: ReadEvent, media_ok: Callable[[str], bool], wanted: str
+    ) -> Response:
+        """A platform's event: its signature (401), then the payment it reports through
+        the intake (idempotent on the platform's event id and transaction id), or 202 for
+        an event salesctl does not take."""
+        if not platforms.enabled()[name]:
+            return refuse(request, 404, f"{name} is not enabled: ${PLATFORM_ENV[name]} is unset")
+        body = await receive(request, media_ok, wanted)
+        if isinstance(body, Response):
+            return body
+        try:
+            event = read(request, body)
+        except pay.BadSignature as exc:
+            return refuse(request, 401, exc.message)
+        except BadJSON as exc:
+            return refuse(request, 400, str(exc), **({"fields": exc.fields} if exc.fields else {}))
+        except FieldErrors as exc:
+            return refuse(request, 422, exc.message, fields=exc.fields)
+        except Invalid as exc:
+            return refuse(request, 400, exc.message)
+        if event.payment is None:
+            log.info("%s event %s ignored (%s)", name, event.delivery, event.type)
+            return JSONResponse({"ignored": event.type, "delivery": event.delivery}, 202)
+        try:
+            created, answer = await run_in_threadpool(
+                intake.take_payment, event.payment.for_org, event.delivery
+            )
+        except SalesctlError as exc:
+            failure = _platform_failure(exc)
+            note(request, failure.status_code, f"{exc} ({name} event {event.delivery})")
+            return failure
+        except Exception:
+            log.exception("%s payment failed (event %s)", name, event.delivery)
+            return _error(500, "internal error; the server log has the details")
+        log.info(
+            "payment %s %s (%s event %s, %s, from %s)",
+            answer.get("id"),
+            "created" if created else "already there",
+            name,
+            event.delivery,
+            event.type,
+            client_of(request.client),
+        )
+        return JSONResponse(answer, status_code=201 if created else 200)
+
+    def read_stripe(request: Request, body: bytes) -> pay.PlatformEvent:
+        assert platforms.stripe_secret is not None
+        header = request.headers.get("stripe-signature")
+        now = clock.now().timestamp()
+        pay.verify_stripe(platforms.stripe_secret, body, header, now, platforms.stripe_tolerance)
+        return pay.stripe_event(decode_json(body))
+
+    def read_alipay(request: Request, body: bytes) -> pay.PlatformEvent:
+        assert platforms.alipay_key is not None
+        params = pay.alipay_params(body)
+        pay.verify_alipay(platforms.alipay_key, params)
+        return pay.alipay_event(params)
+
+    def read_pingxx(request: Request, body: bytes) -> pay.PlatformEvent:
+        assert platforms.pingxx_key is not None
+        header = request.headers.get("x-pingplusplus-signature")
+        pay.verify_pingxx(platforms.pingxx_key, body, header)
+        return pay.pingxx_event(decode_json(body))
+
+    async def stripe(request: Request) -> Response:
+        return await take_event(request, "stripe", read_stripe, _is_json, JSON_MEDIA)
+
+    async def alipay(request: Request) -> Response:
+        return _alipay_reply(await take_event(request, "alipay", read_alipay, _is_form, FORM_MEDIA))
+
+    async def pingxx(request: Request) -> Response:
+        return await take_event(request, "pingxx", read_pingxx, _is_json, JSON_MEDIA)
+
     async def leads(request: Request) -> Response:
         return await accept(request, intake.add_lead, "lead")
 
@@ -192,6 +325,9 @@ def create_app(intake: Intake, secret: bytes, limits: Limits | None = None) -> S
         routes=[
             Route("/leads", leads, methods=["POST"]),
             Route("/payments", payments, methods=["POST"]),
+            Route("/payments/stripe", stripe, methods=["POST"]),
+            Route("/payments/alipay", alipay, methods=["POST"]),
+            Route("/payments/pingxx", pingxx, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error},
@@ -314,6 +450,7 @@ class IntakeServer:
         push_commits: bool = False,
         log_level: str = "info",
         limits: Limits | None = None,
+        platforms: pay.Platforms | None = None,
     ) -> None:
         from salesctl import scopes
 
@@ -344,6 +481,8 @@ class IntakeServer:
             log_level,
         )
         self.limits = limits or Limits()
+        # read now, so a missing key file stops serve before it listens
+        self.platforms = platforms or pay.Platforms.from_environment()
         self.intake = Intake(self.root, actor.id)
         self._server: Any = None
 
@@ -360,6 +499,14 @@ class IntakeServer:
             learned = self.intake.log.catch_up()
             if learned:
                 log.info("learned %d delivery ids from the history", learned)
+            enabled = self.platforms.enabled()
+            log.info(
+                "payment platforms: %s",
+                ", ".join(
+                    f"{name} on" if on else f"{name} off (${PLATFORM_ENV[name]} unset)"
+                    for name, on in enabled.items()
+                ),
+            )
             notifier = Worker(
                 "salesctl-notify",
                 lambda: notify.flush(Store(self.root), due_only=True),
@@ -373,7 +520,7 @@ class IntakeServer:
                 self.intake.on_commit = pusher.wake
                 pusher.wake()  # commits made while the server was down go out too
             config = uvicorn.Config(
-                create_app(self.intake, self.secret, self.limits),
+                create_app(self.intake, self.secret, self.limits, self.platforms),
                 host=self.host,
                 port=self.port,
                 log_level=self.log_level,

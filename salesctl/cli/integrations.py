@@ -65,8 +65,13 @@ def serve(
     Requests are signed: X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the body>
     with $SALESCTL_WEBHOOK_SECRET. X-Salesctl-Delivery: <id> makes a request
     idempotent. Leads go to their owner, else the first matching routing: rule in
-    salesctl.yaml, else the pool. GET /healthz answers when it is up. See
-    docs/integrations.md.
+    salesctl.yaml, else the pool. GET /healthz answers when it is up.
+
+    Payment platforms post their own events, verified with their own signatures:
+    /payments/stripe ($SALESCTL_STRIPE_SECRET, the endpoint's signing secret),
+    /payments/alipay ($SALESCTL_ALIPAY_PUBLIC_KEY) and /payments/pingxx
+    ($SALESCTL_PINGXX_PUBLIC_KEY), the keys as paths to PEM files; a platform whose
+    variable is unset answers 404. See docs/integrations.md.
 
     Example: SALESCTL_WEBHOOK_SECRET=... salesctl --as intake serve --port 8080 --push
     """

@@ -1,5 +1,6 @@
-"""salesctl and the outside world: leads and payments arriving by webhook (``intake``), and
-chat notifications (``notify``, ``notify_formats``)."""
+"""salesctl and the outside world: leads and payments arriving by webhook (``intake``;
+``platforms`` for the payment platforms' own events), and chat notifications (``notify``,
+``notify_formats``)."""
 
 from __future__ import annotations
 

@@ -266,6 +266,11 @@ def contract_for(store: Store, payment: PaymentInput) -> str:
     equals the payment's ``order_ref``."""
     if payment.contract:
         return store.resolve(payment.contract, ("contract",)).id
+    if not payment.order_ref:  # a platform's event may lack it (Stripe's metadata)
+        raise Invalid(
+            "the payment names no order reference",
+            "give the order reference the contract's custom.order_ref holds",
+        )
     rows = store.index.select(
         "contract", [], "json_extract(data, '$.custom.order_ref') = ?", [payment.order_ref]
     )
@@ -449,6 +454,14 @@ class Intake:
         """(created, answer): the payment recorded as ``contract pay`` would, or the
         payment already recorded for the transaction id, or the first answer again for a
         repeated ``delivery``."""
+        return self.take_payment(lambda config: parse_payment(config, body), delivery)
+
+    def take_payment(
+        self, read: Callable[[Config], PaymentInput], delivery: str | None = None
+    ) -> tuple[bool, dict[str, Any]]:
+        """``add_payment`` for a payment ``read`` from the org's config: salesctl's own JSON
+        or a payment platform's event (``platforms``), so both commit, announce and
+        de-duplicate alike."""
         from salesctl.ops.sales.payments import record_payment
 
         with self.lock:
@@ -457,7 +470,7 @@ class Intake:
             store = self.open()
             config = store.config
             actor = store.identify(self.actor_id)
-            payment = parse_payment(config, body)
+            payment = read(config)
             rows = store.index.select(
                 "payment", [], "json_extract(data, '$.ref') = ?", [payment.transaction_id]
             )
