@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.errors import Invalid
+from salesctl.model.config import Config
 from salesctl.reports import charts
 from salesctl.reports.money import BUCKETS
 from salesctl.reports.render import ANSWER_PLACEHOLDER, render
@@ -64,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "funnel": "Funnel",
         "not_answered": "Not answered yet",
         "no_answers": "No answers yet.",
+        "not_due": "Not yet due",
     },
     "zh": {
         "report": "销售报告",
@@ -109,6 +111,7 @@ LABELS: dict[str, dict[str, str]] = {
         "funnel": "漏斗",
         "not_answered": "尚未回答",
         "no_answers": "尚无回答。",
+        "not_due": "未到期",
     },
 }
 
@@ -141,7 +144,7 @@ def render_report(
         t=LABELS.get(lang, LABELS["en"]),
     )
     if fmt == "html":
-        context["charts"] = _charts(data)
+        context["charts"] = _charts(store.config, data, context["t"])
     return render(
         name,
         fmt,
@@ -151,21 +154,38 @@ def render_report(
     )
 
 
-def _charts(data: dict[str, Any]) -> dict[str, str]:
-    pipeline = [r for r in data["pipeline"] if r["count"]]
+def _charts(config: Config, data: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
+    currency = data["currency"]
+    closed = {config.won_stage, config.lost_stage}
+    # the period's open deals only: won and lost are outcomes, not stages a deal waits in
+    funnel_rows = [
+        (r["stage"], r["count"], r["amount"]) for r in data["pipeline"] if r["stage"] not in closed
+    ]
+    periods = [r["period"] for r in data["trend"]]
+    years = sorted({p[:4] for p in periods})
+    kind = t["week"] if data["period"]["kind"] == "week" else t["month"]
     return {
         "funnel": charts.funnel(
-            [(r["stage"], r["amount"], f"{r['count']} · {r['amount']:,}") for r in pipeline]
+            funnel_rows, heading=f"{t['stage']}: {t['count']} · {t['amount']} ({currency})"
         ),
         "trend": charts.trend(
-            [r["period"] for r in data["trend"]],
-            [
-                ("new leads", [r["new_leads"] for r in data["trend"]]),
-                ("signed amount", [r["contract_amount"] for r in data["trend"]]),
-            ],
+            [p.split("-", 1)[1] for p in periods],  # W47 or 11: the year is in the axis title
+            (f"{t['new_leads']} ({t['count']})", [r["new_leads"] for r in data["trend"]]),
+            (
+                f"{t['contract_amount']} ({currency})",
+                [r["contract_amount"] for r in data["trend"]],
+            ),
+            x_title=f"{kind} {'–'.join(years[:1] + years[1:][-1:])}",
+            titles=periods,
         ),
-        "aging": charts.bars([(b, data["aging"][b]) for b in BUCKETS]),
+        "aging": charts.bars(
+            [(AGING_LABELS.get(b) or t["not_due"], data["aging"][b]) for b in BUCKETS],
+            heading=f"{t['days']} · {t['amount']} ({currency})",
+        ),
     }
+
+
+AGING_LABELS = {"d1_30": "1-30", "d31_60": "31-60", "d61_90": "61-90", "d90_plus": "90+"}
 
 
 def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
