@@ -3,7 +3,8 @@
 ``render_report`` takes what ``build.build_report`` gathered (the answers members wrote
 included), adds the labels in the report's language and, for HTML, inline SVG charts, and
 renders it with ``render`` (a store's own template first, then the built-in one).
-``out_file`` names the file ``--out`` writes for it.
+``out_file`` names the file ``--out`` writes for it (``team-east-2026-W48.html``) and
+``store_path`` tells whether that file is inside the store.
 """
 
 from __future__ import annotations
@@ -196,3 +197,11 @@ def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
         else f"{subject['kind']}-{subject['id']}"
     )
     return out_dir / f"{name}-{data['period']['id']}.{fmt}"
+
+
+def store_path(root: Path, target: Path) -> str | None:
+    """``target``'s path inside the store at ``root`` (as git names it), or None outside."""
+    try:
+        return target.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
