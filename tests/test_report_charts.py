@@ -240,3 +240,21 @@ def test_out_inside_the_store_where_the_actor_may_not_commit_writes_nothing(
     assert result.err.startswith("error:") and "Traceback" not in result.err
     assert git(sales, "rev-parse", "HEAD") == head and status(sales) == ""
     assert not (sales / where).exists()
+
+
+def test_negative_amounts_draw_no_negative_shapes() -> None:
+    """A refund week or a credit balance: the SVG stays valid (no negative sizes)."""
+    svgs = [
+        charts.bars([("current", -500), ("1-30", -20)]),
+        charts.funnel([("qualify", 1, -5), ("proposal", 2, 0)]),
+        charts.trend(["W1", "W2"], ("n", [0, 0]), ("m", [-5000, 0])),
+    ]
+    for svg in svgs:
+        root = parse(svg)
+        assert_labels_inside(root)
+        for rect in root.iter(f"{SVG}rect"):
+            assert float(rect.attrib["width"]) >= 0 and float(rect.attrib["height"]) >= 0
+        height = float(root.attrib["viewBox"].split()[3])
+        for line in root.iter(f"{SVG}polyline"):
+            ys = [float(p.split(",")[1]) for p in line.attrib["points"].split()]
+            assert all(0 <= y <= height for y in ys)

@@ -86,7 +86,7 @@ def funnel(
     if not rows:
         return ""
     by_amount = any(_num(a) for _s, _c, a in rows)
-    top = max((_num(a) if by_amount else float(c)) for _s, c, a in rows) or 1.0
+    top = max(0.0, *((_num(a) if by_amount else float(c)) for _s, c, a in rows)) or 1.0
     body: list[str] = []
     y = 0.0
     if heading:
@@ -100,7 +100,7 @@ def funnel(
             f'<text x="{width}" y="{y + 14:.1f}" font-size="11" text-anchor="end">'
             f"{escape(caption)}</text>"
         )
-        share = (_num(amount) if by_amount else float(count)) / top
+        share = max(0.0, (_num(amount) if by_amount else float(count)) / top)
         bar_w = max(4.0, width * share)
         colour = PALETTE[i % len(PALETTE)]
         body.append(
@@ -185,14 +185,15 @@ def trend(
     bottom = panel(22, counts[0], count_ticks)
     bar_w = min(slot * 0.6, 22.0)
     for x, value in zip(xs, count_values, strict=False):
-        h = panel_h * value / count_ticks[-1]
+        h = max(0.0, panel_h * value / count_ticks[-1])
         body.append(
             f'<rect x="{x - bar_w / 2:.1f}" y="{bottom - h:.1f}" width="{bar_w:.1f}" '
             f'height="{h:.1f}" fill="{PALETTE[0]}"/>'
         )
     bottom = panel(bottom + 34, money[0], money_ticks)
-    points = [
-        (x, bottom - panel_h * v / money_ticks[-1]) for x, v in zip(xs, money_values, strict=False)
+    points = [  # a negative period (refunds) sits on the axis rather than in the labels
+        (x, bottom - panel_h * max(0.0, v) / money_ticks[-1])
+        for x, v in zip(xs, money_values, strict=False)
     ]
     body.append(
         '<polyline points="'
@@ -232,7 +233,7 @@ def bars(rows: Sequence[tuple[str, object]], *, heading: str = "", width: int = 
     if not rows:
         return ""
     size = 11
-    top = max(_num(v) for _l, v in rows) or 1.0
+    top = max(0.0, *(_num(v) for _l, v in rows)) or 1.0
     label_w = min(max(text_width(label, size) for label, _v in rows), width * 0.35)
     value_w = max(text_width(money_text(v), size) for _l, v in rows)
     bar_x = label_w + GAP
@@ -243,7 +244,7 @@ def bars(rows: Sequence[tuple[str, object]], *, heading: str = "", width: int = 
         body.append(_label(0, 12, heading, 10, width, fill=MUTED))
         y = 18.0
     for label, value in rows:
-        w = room * _num(value) / top
+        w = max(0.0, room * _num(value) / top)  # a credit balance draws no bar
         body.append(_label(0, y + 14, label, size, label_w))
         body.append(
             f'<rect x="{bar_x:.1f}" y="{y + 3:.1f}" width="{w:.1f}" height="16" '
