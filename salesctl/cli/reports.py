@@ -18,9 +18,19 @@ TemplateOpt = Annotated[
     str | None, typer.Option("--template", help="NAME: templates/NAME.<format>.j2 (store first).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="md, html or json.")]
-OutOpt = Annotated[str | None, typer.Option("--out", help="Write the report into this directory.")]
+OutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        help="Write the report into this directory (team-east-2026-W48.html); inside the "
+        "store only with --commit, which commits it.",
+    ),
+]
 CommitOpt = Annotated[
-    bool, typer.Option("--commit", help="Write Markdown reports into the store in one commit.")
+    bool,
+    typer.Option(
+        "--commit", help="Write Markdown reports (and --out's file) into the store in one commit."
+    ),
 ]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="en or zh (default: lang: in config).")]
 
@@ -92,7 +102,7 @@ def report_monthly(
 ) -> None:
     """The monthly report (same sections as the weekly one).
 
-    Example: salesctl report monthly --team east --month 2026-11 --format html --out reports/
+    Example: salesctl report monthly --team east --month 2026-11 -f html --out reports/ --commit
     """
     _run(s, "month", month, subject, output)
 
@@ -101,28 +111,39 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
     from pathlib import Path
 
     from salesctl.cli._output import warn_skipped
+    from salesctl.errors import Invalid
     from salesctl.reports.build import ReportAsk, build_report
     from salesctl.reports.commit import commit_reports
-    from salesctl.reports.formats import out_file, render_report
+    from salesctl.reports.formats import out_file, render_report, store_path
 
     ask = ReportAsk(kind, period, subject.member, subject.team, subject.all_, output.lang)
+    target: Path | None = None
+    if output.out or not output.commit:
+        data = build_report(s.store, s.actor, ask)
+        warn_skipped(data.get("skipped", ()))
+        fmt, lang = output.fmt, output.lang or s.store.config.lang
+        text = render_report(s.store, data, fmt, template=output.template, lang=lang)
+        if output.out:
+            target = out_file(Path(output.out), data, fmt)
+    # a file --out leaves in the store untracked would be every later commit's stray
+    inside = store_path(s.store.root, target) if target is not None else None
+    if inside is not None and not output.commit:
+        raise Invalid(
+            f"--out {output.out}: {inside} would be left untracked in the store",
+            "add --commit to commit it, or give --out a directory outside the store",
+        )
     if output.commit:
-        written = commit_reports(s.store, s.actor, ask, template=output.template)
+        rendered = (inside, text) if inside is not None else None
+        written = commit_reports(s.store, s.actor, ask, template=output.template, rendered=rendered)
         if written.commit_id:
             typer.echo(f"wrote {len(written.data)} report(s){in_commit(written)}")
         else:
             typer.echo("reports unchanged: nothing to commit")
-        return
-    data = build_report(s.store, s.actor, ask)
-    warn_skipped(data.get("skipped", ()))
-    fmt, lang = output.fmt, output.lang or s.store.config.lang
-    text = render_report(s.store, data, fmt, template=output.template, lang=lang)
-    if output.out:
-        target = out_file(Path(output.out), data, fmt)
+    if target is not None and inside is None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         typer.echo(str(target))
-    else:
+    elif not output.commit:
         typer.echo(text, nl=False)
 
 

@@ -3,7 +3,8 @@
 ``render_report`` takes what ``build.build_report`` gathered (the answers members wrote
 included), adds the labels in the report's language and, for HTML, inline SVG charts, and
 renders it with ``render`` (a store's own template first, then the built-in one).
-``out_file`` names the file ``--out`` writes for it.
+``out_file`` names the file ``--out`` writes for it (``team-east-2026-W48.html``) and
+``store_path`` tells whether that file is inside the store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.errors import Invalid
+from salesctl.model.config import Config
 from salesctl.reports import charts
 from salesctl.reports.money import BUCKETS
 from salesctl.reports.render import ANSWER_PLACEHOLDER, render
@@ -66,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         "no_answers": "No answers yet.",
         "competitors": "Competitors this period",
         "won_against": "won against",
+        "not_due": "Not yet due",
     },
     "zh": {
         "report": "销售报告",
@@ -113,6 +116,7 @@ LABELS: dict[str, dict[str, str]] = {
         "no_answers": "尚无回答。",
         "competitors": "本期竞品",
         "won_against": "赢过",
+        "not_due": "未到期",
     },
 }
 
@@ -145,7 +149,7 @@ def render_report(
         t=LABELS.get(lang, LABELS["en"]),
     )
     if fmt == "html":
-        context["charts"] = _charts(data)
+        context["charts"] = _charts(store.config, data, context["t"])
     return render(
         name,
         fmt,
@@ -155,21 +159,38 @@ def render_report(
     )
 
 
-def _charts(data: dict[str, Any]) -> dict[str, str]:
-    pipeline = [r for r in data["pipeline"] if r["count"]]
+def _charts(config: Config, data: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
+    currency = data["currency"]
+    closed = {config.won_stage, config.lost_stage}
+    # the period's open deals only: won and lost are outcomes, not stages a deal waits in
+    funnel_rows = [
+        (r["stage"], r["count"], r["amount"]) for r in data["pipeline"] if r["stage"] not in closed
+    ]
+    periods = [r["period"] for r in data["trend"]]
+    years = sorted({p[:4] for p in periods})
+    kind = t["week"] if data["period"]["kind"] == "week" else t["month"]
     return {
         "funnel": charts.funnel(
-            [(r["stage"], r["amount"], f"{r['count']} · {r['amount']:,}") for r in pipeline]
+            funnel_rows, heading=f"{t['stage']}: {t['count']} · {t['amount']} ({currency})"
         ),
         "trend": charts.trend(
-            [r["period"] for r in data["trend"]],
-            [
-                ("new leads", [r["new_leads"] for r in data["trend"]]),
-                ("signed amount", [r["contract_amount"] for r in data["trend"]]),
-            ],
+            [p.split("-", 1)[1] for p in periods],  # W47 or 11: the year is in the axis title
+            (f"{t['new_leads']} ({t['count']})", [r["new_leads"] for r in data["trend"]]),
+            (
+                f"{t['contract_amount']} ({currency})",
+                [r["contract_amount"] for r in data["trend"]],
+            ),
+            x_title=f"{kind} {'–'.join(years[:1] + years[1:][-1:])}",
+            titles=periods,
         ),
-        "aging": charts.bars([(b, data["aging"][b]) for b in BUCKETS]),
+        "aging": charts.bars(
+            [(AGING_LABELS.get(b) or t["not_due"], data["aging"][b]) for b in BUCKETS],
+            heading=f"{t['days']} · {t['amount']} ({currency})",
+        ),
     }
+
+
+AGING_LABELS = {"d1_30": "1-30", "d31_60": "31-60", "d61_90": "61-90", "d90_plus": "90+"}
 
 
 def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
@@ -180,3 +201,11 @@ def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
         else f"{subject['kind']}-{subject['id']}"
     )
     return out_dir / f"{name}-{data['period']['id']}.{fmt}"
+
+
+def store_path(root: Path, target: Path) -> str | None:
+    """``target``'s path inside the store at ``root`` (as git names it), or None outside."""
+    try:
+        return target.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
