@@ -812,3 +812,13 @@ def test_the_company_commit_writes_reports_for_active_sellers_only(
     one = cli("--as", "lee", "report", "weekly", "--week", "2026-W47", "--team", "east",
               "-f", "html", "--out", str(out))  # fmt: skip
     assert one.code == 0 and (out / "team-east-2026-W47.html").is_file()
+    # configurable: only the team leads write a report of their own
+    config = wstore / "salesctl.yaml"
+    config.write_text(config.read_text() + "reports:\n  writers: [lead]\n")
+    git(wstore, "-c", "user.name=Dana", "-c", "user.email=dana@acme.example", "commit", "-qam", "x")
+    result = cli("--as", "dana", "report", "weekly", "--week", "2026-W48", "--all", "--commit")
+    assert result.code == 0, result.err
+    files = set(git(wstore, "show", "--name-only", "--format=", "HEAD").split())
+    assert {f.split("/")[-3] for f in files if f.count("/") == 4} == {"lee", "nick"}
+    config.write_text(config.read_text().replace("[lead]", "[lead, chief]"))
+    assert cli("check").code == 1  # no role chief

@@ -432,7 +432,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
     return config, problems
 
 
-REPORT_KEYS = ("questions", "teams", "roles")
+REPORT_KEYS = ("questions", "teams", "roles", "writers")
 PERIOD_KINDS = ("week", "month")
 
 
@@ -445,6 +445,7 @@ def report_settings_problems(
       questions: {week: [...], month: [...]}     # the org's
       teams: {<team id>: {questions: {...}}}     # a team's own (first)
       roles: {<role>: {questions: {...}}}        # a role's (after the team's)
+      writers: [rep, lead]                       # whose members get a report of their own
     """
     found: list[tuple[str, str]] = []
     if raw is None:
@@ -474,6 +475,15 @@ def report_settings_problems(
                             found += _questions_problems(f"{at}.questions", questions)
                         else:
                             found.append((f"{at}.{sub}", "unknown setting (known: questions)"))
+        elif key == "writers":
+            if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+                found.append((where, "expected a list of roles, e.g. [rep, lead]"))
+            else:
+                found += [
+                    (where, f"no role {r!r} (use one of {', '.join(roles)})")
+                    for r in value
+                    if r not in roles
+                ]
         else:
             found.append((where, f"unknown setting (known: {', '.join(REPORT_KEYS)})"))
     return found

@@ -85,9 +85,13 @@ def member_questions(
 
 
 def writes_a_report(config: Config, member: Member) -> bool:
-    """Who gets a weekly report of their own: the active sellers of a team (reps and
+    """Who gets a weekly report of their own: active members of the roles in
+    ``reports.writers``, by default the sellers of a team (a role that adds leads: reps and
     leads). A departed member, finance, service, an admin or a bot (an intake account) do
     not; their figures still count in the team's and company's reports."""
+    writers = (config.extra.get("reports") or {}).get("writers")
+    if isinstance(writers, list):
+        return member.active and member.role in writers
     return (
         member.active
         and member.team is not None
