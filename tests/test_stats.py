@@ -224,3 +224,18 @@ def test_bad_stats_requests_are_refused(wstore: Path, cli: Any) -> None:
         result = cli("--as", "dana", "stats", *args, "-f", "json")
         assert result.code == 1, (args, result.err)
         assert result.err.startswith("error:") and "Traceback" not in result.err
+
+
+def test_the_sales_bar_chart_compares_money_signed(wstore: Path, world: World, cli: Any) -> None:
+    """Issue 16: the terminal chart of `stats sales` plotted each group's count of members,
+    1 for everyone when grouped by owner; it plots the contract amount signed."""
+    rows = {r["owner"]: r for r in as_json(cli("--as", "dana", "stats", "sales", "-f", "json"))}
+    text = cli("--as", "dana", "stats", "sales", "-f", "table").out
+    bars = {line.split()[0]: line.count("█") for line in text.splitlines() if line and "█" in line}
+    top = max(rows, key=lambda m: rows[m]["contract_amount"])
+    assert bars[top] == 30  # the longest bar is the most money, not the most members
+    assert all(
+        bars.get(m, 0) < 30
+        for m in rows
+        if rows[m]["contract_amount"] < rows[top]["contract_amount"] / 2
+    )

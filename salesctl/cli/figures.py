@@ -127,10 +127,12 @@ def stats(
     rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)
     emit(rows, fmt, money_columns=True)
     if (fmt or default_format()) == "table" and rows:
-        measure = "amount" if what == "contracts" else "count"
+        # what a manager compares: money signed for sales (a row's count of members is 1
+        # per member when grouped by owner), the amount for contracts, else how many
+        measure = {"contracts": "amount", "sales": "contract_amount"}.get(what, "count")
         top = max(float(r[measure]) for r in rows) or 1.0
         width = max(len(str(r[by])) for r in rows)
         for row in rows:
             bar = "█" * round(30 * float(row[measure]) / top)
-            figure = money(row[measure]) if measure == "amount" else row[measure]
+            figure = money(row[measure]) if measure != "count" else row[measure]
             typer.echo(f"{str(row[by]).ljust(width)}  {bar} {figure}")
