@@ -30,6 +30,7 @@ from chat_receiver import Receiver, closed_port
 from conftest import CONFIG, git, make_store
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from test_serve import healthy, wait_until  # the same server start-up wait
 
 from salesctl import clock
 from salesctl.ops.integrations.platforms import minor_to_amount
@@ -357,23 +358,6 @@ def to_pingxx(url: str, key: rsa.RSAPrivateKey, event: dict[str, Any]) -> tuple[
 
 def commits(root: Path) -> int:
     return int(git(root, "rev-list", "--count", "HEAD"))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
-def healthy(url: str) -> bool:
-    try:
-        with NO_PROXY.open(url + "/healthz", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 @pytest.fixture
