@@ -186,7 +186,7 @@ def answer_report(
         questions += tuple(q for q in merged if q not in questions)
         pairs = [(q, merged.get(q, "")) for q in questions]
         if report:
-            content = replace_questions_block(report, pairs)
+            content = replace_questions_block(report, pairs, lang=store.config.lang)
             assert content is not None  # _current refused a report without the block
         else:
             content = _new_report(store, actor, sheet, pairs)
