@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,10 @@ def test_a_chinese_team_report_has_no_english_words(zh_store: dict[str, Any], cl
     for shown in ("初步接洽", "方案报价", "商务谈判", "输单"):
         assert shown in markdown and shown in html
     assert '<html lang="zh">' in html and "签下了星辰合同。" in markdown
+    # stage movements in the funnel's order, by name
+    moves = next(line for line in markdown.splitlines() if line.startswith("- 商机"))
+    shown = [moves.index(n) for n in ("初步接洽", "方案报价", "商务谈判", "赢单", "输单")]
+    assert shown == sorted(shown), moves
     # the figures are there: not an empty report that would pass trivially
     assert data["totals"]["contracts_signed"] == 1 and data["totals"]["deals_lost"] == 1
 
@@ -374,3 +379,21 @@ def test_display_names_are_read_from_the_config(
     monkeypatch.setenv("SALESCTL_STORE", str(root))
     lead = ok(cli, "--as", "alice", "lead", "add", "--company", "星辰科技", "--stage", "contacted")
     assert lead["stage"] == "contacted"  # records keep ids
+
+
+def test_the_answer_sheet_speaks_the_orgs_language(
+    zh_store: dict[str, Any], cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = tmp_path / "seen.md"
+    script = tmp_path / "editor.py"
+    script.write_text(  # an $EDITOR that keeps a copy of what it was shown, changing nothing
+        f"import shutil, sys\nshutil.copyfile(sys.argv[1], {str(seen)!r})\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = cli("--as", "bob", "report", "answer", "--week", week_id())
+    assert result.code == 0, result.err
+    sheet = seen.read_text(encoding="utf-8")
+    from salesctl.reports.render import END_OF_QUESTIONS, START_OF_QUESTIONS
+
+    markers = {START_OF_QUESTIONS, END_OF_QUESTIONS, "<!--", "-->", "Markdown"}
+    assert english_words(sheet, zh_store["names"] | markers) == [], sheet

@@ -43,8 +43,17 @@ def render_report(
     config = store.config
     _ = gettext_for(lang)
     name = template or "report"
+    stage_names = {
+        "lead": {s: config.stage_name("lead", s) for s in config.lead_stages},
+        "deal": {s.id: config.stage_name("deal", s.id) for s in config.deal_stages},
+    }
     context = dict(
         data,
+        # movements in the funnel's order (a stage no longer configured last), not by id
+        stage_movements={
+            kind: _in_order(moves, stage_names[kind])
+            for kind, moves in data["stage_movements"].items()
+        },
         # a member's own answers by question, for store templates written before the roll-up
         answers={
             q["question"]: q["answers"][0]["text"]
@@ -52,10 +61,7 @@ def render_report(
             if q["answers"] and data["subject"]["kind"] == "member"
         },
         names={m.id: m.name for m in config.members.values()},
-        stage_names={
-            "lead": {s: config.stage_name("lead", s) for s in config.lead_stages},
-            "deal": {s.id: config.stage_name("deal", s.id) for s in config.deal_stages},
-        },
+        stage_names=stage_names,
         placeholder=_(ANSWER_PLACEHOLDER),
         lang=lang,
         t=legacy_labels(_),
@@ -70,6 +76,12 @@ def render_report(
         builtin=bundled_dir("templates"),
         lang=lang,
     )
+
+
+def _in_order(moves: dict[str, int], order: dict[str, str]) -> dict[str, int]:
+    ids = list(order)
+    known = [(stage, moves[stage]) for stage in ids if stage in moves]
+    return dict(known + sorted((s, n) for s, n in moves.items() if s not in order))
 
 
 def legacy_labels(_: Callable[[str], str]) -> dict[str, str]:

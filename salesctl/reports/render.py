@@ -181,7 +181,8 @@ def _blocks(lines: list[str], is_question: Any) -> list[tuple[str, str]]:
     for question, body in blocks:
         text = normalise_answer("\n".join(body))
         # the placeholder in any language: the org may have changed its lang since
-        result.append((question, "" if text in translated_everywhere(ANSWER_PLACEHOLDER) else text))
+        unanswered = text.startswith("_") and text in translated_everywhere(ANSWER_PLACEHOLDER)
+        result.append((question, "" if unanswered else text))
     return result
 
 
