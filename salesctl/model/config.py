@@ -118,12 +118,14 @@ class CustomField:
     type: str
     choices: tuple[str, ...] = ()
     required: bool = False
+    label: str | None = None  # its display name (``name`` is the key in the records)
 
 
 @dataclass(frozen=True)
 class DealStage:
     id: str
     probability: int
+    name: str | None = None  # its display name in reports (default: the id)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Config:
     members: dict[str, Member] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=lambda: dict(BUILTIN_ROLES))
     lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
+    lead_stage_names: dict[str, str] = field(default_factory=dict)  # display names by id
     deal_stages: tuple[DealStage, ...] = tuple(DealStage(*s) for s in DEFAULT_DEAL_STAGES)
     custom_fields: dict[str, tuple[CustomField, ...]] = field(default_factory=dict)
     reclaim_after_days: int = 30
@@ -164,6 +167,16 @@ class Config:
             elif seen_won and stage.probability == 0:
                 return stage.id
         return None
+
+    def stage_name(self, kind: str, stage_id: str) -> str:
+        """A lead (``kind`` "lead") or deal stage's display name: its ``name:``, else its id."""
+        if kind == "lead":
+            return self.lead_stage_names.get(stage_id, stage_id)
+        return next((s.name for s in self.deal_stages if s.id == stage_id and s.name), stage_id)
+
+    def team_name(self, team_id: str | None) -> str | None:
+        team = self.teams.get(team_id or "")
+        return team.name if team else team_id
 
     def member(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
@@ -318,17 +331,26 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
             ssh_keys=tuple(str(k) for k in keys),
         )
 
-    lead_stages = DEFAULT_LEAD_STAGES
+    lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
+    lead_stage_names: dict[str, str] = {}
     if "lead_stages" in data:
         raw_stages = data["lead_stages"]
-        if (
-            isinstance(raw_stages, list)
-            and raw_stages
-            and all(isinstance(s, str) for s in raw_stages)
+        # a stage is its id, or {id: contacted, name: 已联系} to give it a display name
+        named = [
+            (s.get("id"), s.get("name")) if isinstance(s, dict) else (s, None)
+            for s in (raw_stages if isinstance(raw_stages, list) else [])
+        ]
+        if named and all(
+            isinstance(i, str) and (n is None or isinstance(n, str)) for i, n in named
         ):
-            lead_stages = tuple(raw_stages)
+            lead_stages = tuple(str(i) for i, _n in named)
+            lead_stage_names = {str(i): str(n) for i, n in named if n}
         else:
-            bad("lead_stages", "expected a list of stage names, e.g. [new, contacted, qualified]")
+            bad(
+                "lead_stages",
+                "expected a list of stage ids or {id, name}, e.g. [new, {id: contacted, "
+                "name: 已联系}]",
+            )
 
     deal_stages = Config(org="").deal_stages
     if "deal_stages" in data:
@@ -339,8 +361,10 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
                 bad(f"deal_stages[{i}]", "expected {id: proposal, probability: 40}")
             elif not isinstance(prob, int) or not 0 <= prob <= 100:
                 bad(f"deal_stages[{i}].probability", "expected a whole number 0-100")
+            elif raw.get("name") is not None and not isinstance(raw["name"], str):
+                bad(f"deal_stages[{i}].name", "expected the stage's display name as text")
             else:
-                parsed.append(DealStage(raw["id"], prob))
+                parsed.append(DealStage(raw["id"], prob, raw.get("name") or None))
         deal_stages = tuple(parsed) or deal_stages
 
     custom: dict[str, tuple[CustomField, ...]] = {}
@@ -371,6 +395,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
                     ftype,
                     tuple(str(c) for c in choices),
                     bool(spec.get("required", False)),
+                    str(spec["label"]) if spec.get("label") else None,
                 )
             )
         custom[kind] = tuple(fields)
@@ -421,6 +446,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         members=members,
         roles=roles,
         lead_stages=lead_stages,
+        lead_stage_names=lead_stage_names,
         deal_stages=deal_stages,
         custom_fields=custom,
         reclaim_after_days=reclaim_days,

@@ -19,6 +19,7 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
+from salesctl.i18n import N_, SOURCE_LANG, gettext_for
 from salesctl.model.config import Member
 from salesctl.reports.periods import Period, parse_period, period_containing
 from salesctl.reports.questions import member_questions, member_report_path, read_report
@@ -33,7 +34,7 @@ from salesctl.store.layout import Owner
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
 
-SHEET_HELP = (
+SHEET_HELP = N_(
     "<!-- Write your answer under each question: Markdown, with paragraphs and lists.\n"
     "     A question left empty has no answer. Save and quit to commit; change nothing\n"
     "     to leave the report as it is. -->\n"
@@ -61,12 +62,14 @@ class AnswerSheet:
     questions: tuple[str, ...]  # all of the report's questions, in order
     asked: tuple[str, ...]  # the ones being answered (one with --question)
     answers: dict[str, str]
+    lang: str = SOURCE_LANG  # the org's: the sheet's help is in it
 
     def markdown(self) -> str:
         """What the editor shows: the questions asked with their current answers."""
         title = f"# {self.member.name} ({self.member.id}) · {self.period.id}\n\n"
         pairs = [(q, self.answers.get(q, "")) for q in self.asked]
-        return title + SHEET_HELP + "\n" + questions_block(pairs, sheet=True)
+        help_text = gettext_for(self.lang)(SHEET_HELP)
+        return title + help_text + "\n" + questions_block(pairs, sheet=True, lang=self.lang)
 
     def from_sheet(self, text: str, source: str) -> dict[str, str]:
         """The answers an answer sheet gives, by question (a ``### `` heading that is not
@@ -111,7 +114,7 @@ def answer_sheet(store: Store, actor: Member, ask: AnswerAsk) -> AnswerSheet:
                 _numbered(questions),
             )
         asked = (questions[ask.question - 1],)
-    return AnswerSheet(member, period, path, report, questions, asked, answers)
+    return AnswerSheet(member, period, path, report, questions, asked, answers, store.config.lang)
 
 
 def _current(
@@ -186,7 +189,7 @@ def answer_report(
         questions += tuple(q for q in merged if q not in questions)
         pairs = [(q, merged.get(q, "")) for q in questions]
         if report:
-            content = replace_questions_block(report, pairs)
+            content = replace_questions_block(report, pairs, lang=store.config.lang)
             assert content is not None  # _current refused a report without the block
         else:
             content = _new_report(store, actor, sheet, pairs)

@@ -18,6 +18,7 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
+from salesctl.i18n import require_language
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
 from salesctl.reports.facts import METRICS, Facts, in_list, totals
@@ -80,6 +81,8 @@ class ReportAsk:
 
     def resolve(self, config: Config, viewer: Member) -> tuple[Subject, Period]:
         """The subject (the viewer must be allowed it) and the period, checked."""
+        if self.lang is not None:
+            require_language(self.lang)
         subject = resolve_subject(
             config, viewer, member=self.member, team=self.team, all_=self.all_
         )
@@ -123,7 +126,7 @@ def report_data(
     data: dict[str, Any] = {
         "org": config.org,
         "currency": config.currency,
-        "subject": {"kind": subject.kind, "id": subject.id},
+        "subject": {"kind": subject.kind, "id": subject.id, "name": _subject_name(config, subject)},
         "period": period.as_json(),
         "data_commit": store.repo.data_commit() if store.repo.owns_root else None,
         "generated": clock.today().isoformat(),
@@ -160,9 +163,20 @@ def subject_dirs(config: Config, subject: Subject) -> list[str]:
     return sorted(dirs)
 
 
+def _subject_name(config: Config, subject: Subject) -> str:
+    """What a report's title calls its subject: the member's or team's name, the org's."""
+    if subject.kind == "member":
+        member = config.member(subject.id)
+        return member.name if member else subject.id
+    if subject.kind == "team":
+        return config.team_name(subject.id) or subject.id
+    return config.org
+
+
 def _member_row(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     member = config.members[row["member"]]
-    return {"member": member.id, "name": member.name, "team": member.team, **row}
+    team = {"team": member.team, "team_name": config.team_name(member.team)}
+    return {"member": member.id, "name": member.name, **team, **row}
 
 
 def state_day(period: Period) -> dt.date | None:
@@ -185,6 +199,7 @@ def pipeline_rows(
         rows.append(
             {
                 "stage": stage.id,
+                "stage_name": stage.name or stage.id,
                 "probability": stage.probability,
                 "count": count,
                 "amount": amount,
@@ -205,6 +220,7 @@ def _deals_closed(facts: Facts, period: Period, members: set[str]) -> list[dict[
             "customer": names.get(customer, customer),
             "amount": decimal(amount),
             "stage": stage,
+            "stage_name": facts.config.stage_name("deal", stage),
             "on": day,
             "reason": reason,
             "lost_to": lost_to,

@@ -69,17 +69,22 @@ def _label(x: float, y: float, text: str, size: float, room: float, **attrs: str
     return f"<g><title>{escape(text)}</title>{element}</g>" if shown != text else element
 
 
-def _svg(kind: str, width: int, height: float, body: list[str]) -> str:
+def _svg(kind: str, width: int, height: float, body: list[str], name: str) -> str:
+    """``name``: what a screen reader calls the chart, in the report's language."""
     return (
         f'<svg class="chart chart-{kind}" viewBox="0 0 {width} {height:.0f}" role="img" '
-        f'aria-label="{kind}" fill="{INK}" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="{escape(name or kind)}" fill="{INK}" xmlns="http://www.w3.org/2000/svg">'
         + "".join(body)
         + "</svg>"
     )
 
 
 def funnel(
-    rows: Sequence[tuple[str, int, object]], *, heading: str = "", width: int = WIDTH
+    rows: Sequence[tuple[str, int, object]],
+    *,
+    heading: str = "",
+    name: str = "",
+    width: int = WIDTH,
 ) -> str:
     """The open stages as centred bars narrowing by amount (by count if no amounts), each
     with its stage name and "count · amount" above it in dark text: (stage, count, amount)."""
@@ -108,7 +113,7 @@ def funnel(
             f'height="16" rx="2" fill="{colour}"/>'
         )
         y += 42
-    return _svg("funnel", width, y, body)
+    return _svg("funnel", width, y, body, name)
 
 
 def _ticks(top: float, *, whole: bool) -> list[float]:
@@ -144,6 +149,7 @@ def trend(
     *,
     x_title: str = "",
     titles: Sequence[str] = (),
+    name: str = "",
     width: int = WIDTH,
 ) -> str:
     """Two panels over the same periods, each on its own labelled scale: counts as columns
@@ -225,10 +231,16 @@ def trend(
             )
         )
         height = bottom + 41
-    return _svg("trend", width, height, body)
+    return _svg("trend", width, height, body, name)
 
 
-def bars(rows: Sequence[tuple[str, object]], *, heading: str = "", width: int = WIDTH) -> str:
+def bars(
+    rows: Sequence[tuple[str, object]],
+    *,
+    heading: str = "",
+    name: str = "",
+    width: int = WIDTH,
+) -> str:
     """Horizontal bars, each with its amount after it, e.g. receivables per aging bucket."""
     if not rows:
         return ""
@@ -255,4 +267,4 @@ def bars(rows: Sequence[tuple[str, object]], *, heading: str = "", width: int = 
             f"{money_text(value)}</text>"
         )
         y += 24
-    return _svg("aging", width, y, body)
+    return _svg("aging", width, y, body, name)

@@ -16,37 +16,28 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import scopes, yamlio
+from salesctl.i18n import gettext_for
 from salesctl.model.config import Config, Member
 from salesctl.reports.periods import Period
 from salesctl.reports.render import question_blocks
 from salesctl.store.layout import Owner
 
-DEFAULT_QUESTIONS = {
-    "en": {
-        "week": [
-            "What went well this week?",
-            "What problems or risks need help?",
-            "What is the plan for next week?",
-        ],
-        "month": [
-            "What were the main results this month?",
-            "What problems or risks need help?",
-            "What are the goals for next month?",
-        ],
-    },
-    "zh": {
-        "week": [
-            "本周有哪些进展顺利？",
-            "遇到了哪些问题或风险，需要什么支持？",
-            "下周计划是什么？",
-        ],
-        "month": [
-            "本月的主要成果是什么？",
-            "遇到了哪些问题或风险，需要什么支持？",
-            "下月目标是什么？",
-        ],
-    },
-}
+
+def default_questions(period_kind: str, lang: str) -> list[str]:
+    """The built-in questions of a week or a month, in ``lang`` (from the catalogue: answers
+    are kept under the question's text, so these words are the keys of written answers)."""
+    _ = gettext_for(lang)
+    if period_kind == "month":
+        return [
+            _("What were the main results this month?"),
+            _("What problems or risks need help?"),
+            _("What are the goals for next month?"),
+        ]
+    return [
+        _("What went well this week?"),
+        _("What problems or risks need help?"),
+        _("What is the plan for next week?"),
+    ]
 
 
 def questions_for(
@@ -72,7 +63,7 @@ def questions_for(
     for source in levels:
         if isinstance(source, dict) and isinstance(source.get(period_kind), list):
             return [str(q) for q in source[period_kind]]
-    return list(DEFAULT_QUESTIONS.get(lang, DEFAULT_QUESTIONS["en"])[period_kind])
+    return default_questions(period_kind, lang)
 
 
 def member_questions(

@@ -3,8 +3,9 @@
 Templates are looked up as ``NAME.<format>.j2`` first in the store's ``templates/`` (a
 team's own), then among the built-ins shipped with salesctl. They run in Jinja2's
 ``SandboxedEnvironment`` (no ``__class__``/``__subclasses__`` escapes, no file access), with
-autoescaping for HTML. A template that reaches for something unsafe fails with an error
-naming the template, not a traceback.
+autoescaping for HTML and the i18n extension: ``{{ _("Facts") }}`` is the report language's
+word from salesctl's catalogues (``salesctl.i18n``). A template that reaches for something
+unsafe fails with an error naming the template, not a traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.errors import Invalid
+from salesctl.i18n import N_, SOURCE_LANG, translated_everywhere, translations
 
-ANSWER_PLACEHOLDER = "_(answer here)_"
+ANSWER_PLACEHOLDER = N_("_(answer here)_")
 END_OF_QUESTIONS = "<!-- end of questions -->"  # answers stop here; a footer may follow
 
 
@@ -30,7 +32,13 @@ def _percent(value: Any) -> str:
 
 
 def render(
-    name: str, fmt: str, context: dict[str, Any], *, store_templates: Path, builtin: Path
+    name: str,
+    fmt: str,
+    context: dict[str, Any],
+    *,
+    store_templates: Path,
+    builtin: Path,
+    lang: str = SOURCE_LANG,
 ) -> str:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
@@ -45,7 +53,9 @@ def render(
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.filters["money"] = _money
     env.filters["percent"] = _percent
     env.filters["answer"] = answer_filter if fmt == "md" else str
@@ -170,22 +180,29 @@ def _blocks(lines: list[str], is_question: Any) -> list[tuple[str, str]]:
     result = []
     for question, body in blocks:
         text = normalise_answer("\n".join(body))
-        result.append((question, "" if text == ANSWER_PLACEHOLDER else text))
+        # the placeholder in any language: the org may have changed its lang since
+        unanswered = text.startswith("_") and text in translated_everywhere(ANSWER_PLACEHOLDER)
+        result.append((question, "" if unanswered else text))
     return result
 
 
-def questions_block(questions: list[tuple[str, str]], *, sheet: bool = False) -> str:
+def questions_block(
+    questions: list[tuple[str, str]], *, sheet: bool = False, lang: str = SOURCE_LANG
+) -> str:
     """The questions block as the built-in template writes it, for (question, answer)
     pairs; ``sheet``: as an answer sheet shows it, answers as they are."""
+    placeholder = translations(lang).gettext(ANSWER_PLACEHOLDER)
     parts = [START_OF_QUESTIONS]
     for question, answer in questions:
-        body = (answer if sheet else escape_answer(answer)) if answer else ANSWER_PLACEHOLDER
+        body = (answer if sheet else escape_answer(answer)) if answer else placeholder
         parts += [f"### {question}", "", body, ""]
     parts.append(END_OF_QUESTIONS)
     return "\n".join(parts) + "\n"
 
 
-def replace_questions_block(markdown: str, questions: list[tuple[str, str]]) -> str | None:
+def replace_questions_block(
+    markdown: str, questions: list[tuple[str, str]], *, lang: str = SOURCE_LANG
+) -> str | None:
     """``markdown`` with its questions block rewritten (the rest kept byte for byte), or
     None if it has no block."""
     lines = markdown.split("\n")
@@ -197,4 +214,4 @@ def replace_questions_block(markdown: str, questions: list[tuple[str, str]]) -> 
     end = ends[0] if ends else len(lines) - 1
     before = "\n".join(lines[:start])
     after = "\n".join(lines[end + 1 :])
-    return (before + "\n" if start else "") + questions_block(questions) + after
+    return (before + "\n" if start else "") + questions_block(questions, lang=lang) + after

@@ -17,6 +17,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from salesctl.i18n import gettext_for
 from salesctl.model.config import Config
 from salesctl.model.integrations import Hook
 
@@ -40,12 +41,13 @@ def platform_error(fmt: str, text: bytes) -> str | None:
 
 
 def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, list[str]]:
-    """A message's title and lines, in words a sales team reads."""
+    """A message's title and lines, in words a sales team reads, in the org's ``lang``."""
+    _ = gettext_for(config.lang)
     currency = config.currency
 
     def who(member_id: Any) -> str:
         member = config.member(str(member_id)) if member_id else None
-        return member.name if member else str(member_id or "the pool")
+        return member.name if member else str(member_id or _("the pool"))
 
     def money(value: Any) -> str:
         try:
@@ -53,40 +55,51 @@ def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, 
         except (InvalidOperation, ValueError):
             return f"{value} {currency}"
 
+    def clip(text: str) -> str:
+        return f"{text[:500]}{'...' if len(text) > 500 else ''}"
+
     customer = payload.get("customer") or payload.get("customer_id") or "?"
-    owner = f"Owner: {who(payload.get('owner'))}"
+    owner = _("Owner: {name}").format(name=who(payload.get("owner")))
     if event == "deal.won":
         deal = payload.get("deal") or payload.get("id")
-        return f"Deal won: {payload.get('title') or deal}", [
+        return _("Deal won: {title}").format(title=payload.get("title") or deal), [
             f"{customer} · {money(payload.get('amount'))}",
             f"{owner} · {deal}",
         ]
     if event == "contract.signed":
-        return f"Contract signed: {payload.get('title')}", [
-            f"{customer} · {money(payload.get('amount'))} · signed {payload.get('signed')}",
+        signed = _("signed {date}").format(date=payload.get("signed"))
+        return _("Contract signed: {title}").format(title=payload.get("title")), [
+            f"{customer} · {money(payload.get('amount'))} · {signed}",
             f"{owner} · {payload.get('contract')}",
         ]
     if event == "payment.received":
-        return f"Payment received: {money(payload.get('amount'))}", [
+        return _("Payment received: {amount}").format(amount=money(payload.get("amount"))), [
             f"{payload.get('title')} · {customer} · {payload.get('date')}",
-            f"Received {money(payload.get('received'))}, "
-            f"outstanding {money(payload.get('outstanding'))}",
+            _("Received {received}, outstanding {outstanding}").format(
+                received=money(payload.get("received")),
+                outstanding=money(payload.get("outstanding")),
+            ),
             f"{owner} · {payload.get('contract')}",
         ]
     if event == "followup.mention":
-        names = ", ".join(who(m) for m in payload.get("mentions") or [])
+        names = _(", ").join(who(m) for m in payload.get("mentions") or [])
         text = str(payload.get("text") or "")
-        return f"{who(payload.get('author'))} mentioned {names}", [
-            f"On {payload.get('record')}: {text[:500]}{'...' if len(text) > 500 else ''}"
+        author = who(payload.get("author"))
+        return _("{author} mentioned {names}").format(author=author, names=names), [
+            _("On {record}: {text}").format(record=payload.get("record"), text=clip(text))
         ]
     if event == "competitor.note":
         text = str(payload.get("text") or "")
-        about = f" (deal {payload['deal']})" if payload.get("deal") else ""
-        return f"Competitor intel: {payload.get('competitor')}", [
-            f"{who(payload.get('author'))}{about}: {text[:500]}{'...' if len(text) > 500 else ''}"
+        author = who(payload.get("author"))
+        if payload.get("deal"):
+            author = _("{author} (deal {deal})").format(author=author, deal=payload["deal"])
+        return _("Competitor intel: {competitor}").format(competitor=payload.get("competitor")), [
+            f"{author}: {clip(text)}"
         ]
     if event == "test":
-        return "salesctl test message", [f"{config.org}: notifications to this hook work."]
+        return _("salesctl test message"), [
+            _("{org}: notifications to this hook work.").format(org=config.org)
+        ]
     return event, [json.dumps(payload, ensure_ascii=False, default=str)]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
+from salesctl.i18n import gettext_for
 from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
@@ -43,12 +44,20 @@ from salesctl.store.store import Store, Transaction
 
 STATUSES = ("todo", "doing", "done")
 OWNER_ROLE = "owner"  # a template step for the contract's owner
-DEFAULT_WON_DEAL_TASKS: tuple[dict[str, Any], ...] = (
-    {"title": "Send contract", "role": OWNER_ROLE},
-    {"title": "Collect payment", "role": "finance", "done_when": "paid"},
-    {"title": "Activate service", "role": "service"},
-    {"title": "Issue invoice", "role": "finance", "done_when": "invoiced"},
-)
+
+
+def default_won_deal_tasks(lang: str) -> tuple[dict[str, Any], ...]:
+    """The built-in checklist, its titles in ``lang`` (written into the task files at
+    signing: the file keeps the words it was created with)."""
+    _ = gettext_for(lang)
+    return (
+        {"title": _("Send contract"), "role": OWNER_ROLE},
+        {"title": _("Collect payment"), "role": "finance", "done_when": "paid"},
+        {"title": _("Activate service"), "role": "service"},
+        {"title": _("Issue invoice"), "role": "finance", "done_when": "invoiced"},
+    )
+
+
 TEMPLATE_KEYS = ("title", "role", "done_when", "due_days")
 DONE_WHEN = ("paid", "invoiced")
 
@@ -67,8 +76,8 @@ def won_deal_template(config: Config) -> list[Step]:
     """The configured ``won_deal_tasks:`` (default: send contract, collect payment, activate
     service, issue invoice); ``[]`` turns the checklist off."""
     raw = config.extra.get("won_deal_tasks")
-    if raw is None:
-        raw = DEFAULT_WON_DEAL_TASKS
+    if raw is None:  # a configured template keeps its own titles
+        raw = default_won_deal_tasks(config.lang)
     if not isinstance(raw, list | tuple):
         raise _template_error("won_deal_tasks", "expected a list of {title, role}")
     steps = []
@@ -154,6 +163,7 @@ def won_deal_checklist(
     if owner is None:
         raise Invalid(f"{contract.id} has no owner", "assign the customer first")
     today = clock.today()
+    _ = gettext_for(config.lang)
     assignees = pick_assignees(config, owner, [s.role for s in steps], open_task_counts(store))
     parent_id = new_id(TASK.prefix)
     created = [
@@ -163,7 +173,7 @@ def won_deal_checklist(
             contract,
             parent_id,
             {
-                "title": f"Won-deal checklist: {contract.data['title']}",
+                "title": _("Won-deal checklist: {title}").format(title=contract.data["title"]),
                 "assignee": owner,
                 "role": OWNER_ROLE,
             },
