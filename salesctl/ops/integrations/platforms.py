@@ -285,17 +285,26 @@ def _mac_matches(mac: hmac.HMAC, candidate: str) -> bool:
     return True
 
 
+def _event_head(
+    body: Any, platform: str, label: str, handled: tuple[str, ...]
+) -> tuple[_Fields, str, str, PlatformEvent | None]:
+    """A JSON event's fields, delivery id and type, and the answer for a type not handled
+    (taken and ignored) or None (Stripe and Ping++ shape their events alike)."""
+    event = _Fields(body, "")
+    event_id, kind = event.text("id"), event.text("type")
+    event.check(label)
+    assert event_id is not None and kind is not None
+    delivery = _delivery(platform, event_id)
+    return event, delivery, kind, None if kind in handled else PlatformEvent(delivery, kind)
+
+
 def stripe_event(body: Any) -> PlatformEvent:
     """A Stripe event: ``checkout.session.completed`` (when ``payment_status`` is paid) or
     ``payment_intent.succeeded``; the PaymentIntent's id is the transaction id, so a
     session and its intent are one payment."""
-    event = _Fields(body, "")
-    event_id, kind = event.text("id"), event.text("type")
-    event.check("Stripe event")
-    assert event_id is not None and kind is not None
-    delivery = _delivery("stripe", event_id)
-    if kind not in STRIPE_EVENTS:
-        return PlatformEvent(delivery, kind)
+    event, delivery, kind, ignored = _event_head(body, "stripe", "Stripe event", STRIPE_EVENTS)
+    if ignored is not None:
+        return ignored
     created = event.integer("created")
     obj = event.child("data").child("object")
     event.check("Stripe event")
@@ -446,13 +455,9 @@ def verify_pingxx(key: rsa.RSAPublicKey, body: bytes, header: str | None) -> Non
 def pingxx_event(body: Any) -> PlatformEvent:
     """A Ping++ event: ``charge.succeeded`` is a payment of ``amount`` (fen, for cny) for
     ``order_no``; the charge's id is the transaction id."""
-    event = _Fields(body, "")
-    event_id, kind = event.text("id"), event.text("type")
-    event.check("Ping++ event")
-    assert event_id is not None and kind is not None
-    delivery = _delivery("pingxx", event_id)
-    if kind not in PINGXX_EVENTS:
-        return PlatformEvent(delivery, kind)
+    event, delivery, kind, ignored = _event_head(body, "pingxx", "Ping++ event", PINGXX_EVENTS)
+    if ignored is not None:
+        return ignored
     created = event.integer("created")
     charge = event.child("data").child("object")
     event.check("Ping++ event")
