@@ -230,6 +230,20 @@ def test_the_lfs_round_trip(tmp_path: Path, cli: Any, monkeypatch: pytest.Monkey
     assert [i["id"] for i in ok(cli, "--as", "alice", "toolkit", "search", "deck")] == [item["id"]]
 
 
+def test_a_hand_edited_file_name_never_reaches_outside_the_item(
+    store: Path, cli: Any, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = ok(cli, "--as", "lee", "toolkit", "add", str(files / "pricing.md"), "--title", "X")
+    path = store / item["path"]
+    path.write_text(path.read_text().replace("file: pricing.md", "file: ../../salesctl.yaml"))
+    result = cli("check", "-f", "json")
+    assert result.code == 1 and item["path"] in result.out
+    monkeypatch.chdir(tmp_path)
+    assert code(cli, "--as", "alice", "toolkit", "get", item["id"]) == 1
+    assert not (tmp_path.parent / "salesctl.yaml").exists()
+    assert [i["id"] for i in ok(cli, "--as", "alice", "toolkit", "search", "X")] == [item["id"]]
+
+
 def test_the_gate_holds_the_same_rules(store: Path, cli: Any, files: Path) -> None:
     base = head(store)
     item = ok(cli, "--as", "lee", "toolkit", "add", str(files / "pricing.md"), "--title", "X")

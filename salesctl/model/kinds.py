@@ -383,6 +383,15 @@ NOTE = Kind(
     movable=False,
 )
 
+
+def _file_name(value: Any) -> str:
+    """The name of a file beside its item.yaml: never a path (a hand-edited ``../x``)."""
+    name = values.coerce_line(value)
+    if "/" in name or "\\" in name or name.startswith(".") or name == "item.yaml":
+        raise ValueError(f"{name!r} is not a file name (no path separators, no leading dot)")
+    return name
+
+
 # The shared sales toolkit (銷售工具包共享): org-wide items under toolkit/<ID>/, each an
 # item.yaml describing the file stored beside it (through Git LFS once the store has it).
 TOOLKIT = Kind(
@@ -391,7 +400,7 @@ TOOLKIT = Kind(
     (
         F("title", line, True),
         F("tags", tags),
-        F("file", line, True, settable=False),
+        F("file", _file_name, True, settable=False),
         F("size", values.coerce_number, True, settable=False),
         F("sha256", line, True, settable=False),
         F("author", line, True, settable=False),

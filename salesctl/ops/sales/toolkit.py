@@ -179,16 +179,23 @@ def search(store: Store, words: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def _text(store: Store, item: dict[str, Any]) -> str:
-    path = store.root / _file_path(item)
     try:
-        content = path.read_bytes()
-    except OSError:
+        content = (store.root / _file_path(item)).read_bytes()
+    except (OSError, Invalid):  # not there (yet), or a broken item: title and tags only
         return ""
     return "" if content.startswith(LFS_POINTER) else content.decode("utf-8", "replace")
 
 
 def _file_path(item: dict[str, Any]) -> str:
-    return f"{record_dir(COMPANY, TOOLKIT, str(item['id']))}/{item['file']}"
+    """Where an item's file is; a hand-edited ``file:`` that is not a plain name is refused."""
+    try:
+        name = _file_name(str(item.get("file") or ""))
+    except Invalid:
+        raise Invalid(
+            f"{item['path']}: file {item.get('file')!r} is not a file name",
+            "fix the item's file: field (salesctl check shows it)",
+        ) from None
+    return f"{record_dir(COMPANY, TOOLKIT, str(item['id']))}/{name}"
 
 
 def resolve(store: Store, text: str) -> Record:
