@@ -47,6 +47,7 @@ TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
 # writes a file per loose object (10,000 leads: 3-8 s of hash-object and mktree on a slow VM).
 PACK_ABOVE = 200
+FILTERED_ROOTS = ("toolkit/",)  # files hashed through .gitattributes filters (Git LFS)
 
 # git reads a replacement (refs/replace/*) or a graft in place of the object a commit names.
 # A pushed replace ref could swap salesctl.yaml's blob for the pre-receive hook, so every git
@@ -352,10 +353,21 @@ class Repo:
         """Write these work tree files as loose blobs; their ids."""
         if not paths:
             return []
+        # Toolkit files go through the store's .gitattributes filters: with Git LFS set up
+        # (``salesctl toolkit init``) the blob is the LFS pointer and git-lfs keeps the file.
+        filtered = [p for p in paths if p.startswith(FILTERED_ROOTS)]
+        ids = dict(zip(filtered, self._hash(filtered, filters=True), strict=True))
+        plain = [p for p in paths if not p.startswith(FILTERED_ROOTS)]
+        ids.update(zip(plain, self._hash(plain, filters=False), strict=True))
+        return [ids[p] for p in paths]
+
+    def _hash(self, paths: Sequence[str], *, filters: bool) -> list[str]:
+        if not paths:
+            return []
         return self.run(
             "hash-object",
             "-w",
-            "--no-filters",
+            *(() if filters else ("--no-filters",)),
             "--stdin-paths",
             input="".join(f"{p}\n" for p in paths).encode(),
         ).split()

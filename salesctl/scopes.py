@@ -48,8 +48,8 @@ SHARED: Grant = (("owner", None), ("team", None))
 # The company's own directory alone: company OKRs, competitor intelligence.
 COMPANY_GRANT: Grant = (("owner", None), ("team", None), ("pool", 0))
 # Org-wide records every role writes by its actions alone, whatever its data scope: leads and
-# directors keep competitor records, anyone adds a note (competitor.note).
-ORG_WIDE_ACTIONS = ("competitor.",)
+# directors keep competitor records and the sales toolkit, anyone adds a note (competitor.note).
+ORG_WIDE_ACTIONS = ("competitor.", "toolkit.")
 
 
 def _columns(owner: Owner) -> dict[str, Any]:

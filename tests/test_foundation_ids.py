@@ -238,7 +238,7 @@ def test_record_file_round_trips_through_parse_path(owner: Owner, kind_name: str
     kind = KINDS[kind_name]
     record_id = ids.new_id(kind.prefix)
     path = layout.record_file(owner, kind, record_id)
-    assert path.endswith(f"/{kind.plural}/{record_id}/{kind.name}.yaml")
+    assert path.endswith(f"/{kind.plural}/{record_id}/{kind.file_name}")  # toolkit: item.yaml
     assert ".." not in path.split("/") and not path.startswith("/")
     assert layout.parse_path(path) == RecordPath(path, kind, record_id, owner)
 

@@ -27,7 +27,7 @@ from conftest import git
 from salesctl.cli.app import _command, run
 from salesctl.cli.reference import walk
 
-PLACEHOLDER = re.compile(r"^([A-Z])-(?:7KQ2|9XD1|3NDC|8PQ1)(/.*)?$")
+PLACEHOLDER = re.compile(r"^([A-Z]{1,2})-(?:7KQ2|9XD1|3NDC|8PQ1)(/.*)?$")
 DIRECTOR = "wanglei"
 # Months after the real today, so an example with a date that has gone stale fails here first.
 LATER = f"{dt.date.today() + dt.timedelta(days=150)}T10:00:00+08:00"
@@ -171,6 +171,10 @@ def test_help_example_runs_on_the_sample(
         )
         assert draft.code == 0, draft.err
         ids["K"] = [draft.json()["id"]]
+    if path in (("toolkit", "get"), ("toolkit", "remove")):  # the sample has no toolkit
+        item = cli("--as", DIRECTOR, "toolkit", "add", "salesctl.yaml", "--title", "X", "-fjson")
+        assert item.code == 0, item.err
+        ids["TK"] = [item.json()["id"]]
     args = substitute(words[1:], ids)
     if "--as" not in args:
         args = ["--as", DIRECTOR, *args]

@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "report": "reports",
     "okr": "okrs",
     "competitor": "competitors",
+    "toolkit": "toolkit",
     "history": "collab",
     "diff": "collab",
     "sync": "collab",

@@ -79,6 +79,8 @@ BUILTIN_ROLES: dict[str, Role] = {
             "contract.cancel",
             "contract.assign",
             "competitor.*",
+            "toolkit.add",
+            "toolkit.remove",
             "member.list",
             "team.list",
         ),
@@ -235,6 +237,7 @@ KNOWN_KEYS = {
     "reports",
     "notify",
     "routing",
+    "toolkit",
 }
 
 
@@ -415,6 +418,11 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         else:
             max_owned = value
 
+    toolkit = data.get("toolkit") or {}
+    limit = toolkit.get("max_size_mb", 10) if isinstance(toolkit, dict) else None
+    if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
+        bad("toolkit", "expected {max_size_mb: 10} (a positive number of megabytes)")
+
     timezone = str(data.get("timezone") or "Asia/Shanghai")
     try:
         import zoneinfo
@@ -452,7 +460,9 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         reclaim_after_days=reclaim_days,
         max_owned_leads=max_owned,
         extra={
-            k: v for k, v in data.items() if k in ("won_deal_tasks", "reports", "notify", "routing")
+            k: v
+            for k, v in data.items()
+            if k in ("won_deal_tasks", "reports", "notify", "routing", "toolkit")
         },
     )
     return config, problems

@@ -69,6 +69,8 @@ class Kind:
     children: tuple[str, ...] = ()  # kinds stored inside this record's directory
     movable: bool = True  # does it change owner (assign/claim/release)?
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+    dir_name: str | None = None  # a directory other than the plural (the toolkit's)
+    main_file: str | None = None  # a file name other than <kind>.yaml (the toolkit's item.yaml)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
@@ -76,11 +78,11 @@ class Kind:
     @property
     def plural(self) -> str:
         """The directory name and the word in messages: "leads"."""
-        return f"{self.name}s"
+        return self.dir_name or f"{self.name}s"
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}.yaml"
+        return self.main_file or f"{self.name}.yaml"
 
     def normalise(self, data: Any, where: str) -> tuple[dict[str, Any], list[Problem]]:
         """Canonical data (fields in order, values coerced) and the problems found."""
@@ -381,11 +383,40 @@ NOTE = Kind(
     movable=False,
 )
 
+
+def _file_name(value: Any) -> str:
+    """The name of a file beside its item.yaml: never a path (a hand-edited ``../x``)."""
+    name = values.coerce_line(value)
+    if "/" in name or "\\" in name or name.startswith(".") or name == "item.yaml":
+        raise ValueError(f"{name!r} is not a file name (no path separators, no leading dot)")
+    return name
+
+
+# The shared sales toolkit (銷售工具包共享): org-wide items under toolkit/<ID>/, each an
+# item.yaml describing the file stored beside it (through Git LFS once the store has it).
+TOOLKIT = Kind(
+    "toolkit",
+    "TK",
+    (
+        F("title", line, True),
+        F("tags", tags),
+        F("file", _file_name, True, settable=False),
+        F("size", values.coerce_number, True, settable=False),
+        F("sha256", line, True, settable=False),
+        F("author", line, True, settable=False),
+        F("added", datetime_, True, settable=False),
+    ),
+    movable=False,
+    dir_name="toolkit",
+    main_file="item.yaml",
+)
+
 _ALL = (LEAD, CUSTOMER, FOLLOWUP, VISIT, DEAL, CONTRACT, PAYMENT, INVOICE, TASK, OKR)
-KINDS: dict[str, Kind] = {k.name: k for k in (*_ALL, COMPETITOR, NOTE)}
+KINDS: dict[str, Kind] = {k.name: k for k in (*_ALL, COMPETITOR, NOTE, TOOLKIT)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
-TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr", "competitor")  # own a dir
+# Kinds that own a directory.
+TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr", "competitor", "toolkit")
 CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task", "note")  # inside a record dir
 
 

@@ -5,6 +5,7 @@
     members/<member>/<plural>/<ID>/<kind>.yaml     owned by a member without a team
     teams/<team>/okrs/<ID>/okr.yaml, okrs/<ID>/okr.yaml   team and company OKRs
     competitors/<ID>/competitor.yaml               competitor intelligence, org-wide
+    toolkit/<ID>/item.yaml, toolkit/<ID>/<file>    the shared sales toolkit, org-wide
     .../<ID>/<child plural>/<CHILD-ID>.yaml        follow-ups, visits, payments, invoices
                                                    and tasks that travel with the record
     .../<ID>/attachments/<CHILD-ID>/<file>         attachments of a follow-up
@@ -24,7 +25,8 @@ from salesctl.model.kinds import BY_PLURAL, KINDS, Kind
 POOL_DIR = "pool"
 TEAMS_DIR = "teams"
 MEMBERS_DIR = "members"
-RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs", "competitors")
+TOOLKIT_DIR = "toolkit"
+RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs", "competitors", TOOLKIT_DIR)
 
 
 @dataclass(frozen=True, order=True)
@@ -132,6 +134,18 @@ def parse_path(path: str) -> RecordPath | None:
         ):
             return RecordPath(path, child_kind, stem, owner, parent=rest[1])
     return None
+
+
+def is_toolkit_file(path: str) -> bool:
+    """Is ``path`` the file a toolkit item describes (``toolkit/TK-.../<file>``)?"""
+    parts = path.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == TOOLKIT_DIR
+        and is_id(parts[1])
+        and parts[1].startswith("TK-")
+        and parts[2] != "item.yaml"
+    )
 
 
 def kind_named(name: str) -> Kind:

@@ -29,7 +29,14 @@ from pathlib import Path
 
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.store import parsing
-from salesctl.store.layout import MEMBERS_DIR, POOL_DIR, RECORD_ROOTS, TEAMS_DIR, parse_path
+from salesctl.store.layout import (
+    MEMBERS_DIR,
+    POOL_DIR,
+    RECORD_ROOTS,
+    TEAMS_DIR,
+    is_toolkit_file,
+    parse_path,
+)
 
 ALLOWED_NON_RECORDS = ("attachments", "reports")  # directories that hold other files
 SYMLINK = "is a symlink; the store refuses symlinks"
@@ -410,5 +417,7 @@ class Walk:
                 yield "dir", path, sig
             elif entry.is_symlink():
                 self.strays.append((path, SYMLINK))
-            elif not any(f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS):
+            elif not any(
+                f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS
+            ) and not is_toolkit_file(path):
                 self.strays.append((path, NOT_A_RECORD))

@@ -29,7 +29,7 @@ from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
 from salesctl.store.index import Index
-from salesctl.store.layout import Owner, RecordPath, parse_path
+from salesctl.store.layout import Owner, RecordPath, is_toolkit_file, parse_path
 from salesctl.store.store import CONFIG_FILE, Store
 from salesctl.store.validation import link_problems, owner_problems
 from salesctl.store.watch import NOT_A_RECORD as INDEX_NOT_A_RECORD
@@ -257,6 +257,7 @@ def _misplaced_file(root: Path, path: str) -> bool:
         "/" in path
         and parse_path(path) is None
         and not NON_RECORD_FILES.search(path)
+        and not is_toolkit_file(path)
         and not os.path.isdir(root / path)
     )
 

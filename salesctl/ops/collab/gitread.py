@@ -35,6 +35,7 @@ from salesctl.store.layout import (
     POOL_DIR,
     TEAMS_DIR,
     Owner,
+    is_toolkit_file,
     parse_path,
 )
 
@@ -360,6 +361,8 @@ def place_of(path: str) -> Place:
             loc = parse_path(path)
             if loc is not None:
                 return Place(owner, rest[1], kind, loc.kind, loc.id, rel)
+            if is_toolkit_file(path):  # the file an item.yaml describes: part of the item
+                return Place(owner, rest[1], kind, kind, rest[1], rel, "toolkit-file")
             if len(rest) >= 5 and rest[2] == "attachments" and is_id(rest[3]):
                 followup = BY_PLURAL["followups"]
                 return Place(owner, rest[1], kind, followup, rest[3], rel, "attachment")

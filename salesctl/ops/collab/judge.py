@@ -35,7 +35,8 @@ from salesctl.store.layout import Owner, record_dir
 
 CONFIG_ACTION = "config.edit"  # directors ("*") and admins ("config.*") have it
 MOVE_VERBS = ("assign", "claim", "release", "reclaim")
-NOT_EDIT_VERBS = (*MOVE_VERBS, "add", "import", "delete", "note")  # note: adds a note file
+# note: adds a note file; remove: deletes a toolkit item
+NOT_EDIT_VERBS = (*MOVE_VERBS, "add", "import", "delete", "remove", "note")
 # Creating a record of a kind, besides ``<kind>.add`` and ``<kind>.import``.
 EXTRA_ADD = {
     "customer": ("lead.convert",),
@@ -45,6 +46,8 @@ EXTRA_ADD = {
     "invoice": ("contract.invoice",),
     "note": ("competitor.note",),
 }
+# Deleting a record of a kind, instead of ``<kind>.delete``.
+DELETE_ACTIONS = {"toolkit": ("toolkit.remove",)}
 # Editing a record of a kind, besides the role's own ``<kind>.*`` actions.
 EXTRA_EDIT = {
     "customer": ("contact.",),
@@ -155,7 +158,7 @@ class Judge:
         if change.old_blob is None:
             actions = (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
         elif change.new_blob is None:
-            actions = (f"{kind.name}.delete",)
+            actions = DELETE_ACTIONS.get(kind.name, (f"{kind.name}.delete",))
         elif kind.name == "contract":
             return self._contract_edit(commit, change, place, member)
         else:
