@@ -13,33 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import CONFIG, git, make_store
+from test_competitors import code, commits, gate, head, ok  # the same CLI helpers
 
 LFS = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (apt: git-lfs)")
 POINTER = b"version https://git-lfs.github.com/spec/v1"
-
-
-def ok(cli: Any, *args: str) -> Any:
-    result = cli(*args, "-f", "json")
-    assert result.code == 0, (args, result.err)
-    return result.json()
-
-
-def code(cli: Any, *args: str) -> int:
-    return cli(*args, "-f", "json").code  # type: ignore[no-any-return]
-
-
-def head(root: Path) -> str:
-    return git(root, "rev-parse", "HEAD").strip()
-
-
-def commits(root: Path) -> int:
-    return int(git(root, "rev-list", "--count", "HEAD"))
-
-
-def gate(cli: Any, base: str, actor: str) -> tuple[int, set[str]]:
-    result = cli("check", "--range", f"{base}..HEAD", "--actor", actor, "-f", "json")
-    assert result.code in (0, 1), result.err
-    return result.code, {v["path"] for v in result.json()["violations"]}
 
 
 def sha(content: bytes) -> str:
