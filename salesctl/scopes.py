@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import BY_PLURAL
-from salesctl.store.layout import POOL, Owner, RecordPath
+from salesctl.store.layout import POOL, TRIAGE_DIR, Owner, RecordPath
 
 # What an own-scope role may do with the pool: take a record from it, give one back,
 # or put a new one there.
@@ -50,6 +50,10 @@ COMPANY_GRANT: Grant = (("owner", None), ("team", None), ("pool", 0))
 # Org-wide records every role writes by its actions alone, whatever its data scope: leads and
 # directors keep competitor records and the sales toolkit, anyone adds a note (competitor.note).
 ORG_WIDE_ACTIONS = ("competitor.", "toolkit.")
+# Feedback no customer matched waits in the company's feedback/ directory: only roles with
+# this action read it (leads and directors), although SHARED grants every member the rest
+# of the company's directory (OKRs, competitors, the toolkit).
+TRIAGE_ACTION = "feedback.triage"
 
 
 def _columns(owner: Owner) -> dict[str, Any]:
@@ -139,15 +143,30 @@ class Grants:
 
     grants: tuple[Grant, ...]
     shares: Shares = NO_SHARES
+    hidden: tuple[str, ...] = ()  # top directories none of the grants cover (triage)
 
     def allows(self, owner: Owner, path: str | None = None) -> bool:
+        if path is not None and owner.company and path.startswith(self._hidden_prefixes()):
+            return False
         facts = _columns(owner)
         if any(all(facts[column] == value for column, value in g) for g in self.grants):
             return True
         return path is not None and self.shares.covers(path)
 
+    def _hidden_prefixes(self) -> tuple[str, ...]:
+        return tuple(top + "/" for top in self.hidden)
+
     def sql(self) -> tuple[str, list[Any]]:
         """The same rule as an SQL condition on the index's rows ("" when all of them)."""
+        where, args = self._granted_sql()
+        for top in self.hidden:
+            # company-level rows (no owner, no team, not the pool) under ``top/``
+            hide = "NOT (owner IS NULL AND team IS NULL AND pool = 0 AND path > ? AND path < ?)"
+            where = f"({where} AND {hide})" if where else hide
+            args = [*args, top + "/", top + "0"]
+        return where, args
+
+    def _granted_sql(self) -> tuple[str, list[Any]]:
         if EVERYTHING in self.grants:
             return "", []
         alternatives, args = [], []
@@ -170,15 +189,17 @@ class Grants:
 def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Grants:
     """What ``member`` may read: everything; or the pool, the company's directory and their
     team's directories (``team``); or those plus their own and their team's own (``own``);
-    and what ``shares`` (the index's, for this member) shares with them."""
+    and what ``shares`` (the index's, for this member) shares with them. Feedback triage
+    (``feedback/``) only with ``feedback.triage``."""
     scope = config.role_of(member).scope
+    hidden = () if action_allowed(config, member, TRIAGE_ACTION) else (TRIAGE_DIR,)
     if scope == "all":
-        return Grants((EVERYTHING,))
+        return Grants((EVERYTHING,), hidden=hidden)
     if scope == "team":
         team = (SHARED, (("team", member.team),)) if member.team else (SHARED,)
-        return Grants(team, shares)
+        return Grants(team, shares, hidden)
     own = (SHARED, (("owner", member.id),), (("owner", None), ("team", member.team)))
-    return Grants(own, shares)
+    return Grants(own, shares, hidden)
 
 
 def write_scope(config: Config, member: Member, action: str) -> Grants:
@@ -243,6 +264,25 @@ def check_write(
         raise Forbidden(
             f"{who} may not {action} {what} to {target}: outside their data scope ({role.scope})"
         )
+
+
+FEEDBACK_EDITS = ("feedback.assign", "feedback.ack", "feedback.close", "feedback.edit")
+
+
+def check_feedback_write(config: Config, member: Member, action: str, owner: Owner) -> None:
+    """Feedback goes where it belongs: whoever may ``feedback.add`` records it, into triage or
+    any customer's directory. Triage (the company's ``feedback/``) is then worked by roles
+    with ``feedback.triage``; a customer's feedback by whoever may take the action there."""
+    if action == "feedback.add" or owner.company:
+        needs = (action,) if action == "feedback.add" else (TRIAGE_ACTION, action)
+        for needed in needs:
+            if not action_allowed(config, member, needed):
+                raise Forbidden(
+                    f"{member.id} ({member.role}) may not {needed}",
+                    "team leads and directors (feedback.triage) work through triage",
+                )
+        return
+    check_write(config, member, action, owner)
 
 
 # What a record's participants may do in its directory besides reading it (the owner's

@@ -38,6 +38,8 @@ CANNOT_RUN = {
     ("hook", "install"): "installs into a bare repository on a server path",
     ("hook", "pre-receive"): "run by git inside a push, with ref updates on stdin",
     ("notify", "test"): "sends a message to a chat webhook (none in the sample)",
+    **{("feedback", verb): "the sample has no feedback (FB- ids)" for verb in ("show", "assign")},
+    **{("feedback", verb): "the sample has no feedback (FB- ids)" for verb in ("ack", "close")},
 }
 
 

@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "report": "reports",
     "okr": "okrs",
     "competitor": "competitors",
+    "feedback": "feedback",
     "toolkit": "toolkit",
     "history": "collab",
     "diff": "collab",

@@ -31,6 +31,10 @@ DEFAULT_DEAL_STAGES = (
 FIELD_TYPES = ("text", "number", "date", "choice", "multi-choice")
 
 _SALES_WORK = (
+    "feedback.add",
+    "feedback.assign",
+    "feedback.ack",
+    "feedback.close",
     "lead.add",
     "lead.edit",
     "lead.import",
@@ -79,6 +83,7 @@ BUILTIN_ROLES: dict[str, Role] = {
             "contract.cancel",
             "contract.assign",
             "competitor.*",
+            "feedback.*",
             "toolkit.add",
             "toolkit.remove",
             "member.list",

@@ -242,7 +242,7 @@ CUSTOMER = Kind(
         *DUPLICATES,
         *NOTES,
     ),
-    children=("followup", "visit"),
+    children=("followup", "visit", "feedback"),
 )
 FOLLOWUP = Kind(
     "followup",
@@ -411,13 +411,44 @@ TOOLKIT = Kind(
     main_file="item.yaml",
 )
 
+# Customer feedback (用户反馈): a child of the customer it is matched to (the owner's scope and
+# sharing cover it), or company-level under feedback/ (triage) until someone assigns it.
+FEEDBACK_STATUSES = ("open", "acknowledged", "closed")
+MATCH_RULES = ("contact-email", "domain", "phone")
+FEEDBACK = Kind(
+    "feedback",
+    "FB",
+    (
+        F("source", line, True, settable=False),
+        # its author, by name or handle on the source (a GitHub login); not ``author``,
+        # which names a member on every other kind
+        F("sender", line),
+        F("email", email),
+        F("phone", phone),
+        F("text", text, True),
+        F("link", line),
+        F("received", datetime_, True, settable=False),
+        F("status", _choice(*FEEDBACK_STATUSES), True),
+        F("customer", line, settable=False),
+        F("matched_by", _choice(*MATCH_RULES, "hand"), settable=False),
+        F("assignee", line),
+        F("delivery", line, settable=False),  # the source's delivery id (webhooks, idempotent)
+    ),
+    movable=False,
+    dir_name="feedback",
+)
+
 _ALL = (LEAD, CUSTOMER, FOLLOWUP, VISIT, DEAL, CONTRACT, PAYMENT, INVOICE, TASK, OKR)
-KINDS: dict[str, Kind] = {k.name: k for k in (*_ALL, COMPETITOR, NOTE, TOOLKIT)}
+KINDS: dict[str, Kind] = {k.name: k for k in (*_ALL, COMPETITOR, NOTE, TOOLKIT, FEEDBACK)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
 BY_PLURAL: dict[str, Kind] = {k.plural: k for k in KINDS.values()}
 # Kinds that own a directory.
-TOP_LEVEL = ("lead", "customer", "deal", "contract", "task", "okr", "competitor", "toolkit")
-CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task", "note")  # inside a record dir
+TOP_LEVEL = (
+    *("lead", "customer", "deal", "contract", "task", "okr"),
+    *("competitor", "toolkit", "feedback"),
+)
+# Kinds inside a record's directory.
+CHILD_KINDS = ("followup", "visit", "payment", "invoice", "task", "note", "feedback")
 
 
 def kind_of_id(record_id: str) -> Kind | None:

@@ -6,6 +6,7 @@
     teams/<team>/okrs/<ID>/okr.yaml, okrs/<ID>/okr.yaml   team and company OKRs
     competitors/<ID>/competitor.yaml               competitor intelligence, org-wide
     toolkit/<ID>/item.yaml, toolkit/<ID>/<file>    the shared sales toolkit, org-wide
+    feedback/<ID>/feedback.yaml                    customer feedback not matched yet (triage)
     .../<ID>/<child plural>/<CHILD-ID>.yaml        follow-ups, visits, payments, invoices
                                                    and tasks that travel with the record
     .../<ID>/attachments/<CHILD-ID>/<file>         attachments of a follow-up
@@ -26,7 +27,8 @@ POOL_DIR = "pool"
 TEAMS_DIR = "teams"
 MEMBERS_DIR = "members"
 TOOLKIT_DIR = "toolkit"
-RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs", "competitors", TOOLKIT_DIR)
+TRIAGE_DIR = "feedback"  # feedback no customer matched: leads and directors triage it
+RECORD_ROOTS = (POOL_DIR, TEAMS_DIR, MEMBERS_DIR, "okrs", "competitors", TOOLKIT_DIR, TRIAGE_DIR)
 
 
 @dataclass(frozen=True, order=True)

@@ -155,6 +155,8 @@ class Judge:
     def _file(self, commit: str, change: FileChange, place: Place, member: Member) -> str | None:
         kind = place.file_kind
         assert kind is not None and place.owner is not None
+        if kind.name == "feedback":
+            return self._feedback(change, place.owner, member)
         if change.old_blob is None:
             actions = (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
         elif change.new_blob is None:
@@ -173,6 +175,24 @@ class Judge:
         ):
             return None  # the assignee may start and finish their own task anywhere
         return why
+
+    def _feedback(self, change: FileChange, owner: Owner, member: Member) -> str | None:
+        """Feedback by ``scopes.check_feedback_write``: added anywhere by ``feedback.add``,
+        taken out of triage by ``feedback.assign``, changed by any of its verbs."""
+        if change.old_blob is None:
+            actions: tuple[str, ...] = ("feedback.add",)
+        elif change.new_blob is None:
+            actions = ("feedback.assign", "feedback.delete")
+        else:
+            actions = scopes.FEEDBACK_EDITS
+        reason = ""
+        for action in actions:
+            try:
+                scopes.check_feedback_write(self.config, member, action, owner)
+                return None
+            except Forbidden as exc:
+                reason = reason or exc.message
+        return reason
 
     def _shared_write(self, commit: str, change: FileChange, place: Place, member: Member) -> bool:
         """A write the record's own fields allow beyond the directory: a participant adding

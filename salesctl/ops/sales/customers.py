@@ -184,6 +184,8 @@ def show_customer(store: Store, viewer: Member, customer_id: str) -> dict[str, A
     for key, kind in (("followups", "followup"), ("visits", "visit")):
         earlier = _lead_children(store, config, viewer, result.get("lead"), kind)
         result[key] = sorted([*result.get(key, []), *earlier], key=_newest_first)
+    # what customers said that nobody has answered yet (acknowledged and closed: feedback list)
+    result["feedback"] = [f for f in result.get("feedback", []) if f.get("status") == "open"]
     sql, args = readable(store, viewer).sql()
     where = " AND ".join([*([sql] if sql else []), "json_extract(data, '$.customer') = ?"])
     result["deals"] = [
