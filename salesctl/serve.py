@@ -4,6 +4,9 @@
     POST /payments   a payment, salesctl's JSON     201 {"id": "P-..."}; 200 for a duplicate
     POST /payments/stripe, /payments/alipay, /payments/pingxx
                      the platform's own event, signed its own way (``platforms``)
+    POST /feedback   customer feedback, salesctl's JSON  201 {"id": "FB-..."}; 200 repeated
+    POST /feedback/github, /feedback/discourse
+                     the source's own event, signed its own way (``feedback_sources``)
     GET  /healthz    200 {"status": "ok"}
 
 Every POST is signed: ``X-Salesctl-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` with
@@ -54,6 +57,7 @@ from salesctl.errors import (
 )
 from salesctl.model.config import Member
 from salesctl.ops.integrations import announce, notify
+from salesctl.ops.integrations import feedback_sources as fbs
 from salesctl.ops.integrations import platforms as pay
 from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, Intake
 from salesctl.serve_limits import (
@@ -159,10 +163,12 @@ def create_app(
     secret: bytes,
     limits: Limits | None = None,
     platforms: pay.Platforms | None = None,
+    sources: fbs.Sources | None = None,
 ) -> Starlette:
     """The ASGI app: routes, body limits, content type, signature, JSON, idempotency."""
     body_timeout = (limits or Limits()).body_timeout
     platforms = platforms or pay.Platforms()
+    sources = sources or fbs.Sources()
 
     def note(request: Request, status: int | str, reason: str) -> None:
         log_refusal(request.method, request.url.path, status, client_of(request.client), reason)
@@ -306,6 +312,74 @@ def create_app(
     async def pingxx(request: Request) -> Response:
         return await take_event(request, "pingxx", read_pingxx, _is_json, JSON_MEDIA)
 
+    async def take_feedback(
+        request: Request, name: str, signature: str, delivery_header: str, read: Any
+    ) -> Response:
+        """A feedback source's event: its signature (401), then the feedback (idempotent on
+        the source's delivery id), or 202 for an event salesctl does not take."""
+        secret = sources.secrets.get(name)
+        if secret is None:
+            return refuse(request, 404, f"{name} is not enabled: ${fbs.SOURCE_ENV[name]} is unset")
+        body = await receive(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            fbs.verify(secret, body, request.headers.get(signature), signature)
+        except pay.BadSignature as exc:
+            return refuse(request, 401, exc.message)
+        delivery = request.headers.get(delivery_header)
+        if delivery is not None and not DELIVERY_RE.match(delivery):
+            return refuse(request, 400, f"{delivery_header}: not a delivery id")
+        try:
+            given = read(request, decode_json(body))
+        except BadJSON as exc:
+            return refuse(request, 400, str(exc), **({"fields": exc.fields} if exc.fields else {}))
+        except FieldErrors as exc:
+            return refuse(request, 422, exc.message, fields=exc.fields)
+        if given is None:
+            log.info("%s delivery %s ignored", name, delivery)
+            return JSONResponse({"ignored": True, "delivery": delivery}, 202)
+        try:
+            created, answer = await run_in_threadpool(intake.take_feedback, given, delivery)
+        except SalesctlError as exc:
+            failure = _platform_failure(exc)
+            note(request, failure.status_code, f"{exc} ({name} delivery {delivery})")
+            return failure
+        except Exception:
+            log.exception("%s feedback failed (delivery %s)", name, delivery)
+            return _error(500, "internal error; the server log has the details")
+        log.info("feedback %s from %s (delivery %s)", answer.get("id"), name, delivery)
+        return JSONResponse(answer, status_code=201 if created else 200)
+
+    def read_github(request: Request, payload: Any) -> fbs.FeedbackInput | None:
+        return fbs.github_feedback(request.headers.get("x-github-event"), payload)
+
+    def read_discourse(request: Request, payload: Any) -> fbs.FeedbackInput | None:
+        headers = request.headers
+        return fbs.discourse_feedback(
+            headers.get("x-discourse-event-type"),
+            headers.get("x-discourse-event"),
+            payload,
+            headers.get("x-discourse-instance"),
+        )
+
+    async def github(request: Request) -> Response:
+        return await take_feedback(
+            request, "github", "x-hub-signature-256", "x-github-delivery", read_github
+        )
+
+    async def discourse(request: Request) -> Response:
+        return await take_feedback(
+            request,
+            "discourse",
+            "x-discourse-event-signature",
+            "x-discourse-event-id",
+            read_discourse,
+        )
+
+    async def feedback(request: Request) -> Response:
+        return await accept(request, intake.add_feedback, "feedback")
+
     async def leads(request: Request) -> Response:
         return await accept(request, intake.add_lead, "lead")
 
@@ -328,6 +402,9 @@ def create_app(
             Route("/payments/stripe", stripe, methods=["POST"]),
             Route("/payments/alipay", alipay, methods=["POST"]),
             Route("/payments/pingxx", pingxx, methods=["POST"]),
+            Route("/feedback", feedback, methods=["POST"]),
+            Route("/feedback/github", github, methods=["POST"]),
+            Route("/feedback/discourse", discourse, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error},
@@ -451,6 +528,7 @@ class IntakeServer:
         log_level: str = "info",
         limits: Limits | None = None,
         platforms: pay.Platforms | None = None,
+        sources: fbs.Sources | None = None,
     ) -> None:
         from salesctl import scopes
 
@@ -483,6 +561,7 @@ class IntakeServer:
         self.limits = limits or Limits()
         # read now, so a missing key file stops serve before it listens
         self.platforms = platforms or pay.Platforms.from_environment()
+        self.sources = sources or fbs.Sources.from_environment()
         self.intake = Intake(self.root, actor.id)
         self._server: Any = None
 
@@ -507,6 +586,13 @@ class IntakeServer:
                     for name, on in enabled.items()
                 ),
             )
+            log.info(
+                "feedback sources: %s",
+                ", ".join(
+                    f"{name} on" if on else f"{name} off (${fbs.SOURCE_ENV[name]} unset)"
+                    for name, on in self.sources.enabled().items()
+                ),
+            )
             notifier = Worker(
                 "salesctl-notify",
                 lambda: notify.flush(Store(self.root), due_only=True),
@@ -520,7 +606,7 @@ class IntakeServer:
                 self.intake.on_commit = pusher.wake
                 pusher.wake()  # commits made while the server was down go out too
             config = uvicorn.Config(
-                create_app(self.intake, self.secret, self.limits, self.platforms),
+                create_app(self.intake, self.secret, self.limits, self.platforms, self.sources),
                 host=self.host,
                 port=self.port,
                 log_level=self.log_level,

@@ -503,6 +503,40 @@ class Intake:
             self.on_commit()
         return created, answer
 
+    def add_feedback(self, body: Any, delivery: str | None = None) -> tuple[bool, dict[str, Any]]:
+        """salesctl's own feedback JSON (``feedback_sources.own_feedback``)."""
+        from salesctl.ops.integrations.feedback_sources import own_feedback
+
+        return self.take_feedback(own_feedback(body), delivery)
+
+    def take_feedback(self, given: Any, delivery: str | None = None) -> tuple[bool, dict[str, Any]]:
+        """(created, answer): feedback recorded as ``feedback add`` would (with its customer
+        or in triage), or the feedback a repeated delivery of the same source made. The
+        delivery id is kept in the record, so a fresh clone knows it too."""
+        from salesctl.ops.sales.feedback import add_feedback
+
+        with self.lock:
+            store = self.open()
+            actor = store.identify(self.actor_id)
+            added = add_feedback(
+                store,
+                actor,
+                source=given.source,
+                text=given.text,
+                author=given.author,
+                email=given.email,
+                phone=given.phone,
+                link=given.link,
+                delivery=delivery,
+            )
+        created = added.commit_id is not None
+        answer = {"id": added.data["id"], "kind": "feedback", "duplicate": not created}
+        if created:
+            answer["commit"] = added.commit_id
+            if self.on_commit:
+                self.on_commit()
+        return created, answer
+
 
 def _repeated(first: dict[str, Any]) -> dict[str, Any]:
     answer = {k: v for k, v in first.items() if k != "delivery"}
