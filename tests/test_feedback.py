@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from chat_receiver import Receiver
+from conftest import CONFIG, git, make_store
 
 from salesctl import scopes
 from salesctl.model.kinds import KINDS
@@ -199,3 +200,25 @@ def test_the_gate_holds_the_same_rules_for_hand_made_commits(
         "commit", "-qm", "alice closes by hand")  # fmt: skip
     assert gate(cli, base, "alice") == (1, {path})
     assert gate(cli, base, "lee")[0] == 0  # the lead works triage and the team's feedback
+
+
+def test_the_owner_hears_of_feedback_in_chat(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = (
+        "notify:\n  - name: voice\n    url: http://127.0.0.1:${HOOK_PORT}/hook\n"
+        "    format: generic\n    on: [feedback.received]\n    users: {alice: U-ALICE}\n"
+    )
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with Receiver() as receiver:
+        monkeypatch.setenv("HOOK_PORT", str(receiver.port))
+        root = make_store(tmp_path / "chat", CONFIG + hook)
+        monkeypatch.setenv("SALESCTL_STORE", str(root))
+        customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme")["id"]
+        ok(cli, "--as", "alice", "contact", "add", customer, "--name", "Li", "--email", "li@a.cn")
+        fb = add(cli, "bob", "--email", "li@a.cn", "--link", "https://x.example/7")
+        (message,) = receiver.wait_for(1)
+    body = message["body"]
+    assert body["event"] == "feedback.received" and body["data"]["id"] == fb["id"]
+    assert body["mentions"] == {"alice": "U-ALICE"}
+    assert body["data"]["customer"] == customer and "https://x.example/7" in body["text"]

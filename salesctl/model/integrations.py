@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from salesctl.model.config import Member, Team
 
 FORMATS = ("slack", "dingtalk", "feishu", "wecom", "generic")
-EVENTS = ("deal.won", "contract.signed", "payment.received", "followup.mention", "competitor.note")
+EVENTS = (
+    *("deal.won", "contract.signed", "payment.received", "followup.mention"),
+    *("competitor.note", "feedback.received"),
+)
 DEFAULT_EVENTS = ("deal.won", "contract.signed", "payment.received")
 HOOK_KEYS = ("name", "url", "format", "on", "events", "secret", "users")
 MATCH_KEYS = ("source", "tag", "email_domain")

@@ -96,6 +96,11 @@ def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, 
         return _("Competitor intel: {competitor}").format(competitor=payload.get("competitor")), [
             f"{author}: {clip(text)}"
         ]
+    if event == "feedback.received":
+        source = payload.get("source")
+        title = _("Feedback from {source}: {customer}").format(source=source, customer=customer)
+        link = f" · {payload['link']}" if payload.get("link") else ""
+        return title, [clip(str(payload.get("text") or "")), f"{owner} · {payload.get('id')}{link}"]
     if event == "test":
         return _("salesctl test message"), [
             _("{org}: notifications to this hook work.").format(org=config.org)

@@ -152,6 +152,18 @@ def add_feedback(
         tx.summary = f"feedback.add: {feedback_id} from {data['source']}" + (
             f" for {found[0]} ({found[1]})" if found else " (triage)"
         )
+        # to the hooks that listen for it, @mentioning the customer's owner (triage: nobody)
+        owner = loc.owner.member
+        tx.emit(
+            "feedback.received",
+            id=feedback_id,
+            source=data["source"],
+            customer=data.get("customer"),
+            owner=owner,
+            text=data["text"],
+            link=data.get("link"),
+            mentions=[owner] if owner else [],
+        )
     return tx.result(_visible_json(store, actor, Record(loc, data)))
 
 
