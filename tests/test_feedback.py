@@ -12,7 +12,7 @@ import pytest
 from chat_receiver import Receiver
 from conftest import CONFIG, git, make_store
 
-from salesctl import scopes
+from salesctl import clock, scopes
 from salesctl.model.kinds import KINDS
 from salesctl.ops.records import readable
 from salesctl.ops.sales.feedback import match_customer
@@ -222,3 +222,28 @@ def test_the_owner_hears_of_feedback_in_chat(
     assert body["event"] == "feedback.received" and body["data"]["id"] == fb["id"]
     assert body["mentions"] == {"alice": "U-ALICE"}
     assert body["data"]["customer"] == customer and "https://x.example/7" in body["text"]
+
+
+def test_the_weekly_report_counts_feedback_received_and_closed_per_owner(
+    store: Path, cli: Any, customers: dict[str, str]
+) -> None:
+    first = add(cli, "alice", "--email", "li@acme-corp.cn")
+    add(cli, "alice", "--email", "boss@acme-corp.cn")
+    add(cli, "bob", "--phone", "13900139000")
+    add(cli, "lee", "--email", "x@gmail.com")  # triage: nobody's yet
+    ok(cli, "--as", "alice", "feedback", "close", first["id"])
+    assert ok(cli, "--as", "alice", "feedback", "show", first["id"])["closed"]
+    year, week, _day = clock.today().isocalendar()
+    for fmt in ("json", "md"):
+        result = cli("--as", "lee", "report", "weekly", "--team", "east", "--week",
+                     f"{year}-W{week:02d}", "-f", fmt)  # fmt: skip
+        assert result.code == 0, result.err
+    report = ok(cli, "--as", "lee", "report", "weekly", "--team", "east", "--week",
+                f"{year}-W{week:02d}")  # fmt: skip
+    assert report["feedback"] == [
+        {"owner": "alice", "received": 2, "closed": 1},
+        {"owner": "bob", "received": 1, "closed": 0},
+    ]
+    last = f"{year}-W{week - 1:02d}" if week > 1 else f"{year - 1}-W52"
+    earlier = ok(cli, "--as", "lee", "report", "weekly", "--team", "east", "--week", last)
+    assert earlier["feedback"] == []

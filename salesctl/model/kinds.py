@@ -429,6 +429,7 @@ FEEDBACK = Kind(
         F("link", line),
         F("received", datetime_, True, settable=False),
         F("status", _choice(*FEEDBACK_STATUSES), True),
+        F("closed", datetime_, settable=False),  # when: the weekly report counts closings
         F("customer", line, settable=False),
         F("matched_by", _choice(*MATCH_RULES, "hand"), settable=False),
         F("assignee", line),

@@ -30,7 +30,10 @@ from salesctl.store.layout import Owner
 from salesctl.store.store import Store
 
 TREND_PERIODS = 8
-READS = ("lead", "followup", "visit", "deal", "contract", "payment", "customer", "okr")
+READS = (
+    *("lead", "followup", "visit", "deal", "contract", "payment", "customer", "okr"),
+    "feedback",
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def report_data(
         "pipeline": pipeline_rows(facts, config, members, state_day(period)),
         "deals_closed": _deals_closed(facts, period, members),
         "competitors": _competitors(facts, period, members),
+        "feedback": _feedback(facts, period, members),
         "overdue": _overdue(facts, period.end, members),
         "aging": facts.aging_at(period.end, members),
         "trend": _trend(facts, period, members),
@@ -244,6 +248,15 @@ def _competitors(facts: Facts, period: Period, members: set[str]) -> list[dict[s
             row["won"] += stage == facts.won
             row["lost_to"] += stage == facts.lost and name == lost_to
     return sorted(rows.values(), key=lambda r: (-r["deals"], r["competitor"]))
+
+
+def _feedback(facts: Facts, period: Period, members: set[str]) -> list[dict[str, Any]]:
+    """Customer feedback received and closed in the period, per owner (who had some)."""
+    rows = [
+        {"owner": owner, "received": int(received or 0), "closed": int(closed or 0)}
+        for owner, received, closed in facts.feedback_counts(period, members)
+    ]
+    return sorted((r for r in rows if r["received"] or r["closed"]), key=lambda r: r["owner"])
 
 
 def _overdue(facts: Facts, as_of: dt.date, members: set[str]) -> list[dict[str, Any]]:

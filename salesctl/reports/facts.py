@@ -353,6 +353,17 @@ class Facts:
         span = (period.start.isoformat(), period.end.isoformat())
         return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
 
+    def feedback_counts(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
+        """(owner, received, closed) of the feedback of ``owners``' customers in the period."""
+        member_in, values = in_list("owner", owners)
+        day = "substr(json_extract(data, '$.{}'), 1, 10) BETWEEN ? AND ?"
+        sql = (
+            f"SELECT owner, sum({day.format('received')}), sum({day.format('closed')}) "
+            f"FROM valid_records WHERE kind = 'feedback' AND {member_in} GROUP BY owner"
+        )
+        span = [period.start.isoformat(), period.end.isoformat()]
+        return list(self.query(sql, [*span, *span, *values], ["feedback"]))
+
     def sums_by_contract(self, kind: str, as_of: dt.date) -> dict[str, Decimal]:
         """{contract id: total} of its payments or invoices (``kind``) dated up to ``as_of``."""
         sql = (

@@ -228,6 +228,9 @@ def set_status(
         if record.data.get("status") == status:
             return tx.result(record_json(record))
         data = dict(record.data, status=status)
+        data.pop("closed", None)
+        if status == "closed":
+            data["closed"] = clock.now()
         data = validate(store.config, FEEDBACK, data, loc.path)
         tx.write(loc, data)
         tx.summary = f"{action}: {loc.id}"
