@@ -76,3 +76,15 @@ class Receiver:
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return list(self.messages)
+
+
+def store_with_hook(tmp_path: Any, monkeypatch: Any, receiver: Receiver, hook: str) -> Any:
+    """A test store (conftest's CONFIG) whose ``notify:`` is ``hook``, posting to
+    ``receiver`` (``${HOOK_PORT}`` in its url), made the current store."""
+    from conftest import CONFIG, make_store
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("HOOK_PORT", str(receiver.port))
+    root = make_store(tmp_path / "chat", CONFIG + hook)
+    monkeypatch.setenv("SALESCTL_STORE", str(root))
+    return root

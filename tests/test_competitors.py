@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chat_receiver import Receiver
-from conftest import CONFIG, git, make_store
+from chat_receiver import Receiver, store_with_hook
+from conftest import git
 
 from salesctl import clock
 
@@ -79,11 +79,8 @@ def test_anyone_adds_a_note_and_the_channel_hears_of_it(
         "notify:\n  - name: intel\n    url: http://127.0.0.1:${HOOK_PORT}/hook\n"
         "    format: slack\n    on: [competitor.note]\n"
     )
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     with Receiver() as receiver:
-        monkeypatch.setenv("HOOK_PORT", str(receiver.port))
-        root = make_store(tmp_path / "chat", CONFIG + hook)
-        monkeypatch.setenv("SALESCTL_STORE", str(root))
+        root = store_with_hook(tmp_path, monkeypatch, receiver, hook)
         ok(cli, "--as", "lee", "competitor", "add", "--name", "Salesforce", "--alias", "SFDC")
         customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme")
         deal = ok(cli, "--as", "alice", "deal", "add", customer["id"], "--title", "CRM",

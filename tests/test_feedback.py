@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_receiver import Receiver
-from conftest import CONFIG, git, make_store
+from chat_receiver import Receiver, store_with_hook
+from conftest import git
 
 from salesctl import clock, scopes
 from salesctl.model.kinds import KINDS
@@ -209,11 +209,8 @@ def test_the_owner_hears_of_feedback_in_chat(
         "notify:\n  - name: voice\n    url: http://127.0.0.1:${HOOK_PORT}/hook\n"
         "    format: generic\n    on: [feedback.received]\n    users: {alice: U-ALICE}\n"
     )
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     with Receiver() as receiver:
-        monkeypatch.setenv("HOOK_PORT", str(receiver.port))
-        root = make_store(tmp_path / "chat", CONFIG + hook)
-        monkeypatch.setenv("SALESCTL_STORE", str(root))
+        store_with_hook(tmp_path, monkeypatch, receiver, hook)
         customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme")["id"]
         ok(cli, "--as", "alice", "contact", "add", customer, "--name", "Li", "--email", "li@a.cn")
         fb = add(cli, "bob", "--email", "li@a.cn", "--link", "https://x.example/7")

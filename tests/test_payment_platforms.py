@@ -27,31 +27,17 @@ from urllib.error import HTTPError
 import pytest
 import yaml
 from chat_receiver import Receiver, closed_port
-from conftest import CONFIG, git, make_store
+from conftest import git, make_store
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from test_serve import healthy, wait_until  # the same server start-up wait
+
+# the intake server's store (members, the intake role, order_ref, a payment hook) and its wait
+from test_serve import NO_PROXY, SECRET, SERVE_CONFIG, healthy, wait_until
 
 from salesctl import clock
 from salesctl.ops.integrations.platforms import minor_to_amount
 from salesctl.serve import IntakeServer
 from salesctl.store.store import Store
-
-SECRET = "test-secret-0123456789abcdef"
-SERVE_CONFIG = CONFIG.replace(
-    "members:\n",
-    "members:\n  - {id: intake, name: Intake Bot, email: intake@acme.example, role: intake}\n",
-) + (
-    "roles:\n"
-    "  intake: {scope: all, actions: [lead.add, contract.pay]}\n"
-    "custom_fields:\n"
-    "  contract:\n"
-    "    - {name: order_ref}\n"
-    "notify:\n"
-    "  - {url: 'http://127.0.0.1:${HOOK_PORT}/hook', format: generic, on: [payment.received]}\n"
-)
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
 
 # -- the platforms' side: keys, signatures, payloads --------------------------------------------
 

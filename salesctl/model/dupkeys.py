@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from salesctl.model.values import normalise_company, normalise_email
+from salesctl.model.values import normalise_company, normalise_email, parse_phone
 
 # Mail providers anyone can sign up with: two people at @qq.com are not one company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -48,10 +48,7 @@ def phone_key(phone: Any, region: str) -> str | None:
     text = str(phone).strip()
     if not text:
         return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        number = None
+    number = parse_phone(text, region)
     if number is not None and phonenumbers.is_possible_number(number):
         return "p:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     digits = re.sub(r"\D", "", text)

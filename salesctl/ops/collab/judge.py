@@ -12,7 +12,7 @@ commit's tree), never the work tree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,14 +185,7 @@ class Judge:
             actions = ("feedback.assign", "feedback.delete")
         else:
             actions = scopes.FEEDBACK_EDITS
-        reason = ""
-        for action in actions:
-            try:
-                scopes.check_feedback_write(self.config, member, action, owner)
-                return None
-            except Forbidden as exc:
-                reason = reason or exc.message
-        return reason
+        return self._why_not(member, actions, owner, scopes.check_feedback_write)
 
     def _shared_write(self, commit: str, change: FileChange, place: Place, member: Member) -> bool:
         """A write the record's own fields allow beyond the directory: a participant adding
@@ -276,12 +269,19 @@ class Judge:
         )
         return (f"{kind.name}.edit", *own)
 
-    def _why_not(self, member: Member, actions: Sequence[str], owner: Owner) -> str | None:
-        """None if any of ``actions`` is allowed on ``owner``'s directory, else the reason."""
+    def _why_not(
+        self,
+        member: Member,
+        actions: Sequence[str],
+        owner: Owner,
+        check: Callable[[Config, Member, str, Owner], None] = scopes.check_write,
+    ) -> str | None:
+        """None if any of ``actions`` is allowed on ``owner``'s directory (by ``check``),
+        else the reason."""
         reason = ""
         for action in actions:
             try:
-                scopes.check_write(self.config, member, action, owner)
+                check(self.config, member, action, owner)
                 return None
             except Forbidden as exc:
                 reason = reason or exc.message
