@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salesctl.errors import InactiveMember, Invalid, UnknownMember, UnknownTeam
+from salesctl.model.encryption import parse_encryption
 from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.problems import Problem
@@ -117,6 +118,7 @@ class Member:
     active: bool = True
     login: str | None = None
     ssh_keys: tuple[str, ...] = ()
+    age: str | None = None  # the age recipient records they may read are encrypted to
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,12 @@ class Config:
     reclaim_after_days: int = 30
     max_owned_leads: int = 200
     extra: dict[str, Any] = field(default_factory=dict)  # sections later features read
+    encryption: str | None = None  # "age": record files outside the pool are encrypted
+    recovery: str | None = None  # the org's recovery recipient, added to every sealed file
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption == "age"
 
     @property
     def won_stage(self) -> str | None:
@@ -243,6 +251,8 @@ KNOWN_KEYS = {
     "notify",
     "routing",
     "toolkit",
+    "encryption",
+    "recovery",
 }
 
 
@@ -337,6 +347,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
             active=active,
             login=str(raw["login"]) if raw.get("login") else None,
             ssh_keys=tuple(str(k) for k in keys),
+            age=str(raw["age"]).strip() if raw.get("age") else None,
         )
 
     lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
@@ -442,6 +453,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         bad("region", f"{region!r} is not a country code (ISO 3166, e.g. CN, US, DE)")
         region = "CN"
 
+    encryption, recovery = parse_encryption(data, members, bad)
     for key_name, message in report_settings_problems(data.get("reports"), teams, roles):
         bad(key_name, message)
     for key_name, message in parse_hooks(data.get("notify"), members)[1]:
@@ -455,6 +467,8 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         timezone=timezone,
         lang=str(data.get("lang") or "en"),
         region=region,
+        encryption=encryption,
+        recovery=recovery,
         teams=teams,
         members=members,
         roles=roles,

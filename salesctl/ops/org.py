@@ -25,7 +25,7 @@ from salesctl.store.layout import Owner, parse_path, record_dir
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import CONFIG_FILE, Store, Transaction
 
-MEMBER_FIELDS = ("name", "email", "team", "role", "login", "active")
+MEMBER_FIELDS = ("name", "email", "team", "role", "login", "active", "age")
 
 
 def add_member(
@@ -60,7 +60,7 @@ def edit_member(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Change a member's fields (``name``, ``email``, ``team``, ``role``, ``login``,
-    ``active``); an empty value removes an optional one."""
+    ``active``, ``age``: their age recipient); an empty value removes an optional one."""
     unknown = sorted(set(sets) - set(MEMBER_FIELDS))
     if unknown:
         settable = ", ".join(MEMBER_FIELDS)

@@ -29,7 +29,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
-from salesctl import yamlio
+from salesctl import sealing, yamlio
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
@@ -274,6 +274,15 @@ def _lstat_sig(full: str) -> str:
 def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
     if raw is None:
         return Record(loc, {}, (Problem(loc.path, problem or "cannot be read"),))
+    if sealing.is_sealed(raw):  # an encrypted store's record (store/readers.py)
+        try:
+            plain = sealing.active().open(raw, loc.path)
+        except sealing.SealedError:
+            fix = f"damaged age message; restore it with `git checkout -- {loc.path}`"
+            return Record(loc, {}, (Problem(loc.path, fix),))
+        if plain is None:  # not encrypted to this member: as if outside their scope
+            return Record(loc, {}, (), sealed=True)
+        raw = plain
     try:
         loaded = load_yaml(raw, loc.path)
     except yamlio.YamlError as exc:
@@ -341,9 +350,11 @@ _worker_root = ""
 _worker_trusted = False
 
 
-def _init_worker(root: str, trusted: bool) -> None:
+def _init_worker(root: str, trusted: bool, secrets: tuple[str, ...] = ()) -> None:
     global _worker_root, _worker_trusted
     _worker_root, _worker_trusted = root, trusted
+    if secrets:  # a worker: the parent's keyring, by value
+        sealing.use(sealing.Keyring(secrets))
 
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
@@ -402,5 +413,7 @@ def parse_many(
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted)) as pool:
+    secrets = sealing.active().secrets
+    init = (root, trusted, secrets)
+    with context.Pool(workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))

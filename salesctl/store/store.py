@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from salesctl import yamlio
-from salesctl.errors import AmbiguousId, Invalid, NotFound, SalesctlError, UnknownRecord
+from salesctl import sealing, yamlio
+from salesctl.errors import (
+    AmbiguousId,
+    Forbidden,
+    Invalid,
+    NotFound,
+    SalesctlError,
+    UnknownRecord,
+)
 from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
@@ -28,6 +35,7 @@ from salesctl.store.index import Index
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import read_record
+from salesctl.store.readers import seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_record
@@ -70,6 +78,8 @@ class Transaction:
     commit_id: str | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     trailers: list[str] = field(default_factory=list)  # extra "Key: value" lines
+    sealed: bool = False  # encrypted files in it: its message names ids and actions only
+    reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
@@ -116,6 +126,8 @@ class Transaction:
                     content = self.change.writes.pop(rel)
                 else:
                     content = yamlio.read_regular(full, source=rel)  # never a pipe
+                    if sealing.is_sealed(content):  # sealed again for its new readers
+                        content = self.store.open_sealed(content, rel)
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
 
@@ -139,7 +151,8 @@ class Transaction:
 
     def message(self) -> str:
         ids = ", ".join(self.records[:5]) + (" ..." if len(self.records) > 5 else "")
-        summary = self.summary or f"{self.action}: {ids}"
+        # An encrypted record's names and amounts stay out of the (plain) history.
+        summary = (None if self.sealed and ids else self.summary) or f"{self.action}: {ids}"
         trailers = [f"Salesctl-Action: {self.action}"]
         trailers += [f"Salesctl-Record: {rid}" for rid in self.records]
         trailers += self.trailers
@@ -184,8 +197,33 @@ class Store:
         return parse_config(raw, CONFIG_FILE)
 
     @cached_property
+    def keyring(self) -> sealing.Keyring:
+        """The acting user's age identity (``$SALESCTL_IDENTITY`` or the user config
+        directory), for an encrypted store; no keys for a plain one."""
+        return sealing.load_keyring() if self.config.encrypted else sealing.NO_KEYS
+
+    def open_sealed(self, raw: bytes, where: str) -> bytes:
+        """The plaintext of a sealed file this member must be able to read."""
+        plain = self.keyring.open(raw, where)
+        if plain is None:
+            self.not_for_you(where)
+        return plain
+
+    def not_for_you(self, where: str) -> NoReturn:
+        hint = (
+            "run `salesctl key init` and ask a director to add your age: recipient"
+            if not self.keyring
+            else "ask a director to run `salesctl rekey` if you should read it"
+        )
+        raise Forbidden(f"{where} is not encrypted to you", hint)
+
+    @cached_property
     def index(self) -> Index:
         index = Index(self.root, self.repo)
+        with contextlib.suppress(SalesctlError):  # a broken config: `check` reads on, keyless
+            sealing.use(self.keyring)
+            if self.config.encrypted:
+                index.key_tag = self.keyring.tag
         index.region_of = lambda: self.config.region  # read only when keys are made
         if self.progress is not None:
             index.progress = self.progress
@@ -222,7 +260,12 @@ class Store:
     # -- reading -----------------------------------------------------------------------------
 
     def read(self, loc: RecordPath) -> Record:
-        return read_record(self.root, loc)
+        if self.config.encrypted:
+            sealing.use(self.keyring)
+        record = read_record(self.root, loc)
+        if record.sealed:
+            self.not_for_you(loc.path)
+        return record
 
     def resolve(self, text: str, kinds: tuple[str, ...] = ()) -> RecordPath:
         """The record an id or unique id prefix names (as git does with hashes)."""
@@ -264,6 +307,7 @@ class Store:
             yield tx
             if opts.dry_run or not tx.change:
                 return
+            tx.sealed = seal_change(self, tx.change, tx.reseal)
             tx.commit_id = self.repo.apply(
                 tx.change,
                 author=Author(actor.name, actor.email),

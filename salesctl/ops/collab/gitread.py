@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salesctl import yamlio
+from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
 from salesctl.git import git_env, run_git
 from salesctl.ids import is_id
@@ -376,10 +376,16 @@ def place_of(path: str) -> Place:
 
 
 def load_fields(content: bytes | None, where: str) -> dict[str, Any] | None:
-    """A record blob's fields as JSON-ready data (None if absent or unreadable)."""
+    """A record blob's fields as JSON-ready data (None if absent or unreadable, or sealed
+    to others: history, diff and the gate read what this member's identity opens)."""
     if content is None:
         return None
     try:
+        if sealing.is_sealed(content):
+            opened = sealing.active().open(content, where)
+            if opened is None:
+                return None
+            content = opened
         data = yamlio.loads(content, source=where)
     except Invalid:
         return None

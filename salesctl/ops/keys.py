@@ -1,0 +1,185 @@
+"""Read confidentiality's commands: ``key init``/``key show`` (a member's age identity),
+``encrypt`` (turn a plain store into an encrypted one, in one commit) and ``rekey`` (after a
+config change, re-encrypt the record directories whose readers changed, in one commit).
+
+Who reads what is the access rule's (``store/readers.py``); the cryptography is age's
+(``sealing.py``). docs/permissions.md has the threat model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from salesctl import scopes, sealing
+from salesctl.errors import Forbidden, Invalid
+from salesctl.git import Change
+from salesctl.model.config import Member
+from salesctl.store.layout import POOL_DIR, RECORD_ROOTS, TOOLKIT_DIR
+from salesctl.store.readers import (
+    MANIFEST,
+    RecordDir,
+    Sealer,
+    manifest_readers,
+    record_dir_of,
+)
+from salesctl.store.results import WRITE, WriteOpts, WriteResult
+from salesctl.store.store import CONFIG_FILE, Store
+
+
+def init_key(path: Path | None = None, *, force: bool = False) -> dict[str, str]:
+    """Make this user's age identity (see ``sealing.generate_identity``)."""
+    target = path or sealing.identity_path()
+    public = sealing.generate_identity(target, force=force)
+    return {"identity": str(target), "recipient": public}
+
+
+def show_key(path: Path | None = None) -> dict[str, str]:
+    keyring = sealing.load_keyring(path, required=True)
+    public = keyring.public()
+    if not public:
+        raise Invalid(f"{keyring.source} is an ssh key", "its public half is your .pub file")
+    return {"identity": keyring.source, "recipient": public[0]}
+
+
+def record_dirs(store: Store) -> list[RecordDir]:
+    """Every record directory in the work tree that an encrypted store seals."""
+    found: dict[str, RecordDir] = {}
+    root = str(store.root)
+    for top in RECORD_ROOTS:
+        if top in (POOL_DIR, TOOLKIT_DIR):
+            continue
+        for dirpath, _dirs, files in os.walk(os.path.join(root, top)):
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            for name in files:
+                place = record_dir_of(f"{rel}/{name}")
+                if place is not None and not place.owner.is_pool:
+                    found.setdefault(place.path, place)
+    return [found[p] for p in sorted(found)]
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A record directory whose files are not encrypted to the readers the rule names."""
+
+    path: str
+    now: tuple[str, ...]  # as its manifest says ([] for none: not sealed yet)
+    rule: tuple[str, ...]  # what the access rule says
+
+    def as_json(self) -> dict[str, Any]:
+        added = sorted(set(self.rule) - set(self.now))
+        removed = sorted(set(self.now) - set(self.rule))
+        return {"path": self.path, "readers": list(self.rule), "add": added, "remove": removed}
+
+
+def _require_director(store: Store, actor: Member, action: str) -> None:
+    if not scopes.action_allowed(store.config, actor, action):
+        raise Forbidden(
+            f"{actor.id} ({actor.role}) may not {action}",
+            "a director (config.*) re-encrypts the store: they read every record",
+        )
+
+
+def encrypt_store(
+    store: Store, actor: Member, *, recovery: str | None = None, opts: WriteOpts = WRITE
+) -> WriteResult[dict[str, Any]]:
+    """Turn on ``encryption: age`` and seal every record file outside the pool and the
+    toolkit, in one commit. History before it stays readable to whoever has the repository
+    (docs/permissions.md says how to start a fresh one)."""
+    config = store.config
+    _require_director(store, actor, "config.edit")
+    if config.encrypted:
+        raise Invalid(
+            "the store is encrypted already", "after a config change run `salesctl rekey`"
+        )
+    recovery = recovery or config.recovery
+    if not recovery:
+        raise Invalid(
+            "an encrypted store needs the org's recovery recipient",
+            "age-keygen -o recovery.key (keep it offline), then pass --recovery age1...",
+        )
+    problem = sealing.recipient_problem(recovery)
+    if problem:
+        raise Invalid(f"--recovery: {problem}", "pass the age1... line age-keygen printed")
+    missing = sorted(m.id for m in config.members.values() if m.active and not m.age)
+    from salesctl.ops.org import edited_config
+
+    def change(doc: Any) -> None:
+        doc["encryption"] = "age"
+        doc["recovery"] = recovery
+
+    text, new_config = edited_config(store, change)
+    for member in new_config.members.values():
+        if member.age and (bad := sealing.recipient_problem(member.age)):
+            raise Invalid(f"salesctl.yaml: members.{member.id}.age: {bad}", "fix it first")
+    places = record_dirs(store)
+    with store.transaction(actor, "config.encrypt", opts) as tx:
+        tx.write_file(CONFIG_FILE, text.encode("utf-8"))
+        tx.reseal.extend(places)  # sealed by the config this commit writes
+        tx.summary = f"config.encrypt: {len(places)} record directories sealed"
+    return tx.result(
+        {"sealed_dirs": len(places), "recovery": recovery, "members_without_key": missing}
+    )
+
+
+def stale_dirs(store: Store, sealer: Sealer, *, strict: bool = True) -> list[Stale]:
+    """Record directories whose manifest differs from the readers the rule names (not
+    ``strict``: as far as this member can tell, passing over what they cannot decrypt)."""
+    out = []
+    for place in record_dirs(store):
+        try:
+            now = manifest_readers((store.root / place.manifest).read_bytes(), place.manifest)
+        except (FileNotFoundError, Invalid):
+            now = None
+        rule = sealer.readers(Change(), place, sealer.files_after(Change(), place), strict=strict)
+        partial_ok = not rule.complete and now is not None and rule.names <= now.names
+        if now != rule and not partial_ok:
+            was = sorted(now.names | now.also) if now else []
+            out.append(Stale(place.path, tuple(was), tuple(sorted(rule.names | rule.also))))
+    return out
+
+
+def rekey(
+    store: Store, actor: Member, *, opts: WriteOpts = WRITE
+) -> WriteResult[list[dict[str, Any]]]:
+    """Re-encrypt, in one commit, every record directory whose readers changed (a new team
+    lead, a member who left, a new key); ``opts.dry_run`` lists them."""
+    config = store.config
+    if not config.encrypted:
+        raise Invalid("the store is not encrypted", "turn it on with `salesctl encrypt`")
+    _require_director(store, actor, "config.edit")
+    stale = stale_dirs(store, Sealer(store, store.keyring, config))
+    places = [p for s in stale if (p := record_dir_of(s.path + "/" + MANIFEST))]
+    with store.transaction(actor, "config.rekey", opts) as tx:
+        tx.reseal.extend(places)
+        tx.summary = f"config.rekey: {len(stale)} record directories"
+    return tx.result([s.as_json() for s in stale])
+
+
+def readers_problems(store: Store) -> list[tuple[str, str]]:
+    """What ``check`` says about encryption, (path, problem): members without a key or
+    with a broken one, and record directories whose readers differ from the rule's."""
+    config = store.config
+    if not config.encrypted:
+        return []
+    out: list[tuple[str, str]] = []
+    for member in config.members.values():
+        if member.active and not member.age:
+            out.append(
+                (CONFIG_FILE, f"members.{member.id} has no age: key; they read nothing sealed")
+            )
+        elif member.age and (bad := sealing.recipient_problem(member.age)):
+            out.append((CONFIG_FILE, f"members.{member.id}.age: {bad}"))
+    sealer = Sealer(store, store.keyring, config)
+    for item in stale_dirs(store, sealer, strict=False):
+        change = item.as_json()
+        what = ", ".join([f"+{n}" for n in change["add"]] + [f"-{n}" for n in change["remove"]])
+        out.append(
+            (
+                f"{item.path}/{MANIFEST}",
+                f"readers differ from the access rule ({what}); a director runs `salesctl rekey`",
+            )
+        )
+    return out
