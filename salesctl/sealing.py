@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,9 @@ class Keyring:
 
     secrets: tuple[str, ...] = ()
     source: str = ""  # where they came from, for messages
+    # The reader names (member ids, ``recovery``) these identities are in the store's
+    # config: a file whose manifest names none of them is not tried (store/parsing.py).
+    names: frozenset[str] | None = None
     _identities: list[Any] | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
@@ -157,11 +160,12 @@ def load_keyring(path: Path | None = None, *, required: bool = False) -> Keyring
     (``#`` comments as ``age-keygen`` writes them), or one OpenSSH ed25519 private key.
     A missing file is ``NO_KEYS`` unless ``required``; a file that holds no identity or a
     broken one is an error naming it."""
+    explicit = path is None and bool(os.environ.get("SALESCTL_IDENTITY"))
     path = path or identity_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        if required:
+        if required or explicit:  # $SALESCTL_IDENTITY names a file that is not there
             raise NotFound(
                 f"no age identity at {path}",
                 "run `salesctl key init` (or point $SALESCTL_IDENTITY at your key file)",
@@ -224,6 +228,11 @@ def use(keyring: Keyring) -> None:
     _active = keyring
 
 
+def forget() -> None:
+    global _active
+    _active = None
+
+
 def active() -> Keyring:
     """The keyring set by ``use``, else the user's identity if there is one (read on the
     first sealed file met: ``check --range`` in a hook, ``history`` of a bare clone)."""
@@ -234,8 +243,3 @@ def active() -> Keyring:
         except Invalid:
             _active = NO_KEYS
     return _active
-
-
-def recipients_of(names: Iterable[str], directory: dict[str, str]) -> list[str]:
-    """The recipient strings of reader ``names`` (member ids and ``recovery``)."""
-    return [directory[n] for n in sorted(names) if n in directory]

@@ -20,6 +20,7 @@ from salesctl.model.config import Member
 from salesctl.store.layout import POOL_DIR, RECORD_ROOTS, TOOLKIT_DIR
 from salesctl.store.readers import (
     MANIFEST,
+    REPORTS,
     RecordDir,
     Sealer,
     manifest_readers,
@@ -48,7 +49,7 @@ def record_dirs(store: Store) -> list[RecordDir]:
     """Every record directory in the work tree that an encrypted store seals."""
     found: dict[str, RecordDir] = {}
     root = str(store.root)
-    for top in RECORD_ROOTS:
+    for top in (*RECORD_ROOTS, REPORTS):
         if top in (POOL_DIR, TOOLKIT_DIR):
             continue
         for dirpath, _dirs, files in os.walk(os.path.join(root, top)):

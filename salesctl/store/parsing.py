@@ -271,12 +271,15 @@ def _lstat_sig(full: str) -> str:
         return "unreadable"
 
 
-def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
+def _record(loc: RecordPath, raw: bytes | None, problem: str | None, root: str = "") -> Record:
     if raw is None:
         return Record(loc, {}, (Problem(loc.path, problem or "cannot be read"),))
     if sealing.is_sealed(raw):  # an encrypted store's record (store/readers.py)
+        keyring = sealing.active()
+        if not keyring or (root and not _among_readers(root, loc, keyring.names)):
+            return Record(loc, {}, (), sealed=True)
         try:
-            plain = sealing.active().open(raw, loc.path)
+            plain = keyring.open(raw, loc.path)
         except sealing.SealedError:
             fix = f"damaged age message; restore it with `git checkout -- {loc.path}`"
             return Record(loc, {}, (Problem(loc.path, fix),))
@@ -299,6 +302,32 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
     return Record(loc, data, tuple(problems))
 
 
+_manifests: dict[str, frozenset[str] | None] = {}
+
+
+def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> bool:
+    """Does the record directory's manifest (``readers.yaml``) name one of ``names``? A
+    missing or unreadable manifest, or unknown names, says "try": decrypting decides."""
+    if names is None:
+        return True
+    directory = loc.path.rsplit("/", 2 if loc.parent else 1)[0]
+    if directory not in _manifests:
+        if len(_manifests) > 4096:
+            _manifests.clear()
+        try:
+            with open(os.path.join(root, directory, "readers.yaml"), "rb") as fh:
+                text = fh.read(65536).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            _manifests[directory] = None
+        else:
+            # The manifest's own simple shape: "- name" lines; no YAML parser needed.
+            _manifests[directory] = frozenset(
+                line[2:].strip() for line in text.splitlines() if line.startswith("- ")
+            )
+    readers = _manifests[directory]
+    return readers is None or bool(readers & names)
+
+
 def _finite(value: Any) -> bool:
     """No NaN or infinite float anywhere in ``value`` (the only field left untyped)."""
     if isinstance(value, float):
@@ -314,13 +343,14 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     """Parse one record file; problems (malformed YAML, bad fields, symlinks) come back as
     data. A missing file raises ``FileNotFoundError``."""
     raw, _sig, problem = _read(str(root), loc.path, Ancestors(str(root)))
-    return _record(loc, raw, problem)
+    _manifests.clear()
+    return _record(loc, raw, problem, str(root))
 
 
 def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
     """The index row of one record file (``FileNotFoundError`` if it is gone)."""
     raw, sig, problem = _read(root, loc.path, ancestors)
-    record = _record(loc, raw, problem)
+    record = _record(loc, raw, problem, root)
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
         json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
@@ -350,15 +380,21 @@ _worker_root = ""
 _worker_trusted = False
 
 
-def _init_worker(root: str, trusted: bool, secrets: tuple[str, ...] = ()) -> None:
+def _init_worker(
+    root: str,
+    trusted: bool,
+    secrets: tuple[str, ...] = (),
+    names: frozenset[str] | None = None,
+) -> None:
     global _worker_root, _worker_trusted
     _worker_root, _worker_trusted = root, trusted
     if secrets:  # a worker: the parent's keyring, by value
-        sealing.use(sealing.Keyring(secrets))
+        sealing.use(sealing.Keyring(secrets, names=names))
 
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
     """Rows of the record files among ``paths``, and the paths that were gone."""
+    _manifests.clear()  # read afresh: a command may have rewritten them since
     ancestors = Ancestors(_worker_root, _worker_trusted)
     rows, gone = [], []
     for path in paths:
@@ -413,7 +449,7 @@ def parse_many(
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    secrets = sealing.active().secrets
-    init = (root, trusted, secrets)
+    keyring = sealing.active()
+    init = (root, trusted, keyring.secrets, keyring.names)
     with context.Pool(workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from salesctl.store.store import Store
 
 MANIFEST = "readers.yaml"
+REPORTS = "reports"  # <owner>/reports/<period>.md (reports/commit.py)
 CONFIG_FILE = "salesctl.yaml"
 PLAIN_ROOTS = (POOL_DIR, TOOLKIT_DIR)
 SHARING_KINDS = ("lead", "customer", "deal", "followup", "task")  # files that may share
@@ -64,6 +65,8 @@ class RecordDir:
 
     @property
     def main_file(self) -> str:
+        if self.kind == REPORTS:  # a directory of reports has no record file of its own
+            return f"{self.path}/"
         return f"{self.path}/{BY_PLURAL_KIND[self.kind]}"
 
     @property
@@ -76,9 +79,12 @@ BY_PLURAL_KIND = {kind.name: kind.file_name for kind in BY_PLURAL.values()}
 
 def record_dir_of(path: str) -> RecordDir | None:
     """The record directory ``path`` lies in, or None (the config, a stray file, the
-    toolkit or a path too short to be in one)."""
+    toolkit or a path too short to be in one). An owner's ``reports/`` (the committed weekly
+    reports) is sealed like a record directory, to the owner directory's readers."""
     parts = path.split("/")
     head = parts[0]
+    if head == REPORTS and len(parts) == 2:
+        return RecordDir(COMPANY, REPORTS, REPORTS)
     if head not in RECORD_ROOTS or head == TOOLKIT_DIR:
         return None
     if head == POOL_DIR:
@@ -86,7 +92,7 @@ def record_dir_of(path: str) -> RecordDir | None:
     elif head == MEMBERS_DIR and len(parts) > 2:
         owner, at = Owner(member=parts[1]), 2
     elif head == TEAMS_DIR and len(parts) > 3:
-        if parts[2] in BY_PLURAL:
+        if parts[2] in BY_PLURAL or parts[2] == REPORTS:
             owner, at = Owner(team=parts[1]), 2
         else:
             owner, at = Owner(member=parts[2], team=parts[1]), 3
@@ -94,6 +100,8 @@ def record_dir_of(path: str) -> RecordDir | None:
         owner, at = COMPANY, 0
     else:
         return None
+    if len(parts) == at + 2 and parts[at] == REPORTS:
+        return RecordDir(owner, "/".join(parts[: at + 1]), REPORTS)
     if len(parts) < at + 3 or parts[at] not in BY_PLURAL:
         return None
     return RecordDir(owner, "/".join(parts[: at + 2]), BY_PLURAL[parts[at]].name)
@@ -265,6 +273,19 @@ class Sealer:
 
     # -- sealing -------------------------------------------------------------------------
 
+    def ordered(self, names: Iterable[str]) -> list[str]:
+        """Readers in the order their stanzas are written: age tries them in turn, so those
+        who read the most (scope all, then team) come first and the recovery key last."""
+        rank = {"all": 0, "team": 1, "own": 2}
+
+        def key(name: str) -> tuple[int, str]:
+            member = self.config.members.get(name)
+            if member is None:
+                return (9, name)
+            return (rank.get(self.config.role_of(member).scope, 3), name)
+
+        return sorted((n for n in names if n in self.directory), key=key)
+
     def places(self, change: Change) -> dict[str, RecordDir]:
         places: dict[str, RecordDir] = {}
         for path in change.paths:
@@ -331,9 +352,9 @@ class Sealer:
         renew = force or old != readers
         resealed = files if renew else [p for p in files if p in change.writes]
         for path in resealed:
-            names = readers.of(path, place)
+            names = self.ordered(readers.of(path, place))
             change.writes[path] = sealing.seal(
-                self.plain(path, change), sealing.recipients_of(names, self.directory)
+                self.plain(path, change), [self.directory[n] for n in names]
             )
         if renew:
             body = "# who this record's files are encrypted to (age): docs/permissions.md\n"

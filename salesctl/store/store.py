@@ -35,7 +35,7 @@ from salesctl.store.index import Index
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import read_record
-from salesctl.store.readers import seal_change
+from salesctl.store.readers import recipient_directory, seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_record
@@ -162,6 +162,7 @@ class Transaction:
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
+        sealing.forget()  # a new command: its own identity (tests run many in one process)
         self.repo = Repo(root)
         self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
         # How long work (an index build) reports progress; None: silently. The CLI sets it.
@@ -200,7 +201,14 @@ class Store:
     def keyring(self) -> sealing.Keyring:
         """The acting user's age identity (``$SALESCTL_IDENTITY`` or the user config
         directory), for an encrypted store; no keys for a plain one."""
-        return sealing.load_keyring() if self.config.encrypted else sealing.NO_KEYS
+        if not self.config.encrypted:
+            return sealing.NO_KEYS
+        keyring = sealing.load_keyring()
+        mine = set(keyring.public())
+        readers = recipient_directory(self.config)
+        if keyring and all(s.startswith("AGE-SECRET-KEY-") for s in keyring.secrets):
+            keyring.names = frozenset(name for name, r in readers.items() if r in mine)
+        return keyring
 
     def open_sealed(self, raw: bytes, where: str) -> bytes:
         """The plaintext of a sealed file this member must be able to read."""
@@ -305,7 +313,7 @@ class Store:
             self.repo.recover()
             tx = Transaction(self, actor, action, opts)
             yield tx
-            if opts.dry_run or not tx.change:
+            if opts.dry_run or not (tx.change or tx.reseal):
                 return
             tx.sealed = seal_change(self, tx.change, tx.reseal)
             tx.commit_id = self.repo.apply(

@@ -38,6 +38,7 @@ from salesctl.store.layout import (
     is_toolkit_file,
     parse_path,
 )
+from salesctl.store.readers import MANIFEST as READERS_MANIFEST
 
 CONFIG_FILE = "salesctl.yaml"
 SYMLINK_MODE = "120000"
@@ -325,7 +326,8 @@ class Place:
     file_kind: Kind | None = None  # kind of this file (a follow-up under a lead: followup)
     file_id: str | None = None
     rel: str = ""  # the path inside the record's directory ("lead.yaml", "followups/F-...")
-    special: str | None = None  # "attachment", "report" or "stray" (not a record path)
+    # "attachment", "report", "readers" (an encrypted record's manifest) or "stray"
+    special: str | None = None
 
     @property
     def is_main(self) -> bool:
@@ -363,6 +365,8 @@ def place_of(path: str) -> Place:
                 return Place(owner, rest[1], kind, loc.kind, loc.id, rel)
             if is_toolkit_file(path):  # the file an item.yaml describes: part of the item
                 return Place(owner, rest[1], kind, kind, rest[1], rel, "toolkit-file")
+            if len(rest) == 3 and rest[2] == READERS_MANIFEST:  # an encrypted store's
+                return Place(owner, rest[1], kind, None, None, rel, "readers")
             if len(rest) >= 5 and rest[2] == "attachments" and is_id(rest[3]):
                 followup = BY_PLURAL["followups"]
                 return Place(owner, rest[1], kind, followup, rest[3], rel, "attachment")

@@ -107,6 +107,15 @@ class Judge:
                 why = self._why_not(member, ("report.commit",), place.owner)
                 if why:
                     refuse(change.path, why)
+            elif place.special == "readers":
+                # who an encrypted record is sealed to: whoever writes the record's directory
+                # (its owner's side, a move's, a rekey's) rewrites it with its files
+                assert place.kind is not None
+                verbs = ("edit", "assign", "claim", "release", "reclaim", "convert", "add")
+                actions = (*(f"{place.kind.name}.{v}" for v in verbs), "config.rekey")
+                why = self._why_not(member, actions, place.owner)
+                if why:
+                    refuse(change.path, why)
             else:
                 assert place.record is not None
                 groups[place.record].append((change, place))
