@@ -104,3 +104,23 @@ def rekey_cmd(*, out: Write) -> None:
         typer.echo(f"{item['path']}: {what or 'resealed'}")
     if not out.dry_run:
         typer.echo(f"rekeyed {len(result.data)} record directories{in_commit(result)}")
+
+
+@command(key_app, "decrypt")
+def key_decrypt(
+    file: Annotated[str, typer.Argument(help="A file of the store, sealed or plain.")],
+) -> None:
+    """Print a file's plaintext if your identity opens it, else the file as it is: git's
+    textconv driver, so `git diff` and `git log -p` show what you may read.
+
+    Set it up once per clone (docs/permissions.md):
+      git config diff.age.textconv "salesctl key decrypt"
+      echo '*.yaml diff=age' >> .git/info/attributes
+    Example: salesctl key decrypt salesctl.yaml
+    """
+    import sys
+    from pathlib import Path
+
+    from salesctl.ops.keys import decrypted
+
+    sys.stdout.buffer.write(decrypted(Path(file)))

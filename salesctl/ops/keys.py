@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import scopes, sealing
-from salesctl.errors import Forbidden, Invalid
+from salesctl.errors import Forbidden, Invalid, SalesctlError
 from salesctl.git import Change
 from salesctl.model.config import Member
 from salesctl.store.layout import POOL_DIR, RECORD_ROOTS, TOOLKIT_DIR
@@ -184,3 +184,17 @@ def readers_problems(store: Store) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def decrypted(path: Path) -> bytes:
+    """``path``'s bytes, opened with this user's identity when it is a sealed file that is
+    encrypted to them (as it is otherwise: a textconv driver must never fail a diff)."""
+    from salesctl import yamlio
+
+    raw = yamlio.read_regular(path, source=str(path), follow=True)
+    if not sealing.is_sealed(raw):
+        return raw
+    try:
+        return sealing.load_keyring().open(raw, str(path)) or raw
+    except SalesctlError:  # no identity, a damaged file: the diff shows the armour
+        return raw
