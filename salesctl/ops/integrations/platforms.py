@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from salesctl.errors import Invalid, UsageError
 from salesctl.model.config import Config
 from salesctl.model.values import coerce_amount
-from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, PaymentInput
+from salesctl.ops.integrations.deliveries import DELIVERY_RE
+from salesctl.ops.integrations.intake_fields import FieldErrors, PaymentInput
 
 STRIPE_SECRET_ENV = "SALESCTL_STRIPE_SECRET"  # noqa: S105 - the variable's name
 STRIPE_TOLERANCE_ENV = "SALESCTL_STRIPE_TOLERANCE"
