@@ -286,29 +286,43 @@ def _mac_matches(mac: hmac.HMAC, candidate: str) -> bool:
     return True
 
 
-def _event_head(
+@dataclass(frozen=True)
+class _JsonEvent:
+    """What every Stripe and Ping++ event carries (they shape their events alike)."""
+
+    delivery: str
+    type: str
+    created: int  # seconds since the epoch
+    obj: _Fields  # ``data.object``: the session, intent or charge it is about
+
+
+def _json_event(
     body: Any, platform: str, label: str, handled: tuple[str, ...]
-) -> tuple[_Fields, str, str, PlatformEvent | None]:
-    """A JSON event's fields, delivery id and type, and the answer for a type not handled
-    (taken and ignored) or None (Stripe and Ping++ shape their events alike)."""
+) -> _JsonEvent | PlatformEvent:
+    """A Stripe or Ping++ event's head, or the answer for a type salesctl does not take
+    (taken and ignored)."""
     event = _Fields(body, "")
     event_id, kind = event.text("id"), event.text("type")
     event.check(label)
     assert event_id is not None and kind is not None
     delivery = _delivery(platform, event_id)
-    return event, delivery, kind, None if kind in handled else PlatformEvent(delivery, kind)
+    if kind not in handled:
+        return PlatformEvent(delivery, kind)
+    created = event.integer("created")
+    obj = event.child("data").child("object")
+    event.check(label)
+    assert created is not None
+    return _JsonEvent(delivery, kind, created, obj)
 
 
 def stripe_event(body: Any) -> PlatformEvent:
     """A Stripe event: ``checkout.session.completed`` (when ``payment_status`` is paid) or
     ``payment_intent.succeeded``; the PaymentIntent's id is the transaction id, so a
     session and its intent are one payment."""
-    event, delivery, kind, ignored = _event_head(body, "stripe", "Stripe event", STRIPE_EVENTS)
-    if ignored is not None:
-        return ignored
-    created = event.integer("created")
-    obj = event.child("data").child("object")
-    event.check("Stripe event")
+    head = _json_event(body, "stripe", "Stripe event", STRIPE_EVENTS)
+    if isinstance(head, PlatformEvent):
+        return head
+    delivery, kind, obj = head.delivery, head.type, head.obj
     if kind == "checkout.session.completed":
         status = obj.text("payment_status", required=False)
         if status != "paid":  # a delayed method: payment_intent.succeeded follows
@@ -328,13 +342,11 @@ def stripe_event(body: Any) -> PlatformEvent:
     if isinstance(metadata, dict):
         order_ref = obj.child("metadata").text("order_ref", required=False)
     amount = _minor(obj, minor, currency)
-    event.check("Stripe event")
-    assert transaction and currency and created is not None and amount is not None
-    return PlatformEvent(
-        delivery,
-        kind,
-        PlatformPayment(transaction, order_ref, amount, currency, _moment(created), obj.where),
-    )
+    obj.check("Stripe event")
+    assert transaction and currency and amount is not None
+    paid_at = _moment(head.created)
+    payment = PlatformPayment(transaction, order_ref, amount, currency, paid_at, obj.where)
+    return PlatformEvent(delivery, kind, payment)
 
 
 def _minor(fields: _Fields, minor: int | None, currency: str | None) -> Decimal | None:
@@ -456,21 +468,16 @@ def verify_pingxx(key: rsa.RSAPublicKey, body: bytes, header: str | None) -> Non
 def pingxx_event(body: Any) -> PlatformEvent:
     """A Ping++ event: ``charge.succeeded`` is a payment of ``amount`` (fen, for cny) for
     ``order_no``; the charge's id is the transaction id."""
-    event, delivery, kind, ignored = _event_head(body, "pingxx", "Ping++ event", PINGXX_EVENTS)
-    if ignored is not None:
-        return ignored
-    created = event.integer("created")
-    charge = event.child("data").child("object")
-    event.check("Ping++ event")
+    head = _json_event(body, "pingxx", "Ping++ event", PINGXX_EVENTS)
+    if isinstance(head, PlatformEvent):
+        return head
+    charge = head.obj
     transaction, order_no = charge.text("id"), charge.text("order_no")
     currency = charge.text("currency")
     amount = _minor(charge, charge.integer("amount"), currency)
     paid = charge.data.get("time_paid")
-    paid = paid if isinstance(paid, int) and not isinstance(paid, bool) else created
-    event.check("Ping++ event")
-    assert transaction and order_no and currency and amount is not None and paid is not None
-    return PlatformEvent(
-        delivery,
-        kind,
-        PlatformPayment(transaction, order_no, amount, currency, _moment(paid), charge.where),
-    )
+    paid = paid if isinstance(paid, int) and not isinstance(paid, bool) else head.created
+    charge.check("Ping++ event")
+    assert transaction and order_no and currency and amount is not None
+    payment = PlatformPayment(transaction, order_no, amount, currency, _moment(paid), charge.where)
+    return PlatformEvent(head.delivery, head.type, payment)
