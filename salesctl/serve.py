@@ -42,7 +42,7 @@ from salesctl.errors import Conflict, Forbidden, UsageError
 from salesctl.model.config import Member
 from salesctl.ops.integrations import announce, notify
 from salesctl.ops.integrations import feedback_sources as fbs
-from salesctl.ops.integrations import platforms as pay
+from salesctl.ops.integrations import platform_signatures as sig
 from salesctl.ops.integrations.intake import Intake
 from salesctl.serve_http import PLATFORM_ENV, create_app
 from salesctl.serve_limits import Limits
@@ -171,7 +171,7 @@ class IntakeServer:
         push_commits: bool = False,
         log_level: str = "info",
         limits: Limits | None = None,
-        platforms: pay.Platforms | None = None,
+        platforms: sig.Platforms | None = None,
         sources: fbs.Sources | None = None,
     ) -> None:
         from salesctl import scopes
@@ -204,7 +204,7 @@ class IntakeServer:
         )
         self.limits = limits or Limits()
         # read now, so a missing key file stops serve before it listens
-        self.platforms = platforms or pay.Platforms.from_environment()
+        self.platforms = platforms or sig.Platforms.from_environment()
         self.sources = sources or fbs.Sources.from_environment()
         self.intake = Intake(self.root, actor.id)
         self._server: Any = None

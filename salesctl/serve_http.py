@@ -23,6 +23,7 @@ from starlette.routing import Route
 from salesctl import clock
 from salesctl.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound, SalesctlError
 from salesctl.ops.integrations import feedback_sources as fbs
+from salesctl.ops.integrations import platform_signatures as sig
 from salesctl.ops.integrations import platforms as pay
 from salesctl.ops.integrations.deliveries import DELIVERY_RE
 from salesctl.ops.integrations.intake import Intake
@@ -44,9 +45,9 @@ DELIVERY_HEADER = "x-salesctl-delivery"
 JSON_MEDIA = "send JSON with Content-Type: application/json"
 FORM_MEDIA = "send a form: Content-Type: application/x-www-form-urlencoded"
 PLATFORM_ENV = {
-    "stripe": pay.STRIPE_SECRET_ENV,
-    "alipay": pay.ALIPAY_KEY_ENV,
-    "pingxx": pay.PINGXX_KEY_ENV,
+    "stripe": sig.STRIPE_SECRET_ENV,
+    "alipay": sig.ALIPAY_KEY_ENV,
+    "pingxx": sig.PINGXX_KEY_ENV,
 }
 
 log = logging.getLogger("salesctl.serve")  # one log for the whole server
@@ -124,12 +125,12 @@ def create_app(
     intake: Intake,
     secret: bytes,
     limits: Limits | None = None,
-    platforms: pay.Platforms | None = None,
+    platforms: sig.Platforms | None = None,
     sources: fbs.Sources | None = None,
 ) -> Starlette:
     """The ASGI app: routes, body limits, content type, signature, JSON, idempotency."""
     body_timeout = (limits or Limits()).body_timeout
-    platforms = platforms or pay.Platforms()
+    platforms = platforms or sig.Platforms()
     sources = sources or fbs.Sources()
 
     def note(request: Request, status: int | str, reason: str) -> None:
@@ -229,7 +230,7 @@ def create_app(
             return body
         try:
             event = read(request, body)
-        except pay.BadSignature as exc:
+        except sig.BadSignature as exc:
             return refuse(request, 401, exc.message)
         except BadJSON as exc:
             return refuse_json(request, exc)
@@ -255,19 +256,19 @@ def create_app(
         assert platforms.stripe_secret is not None
         header = request.headers.get("stripe-signature")
         now = clock.now().timestamp()
-        pay.verify_stripe(platforms.stripe_secret, body, header, now, platforms.stripe_tolerance)
+        sig.verify_stripe(platforms.stripe_secret, body, header, now, platforms.stripe_tolerance)
         return pay.stripe_event(decode_json(body))
 
     def read_alipay(request: Request, body: bytes) -> pay.PlatformEvent:
         assert platforms.alipay_key is not None
         params = pay.alipay_params(body)
-        pay.verify_alipay(platforms.alipay_key, params)
+        sig.verify_alipay(platforms.alipay_key, params)
         return pay.alipay_event(params)
 
     def read_pingxx(request: Request, body: bytes) -> pay.PlatformEvent:
         assert platforms.pingxx_key is not None
         header = request.headers.get("x-pingplusplus-signature")
-        pay.verify_pingxx(platforms.pingxx_key, body, header)
+        sig.verify_pingxx(platforms.pingxx_key, body, header)
         return pay.pingxx_event(decode_json(body))
 
     async def stripe(request: Request) -> Response:
@@ -292,7 +293,7 @@ def create_app(
             return body
         try:
             fbs.verify(secret, body, request.headers.get(signature), signature)
-        except pay.BadSignature as exc:
+        except sig.BadSignature as exc:
             return refuse(request, 401, exc.message)
         delivery = request.headers.get(delivery_header)
         if delivery is not None and not DELIVERY_RE.match(delivery):
