@@ -65,6 +65,10 @@ Participants = Annotated[
 ]
 Reason = Annotated[str | None, typer.Option(help="Why it goes back.")]
 TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
+# ... and the options a new lead or customer takes (``add``), the same for both.
+FirstOwner = Annotated[str | None, typer.Option("--to", help="Owner (default: you).")]
+InPool = Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")]
+Source = Annotated[str | None, typer.Option(help="Where it came from.")]
 IdleDays = Annotated[
     int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
 ]

@@ -50,6 +50,9 @@ AsOfOpt = Annotated[
 RecordArg = Annotated[
     str, typer.Argument(help="A lead or customer id, or any unique prefix of one.")
 ]
+CustomerOfArg = Annotated[  # what a new deal or contract is for
+    str, typer.Argument(help="The customer's id or a unique prefix.")
+]
 FromOpt = Annotated[
     str | None, typer.Option("--from", help="From this date (YYYY-MM-DD, today, -2w).")
 ]

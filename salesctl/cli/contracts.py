@@ -8,7 +8,7 @@ import typer
 
 from salesctl.cli._commands import Write, command, make_app
 from salesctl.cli._owned import TeamOpt
-from salesctl.cli._params import AsOfOpt, FormatOpt, MemberOpt, SetOpt, as_of_day
+from salesctl.cli._params import AsOfOpt, CustomerOfArg, FormatOpt, MemberOpt, SetOpt, as_of_day
 from salesctl.cli._session import Session
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ app = make_app(name="contract", help="Contracts: add, sign, pay, invoice, list .
 
 @command(app, "add")
 def contract_add(
-    customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
+    customer_id: CustomerOfArg,
     title: Annotated[str, typer.Option(help="What was sold.")],
     amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
     signed: Annotated[

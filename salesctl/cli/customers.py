@@ -13,7 +13,16 @@ import typer
 
 from salesctl.cli import _owned as owned
 from salesctl.cli._commands import Write, command, make_app
-from salesctl.cli._owned import IdleDays, NewOwner, Participants, Reason, TeamOpt
+from salesctl.cli._owned import (
+    FirstOwner,
+    IdleDays,
+    InPool,
+    NewOwner,
+    Participants,
+    Reason,
+    Source,
+    TeamOpt,
+)
 from salesctl.cli._params import (
     AllowDuplicateOpt,
     DryRunOpt,
@@ -46,10 +55,10 @@ WarnDays = Annotated[int | None, owned.warn_days_option(CUSTOMER.plural)]
 def customer_add(
     name: Annotated[str, typer.Option(help="The company.")],
     industry: Annotated[str | None, typer.Option()] = None,
-    source: Annotated[str | None, typer.Option(help="Where it came from.")] = None,
+    source: Source = None,
     tag: TagOpt = None,
-    to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
-    pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
+    to: FirstOwner = None,
+    pool: InPool = False,
     set_: SetOpt = None,
     allow_duplicate: AllowDuplicateOpt = False,
     reason: DuplicateReasonOpt = None,

@@ -8,7 +8,7 @@ import typer
 
 from salesctl.cli._commands import Write, command, make_app
 from salesctl.cli._owned import TeamOpt
-from salesctl.cli._params import FormatOpt, MemberOpt, SetOpt
+from salesctl.cli._params import CustomerOfArg, FormatOpt, MemberOpt, SetOpt
 from salesctl.cli._session import Session
 
 LIST_COLUMNS = ("id", "title", "customer", "amount", "stage", "close", "owner")
@@ -20,7 +20,7 @@ app = make_app(name="deal", help="Deals: add, move, list, losses.")
 
 @command(app, "add")
 def deal_add(
-    customer_id: Annotated[str, typer.Argument(help="The customer's id or a unique prefix.")],
+    customer_id: CustomerOfArg,
     title: Annotated[str, typer.Option(help="What is being sold.")],
     amount: Annotated[str, typer.Option(help="Expected amount, e.g. 120000 or 99.50.")],
     stage: Annotated[

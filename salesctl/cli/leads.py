@@ -12,7 +12,16 @@ import typer
 
 from salesctl.cli import _owned as owned
 from salesctl.cli._commands import Write, command, make_app
-from salesctl.cli._owned import IdleDays, NewOwner, Participants, Reason, TeamOpt
+from salesctl.cli._owned import (
+    FirstOwner,
+    IdleDays,
+    InPool,
+    NewOwner,
+    Participants,
+    Reason,
+    Source,
+    TeamOpt,
+)
 from salesctl.cli._params import (
     AllowDuplicateOpt,
     DuplicateReasonOpt,
@@ -43,11 +52,11 @@ def lead_add(
     name: Annotated[str | None, typer.Option(help="The contact person.")] = None,
     email: Annotated[str | None, typer.Option()] = None,
     phone: Annotated[str | None, typer.Option()] = None,
-    source: Annotated[str | None, typer.Option(help="Where it came from.")] = None,
+    source: Source = None,
     stage: Annotated[str | None, typer.Option(help="Initial stage (default: the first).")] = None,
     tag: TagOpt = None,
-    to: Annotated[str | None, typer.Option("--to", help="Owner (default: you).")] = None,
-    pool: Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")] = False,
+    to: FirstOwner = None,
+    pool: InPool = False,
     set_: SetOpt = None,
     allow_duplicate: AllowDuplicateOpt = False,
     reason: DuplicateReasonOpt = None,

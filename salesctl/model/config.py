@@ -2,7 +2,10 @@
 
 ``parse_config`` turns the loaded YAML into a ``Config`` plus the problems found, each naming
 the key and the fix. Everything but ``org``, ``teams`` and ``members`` is optional with the
-defaults below.
+defaults below. Its sections are parsed beside it: ``roles`` (the built-in roles too),
+``members`` (teams and members), ``report_settings`` (``reports:``), ``integrations``
+(``notify:``, ``routing:``); ``config_lines`` finds the line of each problem's key. The names
+other modules use are importable from here.
 """
 
 from __future__ import annotations
@@ -12,14 +15,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salesctl.errors import InactiveMember, Invalid, UnknownMember, UnknownTeam
+from salesctl.model.config_lines import with_lines
 from salesctl.model.encryption import parse_encryption
 from salesctl.model.integrations import parse_hooks, parse_routing
-from salesctl.model.kinds import BY_PLURAL, KINDS
+from salesctl.model.kinds import KINDS
+from salesctl.model.members import Member, Team, config_list, parse_members, parse_teams
 from salesctl.model.problems import Problem
+from salesctl.model.report_settings import report_settings_problems
+from salesctl.model.roles import BUILTIN_ROLES, Role, parse_roles
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-RESERVED_NAMES = {"pool", "teams", "members", "templates", "reports", *BY_PLURAL}
-SCOPES = ("own", "team", "all")
+__all__ = [
+    "DEFAULT_DEAL_STAGES",
+    "DEFAULT_LEAD_STAGES",
+    "Config",
+    "CustomField",
+    "DealStage",
+    "Member",
+    "Role",
+    "Team",
+    "parse_config",
+    "with_lines",
+]
 
 DEFAULT_LEAD_STAGES = ("new", "contacted", "qualified", "converted", "disqualified")
 DEFAULT_DEAL_STAGES = (
@@ -30,95 +46,6 @@ DEFAULT_DEAL_STAGES = (
     ("lost", 0),
 )
 FIELD_TYPES = ("text", "number", "date", "choice", "multi-choice")
-
-_SALES_WORK = (
-    "feedback.add",
-    "feedback.assign",
-    "feedback.ack",
-    "feedback.close",
-    "lead.add",
-    "lead.edit",
-    "lead.import",
-    "lead.claim",
-    "lead.release",
-    "lead.convert",
-    "lead.disqualify",
-    "customer.add",
-    "customer.edit",
-    "customer.claim",
-    "customer.release",
-    "customer.tag",
-    "contact.*",
-    "followup.*",
-    "visit.*",
-    "deal.*",
-    "contract.add",
-    "contract.edit",
-    "contract.sign",
-    "contract.activate",
-    "task.*",
-    "okr.*",
-    "report.*",
-    "competitor.note",
-)
-
-
-@dataclass(frozen=True)
-class Role:
-    """A data scope (whose records) plus the actions (``kind.verb`` globs) it may take."""
-
-    name: str
-    scope: str
-    actions: tuple[str, ...]
-
-
-BUILTIN_ROLES: dict[str, Role] = {
-    "director": Role("director", "all", ("*",)),
-    "lead": Role(
-        "lead",
-        "team",
-        (
-            *_SALES_WORK,
-            "lead.*",
-            "customer.*",
-            "contract.cancel",
-            "contract.assign",
-            "competitor.*",
-            "feedback.*",
-            "toolkit.add",
-            "toolkit.remove",
-            "member.list",
-            "team.list",
-        ),
-    ),
-    "rep": Role("rep", "own", _SALES_WORK),
-    "finance": Role(
-        "finance",
-        "all",
-        ("contract.pay", "contract.invoice", "task.*", "report.*", "competitor.note"),
-    ),
-    "service": Role("service", "own", ("task.*", "contract.activate", "competitor.note")),
-    "admin": Role("admin", "all", ("config.*", "member.*", "team.*")),
-}
-
-
-@dataclass(frozen=True)
-class Team:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Member:
-    id: str
-    name: str
-    email: str
-    role: str
-    team: str | None = None
-    active: bool = True
-    login: str | None = None
-    ssh_keys: tuple[str, ...] = ()
-    age: str | None = None  # the age recipient records they may read are encrypted to
 
 
 @dataclass(frozen=True)
@@ -273,82 +200,9 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         bad("org", "is required: the organisation's name, e.g. 'org: Acme Trading'")
         org = "?"
 
-    roles = dict(BUILTIN_ROLES)
-    raw_roles = data.get("roles") or {}
-    if not isinstance(raw_roles, dict):
-        bad("roles", "expected a mapping of role name: {scope: own|team|all, actions: [...]}")
-        raw_roles = {}
-    for name, spec in raw_roles.items():
-        key = f"roles.{name}"
-        if not isinstance(spec, dict):
-            bad(key, "expected {scope: own|team|all, actions: [lead.add, ...]}")
-            continue
-        scope = spec.get("scope")
-        if scope not in SCOPES:
-            bad(f"{key}.scope", f"is {scope!r}; use one of {', '.join(SCOPES)}")
-            continue
-        actions = spec.get("actions") or []
-        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-            bad(f"{key}.actions", "expected a list of actions such as lead.add or lead.*")
-            continue
-        roles[str(name)] = Role(str(name), scope, tuple(actions))
-
-    teams: dict[str, Team] = {}
-    for i, raw in enumerate(_list(data, "teams", bad)):
-        key = f"teams[{i}]"
-        if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
-            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: east})")
-            continue
-        if raw["id"] in teams:
-            bad(f"{key}.id", f"team {raw['id']!r} is listed twice")
-        teams[raw["id"]] = Team(raw["id"], str(raw.get("name") or raw["id"]))
-
-    members: dict[str, Member] = {}
-    emails: set[str] = set()
-    for i, raw in enumerate(_list(data, "members", bad)):
-        key = f"members[{i}]"
-        if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
-            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: alice})")
-            continue
-        member_id = raw["id"]
-        key = f"members.{member_id}"
-        if member_id in members:
-            bad(f"{key}.id", "is listed twice")
-        email = raw.get("email")
-        if not isinstance(email, str) or "@" not in email:
-            bad(f"{key}.email", "is required (the address used for git commits)")
-            email = ""
-        elif email.lower() in emails:
-            bad(f"{key}.email", f"{email} belongs to another member too")
-        emails.add(email.lower())
-        role = raw.get("role")
-        if role not in roles:
-            bad(f"{key}.role", f"is {role!r}; use one of {', '.join(roles)}")
-            role = "rep"
-        team = raw.get("team")
-        if team is not None and team not in teams:
-            bad(f"{key}.team", f"team {team!r} is not under teams:")
-            team = None
-        if roles[role].scope == "team" and team is None:
-            bad(f"{key}.team", f"a {role} needs a team (add team: <id>)")
-        active = raw.get("active", True)
-        if not isinstance(active, bool):
-            bad(f"{key}.active", "expected true or false")
-            active = True
-        keys = raw.get("ssh_keys") or []
-        if isinstance(keys, str):
-            keys = [keys]
-        members[member_id] = Member(
-            id=member_id,
-            name=str(raw.get("name") or member_id),
-            email=email,
-            role=role,
-            team=team,
-            active=active,
-            login=str(raw["login"]) if raw.get("login") else None,
-            ssh_keys=tuple(str(k) for k in keys),
-            age=str(raw["age"]).strip() if raw.get("age") else None,
-        )
+    roles = parse_roles(data.get("roles"), bad)
+    teams = parse_teams(data, bad)
+    members = parse_members(data, teams, roles, bad)
 
     lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
     lead_stage_names: dict[str, str] = {}
@@ -374,7 +228,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
     deal_stages = Config(org="").deal_stages
     if "deal_stages" in data:
         parsed = []
-        for i, raw in enumerate(_list(data, "deal_stages", bad)):
+        for i, raw in enumerate(config_list(data, "deal_stages", bad)):
             prob = raw.get("probability") if isinstance(raw, dict) else None
             if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
                 bad(f"deal_stages[{i}]", "expected {id: proposal, probability: 40}")
@@ -485,154 +339,6 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         },
     )
     return config, problems
-
-
-REPORT_KEYS = ("questions", "teams", "roles", "writers")
-PERIOD_KINDS = ("week", "month")
-
-
-def report_settings_problems(
-    raw: Any, teams: dict[str, Team], roles: dict[str, Role]
-) -> list[tuple[str, str]]:
-    """(key, message) of each problem in ``reports:`` (docs/reports.md has the schema)::
-
-    reports:
-      questions: {week: [...], month: [...]}     # the org's
-      teams: {<team id>: {questions: {...}}}     # a team's own (first)
-      roles: {<role>: {questions: {...}}}        # a role's (after the team's)
-      writers: [rep, lead]                       # whose members get a report of their own
-    """
-    found: list[tuple[str, str]] = []
-    if raw is None:
-        return found
-    if not isinstance(raw, dict):
-        return [("reports", "expected a mapping with questions, teams or roles")]
-    for key, value in raw.items():
-        where = f"reports.{key}"
-        if key == "questions":
-            found += _questions_problems(where, value)
-        elif key in ("teams", "roles"):
-            known: dict[str, Any] = teams if key == "teams" else roles
-            if not isinstance(value, dict):
-                found.append((where, f"expected a mapping of {key[:-1]}: {{questions: ...}}"))
-                continue
-            for name, spec in value.items():
-                at = f"{where}.{name}"
-                if name not in known:
-                    what = "team {!r} is not under teams:" if key == "teams" else "no role {!r}"
-                    choices = ", ".join(known)
-                    found.append((at, f"{what.format(name)} (use one of {choices})"))
-                elif not isinstance(spec, dict):
-                    found.append((at, "expected {questions: {week: [...], month: [...]}}"))
-                else:
-                    for sub, questions in spec.items():
-                        if sub == "questions":
-                            found += _questions_problems(f"{at}.questions", questions)
-                        else:
-                            found.append((f"{at}.{sub}", "unknown setting (known: questions)"))
-        elif key == "writers":
-            if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-                found.append((where, "expected a list of roles, e.g. [rep, lead]"))
-            else:
-                found += [
-                    (where, f"no role {r!r} (use one of {', '.join(roles)})")
-                    for r in value
-                    if r not in roles
-                ]
-        else:
-            found.append((where, f"unknown setting (known: {', '.join(REPORT_KEYS)})"))
-    return found
-
-
-def _questions_problems(where: str, value: Any) -> list[tuple[str, str]]:
-    """Questions per period kind: one line of text each, none twice (answers are kept
-    under their question's text)."""
-    if not isinstance(value, dict):
-        return [(where, "expected {week: [question, ...], month: [question, ...]}")]
-    found = []
-    for kind, questions in value.items():
-        at = f"{where}.{kind}"
-        if kind not in PERIOD_KINDS:
-            found.append((at, f"unknown period (use {' or '.join(PERIOD_KINDS)})"))
-        elif not isinstance(questions, list):
-            found.append((at, "expected a list of questions"))
-        else:
-            for i, question in enumerate(questions):
-                if not isinstance(question, str) or not question.strip():
-                    found.append((f"{at}[{i}]", "expected a question as text"))
-                elif "\n" in question.strip() or question.strip() != question:
-                    found.append((f"{at}[{i}]", "a question is one line, without spaces around"))
-                elif question in questions[:i]:
-                    found.append((f"{at}[{i}]", f"{question!r} is asked twice"))
-    return found
-
-
-def with_lines(problems: list[Problem], text: str) -> list[Problem]:
-    """``problems`` of the config file ``text`` with ``:line`` added to each one's file
-    where its field's key is found (``members.carol.role``: the ``role:`` of the member
-    whose id is carol; ``deal_stages[1]``: the second item)."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return problems
-    located = []
-    for problem in problems:
-        line = None
-        if problem.field and ":" not in problem.where:
-            line = _key_line(root, problem.field)
-        where = f"{problem.where}:{line}" if line else problem.where
-        located.append(Problem(where, problem.message, problem.field))
-    return located
-
-
-def _key_line(node: Any, field: str) -> int | None:
-    """The 1-based line of ``field``'s deepest key found in the composed YAML ``node``."""
-    import yaml
-
-    line = None
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
-        if isinstance(node, yaml.MappingNode):
-            pair = next((p for p in node.value if p[0].value == part), None)
-            if pair is None:
-                break
-            line, node = pair[0].start_mark.line, pair[1]
-        elif isinstance(node, yaml.SequenceNode):
-            items = node.value
-            if part.startswith("["):
-                index = int(part[1:-1])
-                item = items[index] if index < len(items) else None
-            else:  # a list of {id: ...} mappings named by id (members.carol)
-                item = next((i for i in items if _id_of(i) == part), None)
-            if item is None:
-                break
-            line, node = item.start_mark.line, item
-        else:
-            break
-    return None if line is None else line + 1
-
-
-def _id_of(node: Any) -> str | None:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "id" and isinstance(value, yaml.ScalarNode):
-                return str(value.value)
-    return None
-
-
-def _list(data: dict[str, Any], key: str, bad: Any) -> list[Any]:
-    value = data.get(key) or []
-    if not isinstance(value, list):
-        bad(key, "expected a list")
-        return []
-    return value
-
-
-def _name_ok(value: Any) -> bool:
-    return isinstance(value, str) and bool(NAME_RE.match(value)) and value not in RESERVED_NAMES
 
 
 def _some(ids: list[str], most: int = 20) -> str:

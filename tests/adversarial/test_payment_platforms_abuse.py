@@ -17,7 +17,7 @@ from conftest import git
 from cryptography.hazmat.primitives import serialization
 
 from salesctl.errors import UsageError
-from salesctl.ops.integrations.platforms import Platforms
+from salesctl.ops.integrations.platform_signatures import Platforms
 from salesctl.serve import IntakeServer
 from salesctl.store.store import Store
 

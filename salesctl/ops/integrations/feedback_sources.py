@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from salesctl.ops.integrations.intake import FieldErrors
-from salesctl.ops.integrations.platforms import BadSignature
+from salesctl.ops.integrations.intake_fields import FieldErrors
+from salesctl.ops.integrations.platform_signatures import BadSignature
 
 GITHUB_SECRET_ENV = "SALESCTL_GITHUB_SECRET"  # noqa: S105 - the variable's name
 DISCOURSE_SECRET_ENV = "SALESCTL_DISCOURSE_SECRET"  # noqa: S105 - the variable's name

@@ -1,45 +1,28 @@
-"""Payment platforms' own webhooks: Stripe, Alipay and Ping++, without a relay.
+"""Payment platforms' own webhooks: what a Stripe, Alipay or Ping++ event says.
 
-Each platform signs its events its own way; ``verify_stripe``, ``verify_alipay`` and
-``verify_pingxx`` check that with the ``cryptography`` library (never by hand) and raise
-``BadSignature``. ``stripe_event``, ``alipay_event`` and ``pingxx_event`` then map a
-verified event to a ``PlatformEvent``: the delivery id the intake remembers (the platform's
-own event id) and, when it is a payment salesctl takes, a ``PlatformPayment`` that
-``for_org`` turns into the intake's ``PaymentInput`` (the transaction id becomes the
+Once ``platform_signatures`` has checked an event, ``stripe_event``, ``alipay_event`` and
+``pingxx_event`` map it to a ``PlatformEvent``: the delivery id the intake remembers (the
+platform's own event id) and, when it is a payment salesctl takes, a ``PlatformPayment``
+that ``for_org`` turns into the intake's ``PaymentInput`` (the transaction id becomes the
 payment's ``ref``, so one payment reported by two events is recorded once).
-
-Secrets and keys come from the environment only (``Platforms.from_environment``); a
-platform without one is not enabled.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, hmac, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-from salesctl.errors import Invalid, UsageError
+from salesctl.errors import Invalid
 from salesctl.model.config import Config
 from salesctl.model.values import coerce_amount
-from salesctl.ops.integrations.intake import DELIVERY_RE, FieldErrors, PaymentInput
+from salesctl.ops.integrations.deliveries import DELIVERY_RE
+from salesctl.ops.integrations.intake_fields import FieldErrors, PaymentInput
 
-STRIPE_SECRET_ENV = "SALESCTL_STRIPE_SECRET"  # noqa: S105 - the variable's name
-STRIPE_TOLERANCE_ENV = "SALESCTL_STRIPE_TOLERANCE"
-ALIPAY_KEY_ENV = "SALESCTL_ALIPAY_PUBLIC_KEY"
-PINGXX_KEY_ENV = "SALESCTL_PINGXX_PUBLIC_KEY"
-STRIPE_TOLERANCE = 300  # seconds; Stripe's libraries' default
 STRIPE_EVENTS = ("checkout.session.completed", "payment_intent.succeeded")
 ALIPAY_PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 PINGXX_EVENTS = ("charge.succeeded",)
@@ -53,78 +36,6 @@ ZERO_DECIMAL = frozenset(
     | {"PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-
-
-class BadSignature(Invalid):
-    """The request is not signed by the platform (or too old): ``serve`` answers 401."""
-
-
-# -- configuration -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Platforms:
-    """The platforms ``serve`` takes events from: each enabled by its secret or key."""
-
-    stripe_secret: bytes | None = None
-    stripe_tolerance: int = STRIPE_TOLERANCE
-    alipay_key: rsa.RSAPublicKey | None = None
-    pingxx_key: rsa.RSAPublicKey | None = None
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Platforms:
-        """The platforms ``$SALESCTL_STRIPE_SECRET``, ``$SALESCTL_ALIPAY_PUBLIC_KEY`` and
-        ``$SALESCTL_PINGXX_PUBLIC_KEY`` (paths to PEM files) enable; ``UsageError`` for a
-        key file that cannot be read, so ``serve`` stops at start-up, not at the first
-        payment."""
-        env = os.environ if environ is None else environ
-        secret = env.get(STRIPE_SECRET_ENV, "").strip()
-        tolerance = env.get(STRIPE_TOLERANCE_ENV, "").strip() or str(STRIPE_TOLERANCE)
-        if not tolerance.isdigit() or int(tolerance) < 1:
-            raise UsageError(
-                f"${STRIPE_TOLERANCE_ENV} is {tolerance!r}, not a number of seconds",
-                f"unset it for Stripe's {STRIPE_TOLERANCE} s, or give e.g. 600",
-            )
-        return cls(
-            stripe_secret=secret.encode("utf-8") or None,
-            stripe_tolerance=int(tolerance),
-            alipay_key=_public_key(env, ALIPAY_KEY_ENV),
-            pingxx_key=_public_key(env, PINGXX_KEY_ENV),
-        )
-
-    def enabled(self) -> dict[str, bool]:
-        return {
-            "stripe": self.stripe_secret is not None,
-            "alipay": self.alipay_key is not None,
-            "pingxx": self.pingxx_key is not None,
-        }
-
-
-def _public_key(env: Mapping[str, str], name: str) -> rsa.RSAPublicKey | None:
-    """The RSA public key in the file ``$name`` names: PEM, or the bare base64 that
-    Alipay's console shows."""
-    where = env.get(name, "").strip()
-    if not where:
-        return None
-    try:
-        data = Path(where).expanduser().read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            f"${name}: cannot read {where}: {exc.strerror}", "give the path of the PEM file"
-        ) from None
-    try:
-        if b"-----BEGIN" in data:
-            key = serialization.load_pem_public_key(data)
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(data, validate=False))
-    except (ValueError, TypeError, binascii.Error):
-        key = None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise UsageError(
-            f"${name}: {where} is not an RSA public key",
-            "save the platform's public key as a PEM file (-----BEGIN PUBLIC KEY-----)",
-        )
-    return key
 
 
 # -- what an event says ------------------------------------------------------------------------
@@ -245,69 +156,43 @@ def _moment(seconds: int) -> dt.datetime:
 # -- Stripe ------------------------------------------------------------------------------------
 
 
-def verify_stripe(
-    secret: bytes, body: bytes, header: str | None, now: float, tolerance: int
-) -> None:
-    """``Stripe-Signature: t=<unix time>,v1=<hex>[,v1=...]``: a v1 must be the HMAC-SHA256
-    of ``t.body`` with the endpoint's signing secret (several while Stripe rolls the
-    secret), and ``t`` at most ``tolerance`` seconds old, so a captured event cannot be
-    replayed later."""
-    if not header:
-        raise BadSignature("missing Stripe-Signature header")
-    timestamp, candidates = "", []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            timestamp = value
-        elif key == "v1":
-            candidates.append(value)
-    if not (timestamp.isascii() and timestamp.isdigit()) or not candidates:
-        raise BadSignature("Stripe-Signature has no t=<time> and v1=<signature>")
-    mac = hmac.HMAC(secret, hashes.SHA256())
-    mac.update(timestamp.encode() + b"." + body)
-    if not any(_mac_matches(mac.copy(), candidate) for candidate in candidates):
-        raise BadSignature(
-            f"Stripe-Signature does not match the body (is ${STRIPE_SECRET_ENV} this "
-            "endpoint's signing secret?)"
-        )
-    age = now - int(timestamp)
-    if age > tolerance:
-        raise BadSignature(
-            f"Stripe-Signature is {int(age)} s old, over the {tolerance} s tolerance"
-        )
+@dataclass(frozen=True)
+class _JsonEvent:
+    """What every Stripe and Ping++ event carries (they shape their events alike)."""
+
+    delivery: str
+    type: str
+    created: int  # seconds since the epoch
+    obj: _Fields  # ``data.object``: the session, intent or charge it is about
 
 
-def _mac_matches(mac: hmac.HMAC, candidate: str) -> bool:
-    try:
-        mac.verify(bytes.fromhex(candidate))  # constant time
-    except (ValueError, InvalidSignature):
-        return False
-    return True
-
-
-def _event_head(
+def _json_event(
     body: Any, platform: str, label: str, handled: tuple[str, ...]
-) -> tuple[_Fields, str, str, PlatformEvent | None]:
-    """A JSON event's fields, delivery id and type, and the answer for a type not handled
-    (taken and ignored) or None (Stripe and Ping++ shape their events alike)."""
+) -> _JsonEvent | PlatformEvent:
+    """A Stripe or Ping++ event's head, or the answer for a type salesctl does not take
+    (taken and ignored)."""
     event = _Fields(body, "")
     event_id, kind = event.text("id"), event.text("type")
     event.check(label)
     assert event_id is not None and kind is not None
     delivery = _delivery(platform, event_id)
-    return event, delivery, kind, None if kind in handled else PlatformEvent(delivery, kind)
+    if kind not in handled:
+        return PlatformEvent(delivery, kind)
+    created = event.integer("created")
+    obj = event.child("data").child("object")
+    event.check(label)
+    assert created is not None
+    return _JsonEvent(delivery, kind, created, obj)
 
 
 def stripe_event(body: Any) -> PlatformEvent:
     """A Stripe event: ``checkout.session.completed`` (when ``payment_status`` is paid) or
     ``payment_intent.succeeded``; the PaymentIntent's id is the transaction id, so a
     session and its intent are one payment."""
-    event, delivery, kind, ignored = _event_head(body, "stripe", "Stripe event", STRIPE_EVENTS)
-    if ignored is not None:
-        return ignored
-    created = event.integer("created")
-    obj = event.child("data").child("object")
-    event.check("Stripe event")
+    head = _json_event(body, "stripe", "Stripe event", STRIPE_EVENTS)
+    if isinstance(head, PlatformEvent):
+        return head
+    delivery, kind, obj = head.delivery, head.type, head.obj
     if kind == "checkout.session.completed":
         status = obj.text("payment_status", required=False)
         if status != "paid":  # a delayed method: payment_intent.succeeded follows
@@ -327,13 +212,11 @@ def stripe_event(body: Any) -> PlatformEvent:
     if isinstance(metadata, dict):
         order_ref = obj.child("metadata").text("order_ref", required=False)
     amount = _minor(obj, minor, currency)
-    event.check("Stripe event")
-    assert transaction and currency and created is not None and amount is not None
-    return PlatformEvent(
-        delivery,
-        kind,
-        PlatformPayment(transaction, order_ref, amount, currency, _moment(created), obj.where),
-    )
+    obj.check("Stripe event")
+    assert transaction and currency and amount is not None
+    paid_at = _moment(head.created)
+    payment = PlatformPayment(transaction, order_ref, amount, currency, paid_at, obj.where)
+    return PlatformEvent(delivery, kind, payment)
 
 
 def _minor(fields: _Fields, minor: int | None, currency: str | None) -> Decimal | None:
@@ -372,32 +255,6 @@ def alipay_params(body: bytes) -> dict[str, str]:
     return params
 
 
-def verify_alipay(key: rsa.RSAPublicKey, params: Mapping[str, str]) -> None:
-    """RSA2: ``sign`` is the base64 SHA256withRSA signature of every parameter but
-    ``sign`` and ``sign_type``, sorted by name and joined as ``k=v&k=v`` (values decoded,
-    in the notification's charset), checked with Alipay's public key."""
-    sign_type = params.get("sign_type", "RSA2")
-    if sign_type != "RSA2":
-        raise BadSignature(f"sign_type {sign_type} is not RSA2 (SHA256withRSA)")
-    try:
-        signature = base64.b64decode(params.get("sign", ""), validate=True)
-    except binascii.Error:
-        signature = b""
-    if not signature:
-        raise BadSignature("missing or malformed sign")
-    content = "&".join(
-        f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type")
-    )
-    charset = params.get("charset", "utf-8").strip().lower()
-    try:
-        key.verify(signature, content.encode(charset), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        raise BadSignature(
-            f"sign does not match the notification (is ${ALIPAY_KEY_ENV} Alipay's public "
-            "key for this app?)"
-        ) from None
-
-
 def alipay_event(params: Mapping[str, str]) -> PlatformEvent:
     """An Alipay asynchronous notification: ``trade_status`` TRADE_SUCCESS or
     TRADE_FINISHED is a payment of ``total_amount`` yuan for ``out_trade_no``; Alipay's
@@ -434,42 +291,19 @@ def alipay_event(params: Mapping[str, str]) -> PlatformEvent:
 # -- Ping++ ------------------------------------------------------------------------------------
 
 
-def verify_pingxx(key: rsa.RSAPublicKey, body: bytes, header: str | None) -> None:
-    """``X-Pingplusplus-Signature``: the base64 RSA-SHA256 signature of the raw body,
-    checked with the Ping++ public key."""
-    try:
-        signature = base64.b64decode((header or "").strip(), validate=True)
-    except binascii.Error:
-        signature = b""
-    if not signature:
-        raise BadSignature("missing or malformed X-Pingplusplus-Signature")
-    try:
-        key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        raise BadSignature(
-            f"X-Pingplusplus-Signature does not match the body (is ${PINGXX_KEY_ENV} the "
-            "Ping++ public key?)"
-        ) from None
-
-
 def pingxx_event(body: Any) -> PlatformEvent:
     """A Ping++ event: ``charge.succeeded`` is a payment of ``amount`` (fen, for cny) for
     ``order_no``; the charge's id is the transaction id."""
-    event, delivery, kind, ignored = _event_head(body, "pingxx", "Ping++ event", PINGXX_EVENTS)
-    if ignored is not None:
-        return ignored
-    created = event.integer("created")
-    charge = event.child("data").child("object")
-    event.check("Ping++ event")
+    head = _json_event(body, "pingxx", "Ping++ event", PINGXX_EVENTS)
+    if isinstance(head, PlatformEvent):
+        return head
+    charge = head.obj
     transaction, order_no = charge.text("id"), charge.text("order_no")
     currency = charge.text("currency")
     amount = _minor(charge, charge.integer("amount"), currency)
     paid = charge.data.get("time_paid")
-    paid = paid if isinstance(paid, int) and not isinstance(paid, bool) else created
-    event.check("Ping++ event")
-    assert transaction and order_no and currency and amount is not None and paid is not None
-    return PlatformEvent(
-        delivery,
-        kind,
-        PlatformPayment(transaction, order_no, amount, currency, _moment(paid), charge.where),
-    )
+    paid = paid if isinstance(paid, int) and not isinstance(paid, bool) else head.created
+    charge.check("Ping++ event")
+    assert transaction and order_no and currency and amount is not None
+    payment = PlatformPayment(transaction, order_no, amount, currency, _moment(paid), charge.where)
+    return PlatformEvent(head.delivery, head.type, payment)

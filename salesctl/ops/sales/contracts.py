@@ -16,7 +16,6 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
-from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import CONTRACT, DEAL, INVOICE, PAYMENT
 from salesctl.ops.records import (
@@ -40,8 +39,8 @@ from salesctl.ops.sales.contract_rules import (
     parse_day,
     parse_plan,
 )
+from salesctl.ops.sales.customers import new_for_customer
 from salesctl.reports.money import decimal, default_plan, plain
-from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
@@ -141,14 +140,7 @@ def add_contract(
     elif signed_on is not None:
         instalments = [{"due": d, "amount": a} for d, a in default_plan(total, signed_on)]
     with store.transaction(actor, "contract.add", opts) as tx:
-        customer = load_for_write(store, customer_id, ("customer",))
-        if customer.owner.is_pool:
-            raise Invalid(
-                f"{customer.id} is in the pool",
-                "claim or assign the customer first: its contracts live with its owner",
-            )
-        contract_id = new_id(CONTRACT.prefix)
-        scopes.check_write(config, actor, "contract.add", customer.owner, record=contract_id)
+        customer, loc = new_for_customer(store, actor, customer_id, CONTRACT)
         linked = _linked_deal(store, deal, customer.id) if deal else None
         data: dict[str, Any] = {
             "schema_version": 1,
@@ -167,12 +159,6 @@ def add_contract(
         data = _apply_edits(config, data, sets)
         if data.get("plan"):
             check_plan(data["plan"], data["amount"])
-        loc = RecordPath(
-            record_file(customer.owner, CONTRACT, contract_id),
-            CONTRACT,
-            contract_id,
-            customer.owner,
-        )
         data = validate(config, CONTRACT, data, new_record(loc))
         tx.write(loc, data)
         contract = Record(loc, data)
@@ -182,7 +168,7 @@ def add_contract(
             result["tasks"] = _sign(store, tx, actor, contract, name)
         state = f"signed {signed_on}" if signed_on else "draft"
         tx.summary = (
-            f"contract.add: {contract_id} ({data['title']}, {plain(total)}) for {customer.id} "
+            f"contract.add: {loc.id} ({data['title']}, {plain(total)}) for {customer.id} "
             f"({name}), {state}"
         )
     return tx.result(result)

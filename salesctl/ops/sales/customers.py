@@ -14,8 +14,9 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid, NotFound
+from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
-from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER
+from salesctl.model.kinds import CONTACT_COLUMNS, CUSTOMER, Kind
 from salesctl.ops.records import (
     OwnedBy,
     add_owned_record,
@@ -27,12 +28,30 @@ from salesctl.ops.records import (
     show_record,
     validate,
 )
-from salesctl.store.layout import RecordPath
+from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
 
 KINDS = ("customer",)
+
+
+def new_for_customer(
+    store: Store, actor: Member, customer_id: str, kind: Kind
+) -> tuple[Record, RecordPath]:
+    """The customer a new deal or contract (``kind``) is for, loaded for writing, and where
+    the new record goes: the customer owner's directory, which ``actor`` must be allowed to
+    ``<kind>.add`` in. A customer in the pool has no owner to hold it, so it is refused."""
+    customer = load_for_write(store, customer_id, KINDS)
+    if customer.owner.is_pool:
+        raise Invalid(
+            f"{customer.id} is in the pool",
+            f"claim or assign the customer first: its {kind.plural} live with its owner",
+        )
+    record_id = new_id(kind.prefix)
+    scopes.check_write(store.config, actor, f"{kind.name}.add", customer.owner, record=record_id)
+    path = record_file(customer.owner, kind, record_id)
+    return customer, RecordPath(path, kind, record_id, customer.owner)
 
 
 def add_customer(

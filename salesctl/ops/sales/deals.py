@@ -16,7 +16,6 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
-from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
@@ -33,8 +32,8 @@ from salesctl.ops.records import (
     validate,
 )
 from salesctl.ops.sales.competitors import canonical, known
+from salesctl.ops.sales.customers import new_for_customer
 from salesctl.reports.facts import Facts
-from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -81,14 +80,7 @@ def add_deal(
         )
     close_on = _close_date(close) if close else None
     with store.transaction(actor, "deal.add", opts) as tx:
-        customer = load_for_write(store, customer_id, ("customer",))
-        if customer.owner.is_pool:
-            raise Invalid(
-                f"{customer.id} is in the pool",
-                "claim or assign the customer first: its deals live with its owner",
-            )
-        deal_id = new_id(DEAL.prefix)
-        scopes.check_write(config, actor, "deal.add", customer.owner, record=deal_id)
+        customer, loc = new_for_customer(store, actor, customer_id, DEAL)
         today = clock.today()
         data: dict[str, Any] = {
             "schema_version": 1,
@@ -102,11 +94,10 @@ def add_deal(
         enter_stage(data, stage, today)
         data = {k: v for k, v in data.items() if v not in (None, [], "")}
         data = apply_sets(config, DEAL, data, sets)
-        loc = RecordPath(record_file(customer.owner, DEAL, deal_id), DEAL, deal_id, customer.owner)
         data = validate(config, DEAL, _ordered(data), new_record(loc))
         tx.write(loc, data)
         tx.summary = (
-            f"deal.add: {deal_id} ({data['title']}, {data['amount']}) for {customer.id} "
+            f"deal.add: {loc.id} ({data['title']}, {data['amount']}) for {customer.id} "
             f"({customer.data.get('name')})"
         )
     return tx.result(record_json(Record(loc, data)))
