@@ -40,7 +40,12 @@ def encrypted(tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict
     done = cli("--as", DIRECTOR, "encrypt", "--recovery", recovery, "-f", "json")
     assert done.code == 0, done.err
     assert done.json()["sealed_dirs"] > 100
-    return {"root": root, "keys": keys, "before": before, "encrypt": git(root, "rev-parse", "HEAD").strip()}
+    return {
+        "root": root,
+        "keys": keys,
+        "before": before,
+        "encrypt": git(root, "rev-parse", "HEAD").strip(),
+    }
 
 
 def act_as(monkeypatch: pytest.MonkeyPatch, keys: Path, name: str) -> None:
@@ -110,7 +115,9 @@ def test_a_reps_clone_holds_no_other_reps_secrets(
     assert not leaked, f"plaintext of others' records in amy's work tree: {sorted(leaked)[:5]}"
     written = _objects_since(clone, encrypted["encrypt"])
     leaked = {s for s in others if s.encode() in written and s.encode() not in pool}
-    assert not leaked, f"plaintext of others' records in objects since encryption: {sorted(leaked)[:5]}"
+    assert not leaked, (
+        f"plaintext of others' records in objects since encryption: {sorted(leaked)[:5]}"
+    )
     # ... while her own work is there for her: list, report, history
     mine = cli("--as", REP, "lead", "list", "--owner", REP, "-f", "json")
     assert mine.code == 0 and any(r["company"] == "Amy Own Trading Co" for r in mine.json())
@@ -118,13 +125,17 @@ def test_a_reps_clone_holds_no_other_reps_secrets(
     assert {r["owner"] for r in listed} <= {REP, None, OTHER_REP}  # kevin's: only what he shares
     report = cli("--as", REP, "report", "weekly", "-f", "json")
     assert report.code == 0, report.err
-    assert report.json()["facts"]["members"][0]["new_leads"] >= 1 if "facts" in report.json() else True
+    assert (
+        report.json()["facts"]["members"][0]["new_leads"] >= 1 if "facts" in report.json() else True
+    )
     history = cli("--as", REP, "lead", "history", added.json()["id"], "-f", "json")
     assert history.code == 0 and history.json(), history.err
     assert "Amy Own Trading Co" not in git(clone, "log", "-1", "--format=%B")
 
 
-def test_each_scope_reads_its_own(encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_scope_reads_its_own(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = encrypted["keys"]
     owners = {}
     for name in (DIRECTOR, LEAD, REP):
@@ -188,7 +199,9 @@ def test_the_recovery_key_opens_every_sealed_file_and_the_pool_stays_plain(
     assert not sealing.is_sealed((root / "salesctl.yaml").read_bytes())
 
 
-@pytest.mark.skipif(shutil.which("age") is None, reason="the age tool (Debian: age) is not installed")
+@pytest.mark.skipif(
+    shutil.which("age") is None, reason="the age tool (Debian: age) is not installed"
+)
 def test_the_reference_age_tool_decrypts_a_record(encrypted: dict[str, Any]) -> None:
     root, keys = encrypted["root"], encrypted["keys"]
     lead = next(p for p in root.glob("teams/north/amy/leads/*/lead.yaml"))
@@ -239,7 +252,11 @@ def test_check_names_a_stale_reader_and_rekey_fixes_it(
     found = cli("--as", DIRECTOR, "check")
     assert found.code == 1 and f"-{OTHER_REP}" in found.out + found.err
     planned = cli("--as", DIRECTOR, "rekey", "--dry-run", "-f", "json")
-    assert planned.code == 0 and planned.json() and all(OTHER_REP in d["remove"] for d in planned.json())
+    assert (
+        planned.code == 0
+        and planned.json()
+        and all(OTHER_REP in d["remove"] for d in planned.json())
+    )
     done = cli("--as", DIRECTOR, "rekey", "-f", "json")
     assert done.code == 0 and len(done.json()) == len(planned.json())
     assert f"-{OTHER_REP}" not in (cli("--as", DIRECTOR, "check").out)

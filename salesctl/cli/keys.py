@@ -99,11 +99,14 @@ def rekey_cmd(*, out: Write) -> None:
     result = out.call(rekey)
     if out.told(result):
         return
+    if not result.data:
+        typer.echo("nothing to re-encrypt: every record directory is sealed to its readers")
+        return
     for item in result.data:
         what = " ".join([f"+{n}" for n in item["add"]] + [f"-{n}" for n in item["remove"]])
         typer.echo(f"{item['path']}: {what or 'resealed'}")
-    if not out.dry_run:
-        typer.echo(f"rekeyed {len(result.data)} record directories{in_commit(result)}")
+    done = "would re-encrypt" if out.dry_run else "re-encrypted"
+    typer.echo(f"{done} {len(result.data)} record directories{in_commit(result)}")
 
 
 @command(key_app, "decrypt")
