@@ -263,3 +263,48 @@ def test_check_names_a_stale_reader_and_rekey_fixes_it(
     count = git(encrypted["root"], "rev-list", "--count", "HEAD~1..HEAD").strip()
     assert count == "1"
     json.dumps(done.json())
+
+
+def _commit_as(root: Path, who: str, message: str) -> str:
+    git(root, "add", "-A")
+    email = f"user.email={who}@acme.example"
+    git(root, "-c", f"user.name={who}", "-c", email, "commit", "-qm", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_the_gate_judges_sealed_changes_by_path_without_keys_and_by_content_with_one(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    root, keys = encrypted["root"], encrypted["keys"]
+    act_as(monkeypatch, keys, REP)
+    mine = cli("--as", REP, "lead", "show", _lead_of(cli, REP), "-f", "json").json()
+    theirs = next((root / "teams/north/kevin/leads").glob("*/lead.yaml"))
+    start = git(root, "rev-parse", "HEAD").strip()
+    names = (REP, DIRECTOR, "recovery")
+    readers = [sealing.load_keyring(keys / f"{n}.txt").public()[0] for n in names]
+    # amy seals a bad stage into her own lead by hand: a path she may write
+    fields = {k: v for k, v in mine.items() if k not in ("id", "kind", "owner", "team", "path")}
+    fields["stage"] = "no-such-stage"
+    bad = yaml.safe_dump(fields, allow_unicode=True).encode()
+    (root / mine["path"]).write_bytes(sealing.seal(bad, readers))
+    own = _commit_as(root, REP, "hand edit")
+    monkeypatch.delenv("SALESCTL_IDENTITY")  # the gate has no key (none in its home either)
+    keyless = cli("check", "--range", f"{start}..{own}", "--actor", REP)
+    assert keyless.code == 0, keyless.out + keyless.err
+    act_as(monkeypatch, keys, "recovery")  # the recovery key as the gate's secret
+    keyed = cli("check", "--range", f"{start}..{own}", "--actor", REP)
+    assert keyed.code == 1 and "no-such-stage" in keyed.out + keyed.err
+    # a file in kevin's directory: refused by its path, keys or not
+    theirs.write_bytes(sealing.seal(b"company: mine now\n", readers))
+    other = _commit_as(root, REP, "take kevin's lead")
+    monkeypatch.delenv("SALESCTL_IDENTITY")
+    refused = cli("check", "--range", f"{own}..{other}", "--actor", REP)
+    assert refused.code == 1 and str(theirs.relative_to(root)) in refused.out + refused.err
+    # sealed to the wrong readers (not to the recovery key): the keyed gate says so
+    (root / mine["path"]).write_bytes(sealing.seal(bad, readers[:1]))
+    hidden = _commit_as(root, REP, "seal it to me alone")
+    act_as(monkeypatch, keys, "recovery")
+    wrong = cli("check", "--range", f"{other}..{hidden}", "--actor", REP)
+    assert wrong.code == 1 and "recovery key" in wrong.out + wrong.err

@@ -102,6 +102,12 @@ def _parse_blob(
         except sealing.SealedError as exc:
             return None, [Problem(loc.path, exc.message)]
         if opened is None:
+            if config.recovery and config.recovery in sealing.active().public():
+                # The gate holds the recovery key, to which every sealed file is encrypted.
+                fix = "re-encrypt it with `salesctl rekey` (it must be sealed to recovery:)"
+                return None, [
+                    Problem(loc.path, f"is not encrypted to the org's recovery key; {fix}")
+                ]
             return None, []
         content = opened
     try:
