@@ -88,7 +88,16 @@ def encrypt(
 
 
 @command(app, "rekey")
-def rekey_cmd(*, out: Write) -> None:
+def rekey_cmd(
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every sealed directory: after replacing the recovery key or a key."
+        ),
+    ] = False,
+    *,
+    out: Write,
+) -> None:
     """Re-encrypt the record directories whose readers changed (after a new team lead, a
     member leaving, a new key), in one commit; --dry-run lists them.
 
@@ -96,7 +105,7 @@ def rekey_cmd(*, out: Write) -> None:
     """
     from salesctl.ops.keys import rekey
 
-    result = out.call(rekey)
+    result = out.call(rekey, everything=everything)
     if out.told(result):
         return
     if not result.data:

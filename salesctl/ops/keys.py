@@ -125,9 +125,12 @@ def encrypt_store(
     )
 
 
-def stale_dirs(store: Store, sealer: Sealer, *, strict: bool = True) -> list[Stale]:
+def stale_dirs(
+    store: Store, sealer: Sealer, *, strict: bool = True, everything: bool = False
+) -> list[Stale]:
     """Record directories whose manifest differs from the readers the rule names (not
-    ``strict``: as far as this member can tell, passing over what they cannot decrypt)."""
+    ``strict``: as far as this member can tell, passing over what they cannot decrypt);
+    ``everything``: every sealed directory (a new recovery key, a key rotation)."""
     out = []
     for place in record_dirs(store):
         try:
@@ -136,22 +139,23 @@ def stale_dirs(store: Store, sealer: Sealer, *, strict: bool = True) -> list[Sta
             now = None
         rule = sealer.readers(Change(), place, sealer.files_after(Change(), place), strict=strict)
         partial_ok = not rule.complete and now is not None and rule.names <= now.names
-        if now != rule and not partial_ok:
+        if everything or (now != rule and not partial_ok):
             was = sorted(now.names | now.also) if now else []
             out.append(Stale(place.path, tuple(was), tuple(sorted(rule.names | rule.also))))
     return out
 
 
 def rekey(
-    store: Store, actor: Member, *, opts: WriteOpts = WRITE
+    store: Store, actor: Member, *, everything: bool = False, opts: WriteOpts = WRITE
 ) -> WriteResult[list[dict[str, Any]]]:
     """Re-encrypt, in one commit, every record directory whose readers changed (a new team
-    lead, a member who left, a new key); ``opts.dry_run`` lists them."""
+    lead, a member who left, a new key), or with ``everything`` all of them (a new
+    recovery key or member key under the same name); ``opts.dry_run`` lists them."""
     config = store.config
     if not config.encrypted:
         raise Invalid("the store is not encrypted", "turn it on with `salesctl encrypt`")
     _require_director(store, actor, "config.edit")
-    stale = stale_dirs(store, Sealer(store, store.keyring, config))
+    stale = stale_dirs(store, Sealer(store, store.keyring, config), everything=everything)
     places = [p for s in stale if (p := record_dir_of(s.path + "/" + MANIFEST))]
     with store.transaction(actor, "config.rekey", opts) as tx:
         tx.reseal.extend(places)
