@@ -36,6 +36,18 @@ class Member:
     age: str | None = None  # the age recipient records they may read are encrypted to
 
 
+def member_json(member: Member) -> dict[str, Any]:
+    """A member as ``member list``, ``whoami`` and the member commands show it: no SSH keys;
+    the age recipient only where there is one (an encrypted store's members)."""
+    from dataclasses import asdict
+
+    row = asdict(member)
+    del row["ssh_keys"]
+    if row["age"] is None:
+        del row["age"]
+    return row
+
+
 def parse_teams(data: dict[str, Any], bad: Bad) -> dict[str, Team]:
     teams: dict[str, Team] = {}
     for i, raw in enumerate(config_list(data, "teams", bad)):

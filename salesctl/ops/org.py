@@ -14,13 +14,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from salesctl import scopes, yamlio
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import KINDS
+from salesctl.model.members import member_json
 from salesctl.store.layout import Owner, parse_path, record_dir
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import CONFIG_FILE, Store, Transaction
@@ -130,7 +130,7 @@ def _member(member_id: str) -> Callable[[Config], dict[str, Any]]:
 
     def described(config: Config) -> dict[str, Any]:
         member = config.require_member(member_id)
-        return {k: v for k, v in asdict(member).items() if k != "ssh_keys"}
+        return member_json(member)
 
     return described
 
