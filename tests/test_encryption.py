@@ -17,7 +17,8 @@ from salesctl.ops.setup import init_store
 from tests.conftest import git
 
 DIRECTOR, LEAD, REP, OTHER_REP, EAST_REP = "wanglei", "michael", "amy", "kevin", "zhangwei"
-KEYED = (DIRECTOR, "chenjing", LEAD, REP, OTHER_REP, "liuyang", EAST_REP, "lina", "grace")
+SERVICE = "zhaomin"
+KEYED = (DIRECTOR, "chenjing", LEAD, REP, OTHER_REP, "liuyang", EAST_REP, "lina", "grace", SERVICE)
 
 
 def _identity(keys: Path, name: str) -> str:
@@ -308,3 +309,26 @@ def test_the_gate_judges_sealed_changes_by_path_without_keys_and_by_content_with
     act_as(monkeypatch, keys, "recovery")
     wrong = cli("check", "--range", f"{other}..{hidden}", "--actor", REP)
     assert wrong.code == 1 and "recovery key" in wrong.out + wrong.err
+
+
+def test_a_task_holder_reads_the_contract_and_its_customers_file_only(
+    encrypted: dict[str, Any],
+) -> None:
+    import yaml
+
+    root, keys = encrypted["root"], encrypted["keys"]
+    recovery = sealing.load_keyring(keys / "recovery.txt")
+    held = []
+    for task in root.glob("teams/*/*/contracts/*/tasks/*.yaml"):
+        data = yaml.safe_load(recovery.open(task.read_bytes(), str(task)) or b"")
+        if data.get("assignee") == SERVICE:
+            held.append(task)
+    assert held, "the sample gives the service member tasks"
+    contract_file = held[0].parent.parent / "contract.yaml"
+    assert _can_open(keys, SERVICE, contract_file.read_bytes())
+    contract = yaml.safe_load(recovery.open(contract_file.read_bytes(), "k") or b"")
+    customer_dir = next(root.glob(f"teams/*/*/customers/{contract['customer']}"))
+    assert _can_open(keys, SERVICE, (customer_dir / "customer.yaml").read_bytes())
+    children = [p for p in customer_dir.rglob("*.yaml") if p.parent != customer_dir]
+    assert children and not any(_can_open(keys, SERVICE, p.read_bytes()) for p in children)
+    assert SERVICE in (customer_dir / "readers.yaml").read_text()

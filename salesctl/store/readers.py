@@ -175,6 +175,22 @@ class Sealer:
         self.config = config
         self.keyring = keyring
         self.directory = recipient_directory(self.config)
+        self.staged: dict[str, bytes] = {}
+        self._deletes: set[str] = set()
+        self._dir_readers: dict[tuple[Owner, str], set[str]] = {}
+        self._share_rows: dict[str, list[tuple[str, str, str | None]]] | None = None
+        self._sealed_rows: set[str] | None = None
+        self._holders: dict[str, set[str]] | None = None
+        self.dirs: list[str] | None = None  # the record directories sealed (None: all)
+        self._by_dir: tuple[Change, dict[str, list[str]]] | None = None
+
+    def start(self, change: Change, dirs: list[str] | None = None) -> None:
+        """Take the change as staged (plaintext) before sealing any of it, and the record
+        directories it seals (None: the whole store)."""
+        self.staged = {p: raw for p, raw in change.writes.items() if not sealing.is_sealed(raw)}
+        self._deletes = set(change.deletes)
+        self.dirs = dirs
+        self._share_rows = self._sealed_rows = self._holders = None
 
     # -- reading the state after the change ---------------------------------------------
 
@@ -185,11 +201,21 @@ class Sealer:
         for dirpath, _dirs, files in os.walk(base):
             rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
             found.update(f"{rel}/{name}" for name in files)
-        prefix = place.path + "/"
-        found |= {p for p in change.writes if p.startswith(prefix)}
+        found.update(self._written_in(change).get(place.path, ()))
         found -= change.deletes
         found.discard(place.manifest)
         return sorted(found)
+
+    def _written_in(self, change: Change) -> dict[str, list[str]]:
+        """The change's written paths by record directory (made once per change)."""
+        if self._by_dir is None or self._by_dir[0] is not change:
+            by_dir: dict[str, list[str]] = {}
+            for path in change.writes:
+                place = record_dir_of(path)
+                if place is not None:
+                    by_dir.setdefault(place.path, []).append(path)
+            self._by_dir = (change, by_dir)
+        return self._by_dir[1]
 
     def plain(self, path: str, change: Change) -> bytes:
         """The plaintext of ``path`` after the change (staged, or on disk and decrypted)."""
@@ -209,67 +235,127 @@ class Sealer:
     def readers(
         self, change: Change, place: RecordDir, files: Iterable[str], *, strict: bool = True
     ) -> Readers:
-        """The readers of ``place`` after ``change``. ``strict``: a file that shares and
-        cannot be decrypted is an error; else it is passed over (``check``, as a member
-        who reads only part of it)."""
-        names = directory_readers(self.config, place)
+        """The readers of ``place`` after ``change``: its directory's, and what its files
+        share (the staged ones read from the change, the others from the index, which holds
+        every file this member reads). ``strict``: a file of it this member cannot read is
+        an error; else it is passed over (``check``, as a member who reads only part)."""
+        names = set(self._directory_readers(place))
         complete = True
         for path in files:
             loc = parse_path(path)
             if loc is None or loc.kind.name not in SHARING_KINDS:
                 continue
-            try:
-                data = yamlio.loads(self.plain(path, change), source=path)
-            except yamlio.YamlError:
-                continue  # a broken file shares nothing (check names it)
-            except Invalid:
+            if path in self.staged:
+                try:
+                    data = yamlio.loads(self.staged[path], source=path)
+                except yamlio.YamlError:
+                    continue  # a broken file shares nothing (check names it)
+                shares = shares_of(loc, data if isinstance(data, dict) else None)
+                found = [(s.member, s.how, s.while_owner) for s in shares]
+            elif path in self._unreadable():
                 if strict:
-                    raise
+                    self.plain(path, change)  # raises: not encrypted to this member
                 complete = False
                 continue
-            if not isinstance(data, dict):
-                continue
-            for share in shares_of(loc, data):
-                lapsed = share.while_owner is not None and share.while_owner != loc.owner.member
-                if share.how == "tree" and not lapsed:
-                    names.add(share.member)
+            else:
+                found = self._shares().get(path, [])
+            for member, how, while_owner in found:
+                if how == "tree" and (while_owner is None or while_owner == loc.owner.member):
+                    names.add(member)
         names &= set(self.directory)
         also: set[str] = set()
         if place.kind == "customer":
-            also = self.customer_file_readers(change, place) - names
+            also = self._task_holders().get(place.id, set()) & set(self.directory) - names
         return Readers(frozenset(names | {sealing.RECOVERY}), frozenset(also), complete)
 
-    def customer_file_readers(self, change: Change, place: RecordDir) -> set[str]:
-        """Assignees of tasks on contracts of this customer (they read its file)."""
-        assignees: set[str] = set()
-        rows = self.store.index.execute(
-            "SELECT t.path FROM records k JOIN records t ON t.parent = k.id AND t.kind = 'task' "
-            "WHERE k.kind = 'contract' AND json_extract(k.data, '$.customer') = ?",
-            [place.id],
-            kinds=["contract", "task"],
-        )
-        task_paths = {p for (p,) in rows} - change.deletes
-        task_paths |= {
-            p
-            for p in change.writes
-            if (loc := parse_path(p)) and loc.kind.name == "task" and self._on_customer(p, place)
-        }
-        for path in task_paths:
-            try:
-                data = yamlio.loads(self.plain(path, change), source=path)
-            except (yamlio.YamlError, FileNotFoundError, Invalid):
-                continue
-            if isinstance(data, dict) and isinstance(data.get("assignee"), str):
-                assignees.add(data["assignee"])
-        return assignees & set(self.directory)
+    def _directory_readers(self, place: RecordDir) -> set[str]:
+        key = (place.owner, place.path.split("/", 1)[0])  # triage hides one top directory
+        if key not in self._dir_readers:
+            self._dir_readers[key] = directory_readers(self.config, place)
+        return self._dir_readers[key]
 
-    def _on_customer(self, task_path: str, place: RecordDir) -> bool:
-        contract_file = task_path.rsplit("/", 2)[0] + "/contract.yaml"
-        try:
-            data = yamlio.loads(self.plain(contract_file, Change()), source=contract_file)
-        except (yamlio.YamlError, FileNotFoundError, Invalid):
-            return False
-        return isinstance(data, dict) and data.get("customer") == place.id
+    def _rows(self, sql: str, args: list[Any], kinds: Iterable[str]) -> list[tuple[Any, ...]]:
+        """``sql`` over the index, limited to the directories being sealed (``path`` is the
+        column to limit) when they are few; the whole table for a whole store (encrypt)."""
+        index = self.store.index
+        if self.dirs is None or len(self.dirs) > 64:
+            return list(index.execute(sql.replace("{within}", "1"), args, kinds=kinds))
+        index.refresh(kinds=kinds, within=self.dirs)
+        ranges = " OR ".join("(path > ? AND path < ?)" for _ in self.dirs)
+        bounds = [b for d in self.dirs for b in (d + "/", d + "0")]
+        return list(index.db.execute(sql.replace("{within}", f"({ranges})"), [*args, *bounds]))
+
+    def _shares(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        """The indexed files' shares (member, how, while_owner), read once."""
+        if self._share_rows is None:
+            self._share_rows = {}
+            rows = self._rows(
+                "SELECT source, member, how, while_owner FROM shares "
+                "JOIN records ON records.path = shares.source WHERE {within}",
+                [],
+                SHARING_KINDS,
+            )
+            for source, member, how, while_owner in rows:
+                self._share_rows.setdefault(source, []).append((member, how, while_owner))
+        return self._share_rows
+
+    def _unreadable(self) -> set[str]:
+        """Indexed files this member's identity does not open."""
+        if self._sealed_rows is None:
+            rows = self._rows(
+                "SELECT path FROM records WHERE data IS NULL AND problems IS NULL AND {within}",
+                [],
+                SHARING_KINDS,
+            )
+            self._sealed_rows = {p for (p,) in rows}
+        return self._sealed_rows
+
+    def _task_holders(self) -> dict[str, set[str]]:
+        """Customer id -> the assignees of the tasks on its contracts, after the change."""
+        if self._holders is None:
+            holders: dict[str, set[str]] = {}
+            # As committed and written by salesctl (no work-tree look: a customer's file
+            # must not cost a stat of every task in the store).
+            index = self.store.index
+            index.refresh(kinds=["contract", "task"], worktree=False)
+            rows = index.db.execute(
+                "SELECT t.path, json_extract(c.data, '$.customer'), "
+                "json_extract(t.data, '$.assignee') FROM records t JOIN records c "
+                "ON c.id = t.parent AND c.kind = 'contract' WHERE t.kind = 'task'"
+            )
+            for path, customer, assignee in rows:
+                if path not in self.staged and path not in self._deletes and customer:
+                    holders.setdefault(str(customer), set()).add(str(assignee))
+            for path, raw in self.staged.items():
+                loc = parse_path(path)
+                if loc is None or loc.kind.name != "task":
+                    continue
+                customer = self._customer_of_contract(path.rsplit("/", 2)[0])
+                try:
+                    data = yamlio.loads(raw, source=path)
+                except yamlio.YamlError:
+                    continue
+                if customer and isinstance(data, dict) and isinstance(data.get("assignee"), str):
+                    holders.setdefault(customer, set()).add(data["assignee"])
+            self._holders = holders
+        return self._holders
+
+    def _customer_of_contract(self, contract_dir: str) -> str | None:
+        path = f"{contract_dir}/contract.yaml"
+        if path in self.staged:
+            try:
+                data = yamlio.loads(self.staged[path], source=path)
+            except yamlio.YamlError:
+                return None
+            customer = data.get("customer") if isinstance(data, dict) else None
+            return customer if isinstance(customer, str) else None
+        rows = self.store.index.execute(
+            "SELECT json_extract(data, '$.customer') FROM records WHERE path = ?",
+            [path],
+            kinds=["contract"],
+        )
+        found = [c for (c,) in rows if isinstance(c, str)]
+        return found[0] if found else None
 
     # -- sealing -------------------------------------------------------------------------
 
@@ -292,23 +378,16 @@ class Sealer:
             place = record_dir_of(path)
             if place is not None:
                 places[place.path] = place
-        for path in list(change.writes):  # a task moves its contract's customer's readers
+        for path in self.staged:  # a task moves its contract's customer's readers
             loc = parse_path(path)
             if loc is not None and loc.kind.name == "task":
-                customer = self._customer_dir(path, change)
-                if customer is not None:
-                    places.setdefault(customer.path, customer)
+                customer = self._customer_of_contract(path.rsplit("/", 2)[0])
+                found = self._customer_dir(customer) if customer else None
+                if found is not None:
+                    places.setdefault(found.path, found)
         return places
 
-    def _customer_dir(self, task_path: str, change: Change) -> RecordDir | None:
-        contract_file = task_path.rsplit("/", 2)[0] + "/contract.yaml"
-        try:
-            data = yamlio.loads(self.plain(contract_file, change), source=contract_file)
-        except (yamlio.YamlError, FileNotFoundError, Invalid):
-            return None
-        customer = data.get("customer") if isinstance(data, dict) else None
-        if not isinstance(customer, str):
-            return None
+    def _customer_dir(self, customer: str) -> RecordDir | None:
         rows = self.store.index.execute(
             "SELECT path FROM records WHERE id = ? AND kind = 'customer'",
             [customer],
@@ -321,8 +400,10 @@ class Sealer:
         """Encrypt ``change`` in place; True if anything in it is sealed. ``also``: record
         directories to re-encrypt whole whatever their manifest says (``encrypt``,
         ``rekey``)."""
+        self.start(change)
         forced = {place.path: place for place in also}
         places = {**self.places(change), **forced}
+        self.start(change, sorted(places))
         sealed_any = False
         for path, place in places.items():
             sealed_any |= self._seal_dir(change, place, force=path in forced)
