@@ -145,6 +145,21 @@ def _identity(secret: str) -> Any:
 
 NO_KEYS = Keyring()
 
+# The org's secret for the duplicate guard's keyed hashes: 32 random bytes, sealed to every
+# member with a key (and the recovery key) in keys/duplicates.age (ops/keys.py).
+DUPLICATES_FILE = "keys/duplicates.age"
+KEYED_PREFIX = "h:"
+
+
+def keyed(secret: bytes, key: str) -> str:
+    """A duplicate key (``company:...``, ``phone:+86...``) as the guard compares it across
+    records a member cannot decrypt: HMAC-SHA256 with the org's secret. Equal keys give
+    equal hashes; without the secret, neither the key nor a guess at it can be checked."""
+    import hashlib
+    import hmac
+
+    return KEYED_PREFIX + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+
 
 def identity_path() -> Path:
     """Where this user's identity is: ``$SALESCTL_IDENTITY``, else the user config dir."""

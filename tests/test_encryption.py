@@ -332,3 +332,24 @@ def test_a_task_holder_reads_the_contract_and_its_customers_file_only(
     children = [p for p in customer_dir.rglob("*.yaml") if p.parent != customer_dir]
     assert children and not any(_can_open(keys, SERVICE, p.read_bytes()) for p in children)
     assert SERVICE in (customer_dir / "readers.yaml").read_text()
+
+
+def test_the_duplicate_guard_sees_records_the_actor_cannot_decrypt(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, keys = encrypted["root"], encrypted["keys"]
+    recovery = sealing.load_keyring(keys / "recovery.txt")
+    theirs = next((root / "teams/east" / EAST_REP / "leads").glob("*/lead.yaml"))
+    import yaml
+
+    company = yaml.safe_load(recovery.open(theirs.read_bytes(), "x") or b"")["company"]
+    manifest = (theirs.parent / "readers.yaml").read_text()
+    assert "keys:" in manifest and company not in manifest  # hashes, never the name
+    act_as(monkeypatch, keys, REP)
+    assert not _can_open(keys, REP, theirs.read_bytes())
+    head = git(root, "rev-parse", "HEAD")
+    refused = cli("--as", REP, "lead", "add", "--company", company)
+    assert refused.code == 1, refused.out + refused.err
+    assert theirs.parent.name in refused.err and EAST_REP in refused.err
+    assert company not in refused.err
+    assert git(root, "rev-parse", "HEAD") == head

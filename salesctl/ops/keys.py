@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salesctl import scopes, sealing
+from salesctl import scopes, sealing, yamlio
 from salesctl.errors import Forbidden, Invalid, SalesctlError
 from salesctl.git import Change
 from salesctl.model.config import Member
@@ -24,10 +24,13 @@ from salesctl.store.readers import (
     RecordDir,
     Sealer,
     manifest_readers,
+    recipient_directory,
     record_dir_of,
 )
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import CONFIG_FILE, Store
+
+DUP_READERS = "keys/readers.yaml"
 
 
 def init_key(path: Path | None = None, *, force: bool = False) -> dict[str, str]:
@@ -116,13 +119,39 @@ def encrypt_store(
         if member.age and (bad := sealing.recipient_problem(member.age)):
             raise Invalid(f"salesctl.yaml: members.{member.id}.age: {bad}", "fix it first")
     places = record_dirs(store)
+    import secrets
+
     with store.transaction(actor, "config.encrypt", opts) as tx:
         tx.write_file(CONFIG_FILE, text.encode("utf-8"))
         tx.reseal.extend(places)  # sealed by the config this commit writes
+        tx.dup_secret = secrets.token_bytes(32)
+        _write_dup_secret(tx.change, new_config, tx.dup_secret)
         tx.summary = f"config.encrypt: {len(places)} record directories sealed"
     return tx.result(
         {"sealed_dirs": len(places), "recovery": recovery, "members_without_key": missing}
     )
+
+
+def _dup_readers(config: Any) -> list[str]:
+    return sorted(recipient_directory(config))
+
+
+def _write_dup_secret(change: Change, config: Any, secret: bytes) -> None:
+    """``keys/duplicates.age``: the org's duplicate-key secret, sealed to every member with
+    a key and the recovery key; ``keys/readers.yaml`` names them (as a record's does)."""
+    directory = recipient_directory(config)
+    names = _dup_readers(config)
+    change.writes[sealing.DUPLICATES_FILE] = sealing.seal(secret, [directory[n] for n in names])
+    body = "# who keys/duplicates.age is encrypted to: every member with a key (age)\n"
+    change.writes[DUP_READERS] = (body + yamlio.dumps({"readers": names})).encode()
+
+
+def _dup_secret_stale(store: Store) -> bool:
+    try:
+        now = manifest_readers((store.root / DUP_READERS).read_bytes(), DUP_READERS)
+    except (OSError, Invalid):
+        return True
+    return now is None or sorted(now.names) != _dup_readers(store.config)
 
 
 def stale_dirs(
@@ -159,6 +188,21 @@ def rekey(
     places = [p for s in stale if (p := record_dir_of(s.path + "/" + MANIFEST))]
     with store.transaction(actor, "config.rekey", opts) as tx:
         tx.reseal.extend(places)
+        if everything or _dup_secret_stale(store):
+            secret = store.dup_secret()
+            if secret is None:
+                raise Invalid(
+                    f"{sealing.DUPLICATES_FILE} is not encrypted to you",
+                    "a director whose key opens it runs `salesctl rekey`",
+                )
+            tx.dup_secret = secret
+            _write_dup_secret(tx.change, config, secret)
+            try:
+                was = manifest_readers((store.root / DUP_READERS).read_bytes(), DUP_READERS)
+            except (OSError, Invalid):
+                was = None
+            before = tuple(sorted(was.names)) if was else ()
+            stale.append(Stale("keys", before, tuple(_dup_readers(config))))
         tx.summary = f"config.rekey: {len(stale)} record directories"
     return tx.result([s.as_json() for s in stale])
 
@@ -177,6 +221,10 @@ def readers_problems(store: Store) -> list[tuple[str, str]]:
             )
         elif member.age and (bad := sealing.recipient_problem(member.age)):
             out.append((CONFIG_FILE, f"members.{member.id}.age: {bad}"))
+    if _dup_secret_stale(store):
+        out.append(
+            (DUP_READERS, "readers differ from the members with a key; run `salesctl rekey`")
+        )
     sealer = Sealer(store, store.keyring, config)
     for item in stale_dirs(store, sealer, strict=False):
         change = item.as_json()

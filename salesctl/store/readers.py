@@ -154,12 +154,19 @@ class Readers:
         return out
 
 
-def manifest_readers(raw: bytes | None, where: str) -> Readers | None:
+def manifest_data(raw: bytes | None, where: str) -> dict[str, Any] | None:
     if raw is None:
         return None
     data = yamlio.loads(raw, source=where)
     if not isinstance(data, dict) or not isinstance(data.get("readers"), list):
         raise Invalid(f"{where}: expected `readers: [member, ...]`", "run `salesctl rekey`")
+    return data
+
+
+def manifest_readers(raw: bytes | None, where: str) -> Readers | None:
+    data = manifest_data(raw, where)
+    if data is None:
+        return None
     also = data.get("record_file_also") or []
     return Readers(frozenset(map(str, data["readers"])), frozenset(map(str, also)))
 
@@ -183,6 +190,7 @@ class Sealer:
         self._holders: dict[str, set[str]] | None = None
         self.dirs: list[str] | None = None  # the record directories sealed (None: all)
         self._by_dir: tuple[Change, dict[str, list[str]]] | None = None
+        self.dup_secret: bytes | None = None  # the org's duplicate-key secret (keys/)
 
     def start(self, change: Change, dirs: list[str] | None = None) -> None:
         """Take the change as staged (plaintext) before sealing any of it, and the record
@@ -423,13 +431,15 @@ class Sealer:
                     change.writes[path] = self.plain(path, change)
             return False
         readers = self.readers(change, place, files)
-        old = None
+        old, old_keys = None, None
         if on_disk:
             raw = yamlio.read_regular(os.path.join(root, place.manifest), source=place.manifest)
             try:
                 old = manifest_readers(raw, place.manifest)
+                old_keys = (manifest_data(raw, place.manifest) or {}).get("keys")
             except Invalid:
                 old = None  # a damaged manifest: rewrite it and everything it covers
+        keys = self.keyed(change, place)
         renew = force or old != readers
         resealed = files if renew else [p for p in files if p in change.writes]
         for path in resealed:
@@ -437,14 +447,33 @@ class Sealer:
             change.writes[path] = sealing.seal(
                 self.plain(path, change), [self.directory[n] for n in names]
             )
-        if renew:
+        if renew or keys != (old_keys or None):
             body = "# who this record's files are encrypted to (age): docs/permissions.md\n"
-            change.writes[place.manifest] = (body + yamlio.dumps(readers.as_yaml())).encode()
+            fields = readers.as_yaml() | ({"keys": keys} if keys else {})
+            change.writes[place.manifest] = (body + yamlio.dumps(fields)).encode()
             change.deletes.discard(place.manifest)
         return True
 
+    def keyed(self, change: Change, place: RecordDir) -> list[str] | None:
+        """A lead's or customer's duplicate keys as keyed hashes (``sealing.keyed``), for
+        the guard of members who cannot decrypt it; None without the org's key."""
+        if place.kind not in ("lead", "customer") or self.dup_secret is None:
+            return None
+        from salesctl.model.dupkeys import record_keys
 
-def seal_change(store: Store, change: Change, also: Iterable[RecordDir] = ()) -> bool:
+        try:
+            data = yamlio.loads(self.plain(place.main_file, change), source=place.main_file)
+        except (yamlio.YamlError, FileNotFoundError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        raw = record_keys(place.kind, data, self.config.region)
+        return sorted(sealing.keyed(self.dup_secret, key) for key in raw) or None
+
+
+def seal_change(
+    store: Store, change: Change, also: Iterable[RecordDir] = (), secret: bytes | None = None
+) -> bool:
     """Seal ``change`` if the store is (or, by the config this change writes, becomes)
     encrypted (see ``Sealer``); True if it sealed any. A change of ``salesctl.yaml`` seals
     by the new config: a member moving team takes their records to the new team lead."""
@@ -458,4 +487,6 @@ def seal_change(store: Store, change: Change, also: Iterable[RecordDir] = ()) ->
         return False
     if not config.recovery:
         raise Invalid("the store is encrypted but has no recovery recipient", "set recovery:")
-    return Sealer(store, store.keyring, config).seal(change, also)
+    sealer = Sealer(store, store.keyring, config)
+    sealer.dup_secret = secret or store.dup_secret(change)
+    return sealer.seal(change, also)

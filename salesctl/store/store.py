@@ -80,6 +80,7 @@ class Transaction:
     trailers: list[str] = field(default_factory=list)  # extra "Key: value" lines
     sealed: bool = False  # encrypted files in it: its message names ids and actions only
     reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
+    dup_secret: bytes | None = None  # the org's duplicate-key secret, when this commit makes it
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
@@ -210,6 +211,25 @@ class Store:
             keyring.names = frozenset(name for name, r in readers.items() if r in mine)
         return keyring
 
+    def dup_secret(self, change: Any = None) -> bytes | None:
+        """The org's secret for keyed duplicate keys (``keys/duplicates.age``), as this
+        change writes it or as it is on disk; None in a plain store or if this member's
+        identity does not open it (a member added since the last ``rekey``)."""
+        if not self.config.encrypted and change is None:
+            return None
+        raw = change.writes.get(sealing.DUPLICATES_FILE) if change is not None else None
+        if raw is None:
+            try:
+                raw = (self.root / sealing.DUPLICATES_FILE).read_bytes()
+            except OSError:
+                return None
+        if not sealing.is_sealed(raw):
+            return None
+        try:
+            return self.keyring.open(raw, sealing.DUPLICATES_FILE)
+        except SalesctlError:
+            return None
+
     def open_sealed(self, raw: bytes, where: str) -> bytes:
         """The plaintext of a sealed file this member must be able to read."""
         plain = self.keyring.open(raw, where)
@@ -315,7 +335,7 @@ class Store:
             yield tx
             if opts.dry_run or not (tx.change or tx.reseal):
                 return
-            tx.sealed = seal_change(self, tx.change, tx.reseal)
+            tx.sealed = seal_change(self, tx.change, tx.reseal, tx.dup_secret)
             tx.commit_id = self.repo.apply(
                 tx.change,
                 author=Author(actor.name, actor.email),
