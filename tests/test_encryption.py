@@ -353,3 +353,40 @@ def test_the_duplicate_guard_sees_records_the_actor_cannot_decrypt(
     assert theirs.parent.name in refused.err and EAST_REP in refused.err
     assert company not in refused.err
     assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_a_mention_opens_the_record_to_the_mentioned_member(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, keys = encrypted["root"], encrypted["keys"]
+    act_as(monkeypatch, keys, REP)
+    lead_id = _lead_of(cli, REP)
+    lead = cli("--as", REP, "lead", "show", lead_id, "-f", "json").json()
+    main = root / lead["path"]
+    assert not _can_open(keys, EAST_REP, main.read_bytes())
+    said = cli("--as", REP, "followup", "add", lead_id, "--text", f"@{EAST_REP} can you call them?")
+    assert said.code == 0, said.err
+    assert _can_open(keys, EAST_REP, main.read_bytes())
+    assert all(_can_open(keys, EAST_REP, p.read_bytes()) for p in main.parent.rglob("F-*.yaml"))
+    message = git(root, "log", "-1", "--format=%B")
+    assert "call them" not in message and lead["company"] not in message
+
+
+def test_encrypt_with_demo_keys_gives_every_member_an_identity_outside_the_store(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = init_store(tmp_path / "store", sample=True)
+    monkeypatch.setenv("SALESCTL_STORE", str(root))
+    head = git(root, "rev-parse", "HEAD")
+    inside = cli("--as", DIRECTOR, "encrypt", "--demo-keys", str(root / "keys"))
+    assert inside.code == 1 and "outside" in inside.err
+    assert git(root, "rev-parse", "HEAD") == head and not (root / "keys").exists()
+    keys = tmp_path / "keys"
+    done = cli("--as", DIRECTOR, "encrypt", "--demo-keys", str(keys), "-f", "json")
+    assert done.code == 0, done.err
+    made = done.json()
+    assert not made["members_without_key"] and {REP, DIRECTOR, SERVICE} <= set(made["identities"])
+    assert (keys / f"{REP}.txt").stat().st_mode & 0o777 == 0o600
+    assert git(root, "rev-list", "--count", f"{head.strip()}..HEAD").strip() == "1"
+    act_as(monkeypatch, keys, REP)
+    assert cli("--as", REP, "lead", "list", "--owner", REP, "-f", "json").json()

@@ -65,6 +65,14 @@ def encrypt(
             help="The org's recovery recipient (age1...; its key kept offline by the director).",
         ),
     ] = None,
+    demo_keys: Annotated[
+        str | None,
+        typer.Option(
+            "--demo-keys",
+            help="To try it: make an identity for every member without a key (and the "
+            "recovery key) in this directory, outside the store.",
+        ),
+    ] = None,
     *,
     out: Write,
 ) -> None:
@@ -75,9 +83,12 @@ def encrypt(
     docs/permissions.md for starting a fresh one.
     Example: salesctl encrypt --recovery age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
     """  # noqa: E501
+    from pathlib import Path
+
     from salesctl.ops.keys import encrypt_store
 
-    result = out.call(encrypt_store, recovery=recovery)
+    keys = Path(demo_keys) if demo_keys else None
+    result = out.call(encrypt_store, recovery=recovery, demo_keys=keys)
     if out.told(result) or out.dry_run:
         return
     data = result.data
@@ -85,6 +96,9 @@ def encrypt(
     if data["members_without_key"]:
         names = ", ".join(data["members_without_key"])
         typer.echo(f"warning: no age: key yet for {names}: they read no sealed record", err=True)
+    if data["identities"]:
+        where = Path(next(iter(data["identities"].values()))).parent
+        typer.echo(f"identities in {where}: export SALESCTL_IDENTITY={where}/<member>.txt")
 
 
 @command(app, "rekey")

@@ -87,17 +87,28 @@ def _require_director(store: Store, actor: Member, action: str) -> None:
 
 
 def encrypt_store(
-    store: Store, actor: Member, *, recovery: str | None = None, opts: WriteOpts = WRITE
+    store: Store,
+    actor: Member,
+    *,
+    recovery: str | None = None,
+    demo_keys: Path | None = None,
+    opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Turn on ``encryption: age`` and seal every record file outside the pool and the
     toolkit, in one commit. History before it stays readable to whoever has the repository
-    (docs/permissions.md says how to start a fresh one)."""
+    (docs/permissions.md says how to start a fresh one). ``demo_keys``: a directory outside
+    the store where every active member without a key, and the recovery key if none is
+    given, get a new identity (to try an encrypted sample; real members run ``key init``)."""
     config = store.config
     _require_director(store, actor, "config.edit")
     if config.encrypted:
         raise Invalid(
             "the store is encrypted already", "after a config change run `salesctl rekey`"
         )
+    made: dict[str, str] = {}
+    if demo_keys is not None:
+        made, demo_recovery = _demo_identities(store, demo_keys, recovery or config.recovery)
+        recovery = recovery or demo_recovery
     recovery = recovery or config.recovery
     if not recovery:
         raise Invalid(
@@ -107,12 +118,17 @@ def encrypt_store(
     problem = sealing.recipient_problem(recovery)
     if problem:
         raise Invalid(f"--recovery: {problem}", "pass the age1... line age-keygen printed")
-    missing = sorted(m.id for m in config.members.values() if m.active and not m.age)
+    missing = sorted(
+        m.id for m in config.members.values() if m.active and not m.age and m.id not in made
+    )
     from salesctl.ops.org import edited_config
 
     def change(doc: Any) -> None:
         doc["encryption"] = "age"
         doc["recovery"] = recovery
+        for entry in doc["members"]:
+            if entry.get("id") in made:
+                entry["age"] = made[entry["id"]]
 
     text, new_config = edited_config(store, change)
     for member in new_config.members.values():
@@ -128,8 +144,35 @@ def encrypt_store(
         _write_dup_secret(tx.change, new_config, tx.dup_secret)
         tx.summary = f"config.encrypt: {len(places)} record directories sealed"
     return tx.result(
-        {"sealed_dirs": len(places), "recovery": recovery, "members_without_key": missing}
+        {
+            "sealed_dirs": len(places),
+            "recovery": recovery,
+            "members_without_key": missing,
+            "identities": {m: str(demo_keys / f"{m}.txt") for m in made} if demo_keys else {},
+        }
     )
+
+
+def _demo_identities(
+    store: Store, keys: Path, recovery: str | None
+) -> tuple[dict[str, str], str | None]:
+    """New identities for the active members without a key (and the recovery key, if none
+    is given) in ``keys``, which must be outside the store: secrets never enter it."""
+    keys = keys.expanduser().resolve()
+    if keys == store.root or store.root in keys.parents:
+        raise Invalid(
+            f"--demo-keys {keys} is inside the store",
+            "choose a directory outside it: identities are secrets and never go into git",
+        )
+    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = {
+        m.id: sealing.generate_identity(keys / f"{m.id}.txt", force=True)
+        for m in store.config.members.values()
+        if m.active and not m.age
+    }
+    if recovery is None:
+        recovery = sealing.generate_identity(keys / "recovery.txt", force=True)
+    return made, recovery
 
 
 def _dup_readers(config: Any) -> list[str]:
