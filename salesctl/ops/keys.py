@@ -233,6 +233,10 @@ def rekey(
         tx.reseal.extend(places)
         if everything or _dup_secret_stale(store):
             secret = store.dup_secret()
+            if secret is None and not (store.root / sealing.DUPLICATES_FILE).exists():
+                import secrets
+
+                secret = secrets.token_bytes(32)  # a store encrypted before there was one
             if secret is None:
                 raise Invalid(
                     f"{sealing.DUPLICATES_FILE} is not encrypted to you",

@@ -367,19 +367,6 @@ class Sealer:
 
     # -- sealing -------------------------------------------------------------------------
 
-    def ordered(self, names: Iterable[str]) -> list[str]:
-        """Readers in the order their stanzas are written: age tries them in turn, so those
-        who read the most (scope all, then team) come first and the recovery key last."""
-        rank = {"all": 0, "team": 1, "own": 2}
-
-        def key(name: str) -> tuple[int, str]:
-            member = self.config.members.get(name)
-            if member is None:
-                return (9, name)
-            return (rank.get(self.config.role_of(member).scope, 3), name)
-
-        return sorted((n for n in names if n in self.directory), key=key)
-
     def places(self, change: Change) -> dict[str, RecordDir]:
         places: dict[str, RecordDir] = {}
         for path in change.paths:
@@ -443,7 +430,9 @@ class Sealer:
         renew = force or old != readers
         resealed = files if renew else [p for p in files if p in change.writes]
         for path in resealed:
-            names = self.ordered(readers.of(path, place))
+            # One stanza per reader (age writes them in its own order and tries them in
+            # turn: a file's decryption costs an X25519 per stanza tried).
+            names = sorted(n for n in readers.of(path, place) if n in self.directory)
             change.writes[path] = sealing.seal(
                 self.plain(path, change), [self.directory[n] for n in names]
             )
