@@ -390,3 +390,24 @@ def test_encrypt_with_demo_keys_gives_every_member_an_identity_outside_the_store
     assert git(root, "rev-list", "--count", f"{head.strip()}..HEAD").strip() == "1"
     act_as(monkeypatch, keys, REP)
     assert cli("--as", REP, "lead", "list", "--owner", REP, "-f", "json").json()
+
+
+def test_release_makes_a_record_plain_and_a_claim_seals_it_again(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, keys = encrypted["root"], encrypted["keys"]
+    act_as(monkeypatch, keys, REP)
+    lead_id = _lead_of(cli, REP)
+    released = cli("--as", REP, "lead", "release", lead_id, "--reason", "not ours", "-f", "json")
+    assert released.code == 0, released.err
+    pool_dir = next((root / "pool" / "leads").glob(f"{lead_id}"))
+    files = [p for p in pool_dir.rglob("*") if p.is_file()]
+    assert files and not any(sealing.is_sealed(p.read_bytes()) for p in files)
+    assert not (pool_dir / "readers.yaml").exists()
+    act_as(monkeypatch, keys, EAST_REP)
+    claimed = cli("--as", EAST_REP, "lead", "claim", lead_id, "-f", "json")
+    assert claimed.code == 0, claimed.err
+    home = next(root.glob(f"teams/east/{EAST_REP}/leads/{lead_id}"))
+    sealed = [p for p in home.rglob("*.yaml") if p.name != "readers.yaml"]
+    assert sealed and all(_can_open(keys, EAST_REP, p.read_bytes()) for p in sealed)
+    assert not any(_can_open(keys, REP, p.read_bytes()) for p in sealed)
