@@ -3,7 +3,9 @@
 One row of ``records`` per record file (where it lives, its fields as JSON, its problems,
 the stat signature of the bytes parsed); ``dirs`` holds the signatures of the directories
 the work tree check compares (``watch.py``); ``strays`` the files that are no record;
-``meta`` the HEAD the index reflects and its version; ``dupkeys`` each lead's and
+``meta`` the HEAD the index reflects and its version; ``unsettled`` the record files
+whose row came from a look at the work tree rather than a commit (``index_committed.py``
+reads those as committed); ``dupkeys`` each lead's and
 customer's duplicate keys (``index_dupkeys.py``). ``index_refresh.py`` writes them,
 ``index.py`` reads them.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS shares(
     source TEXT NOT NULL, member TEXT NOT NULL, how TEXT NOT NULL, target TEXT NOT NULL,
     while_owner TEXT, anchor TEXT);
 CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unsettled(path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
 """
