@@ -138,9 +138,10 @@ class Facts:
             f"SELECT path, problems FROM records WHERE {kind_in} "
             "AND (problems IS NOT NULL OR data IS NULL)"
         )
-        within, within_args = within_sql(self.within)
+        # ``+path``: through the lookup of broken records (few), not the directories' many
+        within, within_args = within_sql(self.within, "+path")
         sql += "".join(f" AND ({c})" for c in (within, where) if c)
-        rows = self.index.db.execute(f"{sql} ORDER BY path", [*values, *within_args, *args])
+        rows = self.index.db.execute(f"{sql} ORDER BY +path", [*values, *within_args, *args])
         return [f"{path}: {_first_problem(problems)}" for path, problems in rows]
 
     # -- metrics ------------------------------------------------------------------------------
@@ -171,11 +172,11 @@ class Facts:
             return {name: self._counts(sql, span, "lead")}
         if name in ("followups", "visits"):
             kind = name[:-1]
-            done = "" if kind == "followup" else "AND json_extract(data, '$.status') = 'done'"
+            done = "" if kind == "followup" else "AND status = 'done'"
+            # the side table of valid follow-ups and visits (index_schema.ACTIVITY_ROWS)
             sql = (
-                "SELECT json_extract(data, '$.author'), count(*) FROM valid_records "
-                f"WHERE kind = ? {done} "
-                f"AND substr(json_extract(data, '$.at'), 1, 10) {date_in} GROUP BY 1"
+                f"SELECT author, count(*) FROM activities WHERE kind = ? {done} "
+                f"AND day {date_in} GROUP BY 1"
             )
             return {name: self._counts(sql, (kind, *span), kind)}
         if name in ("leads_converted", "deals_won", "deals_lost"):
@@ -316,13 +317,13 @@ class Facts:
     def stage_entries(self, kind: str, period: Period, owners: Collection[str]) -> dict[str, int]:
         """How many of ``owners``' records of ``kind`` entered each stage in the period, in
         the order the stages first appear (records by id, each one's stages in its order)."""
-        member_in, values = in_list("r.owner", owners)
+        member_in, values = in_list("owner", owners)
+        # the side table of valid records' stage entries (index_schema.STAGE_ROWS)
         sql = (
-            "SELECT key, count(*) FROM ("
-            "SELECT s.key AS key, row_number() OVER (ORDER BY r.id, s.id) AS seen "
-            "FROM valid_records AS r, json_each(r.data, '$.stages') AS s "
-            f"WHERE r.kind = ? AND {member_in} AND s.value BETWEEN ? AND ?) "
-            "GROUP BY key ORDER BY min(seen)"
+            "SELECT stage, count(*) FROM ("
+            "SELECT stage, row_number() OVER (ORDER BY id, seq) AS seen FROM stage_entries "
+            f"WHERE kind = ? AND {member_in} AND day BETWEEN ? AND ?) "
+            "GROUP BY stage ORDER BY min(seen)"
         )
         args = [kind, *values, period.start.isoformat(), period.end.isoformat()]
         return {stage: int(n) for stage, n in self.query(sql, args, [kind])}

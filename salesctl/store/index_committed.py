@@ -24,7 +24,7 @@ from typing import Any
 
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
-from salesctl.store.index_schema import COLUMNS
+from salesctl.store.index_schema import ACTIVITY_ROWS, COLUMNS, FIGURE_TABLES, STAGE_ROWS
 from salesctl.store.layout import parse_path
 from salesctl.store.watch import below
 
@@ -40,8 +40,15 @@ VIEWS = (
     "CREATE TEMP VIEW valid_records AS SELECT * FROM temp.records "
     "WHERE problems IS NULL AND data IS NOT NULL;"
 )
+VIEWS += "".join(
+    f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} "
+    "WHERE path NOT IN (SELECT path FROM temp.shadowed) "
+    f"UNION ALL {rows.format(rows='temp.committed_rows')};"
+    for table, rows in zip(FIGURE_TABLES, (ACTIVITY_ROWS, STAGE_ROWS), strict=True)
+)
 UNSHADOW = (
-    "DROP VIEW IF EXISTS temp.valid_records; DROP VIEW IF EXISTS temp.records;"
+    "".join(f"DROP VIEW IF EXISTS temp.{table};" for table in FIGURE_TABLES)
+    + "DROP VIEW IF EXISTS temp.valid_records; DROP VIEW IF EXISTS temp.records;"
     "DROP TABLE IF EXISTS temp.committed_rows; DROP TABLE IF EXISTS temp.shadowed;"
     "CREATE TEMP VIEW valid_records AS SELECT * FROM main.records "
     "WHERE problems IS NULL AND data IS NOT NULL;"

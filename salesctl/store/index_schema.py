@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -49,6 +49,8 @@ CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
+CREATE INDEX IF NOT EXISTS records_broken ON records(kind, path)
+    WHERE problems IS NOT NULL OR data IS NULL;
 CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
 CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 """
@@ -71,6 +73,56 @@ CREATE TRIGGER IF NOT EXISTS records_shares_insert AFTER INSERT ON records BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS records_shares_delete AFTER DELETE ON records BEGIN
     DELETE FROM shares WHERE source = old.path;
+END;
+"""
+
+# -- what figures group on (reports/facts.py) ----------------------------------------------
+# SQLite can filter through an expression index on the JSON, but grouping on a JSON value
+# means parsing every row in range. So the values the figures group by live in side tables
+# of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
+# author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
+# the file's order). Each is defined once as a SELECT over a table of records, so the
+# committed view (index_committed.py) derives the same rows from HEAD's blobs.
+ACTIVITY_ROWS = (
+    "SELECT r.path, r.kind, json_extract(r.data, '$.author'), "
+    "substr(json_extract(r.data, '$.at'), 1, 10), json_extract(r.data, '$.status') "
+    "FROM {rows} AS r WHERE r.kind IN ('followup', 'visit') "
+    "AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+STAGE_ROWS = (
+    "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value "
+    "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
+    "AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+_NEW = (
+    "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.owner AS owner, "
+    "new.data AS data, new.problems AS problems)"
+)
+FIGURE_TABLES = ("activities", "stage_entries")
+# day and the others untyped: values compare as the JSON held them, as the old queries did
+FIGURES = f"""
+CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
+CREATE TABLE IF NOT EXISTS stage_entries(
+    path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day);
+INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM activities);
+INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM stage_entries);
+CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
+CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
+CREATE INDEX IF NOT EXISTS stage_entries_day ON stage_entries(kind, day, owner, stage, id, seq);
+CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path);
+CREATE TRIGGER IF NOT EXISTS figures_written AFTER INSERT ON records
+WHEN new.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+    DELETE FROM activities WHERE path = new.path;
+    DELETE FROM stage_entries WHERE path = new.path;
+    INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)};
+    INSERT INTO stage_entries {STAGE_ROWS.format(rows=_NEW)};
+END;
+CREATE TRIGGER IF NOT EXISTS figures_removed AFTER DELETE ON records
+WHEN old.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+    DELETE FROM activities WHERE path = old.path;
+    DELETE FROM stage_entries WHERE path = old.path;
 END;
 """
 

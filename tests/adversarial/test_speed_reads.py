@@ -117,3 +117,25 @@ def test_stats_and_a_past_pipeline_are_as_committed_too(store: Path, cli: Any) -
     assert deal_path.relative_to(store).as_posix() in result.err
     live = ok(cli("--as", "lee", "pipeline", "-f", "json")).json()
     assert sum(r["amount"] for r in live) == 5000  # the live funnel: the work tree as it is
+
+
+def test_the_catalogues_read_without_babel_are_babels() -> None:
+    """Reports read salesctl's own ``.po`` files without Babel; what they get must be
+    exactly what Babel reads, in every language, and Babel still reads anything more."""
+    from babel.messages.pofile import read_po
+
+    from salesctl import i18n
+
+    for lang in i18n.languages():
+        path = i18n.catalogue_path(lang)
+        fast = i18n._simple_catalogue(path.read_text(encoding="utf-8"))
+        assert fast is not None, lang
+        with path.open("rb") as source:
+            catalog = read_po(source, locale=lang, domain=i18n.DOMAIN)
+        expected = {m.id: m.string for m in catalog if m.id and m.string}
+        assert fast._catalog == expected  # type: ignore[attr-defined]
+    odd = 'msgid "a"\nmsgid_plural "as"\nmsgstr[0] "x"\n'
+    assert i18n._simple_catalogue(odd) is None
+    assert i18n._simple_catalogue('#, fuzzy\nmsgid "a"\nmsgstr "b"\n') is None
+    escaped = 'msgid ""\n"a \\"q\\"\\n"\nmsgstr "b\\\\"\n'
+    assert i18n._simple_catalogue(escaped)._catalog == {'a "q"\n': "b\\"}  # type: ignore[union-attr]
