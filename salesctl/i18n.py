@@ -57,16 +57,16 @@ def require_language(lang: str) -> str:
 def translations(lang: str) -> Translations:
     """``lang``'s catalogue as gettext translations (an empty one for an unknown language:
     the English msgids)."""
+    path = catalogue_path(lang)
+    simple = _simple_catalogue(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if simple is not None:
+        return simple  # type: ignore[return-value]
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import Translations
 
-    path = catalogue_path(lang)
     if not path.is_file():
         return Translations()
-    simple = _simple_catalogue(path.read_text(encoding="utf-8"))
-    if simple is not None:
-        return simple  # type: ignore[return-value]
     with path.open("rb") as source:
         catalog = read_po(source, locale=lang, domain=DOMAIN)
     compiled = BytesIO()

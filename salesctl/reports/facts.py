@@ -185,11 +185,10 @@ class Facts:
                 "deals_won": ("deal", self.won),
                 "deals_lost": ("deal", self.lost),
             }[name]
-            # ``+owner``: find the stage's records by the stage lookup, not every one by owner
+            # records now in the stage that entered it in the period (index_schema.STAGE_ROWS)
             sql = (
-                "SELECT owner, count(*) FROM valid_records WHERE kind = ? "
-                f"AND json_extract(data, '$.stage') = ? AND {STAGE_DAY} {date_in} "
-                "GROUP BY +owner"
+                "SELECT owner, count(*) FROM stage_entries WHERE kind = ? "
+                f"AND stage = ? AND current AND day {date_in} GROUP BY owner"
             )
             return {name: self._counts(sql, (kind, stage, *span), kind)}
         if name in ("contracts_signed", "contract_amount"):
@@ -301,10 +300,10 @@ class Facts:
             )
             rows = self.query(sql, args, ["deal"])
         else:
-            # ``stages`` is in date order (ops/records.py:enter_stage): the last entry by then
+            # the latest entry by then; of one day's, the last in the file
             then = (
-                "(SELECT s.key FROM json_each(data, '$.stages') AS s WHERE s.value <= ? "
-                "ORDER BY s.value DESC, s.id DESC LIMIT 1)"
+                "(SELECT s.stage FROM stage_entries AS s WHERE s.path = valid_records.path "
+                "AND s.day <= ? ORDER BY s.day DESC, s.seq DESC LIMIT 1)"
             )
             sql = (
                 f"SELECT stage, count(*), sum(amount) FROM (SELECT {then} AS stage, "

@@ -40,7 +40,9 @@ CREATE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE INDEX IF NOT EXISTS records_kind_owner ON records(kind, owner);
 CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
 CREATE INDEX IF NOT EXISTS records_parent ON records(parent, kind);
-CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'));
+-- partial and with the owner: new leads per owner and period read the lookup alone
+CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'), owner)
+    WHERE problems IS NULL AND data IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
 CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
     json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
@@ -81,8 +83,9 @@ END;
 # means parsing every row in range. So the values the figures group by live in side tables
 # of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
 # author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
-# the file's order). Each is defined once as a SELECT over a table of records, so the
-# committed view (index_committed.py) derives the same rows from HEAD's blobs.
+# the file's order; ``current``: the record is in that stage now). Each is defined once as
+# a SELECT over a table of records, so the committed view (index_committed.py) derives the
+# same rows from HEAD's blobs.
 ACTIVITY_ROWS = (
     "SELECT r.path, r.kind, json_extract(r.data, '$.author'), "
     "substr(json_extract(r.data, '$.at'), 1, 10), json_extract(r.data, '$.status') "
@@ -90,7 +93,8 @@ ACTIVITY_ROWS = (
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 STAGE_ROWS = (
-    "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value "
+    "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value, "
+    "s.key = json_extract(r.data, '$.stage') "
     "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
@@ -103,15 +107,16 @@ FIGURE_TABLES = ("activities", "stage_entries")
 FIGURES = f"""
 CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
 CREATE TABLE IF NOT EXISTS stage_entries(
-    path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day);
+    path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
 INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM stage_entries);
 CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
-CREATE INDEX IF NOT EXISTS stage_entries_day ON stage_entries(kind, day, owner, stage, id, seq);
-CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path);
+CREATE INDEX IF NOT EXISTS stage_entries_day
+    ON stage_entries(kind, day, owner, stage, current, id, seq);
+CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path, day, seq, stage);
 CREATE TRIGGER IF NOT EXISTS figures_written AFTER INSERT ON records
 WHEN new.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
     DELETE FROM activities WHERE path = new.path;

@@ -139,3 +139,71 @@ def test_the_catalogues_read_without_babel_are_babels() -> None:
     assert i18n._simple_catalogue('#, fuzzy\nmsgid "a"\nmsgstr "b"\n') is None
     escaped = 'msgid ""\n"a \\"q\\"\\n"\nmsgstr "b\\\\"\n'
     assert i18n._simple_catalogue(escaped)._catalog == {'a "q"\n': "b\\"}  # type: ignore[union-attr]
+
+
+# -- history through the commit-graph ------------------------------------------------------------
+
+
+def graph_commits(store: Path) -> int:
+    """How many commits the clone's commit-graph holds (every layer of a split graph)."""
+    info = store / ".git" / "objects" / "info"
+    files = [info / "commit-graph"] if (info / "commit-graph").exists() else []
+    files += sorted((info / "commit-graphs").glob("*.graph"))
+    total = 0
+    for path in files:
+        data = path.read_bytes()
+        assert data[:4] == b"CGPH"
+        chunks = data[6]
+        for i in range(chunks):
+            entry = data[8 + 12 * i : 20 + 12 * i]
+            if entry[:4] == b"OIDF":  # the fan-out: its last entry counts the layer's commits
+                offset = int.from_bytes(entry[4:], "big")
+                total += int.from_bytes(data[offset + 255 * 4 : offset + 256 * 4], "big")
+    return total
+
+
+def test_history_through_the_pool_and_a_team_change_with_the_commit_graph(
+    store: Path, cli: Any
+) -> None:
+    git(store, "commit-graph", "write", "--reachable", "--changed-paths")
+    lead = add_lead(cli, "alice", "Acme")
+    ok(cli("--as", "alice", "followup", "add", lead, "--text", "first call"))
+    ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
+    ok(cli("--as", "lee", "lead", "edit", lead, "--set", "notes=in the pool"))
+    ok(cli("--as", "nora", "lead", "claim", lead))  # another team
+    ok(cli("--as", "nora", "followup", "add", lead, "--text", "second call"))
+    ok(cli("--as", "dana", "lead", "assign", lead, "--to", "bob"))  # back east
+    # salesctl kept the commit-graph current after each of its commits
+    assert graph_commits(store) == int(git(store, "rev-list", "--count", "HEAD"))
+
+    entries = ok(cli("--as", "dana", "history", lead, "-f", "json")).json()
+    assert [(e["member"], e["action"]) for e in entries] == [
+        ("dana", "lead.assign"),
+        ("nora", "followup.add"),
+        ("nora", "lead.claim"),
+        ("lee", "lead.edit"),
+        ("alice", "lead.release"),
+        ("alice", "followup.add"),
+        ("alice", "lead.add"),
+    ]
+    moves = [(e["move"]["from"], e["move"]["to"]) for e in entries if e["move"]]
+    assert moves == [("nora", "bob"), ("pool", "nora"), ("alice", "pool")]
+    assert entries[-1]["change"] == "created"
+
+
+def test_history_reads_on_past_a_record_re_added_by_hand(store: Path, cli: Any) -> None:
+    lead = add_lead(cli, "alice", "Acme")
+    ok(cli("--as", "alice", "lead", "edit", lead, "--set", "notes=before"))
+    home = lead_file(store, lead).parent.relative_to(store).as_posix()
+    hand = ["-c", "user.name=Alice Lin", "-c", "user.email=alice@acme.example"]
+    git(store, "rm", "-q", "-r", home)
+    git(store, *hand, "commit", "-q", "-m", "gone")
+    git(store, "checkout", "HEAD~1", "--", home)
+    git(store, *hand, "commit", "-q", "-m", "back")
+    entries = ok(cli("--as", "alice", "history", lead, "-f", "json")).json()
+    assert [e["action"] for e in entries] == [
+        "(no salesctl trailer)",
+        "(no salesctl trailer)",
+        "lead.edit",
+        "lead.add",
+    ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,65 @@ class GitReader:
                 i += 1
             i += 1
         return result
+
+    def path_log_until(
+        self,
+        path: str,
+        rev: str,
+        last: Callable[[list[FileChange]], bool],
+        also: Sequence[str] = (),
+    ) -> list[tuple[str, list[FileChange]]]:
+        """``path_log`` read as git writes it, up to and including the first commit whose
+        changes satisfy ``last``; git is stopped there instead of walking on to the root
+        (to find that nothing older touches the path would cost a walk of every older
+        commit), and that commit's changes are read on their own, under ``path`` and the
+        ``also`` pathspecs (one read of its trees for both)."""
+        argv = ["git", "log", "--format=@@%H", "--raw", "-z", "--no-renames", "--no-abbrev"]
+        proc = subprocess.Popen(
+            [*argv, rev, "--", path],
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=git_env({"GIT_FLUSH": "1"}),  # each commit as soon as it is found
+        )
+        assert proc.stdout is not None
+        result: list[tuple[str, list[FileChange]]] = []
+        pending = b""
+        try:
+            while True:
+                chunk = proc.stdout.read1(1 << 16)  # type: ignore[attr-defined]
+                tokens = (pending + chunk).split(b"\0")
+                pending = b"" if not chunk else tokens.pop()  # at the end, nothing is partial
+                i = 0
+                while i < len(tokens):
+                    token = tokens[i].lstrip(b"\n")
+                    if token.startswith(b"@@"):
+                        result.append((token[2:].decode(), []))
+                    elif token.startswith(b":") and result:
+                        if i + 1 == len(tokens):  # its path is still to come
+                            pending = tokens[i] + b"\0" + pending
+                            break
+                        result[-1][1].extend(parse_raw(token + b"\0" + tokens[i + 1] + b"\0"))
+                        if last(result[-1][1]):
+                            commit = result[-1][0]
+                            result[-1] = (commit, self.commit_changes(commit, [path, *also]))
+                            return result
+                        i += 1
+                    i += 1
+                if not chunk:
+                    return result
+        finally:
+            proc.kill()
+            proc.stdout.close()
+            proc.wait()
+
+    def commit_changes(self, commit: str, paths: Sequence[str]) -> list[FileChange]:
+        """What a (non-merge) commit changed under ``paths``, against its parent."""
+        out = self.run(
+            "diff-tree", "--root", "-r", "-z", "--raw", "--no-renames", "--no-abbrev",
+            commit, "--", *paths,
+        )  # fmt: skip
+        return parse_raw(out.split(b"\0", 1)[1] if not out.startswith(b":") else out)
 
     def blob_ids(self, rev: str, paths: Sequence[str]) -> dict[str, str | None]:
         """The blob id of each path in ``rev`` (None where there is none), by lookup."""

@@ -229,35 +229,59 @@ def _glob(record_id: str) -> str:
 
 
 def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[FileChange]]:
-    """Every commit that touched the record's files in any directory it has lived in."""
+    """Every commit that touched the record's files in any directory it has lived in.
+
+    Each stay in a directory is read from where the record left it (HEAD for where it is
+    now) back to where it arrived, and no further: a lead that sat in the pool for a week
+    two years ago costs that week of the pool's log, not the whole history."""
     per_commit: dict[str, list[FileChange]] = {}
-    queue, seen = list(dirs), set(dirs)
+    queue = [(directory, "HEAD") for directory in dirs]
+    seen = set(queue)
     while queue:
-        directory = queue.pop(0)
-        arrivals = []
-        for commit, changes in git.path_log(directory):
+        directory, rev = queue.pop(0)
+        # the arrival's changes come with the record's files anywhere (where it came from)
+        stay = git.path_log_until(directory, rev, _arrived, also=[_glob(record_id)])
+        for commit, changes in stay:
             bucket = per_commit.setdefault(commit, [])
             known = {c.path for c in bucket}
             bucket += [c for c in changes if c.path not in known]
-            if any(c.old_blob is None and place_of(c.path).is_main for c in changes):
-                arrivals.append(commit)
+        if not stay or not _arrived(stay[-1][1]):
+            continue  # it was in this directory from the first commit that touched it
         # Where did it come from? The same id leaving another directory in that commit.
-        for commit in arrivals:
-            for source in _sources(git, record_id, commit):
-                if source not in seen:
-                    seen.add(source)
-                    queue.append(source)
+        arrival, changes = stay[-1]
+        sources = _left(record_id, changes)
+        # The source's log from the arrival on: the commit it left in is part of its stay.
+        items = [(source, arrival) for source in sources]
+        if not sources and not _made_by_salesctl(git, arrival):
+            # salesctl never gives a new record a used id, so a record its commit adds is
+            # new; a hand commit may have re-added one deleted before: read on, back to
+            # the directory's first commit
+            items = [(directory, f"{arrival}^@")]
+        for item in items:
+            if item not in seen:
+                seen.add(item)
+                queue.append(item)
     return per_commit
 
 
-def _sources(git: GitReader, record_id: str, commit: str) -> list[str]:
-    """Directories the record's file left in ``commit`` (none: it was created there)."""
-    parents = git.text("rev-parse", f"{commit}^@").split()
-    if not parents:
-        return []
+def _arrived(changes: list[FileChange]) -> bool:
+    """The record's own file appears in its directory with these changes."""
+    return any(c.old_blob is None and place_of(c.path).is_main for c in changes)
+
+
+def _made_by_salesctl(git: GitReader, commit: str) -> bool:
+    """Does the commit carry salesctl's ``Salesctl-Action`` trailer?"""
+    out = git.text(
+        "log", "-1", "--format=%(trailers:key=Salesctl-Action,valueonly)", commit, check=False
+    )
+    return bool(out.strip())
+
+
+def _left(record_id: str, changes: list[FileChange]) -> list[str]:
+    """Directories the record's own file left with ``changes`` (none: created there)."""
     return [
         change.path.rsplit("/", 1)[0]
-        for change in git.diff(parents[0], commit, [_glob(record_id)])
+        for change in changes
         if change.new_blob is None
         and place_of(change.path).record == record_id
         and place_of(change.path).is_main
