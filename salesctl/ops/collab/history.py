@@ -24,7 +24,7 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
-from salesctl.ops.collab.judge import MOVE_VERBS
+from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
 from salesctl.ops.collab.record_changes import (
     RecordChange,
     field_json,
@@ -239,20 +239,29 @@ def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[F
     seen = set(queue)
     while queue:
         directory, rev = queue.pop(0)
-        # the arrival's changes come with the record's files anywhere (where it came from)
-        stay = git.path_log_until(directory, rev, _arrived, also=[_glob(record_id)])
+        stay, arrived, complete = git.path_log_until(directory, rev, _arrived)
+        action = None
+        if arrived:
+            # Where did it come from? The same id leaving another directory in that
+            # commit: a look through all of the commit's changes (the pool's 30,000-entry
+            # tree), spared when salesctl's trailer says the commit created the record.
+            arrival = stay[-1][0]
+            action = _action(git, arrival)
+            if action is None or not _creates(action, record_id):
+                changes = git.commit_changes(arrival, [directory, _glob(record_id)])
+                stay[-1] = (arrival, changes)
+            elif not complete:
+                stay[-1] = (arrival, git.commit_changes(arrival, [directory]))
         for commit, changes in stay:
             bucket = per_commit.setdefault(commit, [])
             known = {c.path for c in bucket}
             bucket += [c for c in changes if c.path not in known]
-        if not stay or not _arrived(stay[-1][1]):
+        if not arrived:
             continue  # it was in this directory from the first commit that touched it
-        # Where did it come from? The same id leaving another directory in that commit.
-        arrival, changes = stay[-1]
-        sources = _left(record_id, changes)
+        sources = _left(record_id, stay[-1][1])
         # The source's log from the arrival on: the commit it left in is part of its stay.
         items = [(source, arrival) for source in sources]
-        if not sources and not _made_by_salesctl(git, arrival):
+        if not sources and action is None:
             # salesctl never gives a new record a used id, so a record its commit adds is
             # new; a hand commit may have re-added one deleted before: read on, back to
             # the directory's first commit
@@ -269,12 +278,20 @@ def _arrived(changes: list[FileChange]) -> bool:
     return any(c.old_blob is None and place_of(c.path).is_main for c in changes)
 
 
-def _made_by_salesctl(git: GitReader, commit: str) -> bool:
-    """Does the commit carry salesctl's ``Salesctl-Action`` trailer?"""
+def _action(git: GitReader, commit: str) -> str | None:
+    """The commit's ``Salesctl-Action`` trailer (None: not salesctl's commit)."""
     out = git.text(
         "log", "-1", "--format=%(trailers:key=Salesctl-Action,valueonly)", commit, check=False
     )
-    return bool(out.strip())
+    return out.strip().splitlines()[0] if out.strip() else None
+
+
+def _creates(action: str, record_id: str) -> bool:
+    """Does a salesctl commit of ``action`` create records of the id's kind?"""
+    kind = kind_of_id(record_id)
+    if kind is None:
+        return False
+    return action in (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
 
 
 def _left(record_id: str, changes: list[FileChange]) -> list[str]:
