@@ -34,6 +34,7 @@ from typing import Any
 
 from salesctl.model.config import Config
 from salesctl.reports.money import (
+    DEFAULT_TERMS_DAYS,
     OpenInstalment,
     aging,
     decimal,
@@ -270,8 +271,10 @@ class Facts:
         result = []
         rows = self.query(sql, params, ["contract", "payment"])
         for contract_id, owner, team, customer, title, amount, signed, plan, paid_cents in rows:
-            schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
-            items = open_instalments(schedule, from_cents(paid_cents))
+            items = _open_in_cents(plan, amount, signed, paid_cents or 0)
+            if items is None:  # an amount that is no plain number: the exact, slower way
+                schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
+                items = open_instalments(schedule, from_cents(paid_cents))
             if items:
                 result.append(Receivable(contract_id, owner, team, customer, title, tuple(items)))
         if not where:
@@ -394,6 +397,34 @@ def _first_problem(problems: str | None) -> str:
         return "unreadable"
     _where, message, field = found[0]
     return f"{field}: {message}" if field else message
+
+
+def _open_in_cents(raw: Any, amount: Any, signed: str, paid: int) -> list[OpenInstalment] | None:
+    """``open_instalments`` of a contract's plan (``money.settle``: earliest due first),
+    worked in integer cents: 5,000 contracts' plans in Decimal were most of ``receivables``.
+    None when an amount is not an int or float (the Decimal path handles it)."""
+    rows = json.loads(raw) if isinstance(raw, str) else raw
+    if rows:
+        plan = [(r.get("due"), r.get("amount")) for r in rows]
+    else:
+        terms = dt.timedelta(days=DEFAULT_TERMS_DAYS)
+        plan = [((dt.date.fromisoformat(signed) + terms).isoformat(), amount)]
+    schedule: list[tuple[str, int]] = []
+    for due, value in plan:
+        if type(value) not in (int, float) or not isinstance(due, str):
+            return None
+        # at most two decimals (values.coerce_amount): exact, as in ``cents``
+        schedule.append((due, round(value * 100)))
+    schedule.sort()  # ISO days sort as the days do
+    remaining, result = paid, []
+    for due, cents_due in schedule:
+        settled = max(0, min(cents_due, remaining))
+        remaining -= settled
+        if cents_due > settled:
+            result.append(
+                OpenInstalment(dt.date.fromisoformat(due), from_cents(cents_due - settled))
+            )
+    return result
 
 
 def _plan(raw: Any, amount: Decimal, signed: dt.date) -> list[tuple[dt.date, Decimal]]:

@@ -41,6 +41,7 @@ def new_leads(cli: Any, *extra: str) -> tuple[int, list[str]]:
 
 def footer(cli: Any) -> list[str]:
     text = ok(cli("--as", "lee", "report", "weekly", "--week", WEEK, "--member", "alice")).out
+    assert text.endswith("\n") and not text.endswith("\n\n")  # the file's last line, as before
     return [line for line in text.rsplit("\n---\n", 1)[1].splitlines() if line.strip()]
 
 

@@ -6,12 +6,13 @@ History follows a record through its moves without ``git log --follow`` (about 0
 record at 10,000 commits, and no help from the commit-graph). A record keeps its id in
 every directory it has lived in, so: start from the directory it is in now, ask
 ``git log -- <that directory>`` (one literal path: git answers from the commit-graph's
-changed-path Bloom filters), and wherever that log shows the record's file being added,
-look at that one commit for the same id leaving another directory (a move) and ask that
-directory's log too. Each directory costs one Bloom-filtered log; a record that went
-pool → alice → pool → bob costs three. A deleted record is found by its
-``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then): so are the
-records a ``merge`` folded into this one (its ``merged`` field), whose history is shown too.
+changed-path Bloom filters) back to where the record's file was added there, and no
+further; look at that one commit for the same id leaving another directory (a move) and
+read that directory's log from there back to its arrival, and so on. Each stay costs one
+Bloom-filtered stretch of log; a record that went pool → alice → pool → bob costs four.
+A deleted record is found by its ``Salesctl-Record`` trailer (``git log --grep``, a slower
+full walk, only then): so are the records a ``merge`` folded into this one (its ``merged``
+field), whose history is shown too.
 """
 
 from __future__ import annotations
