@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "9"
+INDEX_VERSION = "10"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -83,7 +83,8 @@ END;
 # means parsing every row in range. So the values the figures group by live in side tables
 # of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
 # author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
-# the file's order; ``current``: the record is in that stage now). Each is defined once as
+# the file's order; ``current``: the record is in that stage now), and each deal's stage and
+# amount (``deal_figures``). Each is defined once as
 # a SELECT over a table of records, so the committed view (index_committed.py) derives the
 # same rows from HEAD's blobs.
 ACTIVITY_ROWS = (
@@ -98,20 +99,31 @@ STAGE_ROWS = (
     "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
+# a valid deal's stage and amount in cents (reports/facts.py:cents), with the columns the
+# read scope's SQL names (path, owner, team, pool): the funnel without reading its JSON
+DEAL_ROWS = (
+    "SELECT r.path, r.owner, r.team, r.pool, json_extract(r.data, '$.stage'), "
+    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    "FROM {rows} AS r WHERE r.kind = 'deal' AND r.problems IS NULL AND r.data IS NOT NULL"
+)
 _NEW = (
     "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.owner AS owner, "
-    "new.data AS data, new.problems AS problems)"
+    "new.team AS team, new.pool AS pool, new.data AS data, new.problems AS problems)"
 )
-FIGURE_TABLES = ("activities", "stage_entries")
+FIGURE_TABLES = ("activities", "stage_entries", "deal_figures")
 # day and the others untyped: values compare as the JSON held them, as the old queries did
 FIGURES = f"""
 CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
 CREATE TABLE IF NOT EXISTS stage_entries(
     path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
+CREATE TABLE IF NOT EXISTS deal_figures(path TEXT NOT NULL, owner, team, pool, stage, cents);
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
 INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM stage_entries);
+INSERT INTO deal_figures {DEAL_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM deal_figures);
+CREATE INDEX IF NOT EXISTS deal_figures_path ON deal_figures(path);
 CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
 CREATE INDEX IF NOT EXISTS stage_entries_day
@@ -123,11 +135,14 @@ WHEN new.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
     DELETE FROM stage_entries WHERE path = new.path;
     INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)};
     INSERT INTO stage_entries {STAGE_ROWS.format(rows=_NEW)};
+    DELETE FROM deal_figures WHERE path = new.path;
+    INSERT INTO deal_figures {DEAL_ROWS.format(rows=_NEW)};
 END;
 CREATE TRIGGER IF NOT EXISTS figures_removed AFTER DELETE ON records
 WHEN old.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
     DELETE FROM activities WHERE path = old.path;
     DELETE FROM stage_entries WHERE path = old.path;
+    DELETE FROM deal_figures WHERE path = old.path;
 END;
 """
 
