@@ -189,37 +189,13 @@ def reads_and_writes(
     return [m for m in mine if m not in moving]
 
 
-def record_files(store: Path) -> list[Path]:
-    files = []
-    for top in ("pool", "teams", "members", "okrs"):
-        for dirpath, _dirs, names in os.walk(store / top):
-            files += [Path(dirpath) / n for n in names if n.endswith(".yaml")]
-    return files
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("store", type=Path, help="a generated store (it gets commits)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cold-runs", type=int, default=3, help="runs of the cold build")
-    parser.add_argument("--write", type=Path, help="write the results as Markdown here")
-    parser.add_argument("--copy", action="store_true", help="work on a scratch copy of the store")
-    parser.add_argument(
-        "--checks", default="stat,none", help="work tree checks to time reads/writes under"
-    )
-    args = parser.parse_args()
-    store = args.store.resolve()
-    if args.copy:
-        scratch = Path(tempfile.mkdtemp(prefix="salesctl-bench-")) / "store"
-        shutil.copytree(store, scratch, symlinks=True)
-        store = scratch
-    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=store)  # a copy's stat data
-    b = Bench(store, args.runs)
+def cast_of(b: Bench, store: Path) -> Cast:
+    """Who plays which part in ``store``: the last active rep (by id), their team, a
+    teammate, the team's lead, a director and finance."""
     import yaml
 
     sys.path.insert(0, str(ROOT))
     from salesctl.model.config import parse_config
-    from salesctl.store import parsing
 
     config, _ = parse_config(
         yaml.load((store / "salesctl.yaml").read_text(), Loader=yaml.CSafeLoader)
@@ -232,9 +208,59 @@ def main() -> None:
     team = rep.team
     teammate = next(m.id for m in reps if m.team == team and m.id != rep.id)
     team_lead = next((m.id for m in members if m.role == "lead" and m.team == team), director)
-    py, sc = b.py, [b.py, "-m", "salesctl"]
+    sc = [b.py, "-m", "salesctl"]
+    return Cast(sc, rep.id, str(team), teammate, team_lead, director, finance)
+
+
+def record_files(store: Path) -> list[Path]:
+    files = []
+    for top in ("pool", "teams", "members", "okrs"):
+        for dirpath, _dirs, names in os.walk(store / top):
+            files += [Path(dirpath) / n for n in names if n.endswith(".yaml")]
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("store", type=Path, nargs="?", help="a generated store (it gets commits)")
+    parser.add_argument(
+        "--scaling",
+        type=Path,
+        metavar="DIR",
+        help="instead: the reads on stores of 10k, 30k and 100k leads in DIR/leads-N "
+        "(generated when missing; bench/scaling.py)",
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=3, help="runs of the cold build")
+    parser.add_argument("--write", type=Path, help="write the results as Markdown here")
+    parser.add_argument("--copy", action="store_true", help="work on a scratch copy of the store")
+    parser.add_argument(
+        "--checks", default="stat,none", help="work tree checks to time reads/writes under"
+    )
+    args = parser.parse_args()
+    if args.scaling is not None:
+        from scaling import run_scaling
+
+        run_scaling(args.scaling, args.runs, args.write, Bench, cast_of)
+        return
+    if args.store is None:
+        parser.error("give a store, or --scaling DIR")
+    store = args.store.resolve()
+    if args.copy:
+        scratch = Path(tempfile.mkdtemp(prefix="salesctl-bench-")) / "store"
+        shutil.copytree(store, scratch, symlinks=True)
+        store = scratch
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=store)  # a copy's stat data
+    b = Bench(store, args.runs)
+    import yaml
+
+    cast = cast_of(b, store)
+    from salesctl.store import parsing
+
+    director = cast.director
+    py, sc = b.py, cast.sc
     env = b.env()
-    print(f"store {store}; {args.runs} runs per figure; rep {rep.id} ({team})", flush=True)
+    print(f"store {store}; {args.runs} runs per figure; rep {cast.rep} ({cast.team})", flush=True)
 
     # -- floors ---------------------------------------------------------------------------
     startup, _ = b.median(lambda i: [py, "-c", "import typer, yaml"], env)
@@ -264,7 +290,7 @@ def main() -> None:
 
     # -- the index, cold ------------------------------------------------------------------
     index_db = store / ".git" / "salesctl" / "index.sqlite"
-    list_mine = [*sc, "--as", rep.id, "lead", "list", "--owner", rep.id, "-f", "json"]
+    list_mine = [*sc, "--as", cast.rep, "lead", "list", "--owner", cast.rep, "-f", "json"]
 
     def drop_index(_i: int) -> None:
         for suffix in ("", "-journal", "-wal", "-shm"):
@@ -278,7 +304,6 @@ def main() -> None:
     mine = [r["id"] for r in json.loads(out)]
 
     # -- warm reads and writes, per work tree check ----------------------------------------
-    cast = Cast(sc, rep.id, str(team), teammate, team_lead, director, finance)
     for check in [c.strip() for c in args.checks.split(",") if c.strip()]:
         mine = reads_and_writes(b, check, cast, mine, startup, startup + write_floor)
 

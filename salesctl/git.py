@@ -320,7 +320,19 @@ class Repo:
             raise
         self._refresh_user_index(paths)
         self.journal_path.unlink()
+        self._extend_commit_graph()
         return new
+
+    def _extend_commit_graph(self) -> None:
+        """Add our commit to the clone's commit-graph, with its changed-path Bloom filter,
+        so ``history``'s path-limited logs stay fast: a new layer of just the new commits
+        (≈ 20 ms at 50,000 commits). Only where the clone keeps a commit-graph already: a
+        first one computes every commit's filter (tens of seconds), which is the user's
+        call (docs/collaboration.md)."""
+        info = self.git_dir / "objects" / "info"
+        if (info / "commit-graph").exists() or (info / "commit-graphs").is_dir():
+            self.run("commit-graph", "write", "--split", "--reachable", "--changed-paths",
+                     check=False)  # fmt: skip
 
     def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
         written = sorted(change.writes)

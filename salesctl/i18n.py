@@ -11,6 +11,8 @@ config names it, so a store with ``lang: fr`` still gets its reports.
 
 from __future__ import annotations
 
+import gettext
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
@@ -55,11 +57,14 @@ def require_language(lang: str) -> str:
 def translations(lang: str) -> Translations:
     """``lang``'s catalogue as gettext translations (an empty one for an unknown language:
     the English msgids)."""
+    path = catalogue_path(lang)
+    simple = _simple_catalogue(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if simple is not None:
+        return simple  # type: ignore[return-value]
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import Translations
 
-    path = catalogue_path(lang)
     if not path.is_file():
         return Translations()
     with path.open("rb") as source:
@@ -68,6 +73,43 @@ def translations(lang: str) -> Translations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+_PO_LINE = re.compile(r'^(msgid|msgstr)? ?"((?:[^"\\]|\\[\\"nt])*)"$')
+_PO_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
+
+
+def _simple_catalogue(text: str) -> gettext.GNUTranslations | None:
+    """The catalogue of a ``.po`` file that holds only comments and ``msgid``/``msgstr``
+    pairs (salesctl's own), read without Babel (whose import, parse and compile cost
+    0.1 s a report); None for anything more (plurals, contexts, fuzzy entries): Babel
+    reads those."""
+    catalog: dict[str, str] = {}
+    key: str | None = None
+    parts: dict[str, list[str]] = {"msgid": [], "msgstr": []}
+    for line in [*text.splitlines(), ""]:
+        line = line.strip()
+        if (line.startswith("#,") and "fuzzy" in line) or line.startswith("#|"):
+            return None  # a fuzzy entry (left out) or previous strings
+        if not line or line.startswith("#"):
+            continue
+        found = _PO_LINE.match(line)
+        if found is None:
+            return None
+        if found.group(1) == "msgid" and key == "msgstr":
+            catalog["".join(parts["msgid"])] = "".join(parts["msgstr"])
+            parts = {"msgid": [], "msgstr": []}
+        key = found.group(1) or key
+        if key is None:
+            return None
+        parts[key].append(re.sub(r'\\[\\"nt]', lambda m: _PO_ESCAPES[m.group()], found.group(2)))
+    if key == "msgstr":
+        catalog["".join(parts["msgid"])] = "".join(parts["msgstr"])
+    catalog.pop("", None)  # the header
+    translations = gettext.GNUTranslations()
+    translations._catalog = {k: v for k, v in catalog.items() if v}  # type: ignore[attr-defined]
+    translations.plural = lambda n: int(n != 1)  # type: ignore[attr-defined]
+    return translations
 
 
 def gettext_for(lang: str) -> Callable[[str], str]:

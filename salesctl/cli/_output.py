@@ -79,6 +79,12 @@ def warn_skipped(skipped: Iterable[str]) -> None:
         info(f"warning: skipped {each} (see `salesctl check`)")
 
 
+def warn_uncommitted(paths: Iterable[str]) -> None:
+    """One warning per uncommitted record edit that figures as committed left out."""
+    for path in paths:
+        info(f"warning: not counted: {path} has uncommitted edits (commit them to count them)")
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``."""
     text = _cell(value)

@@ -28,7 +28,7 @@ def pipeline(
 
     Example: salesctl pipeline --team east --format json
     """
-    from salesctl.cli._output import default_format, emit, warn_skipped
+    from salesctl.cli._output import default_format, emit, warn_skipped, warn_uncommitted
     from salesctl.model.values import to_json
     from salesctl.ops.sales.deals import pipeline as funnel
 
@@ -36,6 +36,7 @@ def pipeline(
         s.store, s.actor, owner=owner, team=team, as_of=as_of_day(as_of)
     )
     warn_skipped(getattr(rows, "skipped", ()))
+    warn_uncommitted(getattr(rows, "uncommitted", ()))
     fmt = fmt or default_format()
     if fmt != "table":
         emit(to_json(rows), fmt)
@@ -121,10 +122,11 @@ def stats(
 
     Example: salesctl stats contracts --by team --period 2026-Q4
     """
-    from salesctl.cli._output import default_format, emit, money
+    from salesctl.cli._output import default_format, emit, money, warn_uncommitted
     from salesctl.reports.stats import stats as compute
 
     rows = compute(s.store, s.actor, what, by=by, start=start, end=end, period=period)
+    warn_uncommitted(getattr(rows, "uncommitted", ()))
     emit(rows, fmt, money_columns=True)
     if (fmt or default_format()) == "table" and rows:
         # what a manager compares: money signed for sales (a row's count of members is 1

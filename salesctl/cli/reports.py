@@ -110,7 +110,7 @@ def report_monthly(
 def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Output) -> None:
     from pathlib import Path
 
-    from salesctl.cli._output import warn_skipped
+    from salesctl.cli._output import warn_skipped, warn_uncommitted
     from salesctl.errors import Invalid
     from salesctl.reports.build import ReportAsk, build_report
     from salesctl.reports.commit import commit_reports
@@ -121,6 +121,7 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
     if output.out or not output.commit:
         data = build_report(s.store, s.actor, ask)
         warn_skipped(data.get("skipped", ()))
+        warn_uncommitted(data.get("uncommitted", ()))
         fmt, lang = output.fmt, output.lang or s.store.config.lang
         text = render_report(s.store, data, fmt, template=output.template, lang=lang)
         if output.out:

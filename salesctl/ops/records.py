@@ -29,6 +29,7 @@ class RecordList(list[dict[str, Any]]):
     def __init__(self) -> None:
         super().__init__()
         self.skipped: list[str] = []
+        self.uncommitted: list[str] = []  # work tree edits figures as committed left out
 
 
 def home_of(config: Config, member_id: str) -> Owner:

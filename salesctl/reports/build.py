@@ -26,14 +26,11 @@ from salesctl.reports.money import decimal
 from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.questions import rolled_up
 from salesctl.scopes import owner_dirs
+from salesctl.store.index_committed import committed
 from salesctl.store.layout import Owner
 from salesctl.store.store import Store
 
 TREND_PERIODS = 8
-READS = (
-    *("lead", "followup", "visit", "deal", "contract", "payment", "customer", "okr"),
-    "feedback",
-)
 
 
 @dataclass(frozen=True)
@@ -119,8 +116,20 @@ def report_data(
     """The report of an already resolved ``subject`` (whoever asks was checked before);
     the answers shown are those of the members ``viewer`` may read (None: all)."""
     facts = Facts(store.index, config, within=subject_dirs(config, subject))
-    # Look for hand edits once, at all the report reads, rather than once per query.
-    store.index.refresh(kinds=READS, within=facts.within)
+    # The figures are those of the commit the report names: no look at the work tree.
+    with committed(store.index, facts.within) as uncommitted:
+        data = _report_figures(store, config, facts, subject, period)
+    data["uncommitted"] = uncommitted
+    rollup = rolled_up(store.root, config, subject, period, lang, viewer)
+    data["questions"] = rollup.questions
+    # broken records the figures left out, and report files the answers could not be read from
+    data["skipped"] = data.pop("skipped") + rollup.skipped
+    return to_json(data)  # type: ignore[no-any-return]
+
+
+def _report_figures(
+    store: Store, config: Config, facts: Facts, subject: Subject, period: Period
+) -> dict[str, Any]:
     rows = facts.member_facts(period, subject.members)
     if subject.kind != "member":
         inactive = {m.id for m in config.members.values() if not m.active}
@@ -147,11 +156,8 @@ def report_data(
         "trend": _trend(facts, period, members),
         "okrs": okr_progress(store, config, facts, subject, period),
     }
-    rollup = rolled_up(store.root, config, subject, period, lang, viewer)
-    data["questions"] = rollup.questions
-    # broken records the figures left out, and report files the answers could not be read from
-    data["skipped"] = facts.skipped() + rollup.skipped
-    return to_json(data)  # type: ignore[no-any-return]
+    data["skipped"] = facts.skipped()
+    return data
 
 
 def subject_dirs(config: Config, subject: Subject) -> list[str]:

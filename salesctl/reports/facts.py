@@ -34,6 +34,7 @@ from typing import Any
 
 from salesctl.model.config import Config
 from salesctl.reports.money import (
+    DEFAULT_TERMS_DAYS,
     OpenInstalment,
     aging,
     decimal,
@@ -138,9 +139,10 @@ class Facts:
             f"SELECT path, problems FROM records WHERE {kind_in} "
             "AND (problems IS NOT NULL OR data IS NULL)"
         )
-        within, within_args = within_sql(self.within)
+        # ``+path``: through the lookup of broken records (few), not the directories' many
+        within, within_args = within_sql(self.within, "+path")
         sql += "".join(f" AND ({c})" for c in (within, where) if c)
-        rows = self.index.db.execute(f"{sql} ORDER BY path", [*values, *within_args, *args])
+        rows = self.index.db.execute(f"{sql} ORDER BY +path", [*values, *within_args, *args])
         return [f"{path}: {_first_problem(problems)}" for path, problems in rows]
 
     # -- metrics ------------------------------------------------------------------------------
@@ -171,11 +173,11 @@ class Facts:
             return {name: self._counts(sql, span, "lead")}
         if name in ("followups", "visits"):
             kind = name[:-1]
-            done = "" if kind == "followup" else "AND json_extract(data, '$.status') = 'done'"
+            done = "" if kind == "followup" else "AND status = 'done'"
+            # the side table of valid follow-ups and visits (index_schema.ACTIVITY_ROWS)
             sql = (
-                "SELECT json_extract(data, '$.author'), count(*) FROM valid_records "
-                f"WHERE kind = ? {done} "
-                f"AND substr(json_extract(data, '$.at'), 1, 10) {date_in} GROUP BY 1"
+                f"SELECT author, count(*) FROM activities WHERE kind = ? {done} "
+                f"AND day {date_in} GROUP BY 1"
             )
             return {name: self._counts(sql, (kind, *span), kind)}
         if name in ("leads_converted", "deals_won", "deals_lost"):
@@ -184,11 +186,10 @@ class Facts:
                 "deals_won": ("deal", self.won),
                 "deals_lost": ("deal", self.lost),
             }[name]
-            # ``+owner``: find the stage's records by the stage lookup, not every one by owner
+            # records now in the stage that entered it in the period (index_schema.STAGE_ROWS)
             sql = (
-                "SELECT owner, count(*) FROM valid_records WHERE kind = ? "
-                f"AND json_extract(data, '$.stage') = ? AND {STAGE_DAY} {date_in} "
-                "GROUP BY +owner"
+                "SELECT owner, count(*) FROM stage_entries WHERE kind = ? "
+                f"AND stage = ? AND current AND day {date_in} GROUP BY owner"
             )
             return {name: self._counts(sql, (kind, stage, *span), kind)}
         if name in ("contracts_signed", "contract_amount"):
@@ -270,8 +271,10 @@ class Facts:
         result = []
         rows = self.query(sql, params, ["contract", "payment"])
         for contract_id, owner, team, customer, title, amount, signed, plan, paid_cents in rows:
-            schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
-            items = open_instalments(schedule, from_cents(paid_cents))
+            items = _open_in_cents(plan, amount, signed, paid_cents or 0)
+            if items is None:  # an amount that is no plain number: the exact, slower way
+                schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
+                items = open_instalments(schedule, from_cents(paid_cents))
             if items:
                 result.append(Receivable(contract_id, owner, team, customer, title, tuple(items)))
         if not where:
@@ -291,19 +294,19 @@ class Facts:
         ``as_of``, the stage each deal was in at the end of that day, from the dates in its
         ``stages`` (the latest entered by then; deals opened after it are left out), so a
         past period's pipeline does not change as deals move on."""
-        stage = "json_extract(data, '$.stage')"
         scope = f" AND ({where})" if where else ""
         if as_of is None:
+            # the side table of valid deals' stages and cents (index_schema.DEAL_ROWS)
             sql = (
-                f"SELECT {stage}, count(*), sum({cents(AMOUNT)}) FROM valid_records "
-                f"WHERE kind = 'deal'{scope} GROUP BY +{stage}"  # ``+``: by the scope's lookup
+                "SELECT stage, count(*), sum(cents) FROM deal_figures "
+                f"WHERE 1{scope} GROUP BY stage"
             )
             rows = self.query(sql, args, ["deal"])
         else:
-            # ``stages`` is in date order (ops/records.py:enter_stage): the last entry by then
+            # the latest entry by then; of one day's, the last in the file
             then = (
-                "(SELECT s.key FROM json_each(data, '$.stages') AS s WHERE s.value <= ? "
-                "ORDER BY s.value DESC, s.id DESC LIMIT 1)"
+                "(SELECT s.stage FROM stage_entries AS s WHERE s.path = valid_records.path "
+                "AND s.day <= ? ORDER BY s.day DESC, s.seq DESC LIMIT 1)"
             )
             sql = (
                 f"SELECT stage, count(*), sum(amount) FROM (SELECT {then} AS stage, "
@@ -316,13 +319,13 @@ class Facts:
     def stage_entries(self, kind: str, period: Period, owners: Collection[str]) -> dict[str, int]:
         """How many of ``owners``' records of ``kind`` entered each stage in the period, in
         the order the stages first appear (records by id, each one's stages in its order)."""
-        member_in, values = in_list("r.owner", owners)
+        member_in, values = in_list("owner", owners)
+        # the side table of valid records' stage entries (index_schema.STAGE_ROWS)
         sql = (
-            "SELECT key, count(*) FROM ("
-            "SELECT s.key AS key, row_number() OVER (ORDER BY r.id, s.id) AS seen "
-            "FROM valid_records AS r, json_each(r.data, '$.stages') AS s "
-            f"WHERE r.kind = ? AND {member_in} AND s.value BETWEEN ? AND ?) "
-            "GROUP BY key ORDER BY min(seen)"
+            "SELECT stage, count(*) FROM ("
+            "SELECT stage, row_number() OVER (ORDER BY id, seq) AS seen FROM stage_entries "
+            f"WHERE kind = ? AND {member_in} AND day BETWEEN ? AND ?) "
+            "GROUP BY stage ORDER BY min(seen)"
         )
         args = [kind, *values, period.start.isoformat(), period.end.isoformat()]
         return {stage: int(n) for stage, n in self.query(sql, args, [kind])}
@@ -394,6 +397,34 @@ def _first_problem(problems: str | None) -> str:
         return "unreadable"
     _where, message, field = found[0]
     return f"{field}: {message}" if field else message
+
+
+def _open_in_cents(raw: Any, amount: Any, signed: str, paid: int) -> list[OpenInstalment] | None:
+    """``open_instalments`` of a contract's plan (``money.settle``: earliest due first),
+    worked in integer cents: 5,000 contracts' plans in Decimal were most of ``receivables``.
+    None when an amount is not an int or float (the Decimal path handles it)."""
+    rows = json.loads(raw) if isinstance(raw, str) else raw
+    if rows:
+        plan = [(r.get("due"), r.get("amount")) for r in rows]
+    else:
+        terms = dt.timedelta(days=DEFAULT_TERMS_DAYS)
+        plan = [((dt.date.fromisoformat(signed) + terms).isoformat(), amount)]
+    schedule: list[tuple[str, int]] = []
+    for due, value in plan:
+        if type(value) not in (int, float) or not isinstance(due, str):
+            return None
+        # at most two decimals (values.coerce_amount): exact, as in ``cents``
+        schedule.append((due, round(value * 100)))
+    schedule.sort()  # ISO days sort as the days do
+    remaining, result = paid, []
+    for due, cents_due in schedule:
+        settled = max(0, min(cents_due, remaining))
+        remaining -= settled
+        if cents_due > settled:
+            result.append(
+                OpenInstalment(dt.date.fromisoformat(due), from_cents(cents_due - settled))
+            )
+    return result
 
 
 def _plan(raw: Any, amount: Decimal, signed: dt.date) -> list[tuple[dt.date, Decimal]]:

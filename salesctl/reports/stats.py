@@ -28,6 +28,7 @@ from salesctl.reports.facts import (
 )
 from salesctl.reports.periods import Period, parse_period, period_containing
 from salesctl.scopes import visible_dirs
+from salesctl.store.index_committed import committed
 from salesctl.store.store import Store
 
 GROUPINGS = {
@@ -81,11 +82,29 @@ def stats(
     if by not in GROUPINGS[what]:
         raise Invalid(f"stats {what} cannot group by {by}", f"use {', '.join(GROUPINGS[what])}")
     first, last = date_range(start=start, end=end, period=period)
-    if what == "sales":
-        return _sales(store, viewer, by, first, last)
+    # As committed, like a report: the same definitions must give the same figures.
+    within = [] if what == "sales" else visible_dirs(store.config, viewer)
+    with committed(store.index, within) as uncommitted:
+        if what == "sales":
+            result = _sales(store, viewer, by, first, last)
+        else:
+            result = _stats(store, viewer, what, by, first, last, within)
+    result.uncommitted = uncommitted
+    return result
+
+
+def _stats(
+    store: Store,
+    viewer: Member,
+    what: str,
+    by: str,
+    first: dt.date,
+    last: dt.date,
+    within: list[str],
+) -> RecordList:
     config = store.config
     kind = "customer" if what == "customers" else "contract"
-    facts = Facts(store.index, config, within=visible_dirs(config, viewer))
+    facts = Facts(store.index, config, within=within)
     found = _grouped(facts, viewer, kind, by, first, last)
     names = facts.customer_names(key for key, *_rest in found) if by == "customer" else {}
     groups: dict[str, dict[str, Any]] = {}
@@ -137,9 +156,7 @@ def _label(by: str, key: Any, names: dict[str, Any]) -> str:
     return str(key or {"owner": "(pool)", "team": "(none)"}.get(by, "(unknown)"))
 
 
-def _sales(
-    store: Store, viewer: Member, by: str, first: dt.date, last: dt.date
-) -> list[dict[str, Any]]:
+def _sales(store: Store, viewer: Member, by: str, first: dt.date, last: dt.date) -> RecordList:
     config = store.config
     facts = Facts(store.index, config)
     scope = config.role_of(viewer).scope

@@ -215,12 +215,13 @@ class Index(RefreshingIndex):
         }
 
 
-def within_sql(within: Iterable[str]) -> tuple[str, list[str]]:
-    """SQL (and its parameters) for "the record's path is under one of these directories"."""
+def within_sql(within: Iterable[str], path: str = "path") -> tuple[str, list[str]]:
+    """SQL (and its parameters) for "the record's path is under one of these directories"
+    (``path="+path"``: without looking records up by path)."""
     within = [w.strip("/") for w in within]
     if not within:
         return "", []
-    sql = " OR ".join("(path > ? AND path < ?)" for _ in within)
+    sql = " OR ".join(f"({path} > ? AND {path} < ?)" for _ in within)
     return f"({sql})", [a for w in within for a in below(w)]
 
 

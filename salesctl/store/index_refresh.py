@@ -36,6 +36,7 @@ from salesctl.errors import SalesctlError
 from salesctl.git import Repo
 from salesctl.store import index_dupkeys, parsing
 from salesctl.store.index_schema import (
+    FIGURES,
     INDEX_VERSION,
     INSERT,
     INSERT_DIR,
@@ -91,6 +92,8 @@ class RefreshingIndex:
         self.region_of: Callable[[], str] = lambda: "CN"
         self._region: str | None = None
         self.key_tag: Callable[[], str] = lambda: ""  # set by the store of an encrypted org
+        # Reads as of HEAD (index_committed.py): commits only, never a look at the work tree.
+        self.committed_only = False
 
     @property
     def db_path(self) -> Path:
@@ -106,7 +109,7 @@ class RefreshingIndex:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
                 self._db = self._keyed(connect(":memory:"))
-                self._db.executescript(SCHEMA + LOOKUPS + SHARES)
+                self._db.executescript(SCHEMA + LOOKUPS + SHARES + FIGURES)
                 index_dupkeys.install(self._db, self.keys_region())
             else:
                 self._db = self._keyed(self._open())
@@ -207,7 +210,7 @@ class RefreshingIndex:
             progress.update(stored, max(expected, stored))
         db.execute("COMMIT")
         progress.update(stored)
-        db.executescript(LOOKUPS + SHARES)
+        db.executescript(LOOKUPS + SHARES + FIGURES)
         progress.done(f"{stored:,} files")
         return stored
 
@@ -259,7 +262,9 @@ class RefreshingIndex:
                 self._refresh_in_memory()
             self.fresh = True
             return
-        watch = full or look or (worktree and self.worktree_check() == "stat")
+        watch = full or (
+            not self.committed_only and (look or (worktree and self.worktree_check() == "stat"))
+        )
         if self._caught_up and (not watch or any(d.covers(scope) for d in self._looked)):
             return
         head = self.repo.head() or "-"
@@ -325,7 +330,7 @@ class RefreshingIndex:
         parse, gone, missing = self._changed_files(committed | extra)
         extra = {p for p in extra - committed - missing if parse_path(p) is not None}
         meta = {"head": head, "extra": json.dumps(sorted(extra))}
-        return {"parse": parse, "gone": gone, "meta": meta}
+        return {"parse": parse, "gone": gone, "meta": meta, "committed": committed}
 
     def _stored_paths(self) -> set[str]:
         return {p for (p,) in self.db.execute("SELECT path FROM records")}
@@ -334,7 +339,18 @@ class RefreshingIndex:
         db = self.db
         parse = set(plan["parse"])
         gone = set(plan["gone"])
+        # What a commit named is as committed again; what a look found may not be.
+        settled = plan.get("committed", set())
+        db.executemany("DELETE FROM unsettled WHERE path = ?", [(p,) for p in sorted(settled)])
         if found is not None:
+            for directory in found.dropped:
+                db.execute(
+                    "INSERT OR IGNORE INTO unsettled SELECT path FROM records "
+                    "WHERE path > ? AND path < ?",
+                    below(directory),
+                )
+            looked = [(p,) for p in found.parse | found.gone if parse_path(p) is not None]
+            db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", looked)
             for directory in found.dropped:  # the directory and everything below it
                 for table in ("records", "dirs", "strays"):
                     db.execute(

@@ -3,7 +3,9 @@
 One row of ``records`` per record file (where it lives, its fields as JSON, its problems,
 the stat signature of the bytes parsed); ``dirs`` holds the signatures of the directories
 the work tree check compares (``watch.py``); ``strays`` the files that are no record;
-``meta`` the HEAD the index reflects and its version; ``dupkeys`` each lead's and
+``meta`` the HEAD the index reflects and its version; ``unsettled`` the record files
+whose row came from a look at the work tree rather than a commit (``index_committed.py``
+reads those as committed); ``dupkeys`` each lead's and
 customer's duplicate keys (``index_dupkeys.py``). ``index_refresh.py`` writes them,
 ``index.py`` reads them.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "10"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS shares(
     source TEXT NOT NULL, member TEXT NOT NULL, how TEXT NOT NULL, target TEXT NOT NULL,
     while_owner TEXT, anchor TEXT);
 CREATE TABLE IF NOT EXISTS strays(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unsettled(path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -37,7 +40,9 @@ CREATE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE INDEX IF NOT EXISTS records_kind_owner ON records(kind, owner);
 CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
 CREATE INDEX IF NOT EXISTS records_parent ON records(parent, kind);
-CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'));
+-- partial and with the owner: new leads per owner and period read the lookup alone
+CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'), owner)
+    WHERE problems IS NULL AND data IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
 CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
     json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
@@ -46,6 +51,8 @@ CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
+CREATE INDEX IF NOT EXISTS records_broken ON records(kind, path)
+    WHERE problems IS NOT NULL OR data IS NULL;
 CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
 CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 """
@@ -68,6 +75,74 @@ CREATE TRIGGER IF NOT EXISTS records_shares_insert AFTER INSERT ON records BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS records_shares_delete AFTER DELETE ON records BEGIN
     DELETE FROM shares WHERE source = old.path;
+END;
+"""
+
+# -- what figures group on (reports/facts.py) ----------------------------------------------
+# SQLite can filter through an expression index on the JSON, but grouping on a JSON value
+# means parsing every row in range. So the values the figures group by live in side tables
+# of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
+# author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
+# the file's order; ``current``: the record is in that stage now), and each deal's stage and
+# amount (``deal_figures``). Each is defined once as
+# a SELECT over a table of records, so the committed view (index_committed.py) derives the
+# same rows from HEAD's blobs.
+ACTIVITY_ROWS = (
+    "SELECT r.path, r.kind, json_extract(r.data, '$.author'), "
+    "substr(json_extract(r.data, '$.at'), 1, 10), json_extract(r.data, '$.status') "
+    "FROM {rows} AS r WHERE r.kind IN ('followup', 'visit') "
+    "AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+STAGE_ROWS = (
+    "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value, "
+    "s.key = json_extract(r.data, '$.stage') "
+    "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
+    "AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+# a valid deal's stage and amount in cents (reports/facts.py:cents), with the columns the
+# read scope's SQL names (path, owner, team, pool): the funnel without reading its JSON
+DEAL_ROWS = (
+    "SELECT r.path, r.owner, r.team, r.pool, json_extract(r.data, '$.stage'), "
+    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    "FROM {rows} AS r WHERE r.kind = 'deal' AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+_NEW = (
+    "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.owner AS owner, "
+    "new.team AS team, new.pool AS pool, new.data AS data, new.problems AS problems)"
+)
+FIGURE_TABLES = ("activities", "stage_entries", "deal_figures")
+# day and the others untyped: values compare as the JSON held them, as the old queries did
+FIGURES = f"""
+CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
+CREATE TABLE IF NOT EXISTS stage_entries(
+    path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
+CREATE TABLE IF NOT EXISTS deal_figures(path TEXT NOT NULL, owner, team, pool, stage, cents);
+INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM activities);
+INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM stage_entries);
+INSERT INTO deal_figures {DEAL_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM deal_figures);
+CREATE INDEX IF NOT EXISTS deal_figures_path ON deal_figures(path);
+CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
+CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
+CREATE INDEX IF NOT EXISTS stage_entries_day
+    ON stage_entries(kind, day, owner, stage, current, id, seq);
+CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path, day, seq, stage);
+CREATE TRIGGER IF NOT EXISTS figures_written AFTER INSERT ON records
+WHEN new.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+    DELETE FROM activities WHERE path = new.path;
+    DELETE FROM stage_entries WHERE path = new.path;
+    INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)};
+    INSERT INTO stage_entries {STAGE_ROWS.format(rows=_NEW)};
+    DELETE FROM deal_figures WHERE path = new.path;
+    INSERT INTO deal_figures {DEAL_ROWS.format(rows=_NEW)};
+END;
+CREATE TRIGGER IF NOT EXISTS figures_removed AFTER DELETE ON records
+WHEN old.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+    DELETE FROM activities WHERE path = old.path;
+    DELETE FROM stage_entries WHERE path = old.path;
+    DELETE FROM deal_figures WHERE path = old.path;
 END;
 """
 

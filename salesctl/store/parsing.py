@@ -350,6 +350,14 @@ def read_record(root: Path, loc: RecordPath) -> Record:
 def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
     """The index row of one record file (``FileNotFoundError`` if it is gone)."""
     raw, sig, problem = _read(root, loc.path, ancestors)
+    return row_of(loc, raw, sig, problem, root)
+
+
+def row_of(
+    loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = None, root: str = ""
+) -> Row:
+    """The index row of a record file's bytes (a file's, or a commit's blob; ``root``: the
+    work tree a file is in, whose manifests say whom a sealed file is for)."""
     record = _record(loc, raw, problem, root)
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (

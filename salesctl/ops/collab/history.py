@@ -6,12 +6,13 @@ History follows a record through its moves without ``git log --follow`` (about 0
 record at 10,000 commits, and no help from the commit-graph). A record keeps its id in
 every directory it has lived in, so: start from the directory it is in now, ask
 ``git log -- <that directory>`` (one literal path: git answers from the commit-graph's
-changed-path Bloom filters), and wherever that log shows the record's file being added,
-look at that one commit for the same id leaving another directory (a move) and ask that
-directory's log too. Each directory costs one Bloom-filtered log; a record that went
-pool → alice → pool → bob costs three. A deleted record is found by its
-``Salesctl-Record`` trailer (``git log --grep``, a slower full walk, only then): so are the
-records a ``merge`` folded into this one (its ``merged`` field), whose history is shown too.
+changed-path Bloom filters) back to where the record's file was added there, and no
+further; look at that one commit for the same id leaving another directory (a move) and
+read that directory's log from there back to its arrival, and so on. Each stay costs one
+Bloom-filtered stretch of log; a record that went pool → alice → pool → bob costs four.
+A deleted record is found by its ``Salesctl-Record`` trailer (``git log --grep``, a slower
+full walk, only then): so are the records a ``merge`` folded into this one (its ``merged``
+field), whose history is shown too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
 from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
-from salesctl.ops.collab.judge import MOVE_VERBS
+from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
 from salesctl.ops.collab.record_changes import (
     RecordChange,
     field_json,
@@ -229,35 +230,76 @@ def _glob(record_id: str) -> str:
 
 
 def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[FileChange]]:
-    """Every commit that touched the record's files in any directory it has lived in."""
+    """Every commit that touched the record's files in any directory it has lived in.
+
+    Each stay in a directory is read from where the record left it (HEAD for where it is
+    now) back to where it arrived, and no further: a lead that sat in the pool for a week
+    two years ago costs that week of the pool's log, not the whole history."""
     per_commit: dict[str, list[FileChange]] = {}
-    queue, seen = list(dirs), set(dirs)
+    queue = [(directory, "HEAD") for directory in dirs]
+    seen = set(queue)
     while queue:
-        directory = queue.pop(0)
-        arrivals = []
-        for commit, changes in git.path_log(directory):
+        directory, rev = queue.pop(0)
+        stay, arrived, complete = git.path_log_until(directory, rev, _arrived)
+        action = None
+        if arrived:
+            # Where did it come from? The same id leaving another directory in that
+            # commit: a look through all of the commit's changes (the pool's 30,000-entry
+            # tree), spared when salesctl's trailer says the commit created the record.
+            arrival = stay[-1][0]
+            action = _action(git, arrival)
+            if action is None or not _creates(action, record_id):
+                changes = git.commit_changes(arrival, [directory, _glob(record_id)])
+                stay[-1] = (arrival, changes)
+            elif not complete:
+                stay[-1] = (arrival, git.commit_changes(arrival, [directory]))
+        for commit, changes in stay:
             bucket = per_commit.setdefault(commit, [])
             known = {c.path for c in bucket}
             bucket += [c for c in changes if c.path not in known]
-            if any(c.old_blob is None and place_of(c.path).is_main for c in changes):
-                arrivals.append(commit)
-        # Where did it come from? The same id leaving another directory in that commit.
-        for commit in arrivals:
-            for source in _sources(git, record_id, commit):
-                if source not in seen:
-                    seen.add(source)
-                    queue.append(source)
+        if not arrived:
+            continue  # it was in this directory from the first commit that touched it
+        sources = _left(record_id, stay[-1][1])
+        # The source's log from the arrival on: the commit it left in is part of its stay.
+        items = [(source, arrival) for source in sources]
+        if not sources and action is None:
+            # salesctl never gives a new record a used id, so a record its commit adds is
+            # new; a hand commit may have re-added one deleted before: read on, back to
+            # the directory's first commit
+            items = [(directory, f"{arrival}^@")]
+        for item in items:
+            if item not in seen:
+                seen.add(item)
+                queue.append(item)
     return per_commit
 
 
-def _sources(git: GitReader, record_id: str, commit: str) -> list[str]:
-    """Directories the record's file left in ``commit`` (none: it was created there)."""
-    parents = git.text("rev-parse", f"{commit}^@").split()
-    if not parents:
-        return []
+def _arrived(changes: list[FileChange]) -> bool:
+    """The record's own file appears in its directory with these changes."""
+    return any(c.old_blob is None and place_of(c.path).is_main for c in changes)
+
+
+def _action(git: GitReader, commit: str) -> str | None:
+    """The commit's ``Salesctl-Action`` trailer (None: not salesctl's commit)."""
+    out = git.text(
+        "log", "-1", "--format=%(trailers:key=Salesctl-Action,valueonly)", commit, check=False
+    )
+    return out.strip().splitlines()[0] if out.strip() else None
+
+
+def _creates(action: str, record_id: str) -> bool:
+    """Does a salesctl commit of ``action`` create records of the id's kind?"""
+    kind = kind_of_id(record_id)
+    if kind is None:
+        return False
+    return action in (f"{kind.name}.add", f"{kind.name}.import", *EXTRA_ADD.get(kind.name, ()))
+
+
+def _left(record_id: str, changes: list[FileChange]) -> list[str]:
+    """Directories the record's own file left with ``changes`` (none: created there)."""
     return [
         change.path.rsplit("/", 1)[0]
-        for change in git.diff(parents[0], commit, [_glob(record_id)])
+        for change in changes
         if change.new_blob is None
         and place_of(change.path).record == record_id
         and place_of(change.path).is_main

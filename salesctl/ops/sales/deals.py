@@ -8,6 +8,7 @@ a stage is the sum of ``amount * probability / 100`` over its deals.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ from salesctl.ops.records import (
 from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
 from salesctl.reports.facts import Facts
+from salesctl.store.index_committed import committed
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -203,9 +205,15 @@ def pipeline(
     conditions, args, within = owner_filter(store, viewer, OwnedBy(owner, team), shared=False)
     where = " AND ".join(conditions)
     facts = Facts(store.index, config, within=within)
-    found = facts.stage_totals(where, args, as_of)
     rows = RecordList()
-    rows.skipped = facts.skipped(where, args)
+    # The funnel as of a past day is a report's figure: as committed (the live one: as is).
+    reading: contextlib.AbstractContextManager[list[str]] = (
+        committed(store.index, within) if as_of else contextlib.nullcontext([])
+    )
+    with reading as edited:
+        found = facts.stage_totals(where, args, as_of)
+        rows.skipped = facts.skipped(where, args)
+    rows.uncommitted = edited
     for stage in config.deal_stages:
         count, total = found.get(stage.id, (0, Decimal(0)))
         rows.append(
