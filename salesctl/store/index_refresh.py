@@ -196,7 +196,7 @@ class RefreshingIndex:
         workers = parsing.workers_for(expected)
         db.execute("BEGIN")
         for rows, _gone in parsing.parse_many(
-            str(self.root), paths, workers=workers, trusted=trusted
+            str(self.root), paths, workers=workers, trusted=trusted, region=self.keys_region()
         ):
             db.executemany(INSERT, rows)
             stored += len(rows)
@@ -352,7 +352,10 @@ class RefreshingIndex:
         progress = self.progress("indexing changed records", len(parse) or None)
         done = 0
         for rows, vanished in parsing.parse_many(
-            str(self.root), sorted(parse), workers=parsing.workers_for(len(parse))
+            str(self.root),
+            sorted(parse),
+            workers=parsing.workers_for(len(parse)),
+            region=self.keys_region(),
         ):
             db.executemany(INSERT, rows)
             gone.update(vanished)
@@ -424,7 +427,8 @@ class RefreshingIndex:
         walk = Walk(self.root)
         db.execute("BEGIN")
         db.execute("DELETE FROM records")
-        for rows, _gone in parsing.parse_many(str(self.root), walk, trusted=True):
+        rows_of = parsing.parse_many(str(self.root), walk, trusted=True, region=self.keys_region())
+        for rows, _gone in rows_of:
             db.executemany(INSERT, rows)
         db.execute("DELETE FROM strays")
         db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walk.strays)

@@ -33,12 +33,25 @@ from salesctl import yamlio
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
+from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
 
-# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON)
+# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON,
+# duplicate keys JSON): index_schema.COLUMNS
 Row = tuple[
-    str, str, str, str | None, str | None, str | None, int, str, str | None, str | None, str | None
+    str,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
 ]
 
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
@@ -308,8 +321,9 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     return _record(loc, raw, problem)
 
 
-def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
-    """The index row of one record file (``FileNotFoundError`` if it is gone)."""
+def row_for(root: str, loc: RecordPath, ancestors: Ancestors, region: str = "CN") -> Row:
+    """The index row of one record file (``FileNotFoundError`` if it is gone); its
+    duplicate keys are made with the org's phone ``region``."""
     raw, sig, problem = _read(root, loc.path, ancestors)
     record = _record(loc, raw, problem)
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
@@ -332,6 +346,7 @@ def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
         data,
         problems,
         json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
+        keys_json(loc.kind.name, record.data, region),
     )
 
 
@@ -339,11 +354,12 @@ def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
 
 _worker_root = ""
 _worker_trusted = False
+_worker_region = "CN"
 
 
-def _init_worker(root: str, trusted: bool) -> None:
-    global _worker_root, _worker_trusted
-    _worker_root, _worker_trusted = root, trusted
+def _init_worker(root: str, trusted: bool, region: str) -> None:
+    global _worker_root, _worker_trusted, _worker_region
+    _worker_root, _worker_trusted, _worker_region = root, trusted, region
 
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
@@ -355,7 +371,7 @@ def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
         if loc is None:
             continue
         try:
-            rows.append(row_for(_worker_root, loc, ancestors))
+            rows.append(row_for(_worker_root, loc, ancestors, _worker_region))
         except FileNotFoundError:
             gone.append(path)
     return rows, gone
@@ -388,19 +404,25 @@ def workers_for(expected: int) -> int:
 
 
 def parse_many(
-    root: str, paths: Iterable[str], *, workers: int = 1, trusted: bool = False
+    root: str,
+    paths: Iterable[str],
+    *,
+    workers: int = 1,
+    trusted: bool = False,
+    region: str = "CN",
 ) -> Iterator[tuple[list[Row], list[str]]]:
-    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes.
+    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes; the
+    rows' duplicate keys are made with the phone ``region``.
 
     ``paths`` may be a lazy walk: with workers it is consumed in a background thread while
     the caller stores finished chunks."""
     if workers <= 1:
-        _init_worker(root, trusted)
+        _init_worker(root, trusted, region)
         for chunk in _chunks(paths, CHUNK):
             yield _parse_chunk(chunk)
         return
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted, region)) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))
