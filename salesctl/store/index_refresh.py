@@ -28,7 +28,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,11 +44,12 @@ from salesctl.store.index_schema import (
     SHARES,
     connect,
 )
-from salesctl.store.layout import RECORD_ROOTS, parse_path
+from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
 from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
 
 WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
+DIRECT_ROWS_MIN = 200  # a commit of this many records is stored from its fields (an import)
 
 
 class Progress(Protocol):
@@ -289,10 +290,22 @@ class RefreshingIndex:
         if watch:
             self._looked.append(scope)
 
-    def note_written(self, paths: Iterable[str], *, committed: bool) -> None:
+    def note_written(
+        self,
+        paths: Iterable[str],
+        *,
+        committed: bool,
+        commit: str | None = None,
+        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]] | None = None,
+    ) -> None:
         """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
-        uncommitted ones (``--no-commit``) are remembered so the next command sees them."""
+        uncommitted ones (``--no-commit``) are remembered so the next command sees them.
+        A big commit (an import) whose files' ``fields`` are known is stored straight away
+        instead: its rows are made from the fields, not by reading the files back."""
         self.fresh = False
+        big = committed and commit and fields and len(fields) >= DIRECT_ROWS_MIN
+        if big and self._store_committed(str(commit), list(paths), fields or {}):
+            return
         if committed or not self.repo.owns_root:
             return
         db = self.db  # builds it if missing: a build from ``git ls-files`` would not see these
@@ -304,6 +317,52 @@ class RefreshingIndex:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _store_committed(
+        self,
+        commit: str,
+        paths: list[str],
+        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
+    ) -> bool:
+        """Store the rows of ``commit``'s record files from their ``fields``, if the index
+        reflects its parent (this command refreshed it); the other paths (deletes, files
+        written as bytes or not of the plain shapes) are looked at by the next refresh, as
+        uncommitted writes are. False if the index was not at the parent: nothing done."""
+        if self._db is None or not self.repo.owns_root:
+            return False  # not opened by this command: the next one reads the commit
+        parent = self.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
+        db = self.db
+        root = str(self.root)
+        region = self.keys_region()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            meta = self._read_meta()
+            if not parent or meta["head"] != parent:
+                db.execute("ROLLBACK")
+                return False
+            rows, later = [], []
+            for path in paths:
+                loc, data = fields.get(path, (None, None))
+                try:
+                    st = os.lstat(f"{root}/{path}") if loc is not None and data else None
+                except OSError:
+                    st = None
+                if loc is None or data is None or st is None or not stat.S_ISREG(st.st_mode):
+                    later.append(path)
+                    continue
+                rows.append(
+                    parsing.row_of_written(loc, data, parsing.signature(st, time.time_ns()), region)
+                )
+            db.executemany(INSERT, rows)
+            put = self._meta_set(db)
+            put("head", commit)
+            put("extra", set(json.loads(meta["extra"] or "[]")) | set(later))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._caught_up = True  # at the new commit; what this command looked at stays looked at
+        return True
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))

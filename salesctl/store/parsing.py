@@ -295,6 +295,10 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
         # PyYAML's constructors raise these for well-formed but impossible values
         # (``2026-13-40``, ``2026-02-30``); a broken file must never stop a command.
         return Record(loc, {}, (Problem(loc.path, f"malformed YAML: {exc}"),))
+    return _normalised(loc, loaded)
+
+
+def _normalised(loc: RecordPath, loaded: Any) -> Record:
     data, problems = loc.kind.normalise(loaded, loc.path)
     if not _finite(data.get("custom")):
         # NaN/infinity would make the index's JSON unreadable to SQLite (every query fails)
@@ -325,7 +329,52 @@ def row_for(root: str, loc: RecordPath, ancestors: Ancestors, region: str = "CN"
     """The index row of one record file (``FileNotFoundError`` if it is gone); its
     duplicate keys are made with the org's phone ``region``."""
     raw, sig, problem = _read(root, loc.path, ancestors)
-    record = _record(loc, raw, problem)
+    return _row(loc, _record(loc, raw, problem), sig, region)
+
+
+def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: str) -> Row:
+    """The row ``row_for`` would read from a file salesctl just wrote from ``fields`` (a
+    ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back."""
+    return _row(loc, _normalised(loc, fields), sig, region)
+
+
+# Characters YAML treats as line breaks or drops (NEL, the Unicode separators, a BOM, CR):
+# a string holding one may not load back as it was written, so it is read back instead.
+_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
+_PLAIN_SCALARS = (int, bool, type(None), dt.date)  # type() is exact: no datetime, no float
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep copy of fields about to be written, if they are of the shapes that load back
+    exactly as ``yamlio.dumps`` writes them (text, whole numbers, booleans, None, dates,
+    lists and mappings of them: what an import writes); None otherwise (floats, decimals,
+    datetimes: those files are read back)."""
+    copied = _plain(value)
+    return None if copied is _NOT_PLAIN else copied
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _NOT_PLAIN if _BREAKS.search(value) else value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            copied = _plain(item)
+            if type(key) is not str or _BREAKS.search(key) or copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = copied
+        return out
+    if kind is list:
+        items = [_plain(item) for item in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    return value if kind in _PLAIN_SCALARS else _NOT_PLAIN
+
+
+def _row(loc: RecordPath, record: Record, sig: str, region: str) -> Row:
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
         json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
