@@ -36,6 +36,7 @@ from salesctl.errors import SalesctlError
 from salesctl.git import Repo
 from salesctl.store import index_dupkeys, parsing
 from salesctl.store.index_schema import (
+    CHANGES,
     INDEX_VERSION,
     INSERT,
     INSERT_DIR,
@@ -103,7 +104,7 @@ class RefreshingIndex:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
                 self._db = self._keyed(connect(":memory:"))
-                self._db.executescript(SCHEMA + LOOKUPS + SHARES)
+                self._db.executescript(SCHEMA + LOOKUPS + SHARES + CHANGES)
                 index_dupkeys.install(self._db, self.keys_region())
             else:
                 self._db = self._keyed(self._open())
@@ -204,7 +205,7 @@ class RefreshingIndex:
             progress.update(stored, max(expected, stored))
         db.execute("COMMIT")
         progress.update(stored)
-        db.executescript(LOOKUPS + SHARES)
+        db.executescript(LOOKUPS + SHARES + CHANGES)
         progress.done(f"{stored:,} files")
         return stored
 

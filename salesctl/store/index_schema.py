@@ -71,6 +71,26 @@ CREATE TRIGGER IF NOT EXISTS records_shares_delete AFTER DELETE ON records BEGIN
 END;
 """
 
+# A counter of changes to ``records`` (any row inserted, replaced, updated or deleted), so a
+# reader that derived something from every row (``check``'s cache) can tell that nothing
+# changed since, without comparing every row. Added after a build's bulk insert. The
+# partial index finds the rows whose signature does not pin their content (files read
+# within the file system's timestamp tick, unreadable files) without a scan.
+CHANGES = """
+INSERT OR IGNORE INTO meta VALUES ('changes', '0');
+CREATE TRIGGER IF NOT EXISTS records_changes_insert AFTER INSERT ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE TRIGGER IF NOT EXISTS records_changes_update AFTER UPDATE ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE TRIGGER IF NOT EXISTS records_changes_delete AFTER DELETE ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE INDEX IF NOT EXISTS records_unsure ON records(path)
+    WHERE data IS NULL OR sig LIKE 'racy:%';
+"""
+
 COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems, shares, keys"
 INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
