@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import yamlio
+from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
@@ -472,6 +473,9 @@ def parse_many(
         return
     import multiprocessing
 
+    # The workers inherit libphonenumber and the region's metadata instead of each loading
+    # them for its first phone (the duplicate keys).
+    phone_key("138 0013 8000", region)
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted, region)) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))
