@@ -335,6 +335,7 @@ class RefreshingIndex:
         db = self.db
         root = str(self.root)
         region = self.keys_region()
+        db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
         db.execute("BEGIN IMMEDIATE")
         try:
             meta = self._read_meta()
