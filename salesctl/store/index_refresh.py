@@ -325,46 +325,62 @@ class RefreshingIndex:
         paths: list[str],
         fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
     ) -> bool:
-        """Store the rows of ``commit``'s record files from their ``fields``, if the index
-        reflects its parent (this command refreshed it); the other paths (deletes, files
-        written as bytes or not of the plain shapes) are looked at by the next refresh, as
-        uncommitted writes are. False if the index was not at the parent: nothing done."""
+        """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
+        rows of its deleted ones), if the index reflects its parent (this command refreshed
+        it). False, nothing done, if it does not, or if any record file of the commit was
+        written as bytes or with fields not of the plain shapes: the next command reads the
+        commit as any other."""
         if self._db is None or not self.repo.owns_root:
             return False  # not opened by this command: the next one reads the commit
+        rows = self._rows_written(paths, fields)
+        if rows is None:
+            return False
+        written, gone = rows
         parent = self.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
         db = self.db
-        root = str(self.root)
-        region = self.keys_region()
         db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
         db.execute("BEGIN IMMEDIATE")
         try:
-            meta = self._read_meta()
-            if not parent or meta["head"] != parent:
+            if not parent or self._read_meta()["head"] != parent:
                 db.execute("ROLLBACK")
                 return False
-            rows, later = [], []
-            for path in paths:
-                loc, data = fields.get(path, (None, None))
-                try:
-                    st = os.lstat(f"{root}/{path}") if loc is not None and data else None
-                except OSError:
-                    st = None
-                if loc is None or data is None or st is None or not stat.S_ISREG(st.st_mode):
-                    later.append(path)
-                    continue
-                rows.append(
-                    parsing.row_of_written(loc, data, parsing.signature(st, time.time_ns()), region)
-                )
-            db.executemany(INSERT, rows)
-            put = self._meta_set(db)
-            put("head", commit)
-            put("extra", set(json.loads(meta["extra"] or "[]")) | set(later))
+            db.executemany(INSERT, written)
+            db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
+            self._meta_set(db)("head", commit)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self._caught_up = True  # at the new commit; what this command looked at stays looked at
         return True
+
+    def _rows_written(
+        self, paths: list[str], fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]]
+    ) -> tuple[list[parsing.Row], list[str]] | None:
+        """(rows of the record files written from plain fields, record files deleted), or
+        None if some record file can only be known by reading it."""
+        root = str(self.root)
+        region = self.keys_region()
+        rows: list[parsing.Row] = []
+        gone: list[str] = []
+        for path in paths:
+            loc, data = fields.get(path, (None, None))
+            if loc is None and parse_path(path) is None:
+                continue  # not a record file (an attachment): the index holds none
+            try:
+                st = os.lstat(f"{root}/{path}")
+            except FileNotFoundError:
+                if loc is not None:
+                    return None
+                gone.append(path)
+                continue
+            except OSError:
+                return None
+            if data is None or loc is None or not stat.S_ISREG(st.st_mode):
+                return None
+            sig = parsing.signature(st, time.time_ns())
+            rows.append(parsing.row_of_written(loc, data, sig, region))
+        return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))
