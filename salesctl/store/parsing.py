@@ -30,15 +30,29 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import yamlio
+from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
+from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
 
-# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON)
+# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON,
+# duplicate keys JSON): index_schema.COLUMNS
 Row = tuple[
-    str, str, str, str | None, str | None, str | None, int, str, str | None, str | None, str | None
+    str,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
 ]
 
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
@@ -282,6 +296,10 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
         # PyYAML's constructors raise these for well-formed but impossible values
         # (``2026-13-40``, ``2026-02-30``); a broken file must never stop a command.
         return Record(loc, {}, (Problem(loc.path, f"malformed YAML: {exc}"),))
+    return _normalised(loc, loaded)
+
+
+def _normalised(loc: RecordPath, loaded: Any) -> Record:
     data, problems = loc.kind.normalise(loaded, loc.path)
     if not _finite(data.get("custom")):
         # NaN/infinity would make the index's JSON unreadable to SQLite (every query fails)
@@ -308,15 +326,63 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     return _record(loc, raw, problem)
 
 
-def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
-    """The index row of one record file (``FileNotFoundError`` if it is gone)."""
+def row_for(root: str, loc: RecordPath, ancestors: Ancestors, region: str = "CN") -> Row:
+    """The index row of one record file (``FileNotFoundError`` if it is gone); its
+    duplicate keys are made with the org's phone ``region``."""
     raw, sig, problem = _read(root, loc.path, ancestors)
-    return row_of(loc, raw, sig, problem)
+    return row_of(loc, raw, sig, problem, region)
 
 
-def row_of(loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = None) -> Row:
+def row_of(
+    loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = None, region: str = "CN"
+) -> Row:
     """The index row of a record file's bytes (a file's, or a commit's blob)."""
-    record = _record(loc, raw, problem)
+    return _row(loc, _record(loc, raw, problem), sig, region)
+
+
+def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: str) -> Row:
+    """The row ``row_for`` would read from a file salesctl just wrote from ``fields`` (a
+    ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back."""
+    return _row(loc, _normalised(loc, fields), sig, region)
+
+
+# Characters YAML treats as line breaks or drops (NEL, the Unicode separators, a BOM, CR):
+# a string holding one may not load back as it was written, so it is read back instead.
+_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
+_PLAIN_SCALARS = (int, bool, type(None), dt.date)  # type() is exact: no datetime, no float
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep copy of fields about to be written, if they are of the shapes that load back
+    exactly as ``yamlio.dumps`` writes them (text, whole numbers, booleans, None, dates,
+    lists and mappings of them: what an import writes); None otherwise (floats, decimals,
+    datetimes: those files are read back)."""
+    copied = _plain(value)
+    return None if copied is _NOT_PLAIN else copied
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _NOT_PLAIN if _BREAKS.search(value) else value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            copied = _plain(item)
+            if type(key) is not str or _BREAKS.search(key) or copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = copied
+        return out
+    if kind is list:
+        items = [_plain(item) for item in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    return value if kind in _PLAIN_SCALARS else _NOT_PLAIN
+
+
+def _row(loc: RecordPath, record: Record, sig: str, region: str) -> Row:
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
         json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
@@ -337,6 +403,7 @@ def row_of(loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = N
         data,
         problems,
         json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
+        keys_json(loc.kind.name, record.data, region),
     )
 
 
@@ -344,11 +411,12 @@ def row_of(loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = N
 
 _worker_root = ""
 _worker_trusted = False
+_worker_region = "CN"
 
 
-def _init_worker(root: str, trusted: bool) -> None:
-    global _worker_root, _worker_trusted
-    _worker_root, _worker_trusted = root, trusted
+def _init_worker(root: str, trusted: bool, region: str) -> None:
+    global _worker_root, _worker_trusted, _worker_region
+    _worker_root, _worker_trusted, _worker_region = root, trusted, region
 
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
@@ -360,7 +428,7 @@ def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
         if loc is None:
             continue
         try:
-            rows.append(row_for(_worker_root, loc, ancestors))
+            rows.append(row_for(_worker_root, loc, ancestors, _worker_region))
         except FileNotFoundError:
             gone.append(path)
     return rows, gone
@@ -393,19 +461,28 @@ def workers_for(expected: int) -> int:
 
 
 def parse_many(
-    root: str, paths: Iterable[str], *, workers: int = 1, trusted: bool = False
+    root: str,
+    paths: Iterable[str],
+    *,
+    workers: int = 1,
+    trusted: bool = False,
+    region: str = "CN",
 ) -> Iterator[tuple[list[Row], list[str]]]:
-    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes.
+    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes; the
+    rows' duplicate keys are made with the phone ``region``.
 
     ``paths`` may be a lazy walk: with workers it is consumed in a background thread while
     the caller stores finished chunks."""
     if workers <= 1:
-        _init_worker(root, trusted)
+        _init_worker(root, trusted, region)
         for chunk in _chunks(paths, CHUNK):
             yield _parse_chunk(chunk)
         return
     import multiprocessing
 
+    # The workers inherit libphonenumber and the region's metadata instead of each loading
+    # them for its first phone (the duplicate keys).
+    phone_key("138 0013 8000", region)
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted, region)) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))
