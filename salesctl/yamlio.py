@@ -103,7 +103,9 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
             node = loader.get_single_node()
             if node is not None and "!" in text:  # no "!": no tag anywhere (the usual case)
                 _refuse_explicit_tags(loader, node)
-            data = None if node is None else loader.construct_document(node)
+            data = None if node is None else _SLOW if "*" in text else _construct(loader, node, 0)
+            if data is _SLOW:
+                data = loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -120,8 +122,48 @@ def loads(text: str | bytes, *, source: str = "<input>") -> Any:
     except Exception as exc:  # a constructor's own bug on odd input: still the file's problem
         detail = f"unreadable value ({type(exc).__name__}: {exc})"
         raise YamlError(_at_failing_line(text, source), detail) from None
-    _refuse_aliases(data, source)
+    if "*" in text:  # no "*": no alias, so no container can be shared
+        _refuse_aliases(data, source)
     return data
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_TYPED = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+)
+_SLOW = object()  # what _construct returns for what only the loader's own constructor builds
+MAX_FAST_DEPTH = 64
+
+
+def _construct(loader: Any, node: yaml.Node, depth: int) -> Any:
+    """What ``loader.construct_document(node)`` builds, for a document without aliases,
+    faster (a record's many small nodes were most of a load): plain mappings, sequences and
+    text are built here, other scalars by the loader's own constructors. ``_SLOW`` for
+    anything else (merge keys, ``=``, non-scalar keys, deep nesting): the loader then builds
+    the whole document itself."""
+    kind = type(node)
+    tag = node.tag
+    if kind is yaml.ScalarNode:
+        if tag == _STR:
+            return node.value
+        return loader.construct_object(node) if tag in _TYPED else _SLOW
+    if depth > MAX_FAST_DEPTH:
+        return _SLOW
+    if kind is yaml.MappingNode and tag == _MAP:
+        mapping = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode:
+                return _SLOW  # unhashable, or a merge the loader flattens
+            key = _construct(loader, key_node, depth + 1)
+            value = _construct(loader, value_node, depth + 1)
+            if key is _SLOW or value is _SLOW:
+                return _SLOW
+            mapping[key] = value
+        return mapping
+    if kind is yaml.SequenceNode and tag == _SEQ:
+        items = [_construct(loader, item, depth + 1) for item in node.value]
+        return _SLOW if any(item is _SLOW for item in items) else items
+    return _SLOW
 
 
 def load_file(path: str, *, source: str | None = None) -> Any:

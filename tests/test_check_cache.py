@@ -20,6 +20,7 @@ from test_foundation_check import LEAD_YAML
 
 from salesctl.ops.collab import check as check_module
 from salesctl.ops.collab.check import check_store
+from salesctl.store.index import Index
 from salesctl.store.store import Store
 
 LEAD = "teams/east/alice/leads/L-0000000000A1/lead.yaml"
@@ -239,3 +240,37 @@ def _cached_paths(store: Path) -> list[str]:
     index = Store(store).index
     rows = index.execute("SELECT path FROM check_cache ORDER BY path", kinds=[])
     return [path for (path,) in rows]
+
+
+def test_a_warm_check_with_no_record_changed_makes_no_pass_over_the_rows(
+    store: Path, lead: Path, validated: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[str] = []
+    real = Index.execute
+
+    def execute(self: Index, sql: str, *args: Any, **kw: Any) -> Any:
+        if sql == check_module.STALE:  # the comparison of every row with its cached result
+            passes.append(sql)
+        return real(self, sql, *args, **kw)
+
+    monkeypatch.setattr(Index, "execute", execute)
+
+    def rows_compared() -> int:
+        passes.clear()
+        assert check_store(Store(store)) == []
+        return len(passes)
+
+    assert rows_compared() == 0  # nothing changed since the fixture's check
+    assert validated == []
+    write(store, LEAD, LEAD_YAML.replace("Wei", "Wei Chen"), age=30)
+    assert rows_compared() > 0  # an edit: every row's cached result is compared again
+    assert validated == [LEAD]
+    assert rows_compared() == 0
+    # a file read within the file system's tick is validated again on every check anyway
+    fresh = "teams/east/bob/leads/L-0000000000B1/lead.yaml"
+    write(store, fresh, LEAD_YAML.replace("name: Wei", "name: [a, b]"))
+    first = check_store(Store(store))
+    assert [p.field for p in first] == ["name"]
+    validated.clear()
+    assert check_store(Store(store)) == first
+    assert fresh in validated

@@ -70,9 +70,16 @@ def indexed(root: Path, *, full: bool = False) -> list[tuple[Any, ...]]:
         for share in json.loads(shares)
     )
     assert sorted(db.execute("SELECT * FROM shares")) == exploded
+    # and the dupkeys table is the records' duplicate keys, made where each file was parsed
+    keys = sorted(
+        (key, path)
+        for path, found in db.execute("SELECT path, keys FROM records WHERE keys NOT NULL")
+        for key in json.loads(found)
+    )
+    assert sorted(db.execute("SELECT key, path FROM dupkeys")) == keys
     return list(
         db.execute(
-            "SELECT path, id, kind, parent, owner, team, pool, data, problems, shares "
+            "SELECT path, id, kind, parent, owner, team, pool, data, problems, shares, keys "
             "FROM records ORDER BY path"
         )
     )

@@ -16,6 +16,7 @@ object (the region is passed in).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -43,11 +44,16 @@ KEY_KINDS = {"c": "company", "p": "phone", "e": "email", "d": "email domain"}
 
 def phone_key(phone: Any, region: str) -> str | None:
     """``p:+8613800138000``, or ``p:`` and the digits of a number that does not parse."""
+    text = str(phone).strip()
+    return _phone_key(text, region) if text else None
+
+
+# An import keys each row's phone twice (the duplicate guard, then the index's row of the
+# written file) and libphonenumber's parse is most of a key's cost: remember the last ones.
+@functools.lru_cache(maxsize=16384)
+def _phone_key(text: str, region: str) -> str | None:
     import phonenumbers  # 25 ms to import: only when there is a phone to key
 
-    text = str(phone).strip()
-    if not text:
-        return None
     number = parse_phone(text, region)
     if number is not None and phonenumbers.is_possible_number(number):
         return "p:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -8,6 +8,7 @@ Amounts are ``Decimal`` (exact sums in reports); dates are ``datetime.date``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -72,9 +73,12 @@ def coerce_phone(value: Any) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_phone(text: str, region: str) -> Any:
     """``text`` as a ``phonenumbers.PhoneNumber`` of ``region`` (or its own +country code),
-    None where libphonenumber cannot read it. (Imported here: 25 ms, only for a phone.)"""
+    None where libphonenumber cannot read it. (Imported here: 25 ms, only for a phone.)
+    Remembered: an import checks each row's phone, then keys it; callers only read the
+    number, never change it."""
     import phonenumbers
 
     try:

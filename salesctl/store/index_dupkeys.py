@@ -2,9 +2,11 @@
 (``model/dupkeys.py``), so ``lead add`` and the other guarded commands find a duplicate with
 one indexed lookup however big the store is.
 
-The keys of a phone depend on the org's ``region:``. The region the stored keys were made
-with is kept in ``meta`` (``dupkeys_region``); when the config says another, the keys are
-made again before anything is looked up (``current``), so a stale key is never served.
+The keys are made when a file is parsed (``parsing.row_for``, in the build's workers) and
+kept in ``records.keys``; the table is filled from that column. The keys of a phone depend
+on the org's ``region:``. The region the stored keys were made with is kept in ``meta``
+(``dupkeys_region``); when the config says another, the keys are made again, in SQL, before
+anything is looked up (``current``), so a stale key is never served.
 """
 
 from __future__ import annotations
@@ -15,31 +17,46 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from salesctl.model.dupkeys import record_keys
-from salesctl.store.index_schema import DUPKEYS_FILL, DUPKEYS_LOOKUPS, DUPKEYS_TABLE
+from salesctl.store.index_schema import (
+    DUPKEYS_FILL,
+    DUPKEYS_LOOKUPS,
+    DUPKEYS_REKEY,
+    DUPKEYS_TABLE,
+)
 
 SQL_VARS = 900
 REGION_KEY = "dupkeys_region"
 
 
-def register(db: sqlite3.Connection, region_of: Callable[[], str]) -> sqlite3.Connection:
-    """Give ``db`` the ``salesctl_dupkeys(kind, data)`` function the triggers call."""
+def keys_json(kind: str, data: dict[str, Any] | None, region: str) -> str | None:
+    """``records.keys`` of a record's fields: its keys as JSON, None for none."""
+    if not data or kind not in ("lead", "customer"):
+        return None
+    try:
+        found = record_keys(kind, data, region)
+    except Exception:  # a broken file must never stop a refresh: it just has no keys
+        found = []
+    return json.dumps(found, ensure_ascii=False) if found else None
 
-    def keys(kind: str, data: str | None) -> str:
-        if not data:
-            return "[]"
+
+def register(db: sqlite3.Connection, region_of: Callable[[], str]) -> sqlite3.Connection:
+    """Give ``db`` the ``salesctl_dupkeys(kind, data)`` function that makes the keys again
+    from the stored fields when the region changes (``current``)."""
+
+    def keys(kind: str, data: str | None) -> str | None:
         try:
-            fields = json.loads(data)
-            found = record_keys(kind, fields, region_of()) if isinstance(fields, dict) else []
-        except Exception:  # raising inside SQLite would abort the whole refresh
-            found = []
-        return json.dumps(found, ensure_ascii=False)
+            fields = json.loads(data) if data else None
+        except ValueError:
+            return None
+        return keys_json(kind, fields if isinstance(fields, dict) else None, region_of())
 
     db.create_function("salesctl_dupkeys", 2, keys)
     return db
 
 
 def install(db: sqlite3.Connection, region: str) -> None:
-    """Create and fill the table from ``records`` (a build: in bulk, lookups after)."""
+    """Create and fill the table from ``records.keys`` (a build: in bulk, lookups after).
+    ``region``: the one the rows' keys were made with."""
     db.execute("BEGIN")
     db.execute(DUPKEYS_TABLE)
     db.execute("DELETE FROM dupkeys")
@@ -56,6 +73,7 @@ def current(db: sqlite3.Connection, region: str) -> None:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
+        db.execute(DUPKEYS_REKEY)
         db.execute("DELETE FROM dupkeys")
         db.execute(DUPKEYS_FILL)
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REGION_KEY, region))

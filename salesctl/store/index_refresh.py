@@ -28,7 +28,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from salesctl.errors import SalesctlError
 from salesctl.git import Repo
 from salesctl.store import index_dupkeys, parsing
 from salesctl.store.index_schema import (
+    CHANGES,
     FIGURES,
     INDEX_VERSION,
     INSERT,
@@ -45,11 +46,12 @@ from salesctl.store.index_schema import (
     SHARES,
     connect,
 )
-from salesctl.store.layout import RECORD_ROOTS, parse_path
+from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
 from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
 
 WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
+DIRECT_ROWS_MIN = 200  # a commit of this many records is stored from its fields (an import)
 
 
 class Progress(Protocol):
@@ -109,7 +111,7 @@ class RefreshingIndex:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
                 self._db = self._keyed(connect(":memory:"))
-                self._db.executescript(SCHEMA + LOOKUPS + SHARES + FIGURES)
+                self._db.executescript(SCHEMA + LOOKUPS + SHARES + FIGURES + CHANGES)
                 index_dupkeys.install(self._db, self.keys_region())
             else:
                 self._db = self._keyed(self._open())
@@ -203,14 +205,14 @@ class RefreshingIndex:
         workers = parsing.workers_for(expected)
         db.execute("BEGIN")
         for rows, _gone in parsing.parse_many(
-            str(self.root), paths, workers=workers, trusted=trusted
+            str(self.root), paths, workers=workers, trusted=trusted, region=self.keys_region()
         ):
             db.executemany(INSERT, rows)
             stored += len(rows)
             progress.update(stored, max(expected, stored))
         db.execute("COMMIT")
         progress.update(stored)
-        db.executescript(LOOKUPS + SHARES + FIGURES)
+        db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
         progress.done(f"{stored:,} files")
         return stored
 
@@ -298,10 +300,22 @@ class RefreshingIndex:
         if watch:
             self._looked.append(scope)
 
-    def note_written(self, paths: Iterable[str], *, committed: bool) -> None:
+    def note_written(
+        self,
+        paths: Iterable[str],
+        *,
+        committed: bool,
+        commit: str | None = None,
+        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]] | None = None,
+    ) -> None:
         """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
-        uncommitted ones (``--no-commit``) are remembered so the next command sees them."""
+        uncommitted ones (``--no-commit``) are remembered so the next command sees them.
+        A big commit (an import) whose files' ``fields`` are known is stored straight away
+        instead: its rows are made from the fields, not by reading the files back."""
         self.fresh = False
+        big = committed and commit and fields and len(fields) >= DIRECT_ROWS_MIN
+        if big and self._store_committed(str(commit), list(paths), fields or {}):
+            return
         if committed or not self.repo.owns_root:
             return
         db = self.db  # builds it if missing: a build from ``git ls-files`` would not see these
@@ -313,6 +327,69 @@ class RefreshingIndex:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _store_committed(
+        self,
+        commit: str,
+        paths: list[str],
+        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
+    ) -> bool:
+        """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
+        rows of its deleted ones), if the index reflects its parent (this command refreshed
+        it). False, nothing done, if it does not, or if any record file of the commit was
+        written as bytes or with fields not of the plain shapes: the next command reads the
+        commit as any other."""
+        if self._db is None or not self.repo.owns_root:
+            return False  # not opened by this command: the next one reads the commit
+        rows = self._rows_written(paths, fields)
+        if rows is None:
+            return False
+        written, gone = rows
+        parent = self.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
+        db = self.db
+        db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if not parent or self._read_meta()["head"] != parent:
+                db.execute("ROLLBACK")
+                return False
+            db.executemany(INSERT, written)
+            db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
+            self._meta_set(db)("head", commit)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._caught_up = True  # at the new commit; what this command looked at stays looked at
+        return True
+
+    def _rows_written(
+        self, paths: list[str], fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]]
+    ) -> tuple[list[parsing.Row], list[str]] | None:
+        """(rows of the record files written from plain fields, record files deleted), or
+        None if some record file can only be known by reading it."""
+        root = str(self.root)
+        region = self.keys_region()
+        rows: list[parsing.Row] = []
+        gone: list[str] = []
+        for path in paths:
+            loc, data = fields.get(path, (None, None))
+            if loc is None and parse_path(path) is None:
+                continue  # not a record file (an attachment): the index holds none
+            try:
+                st = os.lstat(f"{root}/{path}")
+            except FileNotFoundError:
+                if loc is not None:
+                    return None
+                gone.append(path)
+                continue
+            except OSError:
+                return None
+            if data is None or loc is None or not stat.S_ISREG(st.st_mode):
+                return None
+            sig = parsing.signature(st, time.time_ns())
+            rows.append(parsing.row_of_written(loc, data, sig, region))
+        return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))
@@ -372,7 +449,10 @@ class RefreshingIndex:
         progress = self.progress("indexing changed records", len(parse) or None)
         done = 0
         for rows, vanished in parsing.parse_many(
-            str(self.root), sorted(parse), workers=parsing.workers_for(len(parse))
+            str(self.root),
+            sorted(parse),
+            workers=parsing.workers_for(len(parse)),
+            region=self.keys_region(),
         ):
             db.executemany(INSERT, rows)
             gone.update(vanished)
@@ -444,7 +524,8 @@ class RefreshingIndex:
         walk = Walk(self.root)
         db.execute("BEGIN")
         db.execute("DELETE FROM records")
-        for rows, _gone in parsing.parse_many(str(self.root), walk, trusted=True):
+        rows_of = parsing.parse_many(str(self.root), walk, trusted=True, region=self.keys_region())
+        for rows, _gone in rows_of:
             db.executemany(INSERT, rows)
         db.execute("DELETE FROM strays")
         db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walk.strays)

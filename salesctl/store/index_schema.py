@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "10"
+INDEX_VERSION = "11"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS records(
     path TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
     owner TEXT, team TEXT, pool INTEGER NOT NULL, sig TEXT NOT NULL,
-    data TEXT, problems TEXT, shares TEXT);
+    data TEXT, problems TEXT, shares TEXT, keys TEXT);
 CREATE TABLE IF NOT EXISTS shares(
     source TEXT NOT NULL, member TEXT NOT NULL, how TEXT NOT NULL, target TEXT NOT NULL,
     while_owner TEXT, anchor TEXT);
@@ -146,21 +146,48 @@ WHEN old.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
 END;
 """
 
-COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems, shares"
-INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+# A counter of changes to ``records`` (any row inserted, replaced, updated or deleted), so a
+# reader that derived something from every row (``check``'s cache) can tell that nothing
+# changed since, without comparing every row. Added after a build's bulk insert. The
+# partial index finds the rows whose signature does not pin their content (files read
+# within the file system's timestamp tick, unreadable files) without a scan.
+CHANGES = """
+INSERT OR IGNORE INTO meta VALUES ('changes', '0');
+CREATE TRIGGER IF NOT EXISTS records_changes_insert AFTER INSERT ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE TRIGGER IF NOT EXISTS records_changes_update AFTER UPDATE ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE TRIGGER IF NOT EXISTS records_changes_delete AFTER DELETE ON records BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes';
+END;
+CREATE INDEX IF NOT EXISTS records_unsure ON records(path)
+    WHERE data IS NULL OR sig LIKE 'racy:%';
+"""
+
+COLUMNS = "path, id, kind, parent, owner, team, pool, sig, data, problems, shares, keys"
+INSERT = f"INSERT OR REPLACE INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
 
 
 # -- duplicate keys (model/dupkeys.py; kept by index_dupkeys.py) ------------------------------
-# dupkeys(key, path): so the duplicate guard is a lookup, not a scan of every lead. Triggers
-# keep it in step with ``records`` however a row is inserted, replaced or deleted; the keys
-# come from the SQL function ``salesctl_dupkeys(kind, data)`` that ``index_dupkeys.register``
-# puts on every connection. A build fills the table in bulk, then adds the lookups and
-# triggers (DUPKEYS_LOOKUPS).
+# dupkeys(key, path): so the duplicate guard is a lookup, not a scan of every lead. The keys
+# are made where the file is parsed (parsing.row_for, in the build's worker processes) and
+# kept as JSON in ``records.keys``, like shares; a build fills the table from that column in
+# bulk, then adds the lookups and the triggers that keep it in step however a row is
+# inserted, replaced or deleted. Only a change of the org's region makes keys in SQL
+# (DUPKEYS_REKEY, through ``index_dupkeys.register``'s function).
 DUPKEYS_TABLE = "CREATE TABLE IF NOT EXISTS dupkeys(key TEXT NOT NULL, path TEXT NOT NULL);"
 DUPKEYS_FILL = (
-    "INSERT INTO dupkeys SELECT k.value, r.path FROM records r, "
-    "json_each(salesctl_dupkeys(r.kind, r.data)) k WHERE r.kind IN ('lead', 'customer')"
+    "INSERT INTO dupkeys SELECT k.value, r.path FROM records r, json_each(r.keys) k "
+    "WHERE r.keys IS NOT NULL AND r.kind IN ('lead', 'customer')"
+)
+# (a sealed record this member cannot decrypt keeps the keyed keys of its manifest)
+DUPKEYS_REKEY = (
+    "UPDATE records SET keys = salesctl_dupkeys(kind, data) "
+    "WHERE kind IN ('lead', 'customer') AND data IS NOT NULL"
 )
 DUPKEYS_LOOKUPS = """
 CREATE INDEX IF NOT EXISTS dupkeys_key ON dupkeys(key);
@@ -168,7 +195,8 @@ CREATE INDEX IF NOT EXISTS dupkeys_path ON dupkeys(path);
 CREATE TRIGGER IF NOT EXISTS dupkeys_written AFTER INSERT ON records
 WHEN new.kind IN ('lead', 'customer') BEGIN
     DELETE FROM dupkeys WHERE path = new.path;
-    INSERT INTO dupkeys SELECT value, new.path FROM json_each(salesctl_dupkeys(new.kind, new.data));
+    INSERT INTO dupkeys SELECT value, new.path FROM json_each(new.keys)
+        WHERE new.keys IS NOT NULL;
 END;
 CREATE TRIGGER IF NOT EXISTS dupkeys_removed AFTER DELETE ON records
 WHEN old.kind IN ('lead', 'customer') BEGIN

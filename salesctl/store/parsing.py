@@ -30,15 +30,29 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import sealing, yamlio
+from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
+from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record
 
-# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON)
+# (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON,
+# duplicate keys JSON): index_schema.COLUMNS
 Row = tuple[
-    str, str, str, str | None, str | None, str | None, int, str, str | None, str | None, str | None
+    str,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
 ]
 
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
@@ -294,6 +308,10 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None, root: str =
         # PyYAML's constructors raise these for well-formed but impossible values
         # (``2026-13-40``, ``2026-02-30``); a broken file must never stop a command.
         return Record(loc, {}, (Problem(loc.path, f"malformed YAML: {exc}"),))
+    return _normalised(loc, loaded)
+
+
+def _normalised(loc: RecordPath, loaded: Any) -> Record:
     data, problems = loc.kind.normalise(loaded, loc.path)
     if not _finite(data.get("custom")):
         # NaN/infinity would make the index's JSON unreadable to SQLite (every query fails)
@@ -302,14 +320,14 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None, root: str =
     return Record(loc, data, tuple(problems))
 
 
-_manifests: dict[str, frozenset[str] | None] = {}
+# The manifests (readers.yaml) of the record directories of sealed files met in this batch.
+_manifests: dict[str, tuple[frozenset[str], tuple[str, ...]] | None] = {}
 
 
-def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> bool:
-    """Does the record directory's manifest (``readers.yaml``) name one of ``names``? A
-    missing or unreadable manifest, or unknown names, says "try": decrypting decides."""
-    if names is None:
-        return True
+def _manifest(root: str, loc: RecordPath) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """(readers, keyed duplicate keys) of the record directory ``loc`` is in, from its
+    ``readers.yaml`` (None: missing or unreadable). Its shape is salesctl's own (names and
+    hashes as ``- item`` lines under ``readers:`` and ``keys:``): no YAML parser needed."""
     directory = loc.path.rsplit("/", 2 if loc.parent else 1)[0]
     if directory not in _manifests:
         if len(_manifests) > 4096:
@@ -320,12 +338,32 @@ def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> 
         except (OSError, UnicodeDecodeError):
             _manifests[directory] = None
         else:
-            # The manifest's own simple shape: "- name" lines; no YAML parser needed.
-            _manifests[directory] = frozenset(
-                line[2:].strip() for line in text.splitlines() if line.startswith("- ")
-            )
-    readers = _manifests[directory]
-    return readers is None or bool(readers & names)
+            lists: dict[str, list[str]] = {}
+            section = ""
+            for line in text.splitlines():
+                if line.startswith("- "):
+                    lists.setdefault(section, []).append(line[2:].strip())
+                elif line.endswith(":") and not line.startswith((" ", "#")):
+                    section = line[:-1]
+            readers = frozenset([*lists.get("readers", []), *lists.get("record_file_also", [])])
+            _manifests[directory] = (readers, tuple(lists.get("keys", ())))
+    return _manifests[directory]
+
+
+def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> bool:
+    """Does the record directory's manifest name one of ``names``? A missing manifest, or
+    unknown names, says "try": decrypting decides."""
+    if names is None:
+        return True
+    found = _manifest(root, loc)
+    return found is None or bool(found[0] & names)
+
+
+def _sealed_keys(root: str, loc: RecordPath) -> str | None:
+    """The keyed duplicate keys a sealed lead or customer's manifest holds (the guard of
+    members who cannot decrypt it compares them), as the row's ``keys`` JSON."""
+    found = _manifest(root, loc) if root and loc.parent is None else None
+    return json.dumps(list(found[1])) if found and found[1] else None
 
 
 def _finite(value: Any) -> bool:
@@ -347,18 +385,69 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     return _record(loc, raw, problem, str(root))
 
 
-def row_for(root: str, loc: RecordPath, ancestors: Ancestors) -> Row:
-    """The index row of one record file (``FileNotFoundError`` if it is gone)."""
+def row_for(root: str, loc: RecordPath, ancestors: Ancestors, region: str = "CN") -> Row:
+    """The index row of one record file (``FileNotFoundError`` if it is gone); its
+    duplicate keys are made with the org's phone ``region``."""
     raw, sig, problem = _read(root, loc.path, ancestors)
-    return row_of(loc, raw, sig, problem, root)
+    return row_of(loc, raw, sig, problem, region, root)
 
 
 def row_of(
-    loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = None, root: str = ""
+    loc: RecordPath,
+    raw: bytes | None,
+    sig: str,
+    problem: str | None = None,
+    region: str = "CN",
+    root: str = "",
 ) -> Row:
     """The index row of a record file's bytes (a file's, or a commit's blob; ``root``: the
     work tree a file is in, whose manifests say whom a sealed file is for)."""
-    record = _record(loc, raw, problem, root)
+    return _row(loc, _record(loc, raw, problem, root), sig, region, root)
+
+
+def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: str) -> Row:
+    """The row ``row_for`` would read from a file salesctl just wrote from ``fields`` (a
+    ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back."""
+    return _row(loc, _normalised(loc, fields), sig, region)
+
+
+# Characters YAML treats as line breaks or drops (NEL, the Unicode separators, a BOM, CR):
+# a string holding one may not load back as it was written, so it is read back instead.
+_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
+_PLAIN_SCALARS = (int, bool, type(None), dt.date)  # type() is exact: no datetime, no float
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep copy of fields about to be written, if they are of the shapes that load back
+    exactly as ``yamlio.dumps`` writes them (text, whole numbers, booleans, None, dates,
+    lists and mappings of them: what an import writes); None otherwise (floats, decimals,
+    datetimes: those files are read back)."""
+    copied = _plain(value)
+    return None if copied is _NOT_PLAIN else copied
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _NOT_PLAIN if _BREAKS.search(value) else value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            copied = _plain(item)
+            if type(key) is not str or _BREAKS.search(key) or copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = copied
+        return out
+    if kind is list:
+        items = [_plain(item) for item in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    return value if kind in _PLAIN_SCALARS else _NOT_PLAIN
+
+
+def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
         json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
@@ -379,6 +468,7 @@ def row_of(
         data,
         problems,
         json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
+        _sealed_keys(root, loc) if record.sealed else keys_json(loc.kind.name, record.data, region),
     )
 
 
@@ -386,16 +476,18 @@ def row_of(
 
 _worker_root = ""
 _worker_trusted = False
+_worker_region = "CN"
 
 
 def _init_worker(
     root: str,
     trusted: bool,
+    region: str,
     secrets: tuple[str, ...] = (),
     names: frozenset[str] | None = None,
 ) -> None:
-    global _worker_root, _worker_trusted
-    _worker_root, _worker_trusted = root, trusted
+    global _worker_root, _worker_trusted, _worker_region
+    _worker_root, _worker_trusted, _worker_region = root, trusted, region
     if secrets:  # a worker: the parent's keyring, by value
         sealing.use(sealing.Keyring(secrets, names=names))
 
@@ -410,7 +502,7 @@ def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
         if loc is None:
             continue
         try:
-            rows.append(row_for(_worker_root, loc, ancestors))
+            rows.append(row_for(_worker_root, loc, ancestors, _worker_region))
         except FileNotFoundError:
             gone.append(path)
     return rows, gone
@@ -443,21 +535,30 @@ def workers_for(expected: int) -> int:
 
 
 def parse_many(
-    root: str, paths: Iterable[str], *, workers: int = 1, trusted: bool = False
+    root: str,
+    paths: Iterable[str],
+    *,
+    workers: int = 1,
+    trusted: bool = False,
+    region: str = "CN",
 ) -> Iterator[tuple[list[Row], list[str]]]:
-    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes.
+    """(rows, gone paths) per chunk of ``paths``, parsed by ``workers`` processes; the
+    rows' duplicate keys are made with the phone ``region``.
 
     ``paths`` may be a lazy walk: with workers it is consumed in a background thread while
     the caller stores finished chunks."""
     if workers <= 1:
-        _init_worker(root, trusted)
+        _init_worker(root, trusted, region)
         for chunk in _chunks(paths, CHUNK):
             yield _parse_chunk(chunk)
         return
     import multiprocessing
 
+    # The workers inherit libphonenumber and the region's metadata instead of each loading
+    # them for its first phone (the duplicate keys).
+    phone_key("138 0013 8000", region)
     context = multiprocessing.get_context("fork")
     keyring = sealing.active()
-    init = (root, trusted, keyring.secrets, keyring.names)
+    init = (root, trusted, region, keyring.secrets, keyring.names)
     with context.Pool(workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))

@@ -34,7 +34,7 @@ from salesctl.model.kinds import kind_of_id
 from salesctl.store.index import Index
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
-from salesctl.store.parsing import read_record
+from salesctl.store.parsing import plain_copy, read_record
 from salesctl.store.readers import recipient_directory, seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -81,10 +81,14 @@ class Transaction:
     sealed: bool = False  # encrypted files in it: its message names ids and actions only
     reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
     dup_secret: bytes | None = None  # the org's duplicate-key secret, when this commit makes it
+    # A copy of each record's fields as written, where they load back exactly: the index
+    # stores a big commit's rows from these instead of reading the files back.
+    fields: dict[str, tuple[RecordPath, dict[str, Any] | None]] = field(default_factory=dict)
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
         self._stage(loc.path, data, loc)
+        self.fields[loc.path] = (loc, plain_copy(data))
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
 
@@ -100,6 +104,7 @@ class Transaction:
 
     def write_file(self, path: str, content: bytes) -> None:
         self._stage(path, content, parse_path(path))
+        self.fields.pop(path, None)
 
     def _stage(self, path: str, content: dict[str, Any] | bytes, loc: RecordPath | None) -> None:
         """Every file a command writes comes through here, so every record file is checked
@@ -112,6 +117,7 @@ class Transaction:
 
     def delete(self, path: str) -> None:
         self.change.writes.pop(path, None)
+        self.fields.pop(path, None)
         self.change.deletes.add(path)
 
     def move_dir(self, old_dir: str, new_dir: str) -> None:
@@ -131,6 +137,7 @@ class Transaction:
                         content = self.store.open_sealed(content, rel)
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
+                self.fields.pop(rel, None)
 
     def _touch(self, record_id: str) -> None:
         if record_id not in self._touched:
@@ -342,7 +349,9 @@ class Store:
                 message=tx.message(),
                 commit=opts.commit,
             )
-            self.index.note_written(tx.change.paths, committed=opts.commit)
+            self.index.note_written(
+                tx.change.paths, committed=opts.commit, commit=tx.commit_id, fields=tx.fields
+            )
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
 

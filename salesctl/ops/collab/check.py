@@ -7,8 +7,10 @@ It reads the index, never the whole tree. What a record file decides alone (its 
 schema problems, its owner directory, the config's rules, a child's link to its directory,
 the ids it names) is kept per file in the index database's ``check_cache`` table, keyed by
 the file's stat signature and the config, so only files changed since the last check are
-validated again. Everything between records (duplicate ids, dangling references, money
-totals) and the stray files the index's walk found are SQL queries.
+validated again; when the index's ``changes`` counter says no record row changed at all,
+not even that comparison is made (a warm check validates only files read too recently for
+their signature to pin their content). Everything between records (duplicate ids, dangling
+references, money totals) and the stray files the index's walk found are SQL queries.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ LEFT JOIN check_cache c ON c.path = r.path
 WHERE r.path > ?
   AND (c.sig IS NOT r.sig OR c.config IS NOT ? OR r.data IS NULL OR r.sig LIKE 'racy:%')
 ORDER BY r.path LIMIT ?"""
+# The same, when no record row changed since the last check under this config (the index's
+# ``changes`` counter): only the rows whose signature does not pin their content
+# (index_schema.CHANGES's partial index).
+UNSURE = """
+SELECT r.path, r.sig, r.id, r.kind, r.parent, r.owner, r.team, r.pool, r.data, r.problems
+FROM records r
+WHERE (r.data IS NULL OR r.sig LIKE 'racy:%')"""
+CHECKED = "checked"  # meta: "<config key>:<changes>" of the last check that validated all
 # A whole batch in one statement (one transaction): [[path, sig, problems, refs], ...] as
 # one JSON parameter.
 SAVE = """
@@ -143,12 +153,17 @@ def _config_key(root: Path) -> str:
 
 
 def _update_cache(index: Index, root: Path, config: Config, key: str) -> None:
-    """Validate the records whose cached result is missing or stale; drop the gone ones."""
+    """Validate the records whose cached result is missing or stale; drop the gone ones.
+    When no record changed since the last check with this config, that is only the rows
+    whose signature does not pin their content: no pass over every row."""
     index.execute(CACHE_TABLE, kinds=[])
+    changes = _meta(index, "changes")
+    if changes is not None and _meta(index, CHECKED) == f"{key}:{changes}":
+        _validate(index, root, config, key, index.execute(UNSURE, kinds=[]).fetchall())
+        return
     after = ""
     while rows := index.execute(STALE, (after, key, BATCH), kinds=[]).fetchall():
-        entries = [[row[0], row[1], *_file_result(root, config, row)] for row in rows]
-        index.execute(SAVE, (key, json.dumps(entries, ensure_ascii=False)), kinds=[])
+        _validate(index, root, config, key, rows)
         after = rows[-1][0]
     # Every record has its entry now, so a count above the records' means some are gone.
     cached, records = index.execute(
@@ -158,6 +173,23 @@ def _update_cache(index: Index, root: Path, config: Config, key: str) -> None:
         index.execute(
             "DELETE FROM check_cache WHERE path NOT IN (SELECT path FROM records)", kinds=[]
         )
+    if changes is not None:  # read before the pass: a change during it is seen next time
+        index.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (CHECKED, f"{key}:{changes}"), kinds=[]
+        )
+
+
+def _meta(index: Index, name: str) -> str | None:
+    row = index.execute("SELECT value FROM meta WHERE key = ?", (name,), kinds=[]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _validate(
+    index: Index, root: Path, config: Config, key: str, rows: list[tuple[Any, ...]]
+) -> None:
+    if rows:
+        entries = [[row[0], row[1], *_file_result(root, config, row)] for row in rows]
+        index.execute(SAVE, (key, json.dumps(entries, ensure_ascii=False)), kinds=[])
 
 
 def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str | None, str | None]:
