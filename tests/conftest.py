@@ -69,7 +69,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for name in ("SALESCTL_STORE", "SALESCTL_USER", "SALESCTL_DEBUG", "EDITOR", "VISUAL"):
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)  # identities under the fake home
+    names = ("SALESCTL_STORE", "SALESCTL_USER", "SALESCTL_DEBUG", "SALESCTL_IDENTITY")
+    for name in (*names, "EDITOR", "VISUAL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SALESCTL_NOW", "2026-11-20T10:00:00+08:00")
 

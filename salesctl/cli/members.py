@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -22,15 +21,15 @@ def whoami(fmt: FormatOpt = None, *, s: Session) -> None:
     Example: salesctl --as zhangwei whoami
     """
     from salesctl.cli._output import emit
+    from salesctl.model.members import member_json
     from salesctl.scopes import writable_scope_description
 
     member = s.actor
     row = {
-        **asdict(member),
+        **member_json(member),
         "scope": writable_scope_description(s.store.config, member),
         "store": str(s.store.root),
     }
-    row.pop("ssh_keys")
     emit(row, fmt)
 
 
@@ -50,13 +49,10 @@ def member_list(
     Example: salesctl member list --team east
     """
     from salesctl.cli._output import emit
+    from salesctl.model.members import member_json
 
     config = s.store.config
-    rows = [
-        {k: v for k, v in asdict(m).items() if k != "ssh_keys"}
-        for m in config.members.values()
-        if team is None or m.team == team
-    ]
+    rows = [member_json(m) for m in config.members.values() if team is None or m.team == team]
     emit(rows, fmt, ("id", "name", "email", "team", "role", "active"))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from salesctl.errors import InactiveMember, Invalid, UnknownMember, UnknownTeam
 from salesctl.model.config_lines import with_lines
+from salesctl.model.encryption import parse_encryption
 from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import KINDS
 from salesctl.model.members import Member, Team, config_list, parse_members, parse_teams
@@ -80,6 +81,12 @@ class Config:
     reclaim_after_days: int = 30
     max_owned_leads: int = 200
     extra: dict[str, Any] = field(default_factory=dict)  # sections later features read
+    encryption: str | None = None  # "age": record files outside the pool are encrypted
+    recovery: str | None = None  # the org's recovery recipient, added to every sealed file
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption == "age"
 
     @property
     def won_stage(self) -> str | None:
@@ -171,6 +178,8 @@ KNOWN_KEYS = {
     "notify",
     "routing",
     "toolkit",
+    "encryption",
+    "recovery",
 }
 
 
@@ -298,6 +307,7 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         bad("region", f"{region!r} is not a country code (ISO 3166, e.g. CN, US, DE)")
         region = "CN"
 
+    encryption, recovery = parse_encryption(data, members, bad)
     for key_name, message in report_settings_problems(data.get("reports"), teams, roles):
         bad(key_name, message)
     for key_name, message in parse_hooks(data.get("notify"), members)[1]:
@@ -311,6 +321,8 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         timezone=timezone,
         lang=str(data.get("lang") or "en"),
         region=region,
+        encryption=encryption,
+        recovery=recovery,
         teams=teams,
         members=members,
         roles=roles,

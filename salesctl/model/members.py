@@ -33,6 +33,19 @@ class Member:
     active: bool = True
     login: str | None = None
     ssh_keys: tuple[str, ...] = ()
+    age: str | None = None  # the age recipient records they may read are encrypted to
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    """A member as ``member list``, ``whoami`` and the member commands show it: no SSH keys;
+    the age recipient only where there is one (an encrypted store's members)."""
+    from dataclasses import asdict
+
+    row = asdict(member)
+    del row["ssh_keys"]
+    if row["age"] is None:
+        del row["age"]
+    return row
 
 
 def parse_teams(data: dict[str, Any], bad: Bad) -> dict[str, Team]:
@@ -95,6 +108,7 @@ def parse_members(
             active=active,
             login=str(raw["login"]) if raw.get("login") else None,
             ssh_keys=tuple(str(k) for k in keys),
+            age=str(raw["age"]).strip() if raw.get("age") else None,
         )
     return members
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from salesctl import scopes, yamlio
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import KINDS
+from salesctl.model.members import member_json
 from salesctl.store.layout import Owner, parse_path, record_dir
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import CONFIG_FILE, Store, Transaction
 
-MEMBER_FIELDS = ("name", "email", "team", "role", "login", "active")
+MEMBER_FIELDS = ("name", "email", "team", "role", "login", "active", "age")
 
 
 def add_member(
@@ -60,7 +60,7 @@ def edit_member(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Change a member's fields (``name``, ``email``, ``team``, ``role``, ``login``,
-    ``active``); an empty value removes an optional one."""
+    ``active``, ``age``: their age recipient); an empty value removes an optional one."""
     unknown = sorted(set(sets) - set(MEMBER_FIELDS))
     if unknown:
         settable = ", ".join(MEMBER_FIELDS)
@@ -130,7 +130,7 @@ def _member(member_id: str) -> Callable[[Config], dict[str, Any]]:
 
     def described(config: Config) -> dict[str, Any]:
         member = config.require_member(member_id)
-        return {k: v for k, v in asdict(member).items() if k != "ssh_keys"}
+        return member_json(member)
 
     return described
 

@@ -96,11 +96,16 @@ def member_report_path(member: Member, period: Period) -> str:
 
 
 def read_report(root: Path, path: str) -> str:
-    """A committed report's text ("" if there is none); only a regular file is read."""
+    """A committed report's text ("" if there is none, or if it is sealed to others in an
+    encrypted store); only a regular file is read."""
+    from salesctl import sealing
+
     try:
         data = yamlio.read_regular(root / path, source=path)
     except FileNotFoundError:
         return ""
+    if sealing.is_sealed(data):
+        data = sealing.active().open(data, path) or b""
     return data.decode("utf-8", "replace")
 
 

@@ -93,12 +93,16 @@ class RefreshingIndex:
         # The org's phone region, for the duplicate keys (the store sets it from the config).
         self.region_of: Callable[[], str] = lambda: "CN"
         self._region: str | None = None
+        self.key_tag: Callable[[], str] = lambda: ""  # set by the store of an encrypted org
         # Reads as of HEAD (index_committed.py): commits only, never a look at the work tree.
         self.committed_only = False
 
     @property
     def db_path(self) -> Path:
-        return self.repo.state_dir / "index.sqlite"
+        # An encrypted store's index holds what this identity decrypts: one per identity,
+        # so members taking turns in one clone (--as) neither rebuild nor see each other's.
+        tag = self.key_tag()
+        return self.repo.state_dir / (f"index-{tag}.sqlite" if tag else "index.sqlite")
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -184,8 +184,10 @@ DUPKEYS_FILL = (
     "INSERT INTO dupkeys SELECT k.value, r.path FROM records r, json_each(r.keys) k "
     "WHERE r.keys IS NOT NULL AND r.kind IN ('lead', 'customer')"
 )
+# (a sealed record this member cannot decrypt keeps the keyed keys of its manifest)
 DUPKEYS_REKEY = (
-    "UPDATE records SET keys = salesctl_dupkeys(kind, data) WHERE kind IN ('lead', 'customer')"
+    "UPDATE records SET keys = salesctl_dupkeys(kind, data) "
+    "WHERE kind IN ('lead', 'customer') AND data IS NOT NULL"
 )
 DUPKEYS_LOOKUPS = """
 CREATE INDEX IF NOT EXISTS dupkeys_key ON dupkeys(key);

@@ -29,7 +29,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
-from salesctl import yamlio
+from salesctl import sealing, yamlio
 from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
@@ -285,9 +285,21 @@ def _lstat_sig(full: str) -> str:
         return "unreadable"
 
 
-def _record(loc: RecordPath, raw: bytes | None, problem: str | None) -> Record:
+def _record(loc: RecordPath, raw: bytes | None, problem: str | None, root: str = "") -> Record:
     if raw is None:
         return Record(loc, {}, (Problem(loc.path, problem or "cannot be read"),))
+    if sealing.is_sealed(raw):  # an encrypted store's record (store/readers.py)
+        keyring = sealing.active()
+        if not keyring or (root and not _among_readers(root, loc, keyring.names)):
+            return Record(loc, {}, (), sealed=True)
+        try:
+            plain = keyring.open(raw, loc.path)
+        except sealing.SealedError:
+            fix = f"damaged age message; restore it with `git checkout -- {loc.path}`"
+            return Record(loc, {}, (Problem(loc.path, fix),))
+        if plain is None:  # not encrypted to this member: as if outside their scope
+            return Record(loc, {}, (), sealed=True)
+        raw = plain
     try:
         loaded = load_yaml(raw, loc.path)
     except yamlio.YamlError as exc:
@@ -308,6 +320,52 @@ def _normalised(loc: RecordPath, loaded: Any) -> Record:
     return Record(loc, data, tuple(problems))
 
 
+# The manifests (readers.yaml) of the record directories of sealed files met in this batch.
+_manifests: dict[str, tuple[frozenset[str], tuple[str, ...]] | None] = {}
+
+
+def _manifest(root: str, loc: RecordPath) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """(readers, keyed duplicate keys) of the record directory ``loc`` is in, from its
+    ``readers.yaml`` (None: missing or unreadable). Its shape is salesctl's own (names and
+    hashes as ``- item`` lines under ``readers:`` and ``keys:``): no YAML parser needed."""
+    directory = loc.path.rsplit("/", 2 if loc.parent else 1)[0]
+    if directory not in _manifests:
+        if len(_manifests) > 4096:
+            _manifests.clear()
+        try:
+            with open(os.path.join(root, directory, "readers.yaml"), "rb") as fh:
+                text = fh.read(65536).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            _manifests[directory] = None
+        else:
+            lists: dict[str, list[str]] = {}
+            section = ""
+            for line in text.splitlines():
+                if line.startswith("- "):
+                    lists.setdefault(section, []).append(line[2:].strip())
+                elif line.endswith(":") and not line.startswith((" ", "#")):
+                    section = line[:-1]
+            readers = frozenset([*lists.get("readers", []), *lists.get("record_file_also", [])])
+            _manifests[directory] = (readers, tuple(lists.get("keys", ())))
+    return _manifests[directory]
+
+
+def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> bool:
+    """Does the record directory's manifest name one of ``names``? A missing manifest, or
+    unknown names, says "try": decrypting decides."""
+    if names is None:
+        return True
+    found = _manifest(root, loc)
+    return found is None or bool(found[0] & names)
+
+
+def _sealed_keys(root: str, loc: RecordPath) -> str | None:
+    """The keyed duplicate keys a sealed lead or customer's manifest holds (the guard of
+    members who cannot decrypt it compares them), as the row's ``keys`` JSON."""
+    found = _manifest(root, loc) if root and loc.parent is None else None
+    return json.dumps(list(found[1])) if found and found[1] else None
+
+
 def _finite(value: Any) -> bool:
     """No NaN or infinite float anywhere in ``value`` (the only field left untyped)."""
     if isinstance(value, float):
@@ -323,21 +381,28 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     """Parse one record file; problems (malformed YAML, bad fields, symlinks) come back as
     data. A missing file raises ``FileNotFoundError``."""
     raw, _sig, problem = _read(str(root), loc.path, Ancestors(str(root)))
-    return _record(loc, raw, problem)
+    _manifests.clear()
+    return _record(loc, raw, problem, str(root))
 
 
 def row_for(root: str, loc: RecordPath, ancestors: Ancestors, region: str = "CN") -> Row:
     """The index row of one record file (``FileNotFoundError`` if it is gone); its
     duplicate keys are made with the org's phone ``region``."""
     raw, sig, problem = _read(root, loc.path, ancestors)
-    return row_of(loc, raw, sig, problem, region)
+    return row_of(loc, raw, sig, problem, region, root)
 
 
 def row_of(
-    loc: RecordPath, raw: bytes | None, sig: str, problem: str | None = None, region: str = "CN"
+    loc: RecordPath,
+    raw: bytes | None,
+    sig: str,
+    problem: str | None = None,
+    region: str = "CN",
+    root: str = "",
 ) -> Row:
-    """The index row of a record file's bytes (a file's, or a commit's blob)."""
-    return _row(loc, _record(loc, raw, problem), sig, region)
+    """The index row of a record file's bytes (a file's, or a commit's blob; ``root``: the
+    work tree a file is in, whose manifests say whom a sealed file is for)."""
+    return _row(loc, _record(loc, raw, problem, root), sig, region, root)
 
 
 def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: str) -> Row:
@@ -382,7 +447,7 @@ def _plain(value: Any) -> Any:
     return value if kind in _PLAIN_SCALARS else _NOT_PLAIN
 
 
-def _row(loc: RecordPath, record: Record, sig: str, region: str) -> Row:
+def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
         json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
@@ -403,7 +468,7 @@ def _row(loc: RecordPath, record: Record, sig: str, region: str) -> Row:
         data,
         problems,
         json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
-        keys_json(loc.kind.name, record.data, region),
+        _sealed_keys(root, loc) if record.sealed else keys_json(loc.kind.name, record.data, region),
     )
 
 
@@ -414,13 +479,22 @@ _worker_trusted = False
 _worker_region = "CN"
 
 
-def _init_worker(root: str, trusted: bool, region: str) -> None:
+def _init_worker(
+    root: str,
+    trusted: bool,
+    region: str,
+    secrets: tuple[str, ...] = (),
+    names: frozenset[str] | None = None,
+) -> None:
     global _worker_root, _worker_trusted, _worker_region
     _worker_root, _worker_trusted, _worker_region = root, trusted, region
+    if secrets:  # a worker: the parent's keyring, by value
+        sealing.use(sealing.Keyring(secrets, names=names))
 
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
     """Rows of the record files among ``paths``, and the paths that were gone."""
+    _manifests.clear()  # read afresh: a command may have rewritten them since
     ancestors = Ancestors(_worker_root, _worker_trusted)
     rows, gone = [], []
     for path in paths:
@@ -484,5 +558,7 @@ def parse_many(
     # them for its first phone (the duplicate keys).
     phone_key("138 0013 8000", region)
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(root, trusted, region)) as pool:
+    keyring = sealing.active()
+    init = (root, trusted, region, keyring.secrets, keyring.names)
+    with context.Pool(workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))

@@ -16,6 +16,7 @@ class Record:
     loc: RecordPath
     data: dict[str, Any]  # canonical field values (see Kind.normalise)
     problems: tuple[Problem, ...] = ()
+    sealed: bool = False  # encrypted, and not to this member: its fields are unknown here
 
     @property
     def id(self) -> str:

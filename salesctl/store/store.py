@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from salesctl import yamlio
-from salesctl.errors import AmbiguousId, Invalid, NotFound, SalesctlError, UnknownRecord
+from salesctl import sealing, yamlio
+from salesctl.errors import (
+    AmbiguousId,
+    Forbidden,
+    Invalid,
+    NotFound,
+    SalesctlError,
+    UnknownRecord,
+)
 from salesctl.git import Author, Change, Repo
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
@@ -28,6 +35,7 @@ from salesctl.store.index import Index
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import plain_copy, read_record
+from salesctl.store.readers import recipient_directory, seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_record
@@ -70,6 +78,9 @@ class Transaction:
     commit_id: str | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     trailers: list[str] = field(default_factory=list)  # extra "Key: value" lines
+    sealed: bool = False  # encrypted files in it: its message names ids and actions only
+    reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
+    dup_secret: bytes | None = None  # the org's duplicate-key secret, when this commit makes it
     # A copy of each record's fields as written, where they load back exactly: the index
     # stores a big commit's rows from these instead of reading the files back.
     fields: dict[str, tuple[RecordPath, dict[str, Any] | None]] = field(default_factory=dict)
@@ -122,6 +133,8 @@ class Transaction:
                     content = self.change.writes.pop(rel)
                 else:
                     content = yamlio.read_regular(full, source=rel)  # never a pipe
+                    if sealing.is_sealed(content):  # sealed again for its new readers
+                        content = self.store.open_sealed(content, rel)
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
                 self.fields.pop(rel, None)
@@ -146,7 +159,8 @@ class Transaction:
 
     def message(self) -> str:
         ids = ", ".join(self.records[:5]) + (" ..." if len(self.records) > 5 else "")
-        summary = self.summary or f"{self.action}: {ids}"
+        # An encrypted record's names and amounts stay out of the (plain) history.
+        summary = (None if self.sealed and ids else self.summary) or f"{self.action}: {ids}"
         trailers = [f"Salesctl-Action: {self.action}"]
         trailers += [f"Salesctl-Record: {rid}" for rid in self.records]
         trailers += self.trailers
@@ -156,6 +170,7 @@ class Transaction:
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
+        sealing.forget()  # a new command: its own identity (tests run many in one process)
         self.repo = Repo(root)
         self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
         # How long work (an index build) reports progress; None: silently. The CLI sets it.
@@ -191,8 +206,59 @@ class Store:
         return parse_config(raw, CONFIG_FILE)
 
     @cached_property
+    def keyring(self) -> sealing.Keyring:
+        """The acting user's age identity (``$SALESCTL_IDENTITY`` or the user config
+        directory), for an encrypted store; no keys for a plain one."""
+        if not self.config.encrypted:
+            return sealing.NO_KEYS
+        keyring = sealing.load_keyring()
+        mine = set(keyring.public())
+        readers = recipient_directory(self.config)
+        if keyring and all(s.startswith("AGE-SECRET-KEY-") for s in keyring.secrets):
+            keyring.names = frozenset(name for name, r in readers.items() if r in mine)
+        return keyring
+
+    def dup_secret(self, change: Any = None) -> bytes | None:
+        """The org's secret for keyed duplicate keys (``keys/duplicates.age``), as this
+        change writes it or as it is on disk; None in a plain store or if this member's
+        identity does not open it (a member added since the last ``rekey``)."""
+        if not self.config.encrypted and change is None:
+            return None
+        raw = change.writes.get(sealing.DUPLICATES_FILE) if change is not None else None
+        if raw is None:
+            try:
+                raw = (self.root / sealing.DUPLICATES_FILE).read_bytes()
+            except OSError:
+                return None
+        if not sealing.is_sealed(raw):
+            return None
+        try:
+            return self.keyring.open(raw, sealing.DUPLICATES_FILE)
+        except SalesctlError:
+            return None
+
+    def open_sealed(self, raw: bytes, where: str) -> bytes:
+        """The plaintext of a sealed file this member must be able to read."""
+        plain = self.keyring.open(raw, where)
+        if plain is None:
+            self.not_for_you(where)
+        return plain
+
+    def not_for_you(self, where: str) -> NoReturn:
+        hint = (
+            "run `salesctl key init` and ask a director to add your age: recipient"
+            if not self.keyring
+            else "ask a director to run `salesctl rekey` if you should read it"
+        )
+        raise Forbidden(f"{where} is not encrypted to you", hint)
+
+    @cached_property
     def index(self) -> Index:
         index = Index(self.root, self.repo)
+        with contextlib.suppress(SalesctlError):  # a broken config: `check` reads on, keyless
+            sealing.use(self.keyring)
+            if self.config.encrypted:
+                index.key_tag = self.keyring.tag
         index.region_of = lambda: self.config.region  # read only when keys are made
         if self.progress is not None:
             index.progress = self.progress
@@ -229,7 +295,12 @@ class Store:
     # -- reading -----------------------------------------------------------------------------
 
     def read(self, loc: RecordPath) -> Record:
-        return read_record(self.root, loc)
+        if self.config.encrypted:
+            sealing.use(self.keyring)
+        record = read_record(self.root, loc)
+        if record.sealed:
+            self.not_for_you(loc.path)
+        return record
 
     def resolve(self, text: str, kinds: tuple[str, ...] = ()) -> RecordPath:
         """The record an id or unique id prefix names (as git does with hashes)."""
@@ -269,8 +340,9 @@ class Store:
             self.repo.recover()
             tx = Transaction(self, actor, action, opts)
             yield tx
-            if opts.dry_run or not tx.change:
+            if opts.dry_run or not (tx.change or tx.reseal):
                 return
+            tx.sealed = seal_change(self, tx.change, tx.reseal, tx.dup_secret)
             tx.commit_id = self.repo.apply(
                 tx.change,
                 author=Author(actor.name, actor.email),

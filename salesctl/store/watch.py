@@ -37,6 +37,7 @@ from salesctl.store.layout import (
     is_toolkit_file,
     parse_path,
 )
+from salesctl.store.readers import MANIFEST as READERS_MANIFEST
 
 ALLOWED_NON_RECORDS = ("attachments", "reports")  # directories that hold other files
 SYMLINK = "is a symlink; the store refuses symlinks"
@@ -417,7 +418,9 @@ class Walk:
                 yield "dir", path, sig
             elif entry.is_symlink():
                 self.strays.append((path, SYMLINK))
-            elif not any(
-                f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS
-            ) and not is_toolkit_file(path):
+            elif (
+                not any(f"/{part}/" in f"/{path}" for part in ALLOWED_NON_RECORDS)
+                and not is_toolkit_file(path)
+                and name != READERS_MANIFEST  # an encrypted record's readers (readers.py)
+            ):
                 self.strays.append((path, NOT_A_RECORD))

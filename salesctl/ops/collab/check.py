@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from salesctl import __version__, yamlio
+from salesctl import __version__, sealing, yamlio
 from salesctl.errors import SalesctlError
 from salesctl.model.config import Config, with_lines
 from salesctl.model.kinds import KINDS
@@ -104,7 +104,42 @@ def check_store(store: Store) -> list[Problem]:
     problems += _duplicate_problems(index)
     problems += _dangling_references(index)
     problems += _money_problems(store)
+    problems += _sealing_problems(store, index, config)
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
+
+
+def _sealing_problems(store: Store, index: Index, config: Config) -> list[Problem]:
+    """An encrypted store: members without a key, directories sealed to other readers than
+    the rule's, plain record files where sealed ones belong and sealed ones in the pool (a
+    stale reader is a finding, never a crash)."""
+    if not config.encrypted:
+        sealed_here = index.execute(
+            "SELECT path FROM records WHERE data IS NULL AND problems IS NULL", kinds=[]
+        )
+        return [
+            Problem(p, "is encrypted, but salesctl.yaml has no `encryption: age`")
+            for (p,) in sealed_here
+        ]
+    from salesctl.ops.keys import readers_problems
+    from salesctl.store.readers import is_sealed_path
+
+    problems = [Problem(where, message) for where, message in readers_problems(store)]
+    for (path,) in index.execute("SELECT path FROM records", kinds=[]):
+        raw_head = _head(store.root / path)
+        sealed = sealing.is_sealed(raw_head)
+        if is_sealed_path(config, path) and not sealed:
+            problems.append(Problem(path, "is plain in an encrypted store; run `salesctl rekey`"))
+        elif sealed and not is_sealed_path(config, path):
+            problems.append(Problem(path, "is encrypted in the pool, which is open to all members"))
+    return problems
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64)
+    except OSError:
+        return b""
 
 
 # -- what each file decides alone: cached ------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salesctl import yamlio
+from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
 from salesctl.git import git_env, run_git
 from salesctl.ids import is_id
@@ -38,6 +38,7 @@ from salesctl.store.layout import (
     is_toolkit_file,
     parse_path,
 )
+from salesctl.store.readers import MANIFEST as READERS_MANIFEST
 
 CONFIG_FILE = "salesctl.yaml"
 SYMLINK_MODE = "120000"
@@ -391,7 +392,8 @@ class Place:
     file_kind: Kind | None = None  # kind of this file (a follow-up under a lead: followup)
     file_id: str | None = None
     rel: str = ""  # the path inside the record's directory ("lead.yaml", "followups/F-...")
-    special: str | None = None  # "attachment", "report" or "stray" (not a record path)
+    # "attachment", "report", "readers" (an encrypted record's manifest) or "stray"
+    special: str | None = None
 
     @property
     def is_main(self) -> bool:
@@ -429,6 +431,8 @@ def place_of(path: str) -> Place:
                 return Place(owner, rest[1], kind, loc.kind, loc.id, rel)
             if is_toolkit_file(path):  # the file an item.yaml describes: part of the item
                 return Place(owner, rest[1], kind, kind, rest[1], rel, "toolkit-file")
+            if len(rest) == 3 and rest[2] == READERS_MANIFEST:  # an encrypted store's
+                return Place(owner, rest[1], kind, None, None, rel, "readers")
             if len(rest) >= 5 and rest[2] == "attachments" and is_id(rest[3]):
                 followup = BY_PLURAL["followups"]
                 return Place(owner, rest[1], kind, followup, rest[3], rel, "attachment")
@@ -442,10 +446,16 @@ def place_of(path: str) -> Place:
 
 
 def load_fields(content: bytes | None, where: str) -> dict[str, Any] | None:
-    """A record blob's fields as JSON-ready data (None if absent or unreadable)."""
+    """A record blob's fields as JSON-ready data (None if absent or unreadable, or sealed
+    to others: history, diff and the gate read what this member's identity opens)."""
     if content is None:
         return None
     try:
+        if sealing.is_sealed(content):
+            opened = sealing.active().open(content, where)
+            if opened is None:
+                return None
+            content = opened
         data = yamlio.loads(content, source=where)
     except Invalid:
         return None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from salesctl import scopes
+from salesctl import scopes, sealing
 from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import Kind
@@ -105,6 +105,15 @@ class Judge:
                     refuse(change.path, "is not where a record can live (docs/data-format.md)")
             elif place.special == "report":
                 why = self._why_not(member, ("report.commit",), place.owner)
+                if why:
+                    refuse(change.path, why)
+            elif place.special == "readers":
+                # who an encrypted record is sealed to: whoever writes the record's directory
+                # (its owner's side, a move's, a rekey's) rewrites it with its files
+                assert place.kind is not None
+                verbs = ("edit", "assign", "claim", "release", "reclaim", "convert", "add")
+                actions = (*(f"{place.kind.name}.{v}" for v in verbs), "config.rekey")
+                why = self._why_not(member, actions, place.owner)
                 if why:
                     refuse(change.path, why)
             else:
@@ -223,7 +232,12 @@ class Judge:
         old, new = self._both(change)
         record = _Fields(place, old)
         holders: list[str] | None = None
-        for alternatives in scopes.contract_change_needs(old, new):
+        needs = scopes.contract_change_needs(old, new)
+        if self._unseen(change):
+            # Sealed, and this gate holds no identity that opens it: it cannot see what
+            # changed, so it asks what would allow any change (a status move included).
+            needs = [(action,) for action in SEALED_CONTRACT_NEEDS]
+        for alternatives in needs:
             reason = ""
             for action in alternatives:
                 if action in scopes.TASK_HOLDER_ACTIONS and holders is None:
@@ -243,6 +257,14 @@ class Judge:
             str((load_fields(content, path) or {}).get("assignee"))
             for path, content in self.git.files_at(commit, tasks).items()
         ]
+
+    def _unseen(self, change: FileChange) -> bool:
+        """Is either side of ``change`` a sealed file this gate cannot open?"""
+        blobs = self.git.blobs([b for b in (change.old_blob, change.new_blob) if b])
+        return any(
+            sealing.is_sealed(raw) and load_fields(raw, change.path) is None
+            for raw in blobs.values()
+        )
 
     def _both(self, change: FileChange) -> tuple[dict[str, Any], dict[str, Any]]:
         """A changed file's fields before and after ({} for a side that is not there)."""
@@ -355,6 +377,10 @@ class Judge:
                 scopes.action_allowed(self.config, member, a) for a in ("task.done", "task.start")
             )
         )
+
+
+# What a contract change the gate cannot read needs (see ``Judge._contract_edit``).
+SEALED_CONTRACT_NEEDS = ("contract.edit", "contract.cancel")
 
 
 @dataclass(frozen=True)

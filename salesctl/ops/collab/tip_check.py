@@ -90,10 +90,26 @@ _PREFIXES = {f"{kind.prefix}-" for kind in KINDS.values()}
 def _parse_blob(
     config: Config, loc: RecordPath, content: bytes | None
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
-    from salesctl import yamlio
+    from salesctl import sealing, yamlio
 
     if content is None:
         return None, [Problem(loc.path, "is not a regular file")]
+    if sealing.is_sealed(content):
+        # Sealed: its content is validated where an identity opens it (the gate given the
+        # recovery key as a secret); without one, paths and actors are all there is to judge.
+        try:
+            opened = sealing.active().open(content, loc.path)
+        except sealing.SealedError as exc:
+            return None, [Problem(loc.path, exc.message)]
+        if opened is None:
+            if config.recovery and config.recovery in sealing.active().public():
+                # The gate holds the recovery key, to which every sealed file is encrypted.
+                fix = "re-encrypt it with `salesctl rekey` (it must be sealed to recovery:)"
+                return None, [
+                    Problem(loc.path, f"is not encrypted to the org's recovery key; {fix}")
+                ]
+            return None, []
+        content = opened
     try:
         raw = yamlio.loads(content, source=loc.path)
     except yamlio.YamlError as exc:

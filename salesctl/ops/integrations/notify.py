@@ -100,12 +100,24 @@ def deliver_in_background(root: Path, wake: Callable[[], None] | None) -> None:
 def after_commit(store: Store, tx: Transaction) -> None:
     """Queue the commit's events for their hooks, then send what is due, briefly."""
     if tx.commit_id and tx.events:
-        enqueue(store, tx.commit_id, tx.events)
+        events = [(e, redacted(p)) for e, p in tx.events] if tx.sealed else tx.events
+        enqueue(store, tx.commit_id, events)
     wake = _background.get(store.root.resolve()) if _background else None
     if wake is not None:
         wake()
     elif _has_pending(store):
         flush(store, budget=INLINE_BUDGET, due_only=True)
+
+
+# What a chat message may still say about an encrypted record: ids and member ids, never
+# names, amounts or text (the chat platform is outside the org's keys).
+SEALED_SAFE = ("deal", "contract", "customer_id", "owner", "author", "mentions", "record", "id")
+
+
+def redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    """An event's payload as an encrypted store may send it (``notify_formats.describe``
+    tells it by ids)."""
+    return {**{k: v for k, v in payload.items() if k in SEALED_SAFE}, "sealed": True}
 
 
 def enqueue(store: Store, commit: str, events: list[tuple[str, dict[str, Any]]]) -> list[Path]:

@@ -60,6 +60,8 @@ def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, 
 
     customer = payload.get("customer") or payload.get("customer_id") or "?"
     owner = _("Owner: {name}").format(name=who(payload.get("owner")))
+    if payload.get("sealed"):  # an encrypted record: ids and members only (notify.redacted)
+        return _sealed(_, event, payload, owner, who)
     if event == "deal.won":
         deal = payload.get("deal") or payload.get("id")
         return _("Deal won: {title}").format(title=payload.get("title") or deal), [
@@ -106,6 +108,26 @@ def describe(config: Config, event: str, payload: dict[str, Any]) -> tuple[str, 
             _("{org}: notifications to this hook work.").format(org=config.org)
         ]
     return event, [json.dumps(payload, ensure_ascii=False, default=str)]
+
+
+def _sealed(
+    _: Any, event: str, payload: dict[str, Any], owner: str, who: Any
+) -> tuple[str, list[str]]:
+    record = str(
+        payload.get("deal") or payload.get("contract") or payload.get("record") or payload.get("id")
+    )
+    titles = {
+        "deal.won": _("Deal won: {title}").format(title=record),
+        "contract.signed": _("Contract signed: {title}").format(title=record),
+        "payment.received": _("Payment received: {amount}").format(amount=record),
+    }
+    if event == "followup.mention":
+        names = _(", ").join(who(m) for m in payload.get("mentions") or [])
+        title = _("{author} mentioned {names}").format(
+            author=who(payload.get("author")), names=names
+        )
+        return title, [record]
+    return titles.get(event, f"{event}: {record}"), [f"{owner} · {record}"]
 
 
 def render(config: Config, hook: Hook, entry: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from salesctl import scopes
+from salesctl import scopes, sealing
 from salesctl.errors import Duplicate, Forbidden, Invalid
 from salesctl.model.config import Member
 from salesctl.model.dupkeys import record_keys, what_matched
@@ -49,10 +49,15 @@ def holders(
     if not keys:
         return []
     order = {key: i for i, key in enumerate(keys)}
+    # An encrypted store: records this member cannot decrypt hold their keys as keyed
+    # hashes (their readers.yaml), so the guard asks for both forms.
+    secret = store.dup_secret()
+    hashed = {sealing.keyed(secret, key): key for key in keys} if secret else {}
     found = []
     for key, rid, kind, path, owner, team, pool, stage in store.index.duplicate_holders(
-        keys, worktree=worktree
+        [*keys, *hashed], worktree=worktree
     ):
+        key = hashed.get(key, key)
         if rid not in skip:
             place = POOL if pool else Owner(member=owner, team=team)
             found.append(

@@ -1,0 +1,481 @@
+"""Who a record's files are encrypted to, and sealing a change to them (``encryption: age``).
+
+The readers of a record directory are the access rule's (``scopes.read_scope``): every
+active member with an ``age:`` recipient whose scope covers the directory, plus the members
+its own files share it with (participants, mentions while the owner is the same, task
+assignees: ``scopes.shares_of``), plus the org's recovery recipient. Children (follow-ups,
+visits, payments, attachments) inherit their record's readers. A contract's customer file
+is also readable by the assignees of the contract's tasks, so that file alone gets them too.
+
+Each sealed record directory holds a plain manifest, ``readers.yaml``, naming its readers
+(member ids, ``recovery``) and, for a customer file, the extra ones. It is what lets a
+command see that a directory's readers changed (and re-encrypt exactly its files, in the same
+commit), lets ``check`` report a stale reader without decrypting anything, and lets a clone
+skip files that are not encrypted to its member. It holds names only, no content.
+
+The pool (``pool/``) and the shared toolkit (``toolkit/``) stay plain: both are open to
+every member by definition.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from salesctl import sealing, yamlio
+from salesctl.errors import Invalid
+from salesctl.git import Change
+from salesctl.model.kinds import BY_PLURAL
+from salesctl.scopes import read_scope, shares_of
+from salesctl.store.layout import (
+    COMPANY,
+    MEMBERS_DIR,
+    POOL_DIR,
+    RECORD_ROOTS,
+    TEAMS_DIR,
+    TOOLKIT_DIR,
+    Owner,
+    parse_path,
+)
+
+if TYPE_CHECKING:
+    from salesctl.model.config import Config
+    from salesctl.store.store import Store
+
+MANIFEST = "readers.yaml"
+REPORTS = "reports"  # <owner>/reports/<period>.md (reports/commit.py)
+CONFIG_FILE = "salesctl.yaml"
+PLAIN_ROOTS = (POOL_DIR, TOOLKIT_DIR)
+SHARING_KINDS = ("lead", "customer", "deal", "followup", "task")  # files that may share
+
+
+@dataclass(frozen=True)
+class RecordDir:
+    """A top-level record's directory: whose it is and where."""
+
+    owner: Owner
+    path: str  # e.g. teams/east/alice/leads/L-...
+    kind: str  # the record's kind (lead, customer, contract, ...)
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[1]
+
+    @property
+    def main_file(self) -> str:
+        if self.kind == REPORTS:  # a directory of reports has no record file of its own
+            return f"{self.path}/"
+        return f"{self.path}/{BY_PLURAL_KIND[self.kind]}"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.path}/{MANIFEST}"
+
+
+BY_PLURAL_KIND = {kind.name: kind.file_name for kind in BY_PLURAL.values()}
+
+
+def record_dir_of(path: str) -> RecordDir | None:
+    """The record directory ``path`` lies in, or None (the config, a stray file, the
+    toolkit or a path too short to be in one). An owner's ``reports/`` (the committed weekly
+    reports) is sealed like a record directory, to the owner directory's readers."""
+    parts = path.split("/")
+    head = parts[0]
+    if head == REPORTS and len(parts) == 2:
+        return RecordDir(COMPANY, REPORTS, REPORTS)
+    if head not in RECORD_ROOTS or head == TOOLKIT_DIR:
+        return None
+    if head == POOL_DIR:
+        owner, at = Owner(), 1
+    elif head == MEMBERS_DIR and len(parts) > 2:
+        owner, at = Owner(member=parts[1]), 2
+    elif head == TEAMS_DIR and len(parts) > 3:
+        if parts[2] in BY_PLURAL or parts[2] == REPORTS:
+            owner, at = Owner(team=parts[1]), 2
+        else:
+            owner, at = Owner(member=parts[2], team=parts[1]), 3
+    elif head in BY_PLURAL:
+        owner, at = COMPANY, 0
+    else:
+        return None
+    if len(parts) == at + 2 and parts[at] == REPORTS:
+        return RecordDir(owner, "/".join(parts[: at + 1]), REPORTS)
+    if len(parts) < at + 3 or parts[at] not in BY_PLURAL:
+        return None
+    return RecordDir(owner, "/".join(parts[: at + 2]), BY_PLURAL[parts[at]].name)
+
+
+def is_sealed_path(config: Config, path: str) -> bool:
+    """Is ``path`` a file an encrypted store keeps sealed (not the manifest itself)?"""
+    if not config.encrypted or path.rsplit("/", 1)[-1] == MANIFEST:
+        return False
+    place = record_dir_of(path)
+    return place is not None and not place.owner.is_pool
+
+
+def recipient_directory(config: Config) -> dict[str, str]:
+    """Reader name -> age recipient: active members with a key, and ``recovery``."""
+    out = {m.id: m.age for m in config.members.values() if m.active and m.age}
+    if config.recovery:
+        out[sealing.RECOVERY] = config.recovery
+    return out
+
+
+def directory_readers(config: Config, place: RecordDir) -> set[str]:
+    """The members whose data scope reads ``place`` by its directory alone."""
+    probe = place.main_file
+    return {
+        m.id
+        for m in config.members.values()
+        if m.active and m.age and read_scope(config, m).allows(place.owner, probe)
+    }
+
+
+@dataclass(frozen=True)
+class Readers:
+    """A record directory's readers, and those its record file has besides (a customer
+    read by the assignee of a task on one of its contracts)."""
+
+    names: frozenset[str]
+    also: frozenset[str] = frozenset()
+    # False: some file that may share could not be decrypted (check, as a member who reads
+    # part of the store): ``names`` is then what the rule says at least.
+    complete: bool = field(default=True, compare=False)
+
+    def of(self, path: str, place: RecordDir) -> frozenset[str]:
+        return self.names | self.also if path == place.main_file else self.names
+
+    def as_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"readers": sorted(self.names)}
+        if self.also:
+            out["record_file_also"] = sorted(self.also)
+        return out
+
+
+def manifest_data(raw: bytes | None, where: str) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    data = yamlio.loads(raw, source=where)
+    if not isinstance(data, dict) or not isinstance(data.get("readers"), list):
+        raise Invalid(f"{where}: expected `readers: [member, ...]`", "run `salesctl rekey`")
+    return data
+
+
+def manifest_readers(raw: bytes | None, where: str) -> Readers | None:
+    data = manifest_data(raw, where)
+    if data is None:
+        return None
+    also = data.get("record_file_also") or []
+    return Readers(frozenset(map(str, data["readers"])), frozenset(map(str, also)))
+
+
+class Sealer:
+    """Seals one change of an encrypted store (``seal``): every staged file in a sealed
+    record directory is encrypted to the directory's readers as they are after the change;
+    a directory whose readers changed has all its files re-encrypted and its manifest
+    rewritten; a directory that went into the pool turns plain."""
+
+    def __init__(self, store: Store, keyring: sealing.Keyring, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.keyring = keyring
+        self.directory = recipient_directory(self.config)
+        self.staged: dict[str, bytes] = {}
+        self._deletes: set[str] = set()
+        self._dir_readers: dict[tuple[Owner, str], set[str]] = {}
+        self._share_rows: dict[str, list[tuple[str, str, str | None]]] | None = None
+        self._sealed_rows: set[str] | None = None
+        self._holders: dict[str, set[str]] | None = None
+        self.dirs: list[str] | None = None  # the record directories sealed (None: all)
+        self._by_dir: tuple[Change, dict[str, list[str]]] | None = None
+        self.dup_secret: bytes | None = None  # the org's duplicate-key secret (keys/)
+
+    def start(self, change: Change, dirs: list[str] | None = None) -> None:
+        """Take the change as staged (plaintext) before sealing any of it, and the record
+        directories it seals (None: the whole store)."""
+        self.staged = {p: raw for p, raw in change.writes.items() if not sealing.is_sealed(raw)}
+        self._deletes = set(change.deletes)
+        self.dirs = dirs
+        self._share_rows = self._sealed_rows = self._holders = None
+
+    # -- reading the state after the change ---------------------------------------------
+
+    def files_after(self, change: Change, place: RecordDir) -> list[str]:
+        root = self.store.root
+        found: set[str] = set()
+        base = os.path.join(root, place.path)
+        for dirpath, _dirs, files in os.walk(base):
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            found.update(f"{rel}/{name}" for name in files)
+        found.update(self._written_in(change).get(place.path, ()))
+        found -= change.deletes
+        found.discard(place.manifest)
+        return sorted(found)
+
+    def _written_in(self, change: Change) -> dict[str, list[str]]:
+        """The change's written paths by record directory (made once per change)."""
+        if self._by_dir is None or self._by_dir[0] is not change:
+            by_dir: dict[str, list[str]] = {}
+            for path in change.writes:
+                place = record_dir_of(path)
+                if place is not None:
+                    by_dir.setdefault(place.path, []).append(path)
+            self._by_dir = (change, by_dir)
+        return self._by_dir[1]
+
+    def plain(self, path: str, change: Change) -> bytes:
+        """The plaintext of ``path`` after the change (staged, or on disk and decrypted)."""
+        raw = change.writes.get(path)
+        if raw is None:
+            raw = yamlio.read_regular(os.path.join(self.store.root, path), source=path)
+        if not sealing.is_sealed(raw):
+            return raw
+        plain = self.keyring.open(raw, path)
+        if plain is None:
+            raise Invalid(
+                f"{path} is not encrypted to you, so it cannot be re-encrypted",
+                "ask a director (who reads everything) to run `salesctl rekey`",
+            )
+        return plain
+
+    def readers(
+        self, change: Change, place: RecordDir, files: Iterable[str], *, strict: bool = True
+    ) -> Readers:
+        """The readers of ``place`` after ``change``: its directory's, and what its files
+        share (the staged ones read from the change, the others from the index, which holds
+        every file this member reads). ``strict``: a file of it this member cannot read is
+        an error; else it is passed over (``check``, as a member who reads only part)."""
+        names = set(self._directory_readers(place))
+        complete = True
+        for path in files:
+            loc = parse_path(path)
+            if loc is None or loc.kind.name not in SHARING_KINDS:
+                continue
+            if path in self.staged:
+                try:
+                    data = yamlio.loads(self.staged[path], source=path)
+                except yamlio.YamlError:
+                    continue  # a broken file shares nothing (check names it)
+                shares = shares_of(loc, data if isinstance(data, dict) else None)
+                found = [(s.member, s.how, s.while_owner) for s in shares]
+            elif path in self._unreadable():
+                if strict:
+                    self.plain(path, change)  # raises: not encrypted to this member
+                complete = False
+                continue
+            else:
+                found = self._shares().get(path, [])
+            for member, how, while_owner in found:
+                if how == "tree" and (while_owner is None or while_owner == loc.owner.member):
+                    names.add(member)
+        names &= set(self.directory)
+        also: set[str] = set()
+        if place.kind == "customer":
+            also = self._task_holders().get(place.id, set()) & set(self.directory) - names
+        return Readers(frozenset(names | {sealing.RECOVERY}), frozenset(also), complete)
+
+    def _directory_readers(self, place: RecordDir) -> set[str]:
+        key = (place.owner, place.path.split("/", 1)[0])  # triage hides one top directory
+        if key not in self._dir_readers:
+            self._dir_readers[key] = directory_readers(self.config, place)
+        return self._dir_readers[key]
+
+    def _rows(self, sql: str, args: list[Any], kinds: Iterable[str]) -> list[tuple[Any, ...]]:
+        """``sql`` over the index, limited to the directories being sealed (``path`` is the
+        column to limit) when they are few; the whole table for a whole store (encrypt)."""
+        index = self.store.index
+        if self.dirs is None or len(self.dirs) > 64:
+            return list(index.execute(sql.replace("{within}", "1"), args, kinds=kinds))
+        index.refresh(kinds=kinds, within=self.dirs)
+        ranges = " OR ".join("(path > ? AND path < ?)" for _ in self.dirs)
+        bounds = [b for d in self.dirs for b in (d + "/", d + "0")]
+        return list(index.db.execute(sql.replace("{within}", f"({ranges})"), [*args, *bounds]))
+
+    def _shares(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        """The indexed files' shares (member, how, while_owner), read once."""
+        if self._share_rows is None:
+            self._share_rows = {}
+            rows = self._rows(
+                "SELECT source, member, how, while_owner FROM shares "
+                "JOIN records ON records.path = shares.source WHERE {within}",
+                [],
+                SHARING_KINDS,
+            )
+            for source, member, how, while_owner in rows:
+                self._share_rows.setdefault(source, []).append((member, how, while_owner))
+        return self._share_rows
+
+    def _unreadable(self) -> set[str]:
+        """Indexed files this member's identity does not open."""
+        if self._sealed_rows is None:
+            rows = self._rows(
+                "SELECT path FROM records WHERE data IS NULL AND problems IS NULL AND {within}",
+                [],
+                SHARING_KINDS,
+            )
+            self._sealed_rows = {p for (p,) in rows}
+        return self._sealed_rows
+
+    def _task_holders(self) -> dict[str, set[str]]:
+        """Customer id -> the assignees of the tasks on its contracts, after the change."""
+        if self._holders is None:
+            holders: dict[str, set[str]] = {}
+            # As committed and written by salesctl (no work-tree look: a customer's file
+            # must not cost a stat of every task in the store).
+            index = self.store.index
+            index.refresh(kinds=["contract", "task"], worktree=False)
+            rows = index.db.execute(
+                "SELECT t.path, json_extract(c.data, '$.customer'), "
+                "json_extract(t.data, '$.assignee') FROM records t JOIN records c "
+                "ON c.id = t.parent AND c.kind = 'contract' WHERE t.kind = 'task'"
+            )
+            for path, customer, assignee in rows:
+                if path not in self.staged and path not in self._deletes and customer:
+                    holders.setdefault(str(customer), set()).add(str(assignee))
+            for path, raw in self.staged.items():
+                loc = parse_path(path)
+                if loc is None or loc.kind.name != "task":
+                    continue
+                customer = self._customer_of_contract(path.rsplit("/", 2)[0])
+                try:
+                    data = yamlio.loads(raw, source=path)
+                except yamlio.YamlError:
+                    continue
+                if customer and isinstance(data, dict) and isinstance(data.get("assignee"), str):
+                    holders.setdefault(customer, set()).add(data["assignee"])
+            self._holders = holders
+        return self._holders
+
+    def _customer_of_contract(self, contract_dir: str) -> str | None:
+        path = f"{contract_dir}/contract.yaml"
+        if path in self.staged:
+            try:
+                data = yamlio.loads(self.staged[path], source=path)
+            except yamlio.YamlError:
+                return None
+            customer = data.get("customer") if isinstance(data, dict) else None
+            return customer if isinstance(customer, str) else None
+        rows = self.store.index.execute(
+            "SELECT json_extract(data, '$.customer') FROM records WHERE path = ?",
+            [path],
+            kinds=["contract"],
+        )
+        found = [c for (c,) in rows if isinstance(c, str)]
+        return found[0] if found else None
+
+    # -- sealing -------------------------------------------------------------------------
+
+    def places(self, change: Change) -> dict[str, RecordDir]:
+        places: dict[str, RecordDir] = {}
+        for path in change.paths:
+            place = record_dir_of(path)
+            if place is not None:
+                places[place.path] = place
+        for path in self.staged:  # a task moves its contract's customer's readers
+            loc = parse_path(path)
+            if loc is not None and loc.kind.name == "task":
+                customer = self._customer_of_contract(path.rsplit("/", 2)[0])
+                found = self._customer_dir(customer) if customer else None
+                if found is not None:
+                    places.setdefault(found.path, found)
+        return places
+
+    def _customer_dir(self, customer: str) -> RecordDir | None:
+        rows = self.store.index.execute(
+            "SELECT path FROM records WHERE id = ? AND kind = 'customer'",
+            [customer],
+            kinds=["customer"],
+        )
+        found = [record_dir_of(p) for (p,) in rows]
+        return next((p for p in found if p is not None), None)
+
+    def seal(self, change: Change, also: Iterable[RecordDir] = ()) -> bool:
+        """Encrypt ``change`` in place; True if anything in it is sealed. ``also``: record
+        directories to re-encrypt whole whatever their manifest says (``encrypt``,
+        ``rekey``)."""
+        self.start(change)
+        forced = {place.path: place for place in also}
+        places = {**self.places(change), **forced}
+        self.start(change, sorted(places))
+        sealed_any = False
+        for path, place in places.items():
+            sealed_any |= self._seal_dir(change, place, force=path in forced)
+        return sealed_any
+
+    def _seal_dir(self, change: Change, place: RecordDir, *, force: bool = False) -> bool:
+        root = self.store.root
+        files = self.files_after(change, place)
+        on_disk = os.path.exists(os.path.join(root, place.manifest))
+        if place.owner.is_pool or not files:
+            if on_disk or place.manifest in change.writes:
+                change.writes.pop(place.manifest, None)
+                if on_disk:
+                    change.deletes.add(place.manifest)
+            for path in files:  # into the pool: plain again
+                if path in change.writes and sealing.is_sealed(change.writes[path]):
+                    change.writes[path] = self.plain(path, change)
+            return False
+        readers = self.readers(change, place, files)
+        old, old_keys = None, None
+        if on_disk:
+            raw = yamlio.read_regular(os.path.join(root, place.manifest), source=place.manifest)
+            try:
+                old = manifest_readers(raw, place.manifest)
+                old_keys = (manifest_data(raw, place.manifest) or {}).get("keys")
+            except Invalid:
+                old = None  # a damaged manifest: rewrite it and everything it covers
+        keys = self.keyed(change, place)
+        renew = force or old != readers
+        resealed = files if renew else [p for p in files if p in change.writes]
+        for path in resealed:
+            # One stanza per reader (age writes them in its own order and tries them in
+            # turn: a file's decryption costs an X25519 per stanza tried).
+            names = sorted(n for n in readers.of(path, place) if n in self.directory)
+            change.writes[path] = sealing.seal(
+                self.plain(path, change), [self.directory[n] for n in names]
+            )
+        if renew or keys != (old_keys or None):
+            body = "# who this record's files are encrypted to (age): docs/permissions.md\n"
+            fields = readers.as_yaml() | ({"keys": keys} if keys else {})
+            change.writes[place.manifest] = (body + yamlio.dumps(fields)).encode()
+            change.deletes.discard(place.manifest)
+        return True
+
+    def keyed(self, change: Change, place: RecordDir) -> list[str] | None:
+        """A lead's or customer's duplicate keys as keyed hashes (``sealing.keyed``), for
+        the guard of members who cannot decrypt it; None without the org's key."""
+        if place.kind not in ("lead", "customer") or self.dup_secret is None:
+            return None
+        from salesctl.model.dupkeys import record_keys
+
+        try:
+            data = yamlio.loads(self.plain(place.main_file, change), source=place.main_file)
+        except (yamlio.YamlError, FileNotFoundError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        raw = record_keys(place.kind, data, self.config.region)
+        return sorted(sealing.keyed(self.dup_secret, key) for key in raw) or None
+
+
+def seal_change(
+    store: Store, change: Change, also: Iterable[RecordDir] = (), secret: bytes | None = None
+) -> bool:
+    """Seal ``change`` if the store is (or, by the config this change writes, becomes)
+    encrypted (see ``Sealer``); True if it sealed any. A change of ``salesctl.yaml`` seals
+    by the new config: a member moving team takes their records to the new team lead."""
+    config = store.config
+    staged = change.writes.get(CONFIG_FILE)
+    if staged is not None:
+        from salesctl.model.config import parse_config
+
+        config = parse_config(yamlio.loads(staged, source=CONFIG_FILE), CONFIG_FILE)[0]
+    if not config.encrypted:
+        return False
+    if not config.recovery:
+        raise Invalid("the store is encrypted but has no recovery recipient", "set recovery:")
+    sealer = Sealer(store, store.keyring, config)
+    sealer.dup_secret = secret or store.dup_secret(change)
+    return sealer.seal(change, also)
