@@ -424,3 +424,20 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
 
 def _write_json_atomic(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data).encode())
+
+
+def parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:
+    """Split ``cat-file --batch`` output, one answer per requested name, in order."""
+    found: dict[str, bytes] = {}
+    pos = 0
+    for name in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<name> missing" or "ambiguous"
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            found[name] = out[pos : pos + size]
+        pos += size + 1
+    return found

@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from salesctl.git import parse_batch
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.index_schema import (
@@ -125,21 +126,12 @@ def _differing(
 
 def _blobs(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, bytes]:
     """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out)."""
-    names = "".join(f"{head}:{p}\n" for p in paths).encode()
-    out = index.repo.run_bytes("cat-file", "--batch", input=names)
-    found: dict[str, bytes] = {}
-    pos = 0
-    for path in paths:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3:  # "<name> missing"
-            continue
-        size = int(header[2])
-        if header[1] == b"blob":
-            found[path] = out[pos : pos + size]
-        pos += size + 1
-    return found
+    names = [f"{head}:{p}" for p in paths]
+    out = index.repo.run_bytes(
+        "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode()
+    )
+    found = parse_batch(out, names)
+    return {path: found[name] for path, name in zip(paths, names, strict=True) if name in found}
 
 
 def _shadow(db: sqlite3.Connection, rows: dict[str, tuple[Any, ...] | None]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
-from salesctl.git import git_env, run_git
+from salesctl.git import git_env, parse_batch, run_git
 from salesctl.ids import is_id
 from salesctl.model.config import Config, parse_config
 from salesctl.model.kinds import BY_PLURAL, Kind
@@ -265,7 +265,7 @@ class GitReader:
         if not wanted:
             return {}
         out = self.run("cat-file", "--batch", input="".join(f"{i}\n" for i in wanted).encode())
-        return _parse_batch(out, wanted)
+        return parse_batch(out, wanted)
 
     def files_at(self, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of files in ``rev`` (None where there is no such file)."""
@@ -273,7 +273,7 @@ class GitReader:
             return {}
         names = [f"{rev}:{p}" for p in paths]
         out = self.run("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
-        found = _parse_batch(out, names)
+        found = parse_batch(out, names)
         return {p: found.get(n) for p, n in zip(paths, names, strict=True)}
 
     def config_at(self, rev: str) -> tuple[Config, list[Problem]] | None:
@@ -360,23 +360,6 @@ def parse_raw(out: bytes) -> list[FileChange]:
         )
         i += 2
     return changes
-
-
-def _parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:
-    """Split ``cat-file --batch`` output, one answer per requested name, in order."""
-    found: dict[str, bytes] = {}
-    pos = 0
-    for name in names:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3:  # "<name> missing" or "ambiguous"
-            continue
-        size = int(header[2])
-        if header[1] == b"blob":
-            found[name] = out[pos : pos + size]
-        pos += size + 1
-    return found
 
 
 # -- where a path sits ------------------------------------------------------------------------
