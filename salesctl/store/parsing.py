@@ -34,8 +34,10 @@ from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import shares_of
+from salesctl.store import manifests
 from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
+from salesctl.store.plain_copy import plain_copy as plain_copy  # what store.py writes from
 from salesctl.store.records import Record
 
 # (path, id, kind, parent, owner, team, pool, sig, data JSON, problems JSON, shares JSON,
@@ -290,7 +292,7 @@ def _record(loc: RecordPath, raw: bytes | None, problem: str | None, root: str =
         return Record(loc, {}, (Problem(loc.path, problem or "cannot be read"),))
     if sealing.is_sealed(raw):  # an encrypted store's record (store/readers.py)
         keyring = sealing.active()
-        if not keyring or (root and not _among_readers(root, loc, keyring.names)):
+        if not keyring or (root and not manifests.among_readers(root, loc, keyring.names)):
             return Record(loc, {}, (), sealed=True)
         try:
             plain = keyring.open(raw, loc.path)
@@ -320,52 +322,6 @@ def _normalised(loc: RecordPath, loaded: Any) -> Record:
     return Record(loc, data, tuple(problems))
 
 
-# The manifests (readers.yaml) of the record directories of sealed files met in this batch.
-_manifests: dict[str, tuple[frozenset[str], tuple[str, ...]] | None] = {}
-
-
-def _manifest(root: str, loc: RecordPath) -> tuple[frozenset[str], tuple[str, ...]] | None:
-    """(readers, keyed duplicate keys) of the record directory ``loc`` is in, from its
-    ``readers.yaml`` (None: missing or unreadable). Its shape is salesctl's own (names and
-    hashes as ``- item`` lines under ``readers:`` and ``keys:``): no YAML parser needed."""
-    directory = loc.path.rsplit("/", 2 if loc.parent else 1)[0]
-    if directory not in _manifests:
-        if len(_manifests) > 4096:
-            _manifests.clear()
-        try:
-            with open(os.path.join(root, directory, "readers.yaml"), "rb") as fh:
-                text = fh.read(65536).decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            _manifests[directory] = None
-        else:
-            lists: dict[str, list[str]] = {}
-            section = ""
-            for line in text.splitlines():
-                if line.startswith("- "):
-                    lists.setdefault(section, []).append(line[2:].strip())
-                elif line.endswith(":") and not line.startswith((" ", "#")):
-                    section = line[:-1]
-            readers = frozenset([*lists.get("readers", []), *lists.get("record_file_also", [])])
-            _manifests[directory] = (readers, tuple(lists.get("keys", ())))
-    return _manifests[directory]
-
-
-def _among_readers(root: str, loc: RecordPath, names: frozenset[str] | None) -> bool:
-    """Does the record directory's manifest name one of ``names``? A missing manifest, or
-    unknown names, says "try": decrypting decides."""
-    if names is None:
-        return True
-    found = _manifest(root, loc)
-    return found is None or bool(found[0] & names)
-
-
-def _sealed_keys(root: str, loc: RecordPath) -> str | None:
-    """The keyed duplicate keys a sealed lead or customer's manifest holds (the guard of
-    members who cannot decrypt it compares them), as the row's ``keys`` JSON."""
-    found = _manifest(root, loc) if root and loc.parent is None else None
-    return json.dumps(list(found[1])) if found and found[1] else None
-
-
 def _finite(value: Any) -> bool:
     """No NaN or infinite float anywhere in ``value`` (the only field left untyped)."""
     if isinstance(value, float):
@@ -381,7 +337,7 @@ def read_record(root: Path, loc: RecordPath) -> Record:
     """Parse one record file; problems (malformed YAML, bad fields, symlinks) come back as
     data. A missing file raises ``FileNotFoundError``."""
     raw, _sig, problem = _read(str(root), loc.path, Ancestors(str(root)))
-    _manifests.clear()
+    manifests.forget()
     return _record(loc, raw, problem, str(root))
 
 
@@ -411,42 +367,6 @@ def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: st
     return _row(loc, _normalised(loc, fields), sig, region)
 
 
-# Characters YAML treats as line breaks or drops (NEL, the Unicode separators, a BOM, CR):
-# a string holding one may not load back as it was written, so it is read back instead.
-_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")
-_PLAIN_SCALARS = (int, bool, type(None), dt.date)  # type() is exact: no datetime, no float
-
-
-def plain_copy(value: Any) -> Any:
-    """A deep copy of fields about to be written, if they are of the shapes that load back
-    exactly as ``yamlio.dumps`` writes them (text, whole numbers, booleans, None, dates,
-    lists and mappings of them: what an import writes); None otherwise (floats, decimals,
-    datetimes: those files are read back)."""
-    copied = _plain(value)
-    return None if copied is _NOT_PLAIN else copied
-
-
-_NOT_PLAIN = object()
-
-
-def _plain(value: Any) -> Any:
-    kind = type(value)
-    if kind is str:
-        return _NOT_PLAIN if _BREAKS.search(value) else value
-    if kind is dict:
-        out = {}
-        for key, item in value.items():
-            copied = _plain(item)
-            if type(key) is not str or _BREAKS.search(key) or copied is _NOT_PLAIN:
-                return _NOT_PLAIN
-            out[key] = copied
-        return out
-    if kind is list:
-        items = [_plain(item) for item in value]
-        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
-    return value if kind in _PLAIN_SCALARS else _NOT_PLAIN
-
-
 def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:
     data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
     problems = (
@@ -468,7 +388,9 @@ def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "")
         data,
         problems,
         json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
-        _sealed_keys(root, loc) if record.sealed else keys_json(loc.kind.name, record.data, region),
+        manifests.sealed_keys(root, loc)
+        if record.sealed
+        else keys_json(loc.kind.name, record.data, region),
     )
 
 
@@ -494,7 +416,7 @@ def _init_worker(
 
 def _parse_chunk(paths: list[str]) -> tuple[list[Row], list[str]]:
     """Rows of the record files among ``paths``, and the paths that were gone."""
-    _manifests.clear()  # read afresh: a command may have rewritten them since
+    manifests.forget()  # read afresh: a command may have rewritten them since
     ancestors = Ancestors(_worker_root, _worker_trusted)
     rows, gone = [], []
     for path in paths:
