@@ -21,14 +21,12 @@ command rebuilds it.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,7 +45,7 @@ from salesctl.store.index_schema import (
     connect,
 )
 from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
-from salesctl.store.watch import Changes, DirRow, Scope, Walk, Watcher, below, dir_role
+from salesctl.store.watch import Changes, Scope, Walk, Watcher, below
 
 WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
@@ -141,80 +139,12 @@ class RefreshingIndex:
 
         return put
 
-    # -- building from scratch ---------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _build_lock(self) -> Iterator[None]:
-        fd = os.open(self.repo.state_dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # a second command waits, then uses this build
-            yield
-        finally:
-            os.close(fd)
+    # -- building from scratch (index_build.py) ---------------------------------------------
 
     def _build(self, head: str, *, walk: bool = False) -> sqlite3.Connection:
-        """Build the database file, then open it. The files come from ``git ls-files``; their
-        directories are stored unlisted, so the first look at each lists it once (finding
-        untracked files). ``walk``: from a walk of the record directories instead, which lists
-        every directory now (a directory read per record on top)."""
-        with self._build_lock():
-            with contextlib.suppress(sqlite3.DatabaseError):
-                db = connect(str(self.db_path))
-                meta = dict(db.execute("SELECT key, value FROM meta"))
-                if meta.get("version") == INDEX_VERSION and not walk:
-                    return db  # another command built it while this one waited
-                db.close()
-            for suffix in ("-journal", "-wal", "-shm", ""):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(f"{self.db_path}{suffix}")
-            db = sqlite3.connect(str(self.db_path), timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
-            db.execute("PRAGMA synchronous=OFF")
-            db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
-            db.executescript(SCHEMA)
-            self._keyed(db)
-            walker = Walk(self.root)
-            if walk:
-                count = self._fill(db, walker, expected=0, trusted=True)
-                dirs = walker.dirs
-            else:
-                tracked = sorted(self._tracked_paths())
-                count = self._fill(db, tracked, expected=len(tracked), trusted=False)
-                dirs = _unlisted_dirs(tracked)
-            index_dupkeys.install(db, self.keys_region())
-            db.execute("BEGIN")
-            db.executemany(INSERT_DIR, dirs)
-            db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
-            put = self._meta_set(db)
-            put("head", head)
-            put("extra", [])
-            put("built", f"{time.time():.0f}")
-            put("version", INDEX_VERSION)  # last: a build without it is incomplete
-            db.execute("COMMIT")
-            db.close()
-        self.last_refresh = {"built": True, "parsed": count, "walked": walk}
-        self._built_now = True
-        return connect(str(self.db_path))
+        from salesctl.store.index_build import build
 
-    def _fill(
-        self, db: sqlite3.Connection, paths: Iterable[str], *, expected: int, trusted: bool
-    ) -> int:
-        """Parse ``paths`` into ``db`` (no lookups yet), then add the lookups; rows stored."""
-        progress = self.progress("indexing records", expected or None)
-        stored = 0
-        workers = parsing.workers_for(expected)
-        db.execute("BEGIN")
-        for rows, _gone in parsing.parse_many(
-            str(self.root), paths, workers=workers, trusted=trusted, region=self.keys_region()
-        ):
-            db.executemany(INSERT, rows)
-            stored += len(rows)
-            progress.update(stored, max(expected, stored))
-        db.execute("COMMIT")
-        progress.update(stored)
-        db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
-        progress.done(f"{stored:,} files")
-        return stored
+        return build(self, head, walk=walk)
 
     def _tracked_paths(self) -> set[str]:
         out = self.repo.run("ls-files", "-z", "--", *RECORD_ROOTS, check=False)
@@ -577,17 +507,3 @@ class RefreshingIndex:
         self.refresh(kinds=["lead", "customer"])
         index_dupkeys.current(self.db, self.keys_region())
         return index_dupkeys.all_keys(self.db)
-
-
-def _unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
-    """The directories above ``paths``, as rows of ``dirs`` whose signature matches nothing
-    (so each is listed the first time a command looks at it)."""
-    # The record roots too: one with no tracked file yet (a first hand-made record in the
-    # pool) must still be listed on the first look, or what it holds stays unseen.
-    seen: set[str] = set(RECORD_ROOTS)
-    for path in paths:
-        directory = path.rpartition("/")[0]
-        while directory and directory not in seen:
-            seen.add(directory)
-            directory = directory.rpartition("/")[0]
-    return [(d, d.rpartition("/")[0] or None, *dir_role(d), "") for d in sorted(seen)]

@@ -1,0 +1,126 @@
+"""Building the index from scratch: every record file that ``git ls-files`` names (or a
+walk of the record directories finds) parsed by one process per core into a new database,
+its lookups added at the end. ``index_refresh.py`` keeps it fresh afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from salesctl.store import index_dupkeys, parsing
+from salesctl.store.index_schema import (
+    CHANGES,
+    FIGURES,
+    INDEX_VERSION,
+    INSERT,
+    INSERT_DIR,
+    LOOKUPS,
+    SCHEMA,
+    SHARES,
+    connect,
+)
+from salesctl.store.layout import RECORD_ROOTS
+from salesctl.store.watch import DirRow, Walk, dir_role
+
+if TYPE_CHECKING:
+    from salesctl.store.index_refresh import RefreshingIndex
+
+
+@contextlib.contextmanager
+def build_lock(index: RefreshingIndex) -> Iterator[None]:
+    fd = os.open(index.repo.state_dir / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a second command waits, then uses this build
+        yield
+    finally:
+        os.close(fd)
+
+
+def build(index: RefreshingIndex, head: str, *, walk: bool = False) -> sqlite3.Connection:
+    """Build the database file, then open it. The files come from ``git ls-files``; their
+    directories are stored unlisted, so the first look at each lists it once (finding
+    untracked files). ``walk``: from a walk of the record directories instead, which lists
+    every directory now (a directory read per record on top)."""
+    with build_lock(index):
+        with contextlib.suppress(sqlite3.DatabaseError):
+            db = connect(str(index.db_path))
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("version") == INDEX_VERSION and not walk:
+                return db  # another command built it while this one waited
+            db.close()
+        for suffix in ("-journal", "-wal", "-shm", ""):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{index.db_path}{suffix}")
+        db = sqlite3.connect(str(index.db_path), timeout=60, isolation_level=None)
+        db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
+        db.executescript(SCHEMA)
+        index._keyed(db)
+        walker = Walk(index.root)
+        if walk:
+            count = fill(index, db, walker, expected=0, trusted=True)
+            dirs = walker.dirs
+        else:
+            tracked = sorted(index._tracked_paths())
+            count = fill(index, db, tracked, expected=len(tracked), trusted=False)
+            dirs = unlisted_dirs(tracked)
+        index_dupkeys.install(db, index.keys_region())
+        db.execute("BEGIN")
+        db.executemany(INSERT_DIR, dirs)
+        db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
+        put = index._meta_set(db)
+        put("head", head)
+        put("extra", [])
+        put("built", f"{time.time():.0f}")
+        put("version", INDEX_VERSION)  # last: a build without it is incomplete
+        db.execute("COMMIT")
+        db.close()
+    index.last_refresh = {"built": True, "parsed": count, "walked": walk}
+    index._built_now = True
+    return connect(str(index.db_path))
+
+
+def fill(
+    index: RefreshingIndex,
+    db: sqlite3.Connection,
+    paths: Iterable[str],
+    *,
+    expected: int,
+    trusted: bool,
+) -> int:
+    """Parse ``paths`` into ``db`` (no lookups yet), then add the lookups; rows stored."""
+    progress = index.progress("indexing records", expected or None)
+    stored = 0
+    workers = parsing.workers_for(expected)
+    db.execute("BEGIN")
+    for rows, _gone in parsing.parse_many(
+        str(index.root), paths, workers=workers, trusted=trusted, region=index.keys_region()
+    ):
+        db.executemany(INSERT, rows)
+        stored += len(rows)
+        progress.update(stored, max(expected, stored))
+    db.execute("COMMIT")
+    progress.update(stored)
+    db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
+    progress.done(f"{stored:,} files")
+    return stored
+
+
+def unlisted_dirs(paths: Iterable[str]) -> list[DirRow]:
+    """The directories above ``paths``, as rows of ``dirs`` whose signature matches nothing
+    (so each is listed the first time a command looks at it)."""
+    # The record roots too: one with no tracked file yet (a first hand-made record in the
+    # pool) must still be listed on the first look, or what it holds stays unseen.
+    seen: set[str] = set(RECORD_ROOTS)
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in seen:
+            seen.add(directory)
+            directory = directory.rpartition("/")[0]
+    return [(d, d.rpartition("/")[0] or None, *dir_role(d), "") for d in sorted(seen)]
