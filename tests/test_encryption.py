@@ -54,17 +54,23 @@ def act_as(monkeypatch: pytest.MonkeyPatch, keys: Path, name: str) -> None:
 
 
 def _plain_secrets(root: Path) -> dict[str, set[str]]:
-    """Per owner: company names, phones and contract amounts in their plain files."""
+    """Per owner: company names, phones and contract amounts in their plain files. An
+    amount is looked for as its file states it (``amount: 76000``): five digits alone turn
+    up by chance in hex hashes and base64 (a readers.yaml's keyed keys, the armour)."""
     import yaml
 
     found: dict[str, set[str]] = {}
     for path in root.glob("teams/*/*/*/*/*.yaml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
         owner = path.parts[-5]
-        for key in ("company", "phone", "amount", "name"):
+        for key in ("company", "phone", "name"):
             value = data.get(key) if isinstance(data, dict) else None
             if value and len(str(value)) >= 5:
                 found.setdefault(owner, set()).add(str(value))
+        found.setdefault(owner, set()).update(  # the amount as the file states it
+            line for line in text.splitlines() if line.startswith("amount: ")
+        )
     return found
 
 
