@@ -3,12 +3,12 @@
 
     python bench/encryption.py /tmp/big100k --runs 5 --write docs/performance.md
 
-Makes two scratch copies of the generated store: one stays plain, the other gets an age
-identity for every member and the recovery key, and is turned into an encrypted store by
-``salesctl encrypt`` (timed too). Then the same commands run on both, each actor with their
-own identity (``$SALESCTL_IDENTITY``): a cold index build as a rep and as the director,
-warm reads, and writes. Each ratio is encrypted / plain, next to the issue's target: warm
-reads ≤ 1.1×, writes ≤ 1.2×, the cold build ≤ 2×. Median of ``--runs``; the machine is
+Makes two scratch clones of the generated store: one stays plain; the other is turned into
+an encrypted store by ``salesctl encrypt --demo-keys`` (one commit, timed too: an age
+identity for every member and the recovery key). Then the same commands run on both, each
+actor with their own identity (``$SALESCTL_IDENTITY``): a cold index build as a rep and as
+the director, warm reads, and writes. Each ratio is encrypted / plain, next to the issue's
+target: warm reads ≤ 1.1×, writes ≤ 1.2×, the cold build ≤ 2×. Median of ``--runs``; the machine is
 shared, so compare ratios, not seconds.
 """
 
@@ -40,32 +40,6 @@ def copy_store(source: Path, name: str) -> Path:
     return target
 
 
-def give_keys(store: Path, keys: Path) -> tuple[str, str]:
-    """An identity per member and the recovery key; their recipients in salesctl.yaml,
-    committed by the director. Returns (director, recovery recipient)."""
-    from ruamel.yaml import YAML
-
-    from salesctl import sealing
-
-    keys.mkdir(parents=True, exist_ok=True)
-    yaml = YAML()
-    config_path = store / "salesctl.yaml"
-    doc = yaml.load(config_path.read_text(encoding="utf-8"))
-    director = ""
-    for member in doc["members"]:
-        member["age"] = sealing.generate_identity(keys / f"{member['id']}.txt", force=True)
-        if member.get("role") == "director" and not director:
-            director = str(member["id"])
-            email = str(member["email"])
-    recovery = sealing.generate_identity(keys / "recovery.txt", force=True)
-    with config_path.open("w", encoding="utf-8") as out:
-        yaml.dump(doc, out)
-    git = ["git", "-C", str(store), "-c", f"user.name={director}", "-c", f"user.email={email}"]
-    subprocess.run([*git, "add", "salesctl.yaml"], check=True)
-    subprocess.run([*git, "commit", "-qm", "config: members' age keys"], check=True)
-    return director, recovery
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("store", type=Path, help="a generated store (left untouched)")
@@ -77,41 +51,16 @@ def main() -> None:
     plain = copy_store(source, "plain")
     sealed = copy_store(source, "sealed")
     keys = sealed.parent / "keys"
-    director, recovery = give_keys(sealed, keys)
-    subprocess.run(  # the plain copy gets the same config commit, so both stores match
-        ["cp", str(sealed / "salesctl.yaml"), str(plain / "salesctl.yaml")], check=True
-    )
-    for step in (["add", "salesctl.yaml"], ["commit", "-qm", "config: members' age keys"]):
-        subprocess.run(
-            ["git", "-C", str(plain), "-c", "user.name=b", "-c", "user.email=b@b", *step],
-            check=True,
-        )
-    config = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "salesctl",
-                "--store",
-                str(plain),
-                "--as",
-                director,
-                "member",
-                "list",
-                "-f",
-                "json",
-            ],
-            capture_output=True,
-            check=True,
-            env=_env(plain, None),
-        ).stdout
-    )
-    reps = sorted(
-        (m for m in config if m["role"] == "rep" and m.get("active", True)), key=lambda m: m["id"]
-    )
-    rep, team = reps[-1]["id"], reps[-1]["team"]
-    lead = next(m["id"] for m in config if m["role"] == "lead" and m["team"] == team)
-    finance = next((m["id"] for m in config if m["role"] == "finance"), director)
+    from salesctl import yamlio
+    from salesctl.model.config import parse_config
+
+    config = parse_config(yamlio.load_file(str(plain / "salesctl.yaml")))[0]
+    members = list(config.members.values())
+    director = next(m.id for m in members if m.role == "director")
+    reps = sorted((m for m in members if m.role == "rep" and m.active), key=lambda m: m.id)
+    rep, team = reps[-1].id, str(reps[-1].team)
+    lead = next(m.id for m in members if m.role == "lead" and m.team == team)
+    finance = next((m.id for m in members if m.role == "finance"), director)
 
     print("encrypting ...", flush=True)
     start = time.perf_counter()
@@ -125,8 +74,8 @@ def main() -> None:
             "--as",
             director,
             "encrypt",
-            "--recovery",
-            recovery,
+            "--demo-keys",
+            str(keys),
             "-f",
             "json",
         ],

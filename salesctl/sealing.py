@@ -243,6 +243,15 @@ def use(keyring: Keyring) -> None:
     _active = keyring
 
 
+def plaintext(raw: bytes, where: str, keyring: Keyring | None = None) -> bytes | None:
+    """``raw`` as its plaintext: unchanged if it is not sealed, opened with ``keyring``
+    (default: this process's) if it is, None if it is sealed to others. A damaged message
+    raises ``SealedError``."""
+    if not is_sealed(raw):
+        return raw
+    return (keyring or active()).open(raw, where)
+
+
 def forget() -> None:
     global _active
     _active = None

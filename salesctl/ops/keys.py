@@ -48,9 +48,10 @@ def show_key(path: Path | None = None) -> dict[str, str]:
     return {"identity": keyring.source, "recipient": public[0]}
 
 
-def record_dirs(store: Store) -> list[RecordDir]:
-    """Every record directory in the work tree that an encrypted store seals."""
-    found: dict[str, RecordDir] = {}
+def record_files(store: Store) -> dict[RecordDir, list[str]]:
+    """Every record directory in the work tree that an encrypted store seals, with its
+    files (not its manifest), in one walk."""
+    found: dict[RecordDir, list[str]] = {}
     root = str(store.root)
     for top in (*RECORD_ROOTS, REPORTS):
         if top in (POOL_DIR, TOOLKIT_DIR):
@@ -60,8 +61,15 @@ def record_dirs(store: Store) -> list[RecordDir]:
             for name in files:
                 place = record_dir_of(f"{rel}/{name}")
                 if place is not None and not place.owner.is_pool:
-                    found.setdefault(place.path, place)
-    return [found[p] for p in sorted(found)]
+                    paths = found.setdefault(place, [])
+                    if name != MANIFEST:
+                        paths.append(f"{rel}/{name}")
+    return {place: sorted(found[place]) for place in sorted(found, key=lambda p: p.path)}
+
+
+def record_dirs(store: Store) -> list[RecordDir]:
+    """Every record directory in the work tree that an encrypted store seals."""
+    return list(record_files(store))
 
 
 @dataclass(frozen=True)
@@ -204,12 +212,12 @@ def stale_dirs(
     ``strict``: as far as this member can tell, passing over what they cannot decrypt);
     ``everything``: every sealed directory (a new recovery key, a key rotation)."""
     out = []
-    for place in record_dirs(store):
+    for place, files in record_files(store).items():
         try:
             now = manifest_readers((store.root / place.manifest).read_bytes(), place.manifest)
         except (FileNotFoundError, Invalid):
             now = None
-        rule = sealer.readers(Change(), place, sealer.files_after(Change(), place), strict=strict)
+        rule = sealer.readers(Change(), place, files, strict=strict)
         partial_ok = not rule.complete and now is not None and rule.names <= now.names
         if everything or (now != rule and not partial_ok):
             was = sorted(now.names | now.also) if now else []
@@ -291,9 +299,7 @@ def decrypted(path: Path) -> bytes:
     from salesctl import yamlio
 
     raw = yamlio.read_regular(path, source=str(path), follow=True)
-    if not sealing.is_sealed(raw):
-        return raw
     try:
-        return sealing.load_keyring().open(raw, str(path)) or raw
+        return sealing.plaintext(raw, str(path), sealing.load_keyring()) or raw
     except SalesctlError:  # no identity, a damaged file: the diff shows the armour
         return raw

@@ -192,12 +192,11 @@ class Sealer:
         self._by_dir: tuple[Change, dict[str, list[str]]] | None = None
         self.dup_secret: bytes | None = None  # the org's duplicate-key secret (keys/)
 
-    def start(self, change: Change, dirs: list[str] | None = None) -> None:
-        """Take the change as staged (plaintext) before sealing any of it, and the record
-        directories it seals (None: the whole store)."""
+    def start(self, change: Change) -> None:
+        """Take the change as staged (plaintext) before sealing any of it."""
         self.staged = {p: raw for p, raw in change.writes.items() if not sealing.is_sealed(raw)}
         self._deletes = set(change.deletes)
-        self.dirs = dirs
+        self.dirs = None
         self._share_rows = self._sealed_rows = self._holders = None
 
     # -- reading the state after the change ---------------------------------------------
@@ -398,7 +397,7 @@ class Sealer:
         self.start(change)
         forced = {place.path: place for place in also}
         places = {**self.places(change), **forced}
-        self.start(change, sorted(places))
+        self.dirs = sorted(places)  # what the index is asked about: these directories
         sealed_any = False
         for path, place in places.items():
             sealed_any |= self._seal_dir(change, place, force=path in forced)
@@ -477,5 +476,5 @@ def seal_change(
     if not config.recovery:
         raise Invalid("the store is encrypted but has no recovery recipient", "set recovery:")
     sealer = Sealer(store, store.keyring, config)
-    sealer.dup_secret = secret or store.dup_secret(change)
+    sealer.dup_secret = secret or store.dup_secret()
     return sealer.seal(change, also)

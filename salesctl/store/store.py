@@ -218,18 +218,17 @@ class Store:
             keyring.names = frozenset(name for name, r in readers.items() if r in mine)
         return keyring
 
-    def dup_secret(self, change: Any = None) -> bytes | None:
-        """The org's secret for keyed duplicate keys (``keys/duplicates.age``), as this
-        change writes it or as it is on disk; None in a plain store or if this member's
-        identity does not open it (a member added since the last ``rekey``)."""
-        if not self.config.encrypted and change is None:
+    def dup_secret(self) -> bytes | None:
+        """The org's secret for keyed duplicate keys (``keys/duplicates.age``); None in a
+        plain store or if this member's identity does not open it (a member added since
+        the last ``rekey``). A commit that makes it (``encrypt``, ``rekey``) hands it to
+        the sealer itself (``Transaction.dup_secret``)."""
+        if not self.config.encrypted:
             return None
-        raw = change.writes.get(sealing.DUPLICATES_FILE) if change is not None else None
-        if raw is None:
-            try:
-                raw = (self.root / sealing.DUPLICATES_FILE).read_bytes()
-            except OSError:
-                return None
+        try:
+            raw = (self.root / sealing.DUPLICATES_FILE).read_bytes()
+        except OSError:
+            return None
         if not sealing.is_sealed(raw):
             return None
         try:

@@ -434,12 +434,10 @@ def load_fields(content: bytes | None, where: str) -> dict[str, Any] | None:
     if content is None:
         return None
     try:
-        if sealing.is_sealed(content):
-            opened = sealing.active().open(content, where)
-            if opened is None:
-                return None
-            content = opened
-        data = yamlio.loads(content, source=where)
+        opened = sealing.plaintext(content, where)
+        if opened is None:
+            return None
+        data = yamlio.loads(opened, source=where)
     except Invalid:
         return None
     if not isinstance(data, dict):
