@@ -417,3 +417,49 @@ def test_release_makes_a_record_plain_and_a_claim_seals_it_again(
     sealed = [p for p in home.rglob("*.yaml") if p.name != "readers.yaml"]
     assert sealed and all(_can_open(keys, EAST_REP, p.read_bytes()) for p in sealed)
     assert not any(_can_open(keys, REP, p.read_bytes()) for p in sealed)
+
+
+def _first_stanza_only(sealed: bytes) -> bytes:
+    """The binary age file with every recipient stanza but the first cut from its header
+    (its MAC then fails: a key that opens the first stanza meets that, any other none)."""
+    import base64
+
+    lines = sealed.strip().splitlines()
+    binary = base64.b64decode(b"".join(lines[1:-1]))
+    header, _, payload = binary.partition(b"\n---")
+    first, *_rest = header.split(b"\n-> ")[1:]
+    intro = header.split(b"\n-> ")[0]
+    return intro + b"\n-> " + first + b"\n---" + payload
+
+
+def test_the_widest_reader_has_the_first_stanza_and_recovery_the_last(
+    encrypted: dict[str, Any],
+) -> None:
+    # age tries a file's stanzas in turn (two X25519 operations each): whoever decrypts the
+    # most files (the director, in a cold index build) must not pay for the others'.
+    import pyrage
+
+    from salesctl.store.readers import recipient_directory
+    from salesctl.store.store import Store
+
+    root, keys = encrypted["root"], encrypted["keys"]
+    order = list(recipient_directory(Store(root).config))
+    assert order[0] == DIRECTOR and order[-1] == sealing.RECOVERY
+    assert order.index(LEAD) < order.index(REP)
+    lead = next(root.glob(f"teams/north/{REP}/leads/*/lead.yaml")).read_bytes()
+    cut = _first_stanza_only(lead)
+
+    def error_for(name: str) -> str:
+        identity = pyrage.x25519.Identity.from_str(_secret(keys, name))
+        with pytest.raises(pyrage.DecryptError) as caught:
+            pyrage.decrypt(cut, [identity])
+        return str(caught.value)
+
+    assert "No matching keys" not in error_for(DIRECTOR)  # found its key, then the MAC failed
+    assert "No matching keys" in error_for(REP)
+    assert "No matching keys" in error_for(LEAD)
+
+
+def _secret(keys: Path, name: str) -> str:
+    text = (keys / f"{name}.txt").read_text()
+    return next(line for line in text.splitlines() if line.startswith("AGE-SECRET-KEY-"))

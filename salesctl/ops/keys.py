@@ -192,7 +192,8 @@ def _write_dup_secret(change: Change, config: Any, secret: bytes) -> None:
     a key and the recovery key; ``keys/readers.yaml`` names them (as a record's does)."""
     directory = recipient_directory(config)
     names = _dup_readers(config)
-    change.writes[sealing.DUPLICATES_FILE] = sealing.seal(secret, [directory[n] for n in names])
+    # In the directory's stanza order: every write reads this file, the director's first.
+    change.writes[sealing.DUPLICATES_FILE] = sealing.seal(secret, list(directory.values()))
     body = "# who keys/duplicates.age is encrypted to: every member with a key (age)\n"
     change.writes[DUP_READERS] = (body + yamlio.dumps({"readers": names})).encode()
 

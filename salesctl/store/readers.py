@@ -20,7 +20,7 @@ every member by definition.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,11 +116,31 @@ def is_sealed_path(config: Config, path: str) -> bool:
 
 
 def recipient_directory(config: Config) -> dict[str, str]:
-    """Reader name -> age recipient: active members with a key, and ``recovery``."""
+    """Reader name -> age recipient: active members with a key, and ``recovery``, in the
+    order a file's stanzas are written (``stanza_order``)."""
     out = {m.id: m.age for m in config.members.values() if m.active and m.age}
     if config.recovery:
         out[sealing.RECOVERY] = config.recovery
-    return out
+    rank = stanza_order(config)
+    return {name: out[name] for name in sorted(out, key=rank)}
+
+
+def stanza_order(config: Config) -> Callable[[str], tuple[int, str]]:
+    """Readers ranked for a file's stanzas: age tries them in turn, two X25519 operations
+    each, so those who decrypt the most files go first. Whole-company scopes (the director
+    before other roles reading everything), then team leads, then owners and participants;
+    the recovery key, used offline and rarely, last."""
+    widths = {"all": 1, "team": 2, "own": 3}
+
+    def rank(name: str) -> tuple[int, str]:
+        member = config.members.get(name)
+        if member is None:
+            return (9, name)
+        role = config.role_of(member)
+        first = 0 if role.scope == "all" and "*" in role.actions else widths.get(role.scope, 3)
+        return (first, name)
+
+    return rank
 
 
 def directory_readers(config: Config, place: RecordDir) -> set[str]:
@@ -429,12 +449,10 @@ class Sealer:
         renew = force or old != readers
         resealed = files if renew else [p for p in files if p in change.writes]
         for path in resealed:
-            # One stanza per reader (age writes them in its own order and tries them in
-            # turn: a file's decryption costs an X25519 per stanza tried).
-            names = sorted(n for n in readers.of(path, place) if n in self.directory)
-            change.writes[path] = sealing.seal(
-                self.plain(path, change), [self.directory[n] for n in names]
-            )
+            # One stanza per reader, in the directory's order (``stanza_order``).
+            names = readers.of(path, place)
+            recipients = [r for n, r in self.directory.items() if n in names]
+            change.writes[path] = sealing.seal(self.plain(path, change), recipients)
         if renew or keys != (old_keys or None):
             body = "# who this record's files are encrypted to (age): docs/permissions.md\n"
             fields = readers.as_yaml() | ({"keys": keys} if keys else {})
