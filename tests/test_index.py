@@ -381,7 +381,9 @@ def _both(text: str) -> tuple[Any, Any]:
     return reference(), accelerated()
 
 
-@pytest.mark.skipif(parsing._ACCEL is None, reason="yaml_rs (the optional accelerator) is absent")
+@pytest.mark.skipif(
+    parsing._Accelerator.get() is None, reason="yaml_rs (the optional accelerator) is absent"
+)
 @pytest.mark.parametrize("scalar", TRICKY_SCALARS)
 def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> None:
     for text in (
@@ -393,7 +395,9 @@ def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> Non
         assert accelerated == reference, text
 
 
-@pytest.mark.skipif(parsing._ACCEL is None, reason="yaml_rs (the optional accelerator) is absent")
+@pytest.mark.skipif(
+    parsing._Accelerator.get() is None, reason="yaml_rs (the optional accelerator) is absent"
+)
 @pytest.mark.parametrize("text", TRICKY_DOCUMENTS)
 def test_the_accelerator_reads_tricky_documents_as_pyyaml_does(text: str) -> None:
     reference, accelerated = _both(text)

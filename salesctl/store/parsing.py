@@ -75,7 +75,25 @@ def _load_accelerator() -> Any:
     return yaml_rs
 
 
-_ACCEL = _load_accelerator()
+class _Accelerator:
+    """yaml_rs and the patterns its guard needs, loaded on the first parse: importing its
+    native module costs ~30 ms, which a warm read (nothing to parse) should not pay."""
+
+    loaded = False
+    module: Any = None
+    first: frozenset[str] = frozenset()
+    typed: re.Pattern[str] | None = None
+
+    @classmethod
+    def get(cls) -> Any:
+        if not cls.loaded:
+            cls.module = _load_accelerator()
+            if cls.module is not None:
+                cls.first, cls.typed = _implicit_resolver()
+            cls.loaded = True
+        return cls.module
+
+
 _VERIFY = os.environ.get("SALESCTL_YAML", "").lower() == "verify"
 
 # Raw text that yaml_rs (YAML 1.2) and PyYAML (YAML 1.1) may read differently, or that our
@@ -124,9 +142,6 @@ def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str] | None]:
     return frozenset(k for k in table if k), re.compile(union, re.VERBOSE)
 
 
-_FIRST, _TYPED = _implicit_resolver() if _ACCEL is not None else (frozenset(), None)
-
-
 _PLAIN_TYPES = (int, float, bool, type(None), dt.date, dt.datetime)
 
 
@@ -134,9 +149,9 @@ def _needs_reference(value: Any) -> bool:
     """Does the loaded document hold something only PyYAML can settle: a string that YAML
     1.1 would read as another type if unquoted (yes, 1:30, 2026-13-40, ~, =, an empty
     string), a type PyYAML never produces (a time of day, a tuple key), or NaN?"""
-    typed = _TYPED
+    typed = _Accelerator.typed
     assert typed is not None
-    first = _FIRST
+    first = _Accelerator.first
     stack = [value]
     while stack:
         item = stack.pop()
@@ -157,7 +172,8 @@ def _needs_reference(value: Any) -> bool:
 
 def load_yaml(raw: bytes, source: str) -> Any:
     """Parse one record file's bytes; ``yamlio.YamlError`` for anything unreadable."""
-    if _ACCEL is None or len(raw) > yamlio.MAX_FILE_BYTES:
+    accel = _Accelerator.get()
+    if accel is None or len(raw) > yamlio.MAX_FILE_BYTES:
         return yamlio.loads(raw, source=source)
     try:
         text = raw.decode("utf-8")
@@ -166,7 +182,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
     if _risky(text):
         return yamlio.loads(text, source=source)
     try:
-        data = _ACCEL.loads(text)
+        data = accel.loads(text)
     except Exception:  # any failure: the reference parser decides and explains
         return yamlio.loads(text, source=source)
     if not isinstance(data, dict) or _needs_reference(data):
@@ -179,7 +195,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
 
 
 def parser_name() -> str:
-    return "yaml_rs (PyYAML for the rest)" if _ACCEL is not None else "PyYAML (libyaml)"
+    return "yaml_rs (PyYAML for the rest)" if _Accelerator.get() is not None else "PyYAML (libyaml)"
 
 
 # -- reading files safely ---------------------------------------------------------------------
