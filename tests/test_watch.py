@@ -103,6 +103,28 @@ def test_strays_come_and_go_without_a_rebuild(store: Path, leads: Any) -> None:
     assert Store(store).index.status()["strays"] == []
 
 
+def test_a_scope_without_children_skips_record_dirs_yet_misses_nothing(
+    store: Path, leads: Any
+) -> None:
+    # A lead listing stats each lead's file, not its directory (followups are not in its
+    # scope): an edit in place and a new lead are still seen at once, and a stray dropped
+    # into a lead's directory is found by the next look at the whole store.
+    record_dir = leads[0]["path"].rsplit("/", 1)[0]
+    indexed(store)
+    edited = store / leads[0]["path"]
+    edited.write_text(edited.read_text().replace("Lead 0", "Edited in place"))
+    write(store, f"{record_dir}/notes.txt", "not a record")
+    other = "teams/east/alice/leads/L-0000000000N3/lead.yaml"
+    write(store, other, LEAD.format(company="New by hand"))
+    seen = rows_of(store, "lead")
+    assert seen[leads[0]["path"]] == "Edited in place" and seen[other] == "New by hand"
+    stored = Store(store).index.db.execute("SELECT path FROM strays").fetchall()
+    assert (f"{record_dir}/notes.txt",) not in stored  # not looked at by a lead listing
+    status = Store(store).index.status()
+    assert f"{record_dir}/notes.txt" in [s["path"] for s in status["strays"]]
+    assert indexed(store) == truth(store)
+
+
 def test_none_looks_at_a_records_children_all_the_same(store: Path, cli: Any, leads: Any) -> None:
     git(store, "config", "salesctl.worktreeCheck", "none")
     edited = store / leads[0]["path"]

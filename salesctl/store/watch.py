@@ -137,7 +137,7 @@ class Changes:
         return bool(self.parse or self.gone or self.dropped or self.dirs or self.strays)
 
 
-DIRS_OF_KIND = "SELECT path, sig FROM dirs WHERE kind = ? AND path > ? AND path < ?"
+DIRS_OF_KIND = "SELECT path, sig, role FROM dirs WHERE kind = ? AND path > ? AND path < ?"
 DIRS_ABOVE_RECORDS = (
     "SELECT path, sig FROM dirs WHERE kind IS NULL AND path > ? AND path < ? AND role IS NULL"
 )
@@ -179,7 +179,8 @@ class Watcher:
         changes.parse.update(walk.below(tops))
         changes.dirs += walk.dirs
         changes.strays += walk.strays
-        moved, parse, gone = _compare(self.top, self._dirs_in(scope), self._files_in(scope), now)
+        files = self._files_in(scope)
+        moved, parse, gone = _compare(self.top, self._dirs_in(scope, files), files, now)
         for path, new_sig in moved:
             if new_sig in (MISSING, LINK):
                 changes.dropped.append(path)
@@ -192,12 +193,18 @@ class Watcher:
         changes.gone -= changes.parse
         return changes
 
-    def _dirs_in(self, scope: Scope) -> list[tuple[str, str]]:
+    def _dirs_in(self, scope: Scope, files: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """(path, signature) of the directories to stat: those of the scope's kinds (or of
-        every kind) under ``within``, and the untagged ones above them."""
+        every kind) under ``within``, and the untagged ones above them.
+
+        A record's own directory is skipped while its record file is among ``files`` and
+        none of its kind's children are in the scope: the file's stat sees an edit or a
+        deletion, the container's a directory made, moved or removed; what else appears
+        inside (a stray) is for a look at the whole store (``check``, ``index status``)."""
         kinds = None if scope.kinds is None else _dir_kinds(scope.kinds)
         roles = f"role = '{CONTAINER}'" if scope.files is not None else f"role != '{OTHER}'"
         ranges = [below(w) for w in scope.within] or [("", "\uffff")]
+        held = {path.rpartition("/")[0] for path, _sig in files}
         rows: list[tuple[str, str]] = []
         for low, high in ranges:
             if kinds is None:
@@ -205,7 +212,11 @@ class Watcher:
                 rows += self.db.execute(sql, (low, high))
                 continue
             for kind in kinds:  # each one range of the (kind, path) index
-                rows += self.db.execute(f"{DIRS_OF_KIND} AND {roles}", (kind, low, high))
+                found = self.db.execute(f"{DIRS_OF_KIND} AND {roles}", (kind, low, high))
+                if scope.kinds is not None and set(KINDS[kind].children) & scope.kinds:
+                    rows += [(path, sig) for path, sig, _role in found]
+                else:
+                    rows += [(p, s) for p, s, role in found if role != RECORD or p not in held]
             rows += self.db.execute(DIRS_ABOVE_RECORDS, (low, high))
         above = sorted(
             {w.rsplit("/", n)[0] for w in scope.within for n in range(1, w.count("/") + 1)}
