@@ -83,6 +83,7 @@ class _Accelerator:
     module: Any = None
     first: frozenset[str] = frozenset()
     typed: re.Pattern[str] | None = None
+    guard: _Guard
 
     @classmethod
     def get(cls) -> Any:
@@ -90,46 +91,52 @@ class _Accelerator:
             cls.module = _load_accelerator()
             if cls.module is not None:
                 cls.first, cls.typed = _implicit_resolver()
+                cls.guard = _Guard()
             cls.loaded = True
         return cls.module
 
 
 _VERIFY = os.environ.get("SALESCTL_YAML", "").lower() == "verify"
 
-# Raw text that yaml_rs (YAML 1.2) and PyYAML (YAML 1.1) may read differently, or that our
-# reference refuses (anchors, aliases): tags, anchors and aliases, directives and document
-# markers, merge keys, numbers with a leading zero or 0o and exponents (1e3 is a string in
-# 1.1), times without seconds, tabs, CRs, a byte-order mark, characters libyaml refuses or
-# treats as line breaks. False alarms only cost speed. Cheap substring tests come first.
-_TOKEN = re.compile(r"(?:^|[\s\[{,])[&*!][^\s,\]}]", re.MULTILINE)
-_DOCUMENT = re.compile(r"^(?:%|---|\.\.\.)", re.MULTILINE)
-_NUMBER_HINT = re.compile(r"[\s\[{,][-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])")
-_NUMBER = re.compile(  # ... as a whole scalar: ": 012", "- 1e3", "[0o7,"; not "+44 20 0766"
-    r"(?:^|[:?-] |[\[{,])[ ]*[-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])[0-9a-fA-F_.oxX]*"
-    r"(?:[eE][-+]?[0-9]*)?"
-    r"(?=[ \t]*(?:$|[,\]}#]|:[ \t]|:$))",
-    re.MULTILINE,
-)
-_TIME_WITHOUT_SECONDS = re.compile(  # starts with ':' so re scans for it quickly
-    r":(?:(?<=[^:0-9+-][0-9]:)|(?<=[^:0-9+-][0-9][0-9]:)|(?<=^[0-9]:)|(?<=^[0-9][0-9]:))"
-    r"[0-9]{2}(?!:?[0-9])",
-    re.MULTILINE,
-)
-_ODD_CHARACTER = re.compile(
-    "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
 
+class _Guard:
+    """Raw text that yaml_rs (YAML 1.2) and PyYAML (YAML 1.1) may read differently, or that
+    our reference refuses (anchors, aliases): tags, anchors and aliases, directives and
+    document markers, merge keys, numbers with a leading zero or 0o and exponents (1e3 is a
+    string in 1.1), times without seconds, tabs, CRs, a byte-order mark, characters libyaml
+    refuses or treats as line breaks. False alarms only cost speed. Cheap substring tests
+    come first. Compiled with the accelerator, on the first parse."""
 
-def _risky(text: str) -> bool:
-    return bool(
-        (("&" in text or "*" in text or "!" in text) and _TOKEN.search(text))
-        or (("%" in text or "---" in text or "..." in text) and _DOCUMENT.search(text))
-        or "<<" in text
-        or (_NUMBER_HINT.search(text) and _NUMBER.search(text))
-        or text[:1] in "-+.0123456789"
-        or _TIME_WITHOUT_SECONDS.search(text)
-        or _ODD_CHARACTER.search(text)
-    )
+    def __init__(self) -> None:
+        self.token = re.compile(r"(?:^|[\s\[{,])[&*!][^\s,\]}]", re.MULTILINE)
+        self.document = re.compile(r"^(?:%|---|\.\.\.)", re.MULTILINE)
+        self.number_hint = re.compile(r"[\s\[{,][-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])")
+        self.number = re.compile(  # as a whole scalar: ": 012", "- 1e3"; not "+44 20 0766"
+            r"(?:^|[:?-] |[\[{,])[ ]*[-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])[0-9a-fA-F_.oxX]*"
+            r"(?:[eE][-+]?[0-9]*)?"
+            r"(?=[ \t]*(?:$|[,\]}#]|:[ \t]|:$))",
+            re.MULTILINE,
+        )
+        self.time_without_seconds = re.compile(  # starts with ':': re scans for it quickly
+            r":(?:(?<=[^:0-9+-][0-9]:)|(?<=[^:0-9+-][0-9][0-9]:)|(?<=^[0-9]:)|(?<=^[0-9][0-9]:))"
+            r"[0-9]{2}(?!:?[0-9])",
+            re.MULTILINE,
+        )
+        self.odd_character = re.compile(
+            "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+            "\U00010000-\U0010ffff]"
+        )
+
+    def risky(self, text: str) -> bool:
+        return bool(
+            (("&" in text or "*" in text or "!" in text) and self.token.search(text))
+            or (("%" in text or "---" in text or "..." in text) and self.document.search(text))
+            or "<<" in text
+            or (self.number_hint.search(text) and self.number.search(text))
+            or text[:1] in "-+.0123456789"
+            or self.time_without_seconds.search(text)
+            or self.odd_character.search(text)
+        )
 
 
 def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str] | None]:
@@ -179,7 +186,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return yamlio.loads(raw, source=source)  # the reference names the byte
-    if _risky(text):
+    if _Accelerator.guard.risky(text):
         return yamlio.loads(text, source=source)
     try:
         data = accel.loads(text)
