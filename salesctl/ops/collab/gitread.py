@@ -44,10 +44,11 @@ CONFIG_FILE = "salesctl.yaml"
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"  # a submodule
 REPORTS_DIR = "reports"
+PIPE_BUF = 4096  # POSIX's least: a pipe write up to this size is never split
 # diff-tree reads the work tree's index although comparing two trees never needs it: 90 ms
 # at 384,000 files, per call. An index file that does not exist reads as empty, at once.
-PIPE_BUF = 4096  # POSIX's least: a pipe write up to this size is never split
 NO_INDEX = {"GIT_INDEX_FILE": os.path.join(os.sep, "nonexistent", "salesctl-no-index")}
+ACTION_TRAILER = "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)"  # a --format field
 
 
 @dataclass(frozen=True)
@@ -182,17 +183,19 @@ class GitReader:
 
     def path_log_until(
         self, path: str, rev: str, last: Callable[[list[FileChange]], bool]
-    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool]:
+    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool, dict[str, str]]:
         """``path_log`` read as git writes it, up to and including the first commit whose
         changes satisfy ``last``; git is stopped there instead of walking on to the root
         (to find that nothing older touches the path would cost a walk of every older
         commit). Also says whether it stopped so, and whether that commit's changes are
-        known complete; if not, ``commit_changes`` reads them.
+        known complete (if not, ``commit_changes`` reads them); and each commit's
+        ``Salesctl-Action`` trailer, where it has one (no ``git log -1`` per commit).
 
         Complete: under ``GIT_FLUSH=1`` git writes each commit's output at once, and a
         pipe write of at most ``PIPE_BUF`` (4,096) bytes arrives whole, so a commit that
         small which ends where the bytes read so far end has nothing more to come."""
-        argv = ["git", "log", "--format=@@%H", "--raw", "-z", "--no-renames", "--no-abbrev"]
+        log_format = f"--format=@@%H%x1f{ACTION_TRAILER}"
+        argv = ["git", "log", log_format, "--raw", "-z", "--no-renames", "--no-abbrev"]
         proc = subprocess.Popen(
             [*argv, rev, "--", path],
             cwd=self.cwd,
@@ -202,6 +205,7 @@ class GitReader:
         )
         assert proc.stdout is not None
         result: list[tuple[str, list[FileChange]]] = []
+        actions: dict[str, str] = {}
         pending = b""
         arrived = complete = False
         size = 0  # bytes of the current commit's output
@@ -214,7 +218,10 @@ class GitReader:
                 while i < len(tokens):
                     token = tokens[i].lstrip(b"\n")
                     if token.startswith(b"@@"):
-                        result.append((token[2:].decode(), []))
+                        commit, _, action = token[2:].decode("utf-8", "replace").partition("\x1f")
+                        result.append((commit, []))
+                        if action.strip():
+                            actions[commit] = action.strip().split(",")[0]
                         size = len(tokens[i]) + 1
                     elif token.startswith(b":") and result:
                         if i + 1 == len(tokens):  # its path is still to come
@@ -235,13 +242,13 @@ class GitReader:
             proc.kill()  # before reading on: a walk left running would compete for the disk
             proc.stdout.close()
             proc.wait()
-        return result, arrived, complete
+        return result, arrived, complete, actions
 
     def commit_changes(self, commit: str, paths: Sequence[str]) -> list[FileChange]:
         """What a (non-merge) commit changed under ``paths``, against its parent."""
         out = self.run(
             "diff-tree", "--root", "-r", "-z", "--raw", "--no-renames", "--no-abbrev",
-            commit, "--", *paths,
+            commit, "--", *paths, env=NO_INDEX,
         )  # fmt: skip
         return parse_raw(out.split(b"\0", 1)[1] if not out.startswith(b":") else out)
 
@@ -292,16 +299,7 @@ class GitReader:
         """Headers of these commits, in the order given."""
         if not ids:
             return []
-        fields = [
-            "%H",
-            "%ct",
-            "%P",
-            "%an",
-            "%ae",
-            "%aI",
-            "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)",
-            "%s",
-        ]
+        fields = ["%H", "%ct", "%P", "%an", "%ae", "%aI", ACTION_TRAILER, "%s"]
         if signatures:
             fields += ["%G?", "%GS"]
         out = self.run(

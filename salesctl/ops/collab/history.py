@@ -31,6 +31,7 @@ from salesctl.ops.collab.record_changes import (
     field_json,
     record_changes,
     same_member_moved,
+    wanted_blobs,
 )
 from salesctl.ops.records import readable
 from salesctl.store.layout import RecordPath, parse_path
@@ -122,10 +123,13 @@ def _entries(store: Store, git: GitReader, record_id: str, dirs: list[str]) -> l
     """One record's entries, in no particular order."""
     per_commit = _follow(git, record_id, dirs)
     infos = {info.id: info for info in git.commits(list(per_commit))}
+    # every commit's blobs in one cat-file: a process per commit cost more than the reading
+    wanted = (b for changes in per_commit.values() for b in wanted_blobs(changes, only=record_id))
+    blobs = git.blobs(wanted)
     entries = []
     for commit, changes in per_commit.items():
         info = infos[commit]
-        found = record_changes(git, changes, only=record_id)
+        found = record_changes(git, changes, only=record_id, blobs=blobs)
         if not found:
             continue
         member = store.config.member_by_email(info.author_email)
@@ -240,14 +244,14 @@ def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[F
     seen = set(queue)
     while queue:
         directory, rev = queue.pop(0)
-        stay, arrived, complete = git.path_log_until(directory, rev, _arrived)
+        stay, arrived, complete, actions = git.path_log_until(directory, rev, _arrived)
         action = None
         if arrived:
             # Where did it come from? The same id leaving another directory in that
             # commit: a look through all of the commit's changes (the pool's 30,000-entry
             # tree), spared when salesctl's trailer says the commit created the record.
             arrival = stay[-1][0]
-            action = _action(git, arrival)
+            action = actions.get(arrival)
             if action is None or not _creates(action, record_id):
                 changes = git.commit_changes(arrival, [directory, _glob(record_id)])
                 stay[-1] = (arrival, changes)
@@ -277,14 +281,6 @@ def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[F
 def _arrived(changes: list[FileChange]) -> bool:
     """The record's own file appears in its directory with these changes."""
     return any(c.old_blob is None and place_of(c.path).is_main for c in changes)
-
-
-def _action(git: GitReader, commit: str) -> str | None:
-    """The commit's ``Salesctl-Action`` trailer (None: not salesctl's commit)."""
-    out = git.text(
-        "log", "-1", "--format=%(trailers:key=Salesctl-Action,valueonly)", commit, check=False
-    )
-    return out.strip().splitlines()[0] if out.strip() else None
 
 
 def _creates(action: str, record_id: str) -> bool:
