@@ -48,7 +48,17 @@ PIPE_BUF = 4096  # POSIX's least: a pipe write up to this size is never split
 # diff-tree reads the work tree's index although comparing two trees never needs it: 90 ms
 # at 384,000 files, per call. An index file that does not exist reads as empty, at once.
 NO_INDEX = {"GIT_INDEX_FILE": os.path.join(os.sep, "nonexistent", "salesctl-no-index")}
-ACTION_TRAILER = "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)"  # a --format field
+# a commit's header as ``--format`` fields (joined by \x1f), as ``commit_info`` reads them
+HEADER_FIELDS = (
+    "%H",
+    "%ct",
+    "%P",
+    "%an",
+    "%ae",
+    "%aI",
+    "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)",
+    "%s",
+)
 
 
 @dataclass(frozen=True)
@@ -183,18 +193,18 @@ class GitReader:
 
     def path_log_until(
         self, path: str, rev: str, last: Callable[[list[FileChange]], bool]
-    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool, dict[str, str]]:
+    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool, dict[str, CommitInfo]]:
         """``path_log`` read as git writes it, up to and including the first commit whose
         changes satisfy ``last``; git is stopped there instead of walking on to the root
         (to find that nothing older touches the path would cost a walk of every older
         commit). Also says whether it stopped so, and whether that commit's changes are
         known complete (if not, ``commit_changes`` reads them); and each commit's
-        ``Salesctl-Action`` trailer, where it has one (no ``git log -1`` per commit).
+        header (no ``git log`` of their own for the commits found).
 
         Complete: under ``GIT_FLUSH=1`` git writes each commit's output at once, and a
         pipe write of at most ``PIPE_BUF`` (4,096) bytes arrives whole, so a commit that
         small which ends where the bytes read so far end has nothing more to come."""
-        log_format = f"--format=@@%H%x1f{ACTION_TRAILER}"
+        log_format = "--format=@@" + "%x1f".join(HEADER_FIELDS)
         argv = ["git", "log", log_format, "--raw", "-z", "--no-renames", "--no-abbrev"]
         proc = subprocess.Popen(
             [*argv, rev, "--", path],
@@ -205,7 +215,7 @@ class GitReader:
         )
         assert proc.stdout is not None
         result: list[tuple[str, list[FileChange]]] = []
-        actions: dict[str, str] = {}
+        infos: dict[str, CommitInfo] = {}
         pending = b""
         arrived = complete = False
         size = 0  # bytes of the current commit's output
@@ -218,10 +228,9 @@ class GitReader:
                 while i < len(tokens):
                     token = tokens[i].lstrip(b"\n")
                     if token.startswith(b"@@"):
-                        commit, _, action = token[2:].decode("utf-8", "replace").partition("\x1f")
-                        result.append((commit, []))
-                        if action.strip():
-                            actions[commit] = action.strip().split(",")[0]
+                        info = commit_info(token[2:].decode("utf-8", "replace"))
+                        infos[info.id] = info
+                        result.append((info.id, []))
                         size = len(tokens[i]) + 1
                     elif token.startswith(b":") and result:
                         if i + 1 == len(tokens):  # its path is still to come
@@ -242,7 +251,7 @@ class GitReader:
             proc.kill()  # before reading on: a walk left running would compete for the disk
             proc.stdout.close()
             proc.wait()
-        return result, arrived, complete, actions
+        return result, arrived, complete, infos
 
     def commit_changes(self, commit: str, paths: Sequence[str]) -> list[FileChange]:
         """What a (non-merge) commit changed under ``paths``, against its parent."""
@@ -299,7 +308,7 @@ class GitReader:
         """Headers of these commits, in the order given."""
         if not ids:
             return []
-        fields = ["%H", "%ct", "%P", "%an", "%ae", "%aI", ACTION_TRAILER, "%s"]
+        fields = list(HEADER_FIELDS)
         if signatures:
             fields += ["%G?", "%GS"]
         out = self.run(
@@ -311,27 +320,25 @@ class GitReader:
             input="".join(f"{i}\n" for i in ids).encode(),
             config=config,
         ).decode("utf-8", "replace")
-        result = []
-        for entry in out.split("\0"):
-            if not entry.strip():
-                continue
-            parts = entry.split("\x1f")
-            parts += [""] * (10 - len(parts))
-            result.append(
-                CommitInfo(
-                    id=parts[0].strip(),
-                    timestamp=int(parts[1] or 0),
-                    parents=tuple(parts[2].split()),
-                    author_name=parts[3],
-                    author_email=parts[4],
-                    date=parts[5],
-                    action=parts[6].strip().split(",")[0],
-                    subject=parts[7],
-                    signature=parts[8].strip(),
-                    signer=parts[9].strip(),
-                )
-            )
-        return result
+        return [commit_info(entry) for entry in out.split("\0") if entry.strip()]
+
+
+def commit_info(entry: str) -> CommitInfo:
+    """One commit's ``HEADER_FIELDS`` (and the signature's two, if asked for)."""
+    parts = entry.split("\x1f")
+    parts += [""] * (10 - len(parts))
+    return CommitInfo(
+        id=parts[0].strip(),
+        timestamp=int(parts[1] or 0),
+        parents=tuple(parts[2].split()),
+        author_name=parts[3],
+        author_email=parts[4],
+        date=parts[5],
+        action=parts[6].strip().split(",")[0],
+        subject=parts[7],
+        signature=parts[8].strip(),
+        signer=parts[9].strip(),
+    )
 
 
 def parse_raw(out: bytes) -> list[FileChange]:

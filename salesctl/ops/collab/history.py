@@ -24,7 +24,7 @@ from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
+from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader, place_of
 from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
 from salesctl.ops.collab.record_changes import (
     RecordChange,
@@ -121,8 +121,7 @@ def record_history(
 
 def _entries(store: Store, git: GitReader, record_id: str, dirs: list[str]) -> list[HistoryEntry]:
     """One record's entries, in no particular order."""
-    per_commit = _follow(git, record_id, dirs)
-    infos = {info.id: info for info in git.commits(list(per_commit))}
+    per_commit, infos = _follow(git, record_id, dirs)
     # every commit's blobs in one cat-file: a process per commit cost more than the reading
     wanted = (b for changes in per_commit.values() for b in wanted_blobs(changes, only=record_id))
     blobs = git.blobs(wanted)
@@ -233,25 +232,30 @@ def _glob(record_id: str) -> str:
     return f":(glob)**/{record_id}/**"
 
 
-def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[FileChange]]:
-    """Every commit that touched the record's files in any directory it has lived in.
+def _follow(
+    git: GitReader, record_id: str, dirs: list[str]
+) -> tuple[dict[str, list[FileChange]], dict[str, CommitInfo]]:
+    """Every commit that touched the record's files in any directory it has lived in, and
+    their headers.
 
     Each stay in a directory is read from where the record left it (HEAD for where it is
     now) back to where it arrived, and no further: a lead that sat in the pool for a week
     two years ago costs that week of the pool's log, not the whole history."""
     per_commit: dict[str, list[FileChange]] = {}
+    infos: dict[str, CommitInfo] = {}
     queue = [(directory, "HEAD") for directory in dirs]
     seen = set(queue)
     while queue:
         directory, rev = queue.pop(0)
-        stay, arrived, complete, actions = git.path_log_until(directory, rev, _arrived)
+        stay, arrived, complete, headers = git.path_log_until(directory, rev, _arrived)
+        infos.update(headers)
         action = None
         if arrived:
             # Where did it come from? The same id leaving another directory in that
             # commit: a look through all of the commit's changes (the pool's 30,000-entry
             # tree), spared when salesctl's trailer says the commit created the record.
             arrival = stay[-1][0]
-            action = actions.get(arrival)
+            action = headers[arrival].action or None
             if action is None or not _creates(action, record_id):
                 changes = git.commit_changes(arrival, [directory, _glob(record_id)])
                 stay[-1] = (arrival, changes)
@@ -275,7 +279,7 @@ def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[F
             if item not in seen:
                 seen.add(item)
                 queue.append(item)
-    return per_commit
+    return per_commit, infos
 
 
 def _arrived(changes: list[FileChange]) -> bool:
