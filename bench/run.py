@@ -217,6 +217,38 @@ def cast_of(b: Bench, store: Path) -> Cast:
     return Cast(sc, rep.id, str(team), teammate, team_lead, director, finance)
 
 
+def lead_through_the_pool(store: Path) -> str:
+    """The lead ``history`` is timed on: of the leads still in the store that moved between
+    owners and the pool more than once, a release into the pool among the moves, the one
+    with the most moves, and of those the one that moved last longest ago (the longest stay
+    to read back through). Found once, from the commits' trailers."""
+    fields = "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)%x1f" \
+        "%(trailers:key=Salesctl-Record,valueonly,separator=%x20)"  # fmt: skip
+    out = subprocess.run(
+        ["git", "log", f"--format=%x1e{fields}"], cwd=store, capture_output=True, check=True
+    ).stdout.decode("utf-8", "replace")
+    moves: dict[str, list[str]] = {}
+    last_moved: dict[str, int] = {}  # position in the log of the lead's newest move
+    for age, entry in enumerate(out.split("\x1e")[1:]):
+        action, _, records = entry.strip().partition("\x1f")
+        if action not in ("lead.claim", "lead.release", "lead.assign"):
+            continue
+        for record in records.split():
+            if record.startswith("L-"):
+                moves.setdefault(record, []).append(action)
+                last_moved.setdefault(record, age)
+    candidates = sorted(
+        (lead for lead, done in moves.items() if "lead.release" in done and len(done) > 1),
+        key=lambda lead: (len(moves[lead]), last_moved[lead]),
+        reverse=True,
+    )
+    for lead in candidates:
+        homes = ("pool/leads", "teams/*/*/leads", "members/*/leads")
+        if any(store.glob(f"{home}/{lead}/lead.yaml") for home in homes):
+            return lead
+    raise SystemExit("no lead in this store was released into the pool and moved again")
+
+
 def record_files(store: Path) -> list[Path]:
     files = []
     for top in ("pool", "teams", "members", "okrs"):
@@ -265,7 +297,9 @@ def main() -> None:
     director = cast.director
     py, sc = b.py, cast.sc
     env = b.env()
-    print(f"store {store}; {args.runs} runs per figure; rep {cast.rep} ({cast.team})", flush=True)
+    through_pool = lead_through_the_pool(store)
+    print(f"store {store}; {args.runs} runs per figure; rep {cast.rep} ({cast.team}); "
+          f"history of {through_pool}", flush=True)  # fmt: skip
 
     # -- floors ---------------------------------------------------------------------------
     startup, _ = b.median(lambda i: [py, "-c", "import typer, yaml"], env)
@@ -318,6 +352,13 @@ def main() -> None:
     # -- warm reads and writes, per work tree check ----------------------------------------
     for check in [c.strip() for c in args.checks.split(",") if c.strip()]:
         mine = reads_and_writes(b, check, cast, mine, startup, startup + write_floor)
+
+    # -- history of a lead that moved through the pool, under the default check -----------
+    history = [*sc, "--as", director, "history", through_pool, "-f", "json"]
+    b.once(history, b.env("stat"))  # settle, as the reads above do
+    seconds, rss = b.median(lambda i: history, b.env("stat"))
+    b.add("warm read (stat)", "history (a lead via the pool)", seconds, "0.3 s target", 0.3, 1.0,
+          rss)  # fmt: skip
 
     # -- whole-store commands --------------------------------------------------------------
     env = b.env()

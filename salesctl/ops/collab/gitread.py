@@ -44,10 +44,21 @@ CONFIG_FILE = "salesctl.yaml"
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"  # a submodule
 REPORTS_DIR = "reports"
+PIPE_BUF = 4096  # POSIX's least: a pipe write up to this size is never split
 # diff-tree reads the work tree's index although comparing two trees never needs it: 90 ms
 # at 384,000 files, per call. An index file that does not exist reads as empty, at once.
-PIPE_BUF = 4096  # POSIX's least: a pipe write up to this size is never split
 NO_INDEX = {"GIT_INDEX_FILE": os.path.join(os.sep, "nonexistent", "salesctl-no-index")}
+# a commit's header as ``--format`` fields (joined by \x1f), as ``commit_info`` reads them
+HEADER_FIELDS = (
+    "%H",
+    "%ct",
+    "%P",
+    "%an",
+    "%ae",
+    "%aI",
+    "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)",
+    "%s",
+)
 
 
 @dataclass(frozen=True)
@@ -182,17 +193,19 @@ class GitReader:
 
     def path_log_until(
         self, path: str, rev: str, last: Callable[[list[FileChange]], bool]
-    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool]:
+    ) -> tuple[list[tuple[str, list[FileChange]]], bool, bool, dict[str, CommitInfo]]:
         """``path_log`` read as git writes it, up to and including the first commit whose
         changes satisfy ``last``; git is stopped there instead of walking on to the root
         (to find that nothing older touches the path would cost a walk of every older
         commit). Also says whether it stopped so, and whether that commit's changes are
-        known complete; if not, ``commit_changes`` reads them.
+        known complete (if not, ``commit_changes`` reads them); and each commit's
+        header (no ``git log`` of their own for the commits found).
 
         Complete: under ``GIT_FLUSH=1`` git writes each commit's output at once, and a
         pipe write of at most ``PIPE_BUF`` (4,096) bytes arrives whole, so a commit that
         small which ends where the bytes read so far end has nothing more to come."""
-        argv = ["git", "log", "--format=@@%H", "--raw", "-z", "--no-renames", "--no-abbrev"]
+        log_format = "--format=@@" + "%x1f".join(HEADER_FIELDS)
+        argv = ["git", "log", log_format, "--raw", "-z", "--no-renames", "--no-abbrev"]
         proc = subprocess.Popen(
             [*argv, rev, "--", path],
             cwd=self.cwd,
@@ -202,6 +215,7 @@ class GitReader:
         )
         assert proc.stdout is not None
         result: list[tuple[str, list[FileChange]]] = []
+        infos: dict[str, CommitInfo] = {}
         pending = b""
         arrived = complete = False
         size = 0  # bytes of the current commit's output
@@ -214,7 +228,9 @@ class GitReader:
                 while i < len(tokens):
                     token = tokens[i].lstrip(b"\n")
                     if token.startswith(b"@@"):
-                        result.append((token[2:].decode(), []))
+                        info = commit_info(token[2:].decode("utf-8", "replace"))
+                        infos[info.id] = info
+                        result.append((info.id, []))
                         size = len(tokens[i]) + 1
                     elif token.startswith(b":") and result:
                         if i + 1 == len(tokens):  # its path is still to come
@@ -235,13 +251,13 @@ class GitReader:
             proc.kill()  # before reading on: a walk left running would compete for the disk
             proc.stdout.close()
             proc.wait()
-        return result, arrived, complete
+        return result, arrived, complete, infos
 
     def commit_changes(self, commit: str, paths: Sequence[str]) -> list[FileChange]:
         """What a (non-merge) commit changed under ``paths``, against its parent."""
         out = self.run(
             "diff-tree", "--root", "-r", "-z", "--raw", "--no-renames", "--no-abbrev",
-            commit, "--", *paths,
+            commit, "--", *paths, env=NO_INDEX,
         )  # fmt: skip
         return parse_raw(out.split(b"\0", 1)[1] if not out.startswith(b":") else out)
 
@@ -292,16 +308,7 @@ class GitReader:
         """Headers of these commits, in the order given."""
         if not ids:
             return []
-        fields = [
-            "%H",
-            "%ct",
-            "%P",
-            "%an",
-            "%ae",
-            "%aI",
-            "%(trailers:key=Salesctl-Action,valueonly,separator=%x2C)",
-            "%s",
-        ]
+        fields = list(HEADER_FIELDS)
         if signatures:
             fields += ["%G?", "%GS"]
         out = self.run(
@@ -313,27 +320,25 @@ class GitReader:
             input="".join(f"{i}\n" for i in ids).encode(),
             config=config,
         ).decode("utf-8", "replace")
-        result = []
-        for entry in out.split("\0"):
-            if not entry.strip():
-                continue
-            parts = entry.split("\x1f")
-            parts += [""] * (10 - len(parts))
-            result.append(
-                CommitInfo(
-                    id=parts[0].strip(),
-                    timestamp=int(parts[1] or 0),
-                    parents=tuple(parts[2].split()),
-                    author_name=parts[3],
-                    author_email=parts[4],
-                    date=parts[5],
-                    action=parts[6].strip().split(",")[0],
-                    subject=parts[7],
-                    signature=parts[8].strip(),
-                    signer=parts[9].strip(),
-                )
-            )
-        return result
+        return [commit_info(entry) for entry in out.split("\0") if entry.strip()]
+
+
+def commit_info(entry: str) -> CommitInfo:
+    """One commit's ``HEADER_FIELDS`` (and the signature's two, if asked for)."""
+    parts = entry.split("\x1f")
+    parts += [""] * (10 - len(parts))
+    return CommitInfo(
+        id=parts[0].strip(),
+        timestamp=int(parts[1] or 0),
+        parents=tuple(parts[2].split()),
+        author_name=parts[3],
+        author_email=parts[4],
+        date=parts[5],
+        action=parts[6].strip().split(",")[0],
+        subject=parts[7],
+        signature=parts[8].strip(),
+        signer=parts[9].strip(),
+    )
 
 
 def parse_raw(out: bytes) -> list[FileChange]:

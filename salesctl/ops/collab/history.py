@@ -24,13 +24,14 @@ from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.collab.gitread import FileChange, GitReader, place_of
+from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader, place_of
 from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
 from salesctl.ops.collab.record_changes import (
     RecordChange,
     field_json,
     record_changes,
     same_member_moved,
+    wanted_blobs,
 )
 from salesctl.ops.records import readable
 from salesctl.store.layout import RecordPath, parse_path
@@ -120,12 +121,14 @@ def record_history(
 
 def _entries(store: Store, git: GitReader, record_id: str, dirs: list[str]) -> list[HistoryEntry]:
     """One record's entries, in no particular order."""
-    per_commit = _follow(git, record_id, dirs)
-    infos = {info.id: info for info in git.commits(list(per_commit))}
+    per_commit, infos = _follow(git, record_id, dirs)
+    # every commit's blobs in one cat-file: a process per commit cost more than the reading
+    wanted = (b for changes in per_commit.values() for b in wanted_blobs(changes, only=record_id))
+    blobs = git.blobs(wanted)
     entries = []
     for commit, changes in per_commit.items():
         info = infos[commit]
-        found = record_changes(git, changes, only=record_id)
+        found = record_changes(git, changes, only=record_id, blobs=blobs)
         if not found:
             continue
         member = store.config.member_by_email(info.author_email)
@@ -229,25 +232,30 @@ def _glob(record_id: str) -> str:
     return f":(glob)**/{record_id}/**"
 
 
-def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[FileChange]]:
-    """Every commit that touched the record's files in any directory it has lived in.
+def _follow(
+    git: GitReader, record_id: str, dirs: list[str]
+) -> tuple[dict[str, list[FileChange]], dict[str, CommitInfo]]:
+    """Every commit that touched the record's files in any directory it has lived in, and
+    their headers.
 
     Each stay in a directory is read from where the record left it (HEAD for where it is
     now) back to where it arrived, and no further: a lead that sat in the pool for a week
     two years ago costs that week of the pool's log, not the whole history."""
     per_commit: dict[str, list[FileChange]] = {}
+    infos: dict[str, CommitInfo] = {}
     queue = [(directory, "HEAD") for directory in dirs]
     seen = set(queue)
     while queue:
         directory, rev = queue.pop(0)
-        stay, arrived, complete = git.path_log_until(directory, rev, _arrived)
+        stay, arrived, complete, headers = git.path_log_until(directory, rev, _arrived)
+        infos.update(headers)
         action = None
         if arrived:
             # Where did it come from? The same id leaving another directory in that
             # commit: a look through all of the commit's changes (the pool's 30,000-entry
             # tree), spared when salesctl's trailer says the commit created the record.
             arrival = stay[-1][0]
-            action = _action(git, arrival)
+            action = headers[arrival].action or None
             if action is None or not _creates(action, record_id):
                 changes = git.commit_changes(arrival, [directory, _glob(record_id)])
                 stay[-1] = (arrival, changes)
@@ -271,20 +279,12 @@ def _follow(git: GitReader, record_id: str, dirs: list[str]) -> dict[str, list[F
             if item not in seen:
                 seen.add(item)
                 queue.append(item)
-    return per_commit
+    return per_commit, infos
 
 
 def _arrived(changes: list[FileChange]) -> bool:
     """The record's own file appears in its directory with these changes."""
     return any(c.old_blob is None and place_of(c.path).is_main for c in changes)
-
-
-def _action(git: GitReader, commit: str) -> str | None:
-    """The commit's ``Salesctl-Action`` trailer (None: not salesctl's commit)."""
-    out = git.text(
-        "log", "-1", "--format=%(trailers:key=Salesctl-Action,valueonly)", commit, check=False
-    )
-    return out.strip().splitlines()[0] if out.strip() else None
 
 
 def _creates(action: str, record_id: str) -> bool:

@@ -105,23 +105,45 @@ def _field_line(item: tuple[str, Any, Any]) -> str:
 
 
 def record_changes(
-    git: GitReader, changes: Iterable[FileChange], *, only: str | None = None
+    git: GitReader,
+    changes: Iterable[FileChange],
+    *,
+    only: str | None = None,
+    blobs: dict[str, bytes] | None = None,
 ) -> list[RecordChange]:
-    """Group file changes by record and compare the records' fields (blobs read once)."""
+    """Group file changes by record and compare the records' fields (blobs read once, or
+    taken from ``blobs``: read for many commits at once, see ``wanted_blobs``)."""
+    groups = _by_record(changes, only)
+    if blobs is None:
+        blobs = git.blobs(_blobs_of(groups))
+    return [_record_change(record_id, items, blobs) for record_id, items in groups.items()]
+
+
+def wanted_blobs(changes: Iterable[FileChange], *, only: str | None = None) -> list[str]:
+    """The blobs ``record_changes`` reads for these changes."""
+    return [blob for blob in _blobs_of(_by_record(changes, only)) if blob]
+
+
+def _by_record(
+    changes: Iterable[FileChange], only: str | None
+) -> dict[str, list[tuple[FileChange, Place]]]:
     groups: dict[str, list[tuple[FileChange, Place]]] = {}
     for change in changes:
         place = place_of(change.path)
         if place.record is None or place.kind is None or (only and place.record != only):
             continue
         groups.setdefault(place.record, []).append((change, place))
-    blobs = git.blobs(
+    return groups
+
+
+def _blobs_of(groups: dict[str, list[tuple[FileChange, Place]]]) -> Iterable[str | None]:
+    return (
         blob
         for items in groups.values()
         for change, place in items
         if place.special is None
         for blob in (change.old_blob, change.new_blob)
     )
-    return [_record_change(record_id, items, blobs) for record_id, items in groups.items()]
 
 
 def _record_change(
