@@ -347,9 +347,9 @@ class Store:
                 author=Author(actor.name, actor.email),
                 message=tx.message(),
                 commit=opts.commit,
-            )
-            self.index.note_written(
-                tx.change.paths, committed=opts.commit, commit=tx.commit_id, fields=tx.fields
+                alongside=lambda commit: self.index.note_written(
+                    tx.change.paths, committed=opts.commit, commit=commit, fields=tx.fields
+                ),
             )
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
