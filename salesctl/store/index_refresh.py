@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from salesctl.errors import SalesctlError
 from salesctl.git import Repo
-from salesctl.store import index_dupkeys, parsing
+from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
     FIGURES,
@@ -283,7 +283,7 @@ class RefreshingIndex:
             if not parent or self._read_meta()["head"] != parent:
                 db.execute("ROLLBACK")
                 return False
-            db.executemany(INSERT, written)
+            index_bulk.insert_rows(db, written)
             db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
             self._meta_set(db)("head", commit)
             db.execute("COMMIT")
