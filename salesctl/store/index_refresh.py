@@ -318,7 +318,7 @@ class RefreshingIndex:
             if data is None or loc is None or not stat.S_ISREG(st.st_mode):
                 return None
             sig = parsing.signature(st, time.time_ns())
-            rows.append(parsing.row_of_written(loc, data, sig, region))
+            rows.append(parsing.row_of_written(loc, data, sig, region, checked=True))
         return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:
