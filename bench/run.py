@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# An imported phone's digits after its leading 1, before its seven last: a mobile prefix
+# China allocates (13x, 15x, 18x, 19x; not 154 or 194) and one more digit.
+MOBILE_PREFIXES = [f"{p - 100}{d}" for p in range(130, 200) if p // 10 in (13, 15, 18, 19)
+                   and p not in (154, 194) for d in range(10)]  # fmt: skip
 
 # Runs a command, then reports its wall time and the largest RSS of it and every process it
 # waited for (git included), without the measuring process's own start-up in the figure.
@@ -374,9 +378,10 @@ def main() -> None:
         path = csv_dir / f"leads-{i}.csv"
         stamp = f"{int(time.time())}{i}"
         # phones new to the store and to each run, and real mobile numbers (13x, 15x, 18x,
-        # 19x): an import refuses a number that is not valid in the org's region
-        salt = (int(time.time()) * 7 + i) % 400
-        salt = int("3589"[salt // 100]) * 100 + salt % 100
+        # 19x, but not 154 or 194, which are unallocated): an import refuses a number that
+        # is not valid in the org's region
+        salt = (int(time.time()) * 7 + i) % len(MOBILE_PREFIXES)
+        salt = MOBILE_PREFIXES[salt]
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("Company,Name,Email,Phone,Lead Source\n")
             for n in range(10000):
@@ -394,7 +399,7 @@ def main() -> None:
         times.append(elapsed)
         peak = max(peak, rss)
     seconds = statistics.median(times)
-    b.add("whole store", "lead import 10,000 rows", seconds, "5 s target", 5.0, 1.0, peak)
+    b.add("whole store", "lead import 10,000 rows", seconds, "3 s target", 3.0, 1.0, peak)
 
     # -- output ---------------------------------------------------------------------------
     commits = subprocess.run(

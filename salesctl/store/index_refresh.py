@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from salesctl.errors import SalesctlError
 from salesctl.git import Repo
-from salesctl.store import index_dupkeys, parsing
+from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
     FIGURES,
@@ -283,7 +283,7 @@ class RefreshingIndex:
             if not parent or self._read_meta()["head"] != parent:
                 db.execute("ROLLBACK")
                 return False
-            db.executemany(INSERT, written)
+            index_bulk.insert_rows(db, written)
             db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
             self._meta_set(db)("head", commit)
             db.execute("COMMIT")
@@ -318,7 +318,7 @@ class RefreshingIndex:
             if data is None or loc is None or not stat.S_ISREG(st.st_mode):
                 return None
             sig = parsing.signature(st, time.time_ns())
-            rows.append(parsing.row_of_written(loc, data, sig, region))
+            rows.append(parsing.row_of_written(loc, data, sig, region, checked=True))
         return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:

@@ -384,10 +384,14 @@ def row_of(
     return _row(loc, _record(loc, raw, problem, root), sig, region, root)
 
 
-def row_of_written(loc: RecordPath, fields: dict[str, Any], sig: str, region: str) -> Row:
+def row_of_written(
+    loc: RecordPath, fields: dict[str, Any], sig: str, region: str, *, checked: bool = False
+) -> Row:
     """The row ``row_for`` would read from a file salesctl just wrote from ``fields`` (a
-    ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back."""
-    return _row(loc, _normalised(loc, fields), sig, region)
+    ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back. ``checked``: the
+    fields are already as normalising them gives, without a problem (``Transaction.fields``)."""
+    record = Record(loc, fields, ()) if checked else _normalised(loc, fields)
+    return _row(loc, record, sig, region)
 
 
 def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:

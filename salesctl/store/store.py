@@ -38,7 +38,7 @@ from salesctl.store.parsing import plain_copy, read_record
 from salesctl.store.readers import recipient_directory, seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
-from salesctl.store.validation import checked_record
+from salesctl.store.validation import checked_fields
 
 CONFIG_FILE = "salesctl.yaml"
 T = TypeVar("T")
@@ -81,14 +81,16 @@ class Transaction:
     sealed: bool = False  # encrypted files in it: its message names ids and actions only
     reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
     dup_secret: bytes | None = None  # the org's duplicate-key secret, when this commit makes it
-    # A copy of each record's fields as written, where they load back exactly: the index
-    # stores a big commit's rows from these instead of reading the files back.
+    # A copy of each record's fields as a reader normalises them (``check`` accepted them),
+    # where the file loads back exactly as written: the index stores a big commit's rows
+    # from these instead of reading the files back.
     fields: dict[str, tuple[RecordPath, dict[str, Any] | None]] = field(default_factory=dict)
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
-        self._stage(loc.path, data, loc)
-        self.fields[loc.path] = (loc, plain_copy(data))
+        canonical = self._stage(loc.path, data, loc)
+        exact = canonical is not None and plain_copy(data) is not None
+        self.fields[loc.path] = (loc, plain_copy(canonical) if exact else None)
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
 
@@ -106,14 +108,19 @@ class Transaction:
         self._stage(path, content, parse_path(path))
         self.fields.pop(path, None)
 
-    def _stage(self, path: str, content: dict[str, Any] | bytes, loc: RecordPath | None) -> None:
+    def _stage(
+        self, path: str, content: dict[str, Any] | bytes, loc: RecordPath | None
+    ) -> dict[str, Any] | None:
         """Every file a command writes comes through here, so every record file is checked
         as ``check`` would check it before anything is written: no command can commit a
-        record that ``check`` refuses. Other files (attachments, reports) go as they are."""
+        record that ``check`` refuses. Other files (attachments, reports) go as they are.
+        Returns a record's fields as a reader normalises them."""
+        canonical = None
         if loc is not None:
-            content = checked_record(self.store.config, loc, content)
+            content, canonical = checked_fields(self.store.config, loc, content)
         assert isinstance(content, bytes)  # only write() passes fields, always with a loc
         self.change.writes[path] = content
+        return canonical
 
     def delete(self, path: str) -> None:
         self.change.writes.pop(path, None)
@@ -347,9 +354,9 @@ class Store:
                 author=Author(actor.name, actor.email),
                 message=tx.message(),
                 commit=opts.commit,
-            )
-            self.index.note_written(
-                tx.change.paths, committed=opts.commit, commit=tx.commit_id, fields=tx.fields
+                alongside=lambda commit: self.index.note_written(
+                    tx.change.paths, committed=opts.commit, commit=commit, fields=tx.fields
+                ),
             )
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)

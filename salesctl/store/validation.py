@@ -32,16 +32,30 @@ class InvalidRecord(Invalid):
 
 def file_problems(config: Config, loc: RecordPath, data: Any) -> list[Problem]:
     """Every problem of a record file whose loaded YAML is ``data``, as ``check`` finds it."""
+    return _read_as_check(config, loc, data)[1]
+
+
+def _read_as_check(
+    config: Config, loc: RecordPath, data: Any
+) -> tuple[dict[str, Any], list[Problem]]:
     canonical, problems = loc.kind.normalise(data, loc.path)
     problems += record_problems(config, loc.kind, canonical, loc.path)
     problems += owner_problems(config, loc)
     problems += link_problems(loc, canonical)
-    return problems
+    return canonical, problems
 
 
 def checked_record(config: Config, loc: RecordPath, record: dict[str, Any] | bytes) -> bytes:
     """The bytes of a record file about to be staged (``record``: its fields, or its bytes
     as they are), or ``InvalidRecord`` if ``check`` would refuse the file."""
+    return checked_fields(config, loc, record)[0]
+
+
+def checked_fields(
+    config: Config, loc: RecordPath, record: dict[str, Any] | bytes
+) -> tuple[bytes, dict[str, Any]]:
+    """``checked_record``'s bytes, and the record's fields as a reader normalises them (so
+    the index need not normalise a written file's fields again)."""
     if isinstance(record, bytes):
         content = record
         data = yamlio.loads(content, source=loc.path)  # size, UTF-8, YAML: YamlError
@@ -53,10 +67,10 @@ def checked_record(config: Config, loc: RecordPath, record: dict[str, Any] | byt
             raise InvalidRecord([_undecodable(loc, data)]) from None
         if len(content) > yamlio.MAX_FILE_BYTES:
             raise InvalidRecord([_oversized(loc, data, len(content))])
-    problems = file_problems(config, loc, data)
+    canonical, problems = _read_as_check(config, loc, data)
     if problems:
         raise InvalidRecord(problems)
-    return content
+    return content, canonical
 
 
 def _undecodable(loc: RecordPath, data: dict[str, Any]) -> Problem:
