@@ -271,6 +271,12 @@ def main() -> None:
         help="instead: the reads on stores of 10k, 30k and 100k leads in DIR/leads-N "
         "(generated when missing; bench/scaling.py)",
     )
+    parser.add_argument(
+        "--encryption",
+        action="store_true",
+        help="instead: the store plain next to the store encrypted (bench/encryption.py)",
+    )
+    parser.add_argument("--keep", type=Path, help="with --encryption: keep or reuse the pair")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=3, help="runs of the cold build")
     parser.add_argument("--write", type=Path, help="write the results as Markdown here")
@@ -286,6 +292,11 @@ def main() -> None:
         return
     if args.store is None:
         parser.error("give a store, or --scaling DIR")
+    if args.encryption:
+        from encryption import run_encryption
+
+        run_encryption(args.store, args.runs, args.write, args.keep)
+        return
     store = args.store.resolve()
     if args.copy:
         scratch = Path(tempfile.mkdtemp(prefix="salesctl-bench-")) / "store"
@@ -380,8 +391,7 @@ def main() -> None:
         # phones new to the store and to each run, and real mobile numbers (13x, 15x, 18x,
         # 19x, but not 154 or 194, which are unallocated): an import refuses a number that
         # is not valid in the org's region
-        salt = (int(time.time()) * 7 + i) % len(MOBILE_PREFIXES)
-        salt = MOBILE_PREFIXES[salt]
+        salt = MOBILE_PREFIXES[(int(time.time()) * 7 + i) % len(MOBILE_PREFIXES)]
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("Company,Name,Email,Phone,Lead Source\n")
             for n in range(10000):
