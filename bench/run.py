@@ -354,7 +354,7 @@ def main() -> None:
     cold, cold_rss = b.median(lambda i: list_mine, env, before=drop_index)
     b.runs = runs
     b.add("index", "cold build (+ lead list)", cold, "parse", parse_floor, 0.5, cold_rss)
-    if parsing._Accelerator.get() is not None:  # the row: without the accelerator
+    if parsing._accelerator() is not None:  # the row: without the accelerator
         b.runs = min(args.cold_runs, args.runs)
         plain_env = {**env, "SALESCTL_YAML": "pyyaml"}
         cold, cold_rss = b.median(lambda i: list_mine, plain_env, before=drop_index)

@@ -382,7 +382,7 @@ def _both(text: str) -> tuple[Any, Any]:
 
 
 @pytest.mark.skipif(
-    parsing._Accelerator.get() is None, reason="yaml_rs (the optional accelerator) is absent"
+    parsing._accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
 )
 @pytest.mark.parametrize("scalar", TRICKY_SCALARS)
 def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> None:
@@ -396,7 +396,7 @@ def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> Non
 
 
 @pytest.mark.skipif(
-    parsing._Accelerator.get() is None, reason="yaml_rs (the optional accelerator) is absent"
+    parsing._accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
 )
 @pytest.mark.parametrize("text", TRICKY_DOCUMENTS)
 def test_the_accelerator_reads_tricky_documents_as_pyyaml_does(text: str) -> None:

@@ -16,7 +16,14 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from salesctl.store.index_schema import _FIELDS, ACTIVITY_ROWS, DEAL_ROWS, INSERT, STAGE_ROWS
+from salesctl.store.index_schema import (
+    ACTIVITY_ROWS,
+    DEAL_ROWS,
+    DUPKEY_ROWS,
+    INSERT,
+    SHARE_ROWS,
+    STAGE_ROWS,
+)
 
 BULK_MIN = 200  # fewer rows: the triggers cost less than setting them aside
 # The insert triggers this module stands in for, and the side tables they keep.
@@ -29,14 +36,15 @@ SIDE_PATHS = {
     "dupkeys": "path",
 }
 _NEW = "(SELECT r.* FROM temp.bulk_paths b JOIN main.records r ON r.path = b.path)"
-FILLS = (
-    f"INSERT INTO shares SELECT r.path, {_FIELDS.replace('value', 's.value')} "
-    f"FROM {_NEW} AS r, json_each(r.shares) s WHERE r.shares IS NOT NULL",
-    f"INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)}",
-    f"INSERT INTO stage_entries {STAGE_ROWS.format(rows=_NEW)}",
-    f"INSERT INTO deal_figures {DEAL_ROWS.format(rows=_NEW)}",
-    f"INSERT INTO dupkeys SELECT k.value, r.path FROM {_NEW} AS r, json_each(r.keys) k "
-    "WHERE r.keys IS NOT NULL AND r.kind IN ('lead', 'customer')",
+FILLS = tuple(  # what a build fills each side table with, over the new rows only
+    f"INSERT INTO {table} {rows.format(rows=_NEW)}"
+    for table, rows in (
+        ("shares", SHARE_ROWS),
+        ("activities", ACTIVITY_ROWS),
+        ("stage_entries", STAGE_ROWS),
+        ("deal_figures", DEAL_ROWS),
+        ("dupkeys", DUPKEY_ROWS),
+    )
 )
 
 

@@ -62,10 +62,14 @@ CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 # Filled in bulk after a build, then kept in step by triggers; an INSERT OR REPLACE does not
 # fire the delete trigger, so the insert trigger clears the replaced row's shares first.
 _FIELDS = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(5))  # scopes.Share's
+# The shares of the records in {rows} (a table, or a subquery of records' rows).
+SHARE_ROWS = (
+    f"SELECT r.path, {_FIELDS.replace('value', 's.value')} "
+    "FROM {rows} AS r, json_each(r.shares) s WHERE r.shares IS NOT NULL"
+)
 SHARES = f"""
-INSERT INTO shares SELECT r.path, {_FIELDS.replace("value", "s.value")}
-    FROM records r, json_each(r.shares) s
-    WHERE r.shares IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shares);
+INSERT INTO shares {SHARE_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM shares);
 CREATE INDEX IF NOT EXISTS shares_member ON shares(member);
 CREATE INDEX IF NOT EXISTS shares_source ON shares(source);
 CREATE TRIGGER IF NOT EXISTS records_shares_insert AFTER INSERT ON records BEGIN
@@ -180,10 +184,12 @@ INSERT_DIR = "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)"
 # inserted, replaced or deleted. Only a change of the org's region makes keys in SQL
 # (DUPKEYS_REKEY, through ``index_dupkeys.register``'s function).
 DUPKEYS_TABLE = "CREATE TABLE IF NOT EXISTS dupkeys(key TEXT NOT NULL, path TEXT NOT NULL);"
-DUPKEYS_FILL = (
-    "INSERT INTO dupkeys SELECT k.value, r.path FROM records r, json_each(r.keys) k "
+# The duplicate keys of the leads and customers in {rows}.
+DUPKEY_ROWS = (
+    "SELECT k.value, r.path FROM {rows} AS r, json_each(r.keys) k "
     "WHERE r.keys IS NOT NULL AND r.kind IN ('lead', 'customer')"
 )
+DUPKEYS_FILL = f"INSERT INTO dupkeys {DUPKEY_ROWS.format(rows='records')}"
 # (a sealed record this member cannot decrypt keeps the keyed keys of its manifest)
 DUPKEYS_REKEY = (
     "UPDATE records SET keys = salesctl_dupkeys(kind, data) "

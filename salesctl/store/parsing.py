@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import json
 import os
 import re
@@ -75,25 +76,13 @@ def _load_accelerator() -> Any:
     return yaml_rs
 
 
-class _Accelerator:
-    """yaml_rs and the patterns its guard needs, loaded on the first parse: importing its
-    native module costs ~30 ms, which a warm read (nothing to parse) should not pay."""
-
-    loaded = False
-    module: Any = None
-    first: frozenset[str] = frozenset()
-    typed: re.Pattern[str] | None = None
-    guard: _Guard
-
-    @classmethod
-    def get(cls) -> Any:
-        if not cls.loaded:
-            cls.module = _load_accelerator()
-            if cls.module is not None:
-                cls.first, cls.typed = _implicit_resolver()
-                cls.guard = _Guard()
-            cls.loaded = True
-        return cls.module
+@functools.cache
+def _accelerator() -> tuple[Any, _Guard] | None:
+    """yaml_rs and the guard it needs, loaded on the first parse: importing its native
+    module and compiling the guard's patterns costs ~30 ms, which a warm read (nothing to
+    parse) should not pay. None without it."""
+    module = _load_accelerator()
+    return None if module is None else (module, _Guard())
 
 
 _VERIFY = os.environ.get("SALESCTL_YAML", "").lower() == "verify"
@@ -108,6 +97,7 @@ class _Guard:
     come first. Compiled with the accelerator, on the first parse."""
 
     def __init__(self) -> None:
+        self.first, self.typed = _implicit_resolver()
         self.token = re.compile(r"(?:^|[\s\[{,])[&*!][^\s,\]}]", re.MULTILINE)
         self.document = re.compile(r"^(?:%|---|\.\.\.)", re.MULTILINE)
         self.number_hint = re.compile(r"[\s\[{,][-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])")
@@ -139,7 +129,7 @@ class _Guard:
         )
 
 
-def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str] | None]:
+def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str]]:
     """The first characters and the patterns of YAML 1.1's implicit types (PyYAML's own)."""
     import yaml
 
@@ -152,13 +142,11 @@ def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str] | None]:
 _PLAIN_TYPES = (int, float, bool, type(None), dt.date, dt.datetime)
 
 
-def _needs_reference(value: Any) -> bool:
+def _needs_reference(value: Any, guard: _Guard) -> bool:
     """Does the loaded document hold something only PyYAML can settle: a string that YAML
     1.1 would read as another type if unquoted (yes, 1:30, 2026-13-40, ~, =, an empty
     string), a type PyYAML never produces (a time of day, a tuple key), or NaN?"""
-    typed = _Accelerator.typed
-    assert typed is not None
-    first = _Accelerator.first
+    typed, first = guard.typed, guard.first
     stack = [value]
     while stack:
         item = stack.pop()
@@ -179,20 +167,21 @@ def _needs_reference(value: Any) -> bool:
 
 def load_yaml(raw: bytes, source: str) -> Any:
     """Parse one record file's bytes; ``yamlio.YamlError`` for anything unreadable."""
-    accel = _Accelerator.get()
+    accel = _accelerator()
     if accel is None or len(raw) > yamlio.MAX_FILE_BYTES:
         return yamlio.loads(raw, source=source)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return yamlio.loads(raw, source=source)  # the reference names the byte
-    if _Accelerator.guard.risky(text):
+    module, guard = accel
+    if guard.risky(text):
         return yamlio.loads(text, source=source)
     try:
-        data = accel.loads(text)
+        data = module.loads(text)
     except Exception:  # any failure: the reference parser decides and explains
         return yamlio.loads(text, source=source)
-    if not isinstance(data, dict) or _needs_reference(data):
+    if not isinstance(data, dict) or _needs_reference(data, guard):
         return yamlio.loads(text, source=source)
     if _VERIFY:
         reference = yamlio.loads(text, source=source)
@@ -202,7 +191,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
 
 
 def parser_name() -> str:
-    return "yaml_rs (PyYAML for the rest)" if _Accelerator.get() is not None else "PyYAML (libyaml)"
+    return "yaml_rs (PyYAML for the rest)" if _accelerator() is not None else "PyYAML (libyaml)"
 
 
 # -- reading files safely ---------------------------------------------------------------------
@@ -506,6 +495,7 @@ def parse_many(
     # The workers inherit libphonenumber and the region's metadata instead of each loading
     # them for its first phone (the duplicate keys).
     phone_key("138 0013 8000", region)
+    _accelerator()  # the same for yaml_rs
     context = multiprocessing.get_context("fork")
     keyring = sealing.active()
     init = (root, trusted, region, keyring.secrets, keyring.names)

@@ -3,7 +3,7 @@ every write (``Transaction`` stages no record file that ``check`` would then ref
 
 ``file_problems`` is the rule set: the kind's schema (``Kind.normalise``), the config's
 rules (``rules.record_problems``), the owner directory and a child's link to the directory
-it sits in. ``checked_record`` applies it to a file about to be staged, plus what only the
+it sits in. ``checked_fields`` applies it to a file about to be staged, plus what only the
 bytes show (the size limit, text that cannot be UTF-8), and raises ``InvalidRecord``.
 """
 
@@ -45,17 +45,12 @@ def _read_as_check(
     return canonical, problems
 
 
-def checked_record(config: Config, loc: RecordPath, record: dict[str, Any] | bytes) -> bytes:
-    """The bytes of a record file about to be staged (``record``: its fields, or its bytes
-    as they are), or ``InvalidRecord`` if ``check`` would refuse the file."""
-    return checked_fields(config, loc, record)[0]
-
-
 def checked_fields(
     config: Config, loc: RecordPath, record: dict[str, Any] | bytes
 ) -> tuple[bytes, dict[str, Any]]:
-    """``checked_record``'s bytes, and the record's fields as a reader normalises them (so
-    the index need not normalise a written file's fields again)."""
+    """The bytes of a record file about to be staged (``record``: its fields, or its bytes
+    as they are), or ``InvalidRecord`` if ``check`` would refuse the file; and its fields as
+    a reader normalises them (so the index need not normalise a written file again)."""
     if isinstance(record, bytes):
         content = record
         data = yamlio.loads(content, source=loc.path)  # size, UTF-8, YAML: YamlError

@@ -322,9 +322,9 @@ _WORK: tuple[str, list[tuple[str, str]], list[tuple[str, str]], int] = ("", [], 
 
 def _compare(
     top: str, dirs: list[tuple[str, str]], files: list[tuple[str, str]], now: int
-) -> tuple[list[tuple[str, str]], list[str], list[str]]:
-    """(directories whose signature moved, with the new one or MISSING/LINK; files to
-    parse; files gone). A whole-store look is split across the cores: it is all lstat."""
+) -> Compared:
+    """``Compared`` of these directories and files. A big scope is split across the
+    cores: it is all lstat (a whole-store look: ``Watcher._compare_everything``)."""
     global _WORK
     workers = (
         parsing.workers_for(len(dirs) + len(files)) if len(dirs) + len(files) > PARALLEL_MIN else 1
@@ -339,11 +339,7 @@ def _compare(
             parts = pool.map(_compare_slice, [(i, workers) for i in range(workers)])
     finally:
         _WORK = ("", [], [], 0)
-    return (
-        [m for part in parts for m in part[0]],
-        [p for part in parts for p in part[1]],
-        [g for part in parts for g in part[2]],
-    )
+    return _joined(parts)
 
 
 def _compare_share(share: tuple[str, str, int, int, int]) -> Compared:
@@ -369,9 +365,7 @@ def _joined(parts: list[Compared]) -> Compared:
     )
 
 
-def _compare_slice(
-    bounds: tuple[int, int],
-) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+def _compare_slice(bounds: tuple[int, int]) -> Compared:
     top, dirs, files, now = _WORK
     start, step = bounds
     return _compare_part(top, dirs[start::step], files[start::step], now)
