@@ -16,7 +16,7 @@ from conftest import git
 from test_index import FOLLOWUP, LEAD, add_lead, indexed, truth, write
 
 from salesctl.store.store import Store
-from salesctl.store.watch import Scope, dir_role
+from salesctl.store.watch import Scope, Watcher, dir_role
 
 
 def rows_of(root: Path, kind: str, **scope: Any) -> dict[str, str]:
@@ -122,6 +122,33 @@ def test_a_scope_without_children_skips_record_dirs_yet_misses_nothing(
     assert (f"{record_dir}/notes.txt",) not in stored  # not looked at by a lead listing
     status = Store(store).index.status()
     assert f"{record_dir}/notes.txt" in [s["path"] for s in status["strays"]]
+    assert indexed(store) == truth(store)
+
+
+def test_a_record_dir_holding_its_childrens_dir_is_skipped_yet_nothing_is_missed(
+    store: Path, leads: Any
+) -> None:
+    # Follow-ups are read, so a lead's directory matters only for a new ``followups/``: once
+    # that exists, its own stat sees follow-ups come and go, and the lead's is not needed.
+    with_dir, without = (lead["path"].rsplit("/", 1)[0] for lead in leads)
+    first = f"{with_dir}/followups/F-0000000000H3.yaml"
+    write(store, first, FOLLOWUP.format(parent=leads[0]["id"], text="first"))
+    assert rows_of(store, "followup") == {first: "first"}
+    index = Store(store).index
+    watcher = Watcher(index.root, index.db)
+    scope = Scope.of(["followup"])
+    stat_ed = {path for path, _sig in watcher._dirs_in(scope, watcher._files_in(scope))}
+    assert f"{with_dir}/followups" in stat_ed and with_dir not in stat_ed
+    assert without in stat_ed  # it could gain a followups/ directory
+    second = f"{with_dir}/followups/F-0000000000H4.yaml"
+    write(store, second, FOLLOWUP.format(parent=leads[0]["id"], text="second"))
+    other = f"{without}/followups/F-0000000000H5.yaml"
+    write(store, other, FOLLOWUP.format(parent=leads[1]["id"], text="other"))
+    assert rows_of(store, "followup") == {first: "first", second: "second", other: "other"}
+    for name in (first, second):
+        os.unlink(store / name)
+    os.rmdir(store / with_dir / "followups")
+    assert rows_of(store, "followup") == {other: "other"}
     assert indexed(store) == truth(store)
 
 

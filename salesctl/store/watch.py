@@ -154,6 +154,25 @@ def _dir_kinds(kinds: frozenset[str]) -> list[str]:
     return sorted(kinds | holders)
 
 
+def _needed(
+    found: list[tuple[str, str, str, str]], held: set[str], scope: Scope
+) -> list[tuple[str, str]]:
+    """(path, signature) of the ``found`` directories to stat (see ``Watcher._dirs_in``);
+    ``held``: the directories of the record files about to be stat-ed."""
+    read = scope.kinds or frozenset()
+    kept: dict[str, set[str]] = {}  # record directory: the read children kinds it holds
+    for path, _sig, kind, role in found:
+        if role == CHILDREN:
+            kept.setdefault(path.rpartition("/")[0], set()).add(kind)
+    return [
+        (path, sig)
+        for path, sig, kind, role in found
+        if role != RECORD
+        or (kind in read and path not in held)
+        or not set(KINDS[kind].children) & read <= kept.get(path, set())
+    ]
+
+
 class Watcher:
     def __init__(self, root: Path, db: sqlite3.Connection) -> None:
         self.root = root
@@ -200,27 +219,28 @@ class Watcher:
         """(path, signature) of the directories to stat: those of the scope's kinds (or of
         every kind) under ``within``, and the untagged ones above them.
 
-        A record's own directory is skipped while its record file is among ``files`` and
-        none of its kind's children are in the scope: the file's stat sees an edit or a
-        deletion, the container's a directory made, moved or removed; what else appears
+        A record's own directory is skipped while it could only tell what other stats tell:
+        its record file is among ``files`` (or its kind is not read) and, of each of its
+        kind's children that are read, it holds the directory (``.../K-1/payments``). The
+        file's stat sees an edit or a deletion, the children directory's a file made or
+        removed, the container's a directory made, moved or removed; what else appears
         inside (a stray) is for a look at the whole store (``check``, ``index status``)."""
         kinds = None if scope.kinds is None else _dir_kinds(scope.kinds)
         roles = f"role = '{CONTAINER}'" if scope.files is not None else f"role != '{OTHER}'"
         ranges = [below(w) for w in scope.within] or [("", "\uffff")]
-        held = {path.rpartition("/")[0] for path, _sig in files}
         rows: list[tuple[str, str]] = []
+        found: list[tuple[str, str, str, str]] = []  # path, signature, kind, role
         for low, high in ranges:
             if kinds is None:
                 sql = "SELECT path, sig FROM dirs WHERE path > ? AND path < ?"
                 rows += self.db.execute(sql, (low, high))
                 continue
             for kind in kinds:  # each one range of the (kind, path) index
-                found = self.db.execute(f"{DIRS_OF_KIND} AND {roles}", (kind, low, high))
-                if scope.kinds is not None and set(KINDS[kind].children) & scope.kinds:
-                    rows += [(path, sig) for path, sig, _role in found]
-                else:
-                    rows += [(p, s) for p, s, role in found if role != RECORD or p not in held]
+                sql = f"{DIRS_OF_KIND} AND {roles}"
+                found += [(p, s, kind, r) for p, s, r in self.db.execute(sql, (kind, low, high))]
             rows += self.db.execute(DIRS_ABOVE_RECORDS, (low, high))
+        if found:
+            rows += _needed(found, {path.rpartition("/")[0] for path, _sig in files}, scope)
         above = sorted(
             {w.rsplit("/", n)[0] for w in scope.within for n in range(1, w.count("/") + 1)}
             | set(scope.within)
