@@ -291,6 +291,7 @@ DEAL = Kind(
     ),
 )
 PLAN_COLUMNS = (F("due", date, True), F("amount", amount, True))
+DEFAULT_TERMS_DAYS = 30  # without a plan, a signed contract is due this many days later
 CONTRACT = Kind(
     "contract",
     "K",

@@ -24,17 +24,18 @@ so a report that needs one figure several times (totals, trend, OKRs) queries it
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 from salesctl.model.config import Config
 from salesctl.reports.money import (
-    DEFAULT_TERMS_DAYS,
     OpenInstalment,
     aging,
     decimal,
@@ -262,24 +263,43 @@ class Facts:
         if where:
             conditions.append(f"({where})")
             params += args
+        # Each open instalment from the side table (index_schema.INSTALMENT_ROWS): what the
+        # payments settle, earliest due first (``money.settle``), as running sums of cents.
         sql = (
-            "SELECT id, owner, team, json_extract(data, '$.customer'), "
-            "json_extract(data, '$.title'), json_extract(data, '$.amount'), "
-            f"json_extract(data, '$.signed'), json_extract(data, '$.plan'), {paid_by('c')} "
-            f"FROM valid_records AS c WHERE {' AND '.join(conditions)} ORDER BY id"
+            "WITH c AS (SELECT path, id, owner, team, json_extract(data, '$.customer') "
+            f"AS customer, json_extract(data, '$.title') AS title, coalesce({paid_by('c')}, 0) "
+            "AS paid "
+            f"FROM valid_records AS c WHERE {' AND '.join(conditions)}), "
+            "o AS (SELECT c.*, i.due, i.cents, max(i.due IS NULL OR i.cents IS NULL) "
+            "OVER (PARTITION BY c.id) AS inexact, sum(i.cents) OVER (PARTITION BY c.id "
+            "ORDER BY i.due, i.cents ROWS UNBOUNDED PRECEDING) AS upto "
+            "FROM c JOIN instalments AS i ON i.path = c.path) "
+            "SELECT id, owner, team, customer, title, due, min(cents, upto - paid), inexact "
+            "FROM o WHERE inexact OR (cents > 0 AND upto > paid) ORDER BY id, due, cents"
         )
-        result = []
+        result: list[Receivable] = []
         rows = self.query(sql, params, ["contract", "payment"])
-        for contract_id, owner, team, customer, title, amount, signed, plan, paid_cents in rows:
-            items = _open_in_cents(plan, amount, signed, paid_cents or 0)
-            if items is None:  # an amount that is no plain number: the exact, slower way
-                schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
-                items = open_instalments(schedule, from_cents(paid_cents))
+        for (contract_id, owner, team, customer, title), group in groupby(rows, _contract):
+            found = list(group)
+            if found[0][-1]:  # an amount or day that is no plain number or text: the exact way
+                items = self._open_exactly(contract_id, day)
+            else:
+                items = [OpenInstalment(_day(due), from_cents(left)) for *_, due, left, _ in found]
             if items:
                 result.append(Receivable(contract_id, owner, team, customer, title, tuple(items)))
         if not where:
             self._open[key] = result
         return result
+
+    def _open_exactly(self, contract_id: str, day: str) -> list[OpenInstalment]:
+        """A contract's open instalments on ``day``, in Decimal from its plan."""
+        sql = (
+            "SELECT json_extract(data, '$.plan'), json_extract(data, '$.amount'), "
+            f"json_extract(data, '$.signed'), {paid_by('c')} FROM valid_records AS c WHERE id = ?"
+        )
+        plan, amount, signed, paid_cents = self.query(sql, [day, contract_id], []).fetchone()
+        schedule = _plan(plan, decimal(amount), dt.date.fromisoformat(signed))
+        return open_instalments(schedule, from_cents(paid_cents))
 
     def aging_at(self, as_of: dt.date, owners: Collection[str]) -> dict[str, Decimal]:
         items = [i for r in self.receivables(as_of, owners) for i in r.items]
@@ -399,32 +419,11 @@ def _first_problem(problems: str | None) -> str:
     return f"{field}: {message}" if field else message
 
 
-def _open_in_cents(raw: Any, amount: Any, signed: str, paid: int) -> list[OpenInstalment] | None:
-    """``open_instalments`` of a contract's plan (``money.settle``: earliest due first),
-    worked in integer cents: 5,000 contracts' plans in Decimal were most of ``receivables``.
-    None when an amount is not an int or float (the Decimal path handles it)."""
-    rows = json.loads(raw) if isinstance(raw, str) else raw
-    if rows:
-        plan = [(r.get("due"), r.get("amount")) for r in rows]
-    else:
-        terms = dt.timedelta(days=DEFAULT_TERMS_DAYS)
-        plan = [((dt.date.fromisoformat(signed) + terms).isoformat(), amount)]
-    schedule: list[tuple[str, int]] = []
-    for due, value in plan:
-        if type(value) not in (int, float) or not isinstance(due, str):
-            return None
-        # at most two decimals (values.coerce_amount): exact, as in ``cents``
-        schedule.append((due, round(value * 100)))
-    schedule.sort()  # ISO days sort as the days do
-    remaining, result = paid, []
-    for due, cents_due in schedule:
-        settled = max(0, min(cents_due, remaining))
-        remaining -= settled
-        if cents_due > settled:
-            result.append(
-                OpenInstalment(dt.date.fromisoformat(due), from_cents(cents_due - settled))
-            )
-    return result
+def _contract(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:5]
+
+
+_day = functools.cache(dt.date.fromisoformat)  # a few hundred distinct due days
 
 
 def _plan(raw: Any, amount: Decimal, signed: dt.date) -> list[tuple[dt.date, Decimal]]:

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from salesctl.model.kinds import DEFAULT_TERMS_DAYS
+
 BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
-DEFAULT_TERMS_DAYS = 30
 
 
 @dataclass(frozen=True)

@@ -17,34 +17,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from salesctl.store.index_schema import (
-    ACTIVITY_ROWS,
-    DEAL_ROWS,
     DUPKEY_ROWS,
+    FIGURE_ROWS,
     INSERT,
     SHARE_ROWS,
-    STAGE_ROWS,
 )
 
 BULK_MIN = 200  # fewer rows: the triggers cost less than setting them aside
 # The insert triggers this module stands in for, and the side tables they keep.
 TRIGGERS = ("records_shares_insert", "figures_written", "dupkeys_written", "records_changes_insert")
-SIDE_PATHS = {
-    "shares": "source",
-    "activities": "path",
-    "stage_entries": "path",
-    "deal_figures": "path",
-    "dupkeys": "path",
-}
+SIDE_PATHS = {"shares": "source", **dict.fromkeys(FIGURE_ROWS, "path"), "dupkeys": "path"}
 _NEW = "(SELECT r.* FROM temp.bulk_paths b JOIN main.records r ON r.path = b.path)"
 FILLS = tuple(  # what a build fills each side table with, over the new rows only
     f"INSERT INTO {table} {rows.format(rows=_NEW)}"
-    for table, rows in (
-        ("shares", SHARE_ROWS),
-        ("activities", ACTIVITY_ROWS),
-        ("stage_entries", STAGE_ROWS),
-        ("deal_figures", DEAL_ROWS),
-        ("dupkeys", DUPKEY_ROWS),
-    )
+    for table, rows in {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}.items()
 )
 
 

@@ -26,11 +26,9 @@ from salesctl.git import parse_batch
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.index_schema import (
-    ACTIVITY_ROWS,
     COLUMNS,
-    DEAL_ROWS,
+    FIGURE_ROWS,
     FIGURE_TABLES,
-    STAGE_ROWS,
 )
 from salesctl.store.layout import parse_path
 from salesctl.store.watch import below
@@ -51,7 +49,7 @@ VIEWS += "".join(
     f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} "
     "WHERE path NOT IN (SELECT path FROM temp.shadowed) "
     f"UNION ALL {rows.format(rows='temp.committed_rows')};"
-    for table, rows in zip(FIGURE_TABLES, (ACTIVITY_ROWS, STAGE_ROWS, DEAL_ROWS), strict=True)
+    for table, rows in FIGURE_ROWS.items()
 )
 UNSHADOW = (
     "".join(f"DROP VIEW IF EXISTS temp.{table};" for table in FIGURE_TABLES)

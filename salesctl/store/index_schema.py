@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 
-INDEX_VERSION = "11"
+from salesctl.model.kinds import DEFAULT_TERMS_DAYS
+
+INDEX_VERSION = "12"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -110,23 +112,49 @@ DEAL_ROWS = (
     "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
     "FROM {rows} AS r WHERE r.kind = 'deal' AND r.problems IS NULL AND r.data IS NOT NULL"
 )
+# each instalment of a valid contract: its plan's rows, or (no plan) the one instalment due
+# DEFAULT_TERMS_DAYS after signing; cents as reports/facts.py:cents, NULL
+# for an amount or a day that is not a plain number or text (the figures take the exact way)
+_CENTS = "CASE WHEN typeof({0}) IN ('integer', 'real') THEN CAST(round({0} * 100) AS INTEGER) END"
+INSTALMENT_ROWS = (
+    "SELECT r.path, p.key, CASE WHEN typeof(json_extract(p.value, '$.due')) = 'text' "
+    "THEN json_extract(p.value, '$.due') END, "
+    + _CENTS.format("json_extract(p.value, '$.amount')")
+    + " FROM {rows} AS r, json_each(r.data, '$.plan') AS p WHERE r.kind = 'contract' "
+    "AND r.problems IS NULL AND r.data IS NOT NULL "
+    "UNION ALL SELECT r.path, 0, "
+    f"date(json_extract(r.data, '$.signed'), '+{DEFAULT_TERMS_DAYS} days'), "
+    + _CENTS.format("json_extract(r.data, '$.amount')")
+    + " FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL "
+    "AND r.data IS NOT NULL AND coalesce(json_array_length(r.data, '$.plan'), 0) = 0"
+)
 _NEW = (
     "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.owner AS owner, "
     "new.team AS team, new.pool AS pool, new.data AS data, new.problems AS problems)"
 )
-FIGURE_TABLES = ("activities", "stage_entries", "deal_figures")
+FIGURE_ROWS = {  # each figures' table and the rows it holds
+    "activities": ACTIVITY_ROWS,
+    "stage_entries": STAGE_ROWS,
+    "deal_figures": DEAL_ROWS,
+    "instalments": INSTALMENT_ROWS,
+}
+FIGURE_TABLES = tuple(FIGURE_ROWS)
 # day and the others untyped: values compare as the JSON held them, as the old queries did
 FIGURES = f"""
 CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
 CREATE TABLE IF NOT EXISTS stage_entries(
     path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
 CREATE TABLE IF NOT EXISTS deal_figures(path TEXT NOT NULL, owner, team, pool, stage, cents);
+CREATE TABLE IF NOT EXISTS instalments(path TEXT NOT NULL, seq, due, cents);
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
 INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM stage_entries);
 INSERT INTO deal_figures {DEAL_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM deal_figures);
+INSERT INTO instalments SELECT * FROM ({INSTALMENT_ROWS.format(rows="records")})
+    WHERE NOT EXISTS (SELECT 1 FROM instalments);
+CREATE INDEX IF NOT EXISTS instalments_path ON instalments(path, due, cents);
 CREATE INDEX IF NOT EXISTS deal_figures_path ON deal_figures(path);
 CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
@@ -134,19 +162,22 @@ CREATE INDEX IF NOT EXISTS stage_entries_day
     ON stage_entries(kind, day, owner, stage, current, id, seq);
 CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path, day, seq, stage);
 CREATE TRIGGER IF NOT EXISTS figures_written AFTER INSERT ON records
-WHEN new.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+WHEN new.kind IN ('followup', 'visit', 'lead', 'deal', 'contract') BEGIN
     DELETE FROM activities WHERE path = new.path;
     DELETE FROM stage_entries WHERE path = new.path;
     INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)};
     INSERT INTO stage_entries {STAGE_ROWS.format(rows=_NEW)};
     DELETE FROM deal_figures WHERE path = new.path;
     INSERT INTO deal_figures {DEAL_ROWS.format(rows=_NEW)};
+    DELETE FROM instalments WHERE path = new.path;
+    INSERT INTO instalments {INSTALMENT_ROWS.format(rows=_NEW)};
 END;
 CREATE TRIGGER IF NOT EXISTS figures_removed AFTER DELETE ON records
-WHEN old.kind IN ('followup', 'visit', 'lead', 'deal') BEGIN
+WHEN old.kind IN ('followup', 'visit', 'lead', 'deal', 'contract') BEGIN
     DELETE FROM activities WHERE path = old.path;
     DELETE FROM stage_entries WHERE path = old.path;
     DELETE FROM deal_figures WHERE path = old.path;
+    DELETE FROM instalments WHERE path = old.path;
 END;
 """
 
