@@ -175,11 +175,11 @@ def notify_list(
 
     Example: salesctl notify list --format json
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.integrations.notify import list_outbox
 
     rows = list_outbox(s.store, include_sent=all_)
-    emit(rows, fmt, OUTBOX_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, OUTBOX_COLUMNS))
 
 
 app.add_typer(notify_app, name="notify", help="Chat notifications: flush the outbox, test a hook.")
