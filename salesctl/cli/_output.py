@@ -132,6 +132,11 @@ def emit(
                 out.write(f"{key.ljust(width)}  {_cell(value, key, money_columns)}\n")
 
 
+def table_columns(fmt: str | None, columns: Sequence[str]) -> Sequence[str]:
+    """A list's chosen columns, for a table only: CSV and the other formats carry every field."""
+    return columns if fmt in (None, "", "table") else ()
+
+
 def _write_csv(data: Any, columns: Sequence[str], *, bom: bool) -> None:
     import csv
     import io

@@ -90,9 +90,9 @@ def show(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:
 
 def list_(fmt: str | None, noun: Noun, rows: Sequence[dict[str, Any]]) -> None:
     """Rows of a noun's list (a warning names each broken file they skipped)."""
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
 
-    emit(rows, fmt, noun.columns if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, noun.columns))
 
 
 def history(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:

@@ -45,10 +45,10 @@ def competitor_list(fmt: FormatOpt = None, *, s: Session) -> None:
 
     Example: salesctl competitor list
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.competitors import list_competitors
 
-    emit(list_competitors(s.store), fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(list_competitors(s.store), fmt, table_columns(fmt, LIST_COLUMNS))
 
 
 @command(app, "show")

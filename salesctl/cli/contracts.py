@@ -225,7 +225,7 @@ def contract_list(
 
     Example: salesctl contract list --team east --overdue --as-of 2026-12-31
     """
-    from salesctl.cli._output import emit, warn_skipped
+    from salesctl.cli._output import emit, table_columns, warn_skipped
     from salesctl.model.values import to_json
     from salesctl.ops.sales.contract_figures import list_contracts
 
@@ -234,8 +234,7 @@ def contract_list(
         overdue=overdue, as_of=as_of_day(as_of),
     )  # fmt: skip
     warn_skipped(rows.skipped)
-    columns = LIST_COLUMNS if (fmt or "") in ("", "table") else ()
-    emit(to_json(rows), fmt, columns, money_columns=True)
+    emit(to_json(rows), fmt, table_columns(fmt, LIST_COLUMNS), money_columns=True)
 
 
 def _report_json(out: Write, result: WriteResult[dict[str, Any]], verb: str) -> None:

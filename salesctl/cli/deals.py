@@ -84,11 +84,11 @@ def deal_list(
 
     Example: salesctl deal list --team east --stage proposal --format json
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.deals import list_deals
 
     rows = list_deals(s.store, s.actor, owner=owner, team=team, stage=stage, customer=customer)
-    emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else (), money_columns=True)
+    emit(rows, fmt, table_columns(fmt, LIST_COLUMNS), money_columns=True)
 
 
 @command(app, "show")

@@ -53,11 +53,11 @@ def feedback_list(
 
     Example: salesctl feedback list --status open
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.feedback import list_feedback
 
     rows = list_feedback(s.store, s.actor, status=status, customer=customer)
-    emit(rows, fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, LIST_COLUMNS))
 
 
 @command(app, "show")

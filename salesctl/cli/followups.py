@@ -55,11 +55,11 @@ def followup_list(record_id: RecordArg, fmt: FormatOpt = None, *, s: Session) ->
 
     Example: salesctl followup list C-7KQ2 --format json
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.followups import list_followups
 
     rows = list_followups(s.store, s.actor, record_id)
-    emit(rows, fmt, FOLLOWUP_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, FOLLOWUP_COLUMNS))
 
 
 @command(app, "show")

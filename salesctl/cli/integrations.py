@@ -3,15 +3,42 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from salesctl.cli._commands import command, make_app
+from salesctl.cli._commands import Bundle, command, make_app, option
 from salesctl.cli._params import FormatOpt
 from salesctl.cli._session import Session
 
 OUTBOX_COLUMNS = ("state", "event", "id", "hook", "attempts", "created", "last_error")
+
+
+def _limit(name: str, kind: type, least: float, help: str) -> inspect.Parameter:
+    """One of serve's limits, also read from ``$SALESCTL_SERVE_<NAME>``."""
+    declared = typer.Option(min=least, envvar=f"SALESCTL_SERVE_{name.upper()}", help=help)
+    return option(name, Annotated[kind | None, declared], None)
+
+
+@dataclass(frozen=True)
+class ServeLimits(Bundle):
+    """The limits given on the command line or in the environment; unset ones keep
+    ``serve_limits.Limits``' defaults, which the help names."""
+
+    OPTIONS = (
+        _limit("header_timeout", float, 0.1, "Seconds for a request's headers (default 10)."),
+        _limit("body_timeout", float, 0.1, "Seconds for a request's body (default 10)."),
+        _limit("idle_timeout", float, 0.1, "Seconds before an idle connection closes (default 5)."),
+        _limit("max_connections", int, 1, "Most open connections; more get 503 (default 100)."),
+    )
+
+    given: dict[str, Any]
+
+    @classmethod
+    def from_cli(cls, s: Session, values: dict[str, Any]) -> ServeLimits:
+        return cls({name: value for name, value in values.items() if value is not None})
 
 
 app = make_app()
@@ -24,39 +51,8 @@ def serve(
     push: Annotated[
         bool, typer.Option("--push", help="Push after commits (fetch, rebase, push).")
     ] = False,
-    header_timeout: Annotated[
-        float | None,
-        typer.Option(
-            min=0.1,
-            envvar="SALESCTL_SERVE_HEADER_TIMEOUT",
-            help="Seconds for a request's headers (default 10).",
-        ),
-    ] = None,
-    body_timeout: Annotated[
-        float | None,
-        typer.Option(
-            min=0.1,
-            envvar="SALESCTL_SERVE_BODY_TIMEOUT",
-            help="Seconds for a request's body (default 10).",
-        ),
-    ] = None,
-    idle_timeout: Annotated[
-        float | None,
-        typer.Option(
-            min=0.1,
-            envvar="SALESCTL_SERVE_IDLE_TIMEOUT",
-            help="Seconds before an idle connection closes (default 5).",
-        ),
-    ] = None,
-    max_connections: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            envvar="SALESCTL_SERVE_MAX_CONNECTIONS",
-            help="Most open connections; more get 503 (default 100).",
-        ),
-    ] = None,
     *,
+    limits: ServeLimits,
     s: Session,
 ) -> None:
     """Take in leads (POST /leads) and payments (POST /payments) over HTTP, each as one
@@ -88,14 +84,9 @@ def serve(
             "pip install 'salesctl[serve]'",
         ) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    given: dict[str, Any] = {
-        "header_timeout": header_timeout,
-        "body_timeout": body_timeout,
-        "idle_timeout": idle_timeout,
-        "max_connections": max_connections,
-    }
-    limits = Limits(**{k: v for k, v in given.items() if v is not None})
-    serve_forever(s.store, s.actor, host=host, port=port, push_commits=push, limits=limits)
+    serve_forever(
+        s.store, s.actor, host=host, port=port, push_commits=push, limits=Limits(**limits.given)
+    )
 
 
 notify_app = make_app()
@@ -184,11 +175,11 @@ def notify_list(
 
     Example: salesctl notify list --format json
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.integrations.notify import list_outbox
 
     rows = list_outbox(s.store, include_sent=all_)
-    emit(rows, fmt, OUTBOX_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, OUTBOX_COLUMNS))
 
 
 app.add_typer(notify_app, name="notify", help="Chat notifications: flush the outbox, test a hook.")

@@ -91,15 +91,11 @@ def okr_list(
 
     Example: salesctl okr list --period 2026-Q4
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.okrs import list_okrs
 
     rows = list_okrs(s.store, s.actor, period=period)
-    emit(
-        rows,
-        fmt,
-        ("id", "period", "owner", "objective", "progress") if not fmt or fmt == "table" else (),
-    )
+    emit(rows, fmt, table_columns(fmt, ("id", "period", "owner", "objective", "progress")))
 
 
 @command(app, "show")

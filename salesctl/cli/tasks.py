@@ -43,7 +43,7 @@ def task_list(
 
     Example: salesctl task list --board --by assignee
     """
-    from salesctl.cli._output import default_format, emit
+    from salesctl.cli._output import default_format, emit, table_columns
     from salesctl.errors import Invalid
     from salesctl.ops.sales.task_board import people_board, status_board
     from salesctl.ops.sales.tasks import list_tasks
@@ -55,7 +55,7 @@ def task_list(
     )
     fmt = fmt or default_format()
     if not board:
-        emit(rows, fmt, LIST_COLUMNS if fmt == "table" else ())
+        emit(rows, fmt, table_columns(fmt, LIST_COLUMNS))
         return
     columns = status_board(rows) if by == "status" else people_board(s.store, s.actor, rows, team)
     if fmt != "table":

@@ -58,10 +58,10 @@ def toolkit_list(
 
     Example: salesctl toolkit list --tag pricing
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.toolkit import items
 
-    emit(items(s.store, tag), fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(items(s.store, tag), fmt, table_columns(fmt, LIST_COLUMNS))
 
 
 @command(app, "search")
@@ -75,10 +75,10 @@ def toolkit_search(
 
     Example: salesctl toolkit search pricing
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.toolkit import search
 
-    emit(search(s.store, words), fmt, LIST_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(search(s.store, words), fmt, table_columns(fmt, LIST_COLUMNS))
 
 
 @command(app, "get")

@@ -100,7 +100,7 @@ def visit_list(
 
     Example: salesctl visit list --member zhangwei --status planned --from 2026-11-23
     """
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, table_columns
     from salesctl.ops.sales.followups import list_visits, parse_date
 
     rows = list_visits(
@@ -108,4 +108,4 @@ def visit_list(
         start=parse_date(from_, "--from") if from_ else None,
         end=parse_date(to, "--to") if to else None,
     )  # fmt: skip
-    emit(rows, fmt, VISIT_COLUMNS if (fmt or "") in ("", "table") else ())
+    emit(rows, fmt, table_columns(fmt, VISIT_COLUMNS))
