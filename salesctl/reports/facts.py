@@ -253,8 +253,11 @@ class Facts:
             return self._open[key]
         day = as_of.isoformat()
         # Given owners, find their contracts by owner: fewer than all those signed by then.
-        signed = f"{'' if owners is None else '+'}json_extract(data, '$.signed') <= ?"
-        conditions = ["kind = 'contract'", signed, LIVE_CONTRACT, "owner IS NOT NULL"]
+        # The side tables (index_schema.CONTRACT_ROWS, PAYMENT_ROWS, INSTALMENT_ROWS) hold
+        # the terms, payments and instalments of valid records as plain columns.
+        signed = f"{'' if owners is None else '+'}signed <= ?"
+        live = "status != 'draft' AND (status != 'cancelled' OR cancelled > ?)"
+        conditions = [signed, live, "owner IS NOT NULL"]
         params: list[Any] = [day, day, day]  # the payments', the signing's, the cancelling's
         if owners is not None:
             owner_in, values = in_list("owner", owners)
@@ -263,28 +266,23 @@ class Facts:
         if where:
             conditions.append(f"({where})")
             params += args
-        # Each open instalment from the side table (index_schema.INSTALMENT_ROWS): what the
-        # payments settle, earliest due first (``money.settle``), as running sums of cents.
+        # Each contract's instalments in the order payments settle them (``money.settle``:
+        # earliest due first), in cents.
         sql = (
-            "WITH c AS (SELECT path, id, owner, team, json_extract(data, '$.customer') "
-            f"AS customer, json_extract(data, '$.title') AS title, coalesce({paid_by('c')}, 0) "
-            "AS paid "
-            f"FROM valid_records AS c WHERE {' AND '.join(conditions)}), "
-            "o AS (SELECT c.*, i.due, i.cents, max(i.due IS NULL OR i.cents IS NULL) "
-            "OVER (PARTITION BY c.id) AS inexact, sum(i.cents) OVER (PARTITION BY c.id "
-            "ORDER BY i.due, i.cents ROWS UNBOUNDED PRECEDING) AS upto "
-            "FROM c JOIN instalments AS i ON i.path = c.path) "
-            "SELECT id, owner, team, customer, title, due, min(cents, upto - paid), inexact "
-            "FROM o WHERE inexact OR (cents > 0 AND upto > paid) ORDER BY id, due, cents"
+            "WITH c AS MATERIALIZED (SELECT path, id, owner, team, customer, title, "
+            "coalesce((SELECT sum(p.cents) FROM payment_figures AS p WHERE p.parent = c.id "
+            "AND p.day <= ?), 0) AS paid FROM contract_terms AS c "
+            f"WHERE {' AND '.join(conditions)}) "
+            "SELECT c.id, c.owner, c.team, c.customer, c.title, c.paid, i.due, i.cents "
+            "FROM c JOIN instalments AS i ON i.path = c.path ORDER BY c.id, i.due, i.cents"
         )
         result: list[Receivable] = []
         rows = self.query(sql, params, ["contract", "payment"])
-        for (contract_id, owner, team, customer, title), group in groupby(rows, _contract):
-            found = list(group)
-            if found[0][-1]:  # an amount or day that is no plain number or text: the exact way
+        for (contract_id, owner, team, customer, title, paid), group in groupby(rows, _contract):
+            schedule = [(due, cents) for *_, due, cents in group]
+            items = _open_in_cents(schedule, paid)
+            if items is None:  # an amount or day that is no plain number or text: the exact way
                 items = self._open_exactly(contract_id, day)
-            else:
-                items = [OpenInstalment(_day(due), from_cents(left)) for *_, due, left, _ in found]
             if items:
                 result.append(Receivable(contract_id, owner, team, customer, title, tuple(items)))
         if not where:
@@ -420,7 +418,22 @@ def _first_problem(problems: str | None) -> str:
 
 
 def _contract(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:5]
+    return row[:6]
+
+
+def _open_in_cents(schedule: list[tuple[Any, Any]], paid: int) -> list[OpenInstalment] | None:
+    """``money.open_instalments`` of (due, cents) in settling order, in integer cents: 5,000
+    contracts' plans in Decimal were most of ``receivables``. None when a day or an amount
+    is missing (the index holds no plain number or text for it)."""
+    remaining, result = paid, []
+    for due, cents_due in schedule:
+        if due is None or cents_due is None:
+            return None
+        settled = max(0, min(cents_due, remaining))
+        remaining -= settled
+        if cents_due > settled:
+            result.append(OpenInstalment(_day(due), from_cents(cents_due - settled)))
+    return result
 
 
 _day = functools.cache(dt.date.fromisoformat)  # a few hundred distinct due days

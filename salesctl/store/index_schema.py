@@ -16,7 +16,7 @@ import sqlite3
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
-INDEX_VERSION = "12"
+INDEX_VERSION = "13"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -128,8 +128,23 @@ INSTALMENT_ROWS = (
     + " FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL "
     "AND r.data IS NOT NULL AND coalesce(json_array_length(r.data, '$.plan'), 0) = 0"
 )
+# a valid contract's terms, with the columns the read scope's SQL names (path, owner, team,
+# pool), and a valid payment's contract, day and cents: what receivables filter and sum
+CONTRACT_ROWS = (
+    "SELECT r.path, r.id, r.owner, r.team, r.pool, json_extract(r.data, '$.customer'), "
+    "json_extract(r.data, '$.title'), json_extract(r.data, '$.signed'), "
+    "coalesce(json_extract(r.data, '$.status'), ''), "
+    "coalesce(json_extract(r.data, '$.cancelled'), '') "
+    "FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL AND r.data IS NOT NULL"
+)
+PAYMENT_ROWS = (
+    "SELECT r.path, r.parent, json_extract(r.data, '$.date'), "
+    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    "FROM {rows} AS r WHERE r.kind = 'payment' AND r.problems IS NULL AND r.data IS NOT NULL"
+)
 _NEW = (
-    "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.owner AS owner, "
+    "(SELECT new.path AS path, new.kind AS kind, new.id AS id, new.parent AS parent, "
+    "new.owner AS owner, "
     "new.team AS team, new.pool AS pool, new.data AS data, new.problems AS problems)"
 )
 FIGURE_ROWS = {  # each figures' table and the rows it holds
@@ -137,6 +152,8 @@ FIGURE_ROWS = {  # each figures' table and the rows it holds
     "stage_entries": STAGE_ROWS,
     "deal_figures": DEAL_ROWS,
     "instalments": INSTALMENT_ROWS,
+    "contract_terms": CONTRACT_ROWS,
+    "payment_figures": PAYMENT_ROWS,
 }
 FIGURE_TABLES = tuple(FIGURE_ROWS)
 # day and the others untyped: values compare as the JSON held them, as the old queries did
@@ -146,6 +163,9 @@ CREATE TABLE IF NOT EXISTS stage_entries(
     path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
 CREATE TABLE IF NOT EXISTS deal_figures(path TEXT NOT NULL, owner, team, pool, stage, cents);
 CREATE TABLE IF NOT EXISTS instalments(path TEXT NOT NULL, seq, due, cents);
+CREATE TABLE IF NOT EXISTS contract_terms(
+    path TEXT NOT NULL, id, owner, team, pool, customer, title, signed, status, cancelled);
+CREATE TABLE IF NOT EXISTS payment_figures(path TEXT NOT NULL, parent, day, cents);
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
 INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
@@ -155,6 +175,14 @@ INSERT INTO deal_figures {DEAL_ROWS.format(rows="records")}
 INSERT INTO instalments SELECT * FROM ({INSTALMENT_ROWS.format(rows="records")})
     WHERE NOT EXISTS (SELECT 1 FROM instalments);
 CREATE INDEX IF NOT EXISTS instalments_path ON instalments(path, due, cents);
+INSERT INTO contract_terms {CONTRACT_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM contract_terms);
+INSERT INTO payment_figures {PAYMENT_ROWS.format(rows="records")}
+    AND NOT EXISTS (SELECT 1 FROM payment_figures);
+CREATE INDEX IF NOT EXISTS contract_terms_path ON contract_terms(path);
+CREATE INDEX IF NOT EXISTS contract_terms_signed ON contract_terms(signed);
+CREATE INDEX IF NOT EXISTS payment_figures_path ON payment_figures(path);
+CREATE INDEX IF NOT EXISTS payment_figures_parent ON payment_figures(parent, day, cents);
 CREATE INDEX IF NOT EXISTS deal_figures_path ON deal_figures(path);
 CREATE INDEX IF NOT EXISTS activities_day ON activities(kind, day, author, status);
 CREATE INDEX IF NOT EXISTS activities_path ON activities(path);
@@ -162,7 +190,7 @@ CREATE INDEX IF NOT EXISTS stage_entries_day
     ON stage_entries(kind, day, owner, stage, current, id, seq);
 CREATE INDEX IF NOT EXISTS stage_entries_path ON stage_entries(path, day, seq, stage);
 CREATE TRIGGER IF NOT EXISTS figures_written AFTER INSERT ON records
-WHEN new.kind IN ('followup', 'visit', 'lead', 'deal', 'contract') BEGIN
+WHEN new.kind IN ('followup', 'visit', 'lead', 'deal', 'contract', 'payment') BEGIN
     DELETE FROM activities WHERE path = new.path;
     DELETE FROM stage_entries WHERE path = new.path;
     INSERT INTO activities {ACTIVITY_ROWS.format(rows=_NEW)};
@@ -171,13 +199,19 @@ WHEN new.kind IN ('followup', 'visit', 'lead', 'deal', 'contract') BEGIN
     INSERT INTO deal_figures {DEAL_ROWS.format(rows=_NEW)};
     DELETE FROM instalments WHERE path = new.path;
     INSERT INTO instalments {INSTALMENT_ROWS.format(rows=_NEW)};
+    DELETE FROM contract_terms WHERE path = new.path;
+    INSERT INTO contract_terms {CONTRACT_ROWS.format(rows=_NEW)};
+    DELETE FROM payment_figures WHERE path = new.path;
+    INSERT INTO payment_figures {PAYMENT_ROWS.format(rows=_NEW)};
 END;
 CREATE TRIGGER IF NOT EXISTS figures_removed AFTER DELETE ON records
-WHEN old.kind IN ('followup', 'visit', 'lead', 'deal', 'contract') BEGIN
+WHEN old.kind IN ('followup', 'visit', 'lead', 'deal', 'contract', 'payment') BEGIN
     DELETE FROM activities WHERE path = old.path;
     DELETE FROM stage_entries WHERE path = old.path;
     DELETE FROM deal_figures WHERE path = old.path;
     DELETE FROM instalments WHERE path = old.path;
+    DELETE FROM contract_terms WHERE path = old.path;
+    DELETE FROM payment_figures WHERE path = old.path;
 END;
 """
 
