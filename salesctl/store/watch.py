@@ -19,11 +19,13 @@ looked at again next time (git calls this "racy").
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import stat
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,30 +338,72 @@ COUNT_DIRS, COUNT_FILES = "SELECT count(*) FROM dirs", "SELECT count(*) FROM rec
 # (directories whose signature moved, with the new one or MISSING/LINK; files to parse;
 # files gone)
 Compared = tuple[list[tuple[str, str]], list[str], list[str]]
-PARALLEL_MIN = 100_000  # stats worth a second process (a whole-store look: ~630,000)
-_WORK: tuple[str, list[tuple[str, str]], list[tuple[str, str]], int] = ("", [], [], 0)
+PARALLEL_MIN = 100_000  # a whole-store look is split across processes from here (~630,000)
+FORK_MIN = 4_000  # a scope's stats split across forked processes from here (~2 ms a fork)
 
 
 def _compare(
     top: str, dirs: list[tuple[str, str]], files: list[tuple[str, str]], now: int
 ) -> Compared:
-    """``Compared`` of these directories and files. A big scope is split across the
-    cores: it is all lstat (a whole-store look: ``Watcher._compare_everything``)."""
-    global _WORK
-    workers = (
-        parsing.workers_for(len(dirs) + len(files)) if len(dirs) + len(files) > PARALLEL_MIN else 1
-    )
+    """``Compared`` of these directories and files. A big scope (``receivables``: 18,000
+    stats at 100,000 leads) is split across the cores: it is all ``lstat``, and one core
+    waits on the kernel for each in turn."""
+    workers = min(_cores(), (len(dirs) + len(files)) // FORK_MIN)
     if workers <= 1:
         return _compare_part(top, dirs, files, now)
-    _WORK = (top, dirs, files, now)  # forked workers inherit it: nothing to pickle
-    try:
-        import multiprocessing
+    return _in_forks(
+        [
+            functools.partial(_compare_part, top, dirs[i::workers], files[i::workers], now)
+            for i in range(workers)
+        ]
+    )
 
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_compare_slice, [(i, workers) for i in range(workers)])
-    finally:
-        _WORK = ("", [], [], 0)
-    return _joined(parts)
+
+def _cores() -> int:
+    """The cores a look may fork onto: one where there is no fork, or where another
+    thread runs (``serve``): a forked child of a threaded process may deadlock."""
+    threading = sys.modules.get("threading")
+    if not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+def _in_forks(parts: list[Callable[[], Compared]]) -> Compared:
+    """Each of ``parts`` after the first in a forked child that sends its result back
+    through a pipe, the first here meanwhile. The children only stat and write: they never
+    touch the parent's database connection, and leave with ``os._exit`` (no cleanup of the
+    parent's). A child that fails has its part done here instead."""
+    import json
+
+    children = []
+    for part in parts[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+            code = 1
+            try:
+                os.close(read)
+                with os.fdopen(write, "wb") as out:
+                    out.write(json.dumps(part()).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        children.append((pid, read, part))
+    results = [parts[0]()]
+    for pid, read, part in children:
+        with os.fdopen(read, "rb") as sent:
+            data = sent.read()
+        _pid, status = os.waitpid(pid, 0)
+        if status == 0 and data:
+            moved, parse, gone = json.loads(data)
+            results.append(([(path, sig) for path, sig in moved], parse, gone))
+        else:
+            results.append(part())
+    return _joined(results)
 
 
 def _compare_share(share: tuple[str, str, int, int, int]) -> Compared:
@@ -383,12 +427,6 @@ def _joined(parts: list[Compared]) -> Compared:
         [p for part in parts for p in part[1]],
         [g for part in parts for g in part[2]],
     )
-
-
-def _compare_slice(bounds: tuple[int, int]) -> Compared:
-    top, dirs, files, now = _WORK
-    start, step = bounds
-    return _compare_part(top, dirs[start::step], files[start::step], now)
 
 
 def _compare_part(
