@@ -52,7 +52,7 @@ from salesctl.ops.collab.gitread import (
 from salesctl.store.index_refresh import Progress
 
 FILE_NAME = "history.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Another history reading the whole log holds the write lock that long: wait for its result.
 BUSY_TIMEOUT_SECONDS = 120.0
 BATCH = 5000  # rows per insert while the log is read
@@ -66,7 +66,7 @@ CREATE TABLE commits (
 CREATE TABLE changes (
     record TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    path TEXT NOT NULL,
+    path BLOB NOT NULL,             -- UTF-8, or the bytes git gave (surrogate escapes)
     status TEXT NOT NULL,
     old_mode TEXT NOT NULL,
     new_mode TEXT NOT NULL,
@@ -145,7 +145,7 @@ class RecordLog:
             " WHERE record = ? AND seq <= ? ORDER BY seq DESC, path",
             (record, top),
         )
-        inside = directory + "/"
+        inside = (directory + "/").encode("utf-8", "surrogateescape")
         stay: list[tuple[str, list[FileChange]]] = []
         infos: dict[str, CommitInfo] = {}
         for _seq, group in groupby((r for r in rows if r[4].startswith(inside)), lambda r: r[0]):
@@ -273,15 +273,17 @@ class RecordLog:
 def _row(change: FileChange) -> tuple[object, ...]:
     old = bytes.fromhex(change.old_blob) if change.old_blob else None
     new = bytes.fromhex(change.new_blob) if change.new_blob else None
-    return change.path, change.status, change.old_mode, change.new_mode, old, new
+    path = change.path.encode("utf-8", "surrogateescape")
+    return path, change.status, change.old_mode, change.new_mode, old, new
 
 
 def _change(row: tuple[object, ...]) -> FileChange:
     path, status, old_mode, new_mode, old, new = row
+    assert isinstance(path, bytes)
     assert isinstance(old, bytes | None) and isinstance(new, bytes | None)
     return FileChange(
         status=str(status),
-        path=str(path),
+        path=path.decode("utf-8", "surrogateescape"),
         old_mode=str(old_mode),
         new_mode=str(new_mode),
         old_blob=old.hex() if old is not None else None,
