@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
@@ -46,15 +47,15 @@ from salesctl.ops.collab.gitread import (
     FileChange,
     GitReader,
     commit_info,
-    parse_raw,
     record_dir_of,
 )
 from salesctl.store.index_refresh import Progress
 
 FILE_NAME = "history.sqlite"
 SCHEMA_VERSION = 2
-# Another history reading the whole log holds the write lock that long: wait for its result.
-BUSY_TIMEOUT_SECONDS = 120.0
+# Another history catching up takes milliseconds: wait for it. One reading the whole log
+# takes seconds: ask git meanwhile (half a second) rather than wait for it.
+BUSY_TIMEOUT_SECONDS = 2.0
 BATCH = 5000  # rows per insert while the log is read
 SCHEMA = """
 CREATE TABLE commits (
@@ -90,6 +91,8 @@ LOG_ARGS = (
 )
 LOG_CONFIG = ("log.showRoot=true",)  # the root commit's files count as changes
 
+# a row of ``changes``: record, seq, path, status, old mode, new mode, old id, new id
+Row = tuple[str, int, bytes, str, str, str, bytes | None, bytes | None]
 Stay = tuple[list[tuple[str, list[FileChange]]], bool, dict[str, CommitInfo]]
 
 
@@ -235,22 +238,30 @@ class RecordLog:
                 below = found[0]
                 break
             new += 1
-        self.db.execute("DELETE FROM commits WHERE seq > ?", (below,))
-        self.db.execute("DELETE FROM changes WHERE seq > ?", (below,))
+        if self.db.execute("SELECT 1 FROM commits WHERE seq > ?", (below,)).fetchone():
+            # a reset or a rewrite: rare, and worth a look through the whole table
+            self.db.execute("DELETE FROM commits WHERE seq > ?", (below,))
+            self.db.execute("DELETE FROM changes WHERE seq > ?", (below,))
         if not new:
             return
         shown = progress("reading the history once", new) if new > BATCH else None
         commits: list[tuple[int, str, int, str]] = []
-        changes: list[tuple[object, ...]] = []
+        changes: list[Row] = []
         stream = git.stream(*LOG_ARGS, f"--max-count={new}", self.head, config=LOG_CONFIG)
-        for count, (header, file_changes) in enumerate(_log_entries(stream)):
+        record_in = lru_cache(maxsize=1 << 16)(_record_in)  # by directory: files share them
+        for count, (header, raw) in enumerate(_log_entries(stream)):
             seq = below + new - count
             info = commit_info(header)
             commits.append((seq, info.id, int(len(info.parents) > 1), header))
-            for change in file_changes:
-                place = record_dir_of(change.path)
-                if place is not None:
-                    changes.append((place[0], seq, *_row(change)))
+            for head, path in raw:
+                directory, slash, _name = path.rpartition(b"/")
+                record = record_in(directory) if slash else None
+                if record is not None:
+                    old_mode, new_mode, old_id, new_id, status = head[1:].decode().split(" ")
+                    old, new_blob = _object_id(old_id), _object_id(new_id)
+                    changes.append(
+                        (record, seq, path, status[:1], old_mode, new_mode, old, new_blob)
+                    )
             if len(changes) >= BATCH or len(commits) >= BATCH:
                 self._insert(commits, changes)
                 if shown is not None:
@@ -259,10 +270,9 @@ class RecordLog:
         if shown is not None:
             shown.done()
 
-    def _insert(
-        self, commits: list[tuple[int, str, int, str]], changes: list[tuple[object, ...]]
-    ) -> None:
+    def _insert(self, commits: list[tuple[int, str, int, str]], changes: list[Row]) -> None:
         self.db.executemany("INSERT INTO commits VALUES (?, ?, ?, ?)", commits)
+        changes.sort(key=lambda row: row[0])  # in the table's order: fewer pages touched
         self.db.executemany(
             "INSERT OR REPLACE INTO changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes
         )
@@ -270,11 +280,15 @@ class RecordLog:
         changes.clear()
 
 
-def _row(change: FileChange) -> tuple[object, ...]:
-    old = bytes.fromhex(change.old_blob) if change.old_blob else None
-    new = bytes.fromhex(change.new_blob) if change.new_blob else None
-    path = change.path.encode("utf-8", "surrogateescape")
-    return path, change.status, change.old_mode, change.new_mode, old, new
+def _record_in(directory: bytes) -> str | None:
+    """The record whose directory a file in ``directory`` belongs to (``record_dir_of``
+    looks at the directories only)."""
+    found = record_dir_of(directory.decode("utf-8", "surrogateescape") + "/file")
+    return found[0] if found else None
+
+
+def _object_id(text: str) -> bytes | None:
+    return None if text.strip("0") == "" else bytes.fromhex(text)
 
 
 def _change(row: tuple[object, ...]) -> FileChange:
@@ -300,10 +314,11 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode()
 
 
-def _log_entries(chunks: Iterator[bytes]) -> Iterator[tuple[str, list[FileChange]]]:
-    """``git log --format=@@... --raw -z`` as (header, changes) per commit, as it arrives."""
+def _log_entries(chunks: Iterator[bytes]) -> Iterator[tuple[str, list[tuple[bytes, bytes]]]]:
+    """``git log --format=@@... --raw -z`` as it arrives: per commit, its header and each
+    change as git wrote it (``:modes ids status`` and the path)."""
     header: str | None = None
-    changes: list[FileChange] = []
+    changes: list[tuple[bytes, bytes]] = []
     pending = b""
     for chunk in _with_end(chunks):
         tokens = (pending + chunk).split(b"\0")
@@ -319,7 +334,7 @@ def _log_entries(chunks: Iterator[bytes]) -> Iterator[tuple[str, list[FileChange
                 if i + 1 == len(tokens):  # its path is in the next chunk
                     pending = tokens[i] + b"\0" + pending
                     break
-                changes += parse_raw(token + b"\0" + tokens[i + 1] + b"\0")
+                changes.append((token, tokens[i + 1]))
                 i += 1
             i += 1
     if header is not None:
