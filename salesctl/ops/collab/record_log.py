@@ -119,7 +119,7 @@ class RecordLog:
             log._ensure_schema()
             log._catch_up(git, progress)
             return log
-        except (sqlite3.Error, GitError) as error:
+        except (sqlite3.Error, GitError, ValueError) as error:  # ValueError: git said odd things
             db.close()
             if isinstance(error, sqlite3.DatabaseError) and not isinstance(
                 error, sqlite3.OperationalError
@@ -244,7 +244,7 @@ class RecordLog:
             self.db.execute("DELETE FROM changes WHERE seq > ?", (below,))
         if not new:
             return
-        shown = progress("reading the history once", new) if new > BATCH else None
+        shown = progress("history: reading git's log once", new) if new > BATCH else None
         commits: list[tuple[int, str, int, str]] = []
         changes: list[Row] = []
         stream = git.stream(*LOG_ARGS, f"--max-count={new}", self.head, config=LOG_CONFIG)
