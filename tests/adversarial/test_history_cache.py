@@ -66,6 +66,7 @@ def test_a_hand_commit_after_the_log_was_kept_is_in_the_story(
 ) -> None:
     lead = add_lead(cli, "alice")
     ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
+    assert not kept_file(store).exists()  # writes never read the log: history does
     before = from_kept_log(cli, lead, monkeypatch)  # the first history keeps the log
     assert kept_file(store).stat().st_size > 0
     # by hand, with plain git: an edit in the pool, then a move to lee
