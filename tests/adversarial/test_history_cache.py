@@ -176,6 +176,22 @@ def test_a_log_kept_for_another_history_or_broken_is_not_believed(
     assert from_kept_log(cli, lead, monkeypatch) == expected
 
 
+def test_a_shallow_clone_deepened_later_tells_the_whole_story(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lead = add_lead(cli, "alice")
+    for stage in ("contacted", "qualified", "disqualified"):
+        ok(cli("--as", "alice", "lead", "edit", lead, "--set", f"stage={stage}"))
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{store}", str(clone))
+    where = ("--store", str(clone))
+    assert len(told(cli, lead, *where)) == 2  # all a two-commit clone knows
+    git(clone, "fetch", "-q", "--unshallow")
+    whole = told(cli, lead, *where)
+    assert whole == from_git(cli, lead, monkeypatch, *where) == told(cli, lead)
+    assert [e["action"] for e in whole] == ["lead.edit"] * 3 + ["lead.add"]
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -129,7 +129,9 @@ def _record_log(store: Store, git: GitReader) -> RecordLog | None:
         state_dir = store.repo.state_dir
     except (GitError, OSError):  # not a git work tree of its own, or a read-only one
         return None
-    return RecordLog.open(state_dir, git, head, store.report_progress) if head else None
+    if head is None or git.text("rev-parse", "--is-shallow-repository").strip() == "true":
+        return None  # a shallow clone's chain ends early, until a fetch deepens it: ask git
+    return RecordLog.open(state_dir, git, head, store.report_progress)
 
 
 def _entries(
