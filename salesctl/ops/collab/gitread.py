@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
-from salesctl.git import git_env, parse_batch, run_git
+from salesctl.git import GitError, git_env, parse_batch, run_git
 from salesctl.ids import is_id
 from salesctl.model.config import Config, parse_config
 from salesctl.model.kinds import BY_PLURAL, Kind
@@ -253,6 +253,34 @@ class GitReader:
             proc.wait()
         return result, arrived, complete, infos
 
+    def stream(self, *args: str, config: Sequence[str] = ()) -> Iterator[bytes]:
+        """git's output as it is written, in chunks; git is stopped once the reader stops
+        (a walk left running would compete for the disk), and a failure raises
+        ``GitError`` once the output has ended."""
+        argv = ["git"]
+        for item in config:
+            argv += ["-c", item]
+        proc = subprocess.Popen(
+            [*argv, *args],
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=git_env({"GIT_FLUSH": "1"}),
+        )
+        assert proc.stdout is not None
+        ended = False
+        try:
+            while chunk := proc.stdout.read1(1 << 16):  # type: ignore[attr-defined]
+                yield chunk
+            ended = True
+        finally:
+            if not ended:
+                proc.kill()
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            raise GitError(f"git {args[0]} failed ({code})")
+
     def commit_changes(self, commit: str, paths: Sequence[str]) -> list[FileChange]:
         """What a (non-merge) commit changed under ``paths``, against its parent."""
         out = self.run(
@@ -403,6 +431,18 @@ def _owner_prefix(parts: list[str]) -> tuple[Owner | None, list[str]]:
     if head in (MEMBERS_DIR, TEAMS_DIR):
         return COMPANY, parts  # a file too high up to be anyone's: stray
     return None, parts
+
+
+def record_dir_of(path: str) -> tuple[str, str] | None:
+    """(record id, its directory) of a file in a record's directory, as ``place_of`` names
+    its record; None for any other path. Cheap: no parsing of the file's own name."""
+    parts = path.split("/")
+    owner, rest = _owner_prefix(parts)
+    if owner is None or len(rest) < 3 or rest[0] not in BY_PLURAL or not is_id(rest[1]):
+        return None
+    if not rest[1].startswith(BY_PLURAL[rest[0]].prefix + "-"):
+        return None
+    return rest[1], "/".join(parts[: len(parts) - len(rest) + 2])
 
 
 def place_of(path: str) -> Place:

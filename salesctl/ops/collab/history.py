@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
+from salesctl.git import GitError
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
@@ -33,6 +34,7 @@ from salesctl.ops.collab.record_changes import (
     same_member_moved,
     wanted_blobs,
 )
+from salesctl.ops.collab.record_log import RecordLog
 from salesctl.ops.records import readable
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.store import Store
@@ -99,6 +101,7 @@ def record_history(
     name the lead as their ``record``), if the viewer may read that lead."""
     git = GitReader(store.root)
     record_id, current_dir = _find(store, text, kinds)
+    log = _record_log(store, git)
     dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
     if not dirs:
         kind = kind_of_id(record_id)
@@ -108,20 +111,34 @@ def record_history(
     path = f"{dirs[0]}/{kind.file_name}" if kind else None  # its file, as shares name it
     if last_owner is not None and not readable(store, viewer).allows(last_owner, path):
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
-    entries = _entries(store, git, record_id, dirs)
+    entries = _entries(store, git, log, record_id, dirs)
     for other in _merged_into(store, record_id, kinds) if current_dir else []:
         other_dirs = _dirs_from_trailers(git, other)  # it was removed by the merge
         if other_dirs:
-            entries += _entries(store, git, other, other_dirs)
+            entries += _entries(store, git, log, other, other_dirs)
     lead = _converted_from(store, viewer, current_dir)
     if lead is not None and lead.id != record_id:
-        entries += _entries(store, git, lead.id, [lead.record_dir])
+        entries += _entries(store, git, log, lead.id, [lead.record_dir])
     return _newest_first(git, entries)
 
 
-def _entries(store: Store, git: GitReader, record_id: str, dirs: list[str]) -> list[HistoryEntry]:
+def _record_log(store: Store, git: GitReader) -> RecordLog | None:
+    """The clone's kept log (``record_log``), up to HEAD; None: ask git for every stay."""
+    head = git.commit("HEAD")
+    try:
+        state_dir = store.repo.state_dir
+    except (GitError, OSError):  # not a git work tree of its own, or a read-only one
+        return None
+    if head is None or git.text("rev-parse", "--is-shallow-repository").strip() == "true":
+        return None  # a shallow clone's chain ends early, until a fetch deepens it: ask git
+    return RecordLog.open(state_dir, git, head, store.report_progress)
+
+
+def _entries(
+    store: Store, git: GitReader, log: RecordLog | None, record_id: str, dirs: list[str]
+) -> list[HistoryEntry]:
     """One record's entries, in no particular order."""
-    per_commit, infos = _follow(git, record_id, dirs)
+    per_commit, infos = _follow(git, log, record_id, dirs)
     # every commit's blobs in one cat-file: a process per commit cost more than the reading
     wanted = (b for changes in per_commit.values() for b in wanted_blobs(changes, only=record_id))
     blobs = git.blobs(wanted)
@@ -233,21 +250,26 @@ def _glob(record_id: str) -> str:
 
 
 def _follow(
-    git: GitReader, record_id: str, dirs: list[str]
+    git: GitReader, log: RecordLog | None, record_id: str, dirs: list[str]
 ) -> tuple[dict[str, list[FileChange]], dict[str, CommitInfo]]:
     """Every commit that touched the record's files in any directory it has lived in, and
     their headers.
 
     Each stay in a directory is read from where the record left it (HEAD for where it is
     now) back to where it arrived, and no further: a lead that sat in the pool for a week
-    two years ago costs that week of the pool's log, not the whole history."""
+    two years ago costs that week of the pool's log, not the whole history; and where the
+    clone's kept log (``record_log``) can answer a stay, it costs no walk at all."""
     per_commit: dict[str, list[FileChange]] = {}
     infos: dict[str, CommitInfo] = {}
     queue = [(directory, "HEAD") for directory in dirs]
     seen = set(queue)
     while queue:
         directory, rev = queue.pop(0)
-        stay, arrived, complete, headers = git.path_log_until(directory, rev, _arrived)
+        kept = log.stay(directory, rev, _arrived) if log is not None else None
+        if kept is not None:
+            (stay, arrived, headers), complete = kept, True
+        else:
+            stay, arrived, complete, headers = git.path_log_until(directory, rev, _arrived)
         infos.update(headers)
         action = None
         if arrived:
@@ -257,8 +279,11 @@ def _follow(
             arrival = stay[-1][0]
             action = headers[arrival].action or None
             if action is None or not _creates(action, record_id):
-                changes = git.commit_changes(arrival, [directory, _glob(record_id)])
-                stay[-1] = (arrival, changes)
+                # the record's files in every directory: where it came from too
+                whole = log.changes_of(arrival, record_id) if kept and log else None
+                if whole is None:
+                    whole = git.commit_changes(arrival, [directory, _glob(record_id)])
+                stay[-1] = (arrival, whole)
             elif not complete:
                 stay[-1] = (arrival, git.commit_changes(arrival, [directory]))
         for commit, changes in stay:
