@@ -156,6 +156,27 @@ def test_a_fresh_clone_keeps_its_own_log_and_tells_the_same_story(
     ]
 
 
+def test_the_log_read_in_chunks_of_a_few_commits_tells_the_same_story(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesctl.ops.collab import record_log
+
+    lead = add_lead(cli, "lee", "Acme", "--pool")
+    ok(cli("--as", "alice", "lead", "claim", lead))
+    ok(cli("--as", "alice", "followup", "add", lead, "--text", "first call"))
+    ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
+    ok(cli("--as", "bob", "lead", "claim", lead))
+    monkeypatch.setattr(record_log, "LOG_CHUNK", 2)  # a git process per two commits
+    chunked = from_kept_log(cli, lead, monkeypatch)
+    assert chunked == from_git(cli, lead, monkeypatch)
+    assert moves(chunked) == [
+        ("claim", "pool", "bob"),
+        ("release", "alice", "pool"),
+        ("claim", "pool", "alice"),
+    ]
+    assert len(chunked) >= 5  # every commit of every chunk: added, claimed, followed up ...
+
+
 def test_a_log_kept_for_another_history_or_broken_is_not_believed(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -57,6 +57,7 @@ SCHEMA_VERSION = 2
 # takes seconds: ask git meanwhile (half a second) rather than wait for it.
 BUSY_TIMEOUT_SECONDS = 2.0
 BATCH = 5000  # rows per insert while the log is read
+LOG_CHUNK = 5000  # commits per git process reading the log
 SCHEMA = """
 CREATE TABLE commits (
     seq INTEGER PRIMARY KEY,        -- first-parent depth: the root is 1
@@ -230,14 +231,15 @@ class RecordLog:
     def _read_log(self, git: GitReader, progress: Callable[..., Progress]) -> None:
         """Add HEAD's first-parent chain down to the newest commit kept already, dropping
         what was kept above that commit."""
-        new = 0
+        fresh: list[str] = []  # the chain's commits not kept yet, newest first
         below = 0  # the seq of the newest commit on the chain that is kept: 0, none
         for line in _lines(git.stream("rev-list", "--first-parent", self.head)):
             found = self.db.execute("SELECT seq FROM commits WHERE id = ?", (line,)).fetchone()
             if found:
                 below = found[0]
                 break
-            new += 1
+            fresh.append(line)
+        new = len(fresh)
         if self.db.execute("SELECT 1 FROM commits WHERE seq > ?", (below,)).fetchone():
             # a reset or a rewrite: rare, and worth a look through the whole table
             self.db.execute("DELETE FROM commits WHERE seq > ?", (below,))
@@ -247,9 +249,8 @@ class RecordLog:
         shown = progress("history: reading git's log once", new) if new > BATCH else None
         commits: list[tuple[int, str, int, str]] = []
         changes: list[Row] = []
-        stream = git.stream(*LOG_ARGS, f"--max-count={new}", self.head, config=LOG_CONFIG)
         record_in = lru_cache(maxsize=1 << 16)(_record_in)  # by directory: files share them
-        for count, (header, raw) in enumerate(_log_entries(stream)):
+        for count, (header, raw) in enumerate(_log_of(git, fresh)):
             seq = below + new - count
             info = commit_info(header)
             commits.append((seq, info.id, int(len(info.parents) > 1), header))
@@ -278,6 +279,16 @@ class RecordLog:
         )
         commits.clear()
         changes.clear()
+
+
+def _log_of(git: GitReader, fresh: list[str]) -> Iterator[tuple[str, list[tuple[bytes, bytes]]]]:
+    """``_log_entries`` of the ``fresh`` commits (a first-parent chain, newest first), read
+    by one git process per ``LOG_CHUNK`` commits: git keeps what it parsed until it exits,
+    and one ``git log --raw`` over 50,000 commits peaked at 420 MB."""
+    for start in range(0, len(fresh), LOG_CHUNK):
+        count = min(LOG_CHUNK, len(fresh) - start)
+        stream = git.stream(*LOG_ARGS, f"--max-count={count}", fresh[start], config=LOG_CONFIG)
+        yield from _log_entries(stream)
 
 
 def _record_in(directory: bytes) -> str | None:
