@@ -378,6 +378,61 @@ def test_a_mention_opens_the_record_to_the_mentioned_member(
     assert "call them" not in message and lead["company"] not in message
 
 
+def test_the_keyed_gate_lets_a_participants_mention_reseal_the_record_and_no_more(
+    encrypted: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    root, keys = encrypted["root"], encrypted["keys"]
+    act_as(monkeypatch, keys, LEAD)
+    lead_id = _lead_of(cli, REP)
+    shared = cli("--as", LEAD, "lead", "assign", lead_id, "--to", REP, "--participant", OTHER_REP)
+    assert shared.code == 0, shared.err
+    start = git(root, "rev-parse", "HEAD").strip()
+    act_as(monkeypatch, keys, OTHER_REP)  # kevin follows up on amy's lead, asking zhangwei
+    said = cli("--as", OTHER_REP, "followup", "add", lead_id, "--text", f"@{EAST_REP} call them?")
+    assert said.code == 0, said.err
+    mention = git(root, "rev-parse", "HEAD").strip()
+    lead = cli("--as", REP, "lead", "show", lead_id, "-f", "json").json()
+    main, manifest = root / lead["path"], root / lead["path"].replace("lead.yaml", "readers.yaml")
+
+    def gate(end: str, key: str | None = "recovery") -> Any:
+        if key is None:
+            monkeypatch.delenv("SALESCTL_IDENTITY", raising=False)
+        else:
+            act_as(monkeypatch, keys, key)
+        return cli("check", "--range", f"{start}..{end}", "--actor", OTHER_REP)
+
+    assert gate(mention).code == 0, gate(mention).out  # the record re-sealed, the readers grown
+    keyless = gate(mention, None)  # without a key a re-encryption cannot be told from an edit
+    assert keyless.code == 1 and lead["path"] in keyless.out
+    recovery = sealing.load_keyring(keys / "recovery.txt")
+    fields = yaml.safe_load(recovery.open(main.read_bytes(), "lead") or b"")
+    readers = yaml.safe_load(manifest.read_text())["readers"]
+    recipients = [sealing.load_keyring(keys / f"{n}.txt").public()[0] for n in readers]
+
+    def amended(path: Path, content: bytes) -> str:
+        path.write_bytes(content)
+        git(root, "add", "-A")
+        git(root, "-c", f"user.name={OTHER_REP}", "-c", f"user.email={OTHER_REP}@acme.example",
+            "commit", "-q", "--amend", "--no-edit")  # fmt: skip
+        return git(root, "rev-parse", "HEAD").strip()
+
+    # the mention as cover for an edit of amy's lead: refused
+    edited = dict(fields, company="Taken over by kevin")
+    changed = amended(main, sealing.seal(yaml.safe_dump(edited).encode(), recipients))
+    assert gate(changed).code == 1 and lead["path"] in gate(changed).out
+    # made plain (readable by everyone) with the same fields: refused
+    plain = amended(main, yaml.safe_dump(fields, allow_unicode=True).encode())
+    assert gate(plain).code == 1 and lead["path"] in gate(plain).out
+    # a reader nobody mentioned: refused
+    git(root, "reset", "-q", "--hard", mention)
+    more = manifest.read_text().replace(f"- {EAST_REP}", f"- {EAST_REP}\n- lina")
+    assert "lina" in more
+    widened = amended(manifest, more.encode())
+    assert gate(widened).code == 1 and "readers.yaml" in gate(widened).out
+
+
 def test_encrypt_with_demo_keys_gives_every_member_an_identity_outside_the_store(
     tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

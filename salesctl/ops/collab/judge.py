@@ -86,6 +86,7 @@ class Judge:
 
     def changes(self, commit: str, changes: list[FileChange], member: Member) -> list[Violation]:
         found: list[Violation] = []
+        shared = self._mention_shares(changes)
 
         def refuse(path: str, message: str) -> None:
             found.append(Violation(commit, path, member.id, message))
@@ -114,15 +115,74 @@ class Judge:
                 verbs = ("edit", "assign", "claim", "release", "reclaim", "convert", "add")
                 actions = (*(f"{place.kind.name}.{v}" for v in verbs), "config.rekey")
                 why = self._why_not(member, actions, place.owner)
-                if why:
+                if why and change.path not in shared:
                     refuse(change.path, why)
             else:
                 assert place.record is not None
                 groups[place.record].append((change, place))
         for record_id, items in groups.items():
             for path, message in self._record(commit, record_id, items, member):
-                refuse(path, message)
+                if path not in shared:
+                    refuse(path, message)
         return found
+
+    def _mention_shares(self, changes: list[FileChange]) -> set[str]:
+        """The paths a follow-up's @mention may change in an encrypted record beyond its
+        author's own scope (``Sealer``: the mentioned member becomes a reader): the record's
+        ``readers.yaml``, where readers were only added and each is mentioned by a follow-up
+        this commit adds, and its other sealed files, re-encrypted with their fields
+        unchanged. Only a gate that opens both versions of each file can tell; the
+        follow-up itself is judged as any other (a participant may add one)."""
+        by_dir: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
+        for change in changes:
+            place = place_of(change.path)
+            if place.record is not None:
+                by_dir[change.path[: -len(place.rel)]].append((change, place))
+        shared: set[str] = set()
+        for items in by_dir.values():
+            readers = [c for c, p in items if p.special == "readers"]
+            if len(readers) != 1 or not self._readers_mentioned(readers[0], items):
+                continue
+            others = [c for c, p in items if c is not readers[0] and c.old_blob and c.new_blob]
+            resealed = [c for c in others if self._resealed(c)]
+            shared |= {readers[0].path, *(c.path for c in resealed)}
+        return shared
+
+    def _readers_mentioned(self, change: FileChange, items: list[tuple[FileChange, Place]]) -> bool:
+        """Did ``change`` (a readers.yaml) only add readers that a new follow-up mentions?"""
+        from salesctl.errors import Invalid
+        from salesctl.ops.sales.followups import mentions_in
+        from salesctl.store.readers import manifest_readers
+
+        blobs = self.git.blobs([b for b in (change.old_blob, change.new_blob) if b])
+        try:
+            old = manifest_readers(blobs.get(change.old_blob or ""), change.path)
+            new = manifest_readers(blobs.get(change.new_blob or ""), change.path)
+        except Invalid:
+            return False
+        if old is None or new is None or not (old.names <= new.names and old.also <= new.also):
+            return False
+        mentioned: set[str] = set()
+        for added, place in items:
+            kind = place.file_kind
+            if added.old_blob is None and kind is not None and kind.name == "followup":
+                _old, fields = self._both(added)
+                try:
+                    mentioned.update(mentions_in(self.config, str(fields.get("text") or "")))
+                except Invalid:
+                    return False
+        return bool(mentioned) and (new.names - old.names) | (new.also - old.also) <= mentioned
+
+    def _resealed(self, change: FileChange) -> bool:
+        """Is ``change`` a sealed file sealed again with the same fields (this gate opens
+        both versions)? Never a sealed file made plain: that would open it to everyone."""
+        if change.old_blob is None or change.new_blob is None:
+            return False
+        blobs = self.git.blobs([change.old_blob, change.new_blob])
+        if len(blobs) != 2 or not all(sealing.is_sealed(raw) for raw in blobs.values()):
+            return False
+        old = load_fields(blobs[change.old_blob], change.path)
+        return old is not None and old == load_fields(blobs[change.new_blob], change.path)
 
     def _record(
         self,
