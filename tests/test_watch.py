@@ -196,9 +196,9 @@ def test_directory_roles(path: str, role: tuple[str | None, str | None]) -> None
 def test_a_whole_store_look_split_across_processes_finds_the_same(
     store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.store import parsing, watch
+    from salesctl.store import compare, parsing
 
-    monkeypatch.setattr(watch, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(compare, "PARALLEL_MIN", 0)
     monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 0)
     monkeypatch.setenv("SALESCTL_INDEX_WORKERS", "2")
     indexed(store)
@@ -214,10 +214,10 @@ def test_a_whole_store_look_split_across_processes_finds_the_same(
 def test_a_scope_split_across_forked_processes_finds_the_same(
     store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.store import watch
+    from salesctl.store import compare
 
-    monkeypatch.setattr(watch, "FORK_MIN", 1)
-    monkeypatch.setattr(watch, "_cores", lambda: 3)
+    monkeypatch.setattr(compare, "FORK_MIN", 1)
+    monkeypatch.setattr(compare, "_cores", lambda: 3)
     indexed(store)
     edited = store / leads[0]["path"]
     edited.write_text(edited.read_text().replace("Lead 0", "Edited while forked"))
@@ -231,7 +231,7 @@ def test_a_scope_split_across_forked_processes_finds_the_same(
 
 
 def test_a_forked_part_that_fails_is_done_by_the_parent() -> None:
-    from salesctl.store.watch import _in_forks
+    from salesctl.store.compare import in_forks
 
     parent = os.getpid()
 
@@ -240,7 +240,7 @@ def test_a_forked_part_that_fails_is_done_by_the_parent() -> None:
             raise RuntimeError("the child fails")
         return ([(f"d{n}", "sig")], [f"p{n}"], [])
 
-    moved, parse, gone = _in_forks([lambda: part(0), lambda: part(1), lambda: part(2)])
+    moved, parse, gone = in_forks([lambda: part(0), lambda: part(1), lambda: part(2)])
     assert moved == [("d0", "sig"), ("d1", "sig"), ("d2", "sig")]
     assert parse == ["p0", "p1", "p2"] and gone == []
 
