@@ -97,8 +97,8 @@ def check_rendered_path(config: Config, actor: Member, path: str) -> None:
     commit there, by the rule ``check --range`` judges commits with: a reports/ directory
     of an owner the actor may commit reports for, or (directors, admins) outside the
     record directories."""
-    from salesctl.ops.collab.gitread import place_of
     from salesctl.ops.collab.judge import CONFIG_ACTION
+    from salesctl.ops.collab.places import place_of
 
     hint = "use a reports/ directory, e.g. --out reports/html or --out teams/<team>/reports/html"
     if path.split("/")[0] == ".git":

@@ -16,7 +16,8 @@ import pytest
 from conftest import git, make_store
 
 from salesctl.ops.collab import history as history_module
-from salesctl.ops.collab.gitread import GitReader, place_of, record_dir_of
+from salesctl.ops.collab.gitread import GitReader
+from salesctl.ops.collab.places import place_of, record_and_dir
 
 HAND = ("-c", "user.name=Lee Chen", "-c", "user.email=lee@acme.example")
 
@@ -232,7 +233,7 @@ def test_a_shallow_clone_deepened_later_tells_the_whole_story(
 )
 def test_the_kept_log_files_a_path_under_the_record_history_names(path: str) -> None:
     place = place_of(path)
-    found = record_dir_of(path)
+    found = record_and_dir(path)
     assert (found[0] if found else None) == place.record
     if found:
         assert path.startswith(found[1] + "/") and found[1].endswith("/" + found[0])

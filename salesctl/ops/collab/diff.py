@@ -14,7 +14,8 @@ from typing import Any
 
 from salesctl.errors import Invalid
 from salesctl.model.config import Member
-from salesctl.ops.collab.gitread import GitReader, load_fields, place_of, show_value
+from salesctl.ops.collab.gitread import GitReader, load_fields, show_value
+from salesctl.ops.collab.places import place_of
 from salesctl.ops.collab.record_changes import RecordChange, record_changes
 from salesctl.ops.records import readable
 from salesctl.scopes import Grants

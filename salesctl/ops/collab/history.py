@@ -25,8 +25,9 @@ from salesctl.git import GitError
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader, place_of
+from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader
 from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
+from salesctl.ops.collab.places import place_of
 from salesctl.ops.collab.record_changes import (
     RecordChange,
     field_json,

@@ -26,10 +26,9 @@ from salesctl.ops.collab.gitread import (
     CommitInfo,
     FileChange,
     GitReader,
-    Place,
     load_fields,
-    place_of,
 )
+from salesctl.ops.collab.places import Place, place_of
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
 from salesctl.store.layout import Owner, record_dir
 

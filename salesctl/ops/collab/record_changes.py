@@ -17,12 +17,11 @@ from typing import Any
 from salesctl.ops.collab.gitread import (
     FileChange,
     GitReader,
-    Place,
     field_changes,
     load_fields,
-    place_of,
     show_value,
 )
+from salesctl.ops.collab.places import Place, place_of
 from salesctl.store.layout import Owner
 
 TEXT_FIELDS = ("text", "title", "note", "place")  # what names a follow-up, visit or task

@@ -47,8 +47,8 @@ from salesctl.ops.collab.gitread import (
     FileChange,
     GitReader,
     commit_info,
-    record_dir_of,
 )
+from salesctl.ops.collab.places import record_and_dir
 from salesctl.store.index_refresh import Progress
 
 FILE_NAME = "history.sqlite"
@@ -141,7 +141,7 @@ class RecordLog:
         complete), or None where git must be asked (see the module's note)."""
         top = self._seq(rev)
         record = directory.rsplit("/", 1)[-1]
-        if top is None or record_dir_of(f"{directory}/x") != (record, directory):
+        if top is None or record_and_dir(f"{directory}/x") != (record, directory):
             return None
         rows = self.db.execute(
             "SELECT seq, id, merge, header, path, status, old_mode, new_mode, old_blob, new_blob"
@@ -292,9 +292,9 @@ def _log_of(git: GitReader, fresh: list[str]) -> Iterator[tuple[str, list[tuple[
 
 
 def _record_in(directory: bytes) -> str | None:
-    """The record whose directory a file in ``directory`` belongs to (``record_dir_of``
+    """The record whose directory a file in ``directory`` belongs to (``record_and_dir``
     looks at the directories only)."""
-    found = record_dir_of(directory.decode("utf-8", "surrogateescape") + "/file")
+    found = record_and_dir(directory.decode("utf-8", "surrogateescape") + "/file")
     return found[0] if found else None
 
 

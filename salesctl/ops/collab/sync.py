@@ -31,7 +31,8 @@ from typing import Any
 from salesctl.errors import Conflict, Forbidden, Invalid
 from salesctl.git import GitError, git_env
 from salesctl.model.config import Member
-from salesctl.ops.collab.gitread import field_changes, load_fields, place_of, show_value
+from salesctl.ops.collab.gitread import field_changes, load_fields, show_value
+from salesctl.ops.collab.places import place_of
 from salesctl.store.store import Store
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
