@@ -27,9 +27,7 @@ objects (``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atom
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import logging
 import os
 import subprocess
 import time
@@ -90,6 +88,8 @@ def run_git(
     except FileNotFoundError:
         raise GitError("git is not installed", "install git and try again") from None
     if TRACE:
+        import logging
+
         elapsed = (time.perf_counter() - started) * 1000
         logging.getLogger("salesctl.trace").debug("git %s %.0f ms", " ".join(args)[:60], elapsed)
     if check and proc.returncode != 0:
@@ -121,6 +121,8 @@ class Change:
 
 def blob_id(content: bytes) -> str:
     """git's object id of a blob with this content (SHA-1 repositories)."""
+    import hashlib  # not at import: OpenSSL's 3 ms, and reads never hash
+
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
 
 

@@ -10,7 +10,6 @@ takes as one file (``index-pack``), where loose objects would cost a file each.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -154,7 +153,9 @@ class Pack:
         self.objects: dict[bytes, tuple[int, bytes]] = {}  # id -> (type, body), each once
 
     def add(self, kind: bytes, body: bytes) -> str:
-        oid = hashlib.sha1(b"%s %d\0" % (kind, len(body)) + body).digest()  # noqa: S324
+        from hashlib import sha1
+
+        oid = sha1(b"%s %d\0" % (kind, len(body)) + body).digest()  # noqa: S324
         self.objects.setdefault(oid, (PACK_TYPES[kind], body))
         return oid.hex()
 
@@ -173,7 +174,9 @@ class Pack:
             deflate = zlib.compressobj(level, zlib.DEFLATED, 12, 4)
             parts += [_pack_header(kind, len(body)), deflate.compress(body), deflate.flush()]
         data = b"".join(parts)
-        return data + hashlib.sha1(data).digest()  # noqa: S324
+        from hashlib import sha1
+
+        return data + sha1(data).digest()  # noqa: S324
 
 
 def _pack_header(kind: int, size: int) -> bytes:

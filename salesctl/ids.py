@@ -10,7 +10,6 @@ file names, and ``parse`` accepts nothing that could name a path outside the sto
 from __future__ import annotations
 
 import re
-import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 ID_LENGTH = 12
@@ -19,6 +18,8 @@ PREFIX_RE = re.compile(r"^[A-Z]{1,2}(-[0-9A-HJKMNP-TV-Z]{0,12})?$")
 
 
 def new_id(prefix: str) -> str:
+    import secrets  # a write's: reads make no ids
+
     bits = secrets.randbits(5 * ID_LENGTH)
     chars = [ALPHABET[(bits >> (5 * i)) & 31] for i in range(ID_LENGTH)]
     return f"{prefix}-{''.join(chars)}"

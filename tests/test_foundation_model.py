@@ -333,6 +333,31 @@ def test_parse_config_problems_name_the_key(change: Any, keys: list[str]) -> Non
     assert all(p.where == "salesctl.yaml" for p in problems)
 
 
+@pytest.mark.parametrize(
+    "zone, known",
+    [
+        ("Asia/Shanghai", True),
+        ("Europe/Berlin", True),
+        ("UTC", True),
+        ("America/Argentina/Buenos_Aires", True),
+        ("Mars/Olympus_Mons", False),
+        ("../../etc/passwd", False),
+        ("/etc/passwd", False),
+        ("Asia/", False),
+        ("", False),
+    ],
+)
+def test_a_time_zone_is_known_as_zoneinfo_knows_it(zone: str, known: bool) -> None:
+    import zoneinfo
+
+    raw = yaml.safe_load(CONFIG)
+    raw["timezone"] = zone or "Nowhere/At_All"
+    config, problems = parse_config(raw, "salesctl.yaml")
+    assert ("timezone" in fields_of(problems)) is not known
+    if known:
+        assert config.timezone == zone and zoneinfo.ZoneInfo(zone).key == zone
+
+
 @pytest.mark.parametrize("raw", [None, [], "org: x", 3])
 def test_parse_config_refuses_a_non_mapping(raw: Any) -> None:
     _config, problems = parse_config(raw)

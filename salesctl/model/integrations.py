@@ -23,7 +23,6 @@ accepted as ``on`` (``events`` works too).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -211,7 +210,12 @@ def _hook(
     for member_id in users:
         if member_id not in members:
             found.append((f"{key}.users.{member_id}", "is not a member id under members:"))
-    hook_key = name or "h" + hashlib.sha256(f"{fmt}\n{url}".encode()).hexdigest()[:10]
+    if name:
+        hook_key = name
+    else:
+        import hashlib  # only for a hook without a name
+
+        hook_key = "h" + hashlib.sha256(f"{fmt}\n{url}".encode()).hexdigest()[:10]
     if hook_key in seen:
         found.append((f"{key}.name" if name else key, "the same hook is listed twice"))
     seen.add(hook_key)
