@@ -208,6 +208,7 @@ def test_a_command_imports_only_its_own_noun(store: Path, cli: Any) -> None:
     }
     assert not other_nouns & set(modules)
     assert not {"csv", "tabulate", "jinja2", "icalendar"} & set(modules)
+    assert not {"hashlib", "secrets", "logging", "zoneinfo"} & set(modules)  # writes' and rare
 
 
 def test_commands_a_registrar_adds_work(tmp_path: Path, cli: Any) -> None:
