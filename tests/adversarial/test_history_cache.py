@@ -62,6 +62,20 @@ def moves(entries: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [(e["move"]["verb"], e["move"]["from"], e["move"]["to"]) for e in entries if e["move"]]
 
 
+# through_the_pool's moves, newest first
+POOL_MOVES = [("claim", "pool", "bob"), ("release", "alice", "pool"), ("claim", "pool", "alice")]
+
+
+def through_the_pool(cli: Any) -> str:
+    """A lead put in the pool, claimed by alice, followed up, released, claimed by bob."""
+    lead = add_lead(cli, "lee", "Acme", "--pool")
+    ok(cli("--as", "alice", "lead", "claim", lead))
+    ok(cli("--as", "alice", "followup", "add", lead, "--text", "first call"))
+    ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
+    ok(cli("--as", "bob", "lead", "claim", lead))
+    return lead
+
+
 def test_a_hand_commit_after_the_log_was_kept_is_in_the_story(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,11 +151,7 @@ def test_a_reset_to_an_older_commit_drops_what_was_kept_above_it(
 def test_a_fresh_clone_keeps_its_own_log_and_tells_the_same_story(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    lead = add_lead(cli, "lee", "Acme", "--pool")
-    ok(cli("--as", "alice", "lead", "claim", lead))
-    ok(cli("--as", "alice", "followup", "add", lead, "--text", "first call"))
-    ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
-    ok(cli("--as", "bob", "lead", "claim", lead))
+    lead = through_the_pool(cli)
     here = from_kept_log(cli, lead, monkeypatch)
     for how in ("--no-local", "--shared"):  # its own objects, and borrowed ones
         clone = tmp_path / f"clone{how}"
@@ -150,11 +160,7 @@ def test_a_fresh_clone_keeps_its_own_log_and_tells_the_same_story(
         there = from_kept_log(cli, lead, monkeypatch, "--store", str(clone))
         assert there == here
         assert kept_file(clone).stat().st_size > 0
-    assert moves(here) == [
-        ("claim", "pool", "bob"),
-        ("release", "alice", "pool"),
-        ("claim", "pool", "alice"),
-    ]
+    assert moves(here) == POOL_MOVES
 
 
 def test_the_log_read_in_chunks_of_a_few_commits_tells_the_same_story(
@@ -162,19 +168,11 @@ def test_the_log_read_in_chunks_of_a_few_commits_tells_the_same_story(
 ) -> None:
     from salesctl.ops.collab import record_log
 
-    lead = add_lead(cli, "lee", "Acme", "--pool")
-    ok(cli("--as", "alice", "lead", "claim", lead))
-    ok(cli("--as", "alice", "followup", "add", lead, "--text", "first call"))
-    ok(cli("--as", "alice", "lead", "release", lead, "--reason", "no budget"))
-    ok(cli("--as", "bob", "lead", "claim", lead))
+    lead = through_the_pool(cli)
     monkeypatch.setattr(record_log, "LOG_CHUNK", 2)  # a git process per two commits
     chunked = from_kept_log(cli, lead, monkeypatch)
     assert chunked == from_git(cli, lead, monkeypatch)
-    assert moves(chunked) == [
-        ("claim", "pool", "bob"),
-        ("release", "alice", "pool"),
-        ("claim", "pool", "alice"),
-    ]
+    assert moves(chunked) == POOL_MOVES
     assert len(chunked) >= 5  # every commit of every chunk: added, claimed, followed up ...
 
 
