@@ -211,40 +211,6 @@ def test_a_whole_store_look_split_across_processes_finds_the_same(
     assert "Edited in parallel" in json.dumps(rows) and leads[1]["path"] not in json.dumps(rows)
 
 
-def test_a_scope_split_across_forked_processes_finds_the_same(
-    store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from salesctl.store import compare
-
-    monkeypatch.setattr(compare, "FORK_MIN", 1)
-    monkeypatch.setattr(compare, "_cores", lambda: 3)
-    indexed(store)
-    edited = store / leads[0]["path"]
-    edited.write_text(edited.read_text().replace("Lead 0", "Edited while forked"))
-    (store / leads[1]["path"]).unlink()
-    write(store, "pool/leads/L-0000000000P2/lead.yaml", LEAD.format(company="New while forked"))
-    seen = rows_of(store, "lead")
-    assert seen[leads[0]["path"]] == "Edited while forked"
-    assert seen["pool/leads/L-0000000000P2/lead.yaml"] == "New while forked"
-    assert leads[1]["path"] not in seen
-    assert indexed(store) == truth(store)
-
-
-def test_a_forked_part_that_fails_is_done_by_the_parent() -> None:
-    from salesctl.store.compare import in_forks
-
-    parent = os.getpid()
-
-    def part(n: int) -> Any:
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return ([(f"d{n}", "sig")], [f"p{n}"], [])
-
-    moved, parse, gone = in_forks([lambda: part(0), lambda: part(1), lambda: part(2)])
-    assert moved == [("d0", "sig"), ("d1", "sig"), ("d2", "sig")]
-    assert parse == ["p0", "p1", "p2"] and gone == []
-
-
 def test_a_directory_changed_within_the_clock_tick_is_listed_again(
     store: Path, leads: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from salesctl.model.kinds import BY_PLURAL, KINDS
-from salesctl.store.compare import LINK, MISSING, compare, compare_everything, dir_signature
+from salesctl.store.compare import LINK, MISSING, compare_everything, compare_part, dir_signature
 from salesctl.store.layout import (
     MEMBERS_DIR,
     POOL_DIR,
@@ -197,7 +197,7 @@ class Watcher:
             moved, parse, gone = compare_everything(self.db, self.top, now)
         else:
             files = self._files_in(scope)
-            moved, parse, gone = compare(self.top, self._dirs_in(scope, files), files, now)
+            moved, parse, gone = compare_part(self.top, self._dirs_in(scope, files), files, now)
         for path, new_sig in moved:
             if new_sig in (MISSING, LINK):
                 changes.dropped.append(path)
