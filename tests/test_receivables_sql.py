@@ -58,7 +58,9 @@ def insert(db: sqlite3.Connection, n: int, spec: tuple[Any, ...]) -> None:
     if plan is not None:
         data["plan"] = [{"due": day(d), "amount": amount(c)} for d, c in plan]
     path = f"teams/east/bob/contracts/K-{n}/contract.yaml"
-    rows = [(path, f"K-{n}", "contract", None, "bob", "east", 0, "s", json.dumps(data), None)]
+    rows: list[tuple[Any, ...]] = [
+        (path, f"K-{n}", "contract", None, "bob", "east", 0, "s", json.dumps(data), None)
+    ]
     for m, (paid_on, paid) in enumerate(payments):
         fields = {"date": day(paid_on), "amount": amount(paid)}
         rows.append(
@@ -100,3 +102,29 @@ def test_sql_settlement_is_money_settle_to_the_cent(
     got = {r.contract: [(i.due, i.amount) for i in r.items] for r in found}
     want = {f"K-{n}": expected(spec, as_of) for n, spec in enumerate(specs)}
     assert got == {k: v for k, v in want.items() if v}
+
+
+def test_an_amount_the_index_holds_as_text_is_settled_the_exact_way() -> None:
+    # Valid records hold numbers (values.to_json); should a row hold an amount as text, its
+    # instalment has no cents in the side table and the contract is settled in Decimal.
+    db = connect(":memory:")
+    db.executescript(SCHEMA + LOOKUPS + FIGURES)
+    data: dict[str, Any] = {"customer": "C-1", "title": "K", "signed": day(0), "amount": "300.10"}
+    data["plan"] = [{"due": day(10), "amount": "100.05"}, {"due": day(20), "amount": 200.05}]
+    path = "teams/east/bob/contracts/K-1/contract.yaml"
+    row = (path, "K-1", "contract", None, "bob", "east", 0, "s", json.dumps(data), None)
+    db.execute(f"INSERT INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+    paid = json.dumps({"date": day(1), "amount": 100.06})
+    payment = (f"{path[:-14]}/payments/P-1.yaml", "P-1", "payment", "K-1", "bob", "east", 0, "s")
+    db.execute(
+        f"INSERT INTO records({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", (*payment, paid, None)
+    )
+    assert db.execute("SELECT cents FROM instalments ORDER BY due").fetchall() == [
+        (None,),
+        (20005,),
+    ]
+    config = SimpleNamespace(won_stage="won", lost_stage="lost")
+    (found,) = Facts(BareIndex(db), config).receivables(DAY0 + dt.timedelta(days=30))  # type: ignore[arg-type]
+    assert [(i.due, i.amount) for i in found.items] == [
+        (DAY0 + dt.timedelta(days=20), Decimal("200.04"))  # 0.01 left after the first
+    ]
