@@ -176,6 +176,24 @@ def test_the_log_read_in_chunks_of_a_few_commits_tells_the_same_story(
     assert len(chunked) >= 5  # every commit of every chunk: added, claimed, followed up ...
 
 
+def test_a_merged_away_lead_is_found_in_the_kept_log_without_a_grep_of_every_commit(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = through_the_pool(cli)  # bob's now, after a stay in the pool and with alice
+    kept = add_lead(cli, "bob", "Acme Trading")
+    ok(cli("--as", "dana", "lead", "merge", kept, other))
+    by_git = {lead: from_git(cli, lead, monkeypatch) for lead in (kept, other)}
+    assert moves(by_git[other]) == POOL_MOVES  # the merged-away lead's own story
+    with monkeypatch.context() as patch:
+
+        def no_grep(*args: Any) -> Any:
+            raise AssertionError("history grepped every commit: the kept log did not answer")
+
+        patch.setattr(history_module, "_dirs_from_trailers", no_grep)
+        for lead in (kept, other):  # the merged one alone, and inside the one it went into
+            assert from_kept_log(cli, lead, monkeypatch) == by_git[lead]
+
+
 def test_a_log_kept_for_another_history_or_broken_is_not_believed(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

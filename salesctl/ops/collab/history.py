@@ -103,7 +103,7 @@ def record_history(
     git = GitReader(store.root)
     record_id, current_dir = _find(store, text, kinds)
     log = _record_log(store, git)
-    dirs = [current_dir] if current_dir else _dirs_from_trailers(git, record_id)
+    dirs = [current_dir] if current_dir else _dirs_of(git, log, record_id)
     if not dirs:
         kind = kind_of_id(record_id)
         raise NotFound(f"no history for {record_id}", where_to_look(*([kind.name] if kind else [])))
@@ -114,7 +114,7 @@ def record_history(
         raise Forbidden(f"{viewer.id} may not read {record_id} (in {last_owner}'s directory)")
     entries = _entries(store, git, log, record_id, dirs)
     for other in _merged_into(store, record_id, kinds) if current_dir else []:
-        other_dirs = _dirs_from_trailers(git, other)  # it was removed by the merge
+        other_dirs = _dirs_of(git, log, other)  # it was removed by the merge
         if other_dirs:
             entries += _entries(store, git, log, other, other_dirs)
     lead = _converted_from(store, viewer, current_dir)
@@ -229,6 +229,13 @@ def _find(store: Store, text: str, kinds: tuple[str, ...]) -> tuple[str, str | N
             f"salesctl history {loc.parent}",
         )
     return loc.id, loc.record_dir
+
+
+def _dirs_of(git: GitReader, log: RecordLog | None, record_id: str) -> list[str]:
+    """Directories a deleted record had: from the kept log, else (no log, or a record
+    it never saw) from the commits naming it in a trailer."""
+    found = log.dirs_of(record_id) if log is not None else []
+    return found or _dirs_from_trailers(git, record_id)
 
 
 def _dirs_from_trailers(git: GitReader, record_id: str) -> list[str]:

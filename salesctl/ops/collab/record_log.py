@@ -48,7 +48,7 @@ from salesctl.ops.collab.gitread import (
     GitReader,
     commit_info,
 )
-from salesctl.ops.collab.places import record_and_dir
+from salesctl.ops.collab.places import place_of, record_and_dir
 from salesctl.store.index_refresh import Progress
 
 FILE_NAME = "history.sqlite"
@@ -175,6 +175,21 @@ class RecordLog:
             (record, seq),
         )
         return [_change(r) for r in rows]
+
+    def dirs_of(self, record: str) -> list[str]:
+        """The directories the record's own file was written or removed in, newest first:
+        where a deleted record lived, without git's ``log --grep`` through every commit."""
+        rows = self.db.execute(
+            "SELECT path FROM changes WHERE record = ? ORDER BY seq DESC, path", (record,)
+        )
+        dirs: list[str] = []
+        for (raw,) in rows:
+            path = raw.decode("utf-8", "surrogateescape")
+            place = place_of(path)
+            directory = path.rsplit("/", 1)[0]
+            if place.record == record and place.is_main and directory not in dirs:
+                dirs.append(directory)
+        return dirs
 
     def _seq(self, rev: str) -> int | None:
         """Where ``rev`` (HEAD, a commit id, or a non-merge commit's ``id^@``) is on the
