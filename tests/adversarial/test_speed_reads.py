@@ -120,6 +120,39 @@ def test_stats_and_a_past_pipeline_are_as_committed_too(store: Path, cli: Any) -
     assert sum(r["amount"] for r in live) == 5000  # the live funnel: the work tree as it is
 
 
+def test_outstanding_money_is_as_committed_from_the_side_tables_too(store: Path, cli: Any) -> None:
+    # receivables' side tables (contract terms, payments, instalments) are derived from
+    # HEAD's blobs for a report, like the other figures: a payment edited by hand counts
+    # in the live receivables at once, and in stats (a report's figure) once committed.
+    customer = ok(cli("--as", "alice", "customer", "add", "--name", "Zeta", "-f", "json")).json()
+    made = cli(
+        "--as", "alice", "contract", "add", customer["id"], "--title", "Big one",
+        "--amount", "1000", "--signed", "2026-11-02", "--plan", "2026-11-10:400",
+        "--plan", "2026-12-10:600", "-f", "json",
+    )  # fmt: skip
+    contract = ok(made).json()["id"]
+    paid = cli("--as", "fay", "contract", "pay", contract, "--amount", "300",
+               "--date", "2026-11-12", "-f", "json")  # fmt: skip
+    ok(paid)
+    (payment,) = store.glob(f"teams/*/*/contracts/{contract}/payments/*.yaml")
+    payment.write_text(payment.read_text().replace("amount: 300", "amount: 400"))
+
+    def owed(*args: str) -> Any:
+        rows = ok(cli("--as", "lee", *args, "-f", "json")).json()
+        (row,) = [r for r in rows if r.get("owner") == "alice"]
+        return row
+
+    assert owed("receivables")["total"] == 600  # live: the work tree as it is
+    result = cli("--as", "lee", "stats", "sales", "--period", WEEK, "-f", "json")
+    (row,) = [r for r in ok(result).json() if r["owner"] == "alice"]
+    assert row["outstanding"] == 700  # as committed: 300 paid
+    assert payment.relative_to(store).as_posix() in result.err
+    git(store, "-c", "user.email=fay@acme.example", "commit", "-q", "-am", "by hand")
+    (row,) = [r for r in ok(cli("--as", "lee", "stats", "sales", "--period", WEEK, "-f",
+                                "json")).json() if r["owner"] == "alice"]  # fmt: skip
+    assert row["outstanding"] == 600
+
+
 def test_the_catalogues_read_without_babel_are_babels() -> None:
     """Reports read salesctl's own ``.po`` files without Babel; what they get must be
     exactly what Babel reads, in every language, and Babel still reads anything more."""
