@@ -57,12 +57,9 @@ COUNT_METRICS = (
 AMOUNT_METRICS = ("contract_amount", "payments_received", "outstanding")
 METRICS = COUNT_METRICS + AMOUNT_METRICS
 # A contract that counts on a day (the next parameter): signed, and not cancelled by then
-# (one cancelled before contracts kept the day counts nowhere).
-LIVE_CONTRACT = (
-    "coalesce(json_extract(data, '$.status'), '') != 'draft' "
-    "AND (coalesce(json_extract(data, '$.status'), '') != 'cancelled' "
-    "OR coalesce(json_extract(data, '$.cancelled'), '') > ?)"
-)
+# (one cancelled before contracts kept the day counts nowhere). On the side table of
+# contract terms (index_schema.CONTRACT_ROWS: status and cancelled are '' when absent).
+LIVE_TERMS = "status != 'draft' AND (status != 'cancelled' OR cancelled > ?)"
 # The day a record entered its current stage (an expression index on it must read the same).
 STAGE_DAY = "json_extract(data, '$.stages.' || json_extract(data, '$.stage'))"
 AMOUNT = "json_extract(data, '$.amount')"
@@ -194,10 +191,10 @@ class Facts:
             )
             return {name: self._counts(sql, (kind, stage, *span), kind)}
         if name in ("contracts_signed", "contract_amount"):
+            # the side table of valid contracts' terms (index_schema.CONTRACT_ROWS)
             sql = (
-                f"SELECT owner, count(*), sum({cents(AMOUNT)}) FROM valid_records "
-                f"WHERE kind = 'contract' AND {LIVE_CONTRACT} "
-                f"AND json_extract(data, '$.signed') {date_in} GROUP BY owner"
+                "SELECT owner, count(*), sum(cents) FROM contract_terms "
+                f"WHERE {LIVE_TERMS} AND signed {date_in} GROUP BY owner"
             )
             args = (span[1], *span)
             rows = [(str(k), n, c) for k, n, c in self.query(sql, args, ["contract"]) if k]
@@ -256,8 +253,7 @@ class Facts:
         # The side tables (index_schema.CONTRACT_ROWS, PAYMENT_ROWS, INSTALMENT_ROWS) hold
         # the terms, payments and instalments of valid records as plain columns.
         signed = f"{'' if owners is None else '+'}signed <= ?"
-        live = "status != 'draft' AND (status != 'cancelled' OR cancelled > ?)"
-        conditions = [signed, live, "owner IS NOT NULL"]
+        conditions = [signed, LIVE_TERMS, "owner IS NOT NULL"]
         params: list[Any] = [day, day, day]  # the payments', the signing's, the cancelling's
         if owners is not None:
             owner_in, values = in_list("owner", owners)

@@ -16,7 +16,7 @@ import sqlite3
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
-INDEX_VERSION = "13"
+INDEX_VERSION = "14"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -51,7 +51,6 @@ CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data,
 CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
 CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
-CREATE INDEX IF NOT EXISTS records_signed ON records(kind, json_extract(data, '$.signed'));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
 CREATE INDEX IF NOT EXISTS records_broken ON records(kind, path)
     WHERE problems IS NOT NULL OR data IS NULL;
@@ -128,13 +127,15 @@ INSTALMENT_ROWS = (
     + " FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL "
     "AND r.data IS NOT NULL AND coalesce(json_array_length(r.data, '$.plan'), 0) = 0"
 )
-# a valid contract's terms, with the columns the read scope's SQL names (path, owner, team,
-# pool), and a valid payment's contract, day and cents: what receivables filter and sum
+# a valid contract's terms and amount in cents, with the columns the read scope's SQL names
+# (path, owner, team, pool), and a valid payment's contract, day and cents: what receivables
+# and the contracts signed filter and sum
 CONTRACT_ROWS = (
     "SELECT r.path, r.id, r.owner, r.team, r.pool, json_extract(r.data, '$.customer'), "
     "json_extract(r.data, '$.title'), json_extract(r.data, '$.signed'), "
     "coalesce(json_extract(r.data, '$.status'), ''), "
-    "coalesce(json_extract(r.data, '$.cancelled'), '') "
+    "coalesce(json_extract(r.data, '$.cancelled'), ''), "
+    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
     "FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 PAYMENT_ROWS = (
@@ -164,7 +165,7 @@ CREATE TABLE IF NOT EXISTS stage_entries(
 CREATE TABLE IF NOT EXISTS deal_figures(path TEXT NOT NULL, owner, team, pool, stage, cents);
 CREATE TABLE IF NOT EXISTS instalments(path TEXT NOT NULL, seq, due, cents);
 CREATE TABLE IF NOT EXISTS contract_terms(
-    path TEXT NOT NULL, id, owner, team, pool, customer, title, signed, status, cancelled);
+    path TEXT NOT NULL, id, owner, team, pool, customer, title, signed, status, cancelled, cents);
 CREATE TABLE IF NOT EXISTS payment_figures(path TEXT NOT NULL, parent, day, cents);
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
