@@ -318,8 +318,7 @@ class Repo:
         )
         _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
         try:
-            _write_files(self.root, change, self.state_dir)
-            new = self._commit(change, old, author, message)
+            new = self._write_and_commit(change, old, author, message)
             _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
             self.run(
                 "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
@@ -355,6 +354,28 @@ class Repo:
         if (info / "commit-graph").exists() or (info / "commit-graphs").is_dir():
             self.run("commit-graph", "write", "--split", "--reachable", "--changed-paths",
                      check=False)  # fmt: skip
+
+    def _write_and_commit(
+        self, change: Change, old: str | None, author: Author, message: str
+    ) -> str:
+        """Write the work tree's files and make the commit object (the branch is not moved).
+        A big change's objects are made from the staged bytes, not the files, so the files
+        are written meanwhile: mostly the kernel's time, while the pack is mostly Python's."""
+        if len(change.writes) <= PACK_ABOVE:  # a small commit hashes the written files
+            _write_files(self.root, change, self.state_dir)
+            return self._commit(change, old, author, message)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as writer:
+            files = writer.submit(_write_files, self.root, change, self.state_dir)
+            try:
+                new = self._commit(change, old, author, message)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the rollback must follow the writer
+                    files.result()
+                raise
+            files.result()
+        return new
 
     def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
         written = sorted(change.writes)
