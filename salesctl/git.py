@@ -369,15 +369,22 @@ class Repo:
         with ThreadPoolExecutor(1) as writer:
             files = writer.submit(_write_files, self.root, change, self.state_dir)
             try:
-                new = self._commit(change, old, author, message)
+                # the files are whole before any object is stored (what recovery expects)
+                new = self._commit(change, old, author, message, before_objects=files.result)
             except BaseException:
                 with contextlib.suppress(Exception):  # the rollback must follow the writer
                     files.result()
                 raise
-            files.result()
         return new
 
-    def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
+    def _commit(
+        self,
+        change: Change,
+        old: str | None,
+        author: Author,
+        message: str,
+        before_objects: Callable[[], object] = lambda: None,
+    ) -> str:
         written = sorted(change.writes)
         pack = Pack() if len(written) > PACK_ABOVE else None
         if pack is not None:
@@ -388,8 +395,10 @@ class Repo:
         changes.update(zip(written, blobs, strict=True))
         trees = Trees(self)
         tree = trees.tree_with(old, changes, pack.trees if pack is not None else trees.mktree)
+        packed = pack.data() if pack is not None else b""
+        before_objects()
         if pack is not None:
-            self.run_bytes("index-pack", "--stdin", input=pack.data())
+            self.run_bytes("index-pack", "--stdin", input=packed)
         args = ["commit-tree", tree]
         if old:
             args += ["-p", old]

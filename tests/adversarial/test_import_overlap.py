@@ -33,7 +33,7 @@ def test_a_failed_commit_object_leaves_no_file_of_the_change(
     repo = Repo(store)
     head = git(store, "rev-parse", "HEAD").strip()
 
-    def fail(*_args: Any) -> str:
+    def fail(*_args: Any, **_kwargs: Any) -> str:
         raise RuntimeError("git could not take the pack")
 
     monkeypatch.setattr(Repo, "_commit", fail)
