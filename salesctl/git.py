@@ -318,7 +318,8 @@ class Repo:
         )
         _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
         try:
-            new = self._write_and_commit(change, old, author, message)
+            _write_files(self.root, change, self.state_dir)
+            new = self._commit(change, old, author, message)
             _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
             self.run(
                 "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
@@ -355,36 +356,7 @@ class Repo:
             self.run("commit-graph", "write", "--split", "--reachable", "--changed-paths",
                      check=False)  # fmt: skip
 
-    def _write_and_commit(
-        self, change: Change, old: str | None, author: Author, message: str
-    ) -> str:
-        """Write the work tree's files and make the commit object (the branch is not moved).
-        A big change's objects are made from the staged bytes, not the files, so the files
-        are written meanwhile: mostly the kernel's time, while the pack is mostly Python's."""
-        if len(change.writes) <= PACK_ABOVE:  # a small commit hashes the written files
-            _write_files(self.root, change, self.state_dir)
-            return self._commit(change, old, author, message)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as writer:
-            files = writer.submit(_write_files, self.root, change, self.state_dir)
-            try:
-                # the files are whole before any object is stored (what recovery expects)
-                new = self._commit(change, old, author, message, before_objects=files.result)
-            except BaseException:
-                with contextlib.suppress(Exception):  # the rollback must follow the writer
-                    files.result()
-                raise
-        return new
-
-    def _commit(
-        self,
-        change: Change,
-        old: str | None,
-        author: Author,
-        message: str,
-        before_objects: Callable[[], object] = lambda: None,
-    ) -> str:
+    def _commit(self, change: Change, old: str | None, author: Author, message: str) -> str:
         written = sorted(change.writes)
         pack = Pack() if len(written) > PACK_ABOVE else None
         if pack is not None:
@@ -395,10 +367,8 @@ class Repo:
         changes.update(zip(written, blobs, strict=True))
         trees = Trees(self)
         tree = trees.tree_with(old, changes, pack.trees if pack is not None else trees.mktree)
-        packed = pack.data() if pack is not None else b""
-        before_objects()
         if pack is not None:
-            self.run_bytes("index-pack", "--stdin", input=packed)
+            self.run_bytes("index-pack", "--stdin", input=pack.data())
         args = ["commit-tree", tree]
         if old:
             args += ["-p", old]
