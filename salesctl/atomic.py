@@ -14,7 +14,9 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -79,3 +81,23 @@ def prune_empty_dirs(root: Path, path: str) -> None:
         except OSError:
             return
         parent = parent.parent
+
+
+def blocked_directory(root: Path, paths: Iterable[str]) -> str | None:
+    """The first directory these files need that something else holds (a file or a
+    symlink where ``pool/leads`` should be), or None: found before anything is written,
+    it is the user's to move, not a half-written change to undo."""
+    seen: set[str] = set()
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in seen:
+            seen.add(directory)
+            try:
+                mode = os.lstat(root / directory).st_mode
+            except (FileNotFoundError, NotADirectoryError):  # not there, or under a file
+                directory = directory.rpartition("/")[0]
+                continue
+            if not stat.S_ISDIR(mode):
+                return directory
+            break  # an existing directory: the ones above it exist too
+    return None

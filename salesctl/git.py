@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from salesctl import git_journal
-from salesctl.atomic import prune_empty_dirs, write_atomic
+from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
 from salesctl.git_trees import Pack, Trees
@@ -307,6 +307,12 @@ class Repo:
         has moved, while git refreshes the user's index (an import's index rows: the two
         took 1.5 s each, one after the other).
         """
+        blocked = blocked_directory(self.root, change.writes)
+        if blocked is not None:
+            raise Conflict(
+                f"{blocked} is a file where salesctl needs a directory",
+                f"move it away, e.g. `mv {blocked} {blocked}.moved`, and run the command again",
+            )
         if not commit:
             _write_files(self.root, change, self.state_dir)
             if alongside is not None:
