@@ -25,7 +25,8 @@ from salesctl.model.values import MAX_AMOUNT, to_json
 from salesctl.ops.sales import contract_figures, deals, okrs, receivables
 from salesctl.reports import build as reports
 from salesctl.reports import stats
-from salesctl.reports.facts import cents, from_cents
+from salesctl.reports.facts import from_cents
+from salesctl.store.index_schema import cents
 from salesctl.store.store import Store
 
 A, B, N = "teams/east/alice", "teams/east/bob", "teams/north/nora"

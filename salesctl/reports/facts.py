@@ -44,6 +44,7 @@ from salesctl.reports.money import (
 )
 from salesctl.reports.periods import Period
 from salesctl.store.index import Index, within_sql
+from salesctl.store.index_schema import cents
 
 COUNT_METRICS = (
     "new_leads",
@@ -63,16 +64,6 @@ LIVE_TERMS = "status != 'draft' AND (status != 'cancelled' OR cancelled > ?)"
 # The day a record entered its current stage (an expression index on it must read the same).
 STAGE_DAY = "json_extract(data, '$.stages.' || json_extract(data, '$.stage'))"
 AMOUNT = "json_extract(data, '$.amount')"
-
-
-def cents(expr: str) -> str:
-    """SQL for an amount as integer cents, exactly. Amounts have at most two decimals and
-    are below 10**13 (``values.coerce_amount``), so there are fewer than 2**53 cents and
-    the double the index's JSON holds, times 100, is within a quarter cent of their number:
-    rounding gives the cents the file says. SQLite sums integers exactly (a sum beyond
-    2**63 cents is an error, never a wrong total), where summing the doubles would not be.
-    """
-    return f"CAST(round({expr} * 100) AS INTEGER)"
 
 
 def paid_by(contract: str) -> str:

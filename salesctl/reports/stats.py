@@ -21,7 +21,6 @@ from salesctl.reports.facts import (
     AMOUNT,
     METRICS,
     Facts,
-    cents,
     from_cents,
     in_list,
     paid_by,
@@ -29,6 +28,7 @@ from salesctl.reports.facts import (
 from salesctl.reports.periods import Period, parse_period, period_containing
 from salesctl.scopes import visible_dirs
 from salesctl.store.index_committed import committed
+from salesctl.store.index_schema import cents
 from salesctl.store.store import Store
 
 GROUPINGS = {

@@ -98,32 +98,49 @@ ACTIVITY_ROWS = (
     "FROM {rows} AS r WHERE r.kind IN ('followup', 'visit') "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
+
+
+def cents(expr: str) -> str:
+    """SQL for an amount as integer cents, exactly. Amounts have at most two decimals and
+    are below 10**13 (``values.coerce_amount``), so there are fewer than 2**53 cents and
+    the double the index's JSON holds, times 100, is within a quarter cent of their number:
+    rounding gives the cents the file says. SQLite sums integers exactly (a sum beyond
+    2**63 cents is an error, never a wrong total), where summing the doubles would not be.
+    """
+    return f"CAST(round({expr} * 100) AS INTEGER)"
+
+
+def _cents_if_number(expr: str) -> str:
+    """``cents``, or NULL for a value that is not a plain number."""
+    return f"CASE WHEN typeof({expr}) IN ('integer', 'real') THEN {cents(expr)} END"
+
+
+AMOUNT_CENTS = cents("json_extract(r.data, '$.amount')")
 STAGE_ROWS = (
     "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value, "
     "s.key = json_extract(r.data, '$.stage') "
     "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
-# a valid deal's stage and amount in cents (reports/facts.py:cents), with the columns the
+# a valid deal's stage and amount in cents, with the columns the
 # read scope's SQL names (path, owner, team, pool): the funnel without reading its JSON
 DEAL_ROWS = (
     "SELECT r.path, r.owner, r.team, r.pool, json_extract(r.data, '$.stage'), "
-    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    f"{AMOUNT_CENTS} "
     "FROM {rows} AS r WHERE r.kind = 'deal' AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 # each instalment of a valid contract: its plan's rows, or (no plan) the one instalment due
-# DEFAULT_TERMS_DAYS after signing; cents as reports/facts.py:cents, NULL
-# for an amount or a day that is not a plain number or text (the figures take the exact way)
-_CENTS = "CASE WHEN typeof({0}) IN ('integer', 'real') THEN CAST(round({0} * 100) AS INTEGER) END"
+# DEFAULT_TERMS_DAYS after signing; NULL for an amount or a day that is not a plain number
+# or text (the figures take the exact way)
 INSTALMENT_ROWS = (
     "SELECT r.path, p.key, CASE WHEN typeof(json_extract(p.value, '$.due')) = 'text' "
     "THEN json_extract(p.value, '$.due') END, "
-    + _CENTS.format("json_extract(p.value, '$.amount')")
+    + _cents_if_number("json_extract(p.value, '$.amount')")
     + " FROM {rows} AS r, json_each(r.data, '$.plan') AS p WHERE r.kind = 'contract' "
     "AND r.problems IS NULL AND r.data IS NOT NULL "
     "UNION ALL SELECT r.path, 0, "
     f"date(json_extract(r.data, '$.signed'), '+{DEFAULT_TERMS_DAYS} days'), "
-    + _CENTS.format("json_extract(r.data, '$.amount')")
+    + _cents_if_number("json_extract(r.data, '$.amount')")
     + " FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL "
     "AND r.data IS NOT NULL AND coalesce(json_array_length(r.data, '$.plan'), 0) = 0"
 )
@@ -135,12 +152,12 @@ CONTRACT_ROWS = (
     "json_extract(r.data, '$.title'), json_extract(r.data, '$.signed'), "
     "coalesce(json_extract(r.data, '$.status'), ''), "
     "coalesce(json_extract(r.data, '$.cancelled'), ''), "
-    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    f"{AMOUNT_CENTS} "
     "FROM {rows} AS r WHERE r.kind = 'contract' AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 PAYMENT_ROWS = (
     "SELECT r.path, r.parent, json_extract(r.data, '$.date'), "
-    "CAST(round(json_extract(r.data, '$.amount') * 100) AS INTEGER) "
+    f"{AMOUNT_CENTS} "
     "FROM {rows} AS r WHERE r.kind = 'payment' AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 _NEW = (

@@ -85,18 +85,18 @@ class Judge:
 
     def changes(self, commit: str, changes: list[FileChange], member: Member) -> list[Violation]:
         found: list[Violation] = []
-        shared = self._mention_shares(changes)
+        placed = [(change, place_of(change.path)) for change in changes]
+        shared = self._mention_shares(placed)
 
         def refuse(path: str, message: str) -> None:
             found.append(Violation(commit, path, member.id, message))
 
         groups: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
-        for change in changes:
+        for change, place in placed:
             if change.new_mode in (SYMLINK_MODE, GITLINK_MODE):
                 what = "a symlink" if change.new_mode == SYMLINK_MODE else "a submodule"
                 refuse(change.path, f"is {what}; the store refuses symlinks and submodules")
                 continue
-            place = place_of(change.path)
             if place.owner is None:
                 if not scopes.action_allowed(self.config, member, CONFIG_ACTION):
                     refuse(change.path, "only directors and admins may change this file")
@@ -125,7 +125,7 @@ class Judge:
                     refuse(path, message)
         return found
 
-    def _mention_shares(self, changes: list[FileChange]) -> set[str]:
+    def _mention_shares(self, placed: list[tuple[FileChange, Place]]) -> set[str]:
         """The paths a follow-up's @mention may change in an encrypted record beyond its
         author's own scope (``Sealer``: the mentioned member becomes a reader): the record's
         ``readers.yaml``, where readers were only added and each is mentioned by a follow-up
@@ -133,8 +133,7 @@ class Judge:
         unchanged. Only a gate that opens both versions of each file can tell; the
         follow-up itself is judged as any other (a participant may add one)."""
         by_dir: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
-        for change in changes:
-            place = place_of(change.path)
+        for change, place in placed:
             if place.record is not None:
                 by_dir[change.path[: -len(place.rel)]].append((change, place))
         shared: set[str] = set()
