@@ -316,6 +316,37 @@ def test_index_status_and_rebuild_commands(store: Path, cli: Any, leads: Any) ->
     assert "5 record files" in cli("index", "status", "-f", "table").out
 
 
+def test_stored_files_in_a_directory_listed_late_are_not_parsed_again(
+    store: Path, cli: Any, leads: Any
+) -> None:
+    """An import's (or a pulled commit's) new record directories: the index holds their
+    files' rows but has not listed the directories. The look that lists them parses only
+    what differs from the stored rows."""
+    indexed(store)
+    time.sleep(parsing.RACY_NS / 1e9 + 0.01)
+    indexed(store)  # the rows' signatures are settled (not racy)
+    lead_dirs = sorted(str(Path(lead["path"]).parent) for lead in leads)
+    container = str(Path(lead_dirs[0]).parent)
+    db = Store(store).index.db
+    marks = ",".join("?" * len(lead_dirs))
+    db.execute(f"DELETE FROM dirs WHERE path IN ({marks}) OR parent IN ({marks})", lead_dirs * 2)
+    db.execute("UPDATE dirs SET sig = 'listed before they were made' WHERE path = ?", (container,))
+    db.commit()
+    db.close()
+    edited = store / leads[1]["path"]
+    edited.write_text(edited.read_text().replace("Lead 1", "Edited by hand"))
+
+    status = cli("index", "status", "-f", "json")
+    assert status.code == 0, status.err
+    refreshed = status.json()["refreshed"]
+    assert refreshed["parsed"] == 1  # the edited file, not the three lead files unchanged
+    rows = indexed(store)
+    assert rows == truth(store)
+    assert "Edited by hand" in json.dumps(rows)
+    listed = {p for (p,) in Store(store).index.db.execute("SELECT path FROM dirs")}
+    assert set(lead_dirs) <= listed
+
+
 def test_the_index_is_not_written_when_nothing_changed(store: Path, leads: Any) -> None:
     indexed(store)
     time.sleep(parsing.RACY_NS / 1e9 + 0.01)

@@ -290,22 +290,39 @@ class Watcher:
             }
         seen_dirs: set[str] = set()
         seen_files: set[str] = set()
+        found_below: list[str] = []  # the record files in directories not listed before
         walk = Walk(self.root, now=now)
         for entry_kind, path, extra in walk.entries(directory):
             if entry_kind == "dir":
                 seen_dirs.add(path)
                 if path not in known_dirs:
-                    changes.parse.update(walk.under(path, extra))
+                    found_below += walk.under(path, extra)
             elif entry_kind == "record":
                 seen_files.add(path)
                 if path not in known_files:
                     changes.parse.add(path)
+        changes.parse.update(self._unstored(found_below))
         changes.dropped += sorted(known_dirs - seen_dirs)
         changes.gone |= known_files - seen_files
         changes.dirs += walk.dirs
         changes.dirs.append((directory, directory.rpartition("/")[0] or None, kind, role, sig))
         changes.rescanned.append(directory)
         changes.strays += walk.strays
+
+    def _unstored(self, paths: list[str]) -> list[str]:
+        """Of record files found in directories the index had not listed, those it does not
+        hold as they are. A commit's or salesctl's own write stores its files' rows without
+        listing their new directories: after a 10,000-lead import the next look at the pool
+        parsed the 10,000 files again (≈ 1 s per 1,000 at 100,000 leads)."""
+        stored: dict[str, str] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            sql = f"SELECT path, sig FROM records WHERE path IN ({','.join('?' * len(chunk))})"
+            stored.update(self.db.execute(sql, chunk))
+        if not stored:
+            return paths
+        _moved, changed, gone = compare_part(self.top, (), stored.items(), 0)
+        return [p for p in paths if p not in stored] + changed + gone
 
 
 class Walk:
