@@ -23,7 +23,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,7 +292,7 @@ class Watcher:
         seen_files: set[str] = set()
         found_below: list[str] = []  # the record files in directories not listed before
         walk = Walk(self.root, now=now)
-        for entry_kind, path, extra in walk.entries(directory):
+        for entry_kind, path, extra in walk.entries(directory, known_dirs):
             if entry_kind == "dir":
                 seen_dirs.add(path)
                 if path not in known_dirs:
@@ -367,9 +367,13 @@ class Walk:
                     self.count += 1
                     yield path
 
-    def entries(self, directory: str) -> Iterator[tuple[str, str, str]]:
+    def entries(
+        self, directory: str, known: Collection[str] = ()
+    ) -> Iterator[tuple[str, str, str]]:
         """("dir", path, signature) and ("record", path, "") for one directory's entries;
-        strays (symlinks, foreign files) are noted, not yielded."""
+        strays (symlinks, foreign files) are noted, not yielded. A ``known`` directory's
+        signature is not taken (""): relisting the pool after one lead joined it would
+        otherwise stat each of its thousands of lead directories."""
         try:
             listing = list(os.scandir(f"{self.top}/{directory}"))
         except OSError as exc:
@@ -385,6 +389,9 @@ class Walk:
                 # makes it that record's problem, so `check` names it and lists skip it.
                 yield "record", path, ""
             elif entry.is_dir(follow_symlinks=False):
+                if path in known:
+                    yield "dir", path, ""
+                    continue
                 try:
                     sig = dir_signature(entry.stat(follow_symlinks=False), self.now)
                 except OSError:
