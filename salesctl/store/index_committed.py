@@ -71,7 +71,9 @@ def committed(index: RefreshingIndex, within: Iterable[str] = ()) -> Iterator[li
     try:
         index.refresh(kinds=())  # commits only: committed_only turns the look off
         head = index.repo.head()
-        edited = _differing(index, head, _candidates(index, within)) if head else {}
+        candidates = _candidates(index, within) if head else []
+        edited = _differing(index, head, candidates) if head else {}
+        _settle(index.db, [p for p in candidates if p not in edited])
         if edited:
             _shadow(index.db, edited)
             shadowed = True
@@ -85,16 +87,29 @@ def committed(index: RefreshingIndex, within: Iterable[str] = ()) -> Iterator[li
 def _candidates(index: RefreshingIndex, within: tuple[str, ...]) -> list[str]:
     """The record files under ``within`` whose row may not be HEAD's."""
     db = index.db
-    if not db.execute("SELECT 1 FROM unsettled LIMIT 1").fetchone():
-        paths: set[str] = set()
-    else:
-        paths = {p for (p,) in db.execute("SELECT path FROM unsettled")}
+    spans = [below(w) for w in within]
+    paths: set[str] = set()
+    for low, high in spans or [("", "\uffff")]:  # one range of the primary key each
+        sql = "SELECT path FROM unsettled WHERE path > ? AND path < ?"
+        paths.update(p for (p,) in db.execute(sql, (low, high)))
     extra = db.execute("SELECT value FROM meta WHERE key = 'extra'").fetchone()
-    paths.update(json.loads(extra[0]) if extra and extra[0] else [])
-    if within:
-        spans = [below(w) for w in within]
-        paths = {p for p in paths if any(low < p < high for low, high in spans)}
+    written = json.loads(extra[0]) if extra and extra[0] else []
+    paths.update(p for p in written if not spans or any(lo < p < hi for lo, hi in spans))
     return sorted(p for p in paths if parse_path(p) is not None)
+
+
+def _settle(db: sqlite3.Connection, paths: list[str]) -> None:
+    """Rows a look found changed that are HEAD's after all (a file touched, or edited and
+    edited back) are no longer candidates: each report would read their blobs again. They
+    stay HEAD's until a commit changes them (which settles them anew) or a look finds them
+    changed (which unsettles them). Best effort: a busy database keeps them for next time."""
+    if not paths:
+        return
+    with contextlib.suppress(sqlite3.OperationalError):
+        db.execute(
+            "DELETE FROM unsettled WHERE path IN (SELECT value FROM json_each(?))",
+            [json.dumps(paths)],
+        )
 
 
 def _differing(
@@ -122,14 +137,47 @@ def _differing(
     return result
 
 
+BY_NAME_MAX = 100  # more paths: their blob ids from one listing of their containers
+
+
 def _blobs(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, bytes]:
-    """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out)."""
-    names = [f"{head}:{p}" for p in paths]
+    """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out).
+
+    git finds ``HEAD:path`` by scanning each tree on the way, and the pool's holds every
+    pool lead: 50,000 such names (a store whose imported leads were all re-read) kept
+    ``cat-file`` busy for over 8 minutes. Past ``BY_NAME_MAX`` the blob ids come from one
+    ``ls-tree`` of the directories holding the records, which reads each tree once."""
+    if len(paths) > BY_NAME_MAX:
+        ids = _blob_ids(index, head, paths)
+        paths = [p for p in paths if p in ids]
+        names = [ids[p] for p in paths]
+    else:
+        names = [f"{head}:{p}" for p in paths]
     out = index.repo.run_bytes(
         "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode()
     )
     found = parse_batch(out, names)
     return {path: found[name] for path, name in zip(paths, names, strict=True) if name in found}
+
+
+def _blob_ids(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, str]:
+    """{path: blob id} in ``head`` of those of ``paths`` that are there."""
+    containers = set()
+    for path in paths:  # <container>/<ID>/<file> or <container>/<ID>/<children>/<file>
+        loc = parse_path(path)
+        if loc is not None:
+            containers.add(path.rsplit("/", 2 if loc.parent is None else 3)[0])
+    wanted = set(paths)
+    out = index.repo.run_bytes(
+        "ls-tree", "-r", "-z", "--full-tree", head, "--", *sorted(containers)
+    )
+    ids: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        meta, _tab, name = entry.partition(b"\t")
+        path = name.decode("utf-8", "surrogateescape")
+        if path in wanted and b" blob " in meta:
+            ids[path] = meta.rsplit(b" ", 1)[1].decode()
+    return ids
 
 
 def _shadow(db: sqlite3.Connection, rows: dict[str, tuple[Any, ...] | None]) -> None:

@@ -5,10 +5,14 @@ footer, a warning), until it is committed."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import git
 
 from salesctl.ids import new_id
@@ -67,6 +71,59 @@ def test_a_report_ignores_an_uncommitted_edit_the_index_has_seen_and_says_so(
     git(store, "-c", "user.email=alice@acme.example", "commit", "-q", "-am", "by hand")
     assert new_leads(cli) == (1, [])
     assert len(footer(cli)) == 1
+
+
+def test_a_touched_file_is_a_candidate_once_then_settled(store: Path, cli: Any) -> None:
+    # A look re-parses a file whose signature moved though its content did not (a touch,
+    # a restore): the index cannot tell it from an edit, so a report compares it with
+    # HEAD's blob once; found equal, it is no longer a candidate for every later report.
+    first = add_lead(cli, "alice", "Acme")
+    path = lead_file(store, first)
+    stamp = path.stat().st_mtime_ns - 3_600 * 10**9
+    os.utime(path, ns=(stamp, stamp))
+    ok(cli("--as", "alice", "lead", "list", "--owner", "alice", "-f", "json"))  # the look
+    relative = path.relative_to(store).as_posix()
+    assert unsettled(store) == [relative]
+    assert new_leads(cli) == (1, [])  # not an uncommitted edit
+    assert unsettled(store) == []
+
+    path.write_text(path.read_text().replace("Acme", "Acme Edited"))
+    ok(cli("--as", "alice", "lead", "list", "--owner", "alice", "-f", "json"))
+    assert new_leads(cli) == (1, [relative])  # a real edit stays a candidate
+    assert unsettled(store) == [relative]
+
+
+@pytest.mark.parametrize("by_name_max", [100, 0])
+def test_committed_blobs_by_name_or_from_a_listing_give_the_same_report(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, by_name_max: int
+) -> None:
+    # Many candidates take their blob ids from one ls-tree of their containers instead of
+    # HEAD:path each (a scan of the pool's tree per name); both must read the same blobs.
+    from salesctl.store import index_committed
+
+    monkeypatch.setattr(index_committed, "BY_NAME_MAX", by_name_max)
+    leads = [add_lead(cli, "alice", f"Acme {n}") for n in range(3)]
+    edited = lead_file(store, leads[0])
+    edited.write_text(edited.read_text().replace("created: 2026-11-20", "created: 2026-10-01"))
+    touched = lead_file(store, leads[1])
+    stamp = touched.stat().st_mtime_ns - 3_600 * 10**9
+    os.utime(touched, ns=(stamp, stamp))
+    made = lead_file(store, leads[2]).parent.parent / "L-0000000000MD" / "lead.yaml"
+    made.parent.mkdir()
+    made.write_text(lead_file(store, leads[2]).read_text().replace(leads[2], "L-0000000000MD"))
+    ok(cli("--as", "alice", "lead", "list", "--owner", "alice", "-f", "json"))  # the look
+    relative = [p.relative_to(store).as_posix() for p in (edited, touched, made)]
+    assert set(relative) <= set(unsettled(store))
+
+    count, uncommitted = new_leads(cli)
+    assert count == 3  # as committed: the edit moved one out of the week, the new one is not in
+    assert uncommitted == sorted([relative[0], relative[2]])
+    assert unsettled(store) == sorted([relative[0], relative[2]])  # the touched one settled
+
+
+def unsettled(store: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(store / ".git" / "salesctl" / "index.sqlite")) as db:
+        return [p for (p,) in db.execute("SELECT path FROM unsettled ORDER BY path")]
 
 
 def test_a_deleted_and_a_hand_made_record_count_as_committed(store: Path, cli: Any) -> None:
