@@ -72,8 +72,9 @@ def committed(index: RefreshingIndex, within: Iterable[str] = ()) -> Iterator[li
         index.refresh(kinds=())  # commits only: committed_only turns the look off
         head = index.repo.head()
         candidates = _candidates(index, within) if head else []
-        edited = _differing(index, head, candidates) if head else {}
-        _settle(index.db, [p for p in candidates if p not in edited])
+        settled: dict[str, tuple[Any, Any]] = {}
+        edited = _differing(index, head, candidates, settled) if head else {}
+        _settle(index.db, settled)
         if edited:
             _shadow(index.db, edited)
             shadowed = True
@@ -98,24 +99,37 @@ def _candidates(index: RefreshingIndex, within: tuple[str, ...]) -> list[str]:
     return sorted(p for p in paths if parse_path(p) is not None)
 
 
-def _settle(db: sqlite3.Connection, paths: list[str]) -> None:
+def _settle(db: sqlite3.Connection, rows: dict[str, tuple[Any, Any]]) -> None:
     """Rows a look found changed that are HEAD's after all (a file touched, or edited and
     edited back) are no longer candidates: each report would read their blobs again. They
     stay HEAD's until a commit changes them (which settles them anew) or a look finds them
-    changed (which unsettles them). Best effort: a busy database keeps them for next time."""
-    if not paths:
+    changed (which unsettles them): each leaves only if its row is still the one compared
+    with HEAD's (``rows``: path -> data, problems). Best effort: a busy database keeps
+    them for next time."""
+    if not rows:
         return
     with contextlib.suppress(sqlite3.OperationalError):
-        db.execute(
-            "DELETE FROM unsettled WHERE path IN (SELECT value FROM json_each(?))",
-            [json.dumps(paths)],
-        )
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "DELETE FROM unsettled WHERE path = ? AND EXISTS (SELECT 1 FROM main.records "
+                "WHERE path = ? AND data IS ? AND problems IS ?)",
+                [(path, path, data, problems) for path, (data, problems) in rows.items()],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 def _differing(
-    index: RefreshingIndex, head: str, paths: list[str]
+    index: RefreshingIndex,
+    head: str,
+    paths: list[str],
+    same: dict[str, tuple[Any, Any]] | None = None,
 ) -> dict[str, tuple[Any, ...] | None]:
-    """{path: HEAD's row (None: not in HEAD)} of ``paths`` whose indexed row is not HEAD's."""
+    """{path: HEAD's row (None: not in HEAD)} of ``paths`` whose indexed row is not HEAD's;
+    the others' (data, problems) go into ``same``."""
     if not paths:
         return {}
     blobs = _blobs(index, head, paths)
@@ -134,6 +148,8 @@ def _differing(
         row = None if raw is None or loc is None else parsing.row_of(loc, raw, "committed")
         if (None if row is None else (row[8], row[9])) != stored.get(path):
             result[path] = row
+        elif same is not None and path in stored:
+            same[path] = stored[path]
     return result
 
 
