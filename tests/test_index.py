@@ -244,6 +244,36 @@ def test_a_new_command_sees_the_previous_commands_commit(store: Path, cli: Any) 
     assert [r["owner"] for r in cli("--as", "dana", "lead", "list", "-f", "json").json()] == ["bob"]
 
 
+def test_a_command_asks_git_for_head_once_while_the_index_stands_at_it(
+    store: Path, cli: Any, leads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesctl.git import Repo
+
+    asked: list[str | None] = []
+    real = Repo.head
+
+    def head(self: Repo) -> str | None:
+        asked.append(real(self))
+        return asked[-1]
+
+    monkeypatch.setattr(Repo, "head", head)
+    shown = cli("--as", "alice", "lead", "show", leads[0]["id"], "-f", "json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["followups"]  # read through three refreshes: the id, two children
+    assert len(asked) == 1
+
+    # another command moves the index to its new commit: this process asks git again
+    index = Store(store).index
+    index.refresh(kinds=["lead"])
+    assert add_lead(cli, "Later")["id"]
+    other = Store(store).index
+    other.refresh(kinds=["lead"])
+    asked.clear()
+    index.refresh(kinds=["followup"])
+    assert len(asked) == 1 and asked[0] == git(store, "rev-parse", "HEAD").strip()
+    assert index._read_meta()["head"] == asked[0]
+
+
 # -- broken and foreign files ------------------------------------------------------------------
 
 
