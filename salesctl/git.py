@@ -261,6 +261,9 @@ class Repo:
         """Blob id in ``commit`` of each path (None where it has no such file)."""
         if not paths or commit is None:
             return {p: None for p in paths}
+        if len(paths) > LOOKUP_MAX:
+            listed = listed_blob_ids(self.run_bytes, commit, paths)
+            return {p: listed.get(p) for p in paths}
         out = self.run(
             "cat-file", "--batch-check", input="".join(f"{commit}:{p}\n" for p in paths).encode()
         )
@@ -482,6 +485,30 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
 
 def _write_json_atomic(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data).encode())
+
+
+LOOKUP_MAX = 16  # more paths than this: their blob ids from one ls-tree, not rev:path each
+
+
+def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str]:
+    """{path: blob id} in ``rev`` of those of ``paths`` that are files there, from one
+    ``ls-tree`` of the directories a record or two above them (``run``: git's bytes out).
+
+    git finds ``rev:path`` by inflating and scanning each tree on the way, once per name:
+    in a pool of 66,000 leads that is 10-13 ms a name (100 names: 1.4 s; a report that
+    asked for 50,000 ran for minutes), where listing the pool takes 0.3 s for any number
+    of names (10,000: 0.34 s). The listing reads each tree once."""
+    tops = {p.rsplit("/", 3)[0] if p.count("/") >= 3 else "" for p in paths}
+    whole = "" in tops or len(tops) > 500  # then the whole tree: still one pass
+    wanted = set(paths)
+    out = run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *([] if whole else sorted(tops)))
+    ids: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        meta, _tab, name = entry.partition(b"\t")
+        path = name.decode("utf-8", "surrogateescape")
+        if path in wanted and b" blob " in meta:
+            ids[path] = meta.rsplit(b" ", 1)[1].decode()
+    return ids
 
 
 def parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:

@@ -208,3 +208,47 @@ def test_a_killed_big_import_is_rolled_back_or_forward(
         assert git(store, "rev-parse", "HEAD~1").strip() == start
         assert imported == []
     fsck(store)
+
+
+def test_many_paths_read_through_a_listing_give_what_lookups_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past LOOKUP_MAX paths, blob ids come from one ls-tree instead of rev:path each (which
+    # inflates and scans the pool's tree once per name); the answers must be the same:
+    # missing files, a directory, a symlink, top-level and deep files, odd names.
+    from salesctl.ops.collab.gitread import GitReader
+
+    root = seeded(tmp_path / "store")
+    deep = root / "teams/east/alice/leads/L-LAST/followups/F-1.yaml"
+    deep.parent.mkdir()
+    deep.write_text("text: hi\n", encoding="utf-8")
+    (root / "pool/leads/L-EDIT/notes é.txt").write_text("é\n", encoding="utf-8")
+    os.symlink("lead.yaml", root / "pool/leads/L-EDIT/link.yaml")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example",
+        "commit", "-q", "-m", "more")  # fmt: skip
+    head = git(root, "rev-parse", "HEAD").strip()
+    paths = [
+        "salesctl.yaml", "pool/leads/L-EDIT/lead.yaml", "pool/leads/L-EDIT/notes é.txt",
+        "pool/leads/L-EDIT/link.yaml", "pool/leads/L-EDIT", "pool/leads/L-NONE/lead.yaml",
+        "teams/east/alice/leads/L-LAST/followups/F-1.yaml", "nowhere/at/all/x.yaml",
+    ]  # fmt: skip
+    repo, reader = Repo(root), GitReader(root)
+
+    def answers() -> tuple[Any, ...]:
+        return (
+            repo.paths_in(paths, head),
+            reader.blob_ids(head, paths),
+            reader.files_at(head, paths),
+        )
+
+    by_name = answers()
+    monkeypatch.setattr(salesctl_git, "LOOKUP_MAX", 0)
+    monkeypatch.setattr("salesctl.ops.collab.gitread.LOOKUP_MAX", 0)
+    listed = answers()
+    assert listed == by_name
+    ids = by_name[0]
+    assert ids["pool/leads/L-EDIT"] is None and ids["pool/leads/L-NONE/lead.yaml"] is None
+    assert ids["pool/leads/L-EDIT/link.yaml"] is not None  # a symlink is a blob to git
+    assert by_name[2]["teams/east/alice/leads/L-LAST/followups/F-1.yaml"] == b"text: hi\n"
+    assert by_name[2]["pool/leads/L-EDIT/notes é.txt"] == "é\n".encode()

@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from salesctl.git import parse_batch
+from salesctl.git import LOOKUP_MAX, listed_blob_ids, parse_batch
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.index_schema import (
@@ -153,18 +153,11 @@ def _differing(
     return result
 
 
-BY_NAME_MAX = 100  # more paths: their blob ids from one listing of their containers
-
-
 def _blobs(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, bytes]:
-    """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out).
-
-    git finds ``HEAD:path`` by scanning each tree on the way, and the pool's holds every
-    pool lead: 50,000 such names (a store whose imported leads were all re-read) kept
-    ``cat-file`` busy for over 8 minutes. Past ``BY_NAME_MAX`` the blob ids come from one
-    ``ls-tree`` of the directories holding the records, which reads each tree once."""
-    if len(paths) > BY_NAME_MAX:
-        ids = _blob_ids(index, head, paths)
+    """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out);
+    many paths' blob ids come from one listing (``git.listed_blob_ids``)."""
+    if len(paths) > LOOKUP_MAX:
+        ids = listed_blob_ids(index.repo.run_bytes, head, paths)
         paths = [p for p in paths if p in ids]
         names = [ids[p] for p in paths]
     else:
@@ -174,26 +167,6 @@ def _blobs(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, byt
     )
     found = parse_batch(out, names)
     return {path: found[name] for path, name in zip(paths, names, strict=True) if name in found}
-
-
-def _blob_ids(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, str]:
-    """{path: blob id} in ``head`` of those of ``paths`` that are there."""
-    containers = set()
-    for path in paths:  # <container>/<ID>/<file> or <container>/<ID>/<children>/<file>
-        loc = parse_path(path)
-        if loc is not None:
-            containers.add(path.rsplit("/", 2 if loc.parent is None else 3)[0])
-    wanted = set(paths)
-    out = index.repo.run_bytes(
-        "ls-tree", "-r", "-z", "--full-tree", head, "--", *sorted(containers)
-    )
-    ids: dict[str, str] = {}
-    for entry in out.split(b"\0"):
-        meta, _tab, name = entry.partition(b"\t")
-        path = name.decode("utf-8", "surrogateescape")
-        if path in wanted and b" blob " in meta:
-            ids[path] = meta.rsplit(b" ", 1)[1].decode()
-    return ids
 
 
 def _shadow(db: sqlite3.Connection, rows: dict[str, tuple[Any, ...] | None]) -> None:

@@ -101,7 +101,7 @@ def test_committed_blobs_by_name_or_from_a_listing_give_the_same_report(
     # HEAD:path each (a scan of the pool's tree per name); both must read the same blobs.
     from salesctl.store import index_committed
 
-    monkeypatch.setattr(index_committed, "BY_NAME_MAX", by_name_max)
+    monkeypatch.setattr(index_committed, "LOOKUP_MAX", by_name_max)
     leads = [add_lead(cli, "alice", f"Acme {n}") for n in range(3)]
     edited = lead_file(store, leads[0])
     edited.write_text(edited.read_text().replace("created: 2026-11-20", "created: 2026-10-01"))

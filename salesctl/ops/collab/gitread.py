@@ -21,7 +21,7 @@ from typing import Any
 
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
-from salesctl.git import GitError, git_env, parse_batch, run_git
+from salesctl.git import LOOKUP_MAX, GitError, git_env, listed_blob_ids, parse_batch, run_git
 from salesctl.model.config import Config, parse_config
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
@@ -278,6 +278,9 @@ class GitReader:
         """The blob id of each path in ``rev`` (None where there is none), by lookup."""
         if not paths:
             return {}
+        if len(paths) > LOOKUP_MAX:
+            listed = listed_blob_ids(self.run, rev, paths)
+            return {p: listed.get(p) for p in paths}
         names = "".join(f"{rev}:{p}\n" for p in paths).encode()
         out = self.text("cat-file", "--batch-check", input=names).splitlines()
         ids: dict[str, str | None] = {}
@@ -300,6 +303,10 @@ class GitReader:
         """Contents of files in ``rev`` (None where there is no such file)."""
         if not paths:
             return {}
+        if len(paths) > LOOKUP_MAX:
+            ids = self.blob_ids(rev, paths)
+            found_blobs = self.blobs(ids.values())
+            return {p: found_blobs.get(i) if i else None for p, i in ids.items()}
         names = [f"{rev}:{p}" for p in paths]
         out = self.run("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
         found = parse_batch(out, names)
