@@ -80,17 +80,22 @@ class Trees:
         for depth in sorted(by_depth):
             # Parents first, and only the directories a parent lists: looking up thousands of
             # new directories (an import) in a big tree costs seconds in ``cat-file``.
-            wanted = []
+            # Each by the id its parent lists: ``base:dir`` would make git inflate and scan
+            # every tree on the way again (10 ms a directory in a pool of 66,000 leads).
+            wanted: dict[str, str] = {}
             for directory in by_depth[depth]:
                 parent, _, name = directory.rpartition("/")
-                if not directory or entries[parent].get(name, ("",))[0] == "040000":
-                    wanted.append(directory)
+                if not directory:
+                    wanted[directory] = f"{base}^{{tree}}"
+                elif entries[parent].get(name, ("",))[0] == "040000":
+                    wanted[directory] = entries[parent][name][2]
             if wanted:
-                self._read_tree_batch(base, wanted, entries)
+                self._read_tree_batch(list(wanted), list(wanted.values()), entries)
         return entries
 
-    def _read_tree_batch(self, base: str, dirs: Sequence[str], entries: dict[str, Entries]) -> None:
-        names = [f"{base}^{{tree}}" if d == "" else f"{base}:{d}" for d in dirs]
+    def _read_tree_batch(
+        self, dirs: Sequence[str], names: Sequence[str], entries: dict[str, Entries]
+    ) -> None:
         out = self.repo.run_bytes(
             "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode()
         )
