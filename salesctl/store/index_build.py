@@ -24,6 +24,7 @@ from salesctl.store.index_schema import (
     INSERT,
     INSERT_DIR,
     LOOKUPS,
+    PATH_LOOKUPS,
     SCHEMA,
     SHARE_ROWS,
     SHARES,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 # Each side table filled from each batch of rows as it is stored (the rows after ``:mark``),
 # while the workers parse the next batches, instead of by one statement over every row once
 # they are done: the same SELECTs the triggers and the bulk path use, rows for rows.
-_BATCH = "(SELECT * FROM records WHERE rowid > :mark)"
+_BATCH = "(SELECT * FROM records NOT INDEXED WHERE rowid > :mark)"  # by rowid, never a lookup
 SIDE_FILLS = tuple(
     f"INSERT INTO {table} {rows.format(rows=_BATCH)}"
     for table, rows in {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}.items()
@@ -74,7 +75,7 @@ def build(index: RefreshingIndex, head: str, *, walk: bool = False) -> sqlite3.C
         db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
-        db.executescript(SCHEMA + FIGURE_TABLES_SQL + DUPKEYS_TABLE)
+        db.executescript(SCHEMA + FIGURE_TABLES_SQL + DUPKEYS_TABLE + PATH_LOOKUPS)
         index._keyed(db)
         walker = Walk(index.root)
         if walk:
@@ -118,7 +119,7 @@ def fill(
         str(index.root), paths, workers=workers, trusted=trusted, region=index.keys_region()
     ):
         (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM records").fetchone()
-        db.executemany(INSERT, rows)  # no unique lookup yet: each row is a new rowid
+        db.executemany(INSERT, rows)  # each path once: each row is a new rowid
         mark = {"mark": last}
         for side_fill in SIDE_FILLS:
             db.execute(side_fill, mark)

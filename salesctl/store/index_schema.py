@@ -33,11 +33,16 @@ CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
 """
 
-# Created after a build's bulk insert (cheaper than maintaining them row by row). The
-# expression indexes match, character for character, the JSON expressions that
-# reports/facts.py filters on, so SQLite range-scans them instead of parsing every row.
-LOOKUPS = """
+# Created after a build's bulk insert (cheaper than maintaining them row by row), but for
+# the two that lead with the path: a build stores rows in path order, so those only ever
+# append, and it creates them first. The expression indexes match, character for
+# character, the JSON expressions that reports/facts.py filters on, so SQLite range-scans
+# them instead of parsing every row.
+PATH_LOOKUPS = """
 CREATE UNIQUE INDEX IF NOT EXISTS records_path ON records(path);
+CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
+"""
+LOOKUPS = f"""{PATH_LOOKUPS}
 CREATE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE INDEX IF NOT EXISTS records_kind_owner ON records(kind, owner);
 CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
@@ -48,7 +53,6 @@ CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '
 CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
 CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
     json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
-CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
 CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
