@@ -54,13 +54,15 @@ def register(db: sqlite3.Connection, region_of: Callable[[], str]) -> sqlite3.Co
     return db
 
 
-def install(db: sqlite3.Connection, region: str) -> None:
+def install(db: sqlite3.Connection, region: str, *, filled: bool = False) -> None:
     """Create and fill the table from ``records.keys`` (a build: in bulk, lookups after).
-    ``region``: the one the rows' keys were made with."""
+    ``region``: the one the rows' keys were made with; ``filled``: the build filled it
+    already, batch by batch (``index_build.fill``)."""
     db.execute("BEGIN")
     db.execute(DUPKEYS_TABLE)
-    db.execute("DELETE FROM dupkeys")
-    db.execute(DUPKEYS_FILL)
+    if not filled:
+        db.execute("DELETE FROM dupkeys")
+        db.execute(DUPKEYS_FILL)
     db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REGION_KEY, region))
     db.execute("COMMIT")
     db.executescript(DUPKEYS_LOOKUPS)

@@ -33,11 +33,16 @@ CREATE TABLE IF NOT EXISTS dirs(
     path TEXT PRIMARY KEY, parent TEXT, kind TEXT, role TEXT, sig TEXT NOT NULL) WITHOUT ROWID;
 """
 
-# Created after a build's bulk insert (cheaper than maintaining them row by row). The
-# expression indexes match, character for character, the JSON expressions that
-# reports/facts.py filters on, so SQLite range-scans them instead of parsing every row.
-LOOKUPS = """
+# Created after a build's bulk insert (cheaper than maintaining them row by row), but for
+# the two that lead with the path: a build stores rows in path order, so those only ever
+# append, and it creates them first. The expression indexes match, character for
+# character, the JSON expressions that reports/facts.py filters on, so SQLite range-scans
+# them instead of parsing every row.
+PATH_LOOKUPS = """
 CREATE UNIQUE INDEX IF NOT EXISTS records_path ON records(path);
+CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
+"""
+LOOKUPS = f"""{PATH_LOOKUPS}
 CREATE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE INDEX IF NOT EXISTS records_kind_owner ON records(kind, owner);
 CREATE INDEX IF NOT EXISTS records_kind_team ON records(kind, team);
@@ -48,7 +53,6 @@ CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '
 CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
 CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
     json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
-CREATE INDEX IF NOT EXISTS records_kind_path ON records(kind, path, sig);
 CREATE INDEX IF NOT EXISTS records_at_day
     ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
@@ -60,7 +64,8 @@ CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 
 # What each record shares with whom (scopes.shares_of, computed when the file is parsed and
 # kept as JSON in ``records.shares``), one row per share so a member's are one lookup.
-# Filled in bulk after a build, then kept in step by triggers; an INSERT OR REPLACE does not
+# Filled by a build batch by batch as it stores the rows (index_build.py; the INSERT below
+# fills an in-memory index), then kept in step by triggers; an INSERT OR REPLACE does not
 # fire the delete trigger, so the insert trigger clears the replaced row's shares first.
 _FIELDS = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(5))  # scopes.Share's
 # The shares of the records in {rows} (a table, or a subquery of records' rows).
@@ -175,7 +180,8 @@ FIGURE_ROWS = {  # each figures' table and the rows it holds
 }
 FIGURE_TABLES = tuple(FIGURE_ROWS)
 # day and the others untyped: values compare as the JSON held them, as the old queries did
-FIGURES = f"""
+# (the tables alone: a build creates them first and fills them while it stores the rows)
+FIGURE_TABLES_SQL = """
 CREATE TABLE IF NOT EXISTS activities(path TEXT NOT NULL, kind TEXT NOT NULL, author, day, status);
 CREATE TABLE IF NOT EXISTS stage_entries(
     path TEXT NOT NULL, kind TEXT NOT NULL, id, owner, seq, stage, day, current);
@@ -184,6 +190,8 @@ CREATE TABLE IF NOT EXISTS instalments(path TEXT NOT NULL, seq, due, cents);
 CREATE TABLE IF NOT EXISTS contract_terms(
     path TEXT NOT NULL, id, owner, team, pool, customer, title, signed, status, cancelled, cents);
 CREATE TABLE IF NOT EXISTS payment_figures(path TEXT NOT NULL, parent, day, cents);
+"""
+FIGURES = f"""{FIGURE_TABLES_SQL}
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
 INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}

@@ -26,7 +26,7 @@ import re
 import stat
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from salesctl import sealing, yamlio
 from salesctl.model.dupkeys import phone_key
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
-from salesctl.scopes import shares_of
+from salesctl.scopes import Share, shares_of
 from salesctl.store import manifests
 from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
@@ -57,6 +57,11 @@ Row = tuple[
     str | None,
     str | None,
 ]
+
+# json.dumps(..., ensure_ascii=False) builds an encoder per call (three per row); the same
+# encoder, once. No value here is cyclic (fresh containers from to_json and the parsers).
+_dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_SHARE_FIELDS = tuple(f.name for f in fields(Share))  # dataclasses.astuple, without its deep copy
 
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
 PARALLEL_MIN_FILES = 2000  # below this, forking workers costs more than it saves
@@ -384,9 +389,9 @@ def row_of_written(
 
 
 def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:
-    data = json.dumps(to_json(record.data), ensure_ascii=False) if record.data else None
+    data = _dumps(to_json(record.data)) if record.data else None
     problems = (
-        json.dumps([[p.where, p.message, p.field] for p in record.problems], ensure_ascii=False)
+        _dumps([[p.where, p.message, p.field] for p in record.problems])
         if record.problems
         else None
     )
@@ -403,7 +408,7 @@ def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "")
         sig,
         data,
         problems,
-        json.dumps([astuple(s) for s in shares], ensure_ascii=False) if shares else None,
+        _dumps([[getattr(s, name) for name in _SHARE_FIELDS] for s in shares]) if shares else None,
         manifests.sealed_keys(root, loc)
         if record.sealed
         else keys_json(loc.kind.name, record.data, region),
@@ -500,4 +505,6 @@ def parse_many(
     keyring = sealing.active()
     init = (root, trusted, region, keyring.secrets, keyring.names)
     with context.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.imap_unordered(_parse_chunk, _chunks(paths, CHUNK))
+        # In order, as one process yields them: a build stores the rows in path order, so
+        # one owner's records sit on neighbouring pages of the index.
+        yield from pool.imap(_parse_chunk, _chunks(paths, CHUNK))
