@@ -54,7 +54,7 @@ FILL_KINDS = {table: _kinds(rows) for table, rows in SIDE_ROWS.items()}
 
 def _fills(rows: Sequence[tuple[Any, ...]]) -> list[str]:
     """The fills that can add a row for these records: an import of leads skips the
-    activities, deals', contracts' and payments' tables (each fill joins every new row)."""
+    activities, deals', contracts' and payments' tables (each fill reads every new row)."""
     kinds = {row[KIND] for row in rows}
     wanted = []
     for table, fill in FILLS.items():
