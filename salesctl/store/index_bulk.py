@@ -3,15 +3,17 @@
 The insert triggers of ``records`` keep the side tables (``shares``, the figures' tables,
 ``dupkeys``) and the change counter in step one row at a time: for 10,000 leads they were
 0.9 s of the 1.1 s insert. When none of the rows' paths is stored yet, those triggers are
-set aside inside the transaction and each side table is filled by one statement over the
-new rows, as a build fills them, then the triggers are put back as they were (DDL is
-transactional in SQLite: a rollback, or a kill, restores them; other connections see the
-schema only once the transaction commits, unchanged). Anything else (a replaced row, an
-index without exactly these triggers) goes through the triggers as before.
+set aside inside the transaction and each side table their kinds have rows in is filled
+by one statement over the new rows, as a build fills them, then the triggers are put back
+as they were (DDL is transactional in SQLite: a rollback, or a kill, restores them; other
+connections see the schema only once the transaction commits, unchanged). Anything else
+(a replaced row, an index without exactly these triggers) goes through the triggers as
+before.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -27,11 +29,44 @@ BULK_MIN = 200  # fewer rows: the triggers cost less than setting them aside
 # The insert triggers this module stands in for, and the side tables they keep.
 TRIGGERS = ("records_shares_insert", "figures_written", "dupkeys_written", "records_changes_insert")
 SIDE_PATHS = {"shares": "source", **dict.fromkeys(FIGURE_ROWS, "path"), "dupkeys": "path"}
-_NEW = "(SELECT r.* FROM temp.bulk_paths b JOIN main.records r ON r.path = b.path)"
-FILLS = tuple(  # what a build fills each side table with, over the new rows only
-    f"INSERT INTO {table} {rows.format(rows=_NEW)}"
-    for table, rows in {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}.items()
-)
+# The new rows: SQLite gives each row inserted without a rowid the largest one + 1 (all
+# ours: the transaction holds the write lock), so a range of rowids finds them without a
+# join of every new path with ``records`` for each fill.
+_NEW = "(SELECT * FROM main.records WHERE rowid > :first)"
+LAST_ROWID = 2**63 - 1  # beyond it SQLite picks rowids at random: no range
+SIDE_ROWS = {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}
+FILLS = {  # what a build fills each side table with, over the new rows only
+    table: f"INSERT INTO {table} {rows.format(rows=_NEW)}" for table, rows in SIDE_ROWS.items()
+}
+KIND, SHARES, KEYS = 2, 10, 11  # columns of a row (index_schema.COLUMNS)
+
+
+def _kinds(rows_sql: str) -> frozenset[str] | None:
+    """The kinds whose records a side table takes rows of (its SELECT names them), or None
+    if it names none (``shares``: any record with shares)."""
+    found = re.findall(r"r\.kind (?:= '(\w+)'|IN \(([^)]*)\))", rows_sql)
+    names = {n for one, many in found for n in (one, *re.findall(r"'(\w+)'", many)) if n}
+    return frozenset(names) or None
+
+
+FILL_KINDS = {table: _kinds(rows) for table, rows in SIDE_ROWS.items()}
+
+
+def _fills(rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """The fills that can add a row for these records: an import of leads skips the
+    activities, deals', contracts' and payments' tables (each fill reads every new row)."""
+    kinds = {row[KIND] for row in rows}
+    wanted = []
+    for table, fill in FILLS.items():
+        of_kinds = FILL_KINDS[table]
+        if of_kinds is not None and not kinds & of_kinds:
+            continue
+        if table == "shares" and all(row[SHARES] is None for row in rows):
+            continue
+        if table == "dupkeys" and all(row[KEYS] is None for row in rows):
+            continue
+        wanted.append(fill)
+    return wanted
 
 
 def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -53,7 +88,8 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None
     stored = db.execute(
         "SELECT 1 FROM temp.bulk_paths b JOIN main.records r ON r.path = b.path LIMIT 1"
     ).fetchone()
-    if stored is not None or len(found) != len(TRIGGERS):
+    (first,) = db.execute("SELECT coalesce(max(rowid), 0) FROM main.records").fetchone()
+    if stored is not None or len(found) != len(TRIGGERS) or first > LAST_ROWID - len(rows):
         db.executemany(INSERT, rows)
         return
     for name in TRIGGERS:
@@ -61,8 +97,8 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None
     db.executemany(INSERT, rows)
     for table, column in SIDE_PATHS.items():  # as each trigger clears before it adds
         db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT path FROM temp.bulk_paths)")
-    for fill in FILLS:
-        db.execute(fill)
+    for fill in _fills(rows):
+        db.execute(fill, {"first": first})
     db.execute(
         "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'changes'", (len(rows),)
     )

@@ -242,14 +242,16 @@ class RefreshingIndex:
         committed: bool,
         commit: str | None = None,
         fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]] | None = None,
+        keys: Mapping[str, list[str]] | None = None,
     ) -> None:
         """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
         uncommitted ones (``--no-commit``) are remembered so the next command sees them.
         A big commit (an import) whose files' ``fields`` are known is stored straight away
-        instead: its rows are made from the fields, not by reading the files back."""
+        instead: its rows are made from the fields (and the duplicate ``keys`` the command
+        made, where it made them), not by reading the files back."""
         self.fresh = False
         big = committed and commit and fields and len(fields) >= DIRECT_ROWS_MIN
-        if big and self._store_committed(str(commit), list(paths), fields or {}):
+        if big and self._store_committed(str(commit), list(paths), fields or {}, keys or {}):
             return
         if committed or not self.repo.owns_root:
             return
@@ -268,6 +270,7 @@ class RefreshingIndex:
         commit: str,
         paths: list[str],
         fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
+        keys: Mapping[str, list[str]],
     ) -> bool:
         """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
         rows of its deleted ones), if the index reflects its parent (this command refreshed
@@ -276,7 +279,7 @@ class RefreshingIndex:
         commit as any other."""
         if self._db is None or not self.repo.owns_root:
             return False  # not opened by this command: the next one reads the commit
-        rows = self._rows_written(paths, fields)
+        rows = self._rows_written(paths, fields, keys)
         if rows is None:
             return False
         written, gone = rows
@@ -300,7 +303,10 @@ class RefreshingIndex:
         return True
 
     def _rows_written(
-        self, paths: list[str], fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]]
+        self,
+        paths: list[str],
+        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
+        keys: Mapping[str, list[str]],
     ) -> tuple[list[parsing.Row], list[str]] | None:
         """(rows of the record files written from plain fields, record files deleted), or
         None if some record file can only be known by reading it."""
@@ -324,7 +330,9 @@ class RefreshingIndex:
             if data is None or loc is None or not stat.S_ISREG(st.st_mode):
                 return None
             sig = parsing.signature(st, time.time_ns())
-            rows.append(parsing.row_of_written(loc, data, sig, region, checked=True))
+            rows.append(
+                parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys.get(path))
+            )
         return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:

@@ -379,17 +379,49 @@ def row_of(
 
 
 def row_of_written(
-    loc: RecordPath, fields: dict[str, Any], sig: str, region: str, *, checked: bool = False
+    loc: RecordPath,
+    fields: dict[str, Any],
+    sig: str,
+    region: str,
+    *,
+    checked: bool = False,
+    keys: list[str] | None = None,
 ) -> Row:
     """The row ``row_for`` would read from a file salesctl just wrote from ``fields`` (a
     ``plain_copy``, dumped by ``yamlio.dumps``), without reading it back. ``checked``: the
-    fields are already as normalising them gives, without a problem (``Transaction.fields``)."""
-    record = Record(loc, fields, ()) if checked else _normalised(loc, fields)
-    return _row(loc, record, sig, region)
+    fields are already as normalising them gives, without a problem (``Transaction.fields``).
+    ``keys``: the record's duplicate keys, made already with ``region`` (an import's guard)."""
+    if not checked:
+        return _row(loc, _normalised(loc, fields), sig, region)
+    return _row(loc, Record(loc, fields, ()), sig, region, plain=True, keys=keys)
 
 
-def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "") -> Row:
-    data = _dumps(to_json(record.data)) if record.data else None
+def _iso(value: dt.date) -> str:
+    """A plain copy's only value JSON has no form for (``to_json`` gives the same)."""
+    return value.isoformat()
+
+
+_dumps_plain = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_iso).encode
+
+
+def _row(
+    loc: RecordPath,
+    record: Record,
+    sig: str,
+    region: str,
+    root: str = "",
+    *,
+    plain: bool = False,
+    keys: list[str] | None = None,
+) -> Row:
+    """``plain``: the fields are a ``plain_copy`` (dates the only values JSON needs
+    converted); ``keys``: the duplicate keys, if made already."""
+    if not record.data:
+        data = None
+    elif plain:
+        data = _dumps_plain(record.data)
+    else:
+        data = _dumps(to_json(record.data))
     problems = (
         _dumps([[p.where, p.message, p.field] for p in record.problems])
         if record.problems
@@ -409,10 +441,18 @@ def _row(loc: RecordPath, record: Record, sig: str, region: str, root: str = "")
         data,
         problems,
         _dumps([[getattr(s, name) for name in _SHARE_FIELDS] for s in shares]) if shares else None,
-        manifests.sealed_keys(root, loc)
-        if record.sealed
-        else keys_json(loc.kind.name, record.data, region),
+        _keys_column(loc, record, region, root, keys),
     )
+
+
+def _keys_column(
+    loc: RecordPath, record: Record, region: str, root: str, keys: list[str] | None
+) -> str | None:
+    if record.sealed:
+        return manifests.sealed_keys(root, loc)
+    if keys is not None:
+        return json.dumps(keys, ensure_ascii=False) if keys else None
+    return keys_json(loc.kind.name, record.data, region)
 
 
 # -- many files: in parallel ------------------------------------------------------------------

@@ -85,12 +85,32 @@ class Transaction:
     # where the file loads back exactly as written: the index stores a big commit's rows
     # from these instead of reading the files back.
     fields: dict[str, tuple[RecordPath, dict[str, Any] | None]] = field(default_factory=dict)
+    # A written lead's duplicate keys, where the command made them already (an import's
+    # guard): its index row takes them instead of making them again.
+    keys: dict[str, list[str]] = field(default_factory=dict)
     _touched: set[str] = field(default_factory=set, repr=False)
 
-    def write(self, loc: RecordPath, data: dict[str, Any]) -> None:
-        canonical = self._stage(loc.path, data, loc)
-        exact = canonical is not None and plain_copy(data) is not None
-        self.fields[loc.path] = (loc, plain_copy(canonical) if exact else None)
+    def write(
+        self,
+        loc: RecordPath,
+        data: dict[str, Any],
+        *,
+        normalised: bool = False,
+        keys: list[str] | None = None,
+    ) -> None:
+        """Stage a record file of ``data``. ``normalised``: the caller has normalised and
+        checked ``data`` already (``validation.checked_fields``); ``keys``: its duplicate
+        keys, as ``model.dupkeys.record_keys`` makes them with the org's region."""
+        canonical = self._stage(loc.path, data, loc, normalised=normalised)
+        if normalised:  # ``data`` is ``canonical``: one copy tells both
+            self.fields[loc.path] = (loc, plain_copy(data))
+        else:
+            exact = canonical is not None and plain_copy(data) is not None
+            self.fields[loc.path] = (loc, plain_copy(canonical) if exact else None)
+        if keys is not None:
+            self.keys[loc.path] = keys
+        else:
+            self.keys.pop(loc.path, None)
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
 
@@ -107,9 +127,15 @@ class Transaction:
     def write_file(self, path: str, content: bytes) -> None:
         self._stage(path, content, parse_path(path))
         self.fields.pop(path, None)
+        self.keys.pop(path, None)
 
     def _stage(
-        self, path: str, content: dict[str, Any] | bytes, loc: RecordPath | None
+        self,
+        path: str,
+        content: dict[str, Any] | bytes,
+        loc: RecordPath | None,
+        *,
+        normalised: bool = False,
     ) -> dict[str, Any] | None:
         """Every file a command writes comes through here, so every record file is checked
         as ``check`` would check it before anything is written: no command can commit a
@@ -117,7 +143,9 @@ class Transaction:
         Returns a record's fields as a reader normalises them."""
         canonical = None
         if loc is not None:
-            content, canonical = checked_fields(self.store.config, loc, content)
+            content, canonical = checked_fields(
+                self.store.config, loc, content, normalised=normalised
+            )
         assert isinstance(content, bytes)  # only write() passes fields, always with a loc
         self.change.writes[path] = content
         return canonical
@@ -125,6 +153,7 @@ class Transaction:
     def delete(self, path: str) -> None:
         self.change.writes.pop(path, None)
         self.fields.pop(path, None)
+        self.keys.pop(path, None)
         self.change.deletes.add(path)
 
     def move_dir(self, old_dir: str, new_dir: str) -> None:
@@ -145,6 +174,7 @@ class Transaction:
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
                 self.fields.pop(rel, None)
+                self.keys.pop(rel, None)
 
     def _touch(self, record_id: str) -> None:
         if record_id not in self._touched:
@@ -355,7 +385,11 @@ class Store:
                 message=tx.message(),
                 commit=opts.commit,
                 alongside=lambda commit: self.index.note_written(
-                    tx.change.paths, committed=opts.commit, commit=commit, fields=tx.fields
+                    tx.change.paths,
+                    committed=opts.commit,
+                    commit=commit,
+                    fields=tx.fields,
+                    keys=tx.keys,
                 ),
             )
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one

@@ -46,11 +46,14 @@ def _read_as_check(
 
 
 def checked_fields(
-    config: Config, loc: RecordPath, record: dict[str, Any] | bytes
+    config: Config, loc: RecordPath, record: dict[str, Any] | bytes, *, normalised: bool = False
 ) -> tuple[bytes, dict[str, Any]]:
     """The bytes of a record file about to be staged (``record``: its fields, or its bytes
     as they are), or ``InvalidRecord`` if ``check`` would refuse the file; and its fields as
-    a reader normalises them (so the index need not normalise a written file again)."""
+    a reader normalises them (so the index need not normalise a written file again).
+    ``normalised``: the fields are as ``Kind.normalise`` returned them and neither it nor
+    ``rules.record_problems`` found a problem (an import checks each row as it builds it,
+    naming the row): only what the file's place and bytes show is checked here."""
     if isinstance(record, bytes):
         content = record
         data = yamlio.loads(content, source=loc.path)  # size, UTF-8, YAML: YamlError
@@ -62,7 +65,10 @@ def checked_fields(
             raise InvalidRecord([_undecodable(loc, data)]) from None
         if len(content) > yamlio.MAX_FILE_BYTES:
             raise InvalidRecord([_oversized(loc, data, len(content))])
-    canonical, problems = _read_as_check(config, loc, data)
+    if normalised and isinstance(record, dict):
+        canonical, problems = record, owner_problems(config, loc) + link_problems(loc, record)
+    else:
+        canonical, problems = _read_as_check(config, loc, data)
     if problems:
         raise InvalidRecord(problems)
     return content, canonical

@@ -136,6 +136,8 @@ def build_rows(
                 elif target.startswith("custom."):
                     name = target.removeprefix("custom.")
                     data.setdefault("custom", {})[name] = coerce_custom(custom_specs[name], text)
+                elif target == "phone" and isinstance(text, str):  # checked and coerced
+                    data[target] = input_value(config, target, text)
                 else:
                     data[target] = LEAD.by_name[target].coerce(input_value(config, target, text))
             except ValueError as exc:
@@ -276,9 +278,15 @@ def import_leads(
             row_id = row.data.pop("_id")
             owner = owners[row.number]
             scopes.check_write(config, actor, "lead.import", owner, record=row_id)
-            try:  # what only the written file shows (its size) is checked as it is staged
+            # Normalised and checked as the row was built, keyed for the guard: staging it
+            # checks only what its file shows (its size, its place), and the index row
+            # takes these keys.
+            try:
                 tx.write(
-                    RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner), row.data
+                    RecordPath(record_file(owner, LEAD, row_id), LEAD, row_id, owner),
+                    row.data,
+                    normalised=True,
+                    keys=row_keys[row.number],
                 )
             except InvalidRecord as exc:
                 problems += [
