@@ -69,58 +69,7 @@ class Trees:
         return write([entries[""]])[0]
 
     def _read_trees(self, base: str | None, dirs: Sequence[str]) -> dict[str, Entries]:
-        """{directory: {name: (mode, type, id)}} of ``dirs`` in commit ``base`` (empty for
-        directories it does not have)."""
-        entries: dict[str, Entries] = {d: {} for d in dirs}
-        if base is None:
-            return entries
-        by_depth: dict[int, list[str]] = {}
-        for directory in dirs:
-            by_depth.setdefault(directory.count("/") + bool(directory), []).append(directory)
-        for depth in sorted(by_depth):
-            # Parents first, and only the directories a parent lists: looking up thousands of
-            # new directories (an import) in a big tree costs seconds in ``cat-file``.
-            # Each by the id its parent lists: ``base:dir`` would make git inflate and scan
-            # every tree on the way again (10 ms a directory in a pool of 66,000 leads).
-            wanted: dict[str, str] = {}
-            for directory in by_depth[depth]:
-                parent, _, name = directory.rpartition("/")
-                if not directory:
-                    wanted[directory] = f"{base}^{{tree}}"
-                elif entries[parent].get(name, ("",))[0] == "040000":
-                    wanted[directory] = entries[parent][name][2]
-            if wanted:
-                self._read_tree_batch(list(wanted), list(wanted.values()), entries)
-        return entries
-
-    def _read_tree_batch(
-        self, dirs: Sequence[str], names: Sequence[str], entries: dict[str, Entries]
-    ) -> None:
-        out = self.repo.run_bytes(
-            "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode()
-        )
-        pos = 0
-        for directory in dirs:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            pos = end + 1
-            if header[-1] == b"missing" or len(header) != 3:
-                continue
-            size = int(header[2])
-            body, pos = out[pos : pos + size], pos + size + 1
-            if header[1] != b"tree":
-                continue  # a file where a directory is wanted: replaced
-            table, at = entries[directory], 0
-            width = len(header[0]) // 2  # bytes of an object id (20 for SHA-1)
-            while at < len(body):
-                space = body.index(b" ", at)
-                nul = body.index(b"\0", space)
-                mode = body[at:space].decode()
-                name = body[space + 1 : nul].decode("utf-8", "surrogateescape")
-                oid = body[nul + 1 : nul + 1 + width].hex()
-                kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
-                table[name] = (mode.rjust(6, "0"), kind, oid)
-                at = nul + 1 + width
+        return read_trees(self.repo.run_bytes, base, dirs)
 
     def mktree(self, trees: Sequence[Entries]) -> list[str]:
         """Write ``trees`` ({name: (mode, type, id)}) as git tree objects; their ids."""
@@ -209,3 +158,62 @@ def _tree_object(tree: Entries) -> bytes:
         )
     entries.sort()
     return b"".join([entry for _key, entry in entries])
+
+
+def read_trees(
+    run_bytes: Callable[..., bytes], base: str | None, dirs: Sequence[str]
+) -> dict[str, Entries]:
+    """{directory: {name: (mode, type, id)}} of ``dirs`` in commit ``base`` (empty for
+    directories it does not have)."""
+    entries: dict[str, Entries] = {d: {} for d in dirs}
+    if base is None:
+        return entries
+    by_depth: dict[int, list[str]] = {}
+    for directory in dirs:
+        by_depth.setdefault(directory.count("/") + bool(directory), []).append(directory)
+    for depth in sorted(by_depth):
+        # Parents first, and only the directories a parent lists: looking up thousands of
+        # new directories (an import) in a big tree costs seconds in ``cat-file``.
+        # Each by the id its parent lists: ``base:dir`` would make git inflate and scan
+        # every tree on the way again (10 ms a directory in a pool of 66,000 leads).
+        wanted: dict[str, str] = {}
+        for directory in by_depth[depth]:
+            parent, _, name = directory.rpartition("/")
+            if not directory:
+                wanted[directory] = f"{base}^{{tree}}"
+            elif entries[parent].get(name, ("",))[0] == "040000":
+                wanted[directory] = entries[parent][name][2]
+        if wanted:
+            _read_tree_batch(run_bytes, list(wanted), list(wanted.values()), entries)
+    return entries
+
+
+def _read_tree_batch(
+    run_bytes: Callable[..., bytes],
+    dirs: Sequence[str],
+    names: Sequence[str],
+    entries: dict[str, Entries],
+) -> None:
+    out = run_bytes("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode())
+    pos = 0
+    for directory in dirs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing" or len(header) != 3:
+            continue
+        size = int(header[2])
+        body, pos = out[pos : pos + size], pos + size + 1
+        if header[1] != b"tree":
+            continue  # a file where a directory is wanted: replaced
+        table, at = entries[directory], 0
+        width = len(header[0]) // 2  # bytes of an object id (20 for SHA-1)
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            mode = body[at:space].decode()
+            name = body[space + 1 : nul].decode("utf-8", "surrogateescape")
+            oid = body[nul + 1 : nul + 1 + width].hex()
+            kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
+            table[name] = (mode.rjust(6, "0"), kind, oid)
+            at = nul + 1 + width
