@@ -209,15 +209,20 @@ ROW_TARGETS = ("company", "name", "email", "phone", "stage", "created", "tags", 
                "custom.region")  # fmt: skip
 
 
+def built_row(tmp_path_factory: Any, cells: dict[str, str]) -> tuple[Path, Any, list[Any]]:
+    """A fresh store, its config, and the rows ``build_rows`` makes of one CSV row."""
+    root = make_store(tmp_path_factory.mktemp("s") / "store", CONFIG + CUSTOM)
+    config = Store(root).config
+    built, _problems = build_rows(config, [(2, cells)], dict(zip(cells, ROW_TARGETS, strict=True)))
+    return root, config, built
+
+
 @settings(max_examples=200, deadline=None)
 @given(cells=ROW)
 def test_a_built_row_is_as_normalising_its_file_gives_without_a_problem(
     tmp_path_factory: Any, cells: dict[str, str]
 ) -> None:
-    root = make_store(tmp_path_factory.mktemp("s") / "store", CONFIG + CUSTOM)
-    config = Store(root).config
-    mapping = dict(zip(cells, ROW_TARGETS, strict=True))
-    built, _problems = build_rows(config, [(2, cells)], mapping)
+    _root, config, built = built_row(tmp_path_factory, cells)
     for row in built:
         loaded = yamlio.loads(yamlio.dumps(row.data).encode(), source="x")  # as check reads it
         canonical, found = LEAD.normalise(loaded, "x")
@@ -231,10 +236,7 @@ def test_a_built_row_is_as_normalising_its_file_gives_without_a_problem(
 def test_a_row_from_checked_fields_and_the_guards_keys_is_the_row_its_file_gives(
     tmp_path_factory: Any, cells: dict[str, str]
 ) -> None:
-    root = make_store(tmp_path_factory.mktemp("s") / "store", CONFIG + CUSTOM)
-    config = Store(root).config
-    mapping = dict(zip(cells, ROW_TARGETS, strict=True))
-    built, _problems = build_rows(config, [(2, cells)], mapping)
+    root, config, built = built_row(tmp_path_factory, cells)
     for row in built:
         copied = plain_copy(row.data)
         if copied is None:
