@@ -307,7 +307,7 @@ def main() -> None:
     import yaml
 
     cast = cast_of(b, store)
-    from salesctl.store import parsing
+    from salesctl.store import accelerator
 
     director = cast.director
     py, sc = b.py, cast.sc
@@ -354,7 +354,7 @@ def main() -> None:
     cold, cold_rss = b.median(lambda i: list_mine, env, before=drop_index)
     b.runs = runs
     b.add("index", "cold build (+ lead list)", cold, "parse", parse_floor, 0.5, cold_rss)
-    if parsing._accelerator() is not None:  # the row: without the accelerator
+    if accelerator.accelerator() is not None:  # the row: without the accelerator
         b.runs = min(args.cold_runs, args.runs)
         plain_env = {**env, "SALESCTL_YAML": "pyyaml"}
         cold, cold_rss = b.median(lambda i: list_mine, plain_env, before=drop_index)
@@ -426,7 +426,7 @@ def main() -> None:
         f"Median of {args.runs} runs. Machine: {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"load average {load[0]:.1f} at the end (a shared machine: figures are noisy). "
-        f"YAML parser: {parsing.parser_name()}.",
+        f"YAML parser: {accelerator.parser_name()}.",
         "",
         "| floor | seconds |",
         "|---|---:|",

@@ -39,7 +39,7 @@ from salesctl import git_journal
 from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
-from salesctl.git_trees import Pack, Trees, read_trees
+from salesctl.git_trees import LOOKUP_MAX, Pack, Trees, listed_blob_ids
 
 TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
@@ -485,31 +485,6 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
 
 def _write_json_atomic(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data).encode())
-
-
-LOOKUP_MAX = 32  # more paths than this: their blob ids from the trees along them, not rev:path
-
-
-def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str]:
-    """{path: blob id} in ``rev`` of those of ``paths`` that are files there, from the trees
-    along them, each read once by its id (``git_trees.read_trees``; ``run``: git's bytes).
-
-    git finds ``rev:path`` by inflating and scanning each tree on the way, once per name:
-    in a pool of 66,000 leads that is 10-13 ms a name (100 names: 1.4 s; a report that
-    asked for 50,000 ran for minutes); a few names in a rep's directory cost 0.3 ms each,
-    less than reading the trees level by level (a git process per level)."""
-    dirs = {""}
-    for path in paths:
-        parts = path.split("/")
-        dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
-    entries = read_trees(run, rev, sorted(dirs))
-    ids: dict[str, str] = {}
-    for path in paths:
-        parent, _, name = path.rpartition("/")
-        found = entries.get(parent, {}).get(name)
-        if found is not None and found[1] == "blob":
-            ids[path] = found[2]
-    return ids
 
 
 def parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:

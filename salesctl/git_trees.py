@@ -217,3 +217,28 @@ def _read_tree_batch(
             kind = "tree" if mode == "40000" else "commit" if mode == "160000" else "blob"
             table[name] = (mode.rjust(6, "0"), kind, oid)
             at = nul + 1 + width
+
+
+LOOKUP_MAX = 32  # more paths than this: their blob ids from the trees along them, not rev:path
+
+
+def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str]:
+    """{path: blob id} in ``rev`` of those of ``paths`` that are files there, from the trees
+    along them, each read once by its id (``git_trees.read_trees``; ``run``: git's bytes).
+
+    git finds ``rev:path`` by inflating and scanning each tree on the way, once per name:
+    in a pool of 66,000 leads that is 10-13 ms a name (100 names: 1.4 s; a report that
+    asked for 50,000 ran for minutes); a few names in a rep's directory cost 0.3 ms each,
+    less than reading the trees level by level (a git process per level)."""
+    dirs = {""}
+    for path in paths:
+        parts = path.split("/")
+        dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    entries = read_trees(run, rev, sorted(dirs))
+    ids: dict[str, str] = {}
+    for path in paths:
+        parent, _, name = path.rpartition("/")
+        found = entries.get(parent, {}).get(name)
+        if found is not None and found[1] == "blob":
+            ids[path] = found[2]
+    return ids

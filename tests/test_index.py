@@ -21,7 +21,7 @@ import pytest
 from conftest import git
 
 from salesctl.git_trees import Trees
-from salesctl.store import parsing
+from salesctl.store import accelerator, parsing
 from salesctl.store.store import Store
 from salesctl.store.watch import Walk
 
@@ -435,7 +435,7 @@ def _both(text: str) -> tuple[Any, Any]:
 
     def accelerated() -> Any:
         try:
-            return repr(parsing.load_yaml(text.encode(), "f"))
+            return repr(accelerator.load_yaml(text.encode(), "f"))
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
 
@@ -443,7 +443,7 @@ def _both(text: str) -> tuple[Any, Any]:
 
 
 @pytest.mark.skipif(
-    parsing._accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
+    accelerator.accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
 )
 @pytest.mark.parametrize("scalar", TRICKY_SCALARS)
 def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> None:
@@ -457,7 +457,7 @@ def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> Non
 
 
 @pytest.mark.skipif(
-    parsing._accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
+    accelerator.accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
 )
 @pytest.mark.parametrize("text", TRICKY_DOCUMENTS)
 def test_the_accelerator_reads_tricky_documents_as_pyyaml_does(text: str) -> None:

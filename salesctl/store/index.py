@@ -19,7 +19,7 @@ from typing import Any
 
 from salesctl.model.kinds import KINDS
 from salesctl.scopes import Shares
-from salesctl.store import parsing
+from salesctl.store import accelerator
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.watch import below
 
@@ -210,7 +210,7 @@ class Index(RefreshingIndex):
                 for p, r in db.execute("SELECT path, reason FROM strays ORDER BY path")
             ],
             "worktree_check": self.worktree_check() if self.repo.owns_root else None,
-            "yaml_parser": parsing.parser_name(),
+            "yaml_parser": accelerator.parser_name(),
             "refreshed": dict(self.last_refresh),
         }
 

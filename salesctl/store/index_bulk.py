@@ -13,17 +13,22 @@ before.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
-from collections.abc import Sequence
+import stat
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from salesctl.store import parsing
 from salesctl.store.index_schema import (
     DUPKEY_ROWS,
     FIGURE_ROWS,
     INSERT,
     SHARE_ROWS,
 )
+from salesctl.store.layout import RecordPath, parse_path
 
 BULK_MIN = 200  # fewer rows: the triggers cost less than setting them aside
 # The insert triggers this module stands in for, and the side tables they keep.
@@ -105,3 +110,37 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None
     for name in TRIGGERS:
         db.execute(found[name])
     db.execute("DELETE FROM temp.bulk_paths")
+
+
+def rows_written(
+    root: str,
+    region: str,
+    paths: Sequence[str],
+    fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
+    keys: Mapping[str, list[str]],
+) -> tuple[list[parsing.Row], list[str]] | None:
+    """(rows of the record files a commit wrote from plain ``fields``, record files it
+    deleted), or None if some record file can only be known by reading it. ``keys``: the
+    duplicate keys the command made already (an import's guard), by path."""
+    rows: list[parsing.Row] = []
+    gone: list[str] = []
+    for path in paths:
+        loc, data = fields.get(path, (None, None))
+        if loc is None and parse_path(path) is None:
+            continue  # not a record file (an attachment): the index holds none
+        try:
+            st = os.lstat(f"{root}/{path}")
+        except FileNotFoundError:
+            if loc is not None:
+                return None
+            gone.append(path)
+            continue
+        except OSError:
+            return None
+        if data is None or loc is None or not stat.S_ISREG(st.st_mode):
+            return None
+        sig = parsing.signature(st, time.time_ns())
+        rows.append(
+            parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys.get(path))
+        )
+    return rows, gone

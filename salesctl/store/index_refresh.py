@@ -25,7 +25,6 @@ import json
 import os
 import sqlite3
 import stat
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -279,7 +278,7 @@ class RefreshingIndex:
         commit as any other."""
         if self._db is None or not self.repo.owns_root:
             return False  # not opened by this command: the next one reads the commit
-        rows = self._rows_written(paths, fields, keys)
+        rows = index_bulk.rows_written(str(self.root), self.keys_region(), paths, fields, keys)
         if rows is None:
             return False
         written, gone = rows
@@ -301,39 +300,6 @@ class RefreshingIndex:
         self._caught_up = True  # at the new commit; what this command looked at stays looked at
         self._head = commit
         return True
-
-    def _rows_written(
-        self,
-        paths: list[str],
-        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
-        keys: Mapping[str, list[str]],
-    ) -> tuple[list[parsing.Row], list[str]] | None:
-        """(rows of the record files written from plain fields, record files deleted), or
-        None if some record file can only be known by reading it."""
-        root = str(self.root)
-        region = self.keys_region()
-        rows: list[parsing.Row] = []
-        gone: list[str] = []
-        for path in paths:
-            loc, data = fields.get(path, (None, None))
-            if loc is None and parse_path(path) is None:
-                continue  # not a record file (an attachment): the index holds none
-            try:
-                st = os.lstat(f"{root}/{path}")
-            except FileNotFoundError:
-                if loc is not None:
-                    return None
-                gone.append(path)
-                continue
-            except OSError:
-                return None
-            if data is None or loc is None or not stat.S_ISREG(st.st_mode):
-                return None
-            sig = parsing.signature(st, time.time_ns())
-            rows.append(
-                parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys.get(path))
-            )
-        return rows, gone
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))

@@ -5,13 +5,8 @@ and every core on a cold build.
   signature describes exactly the bytes parsed); anything but a regular file (a symlink, a
   directory, a named pipe, a socket, a device) is a problem of the record and is never
   opened (a FIFO would block the command forever); ancestors are checked once per directory.
-- Parsing: PyYAML's libyaml ``CSafeLoader`` (through ``yamlio``) is the reference. If the
-  optional ``yaml_rs`` package is installed, documents it provably reads the same way are
-  parsed by it instead (about 8x faster on our files). PyYAML is YAML 1.1 and yaml_rs YAML 1.2,
-  so anything where the two could differ (``yes``/``on``, ``012``, ``1e3``, timestamps without
-  seconds, anchors, tags, merge keys, duplicate keys, errors) goes to PyYAML; see
-  ``_needs_reference``. ``SALESCTL_YAML=pyyaml`` turns the accelerator off;
-  ``SALESCTL_YAML=verify`` parses every file both ways and raises on any difference.
+- Parsing: PyYAML's libyaml ``CSafeLoader`` (through ``yamlio``) is the reference; the
+  optional ``yaml_rs`` parses what it provably reads the same way (``accelerator.py``).
 - Parallelism: ``parse_many`` forks one worker per core for batches worth it (a cold build).
 """
 
@@ -19,10 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import functools
 import json
 import os
-import re
 import stat
 import time
 from collections.abc import Iterable, Iterator
@@ -36,6 +29,7 @@ from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
 from salesctl.scopes import Share, shares_of
 from salesctl.store import manifests
+from salesctl.store.accelerator import accelerator, load_yaml
 from salesctl.store.index_dupkeys import keys_json
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.plain_copy import plain_copy as plain_copy  # what store.py writes from
@@ -66,137 +60,6 @@ _SHARE_FIELDS = tuple(f.name for f in fields(Share))  # dataclasses.astuple, wit
 RACY_NS = 50_000_000  # a file this fresh may change again within the file system's tick
 PARALLEL_MIN_FILES = 2000  # below this, forking workers costs more than it saves
 CHUNK = 400
-
-
-# -- the optional accelerator -----------------------------------------------------------------
-
-
-def _load_accelerator() -> Any:
-    if os.environ.get("SALESCTL_YAML", "").lower() == "pyyaml":
-        return None
-    try:
-        import yaml_rs  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return yaml_rs
-
-
-@functools.cache
-def _accelerator() -> tuple[Any, _Guard] | None:
-    """yaml_rs and the guard it needs, loaded on the first parse: importing its native
-    module and compiling the guard's patterns costs ~30 ms, which a warm read (nothing to
-    parse) should not pay. None without it."""
-    module = _load_accelerator()
-    return None if module is None else (module, _Guard())
-
-
-_VERIFY = os.environ.get("SALESCTL_YAML", "").lower() == "verify"
-
-
-class _Guard:
-    """Raw text that yaml_rs (YAML 1.2) and PyYAML (YAML 1.1) may read differently, or that
-    our reference refuses (anchors, aliases): tags, anchors and aliases, directives and
-    document markers, merge keys, numbers with a leading zero or 0o and exponents (1e3 is a
-    string in 1.1), times without seconds, tabs, CRs, a byte-order mark, characters libyaml
-    refuses or treats as line breaks. False alarms only cost speed. Cheap substring tests
-    come first. Compiled with the accelerator, on the first parse."""
-
-    def __init__(self) -> None:
-        self.first, self.typed = _implicit_resolver()
-        self.token = re.compile(r"(?:^|[\s\[{,])[&*!][^\s,\]}]", re.MULTILINE)
-        self.document = re.compile(r"^(?:%|---|\.\.\.)", re.MULTILINE)
-        self.number_hint = re.compile(r"[\s\[{,][-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])")
-        self.number = re.compile(  # as a whole scalar: ": 012", "- 1e3"; not "+44 20 0766"
-            r"(?:^|[:?-] |[\[{,])[ ]*[-+]?(?:0[0-9_o]|[0-9._]*[0-9][eE])[0-9a-fA-F_.oxX]*"
-            r"(?:[eE][-+]?[0-9]*)?"
-            r"(?=[ \t]*(?:$|[,\]}#]|:[ \t]|:$))",
-            re.MULTILINE,
-        )
-        self.time_without_seconds = re.compile(  # starts with ':': re scans for it quickly
-            r":(?:(?<=[^:0-9+-][0-9]:)|(?<=[^:0-9+-][0-9][0-9]:)|(?<=^[0-9]:)|(?<=^[0-9][0-9]:))"
-            r"[0-9]{2}(?!:?[0-9])",
-            re.MULTILINE,
-        )
-        self.odd_character = re.compile(
-            "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-            "\U00010000-\U0010ffff]"
-        )
-
-    def risky(self, text: str) -> bool:
-        return bool(
-            (("&" in text or "*" in text or "!" in text) and self.token.search(text))
-            or (("%" in text or "---" in text or "..." in text) and self.document.search(text))
-            or "<<" in text
-            or (self.number_hint.search(text) and self.number.search(text))
-            or text[:1] in "-+.0123456789"
-            or self.time_without_seconds.search(text)
-            or self.odd_character.search(text)
-        )
-
-
-def _implicit_resolver() -> tuple[frozenset[str], re.Pattern[str]]:
-    """The first characters and the patterns of YAML 1.1's implicit types (PyYAML's own)."""
-    import yaml
-
-    table = yaml.resolver.Resolver.yaml_implicit_resolvers
-    patterns = {regexp.pattern for entries in table.values() for _tag, regexp in entries}
-    union = "|".join(f"(?:{p})" for p in sorted(patterns))
-    return frozenset(k for k in table if k), re.compile(union, re.VERBOSE)
-
-
-_PLAIN_TYPES = (int, float, bool, type(None), dt.date, dt.datetime)
-
-
-def _needs_reference(value: Any, guard: _Guard) -> bool:
-    """Does the loaded document hold something only PyYAML can settle: a string that YAML
-    1.1 would read as another type if unquoted (yes, 1:30, 2026-13-40, ~, =, an empty
-    string), a type PyYAML never produces (a time of day, a tuple key), or NaN?"""
-    typed, first = guard.typed, guard.first
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if not item or (item[0] in first and typed.match(item)):
-                return True
-        elif kind is dict:
-            for key, sub in item.items():
-                stack.append(key)
-                stack.append(sub)
-        elif kind is list:
-            stack.extend(item)
-        elif kind not in _PLAIN_TYPES or (kind is float and item != item):
-            return True
-    return False
-
-
-def load_yaml(raw: bytes, source: str) -> Any:
-    """Parse one record file's bytes; ``yamlio.YamlError`` for anything unreadable."""
-    accel = _accelerator()
-    if accel is None or len(raw) > yamlio.MAX_FILE_BYTES:
-        return yamlio.loads(raw, source=source)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return yamlio.loads(raw, source=source)  # the reference names the byte
-    module, guard = accel
-    if guard.risky(text):
-        return yamlio.loads(text, source=source)
-    try:
-        data = module.loads(text)
-    except Exception:  # any failure: the reference parser decides and explains
-        return yamlio.loads(text, source=source)
-    if not isinstance(data, dict) or _needs_reference(data, guard):
-        return yamlio.loads(text, source=source)
-    if _VERIFY:
-        reference = yamlio.loads(text, source=source)
-        if repr(reference) != repr(data):
-            raise AssertionError(f"yaml_rs and PyYAML differ on {source}: {data!r} {reference!r}")
-    return data
-
-
-def parser_name() -> str:
-    return "yaml_rs (PyYAML for the rest)" if _accelerator() is not None else "PyYAML (libyaml)"
 
 
 # -- reading files safely ---------------------------------------------------------------------
@@ -540,7 +403,7 @@ def parse_many(
     # The workers inherit libphonenumber and the region's metadata instead of each loading
     # them for its first phone (the duplicate keys).
     phone_key("138 0013 8000", region)
-    _accelerator()  # the same for yaml_rs
+    accelerator()  # the same for yaml_rs
     context = multiprocessing.get_context("fork")
     keyring = sealing.active()
     init = (root, trusted, region, keyring.secrets, keyring.names)

@@ -21,7 +21,8 @@ from typing import Any
 
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
-from salesctl.git import LOOKUP_MAX, GitError, git_env, listed_blob_ids, parse_batch, run_git
+from salesctl.git import GitError, git_env, parse_batch, run_git
+from salesctl.git_trees import LOOKUP_MAX, listed_blob_ids
 from salesctl.model.config import Config, parse_config
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
