@@ -224,7 +224,7 @@ LOOKUP_MAX = 32  # more paths than this: their blob ids from the trees along the
 
 def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str]:
     """{path: blob id} in ``rev`` of those of ``paths`` that are files there, from the trees
-    along them, each read once by its id (``git_trees.read_trees``; ``run``: git's bytes).
+    along them, each read once by its id (``read_trees``; ``run``: git's bytes).
 
     git finds ``rev:path`` by inflating and scanning each tree on the way, once per name:
     in a pool of 66,000 leads that is 10-13 ms a name (100 names: 1.4 s; a report that

@@ -156,7 +156,7 @@ def _differing(
 
 def _blobs(index: RefreshingIndex, head: str, paths: list[str]) -> dict[str, bytes]:
     """Contents of ``paths`` in ``head``, in one ``cat-file --batch`` (missing: left out);
-    many paths' blob ids come from one listing (``git.listed_blob_ids``)."""
+    many paths' blob ids come from the trees along them (``git_trees.listed_blob_ids``)."""
     if len(paths) > LOOKUP_MAX:
         ids = listed_blob_ids(index.repo.run_bytes, head, paths)
         paths = [p for p in paths if p in ids]
