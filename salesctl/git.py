@@ -39,7 +39,7 @@ from salesctl import git_journal
 from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
-from salesctl.git_trees import LOOKUP_MAX, Pack, Trees, listed_blob_ids
+from salesctl.git_trees import Pack, Trees, blob_ids
 
 TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
@@ -261,17 +261,7 @@ class Repo:
         """Blob id in ``commit`` of each path (None where it has no such file)."""
         if not paths or commit is None:
             return {p: None for p in paths}
-        if len(paths) > LOOKUP_MAX:
-            listed = listed_blob_ids(self.run_bytes, commit, paths)
-            return {p: listed.get(p) for p in paths}
-        out = self.run(
-            "cat-file", "--batch-check", input="".join(f"{commit}:{p}\n" for p in paths).encode()
-        )
-        result: dict[str, str | None] = {}
-        for path, line in zip(paths, out.splitlines(), strict=True):
-            parts = line.split()
-            result[path] = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
-        return result
+        return blob_ids(self.run_bytes, commit, paths)
 
     # -- committing ------------------------------------------------------------------------
 

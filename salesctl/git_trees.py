@@ -46,7 +46,7 @@ class Trees:
         for path in changes:
             parts = path.split("/")
             dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
-        entries = self._read_trees(base, sorted(dirs))
+        entries = read_trees(self.repo.run_bytes, base, sorted(dirs))
         for path, blob in changes.items():
             parent, _, name = path.rpartition("/")
             if blob is None:
@@ -67,9 +67,6 @@ class Trees:
                     parent, _, name = directory.rpartition("/")
                     entries[parent].pop(name, None)
         return write([entries[""]])[0]
-
-    def _read_trees(self, base: str | None, dirs: Sequence[str]) -> dict[str, Entries]:
-        return read_trees(self.repo.run_bytes, base, dirs)
 
     def mktree(self, trees: Sequence[Entries]) -> list[str]:
         """Write ``trees`` ({name: (mode, type, id)}) as git tree objects; their ids."""
@@ -220,6 +217,25 @@ def _read_tree_batch(
 
 
 LOOKUP_MAX = 32  # more paths than this: their blob ids from the trees along them, not rev:path
+
+
+def blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str | None]:
+    """The blob id of each path in ``rev`` (None where there is no file), ``run``: git's
+    bytes. A few by name (``rev:path``), more from the trees along them."""
+    if len(paths) > LOOKUP_MAX:
+        listed = listed_blob_ids(run, rev, paths)
+        return {p: listed.get(p) for p in paths}
+    names = "".join(f"{rev}:{p}\n" for p in paths).encode()
+    lines = (
+        run("cat-file", "--batch-check", input=names)
+        .decode("utf-8", "surrogateescape")
+        .splitlines()
+    )
+    ids: dict[str, str | None] = {}
+    for path, line in zip(paths, lines, strict=True):
+        parts = line.split()
+        ids[path] = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
+    return ids
 
 
 def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -> dict[str, str]:

@@ -243,7 +243,7 @@ def test_many_paths_read_through_a_listing_give_what_lookups_give(
         )
 
     by_name = answers()
-    monkeypatch.setattr(salesctl_git, "LOOKUP_MAX", 0)
+    monkeypatch.setattr("salesctl.git_trees.LOOKUP_MAX", 0)
     monkeypatch.setattr("salesctl.ops.collab.gitread.LOOKUP_MAX", 0)
     listed = answers()
     assert listed == by_name

@@ -12,12 +12,10 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from salesctl.store import index_dupkeys, parsing
+from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
-    DUPKEY_ROWS,
     DUPKEYS_TABLE,
-    FIGURE_ROWS,
     FIGURE_TABLES_SQL,
     FIGURES,
     INDEX_VERSION,
@@ -26,7 +24,6 @@ from salesctl.store.index_schema import (
     LOOKUPS,
     PATH_LOOKUPS,
     SCHEMA,
-    SHARE_ROWS,
     SHARES,
     connect,
 )
@@ -35,15 +32,6 @@ from salesctl.store.watch import DirRow, Walk, dir_role
 
 if TYPE_CHECKING:
     from salesctl.store.index_refresh import RefreshingIndex
-
-# Each side table filled from each batch of rows as it is stored (the rows after ``:mark``),
-# while the workers parse the next batches, instead of by one statement over every row once
-# they are done: the same SELECTs the triggers and the bulk path use, rows for rows.
-_BATCH = "(SELECT * FROM records NOT INDEXED WHERE rowid > :mark)"  # by rowid, never a lookup
-SIDE_FILLS = tuple(
-    f"INSERT INTO {table} {rows.format(rows=_BATCH)}"
-    for table, rows in {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}.items()
-)
 
 
 @contextlib.contextmanager
@@ -118,11 +106,13 @@ def fill(
     for rows, _gone in parsing.parse_many(
         str(index.root), paths, workers=workers, trusted=trusted, region=index.keys_region()
     ):
-        (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM records").fetchone()
+        # Each side table filled from each batch as it is stored (the rows after ``first``),
+        # while the workers parse the next ones, not by one statement over every row at the
+        # end: the same SELECTs an import's bulk insert runs, rows for rows.
+        (first,) = db.execute("SELECT coalesce(max(rowid), 0) FROM records").fetchone()
         db.executemany(INSERT, rows)  # each path once: each row is a new rowid
-        mark = {"mark": last}
-        for side_fill in SIDE_FILLS:
-            db.execute(side_fill, mark)
+        for side_fill in index_bulk.fills_for(rows):
+            db.execute(side_fill, {"first": first})
         stored += len(rows)
         progress.update(stored, max(expected, stored))
     db.execute("COMMIT")

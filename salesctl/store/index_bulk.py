@@ -30,6 +30,9 @@ from salesctl.store.index_schema import (
 )
 from salesctl.store.layout import RecordPath, parse_path
 
+# A record file a commit wrote: where, its fields as they load back (None: read the file),
+# its duplicate keys if the command made them (``Transaction.fields``)
+Written = tuple[RecordPath, dict[str, Any] | None, list[str] | None]
 BULK_MIN = 200  # fewer rows: the triggers cost less than setting them aside
 # The insert triggers this module stands in for, and the side tables they keep.
 TRIGGERS = ("records_shares_insert", "figures_written", "dupkeys_written", "records_changes_insert")
@@ -40,7 +43,7 @@ SIDE_PATHS = {"shares": "source", **dict.fromkeys(FIGURE_ROWS, "path"), "dupkeys
 _NEW = "(SELECT * FROM main.records WHERE rowid > :first)"
 LAST_ROWID = 2**63 - 1  # beyond it SQLite picks rowids at random: no range
 SIDE_ROWS = {"shares": SHARE_ROWS, **FIGURE_ROWS, "dupkeys": DUPKEY_ROWS}
-FILLS = {  # what a build fills each side table with, over the new rows only
+FILLS = {  # each side table's rows of the new rows only (a build's batches, an import)
     table: f"INSERT INTO {table} {rows.format(rows=_NEW)}" for table, rows in SIDE_ROWS.items()
 }
 KIND, SHARES, KEYS = 2, 10, 11  # columns of a row (index_schema.COLUMNS)
@@ -57,7 +60,7 @@ def _kinds(rows_sql: str) -> frozenset[str] | None:
 FILL_KINDS = {table: _kinds(rows) for table, rows in SIDE_ROWS.items()}
 
 
-def _fills(rows: Sequence[tuple[Any, ...]]) -> list[str]:
+def fills_for(rows: Sequence[tuple[Any, ...]]) -> list[str]:
     """The fills that can add a row for these records: an import of leads skips the
     activities, deals', contracts' and payments' tables (each fill reads every new row)."""
     kinds = {row[KIND] for row in rows}
@@ -102,7 +105,7 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None
     db.executemany(INSERT, rows)
     for table, column in SIDE_PATHS.items():  # as each trigger clears before it adds
         db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT path FROM temp.bulk_paths)")
-    for fill in _fills(rows):
+    for fill in fills_for(rows):
         db.execute(fill, {"first": first})
     db.execute(
         "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'changes'", (len(rows),)
@@ -116,16 +119,14 @@ def rows_written(
     root: str,
     region: str,
     paths: Sequence[str],
-    fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
-    keys: Mapping[str, list[str]],
+    fields: Mapping[str, Written],
 ) -> tuple[list[parsing.Row], list[str]] | None:
     """(rows of the record files a commit wrote from plain ``fields``, record files it
-    deleted), or None if some record file can only be known by reading it. ``keys``: the
-    duplicate keys the command made already (an import's guard), by path."""
+    deleted), or None if some record file can only be known by reading it."""
     rows: list[parsing.Row] = []
     gone: list[str] = []
     for path in paths:
-        loc, data = fields.get(path, (None, None))
+        loc, data, keys = fields.get(path, (None, None, None))
         if loc is None and parse_path(path) is None:
             continue  # not a record file (an attachment): the index holds none
         try:
@@ -140,7 +141,5 @@ def rows_written(
         if data is None or loc is None or not stat.S_ISREG(st.st_mode):
             return None
         sig = parsing.signature(st, time.time_ns())
-        rows.append(
-            parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys.get(path))
-        )
+        rows.append(parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys))
     return rows, gone

@@ -28,14 +28,20 @@ SQL_VARS = 900
 REGION_KEY = "dupkeys_region"
 
 
-def keys_json(kind: str, data: dict[str, Any] | None, region: str) -> str | None:
-    """``records.keys`` of a record's fields: its keys as JSON, None for none."""
-    if not data or kind not in ("lead", "customer"):
+def keys_json(
+    kind: str, data: dict[str, Any] | None, region: str, made: list[str] | None = None
+) -> str | None:
+    """``records.keys`` of a record's fields: its keys as JSON, None for none. ``made``:
+    the keys, if the command made them already with ``region`` (an import's guard)."""
+    if made is not None:
+        found = made
+    elif not data or kind not in ("lead", "customer"):
         return None
-    try:
-        found = record_keys(kind, data, region)
-    except Exception:  # a broken file must never stop a refresh: it just has no keys
-        found = []
+    else:
+        try:
+            found = record_keys(kind, data, region)
+        except Exception:  # a broken file must never stop a refresh: it just has no keys
+            found = []
     return json.dumps(found, ensure_ascii=False) if found else None
 
 

@@ -43,7 +43,7 @@ from salesctl.store.index_schema import (
     SHARES,
     connect,
 )
-from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
+from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.watch import Changes, Scope, Walk, Watcher, below
 
 WORKTREE_CHECKS = ("stat", "none")
@@ -240,17 +240,16 @@ class RefreshingIndex:
         *,
         committed: bool,
         commit: str | None = None,
-        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]] | None = None,
-        keys: Mapping[str, list[str]] | None = None,
+        fields: Mapping[str, index_bulk.Written] | None = None,
     ) -> None:
         """salesctl wrote ``paths``. Committed ones show up in the next ``git diff``;
         uncommitted ones (``--no-commit``) are remembered so the next command sees them.
         A big commit (an import) whose files' ``fields`` are known is stored straight away
-        instead: its rows are made from the fields (and the duplicate ``keys`` the command
-        made, where it made them), not by reading the files back."""
+        instead: its rows are made from the fields (and the duplicate keys the command made,
+        where it made them), not by reading the files back."""
         self.fresh = False
         big = committed and commit and fields and len(fields) >= DIRECT_ROWS_MIN
-        if big and self._store_committed(str(commit), list(paths), fields or {}, keys or {}):
+        if big and self._store_committed(str(commit), list(paths), fields or {}):
             return
         if committed or not self.repo.owns_root:
             return
@@ -268,8 +267,7 @@ class RefreshingIndex:
         self,
         commit: str,
         paths: list[str],
-        fields: Mapping[str, tuple[RecordPath, dict[str, Any] | None]],
-        keys: Mapping[str, list[str]],
+        fields: Mapping[str, index_bulk.Written],
     ) -> bool:
         """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
         rows of its deleted ones), if the index reflects its parent (this command refreshed
@@ -278,7 +276,7 @@ class RefreshingIndex:
         commit as any other."""
         if self._db is None or not self.repo.owns_root:
             return False  # not opened by this command: the next one reads the commit
-        rows = index_bulk.rows_written(str(self.root), self.keys_region(), paths, fields, keys)
+        rows = index_bulk.rows_written(str(self.root), self.keys_region(), paths, fields)
         if rows is None:
             return False
         written, gone = rows

@@ -304,18 +304,10 @@ def _row(
         data,
         problems,
         _dumps([[getattr(s, name) for name in _SHARE_FIELDS] for s in shares]) if shares else None,
-        _keys_column(loc, record, region, root, keys),
+        manifests.sealed_keys(root, loc)
+        if record.sealed
+        else keys_json(loc.kind.name, record.data, region, keys),
     )
-
-
-def _keys_column(
-    loc: RecordPath, record: Record, region: str, root: str, keys: list[str] | None
-) -> str | None:
-    if record.sealed:
-        return manifests.sealed_keys(root, loc)
-    if keys is not None:
-        return json.dumps(keys, ensure_ascii=False) if keys else None
-    return keys_json(loc.kind.name, record.data, region)
 
 
 # -- many files: in parallel ------------------------------------------------------------------

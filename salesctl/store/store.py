@@ -32,6 +32,7 @@ from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import kind_of_id
 from salesctl.store.index import Index
+from salesctl.store.index_bulk import Written
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import plain_copy, read_record
@@ -82,12 +83,10 @@ class Transaction:
     reseal: list[Any] = field(default_factory=list)  # record dirs to re-encrypt whole
     dup_secret: bytes | None = None  # the org's duplicate-key secret, when this commit makes it
     # A copy of each record's fields as a reader normalises them (``check`` accepted them),
-    # where the file loads back exactly as written: the index stores a big commit's rows
-    # from these instead of reading the files back.
-    fields: dict[str, tuple[RecordPath, dict[str, Any] | None]] = field(default_factory=dict)
-    # A written lead's duplicate keys, where the command made them already (an import's
-    # guard): its index row takes them instead of making them again.
-    keys: dict[str, list[str]] = field(default_factory=dict)
+    # where the file loads back exactly as written, and its duplicate keys where the command
+    # made them already (an import's guard): the index stores a big commit's rows from these
+    # instead of reading the files back.
+    fields: dict[str, Written] = field(default_factory=dict)
     _touched: set[str] = field(default_factory=set, repr=False)
 
     def write(
@@ -103,14 +102,10 @@ class Transaction:
         keys, as ``model.dupkeys.record_keys`` makes them with the org's region."""
         canonical = self._stage(loc.path, data, loc, normalised=normalised)
         if normalised:  # ``data`` is ``canonical``: one copy tells both
-            self.fields[loc.path] = (loc, plain_copy(data))
+            self.fields[loc.path] = (loc, plain_copy(data), keys)
         else:
             exact = canonical is not None and plain_copy(data) is not None
-            self.fields[loc.path] = (loc, plain_copy(canonical) if exact else None)
-        if keys is not None:
-            self.keys[loc.path] = keys
-        else:
-            self.keys.pop(loc.path, None)
+            self.fields[loc.path] = (loc, plain_copy(canonical) if exact else None, keys)
         self.change.deletes.discard(loc.path)
         self._touch(loc.id)
 
@@ -127,7 +122,6 @@ class Transaction:
     def write_file(self, path: str, content: bytes) -> None:
         self._stage(path, content, parse_path(path))
         self.fields.pop(path, None)
-        self.keys.pop(path, None)
 
     def _stage(
         self,
@@ -153,7 +147,6 @@ class Transaction:
     def delete(self, path: str) -> None:
         self.change.writes.pop(path, None)
         self.fields.pop(path, None)
-        self.keys.pop(path, None)
         self.change.deletes.add(path)
 
     def move_dir(self, old_dir: str, new_dir: str) -> None:
@@ -174,7 +167,6 @@ class Transaction:
                 self.change.writes[new_dir + rel[len(old_dir) :]] = content
                 self.change.deletes.add(rel)
                 self.fields.pop(rel, None)
-                self.keys.pop(rel, None)
 
     def _touch(self, record_id: str) -> None:
         if record_id not in self._touched:
@@ -389,7 +381,6 @@ class Store:
                     committed=opts.commit,
                     commit=commit,
                     fields=tx.fields,
-                    keys=tx.keys,
                 ),
             )
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one

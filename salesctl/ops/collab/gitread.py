@@ -22,7 +22,7 @@ from typing import Any
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
 from salesctl.git import GitError, git_env, parse_batch, run_git
-from salesctl.git_trees import LOOKUP_MAX, listed_blob_ids
+from salesctl.git_trees import LOOKUP_MAX, blob_ids
 from salesctl.model.config import Config, parse_config
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
@@ -276,19 +276,8 @@ class GitReader:
         return parse_raw(out.split(b"\0", 1)[1] if not out.startswith(b":") else out)
 
     def blob_ids(self, rev: str, paths: Sequence[str]) -> dict[str, str | None]:
-        """The blob id of each path in ``rev`` (None where there is none), by lookup."""
-        if not paths:
-            return {}
-        if len(paths) > LOOKUP_MAX:
-            listed = listed_blob_ids(self.run, rev, paths)
-            return {p: listed.get(p) for p in paths}
-        names = "".join(f"{rev}:{p}\n" for p in paths).encode()
-        out = self.text("cat-file", "--batch-check", input=names).splitlines()
-        ids: dict[str, str | None] = {}
-        for path, line in zip(paths, out, strict=True):
-            parts = line.split()
-            ids[path] = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
-        return ids
+        """The blob id of each path in ``rev`` (None where there is none)."""
+        return blob_ids(self.run, rev, paths) if paths else {}
 
     # -- blobs ------------------------------------------------------------------------------
 
