@@ -17,6 +17,7 @@ from test_foundation_concurrency import CRASH_POINTS as FOUNDATION_CRASHES
 from test_foundation_concurrency import KILL
 
 from salesctl import git as salesctl_git
+from salesctl import git_trees
 from salesctl.git import PACK_ABOVE, Author, Change, Repo
 from salesctl.git_trees import Pack, Trees
 
@@ -130,6 +131,71 @@ def test_tree_objects_are_sorted_and_written_as_git_mktree_writes_them(tmp_path:
     assert packed[1] == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree
 
 
+def test_a_big_directory_written_as_its_tree_object_gets_git_mktree_s_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Directories over ``BIG_TREE`` entries skip ``git mktree`` (which looks up every
+    entry's object): the same ids, in the order asked, beside small and empty trees."""
+    root = make_store(tmp_path / "store")
+    repo = Repo(root)
+
+    def blob(text: str) -> str:
+        return repo.run("hash-object", "-w", "--stdin", input=text.encode()).strip()
+
+    sub = Trees(repo).mktree([{"lead.yaml": ("100644", "blob", blob("x"))}])[0]
+    big = {f"L-{n:03d}": ("040000", "tree", sub) for n in range(40)}
+    big["L-007.yaml"] = ("100644", "blob", blob("dot"))  # sorts before the directory L-007
+    big["L-007-x"] = ("100755", "blob", blob("#!"))
+    small = {"a": ("100644", "blob", blob("a"))}
+    trees = [big, small, {}, dict(reversed(big.items())), small]
+    expected = Trees(repo).mktree(trees)
+    monkeypatch.setattr(git_trees, "BIG_TREE", len(small))
+    assert Trees(repo).mktree(trees) == expected
+    assert expected[0] == expected[3] and len(set(expected)) == 3
+    assert git(root, "cat-file", "-t", expected[0]).strip() == "tree"  # written, not only hashed
+
+
+@pytest.mark.parametrize("failing", ["commit", "files"])
+def test_a_big_change_that_fails_while_files_and_commit_are_made_together_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A packed change writes its files while its commit is built: either failing rolls the
+    other back, and the branch never moves."""
+    root = seeded(tmp_path / "store")
+    start = git(root, "rev-parse", "HEAD").strip()
+    tracked = git(root, "ls-files", "-s")
+    if failing == "commit":
+        real_commit = Repo._commit
+
+        def broken_commit(self: Repo, *args: Any) -> str:
+            real_commit(self, *args)  # the objects are made, the branch is not moved
+            raise salesctl_git.GitError("commit-tree: simulated failure")
+
+        monkeypatch.setattr(Repo, "_commit", broken_commit)
+    else:
+        real_write = salesctl_git.write_atomic
+        written = []
+
+        def broken_write(target: Path, content: bytes, **kwargs: Any) -> None:
+            if len(written) == 50:
+                raise OSError(28, "No space left on device")
+            written.append(target)
+            real_write(target, content, **kwargs)
+
+        monkeypatch.setattr(salesctl_git, "write_atomic", broken_write)
+
+    repo = Repo(root)
+    with pytest.raises((salesctl_git.GitError, OSError)), repo.lock():
+        repo.apply(big_change(), author=DANA, message="lead.import: big\n", commit=True)
+
+    assert git(root, "rev-parse", "HEAD").strip() == start
+    assert git(root, "ls-files", "-s") == tracked
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not list((root / "pool" / "leads").glob("L-0*"))
+    assert (root / "pool/leads/L-GONE/lead.yaml").exists()
+    assert not repo.journal_path.exists()
+
+
 def test_an_import_over_the_pack_threshold_commits_exactly_its_leads(
     store: Path, cli: Any, tmp_path: Path
 ) -> None:
@@ -159,7 +225,7 @@ def import_csv(path: Path, rows: int) -> Path:
 
 
 CRASH_POINTS = {
-    # files written, the pack not yet
+    # the pack not yet given to git, the files being written alongside (some, all or none)
     "before-pack": f"""
         real = git.Repo.run_bytes
         def patched(self, *args, **kwargs):
