@@ -10,9 +10,12 @@ takes as one file (``index-pack``), where loose objects would cost a file each.
 
 from __future__ import annotations
 
+import bisect
+import re
 import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,8 +23,10 @@ if TYPE_CHECKING:
 
 PACK_TYPES = {b"tree": 2, b"blob": 3}  # git's numbers for object types in a pack
 BIG_TREE = 2000  # entries: a directory bigger than this skips ``git mktree`` (``Trees.mktree``)
+RAW_TREE_BYTES = 64 << 10  # a tree body bigger (≈ 2,000 entries) is read as a ``RawTree``
 
-Entries = dict[str, tuple[str, str, str]]  # one directory: {name: (mode, type, id)}
+Entry = tuple[str, str, str]  # (mode, type, id), as ``git ls-tree`` prints them
+Entries = MutableMapping[str, Entry]  # one directory: {name: (mode, type, id)}
 
 
 class Trees:
@@ -77,9 +82,9 @@ class Trees:
         object itself (``hash-object -t tree``, which checks the object's format: 15 ms)."""
         if not trees:
             return []
-        big = [i for i, tree in enumerate(trees) if len(tree) > BIG_TREE]
+        big = [i for i, tree in enumerate(trees) if _big(tree)]
         if big:
-            ids = self.mktree([t for t in trees if len(t) <= BIG_TREE])
+            ids = self.mktree([t for t in trees if not _big(t)])
             for i in big:
                 body = _tree_object(trees[i])
                 tree_id = self.repo.run("hash-object", "-t", "tree", "-w", "--stdin", input=body)
@@ -155,9 +160,15 @@ def _pack_header(kind: int, size: int) -> bytes:
     return bytes(header)
 
 
+def _big(tree: Entries) -> bool:
+    return isinstance(tree, RawTree) or len(tree) > BIG_TREE
+
+
 def _tree_object(tree: Entries) -> bytes:
     """The body of a git tree object: entries in git's order, where a directory sorts as if
     its name ended in "/", modes in octal without leading zeros (as ``git mktree``)."""
+    if isinstance(tree, RawTree):
+        return tree.body()
     entries = []
     modes: dict[str, bytes] = {}
     for name, (mode, kind, oid) in tree.items():
@@ -168,6 +179,111 @@ def _tree_object(tree: Entries) -> bytes:
         )
     entries.sort()
     return b"".join([entry for _key, entry in entries])
+
+
+class RawTree(MutableMapping[str, Entry]):
+    """A big directory (a pool of 130,000 leads) as git's tree body, not as a dict: decoding
+    every entry to look up and change a few, then encoding them all again, was 0.25 s of
+    each write there. A name is found by bisection in git's order; changes are kept aside
+    and spliced into the body when the tree is written again (``body``)."""
+
+    def __init__(self, body: bytes, width: int) -> None:
+        self._body = body
+        self._width = width
+        # (mode, name, id) of each entry, in the body's order (git's)
+        self._rows: list[tuple[bytes, bytes, bytes]] = re.findall(
+            rb"([0-7]+) ([^\0]*)\0([\s\S]{%d})" % width, body
+        )
+        self._changed: dict[str, Entry | None] = {}  # name -> new entry, None: removed
+        self._len = len(self._rows)
+
+    def _find(self, raw: bytes) -> int | None:
+        """The row of ``raw``, a file's or a directory's name, or None."""
+        for key in (raw, raw + b"/"):
+            i = bisect.bisect_left(self._rows, key, key=_row_key)
+            if i < len(self._rows) and self._rows[i][1] == raw:
+                return i
+        return None
+
+    def _original(self, name: str) -> Entry | None:
+        i = self._find(name.encode("utf-8", "surrogateescape"))
+        if i is None:
+            return None
+        mode, _name, oid = self._rows[i]
+        kind = "tree" if mode == b"40000" else "commit" if mode == b"160000" else "blob"
+        return (mode.decode().rjust(6, "0"), kind, oid.hex())
+
+    def __getitem__(self, name: str) -> Entry:
+        found = self._changed[name] if name in self._changed else self._original(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __setitem__(self, name: str, entry: Entry) -> None:
+        self._len += name not in self
+        self._changed[name] = entry
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._len -= 1
+        self._changed[name] = None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name in self._changed:
+            return self._changed[name] is not None
+        return self._original(name) is not None
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[str]:
+        for _mode, raw, _oid in self._rows:
+            name = raw.decode("utf-8", "surrogateescape")
+            if name not in self._changed:
+                yield name
+        yield from (name for name, entry in self._changed.items() if entry is not None)
+
+    def body(self) -> bytes:
+        """The tree object's body with the changes: the unchanged runs copied as they are."""
+        if not self._changed:
+            return self._body
+        width = self._width
+        ends = list(accumulate(len(m) + len(n) + 2 + width for m, n, _ in self._rows))
+        if (ends[-1] if ends else 0) != len(self._body):
+            from salesctl.git import GitError  # git.py imports this module
+
+            raise GitError(f"a tree object of {len(self._body)} bytes did not read as one")
+        cuts: list[tuple[bytes, int, int, bytes]] = []  # (sort key, start, end, new bytes)
+        for name, entry in self._changed.items():
+            raw = name.encode("utf-8", "surrogateescape")
+            i = self._find(raw)
+            if i is not None:  # drop the old entry where it stood
+                start = ends[i - 1] if i else 0
+                cuts.append((_row_key(self._rows[i]), start, ends[i], b""))
+            if entry is not None:  # the new one where git's order puts it
+                mode, kind, oid = entry
+                key = raw + b"/" if kind == "tree" else raw
+                at = bisect.bisect_left(self._rows, key, key=_row_key)
+                start = ends[at - 1] if at else 0
+                body = b"%o " % int(mode, 8) + raw + b"\0" + bytes.fromhex(oid)
+                cuts.append((key, start, start, body))
+        # in the body's order, new entries at one place in git's; a removal and an insertion
+        # at one place give the same bytes in either order
+        cuts.sort(key=lambda cut: (cut[1], cut[0]))
+        parts, at = [], 0
+        for _key, start, end, new in cuts:
+            parts += [self._body[at:start], new]
+            at = max(at, end)
+        parts.append(self._body[at:])
+        return b"".join(parts)
+
+
+def _row_key(row: tuple[bytes, bytes, bytes]) -> bytes:
+    """git's order: a directory sorts as if its name ended in "/"."""
+    return row[1] + b"/" if row[0] == b"40000" else row[1]
 
 
 def read_trees(
@@ -216,8 +332,11 @@ def _read_tree_batch(
         body, pos = out[pos : pos + size], pos + size + 1
         if header[1] != b"tree":
             continue  # a file where a directory is wanted: replaced
-        table, at = entries[directory], 0
         width = len(header[0]) // 2  # bytes of an object id (20 for SHA-1)
+        if size > RAW_TREE_BYTES:
+            entries[directory] = RawTree(body, width)
+            continue
+        table, at = entries[directory], 0
         while at < len(body):
             space = body.index(b" ", at)
             nul = body.index(b"\0", space)
