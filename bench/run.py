@@ -195,6 +195,18 @@ def reads_and_writes(
     assign = [*sc, "--as", c.team_lead, "lead", "assign"]
     seconds, rss = b.median(lambda i: [*assign, moving[i][:10], "--to", c.teammate], env)
     b.add(family, "lead assign", seconds, "start-up+write", write_target, 1.5, rss)
+    # Writes into the pool's directory, the store's biggest (tens of thousands of leads):
+    # each rewrites its tree, and git checks every lead directory in it. Released, then
+    # claimed back, so the rep ends as they began.
+    pooled = mine[3 + b.runs : 3 + 2 * b.runs]
+    release = [*sc, "--as", c.rep, "lead", "release"]
+    seconds, rss = b.median(lambda i: [*release, pooled[i][:10], "--reason", "bench"], env)
+    b.add(family, "lead release (into the pool)", seconds, "start-up+write", write_target,
+          1.5, rss)  # fmt: skip
+    claim = [*sc, "--as", c.rep, "lead", "claim"]
+    seconds, rss = b.median(lambda i: [*claim, pooled[i][:10]], env)
+    b.add(family, "lead claim (from the pool)", seconds, "start-up+write", write_target,
+          1.5, rss)  # fmt: skip
     return [m for m in mine if m not in moving]
 
 

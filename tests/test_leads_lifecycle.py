@@ -228,6 +228,28 @@ def test_claim_beyond_the_cap_is_refused(store: Path, cli) -> None:
     assert (store / "pool" / "leads" / pool[1] / "lead.yaml").is_file()
 
 
+def test_the_cap_counts_a_reps_hand_edits_and_looks_at_their_directories_only(
+    store: Path, cli
+) -> None:
+    """A claim's count of the rep's open leads sees an uncommitted edit in the rep's own
+    directory, and looks at nobody else's (it looked at every lead in the store: 87,000
+    ``lstat``s per claim in a pool that size)."""
+    from salesctl.ops.sales.ownership import open_owned_count
+    from salesctl.store.store import Store
+
+    mine = [add_lead(cli, "alice", f"Owned {i}") for i in range(3)]
+    theirs = add_lead(cli, "bob", "Bob's Co")
+    assert cli("--as", "dana", "lead", "list").code == 0  # the index has looked everywhere
+    for lead, stage in ((mine[0], "disqualified"), (theirs, "contacted")):  # by hand
+        path = store / lead["path"]
+        path.write_text(path.read_text().replace("stage: new", f"stage: {stage}"))
+
+    s = Store(store)
+    assert open_owned_count(s, "lead", "alice") == 2
+    row = s.index.db.execute("SELECT data FROM records WHERE id = ?", [theirs["id"]])
+    assert '"stage": "new"' in row.fetchone()[0]  # bob's edit: not looked at
+
+
 def test_closed_leads_do_not_count_against_the_cap(store: Path, cli) -> None:
     owned = [add_lead(cli, "alice", f"Owned {i}")["id"] for i in range(5)]
     pool_id = add_lead(cli, "dana", "Pool Co", "--pool")["id"]

@@ -72,10 +72,13 @@ def _active_member(config: Config, member_id: str) -> Member:
 
 
 def open_owned_count(store: Store, kind: str, member_id: str) -> int:
-    """Records of ``kind`` a member owns that still count against the pool cap."""
+    """Records of ``kind`` a member owns that still count against the pool cap. Only the
+    member's directories are looked at: a claim looked at every lead in the store (87,000
+    ``lstat``s in a pool of that size, 0.35 s) to count one rep's."""
     closed = ",".join(f"'{s}'" for s in CLOSED_LEAD_STAGES)
     where = f"owner = ? AND coalesce(json_extract(data, '$.stage'), '') NOT IN ({closed})"
-    return store.index.count(kind, where, [member_id])
+    within = scopes.owner_dirs(store.config, [member_id])
+    return store.index.count(kind, where, [member_id], within=within)
 
 
 def assign(
