@@ -323,22 +323,11 @@ class Repo:
             [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
         )
         _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
-        from concurrent.futures import ThreadPoolExecutor  # a write's cost, not a read's
-
         try:
-            if change.packed:
-                # A packed change's blobs come from memory, not from the files: write the
-                # files while the commit is built (an import: 0.9 s of file writes beside
-                # 0.5 s of trees and pack). Both are done before the branch moves.
-                with ThreadPoolExecutor(1) as writer:
-                    written = writer.submit(_write_files, self.root, change, self.state_dir)
-                    try:
-                        new = self._commit(change, old, author, message)
-                    finally:
-                        written.result()
-            else:
-                _write_files(self.root, change, self.state_dir)
-                new = self._commit(change, old, author, message)
+            # Writing a packed change's files while its pack is built gained nothing: four
+            # alternating pairs of 10,000-row imports, -0.34 to +0.26 s (2026-12-05).
+            _write_files(self.root, change, self.state_dir)
+            new = self._commit(change, old, author, message)
             _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
             self.run(
                 "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
@@ -350,6 +339,8 @@ class Repo:
                 self.restore(paths, old)
                 self.journal_path.unlink()
             raise
+        from concurrent.futures import ThreadPoolExecutor  # a write's cost, not a read's
+
         with ThreadPoolExecutor(1) as refresher:
             refreshed = refresher.submit(self._refresh_user_index, paths)
             try:

@@ -156,11 +156,11 @@ def test_a_big_directory_written_as_its_tree_object_gets_git_mktree_s_ids(
 
 
 @pytest.mark.parametrize("failing", ["commit", "files"])
-def test_a_big_change_that_fails_while_files_and_commit_are_made_together_leaves_nothing(
+def test_a_big_change_whose_files_or_commit_fail_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    """A packed change writes its files while its commit is built: either failing rolls the
-    other back, and the branch never moves."""
+    """A packed change that fails writing its files (a full disk) or making its commit
+    rolls back what it did, and the branch never moves."""
     root = seeded(tmp_path / "store")
     start = git(root, "rev-parse", "HEAD").strip()
     tracked = git(root, "ls-files", "-s")
@@ -225,7 +225,7 @@ def import_csv(path: Path, rows: int) -> Path:
 
 
 CRASH_POINTS = {
-    # the pack not yet given to git, the files being written alongside (some, all or none)
+    # files written, the pack not yet
     "before-pack": f"""
         real = git.Repo.run_bytes
         def patched(self, *args, **kwargs):
