@@ -465,6 +465,25 @@ def test_the_accelerator_reads_tricky_documents_as_pyyaml_does(text: str) -> Non
     assert accelerated == reference
 
 
+@pytest.mark.skipif(
+    accelerator.accelerator() is None, reason="yaml_rs (the optional accelerator) is absent"
+)
+def test_a_few_files_are_parsed_without_loading_the_accelerator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading yaml_rs costs more than it saves on a few files (``lead show``, a write):
+    it is loaded once a process has parsed ``FEW_FILES``, and what is parsed is the same."""
+    accelerator.accelerator.cache_clear()
+    monkeypatch.setattr(accelerator, "_parsed", 0)
+    text = b"schema_version: 1\ncompany: Few Co\ntags: [a, b]\nvalue: 12.5\n"
+    first = accelerator.load_yaml(text, "f")
+    for _ in range(accelerator.FEW_FILES - 1):
+        accelerator.load_yaml(text, "f")
+    assert accelerator.accelerator.cache_info().currsize == 0  # not loaded yet
+    assert accelerator.load_yaml(text, "f") == first
+    assert accelerator.accelerator.cache_info().currsize == 1  # loaded for the next ones
+
+
 # -- the git layer's tree builder --------------------------------------------------------------
 
 
