@@ -71,17 +71,19 @@ def receivables(
     """Money still to be received, in aging buckets by the plan's due dates.
 
     Buckets: current (not yet due), d1_30, d31_60, d61_90, d90_plus days overdue.
-    Payments settle the earliest open instalment first.
+    Payments settle the earliest open instalment first. Figures as committed, like a
+    report's: uncommitted edits are named in a warning, not counted.
 
     Example: salesctl receivables --aging --by team --as-of 2026-12-31
     """
-    from salesctl.cli._output import default_format, emit, warn_skipped
+    from salesctl.cli._output import default_format, emit, warn_skipped, warn_uncommitted
     from salesctl.model.values import to_json
     from salesctl.ops.sales.receivables import receivables as aging_rows
     from salesctl.reports.money import BUCKETS
 
     rows = aging_rows(s.store, s.actor, as_of=as_of_day(as_of), by=by)
     warn_skipped(rows.skipped)
+    warn_uncommitted(rows.uncommitted)
     fmt = fmt or default_format()
     if fmt != "table":
         emit(to_json(rows), fmt)

@@ -1,17 +1,19 @@
-"""Reading the index as HEAD stands: what reports, ``stats`` and ``pipeline --as-of`` use.
+"""Reading the index as HEAD stands: what reports, ``stats``, ``receivables`` and
+``pipeline --as-of`` use.
 
 A report states the commit its data came from (``data_commit``), so its figures are that
 commit's: it catches the index up with the commits and never looks at the work tree (a
 look is an ``lstat`` per file in scope: 0.7 s for a team's quarter of a 100,000-lead store).
-The index re-parses what each commit changes, so it already holds committed content,
-except where it does not know it: the rows a look at the work tree found changed
-(``unsettled``, written by ``index_refresh.py``) and salesctl's own ``--no-commit`` writes
-(``meta.extra``). For those under the directories read, ``committed`` reads HEAD's blobs and,
-where they differ from the index's rows, shadows the rows for this connection with temp
-views named like the tables (SQLite resolves an unqualified name to ``temp`` first). The
-paths are handed back, so a report can say in its footer which uncommitted edits it left out.
-Hand edits no command has looked at yet are not known, and need not be: they never reached
-the index's rows.
+The index re-parses what each commit changes, so it mostly holds committed content,
+except where it does not know it: the rows a look at the work tree found changed, and the
+files commits named, which it reads from the work tree where a hand edit may have followed
+the commit (both ``unsettled``, written by ``index_refresh.py``), and salesctl's own
+``--no-commit`` writes (``meta.extra``). For those under the directories read,
+``committed`` reads HEAD's blobs and, where they differ from the index's rows, shadows the
+rows for this connection with temp views named like the tables (SQLite resolves an
+unqualified name to ``temp`` first). The paths are handed back, so a report can say in its
+footer which uncommitted edits it left out. Hand edits no command has looked at since the
+last commit are not known, and need not be: they never reached the index's rows.
 """
 
 from __future__ import annotations

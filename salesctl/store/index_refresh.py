@@ -368,6 +368,11 @@ class RefreshingIndex:
             progress.update(done)
         progress.done(f"{done:,} files")
         db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in sorted(gone)])
+        # A file a commit named is read from the work tree, which may have been edited since
+        # (no command looked in between): figures as committed compare it with its blob
+        # (index_committed.py) before they trust it; reads that never ask pay nothing.
+        unchecked = [(p,) for p in sorted(parse & settled)]
+        db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", unchecked)
         put = self._meta_set(db)
         for key, value in plan["meta"].items():
             put(key, value)

@@ -19,6 +19,7 @@ from salesctl.ops.records import RecordList
 from salesctl.reports.facts import Facts, Receivable
 from salesctl.reports.money import BUCKETS, aging
 from salesctl.scopes import visible_dirs
+from salesctl.store.index_committed import committed
 from salesctl.store.store import Store
 
 GROUPS = ("owner", "team", "customer", "contract")
@@ -39,10 +40,15 @@ def receivables(
     day = as_of or clock.today()
     config = store.config
     sql, args = scopes.visible_sql(config, viewer)
-    facts = Facts(store.index, config, within=visible_dirs(config, viewer))
-    found = facts.receivables(day, where=sql, args=args)
+    within = visible_dirs(config, viewer)
+    facts = Facts(store.index, config, within=within)
     rows = RecordList()
-    rows.skipped = facts.skipped(sql, args)
+    # Money owed is a report's figure: as committed, like the weekly report's receivables
+    # (its ``data_commit``); uncommitted edits are named, not counted.
+    with committed(store.index, within) as edited:
+        found = facts.receivables(day, where=sql, args=args)
+        rows.skipped = facts.skipped(sql, args)
+    rows.uncommitted = edited
     named = by in ("customer", "contract")
     names = facts.customer_names(r.customer for r in found) if named else {}
     groups: dict[Any, list[Receivable]] = defaultdict(list)
