@@ -56,12 +56,12 @@ def remove_dead_temp_files(directory: Path, names: set[str] | None = None) -> No
         match = TEMP_NAME.fullmatch(entry.name)
         if match is None or (names is not None and match["name"] not in names):
             continue
-        if not _process_alive(int(match["pid"])):
+        if not process_alive(int(match["pid"])):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:

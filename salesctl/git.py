@@ -9,9 +9,12 @@ user's unrelated edits. A change is applied in this order, under a per-clone loc
 3. write the files atomically (temp file, fsync, rename) and delete removed ones;
 4. build the commit's tree from the old commit's trees, rewriting only the directories
    along our paths (``git mktree``; a big change's blobs and trees go into one pack
-   instead), so the user's staged changes stay out of it, then ``commit-tree``;
+   instead), so the user's staged changes stay out of it, then ``commit-tree``; meanwhile
+   a copy of the user's index takes our paths, under git's index lock
+   (``git_user_index.py``);
 5. compare-and-swap the branch with ``update-ref HEAD <new> <old>``;
-6. refresh the user's index for our paths only, then delete the journal.
+6. the copy becomes the user's index (or, if git's lock was busy, the index is refreshed
+   for our paths only), then delete the journal.
 
 A crash anywhere leaves HEAD wholly old or wholly new. The next command, a read too, finds
 the journal and makes the journal's paths match HEAD again (roll forward if the ref moved,
@@ -20,7 +23,8 @@ roll back if it did not), and removes the temp files the dead command left. The 
 no stale locks.
 
 Here: ``Repo`` (running git, reading HEAD, applying a change) and the change's files. The
-lock, the journal and recovery are in ``git_journal.py``; building the tree and writing
+lock, the journal and recovery are in ``git_journal.py``; the user's index in
+``git_user_index.py``; building the tree and writing
 objects (``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atomic.py``.
 """
 
@@ -34,12 +38,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from salesctl import git_journal, git_split_index
 from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
 from salesctl.git_trees import Pack, Trees, blob_ids
+
+if TYPE_CHECKING:
+    from salesctl.git_user_index import Staged
 
 TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
@@ -247,14 +255,14 @@ class Repo:
                 commit,
                 "--pathspec-from-file=-",
                 "--pathspec-file-nul",
-                input=_nul(present),
+                input=nul(present),
             )
         for path in absent:
             with contextlib.suppress(FileNotFoundError):
                 (self.root / path).unlink()
             prune_empty_dirs(self.root, path)
         if absent:
-            self.run("update-index", "--force-remove", "-z", "--stdin", input=_nul(absent))
+            self.run("update-index", "--force-remove", "-z", "--stdin", input=nul(absent))
 
     # -- reading HEAD ----------------------------------------------------------------------
 
@@ -323,10 +331,15 @@ class Repo:
             [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
         )
         _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
+        from salesctl.git_user_index import Staged  # a write's cost, not a read's
+
+        staged = None
         try:
             # Writing a packed change's files while its pack is built gained nothing: four
             # alternating pairs of 10,000-row imports, -0.34 to +0.26 s (2026-12-05).
             _write_files(self.root, change, self.state_dir)
+            # The user's index takes our paths while the commit is built, under git's lock.
+            staged = Staged.start(self, paths)
             new = self._commit(change, old, author, message)
             _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
             self.run(
@@ -335,14 +348,17 @@ class Repo:
         except BaseException:
             # Undo our files: back to the commit we started from (the ref never moved to
             # ours; if someone else moved it meanwhile, their commit is left alone).
+            if staged is not None:
+                with contextlib.suppress(Exception):
+                    staged.abandon()
             with contextlib.suppress(Exception):
                 self.restore(paths, old)
                 self.journal_path.unlink()
             raise
-        from concurrent.futures import ThreadPoolExecutor  # a write's cost, not a read's
+        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as refresher:
-            refreshed = refresher.submit(self._refresh_user_index, paths)
+            refreshed = refresher.submit(self._point_user_index, paths, staged)
             try:
                 if alongside is not None:
                     alongside(new)
@@ -414,6 +430,11 @@ class Repo:
             input="".join(f"{p}\n" for p in paths).encode(),
         ).split()
 
+    def _point_user_index(self, paths: Sequence[str], staged: Staged | None) -> None:
+        """The user's index as our commit left the paths: the staged copy, or as before."""
+        if staged is None or not staged.finish():
+            self._refresh_user_index(paths)
+
     def _refresh_user_index(self, paths: Sequence[str]) -> None:
         """Point the user's index at our new files (only our paths; retries a busy index)."""
         config = git_split_index.config_for(self)
@@ -422,7 +443,7 @@ class Repo:
                 run_git(
                     self.root,
                     ("update-index", "--add", "--remove", "-z", "--stdin"),
-                    input=_nul(paths),
+                    input=nul(paths),
                     config=config,
                 )
                 break
@@ -442,7 +463,7 @@ class Repo:
         run_git(self.root, ("write-tree", "--missing-ok"), check=False, config=config)
 
 
-def _nul(paths: Sequence[str]) -> bytes:
+def nul(paths: Sequence[str]) -> bytes:
     return b"".join(p.encode() + b"\0" for p in paths)
 
 

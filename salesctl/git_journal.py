@@ -86,6 +86,9 @@ def recover(repo: Repo) -> str | None:
     # removes the directories they leave empty.
     for directory, names in _names_by_directory(paths).items():
         remove_dead_temp_files(repo.root / directory, names)
+    from salesctl.git_user_index import remove_stale  # imports git.py, which imports us
+
+    remove_stale(repo)  # git's index lock, if the dead command held it: restore needs it
     repo.restore(paths, head)
     journal.unlink()
     return "rolled forward" if head and head == state.get("new") else "rolled back"

@@ -176,19 +176,20 @@ CRASH_POINTS = {
             return real_run(self, *args, **kwargs)
         git.Repo.run = patched
     """,
-    # branch moved, the user's index not yet refreshed
+    # branch moved, the user's index not yet pointed at it (a copy of it made, under git's
+    # index lock: both are left behind)
     "after-ref-update": f"""
         def patched(self, *args, **kwargs):
             {KILL}
-        git.Repo._refresh_user_index = patched
+        git.Repo._point_user_index = patched
     """,
     # everything done except removing the journal
     "before-journal-removed": f"""
-        real_refresh = git.Repo._refresh_user_index
+        real_point = git.Repo._point_user_index
         def patched(self, *args, **kwargs):
-            real_refresh(self, *args, **kwargs)
+            real_point(self, *args, **kwargs)
             {KILL}
-        git.Repo._refresh_user_index = patched
+        git.Repo._point_user_index = patched
     """,
 }
 ROLLED_FORWARD = {"after-ref-update", "before-journal-removed"}
@@ -284,26 +285,20 @@ def test_killed_lead_edit_leaves_the_old_or_the_new_record(
 def test_head_moved_by_someone_else_mid_command_changes_nothing(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plain `git commit` lands between our commit-tree and update-ref: the CAS must fail,
-    our change must be undone, theirs kept, and the next command must work."""
+    """Someone moves the branch between our commit-tree and update-ref (with plumbing: a
+    `git commit` cannot, while we hold git's index lock, below): the CAS must fail, our
+    change must be undone, theirs kept, and the next command must work."""
     from salesctl import git as salesctl_git
 
     real_commit = salesctl_git.Repo._commit
 
     def commit_then_race(self: Any, *args: Any, **kwargs: Any) -> str:
         new = real_commit(self, *args, **kwargs)
-        git(
-            store,
-            "-c",
-            "user.name=X",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "someone else",
-        )
+        theirs = git(
+            store, "-c", "user.name=X", "-c", "user.email=x@x",
+            "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "someone else",
+        ).strip()  # fmt: skip
+        git(store, "update-ref", "HEAD", theirs)
         return new
 
     monkeypatch.setattr(salesctl_git.Repo, "_commit", commit_then_race)
@@ -319,3 +314,43 @@ def test_head_moved_by_someone_else_mid_command_changes_nothing(
     after = cli("--as", "alice", "lead", "add", "--company", "After", "-f", "json")
     assert after.code == 0, after.err
     assert lead_files(store) == [after.json()["path"]]
+
+
+def test_a_git_commit_mid_command_waits_for_gits_index_lock(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While our commit is built the user's index takes our paths in a copy, under git's own
+    index lock: a user's `git commit` then is refused by git (it would otherwise take our
+    staged files into their commit), nothing of theirs or ours is lost, and it works after."""
+    from salesctl import git as salesctl_git
+
+    real_commit = salesctl_git.Repo._commit
+    refused: list[str] = []
+    (store / "notes.md").write_text("mine\n", encoding="utf-8")
+    git(store, "add", "notes.md")
+
+    def commit_then_race(self: Any, *args: Any, **kwargs: Any) -> str:
+        new = real_commit(self, *args, **kwargs)
+        lock = store / ".git" / "index.lock"
+        assert lock.read_bytes().startswith(b"salesctl ")  # names who holds it
+        race = subprocess.run(
+            ["git", "-c", "user.name=X", "-c", "user.email=x@x", "commit", "-q", "-m", "theirs"],
+            cwd=store, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert race.returncode != 0
+        refused.append(race.stderr)
+        return new
+
+    monkeypatch.setattr(salesctl_git.Repo, "_commit", commit_then_race)
+    added = cli("--as", "alice", "lead", "add", "--company", "Locked", "-f", "json")
+    monkeypatch.setattr(salesctl_git.Repo, "_commit", real_commit)
+
+    assert added.code == 0, added.err
+    assert "index.lock" in refused[0]
+    assert not (store / ".git" / "index.lock").exists()
+    assert list((store / ".git" / "salesctl").glob(".index.*")) == []  # the copy is gone
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [added.json()["path"]]
+    assert status(store).splitlines() == ["A  notes.md"]  # theirs: still staged, not in ours
+    git(store, "-c", "user.name=X", "-c", "user.email=x@x", "commit", "-q", "-m", "theirs")
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == ["notes.md"]
+    assert status(store) == ""

@@ -316,6 +316,11 @@ def test_a_read_after_someone_committed_over_a_killed_change_reads_and_check_rep
     files are, so a write refuses, but a read only warns and `check` reports it."""
     args = ["--as", "alice", "lead", "add", "--company", "Killed"]
     run_killed(store, FOUNDATION_CRASHES["before-ref-update"], args)
+    # The killed command held git's index lock (it says so); the user removes it, as git's
+    # "index.lock exists" tells them to (any salesctl command would have).
+    lock = store / ".git" / "index.lock"
+    assert lock.read_text(encoding="utf-8").startswith("salesctl ")
+    lock.unlink()
     (store / "notes.md").write_text("mine\n", encoding="utf-8")
     git(store, "add", "notes.md")
     git(store, "-c", "user.name=X", "-c", "user.email=x@x", "commit", "-q", "-m", "notes")

@@ -1,0 +1,155 @@
+"""The user's git index takes a salesctl commit's paths in a copy, under git's own index lock,
+while the commit is built (``salesctl/git_user_index.py``): afterwards it holds exactly what
+`git update-index` and `git write-tree` would have left, and no lock or copy stays behind;
+when git's lock is busy the write waits for it as before; a dead command's lock is removed by
+recovery and nobody else's is."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import git
+
+from salesctl import git_user_index
+from salesctl.git import Repo
+from salesctl.git_user_index import Staged, remove_stale
+
+
+def add_lead(cli: Any, company: str) -> dict[str, Any]:
+    done = cli("--as", "alice", "lead", "add", "--company", company, "-f", "json")
+    assert done.code == 0, done.err
+    result: dict[str, Any] = done.json()
+    return result
+
+
+def invalid_cached_trees(root: Path) -> list[str]:
+    """Directories whose cached tree id (the index's TREE extension) git would have to
+    compute again: what `update-index` drops and `write-tree` restores."""
+    data = (root / ".git" / "index").read_bytes()
+    assert data[:4] == b"DIRC" and struct.unpack(">I", data[4:8])[0] == 2
+    at = data.index(b"TREE", 12) + 8  # past the signature and the extension's size
+    invalid = []
+    while at < len(data) - 20 and data[at : at + 4] not in (b"REUC", b"link", b"UNTR"):
+        end = data.index(b"\0", at)
+        path = data[at:end].decode()
+        counts = data[end + 1 : data.index(b"\n", end)]
+        entries, _subtrees = (int(n) for n in counts.split())
+        at = data.index(b"\n", end) + 1
+        if entries < 0:
+            invalid.append(path or "/")
+        else:
+            at += 20  # the tree's id
+    return invalid
+
+
+def test_a_write_leaves_the_index_git_would_have_with_every_cached_tree(
+    store: Path, cli: Any
+) -> None:
+    (store / "notes.md").write_text("mine\n", encoding="utf-8")
+    git(store, "add", "notes.md")  # a user's staged file stays staged, and out of our commit
+    before = git(store, "ls-files", "--stage")
+    lead = add_lead(cli, "Indexed Co")
+
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [lead["path"]]
+    staged = git(store, "ls-files", "--stage").splitlines()
+    blob = git(store, "rev-parse", f"HEAD:{lead['path']}").strip()
+    ours = f"100644 {blob} 0\t{lead['path']}"
+    assert sorted(staged) == sorted([*before.splitlines(), ours])  # ours added, nothing else
+    assert git(store, "status", "--porcelain").splitlines() == ["A  notes.md"]
+    git(store, "reset", "-q", "notes.md")
+    assert invalid_cached_trees(store) == ["/"]  # the reset of notes.md, not ours
+    add_lead(cli, "Indexed Co 2")
+    assert invalid_cached_trees(store) == []
+    assert not (store / ".git" / "index.lock").exists()
+    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+
+
+def test_a_write_waits_for_a_busy_index_lock_and_then_updates_the_index(
+    store: Path, cli: Any
+) -> None:
+    lock = store / ".git" / "index.lock"
+    lock.write_bytes(b"")  # git's, mid-write: not ours to touch
+    opened = threading.Timer(0.5, lock.unlink)
+    opened.start()
+    try:
+        lead = add_lead(cli, "Waited Co")
+    finally:
+        opened.join()
+    assert git(store, "status", "--porcelain") == ""
+    assert lead["path"] in git(store, "ls-files")
+    assert invalid_cached_trees(store) == []
+
+
+def test_a_failed_copy_falls_back_to_updating_the_index_after_the_commit(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Staged, paths: list[str]) -> None:
+        self.failed = True
+
+    monkeypatch.setattr(Staged, "_update", broken)
+    add_lead(cli, "Fallback Co")
+    assert git(store, "status", "--porcelain") == ""
+    assert invalid_cached_trees(store) == []
+    assert not (store / ".git" / "index.lock").exists()
+
+
+def test_a_commit_that_fails_leaves_the_users_index_untouched(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesctl.errors import Conflict
+
+    before = git(store, "ls-files", "--stage")
+
+    def refuse(self: Repo, *args: Any, **kwargs: Any) -> str:
+        time.sleep(0.2)  # the copy's update-index has run by now
+        raise Conflict("refused for the test", "nothing to do")
+
+    monkeypatch.setattr(Repo, "_commit", refuse)
+    done = cli("--as", "alice", "lead", "add", "--company", "Refused Co")
+    assert done.code != 0 and done.err.startswith("error: refused for the test")
+    assert git(store, "ls-files", "--stage") == before  # (the rollback refreshes its stats)
+    assert not (store / ".git" / "index.lock").exists()
+    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+    assert git(store, "status", "--porcelain") == ""
+
+
+def test_another_index_file_is_updated_after_the_commit(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_INDEX_FILE", str(store / ".git" / "index"))
+    assert Staged.start(Repo(store), ["pool/leads/L-1/lead.yaml"]) is None
+    assert not (store / ".git" / "index.lock").exists()
+
+
+def dead_pid() -> int:
+    proc = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_recovery_removes_a_dead_commands_lock_and_copies_only(store: Path) -> None:
+    repo = Repo(store)
+    lock = store / ".git" / "index.lock"
+    state = repo.state_dir
+    dead, alive = dead_pid(), os.getpid()
+    stale_copy = state / f".index.{dead}.1.tmp"
+    stale_copy_lock = state / f".index.{dead}.1.tmp.lock"
+    live_copy = state / f".index.{alive}.1.tmp"
+    for path in (stale_copy, stale_copy_lock, live_copy):
+        path.write_bytes(b"DIRC")
+
+    for foreign in (b"", b"DIRC\0\0\0\2", b"salesctl %d\n" % alive, b"salesctl x\n"):
+        lock.write_bytes(foreign)
+        remove_stale(repo)
+        assert lock.read_bytes() == foreign  # git's, a live command's, or not ours to read
+    lock.write_bytes(git_user_index.LOCK_MARK + b"%d\n" % dead)
+    remove_stale(repo)
+    assert not lock.exists()
+    assert not stale_copy.exists() and not stale_copy_lock.exists()
+    assert live_copy.exists()
