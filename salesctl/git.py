@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from salesctl import git_journal, git_split_index
+from salesctl import git_journal
 from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
@@ -431,36 +431,12 @@ class Repo:
         ).split()
 
     def _point_user_index(self, paths: Sequence[str], staged: Staged | None) -> None:
-        """The user's index as our commit left the paths: the staged copy, or as before."""
-        if staged is None or not staged.finish():
-            self._refresh_user_index(paths)
+        """The user's index as our commit left the paths: the staged copy, or refreshed
+        for them now (git's lock was busy when the commit began)."""
+        from salesctl.git_user_index import refresh
 
-    def _refresh_user_index(self, paths: Sequence[str]) -> None:
-        """Point the user's index at our new files (only our paths; retries a busy index)."""
-        config = git_split_index.config_for(self)
-        for attempt in range(50):
-            try:
-                run_git(
-                    self.root,
-                    ("update-index", "--add", "--remove", "-z", "--stdin"),
-                    input=nul(paths),
-                    config=config,
-                )
-                break
-            except GitError:
-                if not (self.git_dir / "index.lock").exists() or attempt == 49:
-                    raise
-                time.sleep(0.1)
-        # ``update-index`` drops git's cached tree ids (the cache-tree) of every directory
-        # above our paths, and nothing of ours ever restores them: after a hundred commits in
-        # different directories ``git status`` (the user's, and every salesctl read that
-        # asks it) re-reads most trees of HEAD, seconds at 384,000 files. ``write-tree``
-        # recomputes just the dropped ones and saves them (0.4 s there, milliseconds on small
-        # stores). It fails harmlessly mid-merge (unmerged entries) or with a busy index.
-        # ``--missing-ok``: no lookup of every entry's object in the directories it hashes
-        # again (0.2 s of every write in a pool of 130,000 leads). Our entries' objects are
-        # in the commit just made; the others' were written or checked out by git.
-        run_git(self.root, ("write-tree", "--missing-ok"), check=False, config=config)
+        if staged is None or not staged.finish():
+            refresh(self, paths)
 
 
 def nul(paths: Sequence[str]) -> bytes:
