@@ -30,7 +30,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from salesctl import git_split_index
@@ -45,18 +45,37 @@ COPY_NAME = re.compile(r"\.index\.(?P<pid>[0-9]+)\.[0-9]+\.tmp(\.lock)?")
 class Staged:
     """Our paths in a copy of the user's index, under git's index lock, till ``finish``."""
 
-    def __init__(self, repo: Repo, paths: Sequence[str], copy: Path) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        paths: Sequence[str],
+        copy: Path,
+        known: Mapping[str, str | None] | None,
+    ) -> None:
         self.repo = repo
         self.copy = copy
         self.env = {"GIT_INDEX_FILE": str(copy)}
         self.config = git_split_index.config_for(repo)
         self.failed = False
-        self._thread = threading.Thread(target=self._update, args=(list(paths),), daemon=True)
+        self._written = threading.Event()  # the files are in the work tree (or never will be)
+        self._cancelled = False
+        if known is None:
+            self._written.set()
+        args = (list(paths), known)
+        self._thread = threading.Thread(target=self._update, args=args, daemon=True)
         self._thread.start()
 
     @classmethod
-    def start(cls, repo: Repo, paths: Sequence[str]) -> Staged | None:
-        """Lock the user's index and start updating a copy of it; None if it is busy."""
+    def start(
+        cls, repo: Repo, paths: Sequence[str], known: Mapping[str, str | None] | None = None
+    ) -> Staged | None:
+        """Lock the user's index and start updating a copy of it; None if it is busy.
+
+        Without ``known`` the paths' files must be written already. With it ({path: blob id,
+        None: deleted}, a big change's, before its files are written) the copy takes those
+        entries at once (``--index-info``: the inserts, most of git's time, overlap with
+        writing the files and building the commit), and their stat data once the caller
+        says ``files_written`` (the entries are in place by then: 0.2 s for 10,000)."""
         if "GIT_INDEX_FILE" in os.environ:
             return None  # the user works with another index: update that one afterwards
         lock = repo.git_dir / "index.lock"
@@ -70,7 +89,7 @@ class Staged:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):  # none yet: git makes one
                 shutil.copyfile(repo.git_dir / "index", copy)
-            return cls(repo, paths, copy)
+            return cls(repo, paths, copy, known)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -78,21 +97,39 @@ class Staged:
             _unlink(lock)
             raise
 
-    def _update(self, paths: list[str]) -> None:
+    def files_written(self) -> None:
+        """The paths' files are in the work tree now: their stat data can be taken."""
+        self._written.set()
+
+    def _update(self, paths: list[str], known: Mapping[str, str | None] | None) -> None:
+        zeros = "0" * 40
         try:
-            run_git(
-                self.repo.root,
-                ("update-index", "--add", "--remove", "--info-only", "-z", "--stdin"),
-                input=nul(paths),
-                env=self.env,
-                config=self.config,
-            )
+            if known is not None:
+                info = "".join(
+                    f"0 {zeros}\t{path}\0" if oid is None else f"100644 {oid}\t{path}\0"
+                    for path, oid in known.items()
+                )
+                self._git("--index-info", input=info.encode("utf-8", "surrogateescape"))
+                paths = [p for p, oid in known.items() if oid is not None]
+            self._written.wait()
+            if not self._cancelled and paths:
+                self._git("--add", "--remove", "--info-only", "--stdin", input=nul(paths))
         except Exception:  # any failure: finish says so, and the caller falls back
             self.failed = True
+
+    def _git(self, *args: str, input: bytes) -> None:
+        run_git(
+            self.repo.root,
+            ("update-index", "-z", *args),
+            input=input,
+            env=self.env,
+            config=self.config,
+        )
 
     def finish(self) -> bool:
         """Once the branch has moved: the copy becomes the user's index, the lock goes.
         False if the copy could not be made (nothing changed; the lock is gone)."""
+        self._written.set()  # (the caller said so already: the branch has moved)
         self._thread.join()
         try:
             if self.failed:
@@ -105,6 +142,8 @@ class Staged:
 
     def abandon(self) -> None:
         """The commit failed: drop the copy and the lock; the user's index is as it was."""
+        self._cancelled = True
+        self._written.set()
         self._thread.join()
         self._release()
 

@@ -71,6 +71,61 @@ def test_a_write_leaves_the_index_git_would_have_with_every_cached_tree(
     assert list((store / ".git" / "salesctl").glob(".index.*")) == []
 
 
+def stat_sizes(root: Path, paths: list[str]) -> dict[str, int]:
+    """The file size each index entry records (0: no stat data, git must hash it again)."""
+    out = git(root, "ls-files", "--debug", "--", *paths)
+    sizes, path = {}, ""
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            path = line
+        elif line.strip().startswith("size:"):
+            sizes[path] = int(line.split("size:")[1].split()[0])
+    return sizes
+
+
+def test_a_big_change_enters_the_index_before_its_files_then_gets_their_stat_data(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packed change (an import, a handover) gives the copy its entries by blob id while
+    the files are written, then their stat data: a move's deletes and writes alike."""
+    from salesctl import git as salesctl_git
+
+    monkeypatch.setattr(salesctl_git, "PACK_ABOVE", 0)  # every change is packed
+    lead = add_lead(cli, "Packed Co")
+    released = cli("--as", "alice", "lead", "release", lead["id"], "--reason", "test", "-f", "json")
+    assert released.code == 0, released.err
+    (moved,) = released.json()
+    tracked = git(store, "ls-files").split()
+    assert moved["path"] in tracked and lead["path"] not in tracked
+    blob = git(store, "rev-parse", f"HEAD:{moved['path']}").strip()
+    assert git(store, "ls-files", "--stage", "--", moved["path"]).split()[1] == blob
+    size = (store / moved["path"]).stat().st_size
+    assert stat_sizes(store, [moved["path"]]) == {moved["path"]: size}
+    assert git(store, "status", "--porcelain") == ""
+    assert invalid_cached_trees(store) == []
+    assert not (store / ".git" / "index.lock").exists()
+
+
+def test_a_big_change_that_fails_before_its_files_are_written_leaves_no_lock(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesctl import git as salesctl_git
+
+    monkeypatch.setattr(salesctl_git, "PACK_ABOVE", 0)
+    before = git(store, "ls-files", "--stage")
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(salesctl_git, "_write_files", fail)
+    done = cli("--as", "alice", "lead", "add", "--company", "No Space Co")
+    assert done.code != 0 and done.err.startswith("error:")
+    assert "Traceback" not in done.err
+    assert git(store, "ls-files", "--stage") == before
+    assert not (store / ".git" / "index.lock").exists()
+    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+
+
 def test_a_write_waits_for_a_busy_index_lock_and_then_updates_the_index(
     store: Path, cli: Any
 ) -> None:
@@ -90,7 +145,7 @@ def test_a_write_waits_for_a_busy_index_lock_and_then_updates_the_index(
 def test_a_failed_copy_falls_back_to_updating_the_index_after_the_commit(
     store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Staged, paths: list[str]) -> None:
+    def broken(self: Staged, *args: Any) -> None:
         self.failed = True
 
     monkeypatch.setattr(Staged, "_update", broken)
