@@ -11,7 +11,9 @@ the commit is built instead, and no git command can see or change the index half
   user's ``git commit`` fails with git's "index.lock exists" rather than taking our files
   into their commit, and ``git status`` does not write the index;
 - ``update-index --info-only`` updates a copy (``GIT_INDEX_FILE``), so readers see the old
-  index, and no blob is written loose before the commit's pack brings it;
+  index, and no blob is written loose before the commit's pack brings it; a big change's
+  entries go in by blob id before its files are written (``--index-info``), their stat data
+  after (``files_written``), so git's inserts overlap with the files and the pack;
 - ``finish``, once the branch has moved: ``write-tree`` on the copy (the commit's trees are
   in by then), which replaces ``.git/index`` by a rename, as git commits its lock; the lock
   goes. False if the copy could not be made: the caller updates the index as before;
