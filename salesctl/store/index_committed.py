@@ -75,7 +75,7 @@ def committed(index: RefreshingIndex, within: Iterable[str] = ()) -> Iterator[li
         index.refresh(kinds=())  # commits only: committed_only turns the look off
         head = index.repo.head()
         candidates = _candidates(index, within) if head else []
-        settled: dict[str, tuple[Any, Any]] = {}
+        settled: dict[str, tuple[Any, Any] | None] = {}
         edited = _differing(index, head, candidates, settled) if head else {}
         _settle(index.db, settled)
         if edited:
@@ -102,22 +102,30 @@ def _candidates(index: RefreshingIndex, within: tuple[str, ...]) -> list[str]:
     return sorted(p for p in paths if parse_path(p) is not None)
 
 
-def _settle(db: sqlite3.Connection, rows: dict[str, tuple[Any, Any]]) -> None:
+def _settle(db: sqlite3.Connection, rows: dict[str, tuple[Any, Any] | None]) -> None:
     """Rows a look found changed that are HEAD's after all (a file touched, or edited and
-    edited back) are no longer candidates: each report would read their blobs again. They
-    stay HEAD's until a commit changes them (which settles them anew) or a look finds them
-    changed (which unsettles them): each leaves only if its row is still the one compared
-    with HEAD's (``rows``: path -> data, problems). Best effort: a busy database keeps
-    them for next time."""
+    edited back), and paths neither HEAD nor the index holds any more (a record moved on),
+    are no longer candidates: each report would read their blobs again. They stay HEAD's
+    until a commit changes them (which settles them anew) or a look finds them changed
+    (which unsettles them): each leaves only if its row is still the one compared with
+    HEAD's (``rows``: path -> data, problems; None: no row). Best effort: a busy database
+    keeps them for next time."""
     if not rows:
         return
+    rowed = [(path, path, *row) for path, row in rows.items() if row is not None]
+    rowless = [(path, path) for path, row in rows.items() if row is None]
     with contextlib.suppress(sqlite3.OperationalError):
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(
                 "DELETE FROM unsettled WHERE path = ? AND EXISTS (SELECT 1 FROM main.records "
                 "WHERE path = ? AND data IS ? AND problems IS ?)",
-                [(path, path, data, problems) for path, (data, problems) in rows.items()],
+                rowed,
+            )
+            db.executemany(
+                "DELETE FROM unsettled WHERE path = ? AND NOT EXISTS (SELECT 1 FROM "
+                "main.records WHERE path = ?)",
+                rowless,
             )
             db.execute("COMMIT")
         except BaseException:
@@ -129,10 +137,10 @@ def _differing(
     index: RefreshingIndex,
     head: str,
     paths: list[str],
-    same: dict[str, tuple[Any, Any]] | None = None,
+    same: dict[str, tuple[Any, Any] | None] | None = None,
 ) -> dict[str, tuple[Any, ...] | None]:
     """{path: HEAD's row (None: not in HEAD)} of ``paths`` whose indexed row is not HEAD's;
-    the others' (data, problems) go into ``same``."""
+    the others' (data, problems) go into ``same`` (None: in neither)."""
     if not paths:
         return {}
     blobs = _blobs(index, head, paths)
@@ -151,8 +159,8 @@ def _differing(
         row = None if raw is None or loc is None else parsing.row_of(loc, raw, "committed")
         if (None if row is None else (row[8], row[9])) != stored.get(path):
             result[path] = row
-        elif same is not None and path in stored:
-            same[path] = stored[path]
+        elif same is not None:
+            same[path] = stored.get(path)
     return result
 
 

@@ -177,6 +177,27 @@ def test_stats_and_a_past_pipeline_are_as_committed_too(store: Path, cli: Any) -
     assert sum(r["amount"] for r in live) == 5000  # the live funnel: the work tree as it is
 
 
+def test_a_record_that_moved_on_is_settled_by_the_next_figure_as_committed(
+    store: Path, cli: Any
+) -> None:
+    """A file a commit named is unsettled until a figure as committed compares it with
+    HEAD; one that a later commit moved away is in neither HEAD nor the index, and must
+    leave too, or every report reads its blob again."""
+    added = ok(cli("--as", "alice", "lead", "add", "--company", "Mover", "-f", "json")).json()
+    ok(cli("--as", "alice", "lead", "list", "-f", "json"))
+    ok(cli("--as", "alice", "lead", "release", added["id"], "--reason", "test", "-f", "json"))
+    ok(cli("--as", "alice", "lead", "list", "--pool", "-f", "json"))  # reads the pool's file
+    ok(cli("--as", "alice", "lead", "claim", added["id"], "-f", "json"))
+    ok(cli("--as", "alice", "lead", "list", "-f", "json"))
+    db = sqlite3.connect(store / ".git" / "salesctl" / "index.sqlite")
+    try:
+        assert db.execute("SELECT count(*) FROM unsettled").fetchone()[0] > 0
+        ok(cli("--as", "lee", "stats", "sales", "--period", WEEK, "-f", "json"))
+        assert db.execute("SELECT path FROM unsettled").fetchall() == []
+    finally:
+        db.close()
+
+
 def test_outstanding_money_is_as_committed_from_the_side_tables_too(store: Path, cli: Any) -> None:
     # receivables' side tables (contract terms, payments, instalments) are derived from
     # HEAD's blobs for a report, like the other figures: a payment edited by hand counts
