@@ -49,6 +49,19 @@ def invalid_cached_trees(root: Path) -> list[str]:
     return invalid
 
 
+def assert_nothing_left(store: Path) -> None:
+    """No lock of git's and no copy of the index stays behind a command."""
+    assert not (store / ".git" / "index.lock").exists()
+    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+
+
+def assert_clean_index(store: Path) -> None:
+    """The index matches HEAD and the work tree, its cached trees whole, nothing left."""
+    assert git(store, "status", "--porcelain") == ""
+    assert invalid_cached_trees(store) == []
+    assert_nothing_left(store)
+
+
 def test_a_write_leaves_the_index_git_would_have_with_every_cached_tree(
     store: Path, cli: Any
 ) -> None:
@@ -67,8 +80,7 @@ def test_a_write_leaves_the_index_git_would_have_with_every_cached_tree(
     assert invalid_cached_trees(store) == ["/"]  # the reset of notes.md, not ours
     add_lead(cli, "Indexed Co 2")
     assert invalid_cached_trees(store) == []
-    assert not (store / ".git" / "index.lock").exists()
-    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+    assert_nothing_left(store)
 
 
 def stat_sizes(root: Path, paths: list[str]) -> dict[str, int]:
@@ -101,9 +113,7 @@ def test_a_big_change_enters_the_index_before_its_files_then_gets_their_stat_dat
     assert git(store, "ls-files", "--stage", "--", moved["path"]).split()[1] == blob
     size = (store / moved["path"]).stat().st_size
     assert stat_sizes(store, [moved["path"]]) == {moved["path"]: size}
-    assert git(store, "status", "--porcelain") == ""
-    assert invalid_cached_trees(store) == []
-    assert not (store / ".git" / "index.lock").exists()
+    assert_clean_index(store)
 
 
 def test_a_big_change_that_fails_before_its_files_are_written_leaves_no_lock(
@@ -122,8 +132,7 @@ def test_a_big_change_that_fails_before_its_files_are_written_leaves_no_lock(
     assert done.code != 0 and done.err.startswith("error:")
     assert "Traceback" not in done.err
     assert git(store, "ls-files", "--stage") == before
-    assert not (store / ".git" / "index.lock").exists()
-    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+    assert_nothing_left(store)
 
 
 def test_a_write_waits_for_a_busy_index_lock_and_then_updates_the_index(
@@ -137,9 +146,8 @@ def test_a_write_waits_for_a_busy_index_lock_and_then_updates_the_index(
         lead = add_lead(cli, "Waited Co")
     finally:
         opened.join()
-    assert git(store, "status", "--porcelain") == ""
     assert lead["path"] in git(store, "ls-files")
-    assert invalid_cached_trees(store) == []
+    assert_clean_index(store)
 
 
 def test_a_failed_copy_falls_back_to_updating_the_index_after_the_commit(
@@ -150,9 +158,7 @@ def test_a_failed_copy_falls_back_to_updating_the_index_after_the_commit(
 
     monkeypatch.setattr(Staged, "_update", broken)
     add_lead(cli, "Fallback Co")
-    assert git(store, "status", "--porcelain") == ""
-    assert invalid_cached_trees(store) == []
-    assert not (store / ".git" / "index.lock").exists()
+    assert_clean_index(store)
 
 
 def test_a_commit_that_fails_leaves_the_users_index_untouched(
@@ -170,8 +176,7 @@ def test_a_commit_that_fails_leaves_the_users_index_untouched(
     done = cli("--as", "alice", "lead", "add", "--company", "Refused Co")
     assert done.code != 0 and done.err.startswith("error: refused for the test")
     assert git(store, "ls-files", "--stage") == before  # (the rollback refreshes its stats)
-    assert not (store / ".git" / "index.lock").exists()
-    assert list((store / ".git" / "salesctl").glob(".index.*")) == []
+    assert_nothing_left(store)
     assert git(store, "status", "--porcelain") == ""
 
 
