@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import threading
 import time
@@ -36,12 +35,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from salesctl import git_split_index
-from salesctl.atomic import process_alive
+from salesctl.atomic import TEMP_NAME, process_alive, remove_dead_temp_files
 from salesctl.git import GitError, Repo, nul, run_git
 
 LOCK_MARK = b"salesctl "
-# The copy: .index.<pid>.<thread id>.tmp, and git's lock on it while it writes the copy
-COPY_NAME = re.compile(r"\.index\.(?P<pid>[0-9]+)\.[0-9]+\.tmp(\.lock)?")
 
 
 class Staged:
@@ -57,7 +54,7 @@ class Staged:
         self.repo = repo
         self.copy = copy
         self.env = {"GIT_INDEX_FILE": str(copy)}
-        self.config = git_split_index.config_for(repo)
+        self.config: tuple[str, ...] = ()  # the split index's settings, read by the thread
         self.failed = False
         self._written = threading.Event()  # the files are in the work tree (or never will be)
         self._cancelled = False
@@ -85,6 +82,7 @@ class Staged:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except OSError:  # git (or a person) holds it, or the git dir is read-only
             return None
+        # named as write_atomic's temp files are, so recovery knows a dead command's copy
         copy = repo.state_dir / f".index.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
             os.write(fd, LOCK_MARK + b"%d\n" % os.getpid())
@@ -106,6 +104,7 @@ class Staged:
     def _update(self, paths: list[str], known: Mapping[str, str | None] | None) -> None:
         zeros = "0" * 40
         try:
+            self.config = git_split_index.config_for(self.repo)
             if known is not None:
                 info = "".join(
                     f"0 {zeros}\t{path}\0" if oid is None else f"100644 {oid}\t{path}\0"
@@ -196,10 +195,11 @@ def remove_stale(repo: Repo) -> None:
             head = fh.read(64)
         if head.startswith(LOCK_MARK) and not process_alive(int(head[len(LOCK_MARK) :])):
             _unlink(lock)
-    with contextlib.suppress(OSError):
+    remove_dead_temp_files(repo.state_dir)  # the copy
+    with contextlib.suppress(OSError):  # and git's lock on it, if it died writing the copy
         for entry in os.scandir(repo.state_dir):
-            match = COPY_NAME.fullmatch(entry.name)
-            if match is not None and not process_alive(int(match["pid"])):
+            match = TEMP_NAME.fullmatch(entry.name.removesuffix(".lock"))
+            if entry.name.endswith(".lock") and match and not process_alive(int(match["pid"])):
                 _unlink(Path(entry.path))
 
 
