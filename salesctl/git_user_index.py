@@ -87,8 +87,11 @@ class Staged:
         try:
             os.write(fd, LOCK_MARK + b"%d\n" % os.getpid())
             os.close(fd)
+            # With the index's mtime: git takes an entry as possibly changed (racily clean)
+            # when its file's mtime is not older than the index, and a copy stamped now
+            # would pass a file edited in the second it was recorded as unchanged for good.
             with contextlib.suppress(FileNotFoundError):  # none yet: git makes one
-                shutil.copyfile(repo.git_dir / "index", copy)
+                shutil.copy2(repo.git_dir / "index", copy)
             return cls(repo, paths, copy, known)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -83,6 +83,25 @@ def test_a_write_leaves_the_index_git_would_have_with_every_cached_tree(
     assert_nothing_left(store)
 
 
+def test_an_edit_in_the_second_git_recorded_its_file_stays_visible(store: Path, cli: Any) -> None:
+    """git's racy-git rule: an entry whose file is not older than the index may have changed
+    unseen, so git compares its content. The copy must keep the index's mtime, or a hand
+    edit made in the second the entry was recorded (same size) would pass as clean."""
+    git(store, "config", "core.trustctime", "false")  # the edit's ctime cannot be set back
+    path = store / add_lead(cli, "Racy Co")["path"]
+    recorded = path.stat().st_mtime_ns - 100 * 10**9
+    os.utime(path, ns=(recorded, recorded))
+    git(store, "update-index", "--refresh")  # the entry takes that mtime and its size
+    os.utime(store / ".git" / "index", ns=(recorded, recorded))  # written in that second
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace("Racy Co", "Racy Cx")
+    assert len(edited) == len(text)
+    path.write_text(edited, encoding="utf-8")
+    os.utime(path, ns=(recorded, recorded))  # size and mtime as recorded
+    add_lead(cli, "Other Co")  # our copy of the index is written
+    assert git(store, "status", "--porcelain").split() == ["M", path.relative_to(store).as_posix()]
+
+
 def stat_sizes(root: Path, paths: list[str]) -> dict[str, int]:
     """The file size each index entry records (0: no stat data, git must hash it again)."""
     out = git(root, "ls-files", "--debug", "--", *paths)
