@@ -234,7 +234,8 @@ def _show_trace() -> None:
     trace = logging.getLogger("salesctl.trace")
     if not trace.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("trace: %(message)s"))
+        # when each call ended (ms from here), then how long it took: a timeline of overlaps
+        handler.setFormatter(logging.Formatter("trace: at %(relativeCreated)5d ms: %(message)s"))
         trace.addHandler(handler)
         trace.setLevel(logging.DEBUG)
 
