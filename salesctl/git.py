@@ -74,6 +74,15 @@ class GitError(SalesctlError):
     pass
 
 
+def trace(what: str, started: float) -> None:
+    """With ``SALESCTL_TRACE``: log a git call's time (``started``: its perf_counter)."""
+    if TRACE:
+        import logging
+
+        elapsed = (time.perf_counter() - started) * 1000
+        logging.getLogger("salesctl.trace").debug("git %s %.0f ms", what[:60], elapsed)
+
+
 def run_git(
     cwd: Path,
     args: Sequence[str],
@@ -95,11 +104,7 @@ def run_git(
         )
     except FileNotFoundError:
         raise GitError("git is not installed", "install git and try again") from None
-    if TRACE:
-        import logging
-
-        elapsed = (time.perf_counter() - started) * 1000
-        logging.getLogger("salesctl.trace").debug("git %s %.0f ms", " ".join(args)[:60], elapsed)
+    trace(" ".join(args), started)
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
@@ -305,43 +310,54 @@ class Repo:
         message: str,
         commit: bool,
         alongside: Callable[[str | None], None] | None = None,
+        streamed: Staged | None = None,
     ) -> str | None:
         """Write ``change`` into the work tree and (with ``commit``) make one commit of it.
 
         Call with the lock held. Returns the new commit id, or None without ``commit``.
         ``alongside(commit id or None)`` runs once the files are written and the branch
         has moved, while git refreshes the user's index (an import's index rows: the two
-        took 1.5 s each, one after the other).
+        took 1.5 s each, one after the other). ``streamed``: a copy of the user's index
+        that took the change's entries as they were staged (``Staged.stream``); ``apply``
+        finishes or abandons it.
         """
-        blocked = blocked_directory(self.root, change.writes)
-        if blocked is not None:
-            raise Conflict(
-                f"{blocked} is a file where salesctl needs a directory",
-                f"move it away, e.g. `mv {blocked} {blocked}.moved`, and run the command again",
-            )
+        paths = change.paths
+        early = change.packed and not any(p.startswith(FILTERED_ROOTS) for p in paths)
+        old = None
+        try:
+            _refuse_blocked(self.root, change)
+            if streamed is not None and not (
+                commit and early and streamed.entries_done(change.writes, change.deletes)
+            ):
+                streamed.abandon()
+                streamed = None
+            if commit:
+                old = self.head()
+                # A path that is not on disk cannot hold uncommitted edits unless we delete it.
+                self.guard_uncommitted(
+                    [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
+                )
+                _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
+        except BaseException:
+            if streamed is not None:
+                streamed.abandon()
+            raise
         if not commit:
             _write_files(self.root, change, self.state_dir)
             if alongside is not None:
                 alongside(None)
             return None
-        old = self.head()
-        paths = change.paths
-        # A path that is not on disk cannot hold uncommitted edits unless we delete it.
-        self.guard_uncommitted(
-            [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
-        )
-        _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
         from salesctl.git_user_index import Staged  # a write's cost, not a read's
 
-        staged = None
+        staged = streamed
         try:
             # The user's index takes our paths while the commit is built, under git's lock;
-            # a big change's entries while its files are written too (git_user_index.py).
-            early = change.packed and not any(p.startswith(FILTERED_ROOTS) for p in paths)
-            if early:
-                known = dict.fromkeys(change.deletes - change.writes.keys())
-                known.update((p, blob_id(data)) for p, data in change.writes.items())
-                staged = Staged.start(self, paths, known)
+            # a big change's entries while it is staged and its files written, by blob id
+            # (git_user_index.py).
+            if early and staged is None:
+                staged = Staged.stream(self)
+                if staged is not None:
+                    staged.entries_done(change.writes, change.deletes)
             # Writing a packed change's files while its pack is built gained nothing: four
             # alternating pairs of 10,000-row imports, -0.34 to +0.26 s (2026-12-05).
             _write_files(self.root, change, self.state_dir)
@@ -453,6 +469,15 @@ def nul(paths: Sequence[str]) -> bytes:
 
 
 FSYNC_EACH_UP_TO = 16  # bigger changes (imports) sync once at the end: 10k fsyncs cost ~2 s
+
+
+def _refuse_blocked(root: Path, change: Change) -> None:
+    blocked = blocked_directory(root, change.writes)
+    if blocked is not None:
+        raise Conflict(
+            f"{blocked} is a file where salesctl needs a directory",
+            f"move it away, e.g. `mv {blocked} {blocked}.moved`, and run the command again",
+        )
 
 
 def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:

@@ -11,9 +11,12 @@ the commit is built instead, and no git command can see or change the index half
   user's ``git commit`` fails with git's "index.lock exists" rather than taking our files
   into their commit, and ``git status`` does not write the index;
 - ``update-index --info-only`` updates a copy (``GIT_INDEX_FILE``), so readers see the old
-  index, and no blob is written loose before the commit's pack brings it; a big change's
-  entries go in by blob id before its files are written (``--index-info``), their stat data
-  after (``files_written``), so git's inserts overlap with the files and the pack;
+  index, and no blob is written loose before the commit's pack brings it;
+- a big change's entries go in by blob id (``--index-info``), streamed to one git process
+  as the transaction stages them (``stream``, ``add``; ``entries_done`` sends what staging
+  did not, e.g. sealed contents), their stat data once the files are written
+  (``files_written``): git's inserts (1.3 s for an import, each moving every entry after
+  it) overlap with staging, the files and the pack;
 - ``finish``, once the branch has moved: ``write-tree`` on the copy (the commit's trees are
   in by then), which replaces ``.git/index`` by a rename, as git commits its lock; the lock
   goes. False if the copy could not be made: the caller updates the index as before;
@@ -28,15 +31,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from salesctl import git_split_index
 from salesctl.atomic import TEMP_NAME, process_alive, remove_dead_temp_files
-from salesctl.git import GitError, Repo, nul, run_git
+from salesctl.git import GitError, Repo, git_env, nul, run_git, trace
 
 LOCK_MARK = b"salesctl "
 
@@ -44,91 +50,112 @@ LOCK_MARK = b"salesctl "
 class Staged:
     """Our paths in a copy of the user's index, under git's index lock, till ``finish``."""
 
-    def __init__(
-        self,
-        repo: Repo,
-        paths: Sequence[str],
-        copy: Path,
-        known: Mapping[str, str | None] | None,
-    ) -> None:
+    def __init__(self, repo: Repo, copy: Path, *, by_id: bool) -> None:
         self.repo = repo
         self.copy = copy
         self.env = {"GIT_INDEX_FILE": str(copy)}
         self.config: tuple[str, ...] = ()  # the split index's settings, read by the thread
         self.failed = False
+        self.by_id = by_id  # entries come by blob id (``add``), before the files are written
+        self.sent: dict[str, tuple[bytes | None, str | None]] = {}  # path: (content, blob id)
+        self._lines: list[bytes] = []  # ``--index-info`` lines not yet handed to the thread
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._stat_paths: list[str] = []  # whose stat data to take once the files are written
         self._written = threading.Event()  # the files are in the work tree (or never will be)
+        self._proc: subprocess.Popen[bytes] | None = None
         self._cancelled = False
-        if known is None:
-            self._written.set()
-        args = (list(paths), known)
-        self._thread = threading.Thread(target=self._update, args=args, daemon=True)
+        self._thread = threading.Thread(target=self._update, daemon=True)
         self._thread.start()
 
     @classmethod
-    def start(
-        cls, repo: Repo, paths: Sequence[str], known: Mapping[str, str | None] | None = None
-    ) -> Staged | None:
-        """Lock the user's index and start updating a copy of it; None if it is busy.
-
-        Without ``known`` the paths' files must be written already. With it ({path: blob id,
-        None: deleted}, a big change's, before its files are written) the copy takes those
-        entries at once (``--index-info``: the inserts, most of git's time, overlap with
-        writing the files and building the commit), and their stat data once the caller
-        says ``files_written`` (the entries are in place by then: 0.2 s for 10,000)."""
-        if "GIT_INDEX_FILE" in os.environ:
-            return None  # the user works with another index: update that one afterwards
-        lock = repo.git_dir / "index.lock"
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except OSError:  # git (or a person) holds it, or the git dir is read-only
+    def start(cls, repo: Repo, paths: Sequence[str]) -> Staged | None:
+        """Lock the user's index and take ``paths`` (their files written already) into a copy
+        of it; None if it is busy."""
+        copy = _lock(repo)
+        if copy is None:
             return None
-        # named as write_atomic's temp files are, so recovery knows a dead command's copy
-        copy = repo.state_dir / f".index.{os.getpid()}.{threading.get_ident()}.tmp"
-        try:
-            os.write(fd, LOCK_MARK + b"%d\n" % os.getpid())
-            os.close(fd)
-            # With the index's mtime: git takes an entry as possibly changed (racily clean)
-            # when its file's mtime is not older than the index, and a copy stamped now
-            # would pass a file edited in the second it was recorded as unchanged for good.
-            with contextlib.suppress(FileNotFoundError):  # none yet: git makes one
-                shutil.copy2(repo.git_dir / "index", copy)
-            return cls(repo, paths, copy, known)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            _unlink(copy)
-            _unlink(lock)
-            raise
+        staged = _started(cls, repo, copy, by_id=False)
+        staged._stat_paths = list(paths)
+        staged._written.set()
+        return staged
+
+    @classmethod
+    def stream(cls, repo: Repo) -> Staged | None:
+        """Lock the user's index and start a copy that takes entries by blob id as they are
+        ``add``-ed, before any file is written; None if it is busy. ``entries_done`` ends
+        them, ``files_written`` says their stat data can be taken."""
+        copy = _lock(repo)
+        return None if copy is None else _started(cls, repo, copy, by_id=True)
+
+    def add(self, path: str, content: bytes | None) -> None:
+        """``path`` will hold ``content`` (None: deleted); the last word on a path wins."""
+        from salesctl.git import blob_id
+
+        oid = None if content is None else blob_id(content)
+        self.sent[path] = (content, oid)
+        self._lines.append(_info_line(path, oid))
+        if len(self._lines) >= 256:  # handed over in batches: a queue item costs ≈ 1 µs
+            self._queue.put(b"".join(self._lines))
+            self._lines.clear()
+
+    def entries_done(self, writes: Mapping[str, bytes], deletes: AbstractSet[str]) -> bool:
+        """The change as it will be committed: send what ``add`` did not say (or said
+        otherwise), and end the entries. False if a path was sent that the change no longer
+        touches (its entry would have to go back to HEAD's): the caller abandons this."""
+        if not self.sent.keys() <= writes.keys() | deletes:
+            return False
+        for path, content in writes.items():
+            sent = self.sent.get(path)
+            if sent is None or sent[0] is not content:  # the same object: the same blob
+                self.add(path, content)
+        for path in deletes - writes.keys():
+            if path not in self.sent or self.sent[path][1] is not None:
+                self.add(path, None)
+        self._stat_paths = [p for p, (_content, oid) in self.sent.items() if oid is not None]
+        self._queue.put(b"".join(self._lines))
+        self._lines.clear()
+        self._queue.put(None)
+        return True
 
     def files_written(self) -> None:
         """The paths' files are in the work tree now: their stat data can be taken."""
         self._written.set()
 
-    def _update(self, paths: list[str], known: Mapping[str, str | None] | None) -> None:
-        zeros = "0" * 40
+    def _update(self) -> None:
         try:
             self.config = git_split_index.config_for(self.repo)
-            if known is not None:
-                info = "".join(
-                    f"0 {zeros}\t{path}\0" if oid is None else f"100644 {oid}\t{path}\0"
-                    for path, oid in known.items()
-                )
-                self._git("--index-info", input=info.encode("utf-8", "surrogateescape"))
-                paths = [p for p, oid in known.items() if oid is not None]
+            if self.by_id:
+                self._take_entries()
             self._written.wait()
-            if not self._cancelled and paths:
-                self._git("--add", "--remove", "--info-only", "--stdin", input=nul(paths))
+            if not self._cancelled and self._stat_paths:
+                args = ("update-index", "-z", "--add", "--remove", "--info-only", "--stdin")
+                run_git(self.repo.root, args, input=nul(self._stat_paths), env=self.env,
+                        config=self.config)  # fmt: skip
         except Exception:  # any failure: finish says so, and the caller falls back
             self.failed = True
 
-    def _git(self, *args: str, input: bytes) -> None:
-        run_git(
-            self.repo.root,
-            ("update-index", "-z", *args),
-            input=input,
-            env=self.env,
-            config=self.config,
-        )
+    def _take_entries(self) -> None:
+        """One ``update-index --index-info`` fed from the queue till its end (None)."""
+        argv = ["git"]
+        for item in self.config:
+            argv += ["-c", item]
+        argv += ["update-index", "-z", "--index-info"]
+        started = time.perf_counter()
+        self._proc = proc = subprocess.Popen(
+            argv, cwd=self.repo.root, env=git_env(self.env), stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert proc.stdin is not None
+        try:
+            while (chunk := self._queue.get()) is not None and not self._cancelled:
+                proc.stdin.write(chunk)
+        finally:
+            with contextlib.suppress(OSError):  # a git that died: its exit status says so
+                proc.stdin.close()
+            code = proc.wait()
+        trace("update-index -z --index-info (streamed)", started)
+        if code != 0:
+            raise GitError(f"git update-index failed: exit status {code}")
 
     def finish(self) -> bool:
         """Once the branch has moved: the copy becomes the user's index, the lock goes.
@@ -145,15 +172,64 @@ class Staged:
             self._release()
 
     def abandon(self) -> None:
-        """The commit failed: drop the copy and the lock; the user's index is as it was."""
+        """The commit failed (or will not be made): drop the copy and the lock; the user's
+        index is as it was."""
         self._cancelled = True
+        self._queue.put(None)
         self._written.set()
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
         self._thread.join()
         self._release()
 
     def _release(self) -> None:
         _unlink(self.copy)
         _unlink(self.repo.git_dir / "index.lock")
+
+
+def _lock(repo: Repo) -> Path | None:
+    """Take git's index lock as git does and copy the index beside it; the copy's path, or
+    None when the lock is busy or the user works with another index (``GIT_INDEX_FILE``:
+    update that one afterwards)."""
+    if "GIT_INDEX_FILE" in os.environ:
+        return None
+    lock = repo.git_dir / "index.lock"
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:  # git (or a person) holds it, or the git dir is read-only
+        return None
+    # named as write_atomic's temp files are, so recovery knows a dead command's copy
+    copy = repo.state_dir / f".index.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        os.write(fd, LOCK_MARK + b"%d\n" % os.getpid())
+        os.close(fd)
+        # With the index's mtime: git takes an entry as possibly changed (racily clean)
+        # when its file's mtime is not older than the index, and a copy stamped now
+        # would pass a file edited in the second it was recorded as unchanged for good.
+        with contextlib.suppress(FileNotFoundError):  # none yet: git makes one
+            shutil.copy2(repo.git_dir / "index", copy)
+        return copy
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        _unlink(copy)
+        _unlink(lock)
+        raise
+
+
+def _started(cls: type[Staged], repo: Repo, copy: Path, *, by_id: bool) -> Staged:
+    try:
+        return cls(repo, copy, by_id=by_id)
+    except BaseException:
+        _unlink(copy)
+        _unlink(repo.git_dir / "index.lock")
+        raise
+
+
+def _info_line(path: str, oid: str | None) -> bytes:
+    line = f"0 {'0' * 40}\t{path}\0" if oid is None else f"100644 {oid}\t{path}\0"
+    return line.encode("utf-8", "surrogateescape")
 
 
 def refresh(repo: Repo, paths: Sequence[str]) -> None:

@@ -232,3 +232,137 @@ def test_recovery_removes_a_dead_commands_lock_and_copies_only(store: Path) -> N
     assert not lock.exists()
     assert not stale_copy.exists() and not stale_copy_lock.exists()
     assert live_copy.exists()
+
+
+# -- a big change streamed to git while it is staged -------------------------------------------
+
+
+def report_files(n: int, tag: str) -> dict[str, bytes]:
+    return {f"reports/weekly/alice/{tag}-{i:03d}.md": f"# {tag} {i}\n".encode() for i in range(n)}
+
+
+@pytest.fixture
+def big(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Every change of over two files is big. Records what ``apply`` saw of the stream: the
+    action and whether git's lock was held already (the entries went to git as staged)."""
+    from salesctl import git as salesctl_git
+
+    monkeypatch.setattr(salesctl_git, "PACK_ABOVE", 2)
+    seen: list[tuple[str, bool]] = []
+    apply = Repo.apply
+
+    def watched(self: Repo, change: Any, **kwargs: Any) -> str | None:
+        streamed = kwargs.get("streamed")
+        seen.append((kwargs["message"].split(":")[0], streamed is not None))
+        if streamed is not None:
+            assert (self.git_dir / "index.lock").read_bytes().startswith(b"salesctl ")
+        return apply(self, change, **kwargs)
+
+    monkeypatch.setattr(Repo, "apply", watched)
+    return seen
+
+
+def test_a_big_change_streams_its_entries_while_staged_and_leaves_the_index_clean(
+    store: Path, big: list[tuple[str, bool]]
+) -> None:
+    from salesctl.store.store import Store
+
+    shop = Store(store)
+    gone = report_files(2, "old")
+    with shop.transaction(shop.identify("alice"), "report.write") as tx:
+        for path, content in gone.items():
+            tx.write_file(path, content)  # two files: not big yet
+    files = report_files(5, "new")
+    with shop.transaction(shop.identify("alice"), "report.write") as tx:
+        for path, content in files.items():
+            tx.write_file(path, content)
+        tx.delete(next(iter(gone)))  # a delete streams too
+        again = next(iter(files))
+        tx.delete(again)  # written, deleted, written again: the last word wins
+        tx.write_file(again, b"# again\n")
+    assert big == [("report.write", False), ("report.write", True)]
+    assert (store / again).read_bytes() == b"# again\n"
+    head = git(store, "ls-tree", "-r", "--name-only", "HEAD").split()
+    assert set(files) <= set(head) and next(iter(gone)) not in head
+    assert sorted(stat_sizes(store, list(files))) == sorted(files)  # stat data taken
+    assert_clean_index(store)
+
+
+def test_a_streamed_change_whose_staging_fails_leaves_the_index_and_no_lock(
+    store: Path, big: list[tuple[str, bool]]
+) -> None:
+    from salesctl.store.store import Store
+
+    shop = Store(store)
+    before = git(store, "ls-files", "--stage")
+    with pytest.raises(RuntimeError), shop.transaction(shop.identify("alice"), "x") as tx:
+        for path, content in report_files(5, "failed").items():
+            tx.write_file(path, content)
+        assert (store / ".git" / "index.lock").exists()  # streaming: git's lock is ours
+        raise RuntimeError("a bug mid-staging")
+    assert big == []  # never applied
+    assert git(store, "ls-files", "--stage") == before
+    assert_nothing_left(store)
+    assert git(store, "status", "--porcelain") == ""
+
+
+def test_contents_changed_behind_the_stream_are_sent_as_committed(
+    store: Path, big: list[tuple[str, bool]]
+) -> None:
+    """Sealing rewrites a change's files in place, past ``Transaction.write``: what is
+    committed is what the index gets."""
+    from salesctl.store.store import Store
+
+    shop = Store(store)
+    files = report_files(4, "sealed")
+    with shop.transaction(shop.identify("alice"), "report.write") as tx:
+        for path, content in files.items():
+            tx.write_file(path, content)
+        first = next(iter(files))
+        tx.change.writes[first] = b"# rewritten behind the stream\n"
+        tx.change.writes["reports/weekly/alice/extra.md"] = b"# not streamed\n"
+    assert big == [("report.write", True)]
+    for path in (first, "reports/weekly/alice/extra.md"):
+        blob = git(store, "rev-parse", f"HEAD:{path}").strip()
+        assert git(store, "ls-files", "--stage", "--", path).split()[1] == blob
+    assert_clean_index(store)
+
+
+def test_a_streamed_path_the_change_dropped_falls_back_to_the_whole_change(
+    store: Path, big: list[tuple[str, bool]]
+) -> None:
+    """A path streamed, then taken out of the change behind the transaction's back, would
+    have to go back to HEAD's entry: the stream is dropped and the index updated anew."""
+    from salesctl.store.store import Store
+
+    shop = Store(store)
+    files = report_files(4, "dropped")
+    with shop.transaction(shop.identify("alice"), "report.write") as tx:
+        for path, content in files.items():
+            tx.write_file(path, content)
+        dropped = next(iter(files))
+        del tx.change.writes[dropped]
+    assert big == [("report.write", True)]
+    assert dropped not in git(store, "ls-files") and not (store / dropped).exists()
+    assert_clean_index(store)
+
+
+@pytest.mark.parametrize("flag", ["--dry-run", "--no-commit"])
+def test_a_big_change_that_is_not_committed_takes_no_lock_while_staged(
+    store: Path,
+    cli: Any,
+    big: list[tuple[str, bool]],
+    flag: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = tmp_path / "leads.csv"
+    rows.write_text("Company\n" + "".join(f"Co {i}\n" for i in range(5)), encoding="utf-8")
+    before = git(store, "ls-files", "--stage")
+    streams: list[Repo] = []
+    monkeypatch.setattr(Staged, "stream", lambda repo: streams.append(repo))
+    done = cli("--as", "dana", "lead", "import", str(rows), "--pool", flag)
+    assert done.code == 0, done.err
+    assert streams == [] and all(not streamed for _action, streamed in big)
+    assert git(store, "ls-files", "--stage") == before
+    assert_nothing_left(store)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from salesctl import sealing, yamlio
 from salesctl.errors import (
@@ -40,6 +40,9 @@ from salesctl.store.readers import recipient_directory, seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_fields
+
+if TYPE_CHECKING:
+    from salesctl.git_user_index import Staged
 
 CONFIG_FILE = "salesctl.yaml"
 T = TypeVar("T")
@@ -88,6 +91,10 @@ class Transaction:
     # instead of reading the files back.
     fields: dict[str, Written] = field(default_factory=dict)
     _touched: set[str] = field(default_factory=set, repr=False)
+    # A big change's entries, streamed into a copy of the user's git index as they are
+    # staged (git_user_index.Staged); ``apply`` finishes it.
+    _index: Staged | None = field(default=None, repr=False)
+    _may_stream: bool = field(default=True, repr=False)
 
     def write(
         self,
@@ -142,12 +149,50 @@ class Transaction:
             )
         assert isinstance(content, bytes)  # only write() passes fields, always with a loc
         self.change.writes[path] = content
+        self._stream(path, content)
         return canonical
 
     def delete(self, path: str) -> None:
         self.change.writes.pop(path, None)
         self.fields.pop(path, None)
         self.change.deletes.add(path)
+        self._stream(path, None)
+
+    def _stream(self, path: str, content: bytes | None) -> None:
+        """Once the change is big (an import), hand each entry to git as it is staged: its
+        index inserts (1.3 s of a 10,000-row import) then overlap with the staging."""
+        if self._index is not None:
+            self._index.add(path, content)
+        elif self._may_stream and self.change.packed:
+            self._may_stream = False
+            self._index = self._start_stream()
+
+    def _start_stream(self) -> Staged | None:
+        # Only a plain store's commit: a dry run or --no-commit leaves the index alone, and
+        # sealing would change every file (``entries_done`` would send them all again).
+        if not self.opts.commit or self.opts.dry_run or self.store.config.encrypted:
+            return None
+        from salesctl.git_user_index import Staged  # a write's cost, not a read's
+
+        staged = Staged.stream(self.store.repo)
+        if staged is None:  # git's lock is busy: ``apply`` tries again, as before
+            return None
+        for path, content in self.change.writes.items():
+            staged.add(path, content)
+        for path in self.change.deletes - self.change.writes.keys():
+            staged.add(path, None)
+        return staged
+
+    def streamed_index(self) -> Staged | None:
+        """The streamed index copy, for ``apply`` (which finishes or abandons it)."""
+        staged, self._index, self._may_stream = self._index, None, False
+        return staged
+
+    def drop_streamed_index(self) -> None:
+        """The change will not be applied: the copy and git's lock go."""
+        staged = self.streamed_index()
+        if staged is not None:
+            staged.abandon()
 
     def move_dir(self, old_dir: str, new_dir: str) -> None:
         """Move a record directory with everything in it (history follows: same blobs)."""
@@ -367,22 +412,26 @@ class Store:
         with self.repo.lock():
             self.repo.recover()
             tx = Transaction(self, actor, action, opts)
-            yield tx
-            if opts.dry_run or not (tx.change or tx.reseal):
-                return
-            tx.sealed = seal_change(self, tx.change, tx.reseal, tx.dup_secret)
-            tx.commit_id = self.repo.apply(
-                tx.change,
-                author=Author(actor.name, actor.email),
-                message=tx.message(),
-                commit=opts.commit,
-                alongside=lambda commit: self.index.note_written(
-                    tx.change.paths,
-                    committed=opts.commit,
-                    commit=commit,
-                    fields=tx.fields,
-                ),
-            )
+            try:
+                yield tx
+                if opts.dry_run or not (tx.change or tx.reseal):
+                    return
+                tx.sealed = seal_change(self, tx.change, tx.reseal, tx.dup_secret)
+                tx.commit_id = self.repo.apply(
+                    tx.change,
+                    author=Author(actor.name, actor.email),
+                    message=tx.message(),
+                    commit=opts.commit,
+                    alongside=lambda commit: self.index.note_written(
+                        tx.change.paths,
+                        committed=opts.commit,
+                        commit=commit,
+                        fields=tx.fields,
+                    ),
+                    streamed=tx.streamed_index(),
+                )
+            finally:
+                tx.drop_streamed_index()  # (none left once ``apply`` took it)
         if tx.commit_id is not None:  # after the lock: a slow chat hook holds up no one
             _announce(self, tx)
 
