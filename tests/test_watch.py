@@ -226,3 +226,39 @@ def test_a_directory_changed_within_the_clock_tick_is_listed_again(
     write(store, "pool/leads/L-0000000000R2/lead.yaml", LEAD.format(company="Same tick"))
     os.utime(pool_leads, ns=(mtime, mtime))  # as if within the tick of the first
     assert "Same tick" in rows_of(store, "lead").values()
+
+
+@pytest.mark.parametrize("workers", ["2", "3", "7"])
+def test_each_process_of_a_whole_store_look_compares_only_its_share(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    """Split across processes by ranges of directory paths and of rowids, a look finds
+    exactly what one process finds, each change once, also with more processes than
+    there are directories to share."""
+    import time
+
+    from salesctl.store import compare, parsing
+
+    for n in range(6):
+        add_lead(cli, f"Shared {n}")
+    index = Store(store).index
+    index.refresh(full=True)
+    paths = [p for (p,) in index.db.execute("SELECT path FROM records ORDER BY rowid")]
+    for path in (paths[0], paths[len(paths) // 2], paths[-1]):  # each share gets one
+        edited = store / path
+        edited.write_text(edited.read_text() + "# touched\n")
+    (store / paths[1]).unlink()
+    write(store, "pool/leads/L-0000000000S1/lead.yaml", LEAD.format(company="Stray dir"))
+    monkeypatch.setattr(compare, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setenv("SALESCTL_INDEX_WORKERS", workers)
+    now = time.time_ns()
+    alone = compare.compare_part(
+        str(store), index.db.execute(compare.ALL_DIRS), index.db.execute(compare.ALL_FILES), now
+    )
+    split = compare.compare_everything(index.db, str(store), now)
+    assert [sorted(part) for part in split] == [sorted(part) for part in alone]
+    moved, parse, gone = split
+    assert {paths[0], paths[len(paths) // 2], paths[-1]} <= set(parse)  # (and racy ones)
+    assert len(parse) == len(set(parse))
+    assert gone == [paths[1]] and moved  # (the deleted file's directory, at least)

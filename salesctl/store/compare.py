@@ -26,24 +26,30 @@ def dir_signature(st: os.stat_result, now_ns: int) -> str:
 
 MISSING, LINK = "missing", "link"  # what compare_part says of a directory that is no more
 ALL_DIRS, ALL_FILES = "SELECT path, sig FROM dirs", "SELECT path, sig FROM records"
-COUNT_DIRS, COUNT_FILES = "SELECT count(*) FROM dirs", "SELECT count(*) FROM records"
+# A process's share of a whole-store look: a range of directory paths, a range of rowids.
+DIRS_FROM = "SELECT path, sig FROM dirs WHERE path >= ?"
+DIRS_BETWEEN = "SELECT path, sig FROM dirs WHERE path >= ? AND path < ?"
+FILES_BETWEEN = "SELECT path, sig FROM records WHERE rowid > ? AND rowid <= ?"
 # (directories whose signature moved, with the new one or MISSING/LINK; files to parse;
 # files gone)
 Compared = tuple[list[tuple[str, str]], list[str], list[str]]
+PAST_ALL = "\U0010ffff"  # sorts after every path
 PARALLEL_MIN = 100_000  # a whole-store look is split across processes from here (~630,000)
+Share = tuple[str, str, int, tuple[str, str | None], tuple[int, int]]
 
 
-def _compare_share(share: tuple[str, str, int, int, int]) -> Compared:
-    """One forked process's part of a whole-store look: every ``count``-th row from
-    ``index`` on, read through its own connection (never the parent's)."""
-    import itertools
-
-    where, top, now, index, count = share
+def _compare_share(share: Share) -> Compared:
+    """One forked process's part of a whole-store look, read through its own connection
+    (never the parent's): the directories from one path to the next, the record files
+    of a range of rowids. Each used to read every row and skip the others' (0.15 s each
+    at 100,000 leads, of a 1.4 s ``check``)."""
+    where, top, now, (low, high), rowids = share
     db = sqlite3.connect(f"file:{where}?mode=ro", uri=True, timeout=60)
     try:
-        dirs = itertools.islice(db.execute(ALL_DIRS), index, None, count)
-        files = itertools.islice(db.execute(ALL_FILES), index, None, count)
-        return compare_part(top, dirs, files, now)
+        dirs = (
+            db.execute(DIRS_FROM, (low,)) if high is None else db.execute(DIRS_BETWEEN, (low, high))
+        )
+        return compare_part(top, dirs, db.execute(FILES_BETWEEN, rowids), now)
     finally:
         db.close()
 
@@ -54,6 +60,28 @@ def _joined(parts: list[Compared]) -> Compared:
         [p for part in parts for p in part[1]],
         [g for part in parts for g in part[2]],
     )
+
+
+def compare_everything(db: sqlite3.Connection, top: str, now: int) -> Compared:
+    """``compare`` of every stored directory and file, none of their rows held here:
+    at 100,000 leads the 730,000 (path, signature) pairs were 190 MB. Each process
+    streams its share of the rows from the database and stats them."""
+    where = next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "")
+    dirs = db.execute("SELECT count(*) FROM dirs").fetchone()[0]
+    last = db.execute("SELECT max(rowid) FROM records").fetchone()[0] or 0  # ≈ the count
+    workers = parsing.workers_for(dirs + last) if dirs + last > PARALLEL_MIN and where else 1
+    if workers <= 1:
+        return compare_part(top, db.execute(ALL_DIRS), db.execute(ALL_FILES), now)
+    nth = "SELECT path FROM dirs ORDER BY path LIMIT 1 OFFSET ?"
+    found = [db.execute(nth, (dirs * i // workers,)).fetchone() for i in range(1, workers)]
+    cuts = [PAST_ALL if row is None else row[0] for row in found]  # (none listed yet)
+    paths = list(zip(["", *cuts], [*cuts, None], strict=True))
+    rowids = [(last * i // workers, last * (i + 1) // workers) for i in range(workers)]
+    shares = [(where, top, now, p, r) for p, r in zip(paths, rowids, strict=True)]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return _joined(pool.map(_compare_share, shares))
 
 
 def compare_part(
@@ -87,19 +115,3 @@ def compare_part(
         if is_link(st.st_mode) or sig != signature(st):
             parse.append(path)
     return moved, parse, gone
-
-
-def compare_everything(db: sqlite3.Connection, top: str, now: int) -> Compared:
-    """``compare`` of every stored directory and file, none of their rows held here:
-    at 100,000 leads the 730,000 (path, signature) pairs were 190 MB. Each process
-    streams the rows from the database and stats its share."""
-    where = next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "")
-    count = db.execute(f"SELECT ({COUNT_DIRS}) + ({COUNT_FILES})").fetchone()[0]
-    workers = parsing.workers_for(count) if count > PARALLEL_MIN and where else 1
-    if workers <= 1:
-        return compare_part(top, db.execute(ALL_DIRS), db.execute(ALL_FILES), now)
-    import multiprocessing
-
-    shares = [(where, top, now, i, workers) for i in range(workers)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return _joined(pool.map(_compare_share, shares))
