@@ -274,3 +274,43 @@ def test_a_warm_check_with_no_record_changed_makes_no_pass_over_the_rows(
     validated.clear()
     assert check_store(Store(store)) == first
     assert fresh in validated
+
+
+def test_problems_between_records_are_queried_again_only_after_a_change(
+    store: Path, cli: Any, lead: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duplicate ids, dangling references and money are the same while no record row and
+    not the config changed: the last check's answer is kept, and redone after either."""
+    queried: list[str] = []
+    real = check_module._duplicate_problems
+
+    def counting(index: Index) -> Any:
+        queried.append("between")
+        return real(index)
+
+    monkeypatch.setattr(check_module, "_duplicate_problems", counting)
+
+    def checked() -> tuple[list[dict[str, Any]], bool]:
+        """The problems of a check, and whether it queried between the records."""
+        queried.clear()
+        return check(cli), bool(queried)
+
+    copy = "teams/east/bob/leads/L-0000000000A1/lead.yaml"
+    duplicate = problem(
+        LEAD,
+        f"id L-0000000000A1 also at {copy} (a merge duplicated it: keep one, `git rm -r` the other)",
+    )
+    missing = problem(DEAL, "names customer C-0000000000C1, which does not exist", "customer")
+    assert checked() == ([], False)  # the fixture's check left its answer
+    write(store, copy, LEAD_YAML, age=30)
+    assert checked() == ([duplicate], True)
+    assert checked() == ([duplicate], False)  # kept: no record changed since
+    write(store, DEAL, DEAL_YAML.format(customer="C-0000000000C1"), age=30)
+    assert checked() == ([missing, duplicate], True)
+    config = store / "salesctl.yaml"
+    config.write_text(config.read_text() + "\n# a comment\n")
+    assert checked() == ([missing, duplicate], True)  # another config: judged again
+    (store / copy).unlink()
+    (store / DEAL).unlink()
+    assert checked() == ([], True)
+    assert checked() == ([], False)
