@@ -1,0 +1,64 @@
+"""HEAD's commit read from the files of a plain ``.git`` directory, as git reads them.
+
+Every command asks for HEAD, most reads twice (the index's freshness, the data's commit),
+and a ``git rev-parse`` costs 3-5 ms of a 0.12-0.17 s read. The common layout is read
+here: ``HEAD`` naming a branch (``ref: refs/heads/…``) whose id is in its loose ref file
+or in ``packed-refs``, or a detached HEAD's id. Anything else (a linked worktree's
+``commondir``, reftable storage, a ref naming another ref, SHA-256 ids, a branch with no
+commit yet, ``GIT_DIR`` and friends) is ``UNSURE``: the caller asks git.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Final
+
+UNSURE: Final = "?"  # not a commit id: ask git
+_ID = re.compile(rb"[0-9a-f]{40}")
+_BRANCH = re.compile(rb"ref: (refs/heads/[^\s]+)\s*")
+# git's own environment overrides where it looks: then only git knows
+_GIT_PLACES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_REF_STORAGE")
+
+
+def head_from_files(root: Path) -> str:
+    """HEAD's commit id for the work tree at ``root``, or ``UNSURE``."""
+    git_dir = root / ".git"
+    if any(name in os.environ for name in _GIT_PLACES):
+        return UNSURE
+    try:
+        head = (git_dir / "HEAD").read_bytes()
+        if (git_dir / "commondir").exists() or (git_dir / "reftable").exists():
+            return UNSURE
+    except OSError:  # no .git directory here (.git is a file, or the store is below the top)
+        return UNSURE
+    if _ID.fullmatch(head.rstrip(b"\n")):
+        return head[:40].decode()
+    branch = _BRANCH.fullmatch(head)
+    if branch is None:
+        return UNSURE
+    name = branch[1]
+    if b".." in name:  # git refuses such a name; it is not ours to follow
+        return UNSURE
+    try:
+        loose = (git_dir / os.fsdecode(name)).read_bytes()
+    except FileNotFoundError:
+        return _packed(git_dir, name)
+    except OSError:  # e.g. a directory by that name: git's business
+        return UNSURE
+    return loose[:40].decode() if _ID.fullmatch(loose.rstrip(b"\n")) else UNSURE
+
+
+def _packed(git_dir: Path, name: bytes) -> str:
+    """The branch's id in ``packed-refs``; ``UNSURE`` when it is not there either (a
+    branch with no commit yet: git says so)."""
+    try:
+        packed = (git_dir / "packed-refs").read_bytes()
+    except OSError:
+        return UNSURE
+    for line in packed.splitlines():
+        oid, _, ref = line.partition(b" ")
+        if ref == name and _ID.fullmatch(oid):
+            return oid.decode()
+    return UNSURE
