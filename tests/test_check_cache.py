@@ -298,7 +298,8 @@ def test_problems_between_records_are_queried_again_only_after_a_change(
     copy = "teams/east/bob/leads/L-0000000000A1/lead.yaml"
     duplicate = problem(
         LEAD,
-        f"id L-0000000000A1 also at {copy} (a merge duplicated it: keep one, `git rm -r` the other)",
+        f"id L-0000000000A1 also at {copy}"
+        " (a merge duplicated it: keep one, `git rm -r` the other)",
     )
     missing = problem(DEAL, "names customer C-0000000000C1, which does not exist", "customer")
     assert checked() == ([], False)  # the fixture's check left its answer
@@ -314,3 +315,13 @@ def test_problems_between_records_are_queried_again_only_after_a_change(
     (store / DEAL).unlink()
     assert checked() == ([], True)
     assert checked() == ([], False)
+
+
+def test_the_files_with_problems_are_found_without_a_pass_over_the_cache(
+    store: Path, cli: Any, lead: Path
+) -> None:
+    write(store, LEAD, LEAD_YAML.replace("stage: new", "stage: bogus"), age=30)
+    assert [p["field"] for p in check(cli)] == ["stage"]
+    index = Store(store).index
+    plan = index.execute(f"EXPLAIN QUERY PLAN {check_module.FILE_PROBLEMS}", kinds=[]).fetchall()
+    assert "USING INDEX check_cache_problems" in " ".join(str(step[-1]) for step in plan)

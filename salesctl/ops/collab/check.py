@@ -56,6 +56,9 @@ CACHE_TABLE = """
 CREATE TABLE IF NOT EXISTS check_cache(
     path TEXT PRIMARY KEY, sig TEXT NOT NULL, config TEXT NOT NULL, problems TEXT, refs TEXT
 ) WITHOUT ROWID"""
+# The few files with problems, without a pass over every entry (30 ms at 100,000 leads).
+PROBLEMS_LOOKUP = """
+CREATE INDEX IF NOT EXISTS check_cache_problems ON check_cache(path) WHERE problems IS NOT NULL"""
 # Records whose cached result is missing or out of date, in path order after ``?``.
 # Unreadable files (no data) and files read within the file system's timestamp tick
 # (``racy:`` signatures) are always validated again: their signature does not pin content.
@@ -158,6 +161,7 @@ def _update_cache(index: Index, root: Path, config: Config, key: str) -> None:
     When no record changed since the last check with this config, that is only the rows
     whose signature does not pin their content: no pass over every row."""
     index.execute(CACHE_TABLE, kinds=[])
+    index.execute(PROBLEMS_LOOKUP, kinds=[])
     changes = _meta(index, "changes")
     if changes is not None and _meta(index, CHECKED) == f"{key}:{changes}":
         _validate(index, root, config, key, index.execute(UNSURE, kinds=[]).fetchall())
@@ -226,8 +230,11 @@ def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str 
     )
 
 
+FILE_PROBLEMS = "SELECT problems FROM check_cache WHERE problems IS NOT NULL"
+
+
 def _file_problems(index: Index) -> list[Problem]:
-    rows = index.execute("SELECT problems FROM check_cache WHERE problems IS NOT NULL", kinds=[])
+    rows = index.execute(FILE_PROBLEMS, kinds=[])
     return [Problem(*problem) for (text,) in rows for problem in json.loads(text)]
 
 
