@@ -6,11 +6,13 @@ recovery and nobody else's is."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +243,19 @@ def report_files(n: int, tag: str) -> dict[str, bytes]:
     return {f"reports/weekly/alice/{tag}-{i:03d}.md": f"# {tag} {i}\n".encode() for i in range(n)}
 
 
+@contextlib.contextmanager
+def staging_reports(store: Path, n: int, tag: str) -> Iterator[tuple[Any, dict[str, bytes]]]:
+    """Alice's transaction, with ``n`` report files staged: (the transaction, the files)."""
+    from salesctl.store.store import Store
+
+    shop = Store(store)
+    files = report_files(n, tag)
+    with shop.transaction(shop.identify("alice"), "report.write") as tx:
+        for path, content in files.items():
+            tx.write_file(path, content)
+        yield tx, files
+
+
 @pytest.fixture
 def big(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     """Every change of over two files is big. Records what ``apply`` saw of the stream: the
@@ -265,17 +280,9 @@ def big(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
 def test_a_big_change_streams_its_entries_while_staged_and_leaves_the_index_clean(
     store: Path, big: list[tuple[str, bool]]
 ) -> None:
-    from salesctl.store.store import Store
-
-    shop = Store(store)
-    gone = report_files(2, "old")
-    with shop.transaction(shop.identify("alice"), "report.write") as tx:
-        for path, content in gone.items():
-            tx.write_file(path, content)  # two files: not big yet
-    files = report_files(5, "new")
-    with shop.transaction(shop.identify("alice"), "report.write") as tx:
-        for path, content in files.items():
-            tx.write_file(path, content)
+    with staging_reports(store, 2, "old") as (_tx, gone):
+        pass  # two files: not big yet
+    with staging_reports(store, 5, "new") as (tx, files):
         tx.delete(next(iter(gone)))  # a delete streams too
         again = next(iter(files))
         tx.delete(again)  # written, deleted, written again: the last word wins
@@ -291,13 +298,8 @@ def test_a_big_change_streams_its_entries_while_staged_and_leaves_the_index_clea
 def test_a_streamed_change_whose_staging_fails_leaves_the_index_and_no_lock(
     store: Path, big: list[tuple[str, bool]]
 ) -> None:
-    from salesctl.store.store import Store
-
-    shop = Store(store)
     before = git(store, "ls-files", "--stage")
-    with pytest.raises(RuntimeError), shop.transaction(shop.identify("alice"), "x") as tx:
-        for path, content in report_files(5, "failed").items():
-            tx.write_file(path, content)
+    with pytest.raises(RuntimeError), staging_reports(store, 5, "failed"):
         assert (store / ".git" / "index.lock").exists()  # streaming: git's lock is ours
         raise RuntimeError("a bug mid-staging")
     assert big == []  # never applied
@@ -311,13 +313,7 @@ def test_contents_changed_behind_the_stream_are_sent_as_committed(
 ) -> None:
     """Sealing rewrites a change's files in place, past ``Transaction.write``: what is
     committed is what the index gets."""
-    from salesctl.store.store import Store
-
-    shop = Store(store)
-    files = report_files(4, "sealed")
-    with shop.transaction(shop.identify("alice"), "report.write") as tx:
-        for path, content in files.items():
-            tx.write_file(path, content)
+    with staging_reports(store, 4, "sealed") as (tx, files):
         first = next(iter(files))
         tx.change.writes[first] = b"# rewritten behind the stream\n"
         tx.change.writes["reports/weekly/alice/extra.md"] = b"# not streamed\n"
@@ -333,13 +329,7 @@ def test_a_streamed_path_the_change_dropped_falls_back_to_the_whole_change(
 ) -> None:
     """A path streamed, then taken out of the change behind the transaction's back, would
     have to go back to HEAD's entry: the stream is dropped and the index updated anew."""
-    from salesctl.store.store import Store
-
-    shop = Store(store)
-    files = report_files(4, "dropped")
-    with shop.transaction(shop.identify("alice"), "report.write") as tx:
-        for path, content in files.items():
-            tx.write_file(path, content)
+    with staging_reports(store, 4, "dropped") as (tx, files):
         dropped = next(iter(files))
         del tx.change.writes[dropped]
     assert big == [("report.write", True)]
