@@ -31,7 +31,6 @@ objects (``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atom
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import time
@@ -341,7 +340,7 @@ class Repo:
                 self.guard_uncommitted(
                     [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
                 )
-                _write_json_atomic(self.journal_path, {"old": old, "new": None, "paths": paths})
+                git_journal.write(self.journal_path, old, None, paths)
         except BaseException:
             if streamed is not None:
                 streamed.abandon()
@@ -370,7 +369,7 @@ class Repo:
             elif staged is not None:
                 staged.files_written()
             new = self._commit(change, old, author, message)
-            _write_json_atomic(self.journal_path, {"old": old, "new": new, "paths": paths})
+            git_journal.write(self.journal_path, old, new, paths)
             self.run(
                 "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
             )
@@ -498,24 +497,3 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
         prune_empty_dirs(root, path)
     if not each:
         os.sync()
-
-
-def _write_json_atomic(path: Path, data: object) -> None:
-    write_atomic(path, json.dumps(data).encode())
-
-
-def parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:
-    """Split ``cat-file --batch`` output, one answer per requested name, in order."""
-    found: dict[str, bytes] = {}
-    pos = 0
-    for name in names:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3:  # "<name> missing" or "ambiguous"
-            continue
-        size = int(header[2])
-        if header[1] == b"blob":
-            found[name] = out[pos : pos + size]
-        pos += size + 1
-    return found

@@ -21,13 +21,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from salesctl.atomic import remove_dead_temp_files
+from salesctl.atomic import remove_dead_temp_files, write_atomic
 from salesctl.errors import Conflict, SalesctlError
 
 if TYPE_CHECKING:
     from salesctl.git import Repo
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("SALESCTL_LOCK_TIMEOUT", "120"))
+
+
+def write(path: Path, old: str | None, new: str | None, paths: Sequence[str]) -> None:
+    """The journal of a change from commit ``old`` (to ``new``, once it exists) of ``paths``."""
+    write_atomic(path, json.dumps({"old": old, "new": new, "paths": paths}).encode())
 
 
 class LockBusy(Conflict):

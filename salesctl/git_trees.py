@@ -390,3 +390,20 @@ def listed_blob_ids(run: Callable[..., bytes], rev: str, paths: Sequence[str]) -
         if found is not None and found[1] == "blob":
             ids[path] = found[2]
     return ids
+
+
+def parse_batch(out: bytes, names: Sequence[str]) -> dict[str, bytes]:
+    """Split ``cat-file --batch`` output, one answer per requested name, in order."""
+    found: dict[str, bytes] = {}
+    pos = 0
+    for name in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<name> missing" or "ambiguous"
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            found[name] = out[pos : pos + size]
+        pos += size + 1
+    return found

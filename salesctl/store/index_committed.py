@@ -24,8 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from salesctl.git import parse_batch
-from salesctl.git_trees import LOOKUP_MAX, listed_blob_ids
+from salesctl.git_trees import LOOKUP_MAX, listed_blob_ids, parse_batch
 from salesctl.store import parsing
 from salesctl.store.index_refresh import RefreshingIndex
 from salesctl.store.index_schema import (

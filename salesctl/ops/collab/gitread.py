@@ -21,8 +21,8 @@ from typing import Any
 
 from salesctl import sealing, yamlio
 from salesctl.errors import Invalid
-from salesctl.git import GitError, git_env, parse_batch, run_git
-from salesctl.git_trees import LOOKUP_MAX, blob_ids
+from salesctl.git import GitError, git_env, run_git
+from salesctl.git_trees import LOOKUP_MAX, blob_ids, parse_batch
 from salesctl.model.config import Config, parse_config
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
