@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from salesctl.errors import Conflict
+
 
 def write_atomic(
     target: Path, content: bytes, *, tmp_dir: Path | None = None, fsync: bool = True
@@ -81,6 +83,16 @@ def prune_empty_dirs(root: Path, path: str) -> None:
         except OSError:
             return
         parent = parent.parent
+
+
+def refuse_blocked(root: Path, paths: Iterable[str]) -> None:
+    """``Conflict`` naming ``blocked_directory``'s find, with how to clear it."""
+    blocked = blocked_directory(root, paths)
+    if blocked is not None:
+        raise Conflict(
+            f"{blocked} is a file where salesctl needs a directory",
+            f"move it away, e.g. `mv {blocked} {blocked}.moved`, and run the command again",
+        )
 
 
 def blocked_directory(root: Path, paths: Iterable[str]) -> str | None:

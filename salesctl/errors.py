@@ -105,6 +105,17 @@ class UnknownTeam(NotFound):
         super().__init__(f"unknown team {team_id!r}", f"teams: {known}")
 
 
+class BranchMoved(Conflict):
+    """Someone committed between the start of a write and its compare-and-swap of HEAD."""
+
+    def __init__(self, old: str | None, new: str | None) -> None:
+        moved = f"{(old or 'none')[:10]} to {(new or 'none')[:10]}"
+        super().__init__(
+            f"the branch moved while this command ran ({moved}): someone committed meanwhile",
+            "nothing of this command was kept; run it again",
+        )
+
+
 class InactiveMember(Invalid):
     def __init__(self, member_id: str, active: str) -> None:
         super().__init__(f"{member_id} is inactive", f"active members: {active}")

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesctl import git_journal
-from salesctl.atomic import blocked_directory, prune_empty_dirs, write_atomic
-from salesctl.errors import Conflict, SalesctlError
+from salesctl.atomic import prune_empty_dirs, refuse_blocked, write_atomic
+from salesctl.errors import BranchMoved, Conflict, SalesctlError
 from salesctl.git_head import UNSURE, head_from_files
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
 from salesctl.git_trees import Pack, Trees, blob_ids
@@ -328,7 +328,7 @@ class Repo:
         early = change.packed and not any(p.startswith(FILTERED_ROOTS) for p in paths)
         old = None
         try:
-            _refuse_blocked(self.root, change)
+            refuse_blocked(self.root, change.writes)
             if streamed is not None and not (
                 commit and early and streamed.entries_done(change.writes, change.deletes)
             ):
@@ -370,9 +370,13 @@ class Repo:
                 staged.files_written()
             new = self._commit(change, old, author, message)
             git_journal.write(self.journal_path, old, new, paths)
-            self.run(
-                "update-ref", "-m", f"salesctl: {message.splitlines()[0]}", "HEAD", new, old or ""
-            )
+            note = f"salesctl: {message.splitlines()[0]}"
+            try:
+                self.run("update-ref", "-m", note, "HEAD", new, old or "")
+            except GitError:
+                if (moved := self.head()) == old:
+                    raise
+                raise BranchMoved(old, moved) from None
         except BaseException:
             # Undo our files: back to the commit we started from (the ref never moved to
             # ours; if someone else moved it meanwhile, their commit is left alone).
@@ -472,15 +476,6 @@ def nul(paths: Sequence[str]) -> bytes:
 
 
 FSYNC_EACH_UP_TO = 16  # bigger changes (imports) sync once at the end: 10k fsyncs cost ~2 s
-
-
-def _refuse_blocked(root: Path, change: Change) -> None:
-    blocked = blocked_directory(root, change.writes)
-    if blocked is not None:
-        raise Conflict(
-            f"{blocked} is a file where salesctl needs a directory",
-            f"move it away, e.g. `mv {blocked} {blocked}.moved`, and run the command again",
-        )
 
 
 def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:

@@ -306,7 +306,9 @@ def test_head_moved_by_someone_else_mid_command_changes_nothing(
     monkeypatch.setattr(salesctl_git.Repo, "_commit", real_commit)
 
     assert result.code == 1, (result.out, result.err)
-    assert result.err.startswith("error:")
+    assert result.err.startswith("error: the branch moved while this command ran (")
+    assert "someone committed meanwhile (nothing of this command was kept" in result.err
+    assert len(result.err.strip().splitlines()) == 1
     assert git(store, "log", "-1", "--format=%s").strip() == "someone else"
     assert head_lead_files(store) == []
     assert lead_files(store) == []  # the written file was taken back
