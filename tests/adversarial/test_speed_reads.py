@@ -324,3 +324,29 @@ def test_history_reads_on_past_a_record_re_added_by_hand(store: Path, cli: Any) 
         "lead.edit",
         "lead.add",
     ]
+
+
+@pytest.mark.parametrize("builds", [[], ["index", "rebuild"]])
+def test_a_cold_build_over_uncommitted_edits_leaves_them_out_of_the_figures(
+    store: Path, cli: Any, builds: list[str]
+) -> None:
+    """A build (a clone's first command, here the report itself, from git's list of files;
+    ``index rebuild``, from a walk) reads the work tree: a hand edit made before it, and an
+    untracked record, must still be left out of the figures as committed, and named."""
+    first = add_lead(cli, "alice", "Acme")
+    add_lead(cli, "alice", "Beta")
+    path = lead_file(store, first)
+    text = path.read_text()
+    path.write_text(text.replace("created: 2026-11-20", "created: 2026-10-01"))
+    made = store / f"teams/east/alice/leads/{new_id('L')}/lead.yaml"
+    made.parent.mkdir(parents=True)
+    made.write_text(text.replace("Acme", "Untracked"))  # a lead of the 20th, never committed
+    shutil.rmtree(store / ".git" / "salesctl")  # no index: the next command builds one
+    if builds:
+        ok(cli("--as", "alice", *builds))
+    edited, untracked = (p.relative_to(store).as_posix() for p in (path, made))
+    both = sorted([edited, untracked])
+    # as committed: the two leads of the 20th; a walk has seen the untracked file already
+    assert new_leads(cli) == (2, both if builds else [edited])
+    ok(cli("--as", "alice", "lead", "list", "--owner", "alice"))  # a look finds it
+    assert new_leads(cli) == (2, both)
