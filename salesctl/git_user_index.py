@@ -179,12 +179,13 @@ class Staged:
         self._written.set()
         if self._proc is not None:
             with contextlib.suppress(OSError):
-                self._proc.kill()
+                self._proc.terminate()  # git removes its lock on the copy as it goes
         self._thread.join()
         self._release()
 
     def _release(self) -> None:
         _unlink(self.copy)
+        _unlink(self.copy.with_name(self.copy.name + ".lock"))  # git's, if it died writing
         _unlink(self.repo.git_dir / "index.lock")
 
 

@@ -356,3 +356,25 @@ def test_a_big_change_that_is_not_committed_takes_no_lock_while_staged(
     assert streams == [] and all(not streamed for _action, streamed in big)
     assert git(store, "ls-files", "--stage") == before
     assert_nothing_left(store)
+
+
+def test_a_stream_abandoned_while_git_runs_leaves_neither_lock(store: Path) -> None:
+    """git holds a lock on the copy (``.lock`` beside it) from its start: a stream dropped
+    while git still runs, or after git died writing, leaves no lock of git's or ours."""
+    repo = Repo(store)
+    before = git(store, "ls-files", "--stage")
+    staged = Staged.stream(repo)
+    assert staged is not None
+    staged.add("pool/leads/L-0000000000Z1/lead.yaml", b"company: Z\n")
+    staged.abandon()  # git is most likely still reading its index: stopped, not killed
+    assert_nothing_left(store)
+    staged = Staged.stream(repo)
+    assert staged is not None
+    staged.entries_done({}, set())
+    staged.files_written()
+    staged._thread.join()  # git is done with the copy
+    left_by_a_killed_git = staged.copy.with_name(staged.copy.name + ".lock")
+    left_by_a_killed_git.write_bytes(b"DIRC")
+    staged.abandon()
+    assert_nothing_left(store)
+    assert git(store, "ls-files", "--stage") == before
