@@ -83,6 +83,11 @@ def trace(what: str, started: float) -> None:
         logging.getLogger("salesctl.trace").debug("git %s %.0f ms", what[:60], elapsed)
 
 
+def git_argv(args: Sequence[str], config: Sequence[str] = ()) -> list[str]:
+    """``git -c CONFIG... ARGS``."""
+    return ["git", *(part for item in config for part in ("-c", item)), *args]
+
+
 def run_git(
     cwd: Path,
     args: Sequence[str],
@@ -94,14 +99,12 @@ def run_git(
 ) -> bytes:
     """Run ``git -c CONFIG... ARGS`` in ``cwd``; its output, or ``GitError`` with git's last
     line of complaint when it fails (unless ``check`` is off)."""
-    argv = ["git"]
-    for item in config:
-        argv += ["-c", item]
     started = time.perf_counter()
     try:
         proc = subprocess.run(
-            [*argv, *args], cwd=cwd, input=input, capture_output=True, env=git_env(env), check=False
-        )
+            git_argv(args, config), cwd=cwd, input=input, capture_output=True, env=git_env(env),
+            check=False,
+        )  # fmt: skip
     except FileNotFoundError:
         raise GitError("git is not installed", "install git and try again") from None
     trace(" ".join(args), started)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from salesctl import git_split_index
 from salesctl.atomic import TEMP_NAME, process_alive, remove_dead_temp_files
-from salesctl.git import GitError, Repo, git_env, nul, run_git, trace
+from salesctl.git import GitError, Repo, blob_id, git_argv, git_env, nul, run_git, trace
 
 LOCK_MARK = b"salesctl "
 
@@ -89,8 +89,6 @@ class Staged:
 
     def add(self, path: str, content: bytes | None) -> None:
         """``path`` will hold ``content`` (None: deleted); the last word on a path wins."""
-        from salesctl.git import blob_id
-
         oid = None if content is None else blob_id(content)
         self.sent[path] = (content, oid)
         self._lines.append(_info_line(path, oid))
@@ -136,10 +134,7 @@ class Staged:
 
     def _take_entries(self) -> None:
         """One ``update-index --index-info`` fed from the queue till its end (None)."""
-        argv = ["git"]
-        for item in self.config:
-            argv += ["-c", item]
-        argv += ["update-index", "-z", "--index-info"]
+        argv = git_argv(("update-index", "-z", "--index-info"), self.config)
         started = time.perf_counter()
         self._proc = proc = subprocess.Popen(
             argv, cwd=self.repo.root, env=git_env(self.env), stdin=subprocess.PIPE,

@@ -174,14 +174,9 @@ class Transaction:
             return None
         from salesctl.git_user_index import Staged  # a write's cost, not a read's
 
-        staged = Staged.stream(self.store.repo)
-        if staged is None:  # git's lock is busy: ``apply`` tries again, as before
-            return None
-        for path, content in self.change.writes.items():
-            staged.add(path, content)
-        for path in self.change.deletes - self.change.writes.keys():
-            staged.add(path, None)
-        return staged
+        # None when git's lock is busy: ``apply`` tries again, as before. The entries
+        # staged so far go with ``entries_done``, as anything else not streamed.
+        return Staged.stream(self.store.repo)
 
     def streamed_index(self) -> Staged | None:
         """The streamed index copy, for ``apply`` (which finishes or abandons it)."""

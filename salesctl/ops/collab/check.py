@@ -262,9 +262,9 @@ def _between_records(store: Store, index: Index, key: str) -> list[Problem]:
     (the index's ``changes`` counter) or the config has."""
     changes = _meta(index, "changes")  # before the queries: a change meanwhile is seen next
     stamp = f"{key}:{changes}"
-    saved = _meta(index, BETWEEN)
-    if changes is not None and saved is not None and saved.partition("\n")[0] == stamp:
-        return [Problem(*fields) for fields in json.loads(saved.partition("\n")[2])]
+    saved_stamp, _, saved = (_meta(index, BETWEEN) or "").partition("\n")
+    if changes is not None and saved_stamp == stamp:
+        return [Problem(*fields) for fields in json.loads(saved)]
     found = _duplicate_problems(index) + _dangling_references(index) + _money_problems(store)
     if changes is not None:
         listed = json.dumps([[p.where, p.message, p.field] for p in found], ensure_ascii=False)
