@@ -74,13 +74,14 @@ class GitError(SalesctlError):
     pass
 
 
-def trace(what: str, started: float) -> None:
-    """With ``SALESCTL_TRACE``: log a git call's time (``started``: its perf_counter)."""
+def trace(what: str, started: float, kind: str = "git") -> None:
+    """With ``SALESCTL_TRACE``: log how long a git call (or another ``kind`` of step, e.g. a
+    build's stages) took (``started``: its perf_counter)."""
     if TRACE:
         import logging
 
         elapsed = (time.perf_counter() - started) * 1000
-        logging.getLogger("salesctl.trace").debug("git %s %.0f ms", what[:60], elapsed)
+        logging.getLogger("salesctl.trace").debug("%s %s %.0f ms", kind, what[:60], elapsed)
 
 
 def git_argv(args: Sequence[str], config: Sequence[str] = ()) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from salesctl.git import trace
 from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
@@ -76,7 +77,9 @@ def build(index: RefreshingIndex, head: str, *, walk: bool = False) -> sqlite3.C
                 tracked = sorted(index._tracked_paths())
                 count = fill(index, db, tracked, expected=len(tracked), trusted=False)
                 dirs = unlisted_dirs(tracked)
+            started = time.perf_counter()
             index_dupkeys.install(db, index.keys_region(), filled=True)
+            trace("duplicate keys' lookups", started, "build")
             unsettled = edited.result()
         db.execute("BEGIN")
         db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", unsettled)
@@ -131,6 +134,7 @@ def fill(
     progress = index.progress("indexing records", expected or None)
     stored = 0
     workers = parsing.workers_for(expected)
+    started = time.perf_counter()
     db.execute("BEGIN")
     for rows, _gone in parsing.parse_many(
         str(index.root), paths, workers=workers, trusted=trusted, region=index.keys_region()
@@ -145,8 +149,11 @@ def fill(
         stored += len(rows)
         progress.update(stored, max(expected, stored))
     db.execute("COMMIT")
+    trace(f"{stored} files parsed and stored by {workers} workers", started, "build")
     progress.update(stored)
+    started = time.perf_counter()
     db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
+    trace("lookups", started, "build")
     progress.done(f"{stored:,} files")
     return stored
 
