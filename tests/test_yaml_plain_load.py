@@ -25,7 +25,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "records"
 def reference(text: str) -> Any:
     """The reference's reading, or the exception class it raised."""
     try:
-        return yamlio.loads(text)
+        return yamlio.loads(text, plain=False)
     except yamlio.YamlError:
         return yamlio.YamlError
 
@@ -142,7 +142,7 @@ def test_the_sample_stores_files_are_all_read_and_right() -> None:
 )
 def test_read_values(text: str, value: dict[str, Any]) -> None:
     assert load_plain(text) == value
-    assert repr(load_plain(text)) == repr(yamlio.loads(text))
+    assert repr(load_plain(text)) == repr(yamlio.loads(text, plain=False))
 
 
 @pytest.mark.parametrize(
@@ -179,3 +179,15 @@ def test_load_yaml_takes_the_reference_for_what_load_plain_hands_back() -> None:
     assert load_yaml(b"a: 1 # c\n", "x.yaml") == {"a": 1}
     with pytest.raises(yamlio.YamlError):
         load_yaml(b"a: [1\n", "x.yaml")
+
+
+def test_every_reader_goes_through_load_plain_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``yamlio.loads`` (config, blobs, staged files) reads with it, not only the index;
+    ``plain=False`` and ``SALESCTL_YAML=reference`` ask the reference alone."""
+    seen: list[str] = []
+    monkeypatch.setattr(yamlio, "load_plain", lambda text: seen.append(text) or {"from": "plain"})
+    assert yamlio.loads("a: 1\n") == {"from": "plain"}
+    assert yamlio.loads("a: 1\n", plain=False) == {"a": 1}
+    monkeypatch.setattr(yamlio, "REFERENCE_ONLY", True)
+    assert yamlio.loads("a: 1\n") == {"a": 1}
+    assert seen == ["a: 1\n"]

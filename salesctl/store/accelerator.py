@@ -42,7 +42,6 @@ def accelerator() -> tuple[Any, _Guard] | None:
 
 
 _VERIFY = os.environ.get("SALESCTL_YAML", "").lower() == "verify"
-_REFERENCE = os.environ.get("SALESCTL_YAML", "").lower() == "reference"
 
 
 class _Guard:
@@ -132,7 +131,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
     that parses a few files (``lead show``, a write) parses them with PyYAML, unless
     yaml_rs is loaded already (a cold build loads it before forking)."""
     global _parsed
-    if len(raw) > yamlio.MAX_FILE_BYTES or _REFERENCE:
+    if len(raw) > yamlio.MAX_FILE_BYTES or yamlio.REFERENCE_ONLY:
         return yamlio.loads(raw, source=source)
     try:
         text = raw.decode("utf-8")
@@ -141,25 +140,29 @@ def load_yaml(raw: bytes, source: str) -> Any:
     data = load_plain(text)
     if data is not None:
         if _VERIFY:
-            _same(data, yamlio.loads(text, source=source), "yaml_plain", source)
+            _same(data, _reference(text, source), "yaml_plain", source)
         return data
     _parsed += 1
     loaded = _parsed > FEW_FILES or accelerator.cache_info().currsize
     accel = accelerator() if loaded else None
     if accel is None:
-        return yamlio.loads(text, source=source)
+        return _reference(text, source)
     module, guard = accel
     if guard.risky(text):
-        return yamlio.loads(text, source=source)
+        return _reference(text, source)
     try:
         data = module.loads(text)
     except Exception:  # any failure: the reference parser decides and explains
-        return yamlio.loads(text, source=source)
+        return _reference(text, source)
     if not isinstance(data, dict) or _needs_reference(data, guard):
-        return yamlio.loads(text, source=source)
+        return _reference(text, source)
     if _VERIFY:
-        _same(data, yamlio.loads(text, source=source), "yaml_rs", source)
+        _same(data, _reference(text, source), "yaml_rs", source)
     return data
+
+
+def _reference(text: str, source: str) -> Any:
+    return yamlio.loads(text, source=source, plain=False)
 
 
 def _same(data: Any, reference: Any, parser: str, source: str) -> None:
