@@ -105,9 +105,9 @@ def loads(text: str | bytes, *, source: str = "<input>", plain: bool = True) -> 
         except UnicodeDecodeError as exc:
             raise YamlError(source, f"not UTF-8 (byte {exc.start})", "save it as UTF-8") from None
     if plain and not REFERENCE_ONLY:
-        data = load_plain(text)
-        if data is not None:
-            return data
+        plain_data = load_plain(text)
+        if plain_data is not None:
+            return plain_data
     try:
         loader = _SafeLoader(text)  # CSafeLoader (or SafeLoader): never a full/unsafe loader
         try:
