@@ -17,6 +17,7 @@ from salesctl.git import trace
 from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
+    DIR_LOOKUPS,
     DUPKEYS_TABLE,
     FIGURE_TABLES_SQL,
     FIGURES,
@@ -33,7 +34,7 @@ from salesctl.store.layout import RECORD_ROOTS, parse_path
 from salesctl.store.watch import DirRow, Walk, dir_role
 
 if TYPE_CHECKING:
-    from salesctl.store.index_refresh import RefreshingIndex
+    from salesctl.store.index_refresh import Progress, RefreshingIndex
 
 
 @contextlib.contextmanager
@@ -68,23 +69,35 @@ def build(index: RefreshingIndex, head: str, *, walk: bool = False) -> sqlite3.C
         db.executescript(SCHEMA + FIGURE_TABLES_SQL + DUPKEYS_TABLE + PATH_LOOKUPS)
         index._keyed(db)
         walker = Walk(index.root)
-        with ThreadPoolExecutor(1) as asking:
-            edited = asking.submit(_not_committed, index, head, walk=walk)  # alongside
+        with ThreadPoolExecutor(1) as asking:  # alongside the parse (git's a subprocess)
+            edited = asking.submit(_not_committed, index, head, walk=walk)
             if walk:
-                count = fill(index, db, walker, expected=0, trusted=True)
-                dirs = walker.dirs
+                progress = index.progress("indexing records", None)
+                count = fill(index, db, walker, progress, expected=0, trusted=True)
             else:
                 tracked = sorted(index._tracked_paths())
-                count = fill(index, db, tracked, expected=len(tracked), trusted=False)
-                dirs = unlisted_dirs(tracked)
+                progress = index.progress("indexing records", len(tracked) or None)
+                count = fill(index, db, tracked, progress, expected=len(tracked), trusted=False)
             started = time.perf_counter()
-            index_dupkeys.install(db, index.keys_region(), filled=True)
-            trace("duplicate keys' lookups", started, "build")
+            db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
+            trace("lookups", started, "build")
             unsettled = edited.result()
+        # The directories after the lookups (listing them alongside took 14 MB more at the
+        # peak), but before their own lookups, which are then made once, not row by row.
+        dirs = walker.dirs if walk else unlisted_dirs(tracked)
+        started = time.perf_counter()
         db.execute("BEGIN")
         db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", unsettled)
         db.executemany(INSERT_DIR, dirs)
         db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
+        db.execute("COMMIT")
+        db.executescript(DIR_LOOKUPS)  # once, in bulk, not row by row
+        trace(f"{len(dirs)} directories stored", started, "build")
+        started = time.perf_counter()
+        index_dupkeys.install(db, index.keys_region(), filled=True)
+        trace("duplicate keys' lookups", started, "build")
+        progress.done(f"{count:,} files")
+        db.execute("BEGIN")
         put = index._meta_set(db)
         put("head", head)
         put("extra", [])
@@ -125,13 +138,12 @@ def fill(
     index: RefreshingIndex,
     db: sqlite3.Connection,
     paths: Iterable[str],
+    progress: Progress,
     *,
     expected: int,
     trusted: bool,
 ) -> int:
-    """Parse ``paths`` into ``db`` and its side tables (no lookups yet), then add the
-    lookups; rows stored."""
-    progress = index.progress("indexing records", expected or None)
+    """Parse ``paths`` into ``db`` and its side tables (no lookups yet); rows stored."""
     stored = 0
     workers = parsing.workers_for(expected)
     started = time.perf_counter()
@@ -151,10 +163,6 @@ def fill(
     db.execute("COMMIT")
     trace(f"{stored} files parsed and stored by {workers} workers", started, "build")
     progress.update(stored)
-    started = time.perf_counter()
-    db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
-    trace("lookups", started, "build")
-    progress.done(f"{stored:,} files")
     return stored
 
 

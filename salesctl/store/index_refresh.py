@@ -34,6 +34,7 @@ from salesctl.git import Repo
 from salesctl.store import index_bulk, index_dupkeys, parsing
 from salesctl.store.index_schema import (
     CHANGES,
+    DIR_LOOKUPS,
     FIGURES,
     INDEX_VERSION,
     INSERT,
@@ -109,7 +110,7 @@ class RefreshingIndex:
                 # A store that is not its own git repository (the bundled sample in
                 # salesctl's source tree or wheel) is read-only: index it in memory.
                 self._db = self._keyed(connect(":memory:"))
-                self._db.executescript(SCHEMA + LOOKUPS + SHARES + FIGURES + CHANGES)
+                self._db.executescript(SCHEMA + LOOKUPS + DIR_LOOKUPS + SHARES + FIGURES + CHANGES)
                 index_dupkeys.install(self._db, self.keys_region())
             else:
                 self._db = self._keyed(self._open())

@@ -50,14 +50,15 @@ CREATE INDEX IF NOT EXISTS records_parent ON records(parent, kind);
 -- partial and with the owner: new leads per owner and period read the lookup alone
 CREATE INDEX IF NOT EXISTS records_created ON records(kind, json_extract(data, '$.created'), owner)
     WHERE problems IS NULL AND data IS NOT NULL;
-CREATE INDEX IF NOT EXISTS records_stage ON records(kind, json_extract(data, '$.stage'));
+-- (kind, stage) queries use this one's first two columns: no lookup of its own
 CREATE INDEX IF NOT EXISTS records_stage_day ON records(kind, json_extract(data, '$.stage'),
     json_extract(data, '$.stages.' || json_extract(data, '$.stage')));
-CREATE INDEX IF NOT EXISTS records_at_day
-    ON records(kind, substr(json_extract(data, '$.at'), 1, 10));
 CREATE INDEX IF NOT EXISTS records_date ON records(kind, json_extract(data, '$.date'));
 CREATE INDEX IF NOT EXISTS records_broken ON records(kind, path)
     WHERE problems IS NOT NULL OR data IS NULL;
+"""
+# (a build adds these after storing the directories, which it lists alongside the lookups)
+DIR_LOOKUPS = """
 CREATE INDEX IF NOT EXISTS dirs_parent ON dirs(parent);
 CREATE INDEX IF NOT EXISTS dirs_kind ON dirs(kind, path, role, sig);
 """
