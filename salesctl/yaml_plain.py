@@ -149,7 +149,10 @@ ODD_CHARACTER = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\uff
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")  # no plain scalar starts with these
 _WHOLE = r"(?:0|[1-9][0-9]{0,17})\Z"  # an int with one form and no sign
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"
-_MOMENT = r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})([-+])([0-9]{2}):([0-9]{2})\Z"
+_MOMENT = (  # YYYY-MM-DDTHH:MM:SS+HH:MM, what salesctl writes for a moment
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T"
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2})([-+])([0-9]{2}):([0-9]{2})\Z"
+)
 _Pattern = re.Pattern[str]
 
 
