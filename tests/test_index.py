@@ -414,6 +414,9 @@ TRICKY_SCALARS = [
     "Smith & Co", "call *now*", "&anchor value", "*alias", "!!str 12", '"\\x41\\u00e9"',
     "'it''s'", "|\n  line1\n  line2", ">\n  folded\n  text", "中文", '" lead"', '""', "''",
     "a #c", "phone +44 20 7946 0766", "0755-4910979", "x\x85y", "x\u2028y", "\x01x", "x\x7f",
+    # yaml_rs makes dates and times of text that looks like one, quoted or in a block
+    "'2026-01-02'", '"2026-01-02 10:00:00"', "'0001-01-01'", "'10:00:00'", '"2026-1-2"',
+    "|-\n  2026-01-02", "|\n  10:00:00", '"\\u0032026-01-02"',
 ]  # fmt: skip
 TRICKY_DOCUMENTS = [
     "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\na: 1\n",
@@ -421,21 +424,24 @@ TRICKY_DOCUMENTS = [
     "a:\t1\n", "a: [1, 2\n", "", "just text\n", "- 1\n- 2\n", "? complex\n: value\n",
     "<<: {a: 1}\n", "1: one\n012: oct\n", "yes: key\n", "~: n\n", "a: b: c\n", "[1, 2]: v\n",
     "a: 9999999999999999999999\n", "2026-01-02T10:00: v\n", "12:30:45: v\n",
+    "'2026-01-02': v\n", "a:\n- '2026-01-02'\n", "a: [\"2026-01-02\"]\n",
 ]  # fmt: skip
 
 
-def _both(text: str) -> tuple[Any, Any]:
+def _both(text: str, *, plain: bool = False) -> tuple[Any, Any]:
+    """(the reference's reading, ``load_yaml``'s): yaml_rs behind its guard alone, or with
+    ``plain`` yaml_plain.load_plain in front of it, as the index parses."""
     from salesctl import yamlio
 
     def reference() -> Any:
         try:
-            return repr(yamlio.loads(text.encode(), source="f"))
+            return repr(yamlio.loads(text.encode(), source="f", plain=False))
         except Exception as exc:  # the same failure is the same reading
             return f"{type(exc).__name__}: {exc}"
 
     def accelerated() -> Any:
         try:
-            return repr(accelerator.load_yaml(text.encode(), "f"))
+            return repr(accelerator.load_yaml(text.encode(), "f", plain=plain))
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
 
@@ -452,8 +458,9 @@ def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> Non
         f"schema_version: 1\ntags:\n- {scalar}\n",
         f"custom:\n  {scalar}: v\n" if scalar[:1] not in "|>" else "a: 1\n",
     ):
-        reference, accelerated = _both(text)
-        assert accelerated == reference, text
+        for plain in (False, True):
+            reference, accelerated = _both(text, plain=plain)
+            assert accelerated == reference, text
 
 
 @pytest.mark.skipif(
@@ -461,8 +468,9 @@ def test_the_accelerator_reads_tricky_scalars_as_pyyaml_does(scalar: str) -> Non
 )
 @pytest.mark.parametrize("text", TRICKY_DOCUMENTS)
 def test_the_accelerator_reads_tricky_documents_as_pyyaml_does(text: str) -> None:
-    reference, accelerated = _both(text)
-    assert accelerated == reference
+    for plain in (False, True):
+        reference, accelerated = _both(text, plain=plain)
+        assert accelerated == reference
 
 
 @pytest.mark.skipif(

@@ -69,6 +69,12 @@ class _Guard:
             re.MULTILINE,
         )
         self.odd_character = re.compile(ODD_CHARACTER)
+        # yaml_rs makes a date or time of any text that looks like one, quoted or in a
+        # block ('2026-01-02', "10:00:00", |-), where PyYAML keeps the text: a quote or a
+        # line's indentation right before one, or an escape that could spell one
+        self.text_like_time = re.compile(
+            r"""(?:['"]|^[ \t]+)[ \t]*[0-9]{1,4}[-:][0-9]""", re.MULTILINE
+        )
 
     def risky(self, text: str) -> bool:
         return bool(
@@ -79,6 +85,8 @@ class _Guard:
             or text[:1] in "-+.0123456789"
             or self.time_without_seconds.search(text)
             or self.odd_character.search(text)
+            or self.text_like_time.search(text)
+            or ("\\" in text and '"' in text)
         )
 
 
@@ -122,14 +130,15 @@ FEW_FILES = 256  # parsed in a process before yaml_rs is loaded for the next (se
 _parsed = 0
 
 
-def load_yaml(raw: bytes, source: str) -> Any:
+def load_yaml(raw: bytes, source: str, *, plain: bool = True) -> Any:
     """Parse one record file's bytes; ``yamlio.YamlError`` for anything unreadable.
 
     First ``yaml_plain.load_plain`` (≈ 12 µs a file, PyYAML ≈ 39 µs), which reads the
     files salesctl writes and hands anything else on. Then yaml_rs, which saves ≈ 55 µs a
     file, but loading it (its native module, the guard's patterns) costs ≈ 15 ms: a command
     that parses a few files (``lead show``, a write) parses them with PyYAML, unless
-    yaml_rs is loaded already (a cold build loads it before forking)."""
+    yaml_rs is loaded already (a cold build loads it before forking). ``plain=False``
+    skips ``load_plain`` (the tests of yaml_rs's guard)."""
     global _parsed
     if len(raw) > yamlio.MAX_FILE_BYTES or yamlio.REFERENCE_ONLY:
         return yamlio.loads(raw, source=source)
@@ -137,7 +146,7 @@ def load_yaml(raw: bytes, source: str) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return yamlio.loads(raw, source=source)  # the reference names the byte
-    data = load_plain(text)
+    data = load_plain(text) if plain else None
     if data is not None:
         if _VERIFY:
             _same(data, _reference(text, source), "yaml_plain", source)
