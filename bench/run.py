@@ -385,8 +385,8 @@ def main() -> None:
     # settle, as the reads above do; the first history in a clone also reads git's log once
     # into .git/salesctl/history.sqlite (ops/collab/record_log.py): say what that cost
     first, first_rss, _ = b.once(history, b.env("stat"))
-    print(f"  history, first run (the whole log if not kept yet): {first:.1f} s, {first_rss} MB",
-          flush=True)  # fmt: skip
+    name = "history, first in a clone (reads git's whole log once)"
+    b.add("once per clone", name, first, "parse", parse_floor, None, first_rss)
     seconds, rss = b.median(lambda i: history, b.env("stat"))
     b.add("warm read (stat)", "history (a lead via the pool)", seconds, "0.3 s target", 0.3, 1.0,
           rss)  # fmt: skip

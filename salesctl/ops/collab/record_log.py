@@ -90,7 +90,14 @@ LOG_ARGS = (
     "--no-color",
     "--no-show-signature",
 )
-LOG_CONFIG = ("log.showRoot=true",)  # the root commit's files count as changes
+LOG_CONFIG = (
+    "log.showRoot=true",  # the root commit's files count as changes
+    # git maps each pack in windows of up to 1 GB and keeps up to 8 GB mapped: reading the
+    # whole log of a 50,000-commit store, each git held 300+ MB of pack. Small windows and
+    # a small limit: ≈ 200 MB, for ≈ 10 % more time (a first history, once per clone).
+    "core.packedGitWindowSize=16m",
+    "core.packedGitLimit=64m",
+)
 
 # a row of ``changes``: record, seq, path, status, old mode, new mode, old id, new id
 Row = tuple[str, int, bytes, str, str, str, bytes | None, bytes | None]
