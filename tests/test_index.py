@@ -417,6 +417,8 @@ TRICKY_SCALARS = [
     # yaml_rs makes dates and times of text that looks like one, quoted or in a block
     "'2026-01-02'", '"2026-01-02 10:00:00"', "'0001-01-01'", "'10:00:00'", '"2026-1-2"',
     "|-\n  2026-01-02", "|\n  10:00:00", '"\\u0032026-01-02"',
+    # and numbers of text that starts with "_"
+    "_0", "_1_2", "_.5", "_1e3", "__1", "_0.5",
 ]  # fmt: skip
 TRICKY_DOCUMENTS = [
     "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\na: 1\n",

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from salesctl import yamlio
-from salesctl.store.accelerator import load_yaml
+from salesctl.store.accelerator import accelerator, load_yaml
 from salesctl.yaml_plain import load_plain
 from tests.test_yaml_plain import TRICKY, any_records, keys, records, usual_records
 
@@ -207,3 +207,39 @@ def test_odd_characters_are_the_complement_of_libyamls_printable_set() -> None:
     every = "".join(map(chr, range(0x110000)))
     assert re.findall(ODD_CHARACTER, every) == printable.findall(every)
     assert load_plain("a: x\u2028y\n") is None and load_plain("a: x\x7fy\n") is None
+
+
+def _chain(text: str, *, plain: bool) -> Any:
+    """``load_yaml``'s reading (yaml_rs behind its guard; with ``plain`` load_plain in
+    front), or the exception class it raised."""
+    try:
+        return load_yaml(text.encode("utf-8", "surrogatepass"), "f.yaml", plain=plain)
+    except yamlio.YamlError:
+        return yamlio.YamlError
+
+
+@pytest.mark.skipif(accelerator() is None, reason="yaml_rs (the optional accelerator) is absent")
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(records, usual_records, any_records),
+    st.dictionaries(
+        keys,
+        st.one_of(long_text, several_lines, moments, aware, st.sampled_from(TRICKY)),
+        max_size=4,
+    ),
+    st.sampled_from([40, 80, 1000]),
+)
+def test_the_whole_parse_reads_records_as_the_reference(
+    record: dict[Any, Any], extra: dict[Any, Any], width: int
+) -> None:
+    """What a record file can hold, dumped as salesctl and as PyYAML write it, reads the
+    same through yaml_rs's guard (alone and behind load_plain) as through the reference:
+    yaml_rs once read a quoted '0001-01-01' as a date."""
+    texts = [yamlio.dumps(record)]
+    if extra:  # PyYAML's own forms at other widths (yamlio's dumper: amounts, moments)
+        texts.append(yaml.dump({**record, **extra}, Dumper=yamlio._Dumper, allow_unicode=True,
+                               width=width, sort_keys=False))  # fmt: skip
+    for text in texts:
+        expected = repr(reference(text))
+        assert repr(_chain(text, plain=False)) == expected, text
+        assert repr(_chain(text, plain=True)) == expected, text

@@ -75,6 +75,8 @@ class _Guard:
         self.text_like_time = re.compile(
             r"""(?:['"]|^[ \t]+)[ \t]*[0-9]{1,4}[-:][0-9]""", re.MULTILINE
         )
+        # and a number of text that starts with "_" ("_0" is 0, "_.5" 0.5, "_1e3" 1000.0)
+        self.underscored = re.compile(r"(?:^|[\s\[{,])_[_0-9.]", re.MULTILINE)
 
     def risky(self, text: str) -> bool:
         return bool(
@@ -86,6 +88,7 @@ class _Guard:
             or self.time_without_seconds.search(text)
             or self.odd_character.search(text)
             or self.text_like_time.search(text)
+            or ("_" in text and self.underscored.search(text))
             or ("\\" in text and '"' in text)
         )
 
