@@ -155,7 +155,11 @@ def _differing(
     for path in paths:
         loc = parse_path(path)
         raw = blobs.get(path)
-        row = None if raw is None or loc is None else parsing.row_of(loc, raw, "committed")
+        row = (
+            None
+            if raw is None or loc is None
+            else parsing.row_of(loc, raw, "committed", keyed=False)  # figures need no keys
+        )
         if (None if row is None else (row[8], row[9])) != stored.get(path):
             result[path] = row
         elif same is not None:
