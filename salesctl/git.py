@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from salesctl import git_journal
 from salesctl.atomic import prune_empty_dirs, refuse_blocked, write_atomic
 from salesctl.errors import BranchMoved, Conflict, SalesctlError
-from salesctl.git_head import UNSURE, head_from_files
+from salesctl.git_head import UNSURE, head_from_files, head_not_holding
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
 from salesctl.git_trees import Pack, Trees, blob_ids
 
@@ -214,6 +214,8 @@ class Repo:
     def data_commit(self, skip_action_prefix: str = "report.") -> str | None:
         """The newest commit that is not salesctl's own report commit: what a report's data
         came from, so committing a report does not change the next report's source."""
+        if (quick := head_not_holding(self.root, skip_action_prefix.encode())) is not None:
+            return quick  # HEAD's loose commit names no report: no git process
         first = None
         for depth in ("1", "50"):  # git log -n 50 costs 20 ms on 50,000 commits, -n 1 none
             out = self.run(

@@ -6,12 +6,16 @@ here: ``HEAD`` naming a branch (``ref: refs/heads/…``) whose id is in its loos
 or in ``packed-refs``, or a detached HEAD's id. Anything else (a linked worktree's
 ``commondir``, reftable storage, a ref naming another ref, SHA-256 ids, a branch with no
 commit yet, ``GIT_DIR`` and friends) is ``UNSURE``: the caller asks git.
+
+``head_not_holding`` answers the other question a report asks git (``Repo.data_commit``: is
+HEAD salesctl's own report commit?) from HEAD's loose object, where it is one.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Final
 
@@ -20,6 +24,8 @@ _ID = re.compile(rb"[0-9a-f]{40}")
 _BRANCH = re.compile(rb"ref: (refs/heads/[^\s]+)\s*")
 # git's own environment overrides where it looks: then only git knows
 _GIT_PLACES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_REF_STORAGE")
+# and where it finds objects, or which it shows instead
+_GIT_OBJECTS = (*_GIT_PLACES, "GIT_OBJECT_DIRECTORY", "GIT_REPLACE_REF_BASE")
 
 
 def head_from_files(root: Path) -> str:
@@ -62,3 +68,37 @@ def _packed(git_dir: Path, name: bytes) -> str:
         if ref == name and _ID.fullmatch(oid):
             return oid.decode()
     return UNSURE
+
+
+def head_not_holding(root: Path, text: bytes) -> str | None:
+    """HEAD's id if its loose commit object does not hold ``text`` (a report's data commit:
+    HEAD, unless HEAD is a report commit); None when that takes git to tell."""
+    head = head_from_files(root)
+    if head == UNSURE or loose_commit_has(root, head, text) is not False:
+        return None
+    return head
+
+
+def loose_commit_has(root: Path, commit: str, text: bytes) -> bool | None:
+    """Does the loose object of ``commit`` (as git would show it) hold ``text``? None when
+    only git can say: the object is packed, refs/replace may stand in for it, or git's
+    environment points elsewhere."""
+    git_dir = root / ".git"
+    if any(name in os.environ for name in _GIT_OBJECTS) or not _ID.fullmatch(commit.encode()):
+        return None
+    try:
+        if (git_dir / "refs" / "replace").exists() or b"refs/replace/" in _packed_refs(git_dir):
+            return None
+        raw = zlib.decompress((git_dir / "objects" / commit[:2] / commit[2:]).read_bytes())
+    except (OSError, zlib.error):
+        return None
+    if not raw.startswith(b"commit "):
+        return None
+    return text in raw
+
+
+def _packed_refs(git_dir: Path) -> bytes:
+    try:
+        return (git_dir / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return b""

@@ -77,3 +77,48 @@ def test_where_only_git_knows_it_says_unsure_and_head_asks_git(
     assert head_from_files(repo) == UNSURE
     monkeypatch.delenv("GIT_DIR")
     assert head_from_files(repo) == first
+
+
+def _git_data_commit(root: Path) -> str | None:
+    """``Repo.data_commit`` as git alone answers it (the shortcut turned off)."""
+    repo = Repo(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("salesctl.git.head_not_holding", lambda root, text: None)
+        return repo.data_commit()
+
+
+def commit_with(root: Path, name: str, message: str) -> str:
+    (root / name).write_text(name, encoding="utf-8")
+    git(root, "add", name)
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_a_reports_data_commit_from_heads_loose_object(repo: Path) -> None:
+    """HEAD's loose commit that names no report is the data commit without git; a report
+    commit (any case of the trailer's key), a packed HEAD and replace refs go to git, and
+    both ways agree."""
+    data = commit_with(repo, "a", "lead.add: L-1\n\nSalesctl-Action: lead.add")
+    assert head_from_files(repo) == data
+    from salesctl import git_head
+
+    assert git_head.head_not_holding(repo, b"report.") == data
+    assert Repo(repo).data_commit() == _git_data_commit(repo) == data
+
+    report = commit_with(repo, "b", "report: W47\n\nsalesctl-action: report.weekly")
+    assert git_head.head_not_holding(repo, b"report.") is None  # git decides
+    assert Repo(repo).data_commit() == _git_data_commit(repo) == data != report
+
+    later = commit_with(repo, "c", "a note about the report. nothing more")
+    assert git_head.head_not_holding(repo, b"report.") is None  # "report." anywhere: git
+    assert Repo(repo).data_commit() == _git_data_commit(repo) == later
+
+    plain = commit_with(repo, "d", "lead.edit: L-1")
+    git(repo, "gc", "-q")  # packed: no loose object to read
+    assert git_head.loose_commit_has(repo, plain, b"report.") is None
+    assert Repo(repo).data_commit() == plain
+
+    other = commit_with(repo, "e", "lead.edit: L-2")
+    git(repo, "replace", other, data)  # git would show `data` in its place
+    assert git_head.head_not_holding(repo, b"report.") is None
+    assert Repo(repo).data_commit() == _git_data_commit(repo)
