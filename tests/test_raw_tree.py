@@ -27,8 +27,23 @@ EDITS = st.lists(st.tuples(NAMES, st.none() | ENTRY), max_size=8)
 
 
 @settings(max_examples=300, deadline=None)
-@given(TREES, EDITS)
+@given(TREES, EDITS, st.sampled_from([0, 3, 64]))
 def test_edits_spliced_into_the_body_give_the_dict_s_tree(
+    tree: dict[str, tuple[str, str, str]],
+    edits: list[tuple[str, tuple[str, str, str] | None]],
+    keyed_after: int,
+) -> None:
+    """``keyed_after``: searches with the key function before the rows' keys are listed
+    (an import's many searches bisect the list; 0: from the first)."""
+    git_trees_searches = git_trees.KEY_FUNCTION_SEARCHES
+    git_trees.KEY_FUNCTION_SEARCHES = keyed_after
+    try:
+        _edit_and_compare(tree, edits)
+    finally:
+        git_trees.KEY_FUNCTION_SEARCHES = git_trees_searches
+
+
+def _edit_and_compare(
     tree: dict[str, tuple[str, str, str]], edits: list[tuple[str, tuple[str, str, str] | None]]
 ) -> None:
     raw = RawTree(_tree_object(tree), 20)
