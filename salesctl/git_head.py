@@ -60,7 +60,7 @@ def _packed(git_dir: Path, name: bytes) -> str:
     """The branch's id in ``packed-refs``; ``UNSURE`` when it is not there either (a
     branch with no commit yet: git says so)."""
     try:
-        packed = (git_dir / "packed-refs").read_bytes()
+        packed = _packed_refs(git_dir)
     except OSError:
         return UNSURE
     for line in packed.splitlines():
@@ -98,6 +98,7 @@ def loose_commit_has(root: Path, commit: str, text: bytes) -> bool | None:
 
 
 def _packed_refs(git_dir: Path) -> bytes:
+    """``packed-refs`` (empty if there is none; other errors raise)."""
     try:
         return (git_dir / "packed-refs").read_bytes()
     except FileNotFoundError:

@@ -211,7 +211,7 @@ class RawTree(MutableMapping[str, Entry]):
             self._searches += 1
             if self._searches <= KEY_FUNCTION_SEARCHES:
                 return bisect.bisect_left(self._rows, key, key=_row_key)
-            keys = self._keys = [n + b"/" if m == b"40000" else n for m, n, _ in self._rows]
+            keys = self._keys = list(map(_row_key, self._rows))
         return bisect.bisect_left(keys, key)
 
     def _find(self, raw: bytes) -> int | None:

@@ -46,11 +46,6 @@ _RESOLVERS: dict[str, _Resolvers] = {
     if start is not None
 }
 _STR_TAG = "tag:yaml.org,2002:str"
-_LOADER_RESOLVERS: dict[str, _Resolvers] = {  # the same table, as the loader reads it
-    start: resolvers + yaml.SafeLoader.yaml_implicit_resolvers.get(None, [])
-    for start, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    if start
-}
 _ASTRAL = "\U00010000"
 _KEYS: dict[str, str] = {}  # a key's form, as _text gives it
 
@@ -134,9 +129,16 @@ def _text(value: Any, column: int) -> str:
         raise _NotPlain
     if column + len(value) + 2 > _LINE_LIMIT or not (value.isascii() or max(value) < _ASTRAL):
         raise _NotPlain  # PyYAML escapes characters beyond the BMP ("\U00010000")
-    resolvers = _RESOLVERS.get(value[0], _ANY_START)
-    tag = next((tag for tag, pattern in resolvers if pattern.match(value)), _STR_TAG)
-    return value if tag == _STR_TAG else f"'{value}'"
+    return value if _plain_tag(value) == _STR_TAG else f"'{value}'"
+
+
+def _plain_tag(value: str) -> str:
+    """The tag PyYAML's resolver gives a plain scalar (as ``BaseResolver.resolve``; the
+    loader's table is the dumper's): what writing and reading both decide text by."""
+    for tag, pattern in _RESOLVERS.get(value[0], _ANY_START):
+        if pattern.match(value):
+            return tag
+    return _STR_TAG
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -358,14 +360,6 @@ def _zone(sign: str, hours: int, minutes: int) -> dt.timezone:
     """The zone PyYAML's constructor makes for ``+HH:MM`` (equal, and hashed alike)."""
     delta = dt.timedelta(hours=hours, minutes=minutes)
     return dt.timezone(-delta if sign == "-" else delta)
-
-
-def _plain_tag(value: str) -> str:
-    """The tag PyYAML's resolver gives a plain scalar (as ``BaseResolver.resolve``)."""
-    for tag, pattern in _LOADER_RESOLVERS.get(value[0], ()):
-        if pattern.match(value):
-            return tag
-    return _STR_TAG
 
 
 def _construct(tag: str, value: str) -> Any:
