@@ -47,7 +47,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -1344,15 +1344,19 @@ class World:
             return person
         return self.by_id[owner.member] if owner.member else self.director
 
-    def make_followups(self) -> None:
-        rng = self.rng
+    def talks(self, count: int) -> Iterator[tuple[Record, int, Person]]:
+        """``count`` moments someone talks with a lead or customer: (record, when, who)."""
         windows, weights = self.talk_windows()
-        if not self.p.followups:
+        if not count:
             return
-        for index in rng.choices(range(len(windows)), weights, k=self.p.followups):
+        for index in self.rng.choices(range(len(windows)), weights, k=count):
             record, lo, hi = windows[index]
             at = self.between(lo, hi)
-            author = self.author_at(record, at)
+            yield record, at, self.author_at(record, at)
+
+    def make_followups(self) -> None:
+        rng = self.rng
+        for record, at, author in self.talks(self.p.followups):
             chinese = record.meta["company"].chinese
             via, text = rng.choice(FOLLOWUPS_ZH if chinese else FOLLOWUPS_EN)
             text = text.format(
@@ -1382,13 +1386,7 @@ class World:
     def make_visits(self) -> None:
         """Visits planned a few days ahead; those in the past are done or cancelled."""
         rng = self.rng
-        windows, weights = self.talk_windows()
-        if not self.p.visits:
-            return
-        for index in rng.choices(range(len(windows)), weights, k=self.p.visits):
-            record, lo, hi = windows[index]
-            planned = self.between(lo, hi)
-            author = self.author_at(record, planned)
+        for record, planned, author in self.talks(self.p.visits):
             day = self.when(planned + rng.randint(1, 10) * DAY)
             at = self.at_nine(day) + rng.choice((1, 5)) * HOUR + rng.choice((0, 30)) * MINUTE
             hours = rng.choice((1, 2))

@@ -338,25 +338,31 @@ class Facts:
     def closed_deals(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
         """(id, owner, title, amount, stage, day, reason, lost_to, customer) of ``owners``'
         deals that were won or lost in the period."""
-        member_in, values = in_list("+owner", owners)  # ``+``: by the stage lookup
-        sql = (
-            "SELECT id, owner, json_extract(data, '$.title'), json_extract(data, '$.amount'), "
+        return self._decided_deals(
+            f"id, owner, json_extract(data, '$.title'), {AMOUNT}, "
             f"json_extract(data, '$.stage'), {STAGE_DAY}, json_extract(data, '$.reason'), "
-            "json_extract(data, '$.lost_to'), json_extract(data, '$.customer') FROM valid_records "
-            "WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
-            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in} ORDER BY id"
+            "json_extract(data, '$.lost_to'), json_extract(data, '$.customer')",
+            period,
+            owners,
         )
-        span = (period.start.isoformat(), period.end.isoformat())
-        return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
 
     def competitors_met(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
         """(competitors JSON, stage, lost_to) of ``owners``' deals won or lost in the period."""
-        member_in, values = in_list("+owner", owners)
+        return self._decided_deals(
+            "json_extract(data, '$.competitors'), json_extract(data, '$.stage'), "
+            "json_extract(data, '$.lost_to')",
+            period,
+            owners,
+        )
+
+    def _decided_deals(
+        self, columns: str, period: Period, owners: Collection[str]
+    ) -> list[tuple[Any, ...]]:
+        member_in, values = in_list("+owner", owners)  # ``+``: by the stage lookup
         sql = (
-            "SELECT json_extract(data, '$.competitors'), json_extract(data, '$.stage'), "
-            "json_extract(data, '$.lost_to') FROM valid_records "
+            f"SELECT {columns} FROM valid_records "
             "WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
-            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in}"
+            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in} ORDER BY id"
         )
         span = (period.start.isoformat(), period.end.isoformat())
         return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
