@@ -47,6 +47,14 @@ def write_atomic(
 TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9]+\.tmp")
 
 
+def remove_files(root: Path, paths: Iterable[str]) -> None:
+    """Delete files below ``root`` (gone already is fine) and the directories left empty."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            (root / path).unlink()
+        prune_empty_dirs(root, path)
+
+
 def remove_dead_temp_files(directory: Path, names: set[str] | None = None) -> None:
     """Delete the temp files in ``directory`` (for targets named ``names``, or any) whose
     writing process is gone."""

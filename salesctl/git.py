@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesctl import git_journal
-from salesctl.atomic import prune_empty_dirs, refuse_blocked, write_atomic
+from salesctl.atomic import refuse_blocked, remove_files, write_atomic
 from salesctl.errors import BranchMoved, Conflict, SalesctlError
 from salesctl.git_head import UNSURE, head_from_files, head_not_holding
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
@@ -271,10 +271,7 @@ class Repo:
                 "--pathspec-file-nul",
                 input=nul(present),
             )
-        for path in absent:
-            with contextlib.suppress(FileNotFoundError):
-                (self.root / path).unlink()
-            prune_empty_dirs(self.root, path)
+        remove_files(self.root, absent)
         if absent:
             self.run("update-index", "--force-remove", "-z", "--stdin", input=nul(absent))
 
@@ -332,7 +329,33 @@ class Repo:
         """
         paths = change.paths
         early = change.packed and not any(p.startswith(FILTERED_ROOTS) for p in paths)
-        old = None
+        streamed, old = self._before_writing(change, commit, early, streamed)
+        if not commit:
+            _write_files(self.root, change, self.state_dir)
+            if alongside is not None:
+                alongside(None)
+            return None
+        staged, new = self._write_and_commit(change, old, author, message, early, streamed)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as refresher:
+            refreshed = refresher.submit(self._point_user_index, paths, staged)
+            try:
+                if alongside is not None:
+                    alongside(new)
+            finally:
+                # The commit is whole once git's index is: whatever the caller's part did.
+                refreshed.result()
+                self.journal_path.unlink()
+                self._extend_commit_graph()
+        return new
+
+    def _before_writing(
+        self, change: Change, commit: bool, early: bool, streamed: Staged | None
+    ) -> tuple[Staged | None, str | None]:
+        """The checks before any file is written, and the journal entry that lets a killed
+        write be undone: (the streamed index copy if it is still of use, the commit we start
+        from)."""
         try:
             refuse_blocked(self.root, change.writes)
             if streamed is not None and not (
@@ -340,25 +363,36 @@ class Repo:
             ):
                 streamed.abandon()
                 streamed = None
-            if commit:
-                old = self.head()
-                # A path that is not on disk cannot hold uncommitted edits unless we delete it.
-                self.guard_uncommitted(
-                    [p for p in paths if p in change.deletes or os.path.lexists(self.root / p)]
-                )
-                git_journal.write(self.journal_path, old, None, paths)
+            if not commit:
+                return None, None
+            old = self.head()
+            # A path that is not on disk cannot hold uncommitted edits unless we delete it.
+            self.guard_uncommitted(
+                [p for p in change.paths if p in change.deletes or os.path.lexists(self.root / p)]
+            )
+            git_journal.write(self.journal_path, old, None, change.paths)
+            return streamed, old
         except BaseException:
             if streamed is not None:
                 streamed.abandon()
             raise
-        if not commit:
-            _write_files(self.root, change, self.state_dir)
-            if alongside is not None:
-                alongside(None)
-            return None
+
+    def _write_and_commit(
+        self,
+        change: Change,
+        old: str | None,
+        author: Author,
+        message: str,
+        early: bool,
+        staged: Staged | None,
+    ) -> tuple[Staged | None, str]:
+        """Write the files, make the commit and move the branch to it; on any failure put
+        the files back as they were at ``old`` (the ref never moved to ours; if someone else
+        moved it meanwhile, their commit is left alone). Returns (the staged index copy,
+        the new commit)."""
         from salesctl.git_user_index import Staged  # a write's cost, not a read's
 
-        staged = streamed
+        paths = change.paths
         try:
             # The user's index takes our paths while the commit is built, under git's lock;
             # a big change's entries while it is staged and its files written, by blob id
@@ -384,8 +418,6 @@ class Repo:
                     raise
                 raise BranchMoved(old, moved) from None
         except BaseException:
-            # Undo our files: back to the commit we started from (the ref never moved to
-            # ours; if someone else moved it meanwhile, their commit is left alone).
             if staged is not None:
                 with contextlib.suppress(Exception):
                     staged.abandon()
@@ -393,19 +425,7 @@ class Repo:
                 self.restore(paths, old)
                 self.journal_path.unlink()
             raise
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as refresher:
-            refreshed = refresher.submit(self._point_user_index, paths, staged)
-            try:
-                if alongside is not None:
-                    alongside(new)
-            finally:
-                # The commit is whole once git's index is: whatever the caller's part did.
-                refreshed.result()
-                self.journal_path.unlink()
-                self._extend_commit_graph()
-        return new
+        return staged, new
 
     def _extend_commit_graph(self) -> None:
         """Add our commit to the clone's commit-graph, with its changed-path Bloom filter,
@@ -492,9 +512,6 @@ def _write_files(root: Path, change: Change, tmp_dir: Path) -> None:
     temps = tmp_dir if each else None
     for path, content in sorted(change.writes.items()):
         write_atomic(root / path, content, tmp_dir=temps, fsync=each)
-    for path in sorted(change.deletes - set(change.writes)):
-        with contextlib.suppress(FileNotFoundError):
-            (root / path).unlink()
-        prune_empty_dirs(root, path)
+    remove_files(root, sorted(change.deletes - set(change.writes)))
     if not each:
         os.sync()
