@@ -129,21 +129,54 @@ def create_app(
     sources: fbs.Sources | None = None,
 ) -> Starlette:
     """The ASGI app: routes, body limits, content type, signature, JSON, idempotency."""
-    body_timeout = (limits or Limits()).body_timeout
-    platforms = platforms or sig.Platforms()
-    sources = sources or fbs.Sources()
+    return Endpoints(intake, secret, limits, platforms, sources).app()
 
-    def note(request: Request, status: int | str, reason: str) -> None:
+
+class Endpoints:
+    """What the server answers, a method a route (and the steps they share)."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        secret: bytes,
+        limits: Limits | None = None,
+        platforms: sig.Platforms | None = None,
+        sources: fbs.Sources | None = None,
+    ) -> None:
+        self.intake = intake
+        self.secret = secret
+        self.body_timeout = (limits or Limits()).body_timeout
+        self.platforms = platforms or sig.Platforms()
+        self.sources = sources or fbs.Sources()
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/leads", self.leads, methods=["POST"]),
+                Route("/payments", self.payments, methods=["POST"]),
+                Route("/payments/stripe", self.stripe, methods=["POST"]),
+                Route("/payments/alipay", self.alipay, methods=["POST"]),
+                Route("/payments/pingxx", self.pingxx, methods=["POST"]),
+                Route("/feedback", self.feedback, methods=["POST"]),
+                Route("/feedback/github", self.github, methods=["POST"]),
+                Route("/feedback/discourse", self.discourse, methods=["POST"]),
+                Route("/healthz", self.healthz, methods=["GET"]),
+            ],
+            exception_handlers={HTTPException: self.http_error},
+        )
+
+    def note(self, request: Request, status: int | str, reason: str) -> None:
         log_refusal(request.method, request.url.path, status, client_of(request.client), reason)
 
-    def refuse(request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
-        note(request, status, message)
+    def refuse(self, request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
+        self.note(request, status, message)
         return _error(status, message, **extra)
 
-    def refuse_json(request: Request, exc: BadJSON) -> JSONResponse:
-        return refuse(request, 400, str(exc), **({"fields": exc.fields} if exc.fields else {}))
+    def refuse_json(self, request: Request, exc: BadJSON) -> JSONResponse:
+        return self.refuse(request, 400, str(exc), **({"fields": exc.fields} if exc.fields else {}))
 
     async def commit(
+        self,
         request: Request,
         what: str,
         about: str,
@@ -157,7 +190,7 @@ def create_app(
             created, answer = await run_in_threadpool(take, *args)
         except SalesctlError as exc:
             failure = failure_of(exc)
-            note(request, failure.status_code, f"{exc} ({what}, {about})")
+            self.note(request, failure.status_code, f"{exc} ({what}, {about})")
             return failure
         except Exception:
             log.exception("%s failed (%s)", what, about)
@@ -173,149 +206,168 @@ def create_app(
         return JSONResponse(answer, status_code=201 if created else 200)
 
     async def receive(
-        request: Request, media_ok: Callable[[str], bool] = _is_json, wanted: str = JSON_MEDIA
+        self, request: Request, media_ok: Callable[[str], bool] = _is_json, wanted: str = JSON_MEDIA
     ) -> bytes | Response:
         """The body within the limits, or the refusal to answer with."""
         too_large = f"the body is over {MAX_BODY // 1024} KB"
         # h11 bounds only headers that arrive in pieces; a single read can bring more
         if sum(len(k) + len(v) for k, v in request.scope["headers"]) > MAX_HEADERS:
-            return refuse(request, 431, f"the headers are over {MAX_HEADERS // 1024} KB")
+            return self.refuse(request, 431, f"the headers are over {MAX_HEADERS // 1024} KB")
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return refuse(request, 413, too_large)
+            return self.refuse(request, 413, too_large)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if not media_ok(media):
-            return refuse(request, 415, wanted)
+            return self.refuse(request, 415, wanted)
         try:
-            return await read_body(request, body_timeout)
+            return await read_body(request, self.body_timeout)
         except BodyTooLarge:
-            return closing(refuse(request, 413, too_large))
+            return closing(self.refuse(request, 413, too_large))
         except TimeoutError:
-            late = f"the body did not arrive within {body_timeout:g} s"
-            return closing(refuse(request, 408, late))
+            late = f"the body did not arrive within {self.body_timeout:g} s"
+            return closing(self.refuse(request, 408, late))
         except ClientDisconnect:
-            note(request, "-", "the client went away before the body ended")
+            self.note(request, "-", "the client went away before the body ended")
             return Response(status_code=400)  # nobody is left to read it
 
-    async def accept(request: Request, handler: Handler, what: str) -> Response:
-        body = await receive(request)
+    async def accept(self, request: Request, handler: Handler, what: str) -> Response:
+        body = await self.receive(request)
         if isinstance(body, Response):
             return body
-        if not check_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
-            return refuse(
+        if not check_signature(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
+            return self.refuse(
                 request, 401, "missing or wrong X-Salesctl-Signature (sha256=HMAC of the body)"
             )
         delivery = request.headers.get(DELIVERY_HEADER)
         if delivery is not None and not DELIVERY_RE.match(delivery):
-            return refuse(
+            return self.refuse(
                 request, 400, "X-Salesctl-Delivery: use up to 128 letters, digits, . _ : -"
             )
         try:
             data = decode_json(body)
         except BadJSON as exc:
-            return refuse_json(request, exc)
+            return self.refuse_json(request, exc)
         about = f"delivery {delivery}"
-        return await commit(request, what, about, _failure, handler, data, delivery)
+        return await self.commit(request, what, about, _failure, handler, data, delivery)
 
     async def take_event(
-        request: Request, name: str, read: ReadEvent, media_ok: Callable[[str], bool], wanted: str
+        self,
+        request: Request,
+        name: str,
+        read: ReadEvent,
+        media_ok: Callable[[str], bool],
+        wanted: str,
     ) -> Response:
         """A platform's event: its signature (401), then the payment it reports through
         the intake (idempotent on the platform's event id and transaction id), or 202 for
         an event salesctl does not take."""
-        if not platforms.enabled()[name]:
-            return refuse(request, 404, f"{name} is not enabled: ${PLATFORM_ENV[name]} is unset")
-        body = await receive(request, media_ok, wanted)
+        if not self.platforms.enabled()[name]:
+            return self.refuse(
+                request, 404, f"{name} is not enabled: ${PLATFORM_ENV[name]} is unset"
+            )
+        body = await self.receive(request, media_ok, wanted)
         if isinstance(body, Response):
             return body
         try:
             event = read(request, body)
         except sig.BadSignature as exc:
-            return refuse(request, 401, exc.message)
+            return self.refuse(request, 401, exc.message)
         except BadJSON as exc:
-            return refuse_json(request, exc)
+            return self.refuse_json(request, exc)
         except FieldErrors as exc:
-            return refuse(request, 422, exc.message, fields=exc.fields)
+            return self.refuse(request, 422, exc.message, fields=exc.fields)
         except Invalid as exc:
-            return refuse(request, 400, exc.message)
+            return self.refuse(request, 400, exc.message)
         if event.payment is None:
             log.info("%s event %s ignored (%s)", name, event.delivery, event.type)
             return JSONResponse({"ignored": event.type, "delivery": event.delivery}, 202)
         about, read_payment = f"{name} event {event.delivery}, {event.type}", event.payment.for_org
-        return await commit(
+        return await self.commit(
             request,
             "payment",
             about,
             _platform_failure,
-            intake.take_payment,
+            self.intake.take_payment,
             read_payment,
             event.delivery,
         )
 
-    def read_stripe(request: Request, body: bytes) -> pay.PlatformEvent:
-        assert platforms.stripe_secret is not None
+    def read_stripe(self, request: Request, body: bytes) -> pay.PlatformEvent:
+        assert self.platforms.stripe_secret is not None
         header = request.headers.get("stripe-signature")
         now = clock.now().timestamp()
-        sig.verify_stripe(platforms.stripe_secret, body, header, now, platforms.stripe_tolerance)
+        sig.verify_stripe(
+            self.platforms.stripe_secret, body, header, now, self.platforms.stripe_tolerance
+        )
         return pay.stripe_event(decode_json(body))
 
-    def read_alipay(request: Request, body: bytes) -> pay.PlatformEvent:
-        assert platforms.alipay_key is not None
+    def read_alipay(self, request: Request, body: bytes) -> pay.PlatformEvent:
+        assert self.platforms.alipay_key is not None
         params = pay.alipay_params(body)
-        sig.verify_alipay(platforms.alipay_key, params)
+        sig.verify_alipay(self.platforms.alipay_key, params)
         return pay.alipay_event(params)
 
-    def read_pingxx(request: Request, body: bytes) -> pay.PlatformEvent:
-        assert platforms.pingxx_key is not None
+    def read_pingxx(self, request: Request, body: bytes) -> pay.PlatformEvent:
+        assert self.platforms.pingxx_key is not None
         header = request.headers.get("x-pingplusplus-signature")
-        sig.verify_pingxx(platforms.pingxx_key, body, header)
+        sig.verify_pingxx(self.platforms.pingxx_key, body, header)
         return pay.pingxx_event(decode_json(body))
 
-    async def stripe(request: Request) -> Response:
-        return await take_event(request, "stripe", read_stripe, _is_json, JSON_MEDIA)
+    async def stripe(self, request: Request) -> Response:
+        return await self.take_event(request, "stripe", self.read_stripe, _is_json, JSON_MEDIA)
 
-    async def alipay(request: Request) -> Response:
-        return _alipay_reply(await take_event(request, "alipay", read_alipay, _is_form, FORM_MEDIA))
+    async def alipay(self, request: Request) -> Response:
+        return _alipay_reply(
+            await self.take_event(request, "alipay", self.read_alipay, _is_form, FORM_MEDIA)
+        )
 
-    async def pingxx(request: Request) -> Response:
-        return await take_event(request, "pingxx", read_pingxx, _is_json, JSON_MEDIA)
+    async def pingxx(self, request: Request) -> Response:
+        return await self.take_event(request, "pingxx", self.read_pingxx, _is_json, JSON_MEDIA)
 
     async def take_feedback(
-        request: Request, name: str, signature: str, delivery_header: str, read: Any
+        self, request: Request, name: str, signature: str, delivery_header: str, read: Any
     ) -> Response:
         """A feedback source's event: its signature (401), then the feedback (idempotent on
         the source's delivery id), or 202 for an event salesctl does not take."""
-        secret = sources.secrets.get(name)
+        secret = self.sources.secrets.get(name)
         if secret is None:
-            return refuse(request, 404, f"{name} is not enabled: ${fbs.SOURCE_ENV[name]} is unset")
-        body = await receive(request)
+            return self.refuse(
+                request, 404, f"{name} is not enabled: ${fbs.SOURCE_ENV[name]} is unset"
+            )
+        body = await self.receive(request)
         if isinstance(body, Response):
             return body
         try:
             fbs.verify(secret, body, request.headers.get(signature), signature)
         except sig.BadSignature as exc:
-            return refuse(request, 401, exc.message)
+            return self.refuse(request, 401, exc.message)
         delivery = request.headers.get(delivery_header)
         if delivery is not None and not DELIVERY_RE.match(delivery):
-            return refuse(request, 400, f"{delivery_header}: not a delivery id")
+            return self.refuse(request, 400, f"{delivery_header}: not a delivery id")
         try:
             given = read(request, decode_json(body))
         except BadJSON as exc:
-            return refuse_json(request, exc)
+            return self.refuse_json(request, exc)
         except FieldErrors as exc:
-            return refuse(request, 422, exc.message, fields=exc.fields)
+            return self.refuse(request, 422, exc.message, fields=exc.fields)
         if given is None:
             log.info("%s delivery %s ignored", name, delivery)
             return JSONResponse({"ignored": True, "delivery": delivery}, 202)
         about = f"{name} delivery {delivery}"
-        return await commit(
-            request, "feedback", about, _platform_failure, intake.take_feedback, given, delivery
+        return await self.commit(
+            request,
+            "feedback",
+            about,
+            _platform_failure,
+            self.intake.take_feedback,
+            given,
+            delivery,
         )
 
-    def read_github(request: Request, payload: Any) -> fbs.FeedbackInput | None:
+    def read_github(self, request: Request, payload: Any) -> fbs.FeedbackInput | None:
         return fbs.github_feedback(request.headers.get("x-github-event"), payload)
 
-    def read_discourse(request: Request, payload: Any) -> fbs.FeedbackInput | None:
+    def read_discourse(self, request: Request, payload: Any) -> fbs.FeedbackInput | None:
         headers = request.headers
         return fbs.discourse_feedback(
             headers.get("x-discourse-event-type"),
@@ -324,49 +376,34 @@ def create_app(
             headers.get("x-discourse-instance"),
         )
 
-    async def github(request: Request) -> Response:
-        return await take_feedback(
-            request, "github", "x-hub-signature-256", "x-github-delivery", read_github
+    async def github(self, request: Request) -> Response:
+        return await self.take_feedback(
+            request, "github", "x-hub-signature-256", "x-github-delivery", self.read_github
         )
 
-    async def discourse(request: Request) -> Response:
-        return await take_feedback(
+    async def discourse(self, request: Request) -> Response:
+        return await self.take_feedback(
             request,
             "discourse",
             "x-discourse-event-signature",
             "x-discourse-event-id",
-            read_discourse,
+            self.read_discourse,
         )
 
-    async def feedback(request: Request) -> Response:
-        return await accept(request, intake.add_feedback, "feedback")
+    async def feedback(self, request: Request) -> Response:
+        return await self.accept(request, self.intake.add_feedback, "feedback")
 
-    async def leads(request: Request) -> Response:
-        return await accept(request, intake.add_lead, "lead")
+    async def leads(self, request: Request) -> Response:
+        return await self.accept(request, self.intake.add_lead, "lead")
 
-    async def payments(request: Request) -> Response:
-        return await accept(request, intake.add_payment, "payment")
+    async def payments(self, request: Request) -> Response:
+        return await self.accept(request, self.intake.add_payment, "payment")
 
-    async def healthz(request: Request) -> Response:
+    async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def http_error(request: Request, exc: Exception) -> Response:
+    async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        response = refuse(request, exc.status_code, exc.detail)
+        response = self.refuse(request, exc.status_code, exc.detail)
         response.headers.update(exc.headers or {})
         return response
-
-    return Starlette(
-        routes=[
-            Route("/leads", leads, methods=["POST"]),
-            Route("/payments", payments, methods=["POST"]),
-            Route("/payments/stripe", stripe, methods=["POST"]),
-            Route("/payments/alipay", alipay, methods=["POST"]),
-            Route("/payments/pingxx", pingxx, methods=["POST"]),
-            Route("/feedback", feedback, methods=["POST"]),
-            Route("/feedback/github", github, methods=["POST"]),
-            Route("/feedback/discourse", discourse, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        exception_handlers={HTTPException: http_error},
-    )
