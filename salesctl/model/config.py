@@ -20,7 +20,14 @@ from salesctl.model.config_lines import with_lines
 from salesctl.model.encryption import parse_encryption
 from salesctl.model.integrations import parse_hooks, parse_routing
 from salesctl.model.kinds import KINDS
-from salesctl.model.members import Member, Team, config_list, parse_members, parse_teams
+from salesctl.model.members import (
+    Bad,
+    Member,
+    Team,
+    config_list,
+    parse_members,
+    parse_teams,
+)
 from salesctl.model.problems import Problem
 from salesctl.model.report_settings import report_settings_problems
 from salesctl.model.roles import BUILTIN_ROLES, Role, parse_roles
@@ -205,89 +212,10 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
     teams = parse_teams(data, bad)
     members = parse_members(data, teams, roles, bad)
 
-    lead_stages: tuple[str, ...] = DEFAULT_LEAD_STAGES
-    lead_stage_names: dict[str, str] = {}
-    if "lead_stages" in data:
-        raw_stages = data["lead_stages"]
-        # a stage is its id, or {id: contacted, name: 已联系} to give it a display name
-        named = [
-            (s.get("id"), s.get("name")) if isinstance(s, dict) else (s, None)
-            for s in (raw_stages if isinstance(raw_stages, list) else [])
-        ]
-        if named and all(
-            isinstance(i, str) and (n is None or isinstance(n, str)) for i, n in named
-        ):
-            lead_stages = tuple(str(i) for i, _n in named)
-            lead_stage_names = {str(i): str(n) for i, n in named if n}
-        else:
-            bad(
-                "lead_stages",
-                "expected a list of stage ids or {id, name}, e.g. [new, {id: contacted, "
-                "name: 已联系}]",
-            )
-
-    deal_stages = Config(org="").deal_stages
-    if "deal_stages" in data:
-        parsed = []
-        for i, raw in enumerate(config_list(data, "deal_stages", bad)):
-            prob = raw.get("probability") if isinstance(raw, dict) else None
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-                bad(f"deal_stages[{i}]", "expected {id: proposal, probability: 40}")
-            elif not isinstance(prob, int) or not 0 <= prob <= 100:
-                bad(f"deal_stages[{i}].probability", "expected a whole number 0-100")
-            elif raw.get("name") is not None and not isinstance(raw["name"], str):
-                bad(f"deal_stages[{i}].name", "expected the stage's display name as text")
-            else:
-                parsed.append(DealStage(raw["id"], prob, raw.get("name") or None))
-        deal_stages = tuple(parsed) or deal_stages
-
-    custom: dict[str, tuple[CustomField, ...]] = {}
-    raw_custom = data.get("custom_fields") or {}
-    if not isinstance(raw_custom, dict):
-        bad("custom_fields", "expected a mapping of kind: [{name, type}]")
-        raw_custom = {}
-    for kind, specs in raw_custom.items():
-        if kind not in KINDS:
-            bad(f"custom_fields.{kind}", f"unknown kind (use one of {', '.join(KINDS)})")
-            continue
-        fields = []
-        for i, spec in enumerate(specs if isinstance(specs, list) else []):
-            key = f"custom_fields.{kind}[{i}]"
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-                bad(key, "expected {name: region, type: choice, choices: [...]}")
-                continue
-            ftype = spec.get("type", "text")
-            if ftype not in FIELD_TYPES:
-                bad(f"{key}.type", f"is {ftype!r}; use one of {', '.join(FIELD_TYPES)}")
-                continue
-            choices = spec.get("choices") or []
-            if ftype in ("choice", "multi-choice") and not choices:
-                bad(f"{key}.choices", f"a {ftype} field needs choices: [...]")
-            fields.append(
-                CustomField(
-                    spec["name"],
-                    ftype,
-                    tuple(str(c) for c in choices),
-                    bool(spec.get("required", False)),
-                    str(spec["label"]) if spec.get("label") else None,
-                )
-            )
-        custom[kind] = tuple(fields)
-
-    pool = data.get("pool") or {}
-    reclaim_days, max_owned = 30, 200
-    if not isinstance(pool, dict):
-        bad("pool", "expected {reclaim_after_days: 30, max_owned_leads: 200}")
-        pool = {}
-    for key_name, default in (("reclaim_after_days", 30), ("max_owned_leads", 200)):
-        value = pool.get(key_name, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            bad(f"pool.{key_name}", "expected a whole number of at least 1")
-            value = default
-        if key_name == "reclaim_after_days":
-            reclaim_days = value
-        else:
-            max_owned = value
+    lead_stages, lead_stage_names = _lead_stages(data, bad)
+    deal_stages = _deal_stages(data, bad)
+    custom = _custom_fields(data, bad)
+    reclaim_days, max_owned = _pool(data, bad)
 
     toolkit = data.get("toolkit") or {}
     limit = toolkit.get("max_size_mb", 10) if isinstance(toolkit, dict) else None
@@ -336,6 +264,95 @@ def parse_config(data: Any, where: str = "salesctl.yaml") -> tuple[Config, list[
         },
     )
     return config, problems
+
+
+def _lead_stages(data: dict[str, Any], bad: Bad) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The lead stages' ids in order, and the display names given."""
+    if "lead_stages" not in data:
+        return DEFAULT_LEAD_STAGES, {}
+    raw_stages = data["lead_stages"]
+    # a stage is its id, or {id: contacted, name: 已联系} to give it a display name
+    named = [
+        (s.get("id"), s.get("name")) if isinstance(s, dict) else (s, None)
+        for s in (raw_stages if isinstance(raw_stages, list) else [])
+    ]
+    if named and all(isinstance(i, str) and (n is None or isinstance(n, str)) for i, n in named):
+        return tuple(str(i) for i, _n in named), {str(i): str(n) for i, n in named if n}
+    bad(
+        "lead_stages",
+        "expected a list of stage ids or {id, name}, e.g. [new, {id: contacted, name: 已联系}]",
+    )
+    return DEFAULT_LEAD_STAGES, {}
+
+
+def _deal_stages(data: dict[str, Any], bad: Bad) -> tuple[DealStage, ...]:
+    default = Config(org="").deal_stages
+    if "deal_stages" not in data:
+        return default
+    parsed = []
+    for i, raw in enumerate(config_list(data, "deal_stages", bad)):
+        prob = raw.get("probability") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            bad(f"deal_stages[{i}]", "expected {id: proposal, probability: 40}")
+        elif not isinstance(prob, int) or not 0 <= prob <= 100:
+            bad(f"deal_stages[{i}].probability", "expected a whole number 0-100")
+        elif raw.get("name") is not None and not isinstance(raw["name"], str):
+            bad(f"deal_stages[{i}].name", "expected the stage's display name as text")
+        else:
+            parsed.append(DealStage(raw["id"], prob, raw.get("name") or None))
+    return tuple(parsed) or default
+
+
+def _custom_fields(data: dict[str, Any], bad: Bad) -> dict[str, tuple[CustomField, ...]]:
+    custom: dict[str, tuple[CustomField, ...]] = {}
+    raw_custom = data.get("custom_fields") or {}
+    if not isinstance(raw_custom, dict):
+        bad("custom_fields", "expected a mapping of kind: [{name, type}]")
+        raw_custom = {}
+    for kind, specs in raw_custom.items():
+        if kind not in KINDS:
+            bad(f"custom_fields.{kind}", f"unknown kind (use one of {', '.join(KINDS)})")
+            continue
+        fields = []
+        for i, spec in enumerate(specs if isinstance(specs, list) else []):
+            key = f"custom_fields.{kind}[{i}]"
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                bad(key, "expected {name: region, type: choice, choices: [...]}")
+                continue
+            ftype = spec.get("type", "text")
+            if ftype not in FIELD_TYPES:
+                bad(f"{key}.type", f"is {ftype!r}; use one of {', '.join(FIELD_TYPES)}")
+                continue
+            choices = spec.get("choices") or []
+            if ftype in ("choice", "multi-choice") and not choices:
+                bad(f"{key}.choices", f"a {ftype} field needs choices: [...]")
+            fields.append(
+                CustomField(
+                    spec["name"],
+                    ftype,
+                    tuple(str(c) for c in choices),
+                    bool(spec.get("required", False)),
+                    str(spec["label"]) if spec.get("label") else None,
+                )
+            )
+        custom[kind] = tuple(fields)
+    return custom
+
+
+def _pool(data: dict[str, Any], bad: Bad) -> tuple[int, int]:
+    """(reclaim_after_days, max_owned_leads)."""
+    pool = data.get("pool") or {}
+    if not isinstance(pool, dict):
+        bad("pool", "expected {reclaim_after_days: 30, max_owned_leads: 200}")
+        pool = {}
+    values = []
+    for key_name, default in (("reclaim_after_days", 30), ("max_owned_leads", 200)):
+        value = pool.get(key_name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            bad(f"pool.{key_name}", "expected a whole number of at least 1")
+            value = default
+        values.append(value)
+    return values[0], values[1]
 
 
 def _some(ids: list[str], most: int = 20) -> str:
