@@ -12,6 +12,7 @@ Invoice numbers are unique in the store.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
@@ -61,13 +62,7 @@ def _money_entry(
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         scopes.check_contract_write(config, actor, action, contract)
-        status = contract.data["status"]
-        if status == "draft":
-            raise Invalid(
-                f"{contract.id} is a draft", f"sign it first: salesctl contract sign {contract.id}"
-            )
-        if status == "cancelled":
-            raise Invalid(f"{contract.id} is cancelled ({contract.data.get('reason')})")
+        status = _running_status(contract)
         total = contract.data["amount"]
         received = amount_total(money_entries(store, contract, PAYMENT))
         invoiced = amount_total(money_entries(store, contract, INVOICE))
@@ -109,20 +104,8 @@ def _money_entry(
             tx.mention(contract.id)  # the trailer names the contract too
         name = customer_name_of(store, contract.data["customer"])
         if kind is PAYMENT:
-            tx.emit(
-                "payment.received",
-                payment=entry_id,
-                contract=contract.id,
-                title=contract.data["title"],
-                amount=plain(value),
-                date=on.isoformat(),
-                received=plain(received),
-                outstanding=plain(total - received),
-                customer=name,
-                customer_id=contract.data["customer"],
-                owner=contract.owner.member,
-                author=actor.id,
-            )
+            payment = dict(data, id=entry_id)
+            tx.emit("payment.received", **_payment_event(contract, payment, received, name))
         closed = contract_data["status"] == "closed" and status != "closed"
         tx.summary = (
             f"{action}: {entry_id} {plain(value)} on {contract.id} ({name}): "
@@ -139,6 +122,37 @@ def _money_entry(
             }
         )
     return tx.result(result)
+
+
+def _running_status(contract: Record) -> str:
+    """The contract's status, refused if money cannot be entered on it yet or any more."""
+    status: str = contract.data["status"]
+    if status == "draft":
+        raise Invalid(
+            f"{contract.id} is a draft", f"sign it first: salesctl contract sign {contract.id}"
+        )
+    if status == "cancelled":
+        raise Invalid(f"{contract.id} is cancelled ({contract.data.get('reason')})")
+    return status
+
+
+def _payment_event(
+    contract: Record, payment: dict[str, Any], received: Decimal, customer: str | None
+) -> dict[str, Any]:
+    """The fields of a ``payment.received`` notice."""
+    return {
+        "payment": payment["id"],
+        "contract": contract.id,
+        "title": contract.data["title"],
+        "amount": plain(payment["amount"]),
+        "date": payment["date"].isoformat(),
+        "received": plain(received),
+        "outstanding": plain(contract.data["amount"] - received),
+        "customer": customer,
+        "customer_id": contract.data["customer"],
+        "owner": contract.owner.member,
+        "author": payment["author"],
+    }
 
 
 def _check_invoice_number(store: Store, number: str) -> None:
