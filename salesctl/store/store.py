@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from salesctl import sealing, yamlio
+from salesctl import clock, sealing, yamlio
 from salesctl.errors import (
     AmbiguousId,
     Forbidden,
@@ -268,6 +268,7 @@ class Store:
             )
             first = problems[0]
             raise Invalid(f"{first}{more}", f"fix {CONFIG_FILE}")
+        clock.use_zone(config.timezone)
         return config
 
     def load_config(self) -> tuple[Config, list[Any]]:
