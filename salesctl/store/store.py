@@ -405,6 +405,11 @@ class Store:
         """Stage changes under the lock; on success write them and make one commit (or,
         as ``opts`` say, write without committing, or write nothing: a dry run). After the
         block, ``tx.result(data)`` is what the op returns."""
+        if not actor.active:  # as the server's hook and ``check --range`` judge the commit
+            raise Forbidden(
+                f"{actor.id} is inactive and may not write",
+                f"a director reactivates them: salesctl member edit {actor.id} --set active=true",
+            )
         with self.repo.lock():
             self.repo.recover()
             tx = Transaction(self, actor, action, opts)
