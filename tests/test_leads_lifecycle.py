@@ -174,6 +174,24 @@ def test_assigning_to_an_inactive_member_is_refused(store: Path, cli) -> None:
     assert snapshot(store) == before
 
 
+def test_an_inactive_member_may_not_write_as_the_hook_judges(store: Path, cli) -> None:
+    """carol is `active: false`: what she would commit, `check --range` and the server's
+    hook refuse, so salesctl refuses it before writing anything."""
+    pool_lead = add_lead(cli, "lee", "Pool Ltd", "--pool")
+    before = snapshot(store)
+    for args in (
+        ("lead", "add", "--company", "Carol's Co"),
+        ("lead", "claim", pool_lead["id"]),
+        ("lead", "add", "--company", "Dry Co", "--dry-run"),
+    ):
+        res = cli("--as", "carol", *args)
+        assert res.code == 3, (args, res.code, res.err)
+        assert "carol is inactive and may not write" in res.err
+        assert "member edit carol --set active=true" in res.err
+        assert snapshot(store) == before
+    assert cli("--as", "carol", "lead", "list").code == 0  # reading is not writing
+
+
 def test_assign_records_participants(store: Path, cli) -> None:
     lead = add_lead(cli, "alice", "Acme Ltd")
     res = cli(
@@ -413,6 +431,37 @@ def test_reclaim_returns_exactly_the_idle_leads_in_one_commit(
     assert again.code == 0, again.err
     assert again.json()["reclaimed"] == []
     assert snapshot(store) == after
+
+
+def test_a_broken_lead_is_skipped_with_a_warning_not_the_whole_reclaim(
+    store: Path, cli, reclaim_store: dict[str, str]
+) -> None:
+    """A hand edit that drops ``created:`` leaves that lead's last touch unknown: the nightly
+    reclaim leaves it out, names it, and returns the others (it used to stop on it)."""
+    ids = reclaim_store
+    names = {v: k for k, v in ids.items()}
+    broken = lead_dir(store, ids["idle-old"]) / "lead.yaml"
+    text = broken.read_text(encoding="utf-8")
+    broken.write_text(
+        "".join(line for line in text.splitlines(True) if not line.startswith("created:")),
+        encoding="utf-8",
+    )
+    git(store, "-c", "user.name=A", "-c", "user.email=alice@acme.example", "commit", "-qam", "edit")
+    path = rel(store, broken)
+    want = expected_idle(TODAY, 30) - {"idle-old"}
+
+    warned = cli("--as", "dana", "lead", "reclaim", "--idle-days", "30", "--warn-days", "3")
+    assert warned.code == 0, warned.err
+    assert f"warning: skipped {path}: created:" in warned.err
+
+    before = snapshot(store)
+    res = cli("--as", "dana", "lead", "reclaim", "--idle-days", "30", "-f", "json")
+    assert res.code == 0, res.err
+    assert {names[r["id"]] for r in res.json()["reclaimed"]} == want
+    assert f"warning: skipped {path}: created:" in res.err
+    assert "internal error" not in res.err
+    assert git(store, "rev-parse", "HEAD~1").strip() == before[0]
+    assert broken.is_file()  # left where it was, for `salesctl check` to point at
 
 
 def test_reclaim_warn_days_lists_leads_about_to_return_by_owner(

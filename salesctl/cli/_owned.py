@@ -133,7 +133,7 @@ def release(out: Write, noun: Noun, ids: list[str], reason: str | None) -> None:
 
 def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None) -> None:
     """Return idle records to the pool, or (``warn_days``) only list who loses what soon."""
-    from salesctl.cli._output import emit
+    from salesctl.cli._output import emit, warn_skipped
     from salesctl.ops.sales.ownership import group_by_owner, idle_records
     from salesctl.ops.sales.ownership import reclaim as reclaim_records
 
@@ -141,6 +141,7 @@ def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None
     days = idle_days or s.store.config.reclaim_after_days
     if warn_days is not None:
         soon = idle_records(s.store, s.actor, kind, idle_days=days, within_days=warn_days)
+        warn_skipped(soon.skipped)
         emit(
             group_by_owner(soon) if out.structured else [i.as_json() for i in soon],
             out.fmt,
@@ -148,6 +149,7 @@ def reclaim(out: Write, noun: Noun, idle_days: int | None, warn_days: int | None
         )
         return
     result = out.call(reclaim_records, kind, idle_days=days)
+    warn_skipped(result.data.skipped)
     if out.told(result, {"reclaimed": [i.as_json() for i in result.data], "dry_run": out.dry_run}):
         return
     verb = "would return" if out.dry_run else "returned"

@@ -212,9 +212,17 @@ class IdleRecord:
         }
 
 
+class IdleRecords(list[IdleRecord]):
+    """Idle records, plus the broken files that were left out (for a warning)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped: list[str] = []
+
+
 def idle_records(
     store: Store, viewer: Member, kind: str, *, idle_days: int, within_days: int = 0
-) -> list[IdleRecord]:
+) -> IdleRecords:
     """Owned, open records whose last touch (follow-up, assignment or creation) is old.
 
     Those at least ``idle_days`` idle now (what a reclaim takes), and with ``within_days``
@@ -226,8 +234,12 @@ def idle_records(
     mine, args = scopes.write_scope(config, viewer, f"{kind}.reclaim").sql()
     rows = store.index.query(kind, " AND ".join(["pool = 0", *([mine] if mine else [])]), args)
     last_followup = store.index.last_touch_by_parent()
-    result = []
-    for path, data, _problems in rows:
+    result = IdleRecords()
+    for path, data, problems in rows:
+        if problems:  # its last touch is unsure, and a reclaim could not write it
+            _where, message, field = problems[0]
+            result.skipped.append(f"{path}: {field}: {message}" if field else f"{path}: {message}")
+            continue
         if data is None or data.get("stage") in CLOSED_LEAD_STAGES:
             continue
         loc = _loc(path)
@@ -239,7 +251,8 @@ def idle_records(
         if returns_on <= today + dt.timedelta(days=max(within_days, 0)):
             assert loc.owner.member is not None
             result.append(IdleRecord(loc.id, loc.owner.member, loc.owner.team, last, returns_on))
-    return sorted(result, key=lambda r: (r.owner, r.returns_on, r.id))
+    result.sort(key=lambda r: (r.owner, r.returns_on, r.id))
+    return result
 
 
 def reclaim(
@@ -249,7 +262,7 @@ def reclaim(
     *,
     idle_days: int | None = None,
     opts: WriteOpts = WRITE,
-) -> WriteResult[list[IdleRecord]]:
+) -> WriteResult[IdleRecords]:
     """Return idle records to the pool in one commit (cron-safe: a rerun finds none)."""
     config = store.config
     days = idle_days or config.reclaim_after_days
