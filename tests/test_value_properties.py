@@ -85,6 +85,17 @@ def test_numbers_and_whole_numbers(text: str) -> None:
     assert isinstance(whole, int)
 
 
+@given(st.integers(-(10**10), 10**10), st.integers(1, 9))
+def test_a_number_of_any_exponent_is_bounded_or_refused_at_once(exponent: int, digit: int) -> None:
+    """``1e999999999`` once made an int of a billion digits (the CLI and ``serve`` hung)."""
+    try:
+        number = values.coerce_number(f"{digit}e{exponent}")
+    except ValueError as exc:
+        assert "too large" in str(exc) or "too small" in str(exc)
+    else:
+        assert abs(number) < 10**values.MAX_NUMBER_DIGITS
+
+
 @given(typed)
 def test_a_date_is_a_date_or_a_value_error(text: str) -> None:
     try:

@@ -16,6 +16,7 @@ from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
+MAX_NUMBER_DIGITS = 15  # a custom number field's whole digits: exact as a JSON float
 # Legal forms a company name may end with, longest first (a Chinese one may follow a
 # space-less name: 艾克美贸易有限公司).
 LEGAL_FORMS = tuple(
@@ -150,6 +151,10 @@ def coerce_number(value: Any) -> int | Decimal:
         raise ValueError(f"{value!r} is not a number") from None
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a number")
+    if number and number.adjusted() >= MAX_NUMBER_DIGITS:  # before int(): 1e999999999 hangs
+        raise ValueError(f"{value} is too large (numbers have at most {MAX_NUMBER_DIGITS} digits)")
+    if number and number.adjusted() < -MAX_NUMBER_DIGITS:
+        raise ValueError(f"{value} is too small (write 0, or at most {MAX_NUMBER_DIGITS} decimals)")
     return int(number) if number == number.to_integral_value() else number
 
 
