@@ -144,14 +144,16 @@ class BadJSON(ValueError):
 
 def decode_json(body: bytes) -> Any:
     """The body as JSON (numbers with a point as ``Decimal``): strict UTF-8, no NaN or
-    Infinity, nested at most ``MAX_NESTING`` deep, and no lone surrogate (``"\\ud800"``)
-    in a string or a name, as no YAML file or commit can hold one."""
+    Infinity, no name twice in an object, nested at most ``MAX_NESTING`` deep, and no lone
+    surrogate (``"\\ud800"``) in a string or a name, as no YAML file or commit can hold one."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadJSON(f"the body is not UTF-8 (byte {exc.start}: {exc.reason})") from None
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        data = json.loads(
+            text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_unique
+        )
     except RecursionError:
         raise BadJSON(f"the JSON nests deeper than {MAX_NESTING} levels") from None
     except ValueError as exc:
@@ -160,6 +162,17 @@ def decode_json(body: bytes) -> Any:
     if fields:
         shown = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
         raise BadJSON(f"the JSON has text that is not Unicode: {shown}", fields)
+    return data
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique: with ``{"owner": "a", "owner": "b"}`` a reader
+    (a log, a proxy, a person) may see another owner than the one that would be taken."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        names = [name for name, _ in pairs]
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"the name {twice!r} appears twice in one object")
     return data
 
 

@@ -247,6 +247,8 @@ def test_bad_requests_are_refused_with_the_reason_and_write_nothing(
     big = json.dumps({"company": "Big", "notes": "x" * 70_000}).encode()
     assert request(run.url + "/leads", big)[0] == 413
     assert request(run.url + "/leads", b"{not json")[0] == 400
+    twice = request(run.url + "/leads", b'{"company": "A", "owner": "alice", "owner": "bob"}')
+    assert twice[0] == 400 and "'owner' appears twice" in twice[1]["error"]
     assert request(run.url + "/leads", [{"company": "A list"}])[0] == 400
     assert request(run.url + "/leads", {"company": "A"}, delivery="no spaces!")[0] == 400
     assert request(run.url + "/leads", method="GET")[0] == 405
