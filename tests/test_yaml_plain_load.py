@@ -243,3 +243,26 @@ def test_the_whole_parse_reads_records_as_the_reference(
         expected = repr(reference(text))
         assert repr(_chain(text, plain=False)) == expected, text
         assert repr(_chain(text, plain=True)) == expected, text
+
+
+HAND_EDITS = [  # a differential fuzzer's finds: yaml_rs read each otherwise than PyYAML
+    "amount: \t0100000\n",  # a tab before an octal number (PyYAML: 32768)
+    "a: 1\nb: x\n\t\n",  # a line of a tab
+    "a: -.5\n",
+    "a: -_1\n",
+    "a: 1\nnotes: |\n\n",  # an empty block scalar and blank lines
+    "a: 1\nb: >\n\n",
+    "a:\n- :\n- x\n",  # an empty key
+    "a: 1\n: \n",
+    "a: 1\n? b\n",
+]
+
+
+@pytest.mark.skipif(accelerator() is None, reason="yaml_rs (the optional accelerator) is absent")
+@pytest.mark.parametrize("text", HAND_EDITS)
+def test_hand_edits_the_accelerator_read_otherwise_go_to_the_reference(text: str) -> None:
+    """Where yaml_rs and PyYAML differ, the index (yaml_rs) and ``show``/``check``/the hook
+    (PyYAML) disagreed on a record's values."""
+    expected = repr(reference(text))
+    assert repr(_chain(text, plain=False)) == expected
+    assert repr(_chain(text, plain=True)) == expected

@@ -48,9 +48,9 @@ class _Guard:
     """Raw text that yaml_rs (YAML 1.2) and PyYAML (YAML 1.1) may read differently, or that
     our reference refuses (anchors, aliases): tags, anchors and aliases, directives and
     document markers, merge keys, numbers with a leading zero or 0o and exponents (1e3 is a
-    string in 1.1), times without seconds, tabs, CRs, a byte-order mark, characters libyaml
-    refuses or treats as line breaks. False alarms only cost speed. Cheap substring tests
-    come first. Compiled with the accelerator, on the first parse."""
+    string in 1.1), times without seconds, tabs, block scalars, empty keys, CRs, a byte-order
+    mark, characters libyaml refuses or treats as line breaks. False alarms only cost speed.
+    Cheap substring tests come first. Compiled with the accelerator, on the first parse."""
 
     def __init__(self) -> None:
         self.first, self.typed = _implicit_resolver()
@@ -75,8 +75,15 @@ class _Guard:
         self.text_like_time = re.compile(
             r"""(?:['"]|^[ \t]+)[ \t]*[0-9]{1,4}[-:][0-9]""", re.MULTILINE
         )
-        # and a number of text that starts with "_" ("_0" is 0, "_.5" 0.5, "_1e3" 1000.0)
-        self.underscored = re.compile(r"(?:^|[\s\[{,])_[_0-9.]", re.MULTILINE)
+        # and a number of text that starts with "_" ("_0" is 0, "_.5" 0.5, "_1e3" 1000.0),
+        # or with a sign before "." or "_" ("-.5", "-_1")
+        self.underscored = re.compile(r"(?:^|[\s\[{,])[-+]?[_.][_0-9.]", re.MULTILINE)
+        # block scalars (an empty one and the blank lines after it read apart), empty and
+        # complex keys (": x", "- :", "? x")
+        self.block_or_key = re.compile(
+            r"(?:[:?-][ ]+[|>][-+0-9]*[ ]*(?:#.*)?$)|(?:^[ ]*(?:-[ ]+)*[:?](?:[ ]|$))",
+            re.MULTILINE,
+        )
 
     def risky(self, text: str) -> bool:
         return bool(
@@ -88,7 +95,9 @@ class _Guard:
             or self.time_without_seconds.search(text)
             or self.odd_character.search(text)
             or self.text_like_time.search(text)
-            or ("_" in text and self.underscored.search(text))
+            or (("_" in text or "." in text) and self.underscored.search(text))
+            or "\t" in text  # libyaml refuses tabs where YAML 1.2 parsers take them
+            or self.block_or_key.search(text)
             or ("\\" in text and '"' in text)
         )
 
