@@ -298,7 +298,7 @@ def test_safe_file_name(given: str, stored: str) -> None:
 
 
 def test_visit_is_planned_then_done_each_in_one_commit(
-    store: Path, cli: Any, customer: dict[str, Any]
+    store: Path, cli: Any, customer: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     visit = ok(
         cli,
@@ -329,6 +329,11 @@ def test_visit_is_planned_then_done_each_in_one_commit(
     planned = ok(cli, "--as", "lee", "visit", "list", "--member", "lee", "--status", "planned")
     assert [v["id"] for v in planned] == [visit["id"]]
 
+    before = snapshot(store)
+    early = cli("--as", "alice", "visit", "done", visit["id"], "--text", "demo went well")
+    assert early.code == 1 and "has not happened yet" in early.err  # no touch from the future
+    assert snapshot(store) == before
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-25T15:00:00+08:00")  # the visit has begun
     done = ok(cli, "--as", "alice", "visit", "done", visit["id"][:6], "--text", "demo went well")
     assert done["status"] == "done" and done["text"] == "demo went well"
     assert trailers(store, "Salesctl-Action") == ["visit.done"]
@@ -356,9 +361,12 @@ def test_bad_visits_are_refused(store: Path, cli: Any, customer: dict[str, Any])
     assert snapshot(store) == before
 
 
-def test_visits_and_followups_work_on_leads_too(store: Path, cli: Any) -> None:
+def test_visits_and_followups_work_on_leads_too(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lead = ok(cli, "--as", "bob", "lead", "add", "--company", "Lead Co")
     visit = ok(cli, "--as", "bob", "visit", "add", lead["id"], "--at", "2026-11-21 10:00")
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-21T12:00:00+08:00")  # after the visit
     assert visit["path"].startswith(f"{record_dir(lead)}/visits/")
     ok(cli, "--as", "bob", "visit", "done", visit["id"], "--text", "ok")
     ok(cli, "--as", "bob", "followup", "add", lead["id"], "--text", "called")

@@ -396,6 +396,12 @@ def close_visit(
         scopes.check_child_write(config, actor, action, on)
         if visit.data.get("status") != "planned":
             raise Invalid(f"{visit.id} is already {visit.data.get('status')}")
+        starts = local_time(visit.data, org_zone(config))
+        if status == "done" and starts > clock.now() + dt.timedelta(minutes=5):
+            raise Invalid(  # a "done" visit is the record's last touch: none from the future
+                f"{visit.id} is planned for {starts:%Y-%m-%d %H:%M}: it has not happened yet",
+                f"mark it done once it has, or cancel it: salesctl visit cancel {visit.id}",
+            )
         data = dict(visit.data, status=status)
         if text and text.strip():
             data["text"] = text.strip()
