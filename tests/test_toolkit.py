@@ -95,6 +95,22 @@ def test_leads_add_items_every_member_lists_searches_and_gets(
     got = ok(cli, "--as", "alice", "toolkit", "get", price["id"][:7], "--out", str(out))
     assert out.read_bytes() == content and got["out"] == str(out)
 
+    # an existing file is replaced only with --force, and a file of the store never
+    out.write_bytes(b"my edits")
+    again = cli("--as", "alice", "toolkit", "get", price["id"], "--out", str(out))
+    assert again.code == 1 and "exists" in again.err and "--force" in again.err
+    assert out.read_bytes() == b"my edits"
+    ok(cli, "--as", "alice", "toolkit", "get", price["id"], "--out", str(out), "--force")
+    assert out.read_bytes() == content
+    config = (store / "salesctl.yaml").read_bytes()
+    for target in (store / "salesctl.yaml", store):  # a directory: the item's name in it
+        (store / "pricing.md").write_bytes(b"not tracked, still the store's")
+        for extra in ((), ("--force",)):
+            res = cli("--as", "alice", "toolkit", "get", price["id"], "--out", str(target), *extra)
+            assert res.code == 1 and "is a file of the store" in res.err, res.err
+    assert (store / "salesctl.yaml").read_bytes() == config
+    assert (store / "pricing.md").read_bytes() == b"not tracked, still the store's"
+
 
 def test_reps_may_not_add_or_remove_and_roles_can_change_that(
     store: Path, cli: Any, files: Path

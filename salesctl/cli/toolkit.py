@@ -87,6 +87,9 @@ def toolkit_get(
     out_path: Annotated[
         str | None, typer.Option("--out", help="Where to save it (default: its file name here).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file of that name (not the store's).")
+    ] = False,
     fmt: FormatOpt = None,
     *,
     s: Session,
@@ -98,7 +101,7 @@ def toolkit_get(
     from salesctl.cli._output import emit
     from salesctl.ops.sales.toolkit import get
 
-    emit(get(s.store, item, out_path), fmt)
+    emit(get(s.store, item, out_path, force=force), fmt)
 
 
 @command(app, "remove")

@@ -11,6 +11,7 @@ well-kept PDF text extractor is a dependency.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -202,8 +203,10 @@ def resolve(store: Store, text: str) -> Record:
     return store.read(store.resolve(text, ("toolkit",)))
 
 
-def get(store: Store, text: str, out: str | None = None) -> dict[str, Any]:
-    """Copy an item's file to ``out`` (default: its file name here), checked by sha256."""
+def get(store: Store, text: str, out: str | None = None, *, force: bool = False) -> dict[str, Any]:
+    """Copy an item's file to ``out`` (default: its file name here), checked by sha256. An
+    existing file is replaced only with ``force``, and never one inside the store (run in
+    the store's top directory, a shared salesctl.yaml would overwrite the store's own)."""
     record = resolve(store, text)
     item = record_json(record)
     source = store.root / _file_path(item)
@@ -224,6 +227,13 @@ def get(store: Store, text: str, out: str | None = None) -> dict[str, Any]:
     target = Path(out or str(item["file"]))
     if target.is_dir():
         target = target / str(item["file"])
+    if os.path.lexists(target):
+        if target.resolve().is_relative_to(store.root.resolve()):
+            raise Invalid(
+                f"{target} is a file of the store", "save it elsewhere: --out ~/Downloads/"
+            )
+        if not force:
+            raise Invalid(f"{target} exists", "give another --out, or --force to replace it")
     try:
         target.write_bytes(content)
     except OSError as exc:
