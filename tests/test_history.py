@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ def test_history_shows_assignment_and_stage_change_with_who_and_when(store: Path
     assert created["change"] == "created"
     assert assign["move"] == {"from": "alice", "to": "bob", "verb": "assign"}
     assert assign["author"] == "Lee Chen" and assign["date"][:4] >= "2025"
+    # told in the org's zone (Asia/Shanghai), whatever the zone of the machine that committed
+    assert {e["date"][-6:] for e in entries} == {"+08:00"}
+    git_date = git(store, "log", "-1", "--format=%aI", assign["commit"]).strip()
+    assert dt.datetime.fromisoformat(assign["date"]) == dt.datetime.fromisoformat(git_date)
     assert {"field": "stage", "old": "new", "new": "contacted"} in edit["fields"]
     assert [f["field"] for f in edit["fields"]] == ["stage", "stages.contacted"]
     assert followup["children"][0]["kind"] == "followup"

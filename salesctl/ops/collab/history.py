@@ -17,9 +17,11 @@ field), whose history is shown too.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from salesctl import clock
 from salesctl.errors import Forbidden, Invalid, NotFound, where_to_look
 from salesctl.git import GitError
 from salesctl.ids import is_id, normalise_prefix
@@ -39,6 +41,13 @@ from salesctl.ops.collab.record_log import RecordLog
 from salesctl.ops.records import readable
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.store import Store
+
+
+def _in_org_zone(date: str) -> str:
+    """A commit's ISO date told in the org's time zone, as every other time salesctl shows
+    (git keeps the committing machine's offset: a server's UTC)."""
+    zone = clock.zone()
+    return dt.datetime.fromisoformat(date).astimezone(zone).isoformat() if zone else date
 
 
 @dataclass
@@ -153,7 +162,7 @@ def _entries(
         entries.append(
             HistoryEntry(
                 commit=commit,
-                date=info.date,
+                date=_in_org_zone(info.date),
                 author=info.author_name,
                 member=member.id if member else None,
                 action=info.action or "(no salesctl trailer)",
