@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
-from salesctl.model.kinds import BY_PLURAL
+from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.store.layout import POOL, TRIAGE_DIR, Owner, RecordPath
 
 # What an own-scope role may do with the pool: take a record from it, give one back,
@@ -50,6 +50,9 @@ COMPANY_GRANT: Grant = (("owner", None), ("team", None), ("pool", 0))
 # Org-wide records every role writes by its actions alone, whatever its data scope: leads and
 # directors keep competitor records and the sales toolkit, anyone adds a note (competitor.note).
 ORG_WIDE_ACTIONS = ("competitor.", "toolkit.")
+# What the ``contracts`` data scope reads wherever it is (with the children: payments,
+# invoices, the won-deal checklist's tasks).
+CONTRACT_KINDS = ("contract",)
 # Feedback no customer matched waits in the company's feedback/ directory: only roles with
 # this action read it (leads and directors), although SHARED grants every member the rest
 # of the company's directory (OKRs, competitors, the toolkit).
@@ -138,12 +141,14 @@ NO_SHARES = Shares()
 
 @dataclass(frozen=True)
 class Grants:
-    """The directories a member may read (or write), as alternatives of column values, and
-    the records shared with them (reading only)."""
+    """The directories a member may read (or write), as alternatives of column values, the
+    records shared with them (reading only), and the kinds of record they read wherever
+    they are (``kinds``: a record of one and its children; finance's contracts)."""
 
     grants: tuple[Grant, ...]
     shares: Shares = NO_SHARES
     hidden: tuple[str, ...] = ()  # top directories none of the grants cover (triage)
+    kinds: tuple[str, ...] = ()
 
     def allows(self, owner: Owner, path: str | None = None) -> bool:
         if path is not None and owner.company and path.startswith(self._hidden_prefixes()):
@@ -151,7 +156,10 @@ class Grants:
         facts = _columns(owner)
         if any(all(facts[column] == value for column, value in g) for g in self.grants):
             return True
-        return path is not None and self.shares.covers(path)
+        return path is not None and (self.shares.covers(path) or self._of_kinds(path))
+
+    def _of_kinds(self, path: str) -> bool:
+        return any(mark in path for mark in _kind_marks(self.kinds))
 
     def _hidden_prefixes(self) -> tuple[str, ...]:
         return tuple(top + "/" for top in self.hidden)
@@ -176,6 +184,9 @@ class Grants:
                 terms.append(f"{column} IS NULL" if value is None else f"{column} = ?")
                 args += [] if value is None else [value]
             alternatives.append("(" + " AND ".join(terms) + ")")
+        for mark in _kind_marks(self.kinds):  # by path: the side tables have no kind column
+            alternatives.append("path GLOB ?")
+            args.append(f"*{mark}*")
         if self.shares.files:
             alternatives.append(f"path IN ({', '.join('?' * len(self.shares.files))})")
             args += self.shares.files
@@ -184,6 +195,12 @@ class Grants:
             alternatives.append("(path > ? AND path < ?)")
             args += [tree + "/", tree + "0"]
         return "(" + " OR ".join(alternatives) + ")", args
+
+
+def _kind_marks(kinds: tuple[str, ...]) -> list[str]:
+    """What the path of a record of these kinds, or of a child of one, holds and no other
+    path does: ``/contracts/K-`` (an owner's directory, the kind's, a record id)."""
+    return [f"/{KINDS[k].plural}/{KINDS[k].prefix}-" for k in kinds]
 
 
 def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Grants:
@@ -199,6 +216,8 @@ def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Gr
         team = (SHARED, (("team", member.team),)) if member.team else (SHARED,)
         return Grants(team, shares, hidden)
     own = (SHARED, (("owner", member.id),), (("owner", None), ("team", member.team)))
+    if scope == "contracts":
+        return Grants(own, shares, hidden, CONTRACT_KINDS)
     return Grants(own, shares, hidden)
 
 
@@ -208,8 +227,8 @@ def write_scope(config: Config, member: Member, action: str) -> Grants:
     taking, giving back and adding leads and customers (``own``). The company's directory
     only for the org-wide actions (``ORG_WIDE_ACTIONS``: competitor intelligence)."""
     scope = config.role_of(member).scope
-    if scope == "all":
-        return Grants((EVERYTHING,))
+    if scope in ("all", "contracts"):  # finance records money on any contract: its actions
+        return Grants((EVERYTHING,))  # (contract.pay, contract.invoice) bound what it writes
     if action.startswith(ORG_WIDE_ACTIONS):
         return Grants((COMPANY_GRANT,))
     if scope == "team":
@@ -395,6 +414,8 @@ def writable_scope_description(config: Config, member: Member) -> str:
     scope = config.role_of(member).scope
     if scope == "all":
         return "everything"
+    if scope == "contracts":
+        return "every contract (payments, invoices, tasks), own records and the pool"
     if scope == "team":
         return f"team {member.team} and the pool"
     return "own records and the pool"
@@ -409,7 +430,7 @@ def owner_dirs(config: Config, members: Iterable[str]) -> list[str]:
 def visible_dirs(config: Config, viewer: Member, shares: Shares = NO_SHARES) -> list[str]:
     """The directories holding what ``viewer`` may read ([]: all of them)."""
     scope = config.role_of(viewer).scope
-    if scope == "all":
+    if scope in ("all", "contracts"):  # contracts sit in every owner's directory
         return []
     shared = {path.rsplit("/", 1)[0] for path in shares.files} | set(shares.trees)
     if scope == "team":

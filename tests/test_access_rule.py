@@ -105,6 +105,37 @@ def test_read_rule_python_and_sql_agree_for_every_member_and_record(sample: Stor
     assert shared >= 20  # participants, mentions and tasks share records across directories
 
 
+def test_finance_reads_every_contract_and_no_one_s_leads_or_customers(sample: Store) -> None:
+    """SPEC §3: finance reads contracts, payments and invoices (and their tasks), the pool
+    and the company's directory, and what is shared with it; not the reps' leads,
+    customers, deals or follow-ups."""
+    config = sample.config
+    finance = next(m for m in config.members.values() if m.role == "finance")
+    rule = readable(sample, finance)
+    everything = records(sample)
+    read = {rid for rid, owner, path in everything if rule.allows(owner, path)}
+    contract_trees = {
+        rid for rid, owner, path in everything if path.startswith(f"{owner.dir}/contracts/")
+    }
+    assert contract_trees and contract_trees <= read
+    assert {rid for rid in contract_trees if rid.startswith(("P-", "I-"))}  # money too
+    open_to_all = {
+        rid for rid, owner, path in everything
+        if owner.is_pool or owner.company or owner.member == finance.id
+        or (owner.member is None and owner.team is None)
+    }  # fmt: skip
+    others = read - contract_trees - open_to_all
+    shared = rule.shares
+    assert all(shared.covers(path) for rid, _o, path in everything if rid in others)
+    hidden = {
+        rid for rid, owner, path in everything
+        if owner.member and owner.member != finance.id and rid not in read
+    }  # fmt: skip
+    assert any(rid.startswith("L-") for rid in hidden)
+    assert any(rid.startswith("C-") for rid in hidden)
+    assert scopes.writable_scope_description(config, finance).startswith("every contract")
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 def test_write_scope_python_and_sql_agree(sample: Store, action: str) -> None:
     config = sample.config

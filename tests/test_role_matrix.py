@@ -26,9 +26,9 @@ MEMBERS = ("dana", "lee", "alice", "bob", "nick", "nora", "fay", "sam", "ada")
 # other action is also judged by the gate.
 EXPECTED: dict[str, dict[str, str]] = {
     "read": {
-        "A": "dana lee alice nick nora fay ada",
-        "B": "dana lee bob fay ada",
-        "N": "dana nick nora fay ada",
+        "A": "dana lee alice nick nora ada",  # finance reads contracts, not leads (SPEC §3)
+        "B": "dana lee bob ada",
+        "N": "dana nick nora ada",
         "P": "*",
         "K": "dana lee alice fay sam ada",
     },

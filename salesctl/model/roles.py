@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-SCOPES = ("own", "team", "all")
+# own: the member's directory and the pool; team: the team's and the pool; all: everything;
+# contracts: every contract with its payments, invoices and tasks, plus the member's own
+# directory and the pool (finance: 回款, 开票 on any contract, not the leads and customers)
+SCOPES = ("own", "team", "all", "contracts")
 
 _SALES_WORK = (
     "feedback.add",
@@ -75,7 +78,7 @@ BUILTIN_ROLES: dict[str, Role] = {
     "rep": Role("rep", "own", _SALES_WORK),
     "finance": Role(
         "finance",
-        "all",
+        "contracts",
         ("contract.pay", "contract.invoice", "task.*", "report.*", "competitor.note"),
     ),
     "service": Role("service", "own", ("task.*", "contract.activate", "competitor.note")),
