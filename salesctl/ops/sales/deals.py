@@ -29,6 +29,7 @@ from salesctl.ops.records import (
     load_for_write,
     new_record,
     owner_filter,
+    parse_assignments,
     record_json,
     validate,
 )
@@ -81,6 +82,7 @@ def add_deal(
             "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
         )
     close_on = _close_date(close) if close else None
+    sets = _settable(sets)
     with store.transaction(actor, "deal.add", opts) as tx:
         customer, loc = new_for_customer(store, actor, customer_id, DEAL)
         today = clock.today()
@@ -103,6 +105,21 @@ def add_deal(
             f"({customer.data.get('name')})"
         )
     return tx.result(record_json(Record(loc, data)))
+
+
+def _settable(sets: Iterable[str]) -> list[str]:
+    """The ``--set`` pairs, refused if one names a field a flag or verb sets with its checks."""
+    pairs = list(sets)
+    for name, _value in parse_assignments(pairs):
+        spec = DEAL.by_name.get(name)
+        if spec is not None and not spec.settable:
+            settable = [f.name for f in DEAL.fields if f.settable and f.name != "custom"]
+            raise Invalid(
+                f"deal field {name!r} cannot be set",
+                f"settable: {', '.join(settable)}, custom.NAME; the customer is the CUSTOMER "
+                "argument, competitors --competitor, the stage --stage (then `deal move`)",
+            )
+    return pairs
 
 
 def move_deal(
