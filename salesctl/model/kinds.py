@@ -272,6 +272,14 @@ VISIT = Kind(
     ),
     movable=False,
 )
+# The stage entries a move back or a reopening took off a deal's path (``stages``), oldest
+# first, a loss with its reason and competitor: what the deal was on a past day stays known.
+EARLIER_COLUMNS = (
+    F("stage", line, True),
+    F("date", date, True),
+    F("reason", text),
+    F("lost_to", line),
+)
 # A deal's customer, stage and loss have flags and verbs that check them (the customer's
 # owner, a stage dated in ``stages``, a lost deal's reason, known competitors): no ``--set``.
 DEAL = Kind(
@@ -283,6 +291,7 @@ DEAL = Kind(
         F("amount", amount, True),
         F("stage", line, True, settable=False),
         F("stages", _stage_dates, settable=False),
+        F("earlier_stages", _rows, columns=EARLIER_COLUMNS, settable=False),
         F("close", date),
         F("competitors", tags, settable=False),
         F("lost_to", line, settable=False),
