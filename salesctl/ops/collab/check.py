@@ -30,6 +30,7 @@ from salesctl.model.config import Config, with_lines
 from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
+from salesctl.ops.collab.orphans import orphan_problems
 from salesctl.store.index import Index
 from salesctl.store.layout import Owner, RecordPath, is_toolkit_file, parse_path
 from salesctl.store.store import CONFIG_FILE, Store
@@ -48,7 +49,7 @@ REFERENCES = {
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
-CACHE_FORMAT = "2"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+CACHE_FORMAT = "3"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
 JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
@@ -266,6 +267,7 @@ def _between_records(store: Store, index: Index, key: str) -> list[Problem]:
     if changes is not None and saved_stamp == stamp:
         return [Problem(*fields) for fields in json.loads(saved)]
     found = _duplicate_problems(index) + _dangling_references(index) + _money_problems(store)
+    found += orphan_problems(index)
     if changes is not None:
         listed = json.dumps([[p.where, p.message, p.field] for p in found], ensure_ascii=False)
         index.execute(
