@@ -88,6 +88,12 @@ def test_a_symlinked_templates_directory_is_refused(store: Path, cli: Any, secre
     assert SECRET not in refused(cli, store, "leak", "templates is a symlink")
 
 
+def test_a_template_that_is_not_utf8_is_refused(store: Path, cli: Any) -> None:
+    (templates(store, {}) / "latin.md.j2").write_bytes(b"caf\xe9 {{ period.id }}\n")
+    commit_all(store)
+    refused(cli, store, "latin", "templates/latin.md.j2 is not UTF-8")
+
+
 def test_regular_templates_may_include_each_other(store: Path, cli: Any) -> None:
     folder = templates(store, {"main.md.j2": "{% include 'parts/head.md.j2' %}|{{ '-' * 3 }}\n"})
     (folder / "parts").mkdir()
@@ -110,6 +116,7 @@ def test_regular_templates_may_include_each_other(store: Path, cli: Any) -> None
         ("{{ ([1] * 100000000)|length }}", ("`*`", "characters or items")),
         ("{% for i in range(100000000) %}{% endfor %}", ("range()", "100,000")),
         ("a{% include 'hostile.md.j2' %}", ("nest too deeply",)),
+        ("{% import 'hostile.md.j2' as m %}", ("nest too deeply",)),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ("nest too deeply",)),
         (
             "{% for i in range(100000) %}{% for j in range(100000) %}xxxxxxxxxx"
@@ -126,6 +133,7 @@ def test_regular_templates_may_include_each_other(store: Path, cli: Any) -> None
         "repeat-list",
         "range",
         "self-include",
+        "self-import",
         "recursive-macro",
         "output-size",
         "zero-division",

@@ -30,8 +30,8 @@ from salesctl import yamlio
 
 MAX_TEMPLATE_BYTES = 1024 * 1024  # one template file; the built-ins are about 8 KB
 MAX_REPEAT = 1_000_000  # characters or items one `*` may make ("-" * 80 is the use)
-MAX_DIGITS = 4_000  # of an integer `*` or `**` makes (Python prints at most 4,300)
-MAX_OUTPUT = 16 * 1024 * 1024  # characters of a rendered report: a big company's is < 1 MB
+MAX_DIGITS = 4_000  # digits of an integer `*` or `**` makes (Python prints at most 4,300)
+MAX_OUTPUT = 16 * 1024 * 1024  # characters of a rendered report, far above any real one
 
 
 class TemplateLimit(Exception):
