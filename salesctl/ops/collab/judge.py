@@ -21,12 +21,11 @@ from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import Kind
 from salesctl.ops.collab.gitread import (
-    GITLINK_MODE,
-    SYMLINK_MODE,
     CommitInfo,
     FileChange,
     GitReader,
     load_fields,
+    refused_mode,
 )
 from salesctl.ops.collab.places import Place, place_of
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
@@ -93,9 +92,9 @@ class Judge:
 
         groups: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
         for change, place in placed:
-            if change.new_mode in (SYMLINK_MODE, GITLINK_MODE):
-                what = "a symlink" if change.new_mode == SYMLINK_MODE else "a submodule"
-                refuse(change.path, f"is {what}; the store refuses symlinks and submodules")
+            refused = refused_mode(change.new_mode)
+            if refused:
+                refuse(change.path, refused)
                 continue
             if place.owner is None:
                 if not scopes.action_allowed(self.config, member, CONFIG_ACTION):
@@ -478,7 +477,7 @@ def own_changes(git: GitReader, commit: str, parents: Sequence[str]) -> list[Fil
         mode = next((d[path].new_mode for d in per_parent if path in d), "100644")
         versions = [d[path].old_blob if path in d else result for d in per_parent]
         changed = {v for v in versions if v != base_blobs[path]}
-        if len(changed) <= 1 and mode not in (SYMLINK_MODE, GITLINK_MODE):
+        if len(changed) <= 1 and not refused_mode(mode):
             clean = next(iter(changed)) if changed else base_blobs[path]
             if result == clean:
                 continue  # carried over from a parent: judged in the commit that made it
