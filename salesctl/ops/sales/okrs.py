@@ -156,7 +156,7 @@ def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> lis
 
     config = store.config
     facts = Facts(store.index, config)
-    wanted = parse_period(period) if period else None
+    wanted = parse_period(period) if period is not None else None
     everything = Subject("company", "company", tuple(config.members))
     rows = okr_progress(store, config, facts, everything, wanted)
     visible = []
