@@ -1,6 +1,7 @@
 """Typed dates, weeks, months and quarters stay within the years salesctl takes (QA items 4,
 5 and 15): a date such as 9999-12-31 or 0001-01-01 is refused with a line naming the flag,
-never an internal OverflowError."""
+never an internal OverflowError, and a record that still holds one (written before the
+check, or edited by hand) costs the calendar export that one event, not the whole file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import pytest
 from conftest import git
 
@@ -140,6 +142,7 @@ def test_a_week_flag_names_the_week_format(store: Path, cli: Any) -> None:
         ("stats", "contracts", "--from", ""),
         ("stats", "contracts", "--period", ""),
         ("report", "weekly", "--week", ""),
+        ("calendar", "export", "--to", ""),
         ("visit", "list", "--from", ""),
         ("okr", "list", "--period", ""),
     ],
@@ -148,3 +151,40 @@ def test_an_empty_date_is_an_error_not_today(store: Path, cli: Any, args: tuple[
     """QA item 15: ``--as-of ""`` silently meant today."""
     err = refused(store, cli, "--as", "dana", *args)
     assert err.startswith(f"error: {args[-2]} ''"), err
+
+
+def test_calendar_out_must_be_a_path_one_may_write(store: Path, cli: Any, tmp_path: Path) -> None:
+    for out in (tmp_path / "missing" / "x.ics", tmp_path):
+        err = refused(store, cli, "--as", "alice", "calendar", "export", "--out", str(out))
+        assert err.startswith(f"error: --out {out}: ") and "give --out a path you may write" in err
+
+
+def test_calendar_export_skips_a_record_no_calendar_can_hold(
+    store: Path, cli: Any, customer: str, tmp_path: Path
+) -> None:
+    """QA item 5: one follow-up planned for 9999-12-31 (accepted before the range check, or
+    edited in by hand) made every export of its owner an internal OverflowError."""
+    far = ok(cli, "--as", "alice", "followup", "add", customer, "--text", "hi", "--next", "+7d")
+    late = ok(cli, "--as", "alice", "visit", "add", customer, "--at", "2026-12-01 23:30")
+    kept = ok(cli, "--as", "alice", "visit", "add", customer, "--at", "2026-12-02 10:00")
+    for path, old, new in (
+        (far["path"], "next: ", "next: 9999-12-31\n"),
+        (late["path"], "at: ", "at: '9999-12-31T23:30:00+00:00'\n"),
+    ):
+        file = store / path
+        lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+        file.write_text("".join(new if ln.startswith(old) else ln for ln in lines), "utf-8")
+    git(store, "-c", "user.name=A", "-c", "user.email=a@x", "commit", "-qam", "by hand")
+
+    out = tmp_path / "alice.ics"
+    for actor, who in (("alice", []), ("lee", ["--member", "alice"])):
+        result = cli("--as", actor, "calendar", "export", *who, "--out", str(out))
+        assert result.code == 0, result.err
+        warnings = [ln for ln in result.err.splitlines() if ln.startswith("warning: skipped")]
+        assert len(warnings) == 2 and RANGE in warnings[0], result.err
+        assert any(far["path"] in w and "next 9999-12-31" in w for w in warnings)
+        assert any(late["path"] in w for w in warnings)
+        uids = {
+            str(e["UID"]) for e in icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+        }
+        assert uids == {f"{kept['id']}@salesctl"}
