@@ -43,10 +43,7 @@ def parse_amount(text: str, option: str) -> Decimal:
 
 def parse_day(text: str, option: str) -> dt.date:
     """An option's day: a date, or relative to today (``+30d``)."""
-    try:
-        return values.coerce_typed_date(text, clock.today())
-    except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, option, clock.today())
 
 
 def parse_plan(items: Iterable[str]) -> list[dict[str, Any]]:

@@ -83,6 +83,10 @@ def parse_when(
             f"{option} {text!r} has no time of day",
             f'give one, e.g. {option} "{text.strip()} 14:00"',
         )
+    try:
+        values.check_year(value.year, text.strip())
+    except values.OutOfRange as exc:
+        raise Invalid(f"{option} {exc}", values.DATE_RANGE) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=org_zone(config))
     return value.replace(microsecond=0)
@@ -93,10 +97,7 @@ def now_in_org(config: Config) -> dt.datetime:
 
 
 def parse_date(text: str, option: str, today: dt.date | None = None) -> dt.date:
-    try:
-        return values.coerce_typed_date(text, today or clock.today())
-    except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, option, today or clock.today())
 
 
 def parse_duration(text: str) -> dt.timedelta:

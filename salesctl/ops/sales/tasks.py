@@ -237,10 +237,7 @@ def _active(config: Config, member_id: str) -> Member:
 def _parse_due(text: str | None) -> dt.date | None:
     if text is None or not text.strip():
         return None
-    try:
-        return values.coerce_typed_date(text, clock.today())
-    except ValueError:
-        raise Invalid(f"--due {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, "--due", clock.today())
 
 
 def add_task(
