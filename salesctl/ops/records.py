@@ -98,6 +98,7 @@ def add_owned_record(
         config.require_member(to, active=True)
     owner = POOL if pool else home_of(config, to or actor.id)
     data = apply_sets(config, kind, {k: v for k, v in data.items() if v not in (None, [])}, sets)
+    refuse_closing_stage(kind, data)
     record_id = new_id(kind.prefix)
     loc = RecordPath(record_file(owner, kind, record_id), kind, record_id, owner)
     data = validate(config, kind, data, new_record(loc))
@@ -115,6 +116,20 @@ def add_owned_record(
 def raise_problems(problems: list[Problem]) -> None:
     if problems:
         raise InvalidRecord(problems)
+
+
+def refuse_closing_stage(
+    kind: Kind, data: dict[str, Any], before: Any = None, where: str = ""
+) -> None:
+    """A lead put in a stage by hand (``add``, ``edit``) that only its own verb sets is
+    refused by the rule of ``leads.closing_stage``; a stage it already had (``before``) stays."""
+    if kind.name != "lead" or data.get("stage") == before:
+        return
+    from salesctl.ops.sales.leads import closing_stage
+
+    refused = closing_stage(data.get("stage"), data.get("reason"))
+    if refused is not None:
+        raise Invalid(f"{where}{refused[0]}", refused[1])
 
 
 def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:
@@ -403,6 +418,7 @@ def edit_record(
             data = dict(document)
         else:
             data = apply_sets(config, kind, record.data, sets)
+        refuse_closing_stage(kind, data, record.data.get("stage"), f"{record.id}: ")
         if "stages" in kind.by_name and data.get("stage") != record.data.get("stage"):
             data["stages"] = dict(record.data.get("stages") or {})
             if data.get("stage"):

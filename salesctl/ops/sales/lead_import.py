@@ -35,6 +35,7 @@ from salesctl.model.values import printable
 from salesctl.ops.records import enter_stage, input_value
 from salesctl.ops.sales.dupguard import first_holders
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
+from salesctl.ops.sales.leads import closing_stage
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -149,6 +150,9 @@ def build_rows(
         created = data.setdefault("created", today)
         if isinstance(created, dt.date) and created > today:
             row_problems.append(f"row {number}: created: {created} is in the future")
+        refused = closing_stage(data.get("stage"), data.get("reason"))
+        if refused is not None:
+            row_problems.append(f"row {number}: {refused[0]} ({refused[1]})")
         stage = data.get("stage") or config.lead_stages[0]
         data.pop("stage", None)
         enter_stage(data, stage, created if isinstance(created, dt.date) else today)

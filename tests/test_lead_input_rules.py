@@ -1,0 +1,120 @@
+"""Rules a lead or customer keeps however a person sets its fields (QA findings 4, 5, 8, 11, 13):
+``converted`` only by ``lead convert`` and ``disqualified`` only with a reason, on ``add``,
+``edit`` and a follow-up alike; a blank company is no company; an edit that takes another
+record's company, phone or email meets the duplicate guard ``add`` has; a released customer
+takes the lead it came from to the pool; ``--where`` names itself. Each refusal: exit code,
+message, and nothing changed (HEAD and ``git status``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import git
+
+ALLOWED = ("--allow-duplicate", "--reason", "another branch of the group")
+
+
+def ok(result: Any) -> Any:
+    assert result.code == 0, result.err
+    return result
+
+
+def state(store: Path) -> tuple[str, str]:
+    """HEAD and the work tree's status: equal states, nothing written."""
+    status = git(store, "status", "--porcelain", "--untracked-files=all")
+    return git(store, "rev-parse", "HEAD").strip(), status
+
+
+def refused(cli: Any, store: Path, code: int, *args: str) -> str:
+    """Run a command that must be refused with ``code`` and change nothing; its message."""
+    before = state(store)
+    result = cli(*args)
+    assert result.code == code, (result.out, result.err)
+    assert state(store) == before
+    assert "Traceback" not in result.err and "internal error" not in result.err
+    return str(result.err)
+
+
+def commits(store: Path) -> int:
+    return int(git(store, "rev-list", "--count", "HEAD").strip())
+
+
+def add_lead(cli: Any, actor: str, *args: str) -> dict[str, Any]:
+    return dict(ok(cli("--as", actor, "lead", "add", *args, "-f", "json")).json())
+
+
+def load(store: Path, record: dict[str, Any]) -> dict[str, Any]:
+    return dict(yaml.safe_load((store / record["path"]).read_text(encoding="utf-8")))
+
+
+# -- item 4: the closing stages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sets", "wanted"),
+    [
+        (("--set", "stage=converted"), "stage converted is set by converting the lead"),
+        (("--set", "stage=disqualified"), "stage disqualified needs a reason"),
+        (("--set", "stage=disqualified", "--set", "reason= "), "needs a reason"),
+    ],
+)
+def test_edit_sets_no_closing_stage_by_hand(
+    store: Path, cli: Any, sets: tuple[str, ...], wanted: str
+) -> None:
+    lead = add_lead(cli, "alice", "--company", "Stage Co")
+    message = refused(cli, store, 1, "--as", "alice", "lead", "edit", lead["id"], *sets)
+    assert wanted in message and lead["id"] in message
+    hint = "lead convert" if "converted" in wanted else "lead disqualify --reason"
+    assert hint in message
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [("--stage", "converted"), ("--stage", "disqualified"), ("--set", "stage=converted")],
+)
+def test_add_starts_no_lead_in_a_closing_stage(
+    store: Path, cli: Any, stage: tuple[str, ...]
+) -> None:
+    message = refused(cli, store, 1, "--as", "alice", "lead", "add", "--company", "S Co", *stage)
+    assert "stage converted is set by" in message or "needs a reason" in message
+
+
+def test_disqualified_with_its_reason_is_a_stage_like_any_other(store: Path, cli: Any) -> None:
+    before = commits(store)
+    added = add_lead(cli, "alice", "--company", "Gone Co", "--stage", "disqualified",
+                     "--set", "reason=closed down")  # fmt: skip
+    assert (added["stage"], load(store, added)["reason"]) == ("disqualified", "closed down")
+    lead = add_lead(cli, "alice", "--company", "Later Co")
+    ok(cli("--as", "alice", "lead", "edit", lead["id"], "--set", "stage=disqualified",
+           "--set", "reason=no budget"))  # fmt: skip
+    assert load(store, lead)["stage"] == "disqualified"
+    assert commits(store) == before + 3
+    # the lead stays convertible: convert still makes its customer
+    other = add_lead(cli, "alice", "--company", "Real Co")
+    converted = ok(cli("--as", "alice", "lead", "convert", other["id"], "-f", "json")).json()
+    assert load(store, other)["customer"] == converted["customer"]["id"]
+
+
+def test_a_follow_up_keeps_refusing_the_closing_stages(store: Path, cli: Any) -> None:
+    lead = add_lead(cli, "alice", "--company", "Touch Co")
+    for stage, hint in (("converted", "lead convert"), ("disqualified", "lead disqualify")):
+        message = refused(cli, store, 1, "--as", "alice", "followup", "add", lead["id"],
+                          "--text", "x", "--stage", stage)  # fmt: skip
+        assert "not set by a follow-up" in message and hint in message
+
+
+def test_the_webhook_refuses_a_closing_stage_as_a_field_error(store: Path, cli: Any) -> None:
+    from salesctl.ops.integrations.intake import Intake
+    from salesctl.ops.integrations.intake_fields import FieldErrors
+
+    before = state(store)
+    for stage in ("converted", "disqualified"):
+        with pytest.raises(FieldErrors) as refusal:
+            Intake(store, "dana").add_lead({"company": "Web Co", "stage": stage})
+        assert "lead" in refusal.value.fields["stage"]
+    assert state(store) == before
+    created, _answer = Intake(store, "dana").add_lead({"company": "Web Co", "stage": "contacted"})
+    assert created
