@@ -106,6 +106,23 @@ def test_a_follow_up_keeps_refusing_the_closing_stages(store: Path, cli: Any) ->
         assert "not set by a follow-up" in message and hint in message
 
 
+# -- item 5: a blank company -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [("--company", "  "), ("--name", "\t"), ("--company", " ", "--name", "  ")]
+)
+def test_a_blank_company_or_name_is_none(store: Path, cli: Any, args: tuple[str, ...]) -> None:
+    message = refused(cli, store, 1, "--as", "alice", "lead", "add", *args)
+    assert "a lead needs --company or --name" in message
+
+
+def test_company_and_name_are_stored_stripped(store: Path, cli: Any) -> None:
+    lead = add_lead(cli, "alice", "--company", "  ", "--name", " Wei Zhang ")
+    data = load(store, lead)
+    assert data["name"] == "Wei Zhang" and "company" not in data
+
+
 def test_the_webhook_refuses_a_closing_stage_as_a_field_error(store: Path, cli: Any) -> None:
     from salesctl.ops.integrations.intake import Intake
     from salesctl.ops.integrations.intake_fields import FieldErrors

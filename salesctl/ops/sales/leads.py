@@ -64,6 +64,7 @@ def add_lead(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one lead owned by ``to`` (default: the actor) or in the pool."""
+    company, name = (value.strip() or None if value else None for value in (company, name))
     if not (company or name):
         raise Invalid(
             "a lead needs --company or --name", "e.g. --company 'Acme Ltd' --name 'Wei Zhang'"
