@@ -123,6 +123,56 @@ def test_company_and_name_are_stored_stripped(store: Path, cli: Any) -> None:
     assert data["name"] == "Wei Zhang" and "company" not in data
 
 
+# -- item 8: the duplicate guard on edit -----------------------------------------------------
+
+
+def test_an_edit_taking_another_leads_company_phone_or_email_is_refused(
+    store: Path, cli: Any
+) -> None:
+    bobs = add_lead(cli, "bob", "--company", "Taken Trading Ltd", "--phone", "138 0013 8000",
+                    "--email", "li@takentrading.com")  # fmt: skip
+    mine = add_lead(cli, "alice", "--company", "Foo")
+    for field in ("company=Taken Trading Co., Ltd.", "phone=+86 138 0013 8000",
+                  "email=wang@takentrading.com"):  # fmt: skip
+        message = refused(cli, store, 1, "--as", "alice", "lead", "edit", mine["id"],
+                          "--set", field)  # fmt: skip
+        assert f"already exists: {bobs['id']} (owner bob)" in message
+        assert "--allow-duplicate --reason" in message
+    # a rep may not override; a team lead may, and the reason is kept
+    message = refused(cli, store, 3, "--as", "alice", "lead", "edit", mine["id"],
+                      "--set", "company=Taken Trading Ltd", *ALLOWED)  # fmt: skip
+    assert "lead.duplicate" in message
+    before = commits(store)
+    ok(cli("--as", "lee", "lead", "edit", mine["id"], "--set", "company=Taken Trading Ltd",
+           *ALLOWED))  # fmt: skip
+    data = load(store, mine)
+    assert data["company"] == "Taken Trading Ltd" and data["duplicate_reason"] == ALLOWED[-1]
+    assert commits(store) == before + 1
+
+
+def test_an_edit_of_other_fields_or_to_its_own_keys_passes(store: Path, cli: Any) -> None:
+    """Keys a record already had (an allowed duplicate, its own company written another way)
+    do not block an edit; nor does the customer it was converted to."""
+    lead = add_lead(cli, "alice", "--company", "Own Co Ltd", "--phone", "138 0013 8001")
+    ok(cli("--as", "alice", "lead", "edit", lead["id"], "--set", "company=OWN CO LIMITED"))
+    ok(cli("--as", "alice", "lead", "edit", lead["id"], "--set", "source=expo"))
+    converted = ok(cli("--as", "alice", "lead", "convert", lead["id"], "-f", "json")).json()
+    customer = converted["customer"]["id"]
+    ok(cli("--as", "alice", "customer", "edit", customer, "--set", "name=Own Co Ltd."))
+    assert load(store, converted["customer"])["name"] == "Own Co Ltd."
+
+
+def test_a_customer_renamed_to_another_customers_name_is_refused(store: Path, cli: Any) -> None:
+    noras = ok(cli("--as", "nora", "customer", "add", "--name", "北京翔宇电子有限公司",
+                   "-f", "json")).json()  # fmt: skip
+    mine = ok(cli("--as", "alice", "customer", "add", "--name", "Mine", "-f", "json")).json()
+    message = refused(cli, store, 1, "--as", "alice", "customer", "edit", mine["id"],
+                      "--set", "name=北京翔宇电子股份有限公司")  # fmt: skip
+    assert f"{noras['id']} (owner nora)" in message
+    ok(cli("--as", "dana", "customer", "edit", mine["id"], "--set",
+           "name=北京翔宇电子股份有限公司", *ALLOWED))  # fmt: skip
+
+
 def test_the_webhook_refuses_a_closing_stage_as_a_field_error(store: Path, cli: Any) -> None:
     from salesctl.ops.integrations.intake import Intake
     from salesctl.ops.integrations.intake_fields import FieldErrors

@@ -164,9 +164,16 @@ def lead_import(
 
 
 @owned.verb(app, LEAD, "edit")
-def lead_edit(lead_id: LeadId, set_: SetOpt = None, *, out: Write) -> None:
+def lead_edit(
+    lead_id: LeadId,
+    set_: SetOpt = None,
+    allow_duplicate: owned.EditAllowDuplicate = False,
+    reason: DuplicateReasonOpt = None,
+    *,
+    out: Write,
+) -> None:
     """Example: salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000"""
-    owned.edit(out, LEAD, lead_id, set_)
+    owned.edit(out, LEAD, lead_id, set_, allow_duplicate, reason)
 
 
 @owned.verb(app, LEAD, "assign")

@@ -405,12 +405,19 @@ def edit_record(
     *,
     sets: Iterable[str] = (),
     document: dict[str, Any] | None = None,
+    allow_duplicate: bool = False,
+    reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Change a record's fields by ``--set`` pairs or by a whole edited YAML ``document``;
-    a new ``stage`` is dated in ``stages``. No change, no commit."""
+    a new ``stage`` is dated in ``stages``. No change, no commit. A lead or customer that
+    takes another one's company, phone or email is refused as ``add`` refuses it (unless
+    ``allow_duplicate`` with a ``reason``: ``ops/sales/dupguard.py``)."""
+    from salesctl.ops.sales.dupguard import override, refuse_duplicate_edit
+
     config = store.config
     action = f"{kind.name}.edit"
+    allowed = override(store, actor, kind.name, allow_duplicate, reason)
     with store.transaction(actor, action, opts) as tx:
         record = load_for_write(store, text, (kind.name,))
         scopes.check_write(config, actor, action, record.owner, record=record.id)
@@ -423,7 +430,11 @@ def edit_record(
             data["stages"] = dict(record.data.get("stages") or {})
             if data.get("stage"):
                 enter_stage(data, str(data["stage"]))
-        edited = write_edit(tx, action, record, validate(config, kind, data, record.path))
+        data = validate(config, kind, data, record.path)
+        checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
+        if checked is not data:
+            data = validate(config, kind, checked, record.path)
+        edited = write_edit(tx, action, record, data)
     return tx.result(edited)
 
 
