@@ -173,6 +173,30 @@ def test_a_customer_renamed_to_another_customers_name_is_refused(store: Path, cl
            "name=北京翔宇电子股份有限公司", *ALLOWED))  # fmt: skip
 
 
+# -- item 11: release takes the converted lead along -----------------------------------------
+
+
+def test_release_and_claim_move_the_converted_lead_with_its_customer(store: Path, cli: Any) -> None:
+    lead = add_lead(cli, "alice", "--company", "Moving Co")
+    ok(cli("--as", "alice", "followup", "add", lead["id"], "--text", "First call"))
+    customer = ok(cli("--as", "alice", "lead", "convert", lead["id"], "-f", "json")).json()
+    customer_id = customer["customer"]["id"]
+    before, start = commits(store), git(store, "rev-parse", "HEAD").strip()
+    ok(cli("--as", "alice", "customer", "release", customer_id, "--reason", "moving"))
+    assert commits(store) == before + 1
+    assert (store / f"pool/leads/{lead['id']}/lead.yaml").exists()
+    assert not (store / "teams/east/alice/leads").exists()
+    assert f"Salesctl-Record: {lead['id']}" in git(store, "log", "-1", "--format=%B")
+    assert not git(store, "status", "--porcelain")
+    ok(cli("--as", "bob", "customer", "claim", customer_id))
+    assert (store / f"teams/east/bob/leads/{lead['id']}/lead.yaml").exists()
+    shown = ok(cli("--as", "bob", "customer", "show", customer_id, "-f", "json")).json()
+    assert "First call" in [f["text"] for f in shown["followups"]]
+    # the gate accepts the lead's moves from the members who made them
+    assert ok(cli("check", "--range", f"{start}..HEAD~1", "--actor", "alice")).code == 0
+    assert ok(cli("check", "--range", "HEAD~1..HEAD", "--actor", "bob")).code == 0
+
+
 def test_the_webhook_refuses_a_closing_stage_as_a_field_error(store: Path, cli: Any) -> None:
     from salesctl.ops.integrations.intake import Intake
     from salesctl.ops.integrations.intake_fields import FieldErrors
