@@ -197,6 +197,15 @@ def test_release_and_claim_move_the_converted_lead_with_its_customer(store: Path
     assert ok(cli("check", "--range", "HEAD~1..HEAD", "--actor", "bob")).code == 0
 
 
+# -- item 13: --where names itself -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("noun", ["lead", "customer"])
+def test_a_bad_where_names_where(store: Path, cli: Any, noun: str) -> None:
+    message = refused(cli, store, 1, "--as", "alice", noun, "list", "--where", "nosuch")
+    assert "--where 'nosuch' is not FIELD=VALUE" in message and "--set" not in message
+
+
 def test_the_webhook_refuses_a_closing_stage_as_a_field_error(store: Path, cli: Any) -> None:
     from salesctl.ops.integrations.intake import Intake
     from salesctl.ops.integrations.intake_fields import FieldErrors

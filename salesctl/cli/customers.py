@@ -114,7 +114,7 @@ def customer_list(
 
     rows = list_customers(
         s.store, s.actor, owner=owner, team=team, pool=pool, tags=tag or (), source=source,
-        industry=industry, where=parse_assignments(where or ()),
+        industry=industry, where=parse_assignments(where or (), "--where"),
     )  # fmt: skip
     owned.list_(fmt, CUSTOMER, rows)
 

@@ -100,7 +100,7 @@ def lead_list(
 
     rows = list_leads(
         s.store, s.actor, owner=owner, team=team, pool=pool, stage=stage, source=source,
-        tags=tag or (), where=parse_assignments(where or ()),
+        tags=tag or (), where=parse_assignments(where or (), "--where"),
     )  # fmt: skip
     owned.list_(fmt, LEAD, rows)
 

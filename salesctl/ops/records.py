@@ -132,12 +132,14 @@ def refuse_closing_stage(
         raise Invalid(f"{where}{refused[0]}", refused[1])
 
 
-def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:
+def parse_assignments(pairs: Iterable[str], option: str = "--set") -> list[tuple[str, str]]:
+    """``FIELD=VALUE`` pairs of ``--set`` (or ``--where``: ``option``) as (field, value)."""
+    example = "stage=contacted" if option == "--set" else "source=expo"
     result = []
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise Invalid(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set stage=contacted")
+            raise Invalid(f"{option} {pair!r} is not FIELD=VALUE", f"e.g. {option} {example}")
         result.append((name.strip(), value))
     return result
 
