@@ -116,7 +116,12 @@ def lead_show(lead_id: LeadId, fmt: FormatOpt = None, *, s: Session) -> None:
 
 @command(app, "import")
 def lead_import(
-    file: Annotated[str, typer.Argument(help="A CSV (UTF-8, Excel's quoting) or JSON file.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV (UTF-8, Excel's quoting; comma, tab or semicolon separated) or JSON file."
+        ),
+    ],
     map_: Annotated[
         list[str] | None,
         typer.Option("--map", help='"Column=field" (repeatable); field "-" ignores a column.'),

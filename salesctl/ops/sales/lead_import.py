@@ -281,7 +281,8 @@ def import_leads(
         for done, row in enumerate(new_rows, 1):
             row_id = row.data.pop("_id")
             owner = owners[row.number]
-            scopes.check_write(config, actor, "lead.import", owner, record=row_id)
+            where = f"{printable(path.name)} row {row.number}"  # its new id would tell nothing
+            scopes.check_write(config, actor, "lead.import", owner, record=where)
             # Normalised and checked as the row was built, keyed for the guard: staging it
             # checks only what its file shows (its size, its place), and the index row
             # takes these keys.
