@@ -32,6 +32,8 @@ from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
     check_plan,
+    check_plan_dates,
+    check_signing_day,
     closed_if_complete,
     customer_name_of,
     money_entries,
@@ -134,9 +136,12 @@ def add_contract(
         raise Invalid("a contract needs --title", "e.g. --title 'ERP licence 2027'")
     total = parse_amount(amount, "--amount")
     signed_on = parse_day(signed, "--signed") if signed else None
+    if signed_on is not None:
+        check_signing_day(signed_on, "--signed")
     instalments = parse_plan(plan)
     if instalments:
         check_plan(instalments, total)
+        check_plan_dates(instalments, signed_on, "--plan")
     elif signed_on is not None:
         instalments = [{"due": d, "amount": a} for d, a in default_plan(total, signed_on)]
     with store.transaction(actor, "contract.add", opts) as tx:
@@ -186,7 +191,9 @@ def sign_contract(
     """Sign a draft: status signed, the plan (given, kept, or the default), the checklist."""
     config = store.config
     signed_on = parse_day(signed, "--date")
+    check_signing_day(signed_on, "--date")
     instalments = parse_plan(plan)
+    check_plan_dates(instalments, signed_on, "--plan")
     with store.transaction(actor, "contract.sign", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         scopes.check_contract_write(config, actor, "contract.sign", contract)
@@ -196,7 +203,10 @@ def sign_contract(
         if instalments:
             check_plan(instalments, data["amount"])
             data["plan"] = instalments
-        elif not data.get("plan"):
+        elif data.get("plan"):
+            hint = "the draft's plan; give one due from the signing on: --plan DATE:AMOUNT ..."
+            check_plan_dates(data["plan"], signed_on, "--date", hint)
+        else:
             data["plan"] = [
                 {"due": d, "amount": a} for d, a in default_plan(data["amount"], signed_on)
             ]
@@ -313,6 +323,7 @@ def edit_contract(
                     "the amount covers what was paid and invoiced",
                 )
         if instalments:
+            check_plan_dates(instalments, data.get("signed"), "--plan")
             data["plan"] = instalments
         elif data.get("plan") and amount != contract.data["amount"]:
             if len(data["plan"]) != 1:
