@@ -164,7 +164,7 @@ def contract_cancel(
     *,
     out: Write,
 ) -> None:
-    """Cancel a contract that is not closed; it then owes nothing.
+    """Cancel a contract that is not closed: it owes nothing, and its open tasks are marked done.
 
     Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
     """

@@ -3,8 +3,9 @@
 A contract lives in its customer owner's directory (``.../contracts/<K-ID>/contract.yaml``).
 Without a payment plan, a signed contract's whole amount is due ``DEFAULT_TERMS_DAYS`` after
 signing. Statuses: ``draft`` -> ``signed`` -> ``active`` -> ``closed`` (fully paid and
-invoiced: ``payments`` closes it), or ``cancelled`` (with a reason). Signing (``add --signed``
-or ``sign``) creates the won-deal checklist and marks a linked deal won, in the same commit.
+invoiced: ``payments`` closes it), or ``cancelled`` (with a reason; its open tasks are marked
+done in the same commit). Signing (``add --signed`` or ``sign``) creates the won-deal
+checklist and marks a linked deal won, in the same commit.
 An edit keeps the plan summing to the amount and the amount at or above what was already
 paid and invoiced. What the contract commands share is in ``contract_rules``.
 """
@@ -243,7 +244,10 @@ def _status_change(
     change: Any,
     *,
     opts: WriteOpts,
+    close_tasks: bool = False,
 ) -> WriteResult[dict[str, Any]]:
+    """Move the contract's status by ``change`` (its data in, the new data out); with
+    ``close_tasks``, its open tasks are marked done in the same commit."""
     config = store.config
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
@@ -251,10 +255,15 @@ def _status_change(
         scopes.check_contract_write(config, actor, action, contract, [h for h in holders if h])
         data = change(dict(contract.data))
         data = validate(config, CONTRACT, data, contract.path)
+        result = record_json(Record(contract.loc, data))
         if data != contract.data:
             tx.write(contract.loc, data)
             tx.summary = f"{action}: {contract.id} ({data['title']}) now {data['status']}"
-    return tx.result(record_json(Record(contract.loc, data)))
+        if close_tasks:
+            result["closed_tasks"] = closed = tasks.close_open_tasks(store, tx, contract)
+            if closed:
+                tx.summary += f", {len(closed)} open task(s) closed"
+    return tx.result(result)
 
 
 def activate_contract(
@@ -279,7 +288,8 @@ def cancel_contract(
     reason: str,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
-    """Cancel a contract that is not closed; the reason is kept. It then owes nothing."""
+    """Cancel a contract that is not closed; the reason is kept. It then owes nothing, and
+    its open checklist tasks are marked done in the same commit."""
     if not reason or not reason.strip():
         raise Invalid("--reason is required", "say why, e.g. --reason 'customer withdrew'")
 
@@ -288,7 +298,9 @@ def cancel_contract(
             raise Invalid(f"{contract_id} is already {data['status']}")
         return dict(data, status="cancelled", reason=reason.strip(), cancelled=clock.today())
 
-    return _status_change(store, actor, contract_id, "contract.cancel", change, opts=opts)
+    return _status_change(
+        store, actor, contract_id, "contract.cancel", change, opts=opts, close_tasks=True
+    )
 
 
 def edit_contract(
