@@ -1,5 +1,6 @@
 """How a contract ends and what it takes with it, end to end: a cancelled contract's open
-checklist tasks are marked done in the cancelling commit."""
+checklist tasks are marked done in the cancelling commit, and a lost deal is not turned into
+a won one by linking a contract to it (it is reopened first, by a person)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from conftest import git
 from test_contracts import (
     add_customer,
+    add_deal,
     commits,
     contract,
     load,
@@ -75,3 +77,42 @@ def test_cancelling_a_draft_has_no_tasks_to_close(store: Path, cli: Any) -> None
     draft = contract(cli, add_customer(store))
     cancelled = ok(cli, "--as", "alice", "contract", "cancel", draft["id"], "--reason", "no")
     assert cancelled["closed_tasks"] == [] and changed_files(store) == {draft["path"]}
+
+
+# -- a lost deal stays lost ----------------------------------------------------------------------
+
+
+def test_a_contract_on_a_lost_deal_is_refused_until_the_deal_is_reopened(
+    store: Path, cli: Any
+) -> None:
+    customer = add_customer(store)
+    deal = add_deal(store, customer)
+    deal_file = f"teams/east/alice/deals/{deal}/deal.yaml"
+    ok(cli, "--as", "alice", "deal", "move", deal, "--stage", "lost", "--reason", "price")
+    before = snapshot(store)
+    add = ("--as", "alice", "contract", "add", customer, "--title", "X", "--amount", "100")
+    for extra in (("--signed", "today"), ()):  # signed, or a draft that signing would win
+        result = cli(*add, *extra, "--deal", deal)
+        assert result.code == 1, result.err
+        assert result.err.startswith(f"error: deal {deal} is lost (price)")
+        assert f"salesctl deal move {deal} --stage negotiate" in result.err  # where it was
+        assert result.err.count("\n") == 1
+        assert snapshot(store) == before
+    assert load(store, deal_file)["stage"] == "lost"
+
+    ok(cli, "--as", "alice", "deal", "move", deal, "--stage", "negotiate")
+    made = ok(cli, *add, "--signed", "today", "--deal", deal)
+    won = load(store, deal_file)
+    assert made["deal"] == deal and won["stage"] == "won" and "reason" not in won
+
+
+def test_signing_a_draft_whose_deal_was_lost_since_is_refused(store: Path, cli: Any) -> None:
+    customer = add_customer(store)
+    deal = add_deal(store, customer)
+    draft = contract(cli, customer, "--deal", deal)
+    ok(cli, "--as", "alice", "deal", "move", deal, "--stage", "lost", "--reason", "budget")
+    before = snapshot(store)
+    result = cli("--as", "alice", "contract", "sign", draft["id"], "--date", "today")
+    assert result.code == 1 and f"deal {deal} is lost (budget)" in result.err
+    assert snapshot(store) == before
+    assert load(store, draft["path"])["status"] == "draft"

@@ -65,7 +65,7 @@ def contract_add(
 
     Without --plan (e.g. --plan 2026-12-01:30000 --plan 2027-01-01:60000) the whole
     amount is due 30 days after signing; no instalment falls due before it. --deal marks
-    that deal won.
+    that deal won (a lost deal is reopened first, with deal move).
 
     Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
     """

@@ -61,13 +61,32 @@ def won_stage(config: Config) -> str:
 
 
 def _linked_deal(store: Store, deal_id: str, customer_id: str) -> Record:
+    """The deal a contract names: the customer's, and not lost (signing marks it won, and
+    turning a loss into a win is a person's decision: reopening the deal)."""
     deal = load_for_write(store, deal_id, ("deal",))
     if deal.data.get("customer") != customer_id:
         raise Invalid(
             f"deal {deal.id} is for customer {deal.data.get('customer')}, not {customer_id}",
             "link a deal of the contract's customer",
         )
+    lost = store.config.lost_stage
+    if lost is not None and deal.data.get("stage") == lost:
+        raise Invalid(
+            f"deal {deal.id} is {lost} ({deal.data.get('reason') or 'no reason given'})",
+            f"if it was won after all, reopen it first: salesctl deal move {deal.id} "
+            f"--stage {_stage_before(store.config, deal.data, lost)}",
+        )
     return deal
+
+
+def _stage_before(config: Config, deal: dict[str, Any], lost: str) -> str:
+    """The open stage a lost deal left for ``lost`` (else the funnel's last open one)."""
+    closing = {lost, config.won_stage}
+    path = [name for name in (deal.get("stages") or {}) if name not in closing]
+    if path:
+        return str(path[-1])
+    open_stages = [s.id for s in config.deal_stages if s.id not in closing]
+    return open_stages[-1] if open_stages else "STAGE"
 
 
 def _sign(
