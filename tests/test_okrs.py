@@ -43,6 +43,7 @@ def signed(store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     acme = ok(cli, "alice", "customer", "add", "--name", "Acme")["id"]
     bobco = ok(cli, "bob", "customer", "add", "--name", "Bob Co")["id"]
     north = ok(cli, "nora", "customer", "add", "--name", "North Co")["id"]
+    on(monkeypatch, "2026-09-30")  # a contract is recorded signed on the day, not before
     contract("alice", acme, "40000", "2026-09-30", q4=False)  # Q3: last day before Q4
     on(monkeypatch, "2026-10-01")
     contract("alice", acme, "25000", "2026-10-01", q4=True)  # Q4: its first day
@@ -51,6 +52,7 @@ def signed(store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     cancelled = contract("alice", acme, "90000", "2026-11-18", q4=False)
     ok(cli, "lee", "contract", "cancel", cancelled, "--reason", "customer withdrew")
     contract("alice", acme, "70000", None, q4=False)  # a draft
+    on(monkeypatch, "2026-11-19")
     contract("bob", bobco, "12000", "2026-11-19", q4=True)
     contract("nora", north, "9000", "2026-11-19", q4=True)
     on(monkeypatch, "2026-11-20")
