@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import Invalid, NotFound, UsageError
 from salesctl.model.config import Config, Member
 from salesctl.model.problems import Problem
 from salesctl.ops.collab.gitread import CONFIG_FILE, CommitInfo, GitReader
@@ -101,14 +101,21 @@ def audit_range(
 
 
 def range_ends(git: GitReader, rev_range: str) -> tuple[str | None, str]:
-    """The base (whose config rules) and the tip (whose tree is validated) of a range."""
-    if "..." in rev_range:
-        left, right = rev_range.split("...", 1)
-        a, b = git.require_commit(left or "HEAD"), git.require_commit(right or "HEAD")
-        return git.merge_base(a, b), b
-    if ".." in rev_range:
-        left, right = rev_range.split("..", 1)
-        return git.require_commit(left or "HEAD"), git.require_commit(right or "HEAD")
+    """The base (whose config rules) and the tip (whose tree is validated) of a range.
+
+    Both ends must be named: git reads a missing one as HEAD, so ``$BASE..HEAD`` with an
+    unset ``$BASE`` would judge nothing and pass."""
+    for dots in ("...", ".."):
+        if dots in rev_range:
+            left, right = rev_range.split(dots, 1)
+            if not left.strip() or not right.strip():
+                raise UsageError(
+                    f"--range {rev_range!r} needs both ends: A{dots}B",
+                    "name the base and the tip, e.g. origin/main..HEAD "
+                    "(is a CI variable for the base unset?)",
+                )
+            a, b = git.require_commit(left), git.require_commit(right)
+            return (git.merge_base(a, b) if dots == "..." else a), b
     if rev_range.startswith("^") or " " in rev_range:
         raise Invalid(f"unsupported range {rev_range!r}", "use A..B, A...B or a single commit")
     return None, git.require_commit(rev_range)
@@ -175,21 +182,21 @@ def audit_commits(
 
 def rules_config(git: GitReader, base: str | None, tip: str, report: AuditReport) -> Config:
     """The config that rules the range: the base's, else (a first push) the tip's."""
-    for rev in (base, tip):
-        if rev is None:
-            continue
-        found = git.config_at(rev)
-        if found is None:
-            continue
-        config, problems = found
-        if problems and rev == base:
-            report.warnings.append(
-                f"warning: {CONFIG_FILE} at {rev[:10]} has problems: {problems[0]}"
-            )
-        if rev == tip and base is not None:
-            report.warnings.append(f"warning: {base[:10]} has no {CONFIG_FILE}; using the tip's")
-        return config
-    raise Invalid(f"no {CONFIG_FILE} at {(base or tip)[:10]}", "is this a salesctl store?")
+    if base is not None:
+        found = git.config_at(base)
+        if found is not None:
+            config, problems = found
+            if problems:
+                report.warnings.append(
+                    f"warning: {CONFIG_FILE} at {base[:10]} has problems: {problems[0]}"
+                )
+            return config
+    found = git.config_at(tip)
+    if found is None:
+        raise Invalid(f"no {CONFIG_FILE} at {(base or tip)[:10]}", "is this a salesctl store?")
+    if base is not None:
+        report.warnings.append(f"warning: {base[:10]} has no {CONFIG_FILE}; using the tip's")
+    return found[0]
 
 
 def member_for(config: Config, name: str) -> Member | None:
