@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from conftest import git
-from test_hooks import add_lead, clone, push
+from test_hooks import add_lead, clone, push, tip
 from test_hooks import remote as remote  # the fixture: a bare remote with the hook
 
 ALICE_REP = "team: east, role: rep, login: alice-gh"
@@ -47,6 +47,111 @@ def bobs_lead(remote: Path, cli: Any) -> str:
     lead = add_lead(cli, bob, "bob", "Co 1")
     assert push(bob, SALESCTL_PUSHER="bob").returncode == 0
     return f"teams/east/bob/leads/{lead}/lead.yaml"
+
+
+# -- the default branch is judged by its own authority -----------------------------------------
+
+
+def test_a_promotion_waiting_on_a_branch_gives_no_rights(remote: Path, cli: Any) -> None:
+    """FINDINGS #1 (a): a rep pushed onto the director's open promotion branch, was judged as
+    the director it would make her, and fast-forwarded main to it."""
+    path = bobs_lead(remote, cli)
+    dana = clone(remote, "dana")
+    git(dana, "switch", "-q", "-c", "promote-alice")
+    edit_config(dana, ALICE_REP, ALICE_DIRECTOR, "PROPOSAL: alice -> director")
+    assert push(dana, "HEAD:refs/heads/promote-alice", SALESCTL_PUSHER="dana").returncode == 0
+    proposal = tip(remote, "promote-alice")
+
+    alice = clone(remote, "alice")
+    git(alice, "switch", "-q", "-c", "p", "origin/promote-alice")
+    edit_as(alice, path, "stage", "qualified", "alice")
+    refused = push(alice, "HEAD:refs/heads/promote-alice", SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0
+    assert path in refused.stderr and "outside their data scope" in refused.stderr
+    assert tip(remote, "promote-alice") == proposal
+    # her own work may go on the branch for review ...
+    git(alice, "reset", "-q", "--hard", "origin/promote-alice")
+    add_lead(cli, alice, "alice", "Co 2")
+    assert push(alice, "HEAD:refs/heads/promote-alice", SALESCTL_PUSHER="alice").returncode == 0
+    # ... but landing the unreviewed promotion on main is not hers to do
+    before = tip(remote)
+    landed = push(alice, "HEAD:main", SALESCTL_PUSHER="alice")
+    assert landed.returncode != 0
+    assert "salesctl.yaml: only directors and admins" in landed.stderr
+    assert tip(remote) == before
+    # the director lands it once reviewed: every commit of it judged as him
+    git(dana, "fetch", "-q")
+    merged = push(dana, "refs/remotes/origin/promote-alice:refs/heads/main", SALESCTL_PUSHER="dana")
+    assert merged.returncode == 0, merged.stderr
+    assert tip(remote) == tip(remote, "promote-alice")
+
+
+def test_a_demoted_member_cannot_land_what_her_old_role_allowed(remote: Path, cli: Any) -> None:
+    """FINDINGS #1 (b): a branch cut while she led the team, merged after her demotion."""
+    path = bobs_lead(remote, cli)
+    dana = clone(remote, "dana")
+    edit_config(dana, ALICE_REP, ALICE_LEAD, "alice leads east")
+    assert push(dana, SALESCTL_PUSHER="dana").returncode == 0
+    assert push(dana, "HEAD:refs/heads/q3", SALESCTL_PUSHER="dana").returncode == 0
+    alice = clone(remote, "alice")
+    git(alice, "switch", "-q", "-c", "q3", "origin/q3")
+    edit_as(alice, path, "stage", "qualified", "alice")
+    assert push(alice, "HEAD:refs/heads/q3", SALESCTL_PUSHER="alice").returncode == 0  # a lead
+    edit_config(dana, ALICE_LEAD, ALICE_REP, "alice is a rep again")
+    assert push(dana, SALESCTL_PUSHER="dana").returncode == 0
+
+    git(alice, "fetch", "-q")
+    git(alice, "switch", "-q", "-c", "m", "origin/main")
+    git(alice, "merge", "-q", "--no-edit", "q3")  # a clean merge: nothing of its own
+    before = tip(remote)
+    refused = push(alice, "HEAD:main", SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0
+    assert path in refused.stderr and "outside their data scope" in refused.stderr
+    assert tip(remote) == before
+    # a new edit on the old branch is judged by main's rules as well
+    git(alice, "switch", "-q", "q3")
+    edit_as(alice, path, "stage", "contacted", "alice")
+    assert push(alice, "HEAD:refs/heads/q3", SALESCTL_PUSHER="alice").returncode != 0
+    # the team's lead may land the branch as it is
+    lee = clone(remote, "lee")
+    git(lee, "merge", "-q", "--no-edit", "origin/q3")
+    landed = push(lee, SALESCTL_PUSHER="lee")
+    assert landed.returncode == 0, landed.stderr
+
+
+def test_a_config_change_rules_the_commits_after_it_in_the_same_push(
+    remote: Path, cli: Any
+) -> None:
+    path = bobs_lead(remote, cli)
+    # an admin may make herself a director, and act as one in the same push
+    ada = clone(remote, "ada")
+    edit_config(ada, "role: admin", "role: director", "ada directs")
+    edit_as(ada, path, "stage", "qualified", "ada")
+    accepted = push(ada, SALESCTL_PUSHER="ada")
+    assert accepted.returncode == 0, accepted.stderr
+    # a director who makes herself a rep is judged as one from that commit on
+    dana = clone(remote, "dana")
+    edit_config(
+        dana,
+        "email: dana@acme.example, role: director",
+        f"email: dana@acme.example, {ALICE_REP.replace(', login: alice-gh', '')}",
+        "dana sells",
+    )
+    edit_as(dana, path, "stage", "contacted", "dana")
+    before = tip(remote)
+    refused = push(dana, SALESCTL_PUSHER="dana")
+    assert refused.returncode != 0 and path in refused.stderr
+    assert "salesctl.yaml" not in refused.stderr  # that change was hers to make
+    assert tip(remote) == before
+    # the director's promotion, then the promoted member's own commit: his to land, not hers
+    git(dana, "reset", "-q", "--hard", "origin/main")
+    edit_config(dana, ALICE_REP, ALICE_LEAD, "alice leads east")
+    edit_as(dana, path, "stage", "contacted", "alice")
+    refused = push(dana, SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0 and "salesctl.yaml: only directors" in refused.stderr
+    assert tip(remote) == before
+    accepted = push(dana, SALESCTL_PUSHER="dana")
+    assert accepted.returncode == 0, accepted.stderr
 
 
 # -- ranges, warnings -----------------------------------------------------------------------------

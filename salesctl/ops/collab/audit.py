@@ -14,9 +14,9 @@ the foundation's record checks, reading blobs, never the work tree, so it works 
 repository during a push and on commits CI fetched but did not check out. This module
 holds the entry points, the report and the signature check.
 
-Permissions come from ``salesctl.yaml`` as it was at the base of the range (A, or the old
-tip of a pushed branch), so a push cannot grant its pusher new rights; a config change
-takes effect for checks once it has landed.
+Permissions come from ``salesctl.yaml`` as it was at the base of the range (A; for the
+hook, the default branch's), so a push cannot grant its pusher new rights; a config change
+in the range rules the commits after it once it passed itself.
 """
 
 from __future__ import annotations
@@ -131,20 +131,16 @@ def audit_commits(
     actor: str | None = None,
     require_signed: bool = False,
     validate: bool = True,
+    rules_at: str | None = None,
 ) -> AuditReport:
-    """Judge ``commits`` (oldest first) with the config of ``base`` (else of ``tip``)."""
+    """Judge ``commits`` (oldest first) with the config of ``rules_at`` (default: ``base``;
+    without either, the tip's). A config change in the range rules the commits after it
+    once it passed itself, so a promotion by someone allowed to make it counts and a
+    self-promotion does not. ``base`` is also where the end state's diff starts."""
     report = AuditReport(label, base, tip, actor, commits=len(commits))
-    config = rules_config(git, base, tip, report)
-    judged: Member | None = None
-    if actor is not None:
-        judged = member_for(config, actor)
-        if judged is None:
-            raise NotFound(
-                f"--actor {actor!r} is neither a member id nor a member's login in "
-                f"{CONFIG_FILE} at {(base or tip)[:10]}",
-                "use a member id, or add login: to the member in salesctl.yaml",
-            )
-    else:
+    config = rules_config(git, rules_at or base, tip, report)
+    judged = _actor_member(config, actor, rules_at or base or tip)
+    if actor is None:
         report.warnings.append(FORGED_AUTHOR_WARNING)
     with _allowed_signers(config) if require_signed else contextlib.nullcontext() as signers:
         infos = git.commits(
@@ -154,30 +150,56 @@ def audit_commits(
         )
     judge = Judge(git, config)
     for info in infos:
-        author = config.member_by_email(info.author_email)
-        if require_signed:
-            report.violations += signature_violations(info, author)
-        member = judged or author
-        if member is None:
-            report.violations.append(
-                Violation(
-                    info.id,
-                    "",
-                    info.author_email,
-                    f"author {info.author_name} <{info.author_email}> is not a member's email "
-                    f"in {CONFIG_FILE}",
-                )
-            )
-            continue
-        if not member.active:
-            report.violations.append(
-                Violation(info.id, "", member.id, f"{member.id} is inactive and may not write")
-            )
-            continue
-        report.violations += judge.commit(info, member)
+        found = _judge_commit(judge, info, judged, require_signed)
+        report.violations += found
+        if not found and any(c.path == CONFIG_FILE for c in judge.last_changes):
+            adopted = git.config_at(info.id)
+            if adopted is not None and not adopted[1]:
+                judge = Judge(git, adopted[0])
+                judged = _actor_member(adopted[0], actor, info.id, required=False)
     if validate:
         report.problems = validate_tip(git, base, tip)
     return report
+
+
+def _actor_member(
+    config: Config, actor: str | None, rev: str, *, required: bool = True
+) -> Member | None:
+    """The member ``--actor`` names in ``config``; an unknown one is an error at the
+    start of the range, and judged as nobody (every commit refused) after a config change."""
+    if actor is None:
+        return None
+    member = member_for(config, actor)
+    if member is None and required:
+        raise NotFound(
+            f"--actor {actor!r} is neither a member id nor a member's login in "
+            f"{CONFIG_FILE} at {rev[:10]}",
+            "use a member id, or add login: to the member in salesctl.yaml",
+        )
+    return member or Member(actor, actor, "", "", active=False)  # removed from the config
+
+
+def _judge_commit(
+    judge: Judge, info: CommitInfo, judged: Member | None, require_signed: bool
+) -> list[Violation]:
+    """One commit's violations, as ``judged`` (None: as its author)."""
+    config = judge.config
+    author = config.member_by_email(info.author_email)
+    found = signature_violations(info, author) if require_signed else []
+    member = judged or author
+    judge.last_changes = []
+    if member is None:
+        message = (
+            f"author {info.author_name} <{info.author_email}> is not a member's email "
+            f"in {CONFIG_FILE}"
+        )
+        return [*found, Violation(info.id, "", info.author_email, message)]
+    if not member.active:
+        return [
+            *found,
+            Violation(info.id, "", member.id, f"{member.id} is inactive and may not write"),
+        ]
+    return found + judge.commit(info, member)
 
 
 def rules_config(git: GitReader, base: str | None, tip: str, report: AuditReport) -> Config:

@@ -8,9 +8,11 @@ the pusher from the hosting server's environment, judges the pushed commits with
 ``audit.audit_commits`` and rejects the whole push with the reasons.
 
 A push has no work tree. Everything is read from the pushed objects (still in git's
-quarantine while the hook runs). The rules come from ``salesctl.yaml`` at the branch's old
-tip (for a new branch: the default branch's tip), never from the pushed tree, so a pusher
-cannot grant themselves rights in the same push.
+quarantine while the hook runs). What lands on the default branch is judged by the
+default branch's authority (docs/permissions.md, "Which config rules"): every commit of
+``old..new``, however it reached the server, with ``salesctl.yaml`` at the old tip.
+Another branch's new commits are judged with the default branch's config, never the
+branch's own. So neither a push nor a branch can grant the pusher rights.
 """
 
 from __future__ import annotations
@@ -297,34 +299,46 @@ def _judge_update(
             verdict.reasons.append(f"{update.ref}: deleting the default branch is refused")
         return
     base = None if update.created else update.old
-    rules_from = base or default_tip
-    if (
-        base is not None
-        and update.ref == default_ref
-        and not git.succeeds("merge-base", "--is-ancestor", base, update.new)
-        and not _may_rewrite(git, base, pusher)
-    ):
-        verdict.reasons.append(
-            f"{update.ref}: a forced push rewrites the shared history; only directors "
-            "and admins may (fetch, rebase and push again: `salesctl sync`)"
-        )
-        return
-    # The new commits: those no existing ref has yet (each of those was checked on arrival).
-    out = git.text("rev-list", "--topo-order", "--reverse", update.new, "--not", "--all")
-    commits = out.split()
+    if update.ref == default_ref:
+        if base is not None and not _may_move_default(git, base, update.new, pusher):
+            verdict.reasons.append(
+                f"{update.ref}: a forced push rewrites the shared history; only directors "
+                "and admins may (fetch, rebase and push again: `salesctl sync`)"
+            )
+            return
+        # Everything that lands, however it came to the server: a commit pushed to another
+        # branch earlier was judged there under no authority the default branch granted.
+        commits = _rev_list(git, f"{base}..{update.new}" if base else update.new)
+        rules_at = base
+    else:
+        # Commits new to the server, under the default branch's rules, never the branch's
+        # own (a branch may carry a config nobody reviewed); they are judged again if they
+        # ever land on the default branch.
+        commits = _rev_list(git, update.new, "--not", "--all")
+        rules_at = default_tip or base
     report = audit_commits(
         git,
         commits,
-        base=rules_from,
+        base=base or default_tip,
         tip=update.new,
         label=f"{update.ref} {update.old[:10]}..{update.new[:10]}",
         actor=pusher,
         require_signed=require_signed,
         validate=bool(commits),
+        rules_at=rules_at,
     )
     verdict.reports.append(report)
     verdict.reasons += [f"{update.ref}: {line}" for line in report.lines()]
     verdict.warnings += [w for w in report.warnings if w not in verdict.warnings]
+
+
+def _rev_list(git: GitReader, *revs: str) -> list[str]:
+    return git.text("rev-list", "--topo-order", "--reverse", *revs).split()
+
+
+def _may_move_default(git: GitReader, old: str, new: str, pusher: str) -> bool:
+    """A fast-forward (or a merge) of the default branch, or a rewrite by a director."""
+    return git.succeeds("merge-base", "--is-ancestor", old, new) or _may_rewrite(git, old, pusher)
 
 
 def _may_rewrite(git: GitReader, base: str, pusher: str) -> bool:

@@ -79,9 +79,11 @@ class Judge:
     def __init__(self, git: GitReader, config: Config) -> None:
         self.git = git
         self.config = config
+        self.last_changes: list[FileChange] = []  # the last commit's own changes
 
     def commit(self, info: CommitInfo, member: Member) -> list[Violation]:
-        return self.changes(info.id, own_changes(self.git, info.id, info.parents), member)
+        self.last_changes = own_changes(self.git, info.id, info.parents)
+        return self.changes(info.id, self.last_changes, member)
 
     def changes(self, commit: str, changes: list[FileChange], member: Member) -> list[Violation]:
         found: list[Violation] = []
