@@ -154,6 +154,46 @@ def test_a_config_change_rules_the_commits_after_it_in_the_same_push(
     assert accepted.returncode == 0, accepted.stderr
 
 
+# -- branches ------------------------------------------------------------------------------------
+
+
+def test_a_members_branch_is_theirs_and_shared_ones_are_rewritten_by_leads(
+    remote: Path, cli: Any
+) -> None:
+    """FINDINGS #14: any member deleted or force-pushed over another's branch."""
+    alice = clone(remote, "alice")
+    add_lead(cli, alice, "alice", "Co 3")
+    assert push(alice, "HEAD:refs/heads/alice/wip", SALESCTL_PUSHER="alice").returncode == 0
+    assert push(alice, "HEAD:refs/heads/alice-gh/pr", SALESCTL_PUSHER="alice").returncode == 0
+    wip = tip(remote, "alice/wip")
+    bob = clone(remote, "bob")
+    add_lead(cli, bob, "bob", "Co 4")
+    for args in (":refs/heads/alice/wip", "+HEAD:refs/heads/alice/wip", ":refs/heads/alice-gh/pr"):
+        refused = push(bob, args, SALESCTL_PUSHER="bob")
+        assert refused.returncode != 0 and "is alice's branch" in refused.stderr, args
+    git(bob, "fetch", "-q")
+    git(bob, "merge", "-q", "--no-edit", "origin/alice/wip")  # adding to it too
+    assert push(bob, "HEAD:refs/heads/alice/wip", SALESCTL_PUSHER="bob").returncode != 0
+    assert push(bob, ":refs/heads/alice/wip", SALESCTL_PUSHER="nick").returncode != 0  # north
+    assert tip(remote, "alice/wip") == wip
+    assert push(bob, ":refs/heads/alice/wip", SALESCTL_PUSHER="lee").returncode == 0
+    assert push(alice, ":refs/heads/alice-gh/pr", SALESCTL_PUSHER="alice").returncode == 0
+
+    # a shared branch: anyone adds to it; rewinding or deleting it is for leads and directors
+    assert push(alice, "HEAD:refs/heads/campaign", SALESCTL_PUSHER="alice").returncode == 0
+    git(bob, "fetch", "-q")
+    git(bob, "reset", "-q", "--hard", "origin/campaign")
+    add_lead(cli, bob, "bob", "Co 5")
+    assert push(bob, "HEAD:refs/heads/campaign", SALESCTL_PUSHER="bob").returncode == 0
+    shared = tip(remote, "campaign")
+    for args in ("+HEAD~1:refs/heads/campaign", ":refs/heads/campaign"):
+        refused = push(alice, args, SALESCTL_PUSHER="alice")
+        assert refused.returncode != 0 and "shared branch" in refused.stderr, args
+    assert tip(remote, "campaign") == shared
+    assert push(alice, ":refs/heads/campaign", SALESCTL_PUSHER="lee").returncode == 0
+    assert "campaign" not in git(remote, "branch", "--list")
+
+
 # -- ranges, warnings -----------------------------------------------------------------------------
 
 

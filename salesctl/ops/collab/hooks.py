@@ -12,7 +12,8 @@ quarantine while the hook runs). What lands on the default branch is judged by t
 default branch's authority (docs/permissions.md, "Which config rules"): every commit of
 ``old..new``, however it reached the server, with ``salesctl.yaml`` at the old tip.
 Another branch's new commits are judged with the default branch's config, never the
-branch's own. So neither a push nor a branch can grant the pusher rights.
+branch's own, and only its owner (``<member>/...``), their lead and directors move it
+(``branch_refusal``). So neither a push nor a branch can grant the pusher rights.
 """
 
 from __future__ import annotations
@@ -212,7 +213,9 @@ def pre_receive(
         rules = found[0] if found else None
         for update in updates:
             try:
-                refusal = overtaken(git, update) or ref_refusal(git, update, rules, pusher)
+                refusal = overtaken(git, update) or ref_refusal(
+                    git, update, rules, pusher, default_ref
+                )
                 if refusal:
                     verdict.reasons.append(f"{update.ref}: {refusal}")
                     continue
@@ -255,7 +258,9 @@ def overtaken(git: GitReader, update: RefUpdate) -> str:
     )
 
 
-def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher: str) -> str:
+def ref_refusal(
+    git: GitReader, update: RefUpdate, rules: Config | None, pusher: str, default_ref: str = ""
+) -> str:
     """Why this ref may not be written at all (empty if it may), before any commit is read.
 
     Judging commits is not enough: a ref can point at a blob or a tree, and one under
@@ -270,8 +275,14 @@ def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher:
             "only branches (refs/heads/) and tags (refs/tags/) may be pushed here; "
             "refs/replace/, refs/notes/ and other namespaces are refused"
         )
+    if rules is not None and (member is None or not member.active):
+        return f"{pusher} is not an active member in {CONFIG_FILE} (see docs/collaboration.md)"
     if name.startswith(TAGS) and not may(TAG_ACTION):
         return f"only roles with the {TAG_ACTION} action (directors) may push or delete tags"
+    if name.startswith(BRANCHES) and name != default_ref and rules and member:
+        refusal = branch_refusal(git, update, rules, member)
+        if refusal:
+            return refusal
     if update.deleted:
         return ""
     kind = git.text("cat-file", "-t", update.new, check=False).strip()
@@ -279,6 +290,47 @@ def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher:
         what = f"a {kind}" if kind else "an object that is not here"
         return f"points at {what}; a branch or tag must name a commit"
     return ""
+
+
+def branch_refusal(git: GitReader, update: RefUpdate, rules: Config, member: Member) -> str:
+    """Who may move a branch other than the default one (docs/permissions.md, "Branches").
+
+    ``<member>/...`` (a member id or login) is that member's: only they, their team's lead
+    and directors and admins push to it or delete it. Any other branch is shared: every
+    member may create it and add commits; rewriting or deleting it throws away what others
+    pushed there, which only leads, directors and admins may."""
+    name = update.ref[len(BRANCHES) :]
+    owner = member_for(rules, name.split("/", 1)[0]) if "/" in name else None
+    if owner is not None:
+        if _covers(rules, member, owner):
+            return ""
+        return (
+            f"is {owner.id}'s branch: only {owner.id}, their team's lead and directors may "
+            f"push to it or delete it (push yours as {member.id}/...)"
+        )
+    rewrites = update.deleted or (
+        not update.created
+        and not git.succeeds("merge-base", "--is-ancestor", update.old, update.new)
+    )
+    if not rewrites or _covers(rules, member, None):
+        return ""
+    what = "deleting" if update.deleted else "a forced push to"
+    return (
+        f"{what} a shared branch throws away what others pushed to it; only leads and "
+        f"directors may (name your own branches {member.id}/... to rewrite or delete them)"
+    )
+
+
+def _covers(rules: Config, member: Member, owner: Member | None) -> bool:
+    """Is ``member`` the branch's owner, a lead of the owner's team (of any team, for a
+    shared branch), or a director or admin?"""
+    if owner is not None and member.id == owner.id:
+        return True
+    if scopes.action_allowed(rules, member, CONFIG_ACTION):
+        return True
+    if rules.role_of(member).scope != "team":
+        return False
+    return owner is None or (member.team is not None and member.team == owner.team)
 
 
 def _may(rules: Config | None, member: Member | None, action: str) -> bool:
