@@ -7,6 +7,7 @@ test_hooks.py; and the file limits the hook shares with the CLI.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,45 @@ def test_a_members_branch_is_theirs_and_shared_ones_are_rewritten_by_leads(
     assert "campaign" not in git(remote, "branch", "--list")
 
 
+# -- the pool cap over a merge ---------------------------------------------------------------
+
+
+def test_claims_on_two_branches_cannot_merge_past_the_cap(remote: Path, cli: Any) -> None:
+    """FINDINGS #6: each branch's claims were within the cap (5), their merge over it."""
+    lee = clone(remote, "lee")
+    pooled = []
+    for i in range(4):
+        added = cli("--store", str(lee), "--as", "lee", "lead", "add", "--company", f"Pool {i}",
+                    "--pool", "-f", "json")  # fmt: skip
+        assert added.code == 0, added.err
+        pooled.append(added.json()["id"])
+    assert push(lee, SALESCTL_PUSHER="lee").returncode == 0
+    alice = clone(remote, "alice")
+    add_lead(cli, alice, "alice", "Own 1")
+    add_lead(cli, alice, "alice", "Own 2")
+    assert push(alice, SALESCTL_PUSHER="alice").returncode == 0
+
+    def claim(branch: str, ids: list[str]) -> None:
+        git(alice, "switch", "-q", "-c", branch, "origin/main")
+        claimed = cli("--store", str(alice), "--as", "alice", "lead", "claim", *ids)
+        assert claimed.code == 0, claimed.err  # 4 open leads on each branch
+
+    claim("a", pooled[:2])
+    claim("b", pooled[2:])
+    git(alice, "merge", "-q", "--no-edit", "a")  # 6 open leads, over the cap of 5
+    before = tip(remote)
+    refused = push(alice, "HEAD:main", SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0
+    assert "alice would own 6 open leads, over the cap of 5" in refused.stderr
+    assert tip(remote) == before
+    checked = cli(
+        "--store", str(alice), "check", "--range", "origin/main..HEAD", "--actor", "alice"
+    )
+    assert checked.code == 1 and "over the cap of 5" in checked.out + checked.err
+    # one branch alone is within the cap
+    assert push(alice, "a:main", SALESCTL_PUSHER="alice").returncode == 0
+
+
 # -- ranges, warnings -----------------------------------------------------------------------------
 
 
@@ -215,3 +255,65 @@ def test_no_false_warning_for_a_branch_at_a_known_commit(remote: Path, cli: Any)
     assert "has no salesctl.yaml" not in pushed.stderr
     checked = cli("--store", str(dana), "check", "--range", "HEAD..HEAD", "--actor", "dana")
     assert checked.code == 0 and "has no salesctl.yaml" not in checked.err
+
+
+# -- what a file may be: the CLI's limits ---------------------------------------------------
+
+
+def test_the_hook_applies_the_clis_size_limits(remote: Path, cli: Any, tmp_path: Path) -> None:
+    """FINDINGS #11: a 200 MB attachment was accepted; ``--attach`` stops at 10 MB."""
+    alice = clone(remote, "alice")
+    lead = add_lead(cli, alice, "alice", "Co 6")
+    note = tmp_path / "note.txt"
+    note.write_text("minutes")
+    added = cli("--store", str(alice), "--as", "alice", "followup", "add", lead, "--text", "met",
+                "--attach", str(note))  # fmt: skip
+    assert added.code == 0, added.err
+    assert push(alice, SALESCTL_PUSHER="alice").returncode == 0
+    folder = next((alice / "teams/east/alice/leads" / lead / "attachments").iterdir())
+    before = tip(remote)
+    (folder / "big.bin").write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
+    git(alice, "add", "-A")
+    git(alice, "commit", "-q", "-m", "big")
+    git(alice, "rm", "-q", str(folder / "big.bin"))
+    git(alice, "commit", "-q", "-m", "gone again, but every clone would keep the blob")
+    refused = push(alice, SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0
+    assert "big.bin: is 10485761 bytes, over the 10 MB limit" in refused.stderr, refused.stderr
+    assert tip(remote) == before
+    # a record file: yamlio's limit
+    git(alice, "reset", "-q", "--hard", "origin/main")
+    edit_as(
+        alice, f"teams/east/alice/leads/{lead}/lead.yaml", "notes", "x" * (1024 * 1024), "alice"
+    )
+    refused = push(alice, SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0 and "over the 1 MB limit" in refused.stderr
+    assert tip(remote) == before
+    # at the limit is fine
+    git(alice, "reset", "-q", "--hard", "origin/main")
+    (folder / "fits.bin").write_bytes(b"\0" * (10 * 1024 * 1024))
+    git(alice, "add", "-A")
+    git(alice, "commit", "-q", "-m", "fits")
+    accepted = push(alice, SALESCTL_PUSHER="alice")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_an_executable_record_file_is_refused_and_check_names_it(remote: Path, cli: Any) -> None:
+    """FINDINGS #17: ``chmod +x`` of a rep's own lead.yaml was accepted."""
+    alice = clone(remote, "alice")
+    lead = add_lead(cli, alice, "alice", "Co 7")
+    assert push(alice, SALESCTL_PUSHER="alice").returncode == 0
+    path = f"teams/east/alice/leads/{lead}/lead.yaml"
+    file = alice / path
+    file.chmod(file.stat().st_mode | stat.S_IXUSR)
+    git(alice, "update-index", "--chmod=+x", path)
+    git(alice, "commit", "-q", "-m", "chmod")
+    before = tip(remote)
+    refused = push(alice, SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0
+    assert f"{path}: is executable (mode 100755)" in refused.stderr
+    assert tip(remote) == before
+    checked = cli("--store", str(alice), "check")
+    assert checked.code == 1 and f"{path}: is executable" in checked.out + checked.err
+    file.chmod(file.stat().st_mode & ~0o111)
+    assert cli("--store", str(alice), "check").code == 0

@@ -34,6 +34,7 @@ from salesctl.model.config import Config, Member
 from salesctl.model.problems import Problem
 from salesctl.ops.collab.gitread import CONFIG_FILE, CommitInfo, GitReader
 from salesctl.ops.collab.judge import Judge, Violation
+from salesctl.ops.collab.limits import Sizes
 from salesctl.ops.collab.tip_check import validate_tip
 
 
@@ -149,14 +150,17 @@ def audit_commits(
             config=[f"gpg.ssh.allowedSignersFile={signers}"] if signers else (),
         )
     judge = Judge(git, config)
+    sizes = Sizes(config)
     for info in infos:
         found = _judge_commit(judge, info, judged, require_signed)
         report.violations += found
+        sizes.note(info.id, (judged.id if judged else info.author_email), judge.last_changes)
         if not found and any(c.path == CONFIG_FILE for c in judge.last_changes):
             adopted = git.config_at(info.id)
             if adopted is not None and not adopted[1]:
                 judge = Judge(git, adopted[0])
                 judged = _actor_member(adopted[0], actor, info.id, required=False)
+    report.violations += [Violation(*found) for found in sizes.violations(git)]
     if validate:
         report.problems = validate_tip(git, base, tip)
     return report
