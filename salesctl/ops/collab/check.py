@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -249,10 +250,13 @@ def _file_problems(index: Index, root: Path) -> list[Problem]:
 
 
 def _executable(path: Path) -> bool:
+    """A regular file with an executable bit (a directory or a link where a record file
+    belongs is reported as such)."""
     try:
-        return bool(os.lstat(path).st_mode & 0o111)
+        mode = os.lstat(path).st_mode
     except OSError:
         return False
+    return stat.S_ISREG(mode) and bool(mode & 0o111)
 
 
 def _with_line(root: Path, path: str, field: str | None) -> str:
