@@ -112,8 +112,8 @@ def range_ends(git: GitReader, rev_range: str) -> tuple[str | None, str]:
             if not left.strip() or not right.strip():
                 raise UsageError(
                     f"--range {rev_range!r} needs both ends: A{dots}B",
-                    "name the base and the tip, e.g. origin/main..HEAD "
-                    "(is a CI variable for the base unset?)",
+                    "name the base and the tip, e.g. origin/main..HEAD; "
+                    "is a CI variable for the base unset?",
                 )
             a, b = git.require_commit(left), git.require_commit(right)
             return (git.merge_base(a, b) if dots == "..." else a), b
