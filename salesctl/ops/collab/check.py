@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
 from salesctl.ops.collab.gitread import GitReader, refused_mode
+from salesctl.ops.collab.limits import EXECUTABLE
 from salesctl.ops.collab.orphans import orphan_problems
 from salesctl.store.index import Index
 from salesctl.store.layout import RECORD_ROOTS, Owner, RecordPath, is_toolkit_file, parse_path
@@ -52,7 +54,7 @@ REFERENCES = {
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
-CACHE_FORMAT = "4"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+CACHE_FORMAT = "5"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
 JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
@@ -111,7 +113,7 @@ def check_store(store: Store) -> list[Problem]:
     problems += _stray_problems(index, store.root)
     problems += _committed_link_problems(store)
     _update_cache(index, store.root, config, key)
-    problems += _file_problems(index)
+    problems += _file_problems(index, store.root)
     problems += _between_records(store, index, key)
     problems += _sealing_problems(store, index, config)
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
@@ -215,6 +217,8 @@ def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str 
         for where, message, field in (json.loads(problems_json) if problems_json else ())
     ]
     problems += owner_problems(config, loc)
+    if _executable(root / path):
+        problems.append(Problem(path, f"{EXECUTABLE} (`chmod -x {path}`, then commit it)"))
     refs: list[list[str]] = []
     if data_json:
         data = json.loads(data_json)
@@ -238,9 +242,26 @@ def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str 
 FILE_PROBLEMS = "SELECT problems FROM check_cache WHERE problems IS NOT NULL"
 
 
-def _file_problems(index: Index) -> list[Problem]:
+def _file_problems(index: Index, root: Path) -> list[Problem]:
     rows = index.execute(FILE_PROBLEMS, kinds=[])
-    return [Problem(*problem) for (text,) in rows for problem in json.loads(text)]
+    problems = [Problem(*problem) for (text,) in rows for problem in json.loads(text)]
+    # A chmod leaves the file's signature as it was: an executable bit reported before is
+    # looked at again (a new one is seen when the file next changes, and by the gate).
+    return [
+        p
+        for p in problems
+        if not p.message.startswith(EXECUTABLE) or _executable(root / p.where.split(":")[0])
+    ]
+
+
+def _executable(path: Path) -> bool:
+    """A regular file with an executable bit (a directory or a link where a record file
+    belongs is reported as such)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and bool(mode & 0o111)
 
 
 def _with_line(root: Path, path: str, field: str | None) -> str:
