@@ -358,7 +358,12 @@ def test_symlinks_submodules_and_mode_changes(store: Path, cli: Any) -> None:
     assert git(store, "diff-tree", "-r", "--raw", "HEAD").count("100755") == 1
     code, report, _ = check(cli, f"{middle}..HEAD", "--actor", "alice")
     assert code == 1 and report["violations"][0]["path"].endswith(f"{bobs}/lead.yaml")
-    assert check(cli, f"{middle}..HEAD", "--actor", "bob")[0] == 0
+    assert any("outside their data scope" in v["message"] for v in report["violations"])
+    # its owner may change it, but no record file may be executable (FINDINGS #17)
+    code, report, _ = check(cli, f"{middle}..HEAD", "--actor", "bob")
+    assert code == 1 and [v["message"][:34] for v in report["violations"]] == [
+        "is executable (mode 100755); recor"
+    ]
 
 
 def test_deleting_needs_more_than_owning(store: Path, cli: Any) -> None:

@@ -438,3 +438,35 @@ def test_an_impossible_date_does_not_hide_the_files_other_problems(
     assert sorted(p["field"] for p in problems_at(problems, path)) == ["created", "stage"]
     listed = cli("--as", "alice", "lead", "list", "-f", "json")
     assert listed.code == 0 and good["id"] in listed.out
+
+
+def test_a_committed_symlink_or_submodule_anywhere_is_reported(
+    store: Path, cli: Any, good: dict[str, Any], tmp_path: Path
+) -> None:
+    """As ``check --range`` refuses them in a push: here already committed, outside the
+    record directories (a report template linked to a file outside the store)."""
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0\n", encoding="utf-8")
+    (store / "templates").mkdir()
+    os.symlink(outside, store / "templates/leak.md.j2")
+    os.symlink("/", store / "templates/root")
+    os.symlink("salesctl.yaml", store / "settings.yaml")
+    git(store, "add", "-A")
+    head = git(store, "rev-parse", "HEAD").strip()
+    git(store, "update-index", "--add", "--cacheinfo", f"160000,{head},vendor/sub")
+    git(store, "-c", "user.name=Dana Wu", "-c", "user.email=dana@acme.example", "commit", "-qm",
+        "links")  # fmt: skip
+    os.symlink(outside, store / "scratch-link")  # not committed: the user's own business
+    code, problems = check(cli)
+    assert code == 1
+    symlink = "is a symlink; the store refuses symlinks and submodules"
+    assert problems == [
+        {"where": "settings.yaml", "message": symlink, "field": None},
+        {"where": "templates/leak.md.j2", "message": symlink, "field": None},
+        {"where": "templates/root", "message": symlink, "field": None},
+        {
+            "where": "vendor/sub",
+            "message": "is a submodule; the store refuses symlinks and submodules",
+            "field": None,
+        },
+    ]

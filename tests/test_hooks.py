@@ -177,9 +177,9 @@ def test_a_push_cannot_grant_its_pusher_rights(remote: Path, cli: Any) -> None:
 
 def test_new_branches_are_checked_and_forced_pushes_to_main_refused(remote: Path, cli: Any) -> None:
     alice = clone(remote, "alice")
-    git(alice, "switch", "-q", "-c", "alice-work")
+    git(alice, "switch", "-q", "-c", "alice/work")
     add_lead(cli, alice, "alice")
-    ok = push(alice, "alice-work", SALESCTL_PUSHER="alice")
+    ok = push(alice, "alice/work", SALESCTL_PUSHER="alice")
     assert ok.returncode == 0, ok.stderr
     # a new branch whose only new commit touches bob's directory
     git(alice, "switch", "-q", "-c", "sneaky")
@@ -201,8 +201,8 @@ def test_new_branches_are_checked_and_forced_pushes_to_main_refused(remote: Path
     forced = push(lee, "--force", "HEAD:main", SALESCTL_PUSHER="lee")
     assert forced.returncode != 0 and "forced push" in forced.stderr
     assert push(lee, "--force", "HEAD:main", SALESCTL_PUSHER="dana").returncode == 0
-    # deleting the default branch is refused; deleting another is fine
-    assert push(alice, ":alice-work", SALESCTL_PUSHER="alice").returncode == 0
+    # deleting the default branch is refused; deleting your own branch is fine
+    assert push(alice, ":alice/work", SALESCTL_PUSHER="alice").returncode == 0
     assert push(lee, ":main", SALESCTL_PUSHER="dana").returncode != 0
 
 

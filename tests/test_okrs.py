@@ -43,6 +43,7 @@ def signed(store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     acme = ok(cli, "alice", "customer", "add", "--name", "Acme")["id"]
     bobco = ok(cli, "bob", "customer", "add", "--name", "Bob Co")["id"]
     north = ok(cli, "nora", "customer", "add", "--name", "North Co")["id"]
+    on(monkeypatch, "2026-09-30")  # a contract is recorded signed on the day, not before
     contract("alice", acme, "40000", "2026-09-30", q4=False)  # Q3: last day before Q4
     on(monkeypatch, "2026-10-01")
     contract("alice", acme, "25000", "2026-10-01", q4=True)  # Q4: its first day
@@ -51,6 +52,7 @@ def signed(store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     cancelled = contract("alice", acme, "90000", "2026-11-18", q4=False)
     ok(cli, "lee", "contract", "cancel", cancelled, "--reason", "customer withdrew")
     contract("alice", acme, "70000", None, q4=False)  # a draft
+    on(monkeypatch, "2026-11-19")
     contract("bob", bobco, "12000", "2026-11-19", q4=True)
     contract("nora", north, "9000", "2026-11-19", q4=True)
     on(monkeypatch, "2026-11-20")
@@ -199,3 +201,30 @@ def test_okr_json_carries_numbers_like_the_report(
                 assert isinstance(row[key], int | Decimal), (key, row)  # a JSON number
         assert shown["key_results"] == in_report["key_results"]
         assert shown["key_results"][0]["current"] == signed["alice"]
+
+
+def test_key_result_numbers_are_read_as_amounts_are(store: Path, cli: Any) -> None:
+    """QA item 9: a target of 0 or -5, full-width digits, 1e400 (a 401-digit integer in the
+    file) and a negative check-in were all accepted. Now a target is more than 0 and every
+    number is read by the amount rules; a refusal names the flag and writes nothing."""
+    okr = ok(cli, "alice", "okr", "add", "--period", "2026-Q4", "--objective", "Grow")
+    ok(cli, "alice", "okr", "kr", "add", okr["id"], "--title", "Pilots", "--target", "10")
+    before = head(store)
+    refusals = [
+        (("kr", "add", okr["id"], "--title", "T", "--target", target), "--target")
+        for target in ("0", "-5", "１０", "1e400", "nan", "")
+    ]
+    refusals += [
+        (("checkin", f"{okr['id']}/kr1", "--value", value), "--value")
+        for value in ("1e400", "-3", "３", "inf", "", "10000000000000")
+    ]
+    for args, flag in refusals:
+        result = cli("--as", "alice", "okr", *args)
+        assert result.code == 1, (args, result.err)
+        assert result.err.startswith(f"error: {flag}") and "internal" not in result.err, args
+        assert head(store) == before and not git(store, "status", "--porcelain")
+    ok(cli, "alice", "okr", "checkin", f"{okr['id']}/kr1", "--value", "4.50")
+    ok(cli, "alice", "okr", "kr", "add", okr["id"], "--title", "Sign", "--target", "2,000,000")
+    shown = ok(cli, "alice", "okr", "show", okr["id"])["key_results"]
+    assert [(r["target"], r["current"]) for r in shown] == [(10, Decimal("4.5")), (2000000, 0)]
+    assert shown[0]["progress"] == Decimal("0.45")

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from salesctl.model.config import Config
 from salesctl.model.dupkeys import phone_key
 from salesctl.ops.records import parse_assignments
 from salesctl.ops.sales.followups import parse_duration, parse_when
+from salesctl.reports.periods import parse_period
 
 # Text a person or a spreadsheet could produce: digits, separators, signs, letters, CJK,
 # full-width digits, whitespace and control characters.
@@ -110,6 +112,66 @@ def test_a_date_is_a_date_or_a_value_error(text: str) -> None:
 def test_dates_round_trip(day: dt.date) -> None:
     assert values.coerce_date(day.isoformat()) == day
     assert values.coerce_date(f" {day.isoformat()}\t") == day
+
+
+in_range = st.dates(
+    min_value=dt.date(values.FIRST_YEAR, 1, 1), max_value=dt.date(values.LAST_YEAR, 12, 31)
+)
+
+
+@given(st.dates(), in_range)
+def test_a_typed_date_is_in_range_or_out_of_range(day: dt.date, today: dt.date) -> None:
+    """Any real date typed on the command line: itself if within FIRST_YEAR..LAST_YEAR,
+    else ``OutOfRange`` (never an overflow later, in a plan or a week's end)."""
+    if values.FIRST_YEAR <= day.year <= values.LAST_YEAR:
+        assert values.coerce_typed_date(day.isoformat(), today) == day
+    else:
+        with pytest.raises(values.OutOfRange):
+            values.coerce_typed_date(day.isoformat(), today)
+
+
+@given(
+    in_range, st.sampled_from("+-"), st.integers(min_value=0, max_value=9999), st.sampled_from("dw")
+)
+def test_a_relative_date_is_in_range_or_out_of_range(
+    today: dt.date, sign: str, count: int, unit: str
+) -> None:
+    try:
+        day = values.coerce_typed_date(f"{sign}{count}{unit}", today)
+    except values.OutOfRange:
+        return
+    assert values.FIRST_YEAR <= day.year <= values.LAST_YEAR
+    assert abs((day - today).days) == count * (7 if unit == "w" else 1)
+
+
+@given(typed | st.dates().map(dt.date.isoformat), in_range)
+def test_an_option_date_is_in_range_or_invalid_naming_the_option(text: str, today: dt.date) -> None:
+    try:
+        day = values.typed_date(text, "--due", today)
+    except Invalid as exc:
+        assert exc.message.startswith("--due ") and exc.hint
+        return
+    assert values.FIRST_YEAR <= day.year <= values.LAST_YEAR
+
+
+periods = st.builds(
+    lambda year, form, n: form.format(year=year, n=n),
+    st.integers(min_value=0, max_value=9999),
+    st.sampled_from(["{year:04d}-W{n:02d}", "{year:04d}-{n:02d}", "{year:04d}-Q{n}"]),
+    st.integers(min_value=0, max_value=60),
+)
+
+
+@given(periods | typed, st.sampled_from([None, "week", "month", "quarter"]))
+def test_a_period_is_in_range_or_invalid_naming_the_option(text: str, kind: str | None) -> None:
+    try:
+        period = parse_period(text, "--week", kind)
+    except Invalid as exc:
+        assert exc.message.startswith("--week ") and exc.hint
+        return
+    assert kind is None or period.kind == kind
+    assert period.start.year >= values.FIRST_YEAR and period.end.year <= values.LAST_YEAR + 1
+    assert parse_period(period.id) == period
 
 
 @given(typed)

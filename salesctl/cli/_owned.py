@@ -69,6 +69,15 @@ TeamOpt = Annotated[str | None, typer.Option(help="A team id.")]
 FirstOwner = Annotated[str | None, typer.Option("--to", help="Owner (default: you).")]
 InPool = Annotated[bool, typer.Option("--pool", help="Put it in the shared pool.")]
 Source = Annotated[str | None, typer.Option(help="Where it came from.")]
+# ... and what ``edit`` takes to give one the company, phone or email of another.
+EditAllowDuplicate = Annotated[
+    bool,
+    typer.Option(
+        "--allow-duplicate",
+        help="Set it although another lead or customer has that company, phone or email "
+        "(leads and directors; needs --reason).",
+    ),
+]
 IdleDays = Annotated[
     int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
 ]
@@ -101,14 +110,24 @@ def history(s: Session, fmt: str | None, noun: Noun, record_id: str) -> None:
     show_history(s, fmt, record_id, (noun.kind,))
 
 
-def edit(out: Write, noun: Noun, record_id: str, sets: list[str] | None) -> None:
+def edit(
+    out: Write,
+    noun: Noun,
+    record_id: str,
+    sets: list[str] | None,
+    allow_duplicate: bool = False,
+    reason: str | None = None,
+) -> None:
     from salesctl.cli._session import edit_in_editor
     from salesctl.model.kinds import KINDS
     from salesctl.ops.records import edit_record
 
     s = out.session
     document = None if sets else edit_in_editor(s.store, record_id, (noun.kind,))
-    edited = out.call(edit_record, KINDS[noun.kind], record_id, sets=sets or (), document=document)
+    edited = out.call(
+        edit_record, KINDS[noun.kind], record_id, sets=sets or (), document=document,
+        allow_duplicate=allow_duplicate, reason=reason,
+    )  # fmt: skip
     out.report(edited, "edited")
 
 

@@ -72,7 +72,7 @@ DuplicateReasonOpt = Annotated[
 
 
 def as_of_day(text: str | None) -> Any:
-    """``--as-of``'s day, or None for today."""
+    """``--as-of``'s day, or None for today (when not given: an empty one is no date)."""
     from salesctl.ops.sales.contract_rules import parse_day
 
-    return parse_day(text, "--as-of") if text else None
+    return parse_day(text, "--as-of") if text is not None else None

@@ -35,20 +35,28 @@ def calendar_export(
     from pathlib import Path
 
     from salesctl.cli._output import info
+    from salesctl.errors import Invalid
     from salesctl.ops.sales.calendar import export_calendar
     from salesctl.ops.sales.followups import parse_date
 
     result = export_calendar(
         s.store, s.actor, member=member,
-        start=parse_date(from_, "--from") if from_ else None,
-        end=parse_date(to, "--to") if to else None,
+        start=parse_date(from_, "--from") if from_ is not None else None,
+        end=parse_date(to, "--to") if to is not None else None,
     )  # fmt: skip
     for skipped in result.skipped:
         info(f"warning: skipped {skipped} (see `salesctl check`)")
+    for skipped in result.unplaceable:
+        info(f"warning: skipped {skipped}")
     if out_file is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(result.data)
         sys.stdout.buffer.flush()
         return
-    Path(out_file).write_bytes(result.data)
+    try:
+        Path(out_file).write_bytes(result.data)
+    except OSError as exc:  # as `toolkit get --out` says it
+        raise Invalid(
+            f"--out {out_file}: {exc.strerror}", "give --out a path you may write"
+        ) from None
     info(f"wrote {result.events} event(s) to {out_file}")

@@ -165,6 +165,7 @@ def hook_pre_receive(
     from pathlib import Path
 
     from salesctl.ops.collab.hooks import parse_updates, pre_receive
+    from salesctl.ops.collab.sync import HOOK_REJECTION  # how sync tells our refusals
 
     verdict = pre_receive(
         Path.cwd(),
@@ -177,7 +178,7 @@ def hook_pre_receive(
             typer.echo(warning, err=True)
     if verdict.accepted:
         return
-    typer.echo(f"salesctl: push rejected for {verdict.pusher or 'an unknown pusher'}:", err=True)
+    typer.echo(f"{HOOK_REJECTION} for {verdict.pusher or 'an unknown pusher'}:", err=True)
     for reason in verdict.reasons:
         typer.echo(f"  {reason}", err=True)
     raise typer.Exit(1)

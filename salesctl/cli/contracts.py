@@ -49,7 +49,7 @@ def contract_add(
     amount: Annotated[str, typer.Option(help="The contract amount, e.g. 120000 or 99.50.")],
     signed: Annotated[
         str | None,
-        typer.Option(help="The signing date (YYYY-MM-DD, today); without it: a draft."),
+        typer.Option(help="The signing date (YYYY-MM-DD, today; not later); without it: a draft."),
     ] = None,
     starts: Annotated[str | None, typer.Option(help="Service start (YYYY-MM-DD).")] = None,
     ends: Annotated[str | None, typer.Option(help="Service end (YYYY-MM-DD).")] = None,
@@ -64,7 +64,8 @@ def contract_add(
     """Add a contract with a customer; signing creates the won-deal checklist.
 
     Without --plan (e.g. --plan 2026-12-01:30000 --plan 2027-01-01:60000) the whole
-    amount is due 30 days after signing; --deal marks that deal won.
+    amount is due 30 days after signing; no instalment falls due before it. --deal marks
+    that deal won (a lost deal is reopened first, with deal move).
 
     Example: salesctl contract add C-7KQ2 --title ERP --amount 90000 --signed 2026-11-20
     """
@@ -80,7 +81,7 @@ def contract_add(
 @command(app, "sign")
 def contract_sign(
     contract_id: ContractArg,
-    date: Annotated[str, typer.Option(help="The signing date (YYYY-MM-DD).")],
+    date: Annotated[str, typer.Option(help="The signing date (YYYY-MM-DD; not later than today).")],
     plan: PlanOpt = None,
     *,
     out: Write,
@@ -100,7 +101,10 @@ def contract_pay(
     contract_id: ContractArg,
     amount: Annotated[str, typer.Option(help="The amount received.")],
     date: Annotated[
-        str | None, typer.Option(help="When it arrived (YYYY-MM-DD; default today).")
+        str | None,
+        typer.Option(
+            help="When it arrived (YYYY-MM-DD or -2d; default today; not before signing)."
+        ),
     ] = None,
     ref: Annotated[str | None, typer.Option(help="The bank reference.")] = None,
     *,
@@ -108,7 +112,7 @@ def contract_pay(
 ) -> None:
     """Record a payment received (finance, or the contract's owner, lead, director).
 
-    Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date 2026-11-02
+    Example: salesctl --as chenjing contract pay K-7KQ2 --amount 30000 --date -2d
     """
     from salesctl.ops.sales.payments import record_payment
 
@@ -122,7 +126,8 @@ def contract_invoice(
     amount: Annotated[str, typer.Option(help="The invoiced amount.")],
     number: Annotated[str, typer.Option(help="The invoice number (unique).")],
     date: Annotated[
-        str | None, typer.Option(help="The invoice date (YYYY-MM-DD; default today).")
+        str | None,
+        typer.Option(help="The invoice date (YYYY-MM-DD; default today; not before signing)."),
     ] = None,
     *,
     out: Write,
@@ -159,7 +164,7 @@ def contract_cancel(
     *,
     out: Write,
 ) -> None:
-    """Cancel a contract that is not closed; it then owes nothing.
+    """Cancel a contract that is not closed: it owes nothing, and its open tasks are marked done.
 
     Example: salesctl --as liuyang contract cancel K-7KQ2 --reason "customer went bankrupt"
     """

@@ -114,7 +114,7 @@ def customer_list(
 
     rows = list_customers(
         s.store, s.actor, owner=owner, team=team, pool=pool, tags=tag or (), source=source,
-        industry=industry, where=parse_assignments(where or ()),
+        industry=industry, where=parse_assignments(where or (), "--where"),
     )  # fmt: skip
     owned.list_(fmt, CUSTOMER, rows)
 
@@ -157,9 +157,16 @@ def customer_tag(
 
 
 @owned.verb(app, CUSTOMER, "edit")
-def customer_edit(customer_id: CustomerId, set_: SetOpt = None, *, out: Write) -> None:
+def customer_edit(
+    customer_id: CustomerId,
+    set_: SetOpt = None,
+    allow_duplicate: owned.EditAllowDuplicate = False,
+    reason: DuplicateReasonOpt = None,
+    *,
+    out: Write,
+) -> None:
     """Example: salesctl customer edit C-7KQ2 --set industry=logistics --set custom.size=large"""
-    owned.edit(out, CUSTOMER, customer_id, set_)
+    owned.edit(out, CUSTOMER, customer_id, set_, allow_duplicate, reason)
 
 
 @owned.verb(app, CUSTOMER, "assign")

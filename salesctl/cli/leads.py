@@ -100,7 +100,7 @@ def lead_list(
 
     rows = list_leads(
         s.store, s.actor, owner=owner, team=team, pool=pool, stage=stage, source=source,
-        tags=tag or (), where=parse_assignments(where or ()),
+        tags=tag or (), where=parse_assignments(where or (), "--where"),
     )  # fmt: skip
     owned.list_(fmt, LEAD, rows)
 
@@ -116,7 +116,12 @@ def lead_show(lead_id: LeadId, fmt: FormatOpt = None, *, s: Session) -> None:
 
 @command(app, "import")
 def lead_import(
-    file: Annotated[str, typer.Argument(help="A CSV (UTF-8, Excel's quoting) or JSON file.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV (UTF-8, Excel's quoting; comma, tab or semicolon separated) or JSON file."
+        ),
+    ],
     map_: Annotated[
         list[str] | None,
         typer.Option("--map", help='"Column=field" (repeatable); field "-" ignores a column.'),
@@ -164,9 +169,16 @@ def lead_import(
 
 
 @owned.verb(app, LEAD, "edit")
-def lead_edit(lead_id: LeadId, set_: SetOpt = None, *, out: Write) -> None:
+def lead_edit(
+    lead_id: LeadId,
+    set_: SetOpt = None,
+    allow_duplicate: owned.EditAllowDuplicate = False,
+    reason: DuplicateReasonOpt = None,
+    *,
+    out: Write,
+) -> None:
     """Example: salesctl lead edit L-7KQ2 --set stage=contacted --set phone=13900000000"""
-    owned.edit(out, LEAD, lead_id, set_)
+    owned.edit(out, LEAD, lead_id, set_, allow_duplicate, reason)
 
 
 @owned.verb(app, LEAD, "assign")

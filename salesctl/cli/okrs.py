@@ -54,7 +54,7 @@ def okr_kr_add(
 ) -> None:
     """Add a key result; with --metric its progress computes itself.
 
-    Example: salesctl okr kr add O-7KQ2 --title "Sign 2M" --target 2e6 --metric contract_amount
+    Example: salesctl okr kr add O-7KQ2 --title "Sign 2M" --target 2000000 --metric contract_amount
     """
     from salesctl.ops.sales.okrs import add_key_result
 

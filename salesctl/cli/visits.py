@@ -105,7 +105,7 @@ def visit_list(
 
     rows = list_visits(
         s.store, s.actor, record_id=record_id, member=member, status=status,
-        start=parse_date(from_, "--from") if from_ else None,
-        end=parse_date(to, "--to") if to else None,
+        start=parse_date(from_, "--from") if from_ is not None else None,
+        end=parse_date(to, "--to") if to is not None else None,
     )  # fmt: skip
     emit(rows, fmt, table_columns(fmt, VISIT_COLUMNS))

@@ -272,19 +272,30 @@ VISIT = Kind(
     ),
     movable=False,
 )
+# The stage entries a move back or a reopening took off a deal's path (``stages``), oldest
+# first, a loss with its reason and competitor: what the deal was on a past day stays known.
+EARLIER_COLUMNS = (
+    F("stage", line, True),
+    F("date", date, True),
+    F("reason", text),
+    F("lost_to", line),
+)
+# A deal's customer, stage and loss have flags and verbs that check them (the customer's
+# owner, a stage dated in ``stages``, a lost deal's reason, known competitors): no ``--set``.
 DEAL = Kind(
     "deal",
     "D",
     (
-        F("customer", line, True),
+        F("customer", line, True, settable=False),
         F("title", line, True),
         F("amount", amount, True),
-        F("stage", line, True),
+        F("stage", line, True, settable=False),
         F("stages", _stage_dates, settable=False),
+        F("earlier_stages", _rows, columns=EARLIER_COLUMNS, settable=False),
         F("close", date),
-        F("competitors", tags),
-        F("lost_to", line),
-        F("reason", text),
+        F("competitors", tags, settable=False),
+        F("lost_to", line, settable=False),
+        F("reason", text, settable=False),
         F("participants", tags),  # colleagues who support the owner (they read the deal)
         F("created", date, True, settable=False),
         F("custom", _mapping),

@@ -14,6 +14,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from salesctl.errors import Invalid
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal(10) ** 13  # beyond any contract; exact even as a JSON float
 MAX_NUMBER_DIGITS = 15  # a custom number field's whole digits: exact as a JSON float
@@ -36,7 +38,15 @@ PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 # Dates typed on the command line may be relative to today, so scripts and docs stay valid:
 # "today", or a signed count of days or weeks ("+7d", "-2w").
 RELATIVE_DATE_RE = re.compile(r"^([+-])([0-9]{1,4})([dw])$")
-DATE_HINT = "use YYYY-MM-DD, today, or days/weeks from today such as +7d or -2w"
+# The years a typed date, week, month or quarter may fall in. Beyond them a date is a typo
+# (0001, 9999), and the arithmetic on it (a plan's instalments, a week's or a visit's end,
+# an all-day event's next day) would leave Python's dates: an internal error, not a refusal.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+DATE_RANGE = f"dates run from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
+DATE_HINT = (
+    f"use YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}, today, "
+    "or days/weeks from today such as +7d or -2w"
+)
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
@@ -176,22 +186,47 @@ def coerce_date(value: Any) -> dt.date:
         raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+class OutOfRange(ValueError):
+    """A real date, week, month or quarter outside ``FIRST_YEAR`` .. ``LAST_YEAR``."""
+
+
+def check_year(year: int, text: str) -> None:
+    """Raise ``OutOfRange`` unless ``year`` (of what was typed as ``text``) is in range."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise OutOfRange(f"{text} is out of range")
+
+
 def coerce_typed_date(text: str, today: dt.date) -> dt.date:
-    """A date typed on the command line: YYYY-MM-DD, ``today``, or ``+7d`` / ``-2w`` from today.
+    """A date typed on the command line: YYYY-MM-DD, ``today``, or ``+7d`` / ``-2w`` from today,
+    within the years ``FIRST_YEAR`` .. ``LAST_YEAR`` (else ``OutOfRange``).
 
     Only for typed options: stored records always hold plain dates (``coerce_date``)."""
     word = text.strip().lower()
     if word == "today":
-        return today
-    match = RELATIVE_DATE_RE.match(word)
-    if match:
+        day, shown = today, word
+    elif match := RELATIVE_DATE_RE.match(word):
         sign, count, unit = match.groups()
         days = int(count) * (7 if unit == "w" else 1)
-        return today + dt.timedelta(days=days if sign == "+" else -days)
+        day = today + dt.timedelta(days=days if sign == "+" else -days)
+        shown = f"{word} ({day})"
+    else:
+        try:
+            day = coerce_date(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date ({DATE_HINT})") from None
+        shown = day.isoformat()
+    check_year(day.year, shown)
+    return day
+
+
+def typed_date(text: str, option: str, today: dt.date) -> dt.date:
+    """A command-line option's date (``coerce_typed_date``), or ``Invalid`` naming the option."""
     try:
-        return coerce_date(text)
+        return coerce_typed_date(text, today)
+    except OutOfRange as exc:
+        raise Invalid(f"{option} {exc}", DATE_RANGE) from None
     except ValueError:
-        raise ValueError(f"{text!r} is not a date ({DATE_HINT})") from None
+        raise Invalid(f"{option} {text!r} is not a date", DATE_HINT) from None
 
 
 def coerce_datetime(value: Any) -> dt.datetime:

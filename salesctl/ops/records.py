@@ -98,6 +98,7 @@ def add_owned_record(
         config.require_member(to, active=True)
     owner = POOL if pool else home_of(config, to or actor.id)
     data = apply_sets(config, kind, {k: v for k, v in data.items() if v not in (None, [])}, sets)
+    refuse_closing_stage(kind, data)
     record_id = new_id(kind.prefix)
     loc = RecordPath(record_file(owner, kind, record_id), kind, record_id, owner)
     data = validate(config, kind, data, new_record(loc))
@@ -117,12 +118,28 @@ def raise_problems(problems: list[Problem]) -> None:
         raise InvalidRecord(problems)
 
 
-def parse_assignments(pairs: Iterable[str]) -> list[tuple[str, str]]:
+def refuse_closing_stage(
+    kind: Kind, data: dict[str, Any], before: Any = None, where: str = ""
+) -> None:
+    """A lead put in a stage by hand (``add``, ``edit``) that only its own verb sets is
+    refused by the rule of ``leads.closing_stage``; a stage it already had (``before``) stays."""
+    if kind.name != "lead" or data.get("stage") == before:
+        return
+    from salesctl.ops.sales.leads import closing_stage
+
+    refused = closing_stage(data.get("stage"), data.get("reason"))
+    if refused is not None:
+        raise Invalid(f"{where}{refused[0]}", refused[1])
+
+
+def parse_assignments(pairs: Iterable[str], option: str = "--set") -> list[tuple[str, str]]:
+    """``FIELD=VALUE`` pairs of ``--set`` (or ``--where``: ``option``) as (field, value)."""
+    example = "stage=contacted" if option == "--set" else "source=expo"
     result = []
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise Invalid(f"--set {pair!r} is not FIELD=VALUE", "e.g. --set stage=contacted")
+            raise Invalid(f"{option} {pair!r} is not FIELD=VALUE", f"e.g. {option} {example}")
         result.append((name.strip(), value))
     return result
 
@@ -390,12 +407,19 @@ def edit_record(
     *,
     sets: Iterable[str] = (),
     document: dict[str, Any] | None = None,
+    allow_duplicate: bool = False,
+    reason: str | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Change a record's fields by ``--set`` pairs or by a whole edited YAML ``document``;
-    a new ``stage`` is dated in ``stages``. No change, no commit."""
+    a new ``stage`` is dated in ``stages``. No change, no commit. A lead or customer that
+    takes another one's company, phone or email is refused as ``add`` refuses it (unless
+    ``allow_duplicate`` with a ``reason``: ``ops/sales/dupguard.py``)."""
+    from salesctl.ops.sales.dupguard import override, refuse_duplicate_edit
+
     config = store.config
     action = f"{kind.name}.edit"
+    allowed = override(store, actor, kind.name, allow_duplicate, reason)
     with store.transaction(actor, action, opts) as tx:
         record = load_for_write(store, text, (kind.name,))
         scopes.check_write(config, actor, action, record.owner, record=record.id)
@@ -403,11 +427,16 @@ def edit_record(
             data = dict(document)
         else:
             data = apply_sets(config, kind, record.data, sets)
+        refuse_closing_stage(kind, data, record.data.get("stage"), f"{record.id}: ")
         if "stages" in kind.by_name and data.get("stage") != record.data.get("stage"):
             data["stages"] = dict(record.data.get("stages") or {})
             if data.get("stage"):
                 enter_stage(data, str(data["stage"]))
-        edited = write_edit(tx, action, record, validate(config, kind, data, record.path))
+        data = validate(config, kind, data, record.path)
+        checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
+        if checked is not data:
+            data = validate(config, kind, checked, record.path)
+        edited = write_edit(tx, action, record, data)
     return tx.result(edited)
 
 

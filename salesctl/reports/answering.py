@@ -100,9 +100,11 @@ def answer_sheet(store: Store, actor: Member, ask: AnswerAsk) -> AnswerSheet:
             f"{actor.id} may not answer in {member.id}'s report: answers are a member's own",
             f"ask {member.id} to run `salesctl report answer`",
         )
-    period = parse_period(ask.week) if ask.week else period_containing("week", clock.today())
-    if period.kind != "week":
-        raise Invalid(f"{period.id} is a {period.kind}, not a week", "e.g. --week 2026-W49")
+    period = (
+        parse_period(ask.week, "--week", "week")
+        if ask.week is not None
+        else period_containing("week", clock.today())
+    )
     path = member_report_path(member, period)
     scopes.check_write(config, actor, "report.commit", path_owner, record=path)
     report, questions, answers = _current(store, member, period, path)

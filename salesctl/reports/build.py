@@ -87,14 +87,9 @@ class ReportAsk:
             config, viewer, member=self.member, team=self.team, all_=self.all_
         )
         kind = self.period_kind
-        period = (
-            parse_period(self.period_id) if self.period_id else last_complete(kind, clock.today())
-        )
-        if period.kind != kind:
-            raise Invalid(
-                f"{period.id} is a {period.kind}, not a {kind}", "e.g. 2026-W47 or 2026-11"
-            )
-        return subject, period
+        if self.period_id is None:
+            return subject, last_complete(kind, clock.today())
+        return subject, parse_period(self.period_id, f"--{kind}", kind)
 
 
 def build_report(store: Store, viewer: Member, ask: ReportAsk) -> dict[str, Any]:

@@ -7,7 +7,8 @@ a metric always agree:
 - ``followups``: follow-ups the member authored, dated in the period
 - ``visits``: visits the member made (status done), dated in the period
 - ``leads_converted``: leads whose ``stages.converted`` date is in the period, by owner
-- ``deals_won`` / ``deals_lost``: deals that entered the won / lost stage in the period
+- ``deals_won`` / ``deals_lost``: deals that entered the won / lost stage in the period (one
+  reopened since as well: a past period's figure does not change)
 - ``contracts_signed`` / ``contract_amount``: contracts signed in the period (not drafts or
   cancelled ones) and the sum of their amounts
 - ``payments_received``: payments dated in the period on the member's contracts
@@ -175,10 +176,11 @@ class Facts:
                 "deals_won": ("deal", self.won),
                 "deals_lost": ("deal", self.lost),
             }[name]
-            # records now in the stage that entered it in the period (index_schema.STAGE_ROWS)
+            # records that entered the stage in the period and are in it now, or were until
+            # a reopening (``current`` NULL: index_schema.STAGE_ROWS), each once
             sql = (
-                "SELECT owner, count(*) FROM stage_entries WHERE kind = ? "
-                f"AND stage = ? AND current AND day {date_in} GROUP BY owner"
+                "SELECT owner, count(DISTINCT id) FROM stage_entries WHERE kind = ? "
+                f"AND stage = ? AND current IS NOT 0 AND day {date_in} GROUP BY owner"
             )
             return {name: self._counts(sql, (kind, stage, *span), kind)}
         if name in ("contracts_signed", "contract_amount"):
@@ -337,11 +339,10 @@ class Facts:
 
     def closed_deals(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
         """(id, owner, title, amount, stage, day, reason, lost_to, customer) of ``owners``'
-        deals that were won or lost in the period."""
+        deals that were won or lost in the period (a reopened one as it was then)."""
         return self._decided_deals(
-            f"id, owner, json_extract(data, '$.title'), {AMOUNT}, "
-            f"json_extract(data, '$.stage'), {STAGE_DAY}, json_extract(data, '$.reason'), "
-            "json_extract(data, '$.lost_to'), json_extract(data, '$.customer')",
+            f"id, owner, json_extract(data, '$.title'), {AMOUNT}, stage, day, reason, "
+            "lost_to, json_extract(data, '$.customer')",
             period,
             owners,
         )
@@ -349,23 +350,35 @@ class Facts:
     def competitors_met(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
         """(competitors JSON, stage, lost_to) of ``owners``' deals won or lost in the period."""
         return self._decided_deals(
-            "json_extract(data, '$.competitors'), json_extract(data, '$.stage'), "
-            "json_extract(data, '$.lost_to')",
-            period,
-            owners,
+            "json_extract(data, '$.competitors'), stage, lost_to", period, owners
         )
 
     def _decided_deals(
         self, columns: str, period: Period, owners: Collection[str]
     ) -> list[tuple[Any, ...]]:
+        """``columns`` of (id, owner, data, stage, day, reason, lost_to) of each deal won or
+        lost in the period: those won or lost now, and (their ``earlier_stages``, which the
+        side table of stage entries holds with ``current`` NULL) those reopened since."""
         member_in, values = in_list("+owner", owners)  # ``+``: by the stage lookup
-        sql = (
-            f"SELECT {columns} FROM valid_records "
-            "WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
-            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in} ORDER BY id"
+        now = (
+            f"SELECT id, owner, data, json_extract(data, '$.stage') AS stage, {STAGE_DAY} AS day, "
+            "json_extract(data, '$.reason') AS reason, json_extract(data, '$.lost_to') AS lost_to "
+            "FROM valid_records WHERE kind = 'deal' AND json_extract(data, '$.stage') IN (?, ?) "
+            f"AND {STAGE_DAY} BETWEEN ? AND ? AND {member_in}"
         )
+        # the entry itself: its ``seq`` is its place from the end of the list (-1: the last)
+        entry = "json_extract(r.data, '$.earlier_stages[#' || s.seq || '].{}')"
+        then = (
+            "SELECT r.id, r.owner, r.data, s.stage, s.day, "
+            f"{entry.format('reason')}, {entry.format('lost_to')} "
+            "FROM stage_entries AS s JOIN valid_records AS r ON r.path = s.path "
+            "WHERE s.kind = 'deal' AND s.stage IN (?, ?) AND s.day BETWEEN ? AND ? "
+            f"AND s.current IS NULL AND {member_in.replace('+owner', 's.owner')}"
+        )
+        sql = f"SELECT {columns} FROM ({now} UNION ALL {then}) ORDER BY id, day"
         span = (period.start.isoformat(), period.end.isoformat())
-        return list(self.query(sql, [self.won, self.lost, *span, *values], ["deal"]))
+        args = [self.won, self.lost, *span, *values]
+        return list(self.query(sql, [*args, *args], ["deal"]))
 
     def feedback_counts(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
         """(owner, received, closed) of the feedback of ``owners``' customers in the period."""

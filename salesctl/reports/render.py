@@ -5,7 +5,8 @@ team's own), then among the built-ins shipped with salesctl. They run in Jinja2'
 ``SandboxedEnvironment`` (no ``__class__``/``__subclasses__`` escapes, no file access), with
 autoescaping for HTML and the i18n extension: ``{{ _("Facts") }}`` is the report language's
 word from salesctl's catalogues (``salesctl.i18n``). A template that reaches for something
-unsafe fails with an error naming the template, not a traceback.
+unsafe, or is a symlink, or passes a size limit (``sandbox``: the loader and the limits),
+fails with an error naming the template, not a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salesctl.errors import Invalid
 from salesctl.i18n import N_, SOURCE_LANG, translated_everywhere, translations
+
+if TYPE_CHECKING:
+    from salesctl.reports.sandbox import LimitedSandbox
 
 ANSWER_PLACEHOLDER = N_("_(answer here)_")
 END_OF_QUESTIONS = "<!-- end of questions -->"  # answers stop here; a footer may follow
@@ -41,13 +45,14 @@ def render(
     lang: str = SOURCE_LANG,
 ) -> str:
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from salesctl.reports.sandbox import LimitedSandbox, TemplateLoader
 
     template_name = f"{name}.{fmt}.j2"
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise Invalid(f"template name {name!r} may use letters, digits, - and _ only")
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(store_templates), str(builtin)]),
+    env = LimitedSandbox(
+        loader=TemplateLoader([store_templates, builtin]),
         autoescape=fmt == "html",
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -60,9 +65,19 @@ def render(
     env.filters["percent"] = _percent
     env.filters["answer"] = answer_filter if fmt == "md" else str
     env.filters["quote"] = quote_filter if fmt == "md" else str
+    return _rendered(env, template_name, context, store_templates)
+
+
+def _rendered(
+    env: LimitedSandbox, template_name: str, context: dict[str, Any], store_templates: Path
+) -> str:
+    """The template rendered in ``env``; whatever stops it, an ``Invalid`` naming it."""
+    import jinja2
+
+    from salesctl.reports.sandbox import TemplateLimit, render_limited
+
     try:
-        template = env.get_template(template_name)
-        return template.render(**context)
+        return render_limited(env.get_template(template_name), context)
     except jinja2.TemplateNotFound:
         raise Invalid(
             f"no template {template_name} in {store_templates} or the built-ins",
@@ -78,6 +93,21 @@ def render(
     except jinja2.UndefinedError as exc:
         raise Invalid(
             f"template {template_name}: {exc.message}", "check the variable names"
+        ) from None
+    except TemplateLimit as exc:
+        raise Invalid(f"template {template_name}: {exc.message}", exc.hint) from None
+    except RecursionError:
+        raise Invalid(
+            f"template {template_name}: templates nest too deeply",
+            "a template may not include, import or extend itself, nor a macro call itself "
+            "without end",
+        ) from None
+    except ArithmeticError as exc:  # 1 / 0, a float or Decimal out of range
+        what = "a number out of range" if isinstance(exc, OverflowError) else str(exc)
+        raise Invalid(f"template {template_name}: {what}", "fix the arithmetic") from None
+    except MemoryError:
+        raise Invalid(
+            f"template {template_name}: ran out of memory", "make fewer or smaller values"
         ) from None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid
+from salesctl.model import values
 from salesctl.model.config import Member
 from salesctl.model.values import to_json
 from salesctl.ops.records import RecordList
@@ -52,16 +53,14 @@ GROUP_SQL = {
 def date_range(
     *, start: str | None, end: str | None, period: str | None
 ) -> tuple[dt.date, dt.date]:
-    if period:
-        if start or end:
+    if period is not None:
+        if start is not None or end is not None:
             raise Invalid("--period excludes --from/--to", "choose one")
         p = parse_period(period)
         return p.start, p.end
-    try:
-        first = dt.date.fromisoformat(start) if start else dt.date(1970, 1, 1)
-        last = dt.date.fromisoformat(end) if end else clock.today()
-    except ValueError as exc:
-        raise Invalid(f"bad date: {exc}", "use YYYY-MM-DD") from None
+    today = clock.today()
+    first = values.typed_date(start, "--from", today) if start is not None else dt.date(1970, 1, 1)
+    last = values.typed_date(end, "--to", today) if end is not None else today
     if first > last:
         raise Invalid(f"--from {first} is after --to {last}")
     return first, last

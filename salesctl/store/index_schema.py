@@ -16,7 +16,7 @@ import sqlite3
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
-INDEX_VERSION = "14"
+INDEX_VERSION = "15"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -94,10 +94,11 @@ END;
 # means parsing every row in range. So the values the figures group by live in side tables
 # of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
 # author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
-# the file's order; ``current``: the record is in that stage now), and each deal's stage and
-# amount (``deal_figures``). Each is defined once as
-# a SELECT over a table of records, so the committed view (index_committed.py) derives the
-# same rows from HEAD's blobs.
+# the file's order; ``current``: the record is in that stage now; and before those, with
+# ``current`` NULL and a negative ``seq``, each of a deal's ``earlier_stages``, which a move
+# back or a reopening took off its path), and each deal's stage and amount (``deal_figures``).
+# Each is defined once as a SELECT over a table of records, so the committed view
+# (index_committed.py) derives the same rows from HEAD's blobs.
 ACTIVITY_ROWS = (
     "SELECT r.path, r.kind, json_extract(r.data, '$.author'), "
     "substr(json_extract(r.data, '$.at'), 1, 10), json_extract(r.data, '$.status') "
@@ -126,6 +127,12 @@ STAGE_ROWS = (
     "SELECT r.path, r.kind, r.id, r.owner, s.id, s.key, s.value, "
     "s.key = json_extract(r.data, '$.stage') "
     "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
+    "AND r.problems IS NULL AND r.data IS NOT NULL "
+    # a deal's earlier entries (``earlier_stages``): before its path's, ``current`` NULL
+    "UNION ALL SELECT r.path, r.kind, r.id, r.owner, "
+    "e.key - json_array_length(r.data, '$.earlier_stages'), "
+    "json_extract(e.value, '$.stage'), json_extract(e.value, '$.date'), NULL "
+    "FROM {rows} AS r, json_each(r.data, '$.earlier_stages') AS e WHERE r.kind = 'deal' "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 # a valid deal's stage and amount in cents, with the columns the
@@ -195,8 +202,8 @@ CREATE TABLE IF NOT EXISTS payment_figures(path TEXT NOT NULL, parent, day, cent
 FIGURES = f"""{FIGURE_TABLES_SQL}
 INSERT INTO activities {ACTIVITY_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM activities);
-INSERT INTO stage_entries {STAGE_ROWS.format(rows="records")}
-    AND NOT EXISTS (SELECT 1 FROM stage_entries);
+INSERT INTO stage_entries SELECT * FROM ({STAGE_ROWS.format(rows="records")})
+    WHERE NOT EXISTS (SELECT 1 FROM stage_entries);
 INSERT INTO deal_figures {DEAL_ROWS.format(rows="records")}
     AND NOT EXISTS (SELECT 1 FROM deal_figures);
 INSERT INTO instalments SELECT * FROM ({INSTALMENT_ROWS.format(rows="records")})

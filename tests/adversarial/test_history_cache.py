@@ -219,7 +219,8 @@ def test_a_shallow_clone_deepened_later_tells_the_whole_story(
 ) -> None:
     lead = add_lead(cli, "alice")
     for stage in ("contacted", "qualified", "disqualified"):
-        ok(cli("--as", "alice", "lead", "edit", lead, "--set", f"stage={stage}"))
+        reason = ("--set", "reason=no budget") if stage == "disqualified" else ()
+        ok(cli("--as", "alice", "lead", "edit", lead, "--set", f"stage={stage}", *reason))
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "2", f"file://{store}", str(clone))
     where = ("--store", str(clone))

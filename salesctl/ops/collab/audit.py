@@ -14,9 +14,9 @@ the foundation's record checks, reading blobs, never the work tree, so it works 
 repository during a push and on commits CI fetched but did not check out. This module
 holds the entry points, the report and the signature check.
 
-Permissions come from ``salesctl.yaml`` as it was at the base of the range (A, or the old
-tip of a pushed branch), so a push cannot grant its pusher new rights; a config change
-takes effect for checks once it has landed.
+Permissions come from ``salesctl.yaml`` as it was at the base of the range (A; for the
+hook, the default branch's), so a push cannot grant its pusher new rights; a config change
+in the range rules the commits after it once it passed itself.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import Invalid, NotFound, UsageError
 from salesctl.model.config import Config, Member
 from salesctl.model.problems import Problem
 from salesctl.ops.collab.gitread import CONFIG_FILE, CommitInfo, GitReader
 from salesctl.ops.collab.judge import Judge, Violation
+from salesctl.ops.collab.limits import Sizes
 from salesctl.ops.collab.tip_check import validate_tip
 
 
@@ -101,14 +102,21 @@ def audit_range(
 
 
 def range_ends(git: GitReader, rev_range: str) -> tuple[str | None, str]:
-    """The base (whose config rules) and the tip (whose tree is validated) of a range."""
-    if "..." in rev_range:
-        left, right = rev_range.split("...", 1)
-        a, b = git.require_commit(left or "HEAD"), git.require_commit(right or "HEAD")
-        return git.merge_base(a, b), b
-    if ".." in rev_range:
-        left, right = rev_range.split("..", 1)
-        return git.require_commit(left or "HEAD"), git.require_commit(right or "HEAD")
+    """The base (whose config rules) and the tip (whose tree is validated) of a range.
+
+    Both ends must be named: git reads a missing one as HEAD, so ``$BASE..HEAD`` with an
+    unset ``$BASE`` would judge nothing and pass."""
+    for dots in ("...", ".."):
+        if dots in rev_range:
+            left, right = rev_range.split(dots, 1)
+            if not left.strip() or not right.strip():
+                raise UsageError(
+                    f"--range {rev_range!r} needs both ends: A{dots}B",
+                    "name the base and the tip, e.g. origin/main..HEAD; "
+                    "is a CI variable for the base unset?",
+                )
+            a, b = git.require_commit(left), git.require_commit(right)
+            return (git.merge_base(a, b) if dots == "..." else a), b
     if rev_range.startswith("^") or " " in rev_range:
         raise Invalid(f"unsupported range {rev_range!r}", "use A..B, A...B or a single commit")
     return None, git.require_commit(rev_range)
@@ -124,20 +132,16 @@ def audit_commits(
     actor: str | None = None,
     require_signed: bool = False,
     validate: bool = True,
+    rules_at: str | None = None,
 ) -> AuditReport:
-    """Judge ``commits`` (oldest first) with the config of ``base`` (else of ``tip``)."""
+    """Judge ``commits`` (oldest first) with the config of ``rules_at`` (default: ``base``;
+    without either, the tip's). A config change in the range rules the commits after it
+    once it passed itself, so a promotion by someone allowed to make it counts and a
+    self-promotion does not. ``base`` is also where the end state's diff starts."""
     report = AuditReport(label, base, tip, actor, commits=len(commits))
-    config = rules_config(git, base, tip, report)
-    judged: Member | None = None
-    if actor is not None:
-        judged = member_for(config, actor)
-        if judged is None:
-            raise NotFound(
-                f"--actor {actor!r} is neither a member id nor a member's login in "
-                f"{CONFIG_FILE} at {(base or tip)[:10]}",
-                "use a member id, or add login: to the member in salesctl.yaml",
-            )
-    else:
+    config = rules_config(git, rules_at or base, tip, report)
+    judged = _actor_member(config, actor, rules_at or base or tip)
+    if actor is None:
         report.warnings.append(FORGED_AUTHOR_WARNING)
     with _allowed_signers(config) if require_signed else contextlib.nullcontext() as signers:
         infos = git.commits(
@@ -146,50 +150,79 @@ def audit_commits(
             config=[f"gpg.ssh.allowedSignersFile={signers}"] if signers else (),
         )
     judge = Judge(git, config)
+    sizes = Sizes(config)
     for info in infos:
-        author = config.member_by_email(info.author_email)
-        if require_signed:
-            report.violations += signature_violations(info, author)
-        member = judged or author
-        if member is None:
-            report.violations.append(
-                Violation(
-                    info.id,
-                    "",
-                    info.author_email,
-                    f"author {info.author_name} <{info.author_email}> is not a member's email "
-                    f"in {CONFIG_FILE}",
-                )
-            )
-            continue
-        if not member.active:
-            report.violations.append(
-                Violation(info.id, "", member.id, f"{member.id} is inactive and may not write")
-            )
-            continue
-        report.violations += judge.commit(info, member)
+        found = _judge_commit(judge, info, judged, require_signed)
+        report.violations += found
+        sizes.note(info.id, (judged.id if judged else info.author_email), judge.last_changes)
+        if not found and any(c.path == CONFIG_FILE for c in judge.last_changes):
+            adopted = git.config_at(info.id)
+            if adopted is not None and not adopted[1]:
+                judge = Judge(git, adopted[0])
+                judged = _actor_member(adopted[0], actor, info.id, required=False)
+    report.violations += [Violation(*found) for found in sizes.violations(git)]
     if validate:
         report.problems = validate_tip(git, base, tip)
     return report
 
 
+def _actor_member(
+    config: Config, actor: str | None, rev: str, *, required: bool = True
+) -> Member | None:
+    """The member ``--actor`` names in ``config``; an unknown one is an error at the
+    start of the range, and judged as nobody (every commit refused) after a config change."""
+    if actor is None:
+        return None
+    member = member_for(config, actor)
+    if member is None and required:
+        raise NotFound(
+            f"--actor {actor!r} is neither a member id nor a member's login in "
+            f"{CONFIG_FILE} at {rev[:10]}",
+            "use a member id, or add login: to the member in salesctl.yaml",
+        )
+    return member or Member(actor, actor, "", "", active=False)  # removed from the config
+
+
+def _judge_commit(
+    judge: Judge, info: CommitInfo, judged: Member | None, require_signed: bool
+) -> list[Violation]:
+    """One commit's violations, as ``judged`` (None: as its author)."""
+    config = judge.config
+    author = config.member_by_email(info.author_email)
+    found = signature_violations(info, author) if require_signed else []
+    member = judged or author
+    judge.last_changes = []
+    if member is None:
+        message = (
+            f"author {info.author_name} <{info.author_email}> is not a member's email "
+            f"in {CONFIG_FILE}"
+        )
+        return [*found, Violation(info.id, "", info.author_email, message)]
+    if not member.active:
+        return [
+            *found,
+            Violation(info.id, "", member.id, f"{member.id} is inactive and may not write"),
+        ]
+    return found + judge.commit(info, member)
+
+
 def rules_config(git: GitReader, base: str | None, tip: str, report: AuditReport) -> Config:
     """The config that rules the range: the base's, else (a first push) the tip's."""
-    for rev in (base, tip):
-        if rev is None:
-            continue
-        found = git.config_at(rev)
-        if found is None:
-            continue
-        config, problems = found
-        if problems and rev == base:
-            report.warnings.append(
-                f"warning: {CONFIG_FILE} at {rev[:10]} has problems: {problems[0]}"
-            )
-        if rev == tip and base is not None:
-            report.warnings.append(f"warning: {base[:10]} has no {CONFIG_FILE}; using the tip's")
-        return config
-    raise Invalid(f"no {CONFIG_FILE} at {(base or tip)[:10]}", "is this a salesctl store?")
+    if base is not None:
+        found = git.config_at(base)
+        if found is not None:
+            config, problems = found
+            if problems:
+                report.warnings.append(
+                    f"warning: {CONFIG_FILE} at {base[:10]} has problems: {problems[0]}"
+                )
+            return config
+    found = git.config_at(tip)
+    if found is None:
+        raise Invalid(f"no {CONFIG_FILE} at {(base or tip)[:10]}", "is this a salesctl store?")
+    if base is not None:
+        report.warnings.append(f"warning: {base[:10]} has no {CONFIG_FILE}; using the tip's")
+    return found[0]
 
 
 def member_for(config: Config, name: str) -> Member | None:

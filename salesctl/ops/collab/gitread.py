@@ -47,6 +47,16 @@ HEADER_FIELDS = (
 )
 
 
+def refused_mode(mode: str) -> str | None:
+    """Why the store refuses a file of this git mode (a symlink, a submodule), or None:
+    the one rule ``check --range`` judges each commit's changes and ``check`` the committed
+    tree by."""
+    if mode not in (SYMLINK_MODE, GITLINK_MODE):
+        return None
+    what = "a symlink" if mode == SYMLINK_MODE else "a submodule"
+    return f"is {what}; the store refuses symlinks and submodules"
+
+
 @dataclass(frozen=True)
 class FileChange:
     """One path changed between two trees (``git diff-tree --raw --no-renames``)."""

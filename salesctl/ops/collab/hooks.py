@@ -8,9 +8,12 @@ the pusher from the hosting server's environment, judges the pushed commits with
 ``audit.audit_commits`` and rejects the whole push with the reasons.
 
 A push has no work tree. Everything is read from the pushed objects (still in git's
-quarantine while the hook runs). The rules come from ``salesctl.yaml`` at the branch's old
-tip (for a new branch: the default branch's tip), never from the pushed tree, so a pusher
-cannot grant themselves rights in the same push.
+quarantine while the hook runs). What lands on the default branch is judged by the
+default branch's authority (docs/permissions.md, "Which config rules"): every commit of
+``old..new``, however it reached the server, with ``salesctl.yaml`` at the old tip.
+Another branch's new commits are judged with the default branch's config, never the
+branch's own, and only its owner (``<member>/...``), their lead and directors move it
+(``branch_refusal``). So neither a push nor a branch can grant the pusher rights.
 """
 
 from __future__ import annotations
@@ -210,7 +213,9 @@ def pre_receive(
         rules = found[0] if found else None
         for update in updates:
             try:
-                refusal = overtaken(git, update) or ref_refusal(git, update, rules, pusher)
+                refusal = overtaken(git, update) or ref_refusal(
+                    git, update, rules, pusher, default_ref
+                )
                 if refusal:
                     verdict.reasons.append(f"{update.ref}: {refusal}")
                     continue
@@ -253,7 +258,9 @@ def overtaken(git: GitReader, update: RefUpdate) -> str:
     )
 
 
-def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher: str) -> str:
+def ref_refusal(
+    git: GitReader, update: RefUpdate, rules: Config | None, pusher: str, default_ref: str = ""
+) -> str:
     """Why this ref may not be written at all (empty if it may), before any commit is read.
 
     Judging commits is not enough: a ref can point at a blob or a tree, and one under
@@ -268,8 +275,14 @@ def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher:
             "only branches (refs/heads/) and tags (refs/tags/) may be pushed here; "
             "refs/replace/, refs/notes/ and other namespaces are refused"
         )
+    if rules is not None and (member is None or not member.active):
+        return f"{pusher} is not an active member in {CONFIG_FILE} (see docs/collaboration.md)"
     if name.startswith(TAGS) and not may(TAG_ACTION):
         return f"only roles with the {TAG_ACTION} action (directors) may push or delete tags"
+    if name.startswith(BRANCHES) and name != default_ref and rules and member:
+        refusal = branch_refusal(git, update, rules, member)
+        if refusal:
+            return refusal
     if update.deleted:
         return ""
     kind = git.text("cat-file", "-t", update.new, check=False).strip()
@@ -277,6 +290,47 @@ def ref_refusal(git: GitReader, update: RefUpdate, rules: Config | None, pusher:
         what = f"a {kind}" if kind else "an object that is not here"
         return f"points at {what}; a branch or tag must name a commit"
     return ""
+
+
+def branch_refusal(git: GitReader, update: RefUpdate, rules: Config, member: Member) -> str:
+    """Who may move a branch other than the default one (docs/permissions.md, "Branches").
+
+    ``<member>/...`` (a member id or login) is that member's: only they, their team's lead
+    and directors and admins push to it or delete it. Any other branch is shared: every
+    member may create it and add commits; rewriting or deleting it throws away what others
+    pushed there, which only leads, directors and admins may."""
+    name = update.ref[len(BRANCHES) :]
+    owner = member_for(rules, name.split("/", 1)[0]) if "/" in name else None
+    if owner is not None:
+        if _covers(rules, member, owner):
+            return ""
+        return (
+            f"is {owner.id}'s branch: only {owner.id}, their team's lead and directors may "
+            f"push to it or delete it (push yours as {member.id}/...)"
+        )
+    rewrites = update.deleted or (
+        not update.created
+        and not git.succeeds("merge-base", "--is-ancestor", update.old, update.new)
+    )
+    if not rewrites or _covers(rules, member, None):
+        return ""
+    what = "deleting" if update.deleted else "a forced push to"
+    return (
+        f"{what} a shared branch throws away what others pushed to it; only leads and "
+        f"directors may (name your own branches {member.id}/... to rewrite or delete them)"
+    )
+
+
+def _covers(rules: Config, member: Member, owner: Member | None) -> bool:
+    """Is ``member`` the branch's owner, a lead of the owner's team (of any team, for a
+    shared branch), or a director or admin?"""
+    if owner is not None and member.id == owner.id:
+        return True
+    if scopes.action_allowed(rules, member, CONFIG_ACTION):
+        return True
+    if rules.role_of(member).scope != "team":
+        return False
+    return owner is None or (member.team is not None and member.team == owner.team)
 
 
 def _may(rules: Config | None, member: Member | None, action: str) -> bool:
@@ -297,34 +351,46 @@ def _judge_update(
             verdict.reasons.append(f"{update.ref}: deleting the default branch is refused")
         return
     base = None if update.created else update.old
-    rules_from = base or default_tip
-    if (
-        base is not None
-        and update.ref == default_ref
-        and not git.succeeds("merge-base", "--is-ancestor", base, update.new)
-        and not _may_rewrite(git, base, pusher)
-    ):
-        verdict.reasons.append(
-            f"{update.ref}: a forced push rewrites the shared history; only directors "
-            "and admins may (fetch, rebase and push again: `salesctl sync`)"
-        )
-        return
-    # The new commits: those no existing ref has yet (each of those was checked on arrival).
-    out = git.text("rev-list", "--topo-order", "--reverse", update.new, "--not", "--all")
-    commits = out.split()
+    if update.ref == default_ref:
+        if base is not None and not _may_move_default(git, base, update.new, pusher):
+            verdict.reasons.append(
+                f"{update.ref}: a forced push rewrites the shared history; only directors "
+                "and admins may (fetch, rebase and push again: `salesctl sync`)"
+            )
+            return
+        # Everything that lands, however it came to the server: a commit pushed to another
+        # branch earlier was judged there under no authority the default branch granted.
+        commits = _rev_list(git, f"{base}..{update.new}" if base else update.new)
+        rules_at = base
+    else:
+        # Commits new to the server, under the default branch's rules, never the branch's
+        # own (a branch may carry a config nobody reviewed); they are judged again if they
+        # ever land on the default branch.
+        commits = _rev_list(git, update.new, "--not", "--all")
+        rules_at = default_tip or base
     report = audit_commits(
         git,
         commits,
-        base=rules_from,
+        base=base or default_tip,
         tip=update.new,
         label=f"{update.ref} {update.old[:10]}..{update.new[:10]}",
         actor=pusher,
         require_signed=require_signed,
         validate=bool(commits),
+        rules_at=rules_at,
     )
     verdict.reports.append(report)
     verdict.reasons += [f"{update.ref}: {line}" for line in report.lines()]
     verdict.warnings += [w for w in report.warnings if w not in verdict.warnings]
+
+
+def _rev_list(git: GitReader, *revs: str) -> list[str]:
+    return git.text("rev-list", "--topo-order", "--reverse", *revs).split()
+
+
+def _may_move_default(git: GitReader, old: str, new: str, pusher: str) -> bool:
+    """A fast-forward (or a merge) of the default branch, or a rewrite by a director."""
+    return git.succeeds("merge-base", "--is-ancestor", old, new) or _may_rewrite(git, old, pusher)
 
 
 def _may_rewrite(git: GitReader, base: str, pusher: str) -> bool:

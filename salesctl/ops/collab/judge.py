@@ -21,15 +21,14 @@ from salesctl.errors import Forbidden
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import Kind
 from salesctl.ops.collab.gitread import (
-    GITLINK_MODE,
-    SYMLINK_MODE,
     CommitInfo,
     FileChange,
     GitReader,
     load_fields,
+    refused_mode,
 )
+from salesctl.ops.collab.limits import merge_claims, mode_refusal, open_owned
 from salesctl.ops.collab.places import Place, place_of
-from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
 from salesctl.store.layout import Owner, record_dir
 
 CONFIG_ACTION = "config.edit"  # directors ("*") and admins ("config.*") have it
@@ -79,9 +78,17 @@ class Judge:
     def __init__(self, git: GitReader, config: Config) -> None:
         self.git = git
         self.config = config
+        self.last_changes: list[FileChange] = []  # the last commit's own changes
 
     def commit(self, info: CommitInfo, member: Member) -> list[Violation]:
-        return self.changes(info.id, own_changes(self.git, info.id, info.parents), member)
+        changes = own_changes(self.git, info.id, info.parents)
+        self.last_changes = changes
+        found = self.changes(info.id, changes, member)
+        if len(info.parents) > 1:
+            cap = self.config.max_owned_leads
+            for message in merge_claims(self.git, info.id, info.parents, member, cap):
+                found.append(Violation(info.id, "", member.id, message))
+        return found
 
     def changes(self, commit: str, changes: list[FileChange], member: Member) -> list[Violation]:
         found: list[Violation] = []
@@ -93,9 +100,12 @@ class Judge:
 
         groups: dict[str, list[tuple[FileChange, Place]]] = defaultdict(list)
         for change, place in placed:
-            if change.new_mode in (SYMLINK_MODE, GITLINK_MODE):
-                what = "a symlink" if change.new_mode == SYMLINK_MODE else "a submodule"
-                refuse(change.path, f"is {what}; the store refuses symlinks and submodules")
+            executable = mode_refusal(change)
+            if executable:
+                refuse(change.path, executable)
+            refused = refused_mode(change.new_mode)
+            if refused:
+                refuse(change.path, refused)
                 continue
             if place.owner is None:
                 if not scopes.action_allowed(self.config, member, CONFIG_ACTION):
@@ -403,18 +413,7 @@ class Judge:
         self, commit: str, kind: Kind, member: Member, home: Owner, record_id: str
     ) -> str | None:
         """Within ``pool.max_owned_leads`` open records of the kind after the commit?"""
-        base = f"{home.dir}/{kind.plural}"
-        paths = [
-            p
-            for p in self.git.list_paths(commit, [base + "/"])
-            if p.count("/") == base.count("/") + 2 and p.endswith("/" + kind.file_name)
-        ]
-        stages = self.git.files_at(commit, paths)
-        open_count = 0
-        for path, content in stages.items():
-            fields = load_fields(content, path) or {}
-            if fields.get("stage") not in CLOSED_LEAD_STAGES:
-                open_count += 1
+        open_count = open_owned(self.git, commit, kind, home)
         cap = self.config.max_owned_leads
         if open_count > cap:
             return (
@@ -478,7 +477,7 @@ def own_changes(git: GitReader, commit: str, parents: Sequence[str]) -> list[Fil
         mode = next((d[path].new_mode for d in per_parent if path in d), "100644")
         versions = [d[path].old_blob if path in d else result for d in per_parent]
         changed = {v for v in versions if v != base_blobs[path]}
-        if len(changed) <= 1 and mode not in (SYMLINK_MODE, GITLINK_MODE):
+        if len(changed) <= 1 and not refused_mode(mode):
             clean = next(iter(changed)) if changed else base_blobs[path]
             if result == clean:
                 continue  # carried over from a parent: judged in the commit that made it

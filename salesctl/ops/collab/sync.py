@@ -4,12 +4,15 @@ when someone pushed in between, with jittered exponential back-off until a time 
 
 Safety first: it runs under the clone's store lock (no salesctl command commits halfway),
 refuses to start with uncommitted edits to tracked files or a rebase/merge in progress, and
-never loses a local commit: a rebase that stops on a conflict is aborted, which puts HEAD,
-the index and the work tree back exactly as they were (only the remote-tracking branch has
-moved). The layout makes independent work conflict-free, so a conflict means two people
-set the same field of the same record differently; sync names the record, the field and
-both values, and the command that settles it (``--keep remote`` or ``--keep local``, which
-rebase with ``-X ours`` / ``-X theirs``: in a rebase "ours" is the remote side).
+never loses a local commit: a rebase that stops on a conflict sync cannot settle is aborted,
+which puts HEAD, the index and the work tree back exactly as they were (only the
+remote-tracking branch has moved). The layout makes independent work conflict-free, but git
+merges lines: edits of two fields on adjacent lines make one hunk. So where the rebase stops,
+a record file is merged field by field (``sync_settle``, ``record_merge``): a conflict
+means two people set the same field of the same record differently; sync names the record,
+the field and both values, and the command that settles it (``--keep remote`` or ``--keep
+local``, which decide those fields only). A record one side moved takes the other side's
+new children with it (``sync_moves``).
 
 Under contention (many clones syncing after every change) a push loses the compare-and-swap
 whenever another lands between our fetch and our push. Each retry fetches again and rebases
@@ -24,21 +27,27 @@ import random
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from salesctl.errors import Conflict, Forbidden, Invalid
-from salesctl.git import GitError, git_env
+from salesctl.git import GitError
 from salesctl.model.config import Member
-from salesctl.ops.collab.gitread import field_changes, load_fields, show_value
-from salesctl.ops.collab.places import place_of
+from salesctl.ops.collab.record_merge import KEEP_SIDES, FieldConflict, Stuck
+from salesctl.ops.collab.sync_git import Git as _Git
+from salesctl.ops.collab.sync_git import git_message
+from salesctl.ops.collab.sync_moves import carry_children, moved_records
+from salesctl.ops.collab.sync_settle import settle, unmerged
 from salesctl.store.store import Store
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 BACKOFF_FIRST_SECONDS = 0.05  # the least cap of the first pause; it grows 4x a retry ...
 BACKOFF_CAP_SECONDS = 10.0  # ... up to this: 20 busy clones need pauses of seconds
-KEEP_OPTIONS = {"remote": "ours", "local": "theirs"}  # rebase -X: "ours" is the upstream
+# What the remote's output carries when salesctl's own pre-receive hook refused a push
+# (``salesctl hook pre-receive`` prints it); any other refusal is the remote's own.
+HOOK_REJECTION = "salesctl: push rejected"
+__all__ = ["FieldConflict", "Stuck", "SyncResult", "backoff_delay", "sync"]
 
 
 @dataclass
@@ -55,27 +64,16 @@ class SyncResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class FieldConflict:
-    path: str
-    record: str | None
-    field: str
-    remote: Any
-    local: Any
-
-    def __str__(self) -> str:
-        what = f"{self.record} {self.field}" if self.record else f"{self.path} {self.field}"
-        return (
-            f"{what}: remote has {show_value(self.remote)!r}, yours has {show_value(self.local)!r}"
-        )
-
-
 class PushRefused(Forbidden):
     """The remote's pre-receive hook declined the push; ``details`` are its reasons."""
 
     def __init__(self, message: str, hint: str, details: list[str]) -> None:
         super().__init__(message, hint)
         self.details = details
+
+
+class RemoteRefused(Conflict):
+    """The remote declined the push for a reason of its own (not salesctl's hook)."""
 
 
 class SyncTimedOut(Conflict):
@@ -95,36 +93,6 @@ class SyncConflict(Conflict):
         self.details = details
 
 
-@dataclass
-class _Git:
-    root: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def call(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = git_env(self.env)
-        return subprocess.run(
-            # fetch and rebase would start housekeeping inside the race window: sync runs
-            # it once, after pushing
-            ["git", "-c", "maintenance.auto=false", "-c", "gc.auto=0", *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-
-    def out(self, *args: str) -> str:
-        proc = self.call(*args)
-        if proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}")
-        return proc.stdout.strip()
-
-    def maybe(self, *args: str) -> str | None:
-        proc = self.call(*args)
-        return proc.stdout.strip() or None if proc.returncode == 0 else None
-
-
 def sync(
     store: Store,
     actor: Member | None,
@@ -134,7 +102,7 @@ def sync(
 ) -> SyncResult:
     """Fetch, rebase local commits onto the remote branch, push; retry a lost race with
     jittered back-off until ``timeout`` seconds have passed."""
-    if keep is not None and keep not in KEEP_OPTIONS:
+    if keep is not None and keep not in KEEP_SIDES:
         raise Invalid(f"--keep {keep!r}", "use --keep remote or --keep local")
     if not timeout >= 0:  # also refuses NaN
         raise Invalid(f"--timeout {timeout}", "give the seconds sync may keep retrying, e.g. 60")
@@ -165,14 +133,14 @@ def sync(
             )
             upstream = git.maybe("rev-parse", "-q", "--verify", f"{tracking}^{{commit}}")
             if fetched.returncode != 0 and upstream is not None:
-                raise GitError(f"git fetch {remote} failed: {_last(fetched.stderr)}")
+                raise GitError(f"git fetch {remote} failed: {git_message(fetched.stderr)}")
             head = git.out("rev-parse", "HEAD")
             if upstream is None:  # an empty remote: everything is ours to push
                 ahead = int(git.out("rev-list", "--count", "HEAD"))
             elif upstream == head:
                 ahead = 0
             else:
-                ahead = _integrate(git, head, upstream, keep, result)
+                ahead = _integrate(git, store, head, upstream, keep, result)
             if ahead == 0:
                 break
             pushed = git.call(
@@ -278,7 +246,9 @@ def _refuse_busy(git: _Git, store: Store) -> None:
         )
 
 
-def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: SyncResult) -> int:
+def _integrate(
+    git: _Git, store: Store, head: str, upstream: str, keep: str | None, result: SyncResult
+) -> int:
     """Bring the remote's commits in: fast-forward, or rebase ours (only the commits the
     remote lacks) on top of them. Returns how many local commits are left to push."""
     counts = git.out("rev-list", "--left-right", "--count", f"{upstream}...{head}").split()
@@ -289,80 +259,59 @@ def _integrate(git: _Git, head: str, upstream: str, keep: str | None, result: Sy
         return 0
     if theirs == 0:
         return ours  # only we have new commits
-    args = ["rebase", "--quiet", "--rebase-merges", "--empty=keep", "--no-autostash"]
-    if keep:
-        args += ["-X", KEEP_OPTIONS[keep]]
-    rebased = git.call(*args, upstream)
-    if rebased.returncode != 0:
-        conflicts = _conflicts(git)
-        message = _last(rebased.stderr) or _last(rebased.stdout)
+    base = git.out("merge-base", upstream, head)
+    # git's own directory-rename guess is off: sync moves a moved record's children itself
+    # (sync_moves), the same way whichever side moved it
+    rebased = git.call(
+        *("-c", "merge.directoryRenames=false", "rebase", "--quiet", "--rebase-merges"),
+        *("--empty=keep", "--no-autostash", upstream),
+    )
+    while rebased.returncode != 0:
         local = git.maybe("log", "-1", "--format=%h %s", "REBASE_HEAD")
-        git.call("rebase", "--abort")
-        if git.out("rev-parse", "HEAD") != head:  # pragma: no cover - git guarantees it
-            raise Conflict("rebase --abort did not restore HEAD", f"git reset --hard {head}")
-        if not conflicts:
-            raise Conflict(
-                f"sync could not rebase your commits: {message}",
-                "nothing was changed; fix what git says and sync again",
-            )
-        details = [str(c) for c in conflicts]
-        if local:
-            details.append(f"your commit: {local}")
-        details.append("nothing was changed: the clone is exactly as it was before sync")
-        records = sorted({c.record or c.path for c in conflicts})
-        raise SyncConflict(
-            f"sync stopped: {', '.join(records)} changed on both sides",
-            "keep the remote's values with `salesctl sync --keep remote`, or yours with "
-            "`salesctl sync --keep local`; then change any field as you like with "
-            "`salesctl lead edit ID --set FIELD=VALUE`",
-            details,
-        )
+        stages = unmerged(git) if local else {}
+        still = settle(git, store, stages, keep) if stages else []
+        if still or not stages:  # a stop that is no conflict, or one sync cannot settle
+            _abort(git, head, rebased, still, local)
+        rebased = git.call("-c", "merge.directoryRenames=false", "rebase", "--continue")
+    carry_children(git, upstream, moved_records(git, base, upstream, head))
     result.rebased = ours  # the same commits again on a retry, not more of them
     # rebase drops a commit whose change the remote already has; count what is left
     return int(git.out("rev-list", "--count", f"{upstream}..HEAD"))
 
 
-def _conflicts(git: _Git) -> list[FieldConflict]:
-    """The fields set differently on both sides, from the stopped rebase's index stages."""
-    listing = git.call("ls-files", "-u", "-z")
-    stages: dict[str, dict[int, str]] = {}
-    for entry in listing.stdout.split("\0"):
-        if not entry:
-            continue
-        info, _, path = entry.partition("\t")
-        _mode, blob, stage = info.split()
-        stages.setdefault(path, {})[int(stage)] = blob
-    found: list[FieldConflict] = []
-    for path, by_stage in sorted(stages.items()):
-        place = place_of(path)
-        base, remote, local = (_fields(git, by_stage.get(n), path) for n in (1, 2, 3))
-        if remote is None or local is None:
-            side = "yours" if local is None else "the remote's"
-            found.append(
-                FieldConflict(path, place.record, "(file)", "changed", f"deleted in {side}")
-            )
-            continue
-        remote_changes = {f: new for f, _old, new in field_changes(base, remote)}
-        local_changes = {f: new for f, _old, new in field_changes(base, local)}
-        for name, value in local_changes.items():
-            if name in remote_changes and remote_changes[name] != value:
-                found.append(FieldConflict(path, place.record, name, remote_changes[name], value))
-        if not any(c.path == path for c in found):
-            found.append(FieldConflict(path, place.record, "(lines)", "edited", "edited"))
-    return found
-
-
-def _fields(git: _Git, blob: str | None, path: str) -> dict[str, Any] | None:
-    if blob is None:
-        return None
-    proc = subprocess.run(
-        ["git", "cat-file", "blob", blob],
-        cwd=git.root,
-        capture_output=True,
-        check=False,
-        env=git_env(),
+def _abort(
+    git: _Git,
+    head: str,
+    rebased: subprocess.CompletedProcess[str],
+    still: list[FieldConflict | Stuck],
+    local: str | None,
+) -> None:
+    """Abort the stopped rebase (the clone as it was) and say why it stopped."""
+    message = git_message(rebased.stderr) or git_message(rebased.stdout)
+    git.call("rebase", "--abort")
+    if git.out("rev-parse", "HEAD") != head:  # pragma: no cover - git guarantees it
+        raise Conflict("rebase --abort did not restore HEAD", f"git reset --hard {head}")
+    if not still:
+        raise Conflict(
+            f"sync could not rebase your commits: {message}",
+            "nothing was changed; fix what git says and sync again",
+        )
+    details = [str(c) for c in still]
+    if local:
+        details.append(f"your commit: {local}")
+    details.append("nothing was changed: the clone is exactly as it was before sync")
+    records = sorted({c.where for c in still})
+    keepable = all(isinstance(c, FieldConflict) or c.keepable for c in still)
+    raise SyncConflict(
+        f"sync stopped: {', '.join(records)} changed on both sides",
+        "keep the remote's values with `salesctl sync --keep remote`, or yours with "
+        "`salesctl sync --keep local` (for what is listed only); then change any field as "
+        "you like with `salesctl lead edit ID --set FIELD=VALUE`"
+        if keepable
+        else "sync cannot settle this: rebase by hand (`git rebase @{upstream}`, fix the "
+        "files, `git rebase --continue`), then sync again",
+        details,
     )
-    return load_fields(proc.stdout, path) or {}
 
 
 def _is_race(pushed: subprocess.CompletedProcess[str]) -> bool:
@@ -374,20 +323,25 @@ def _is_race(pushed: subprocess.CompletedProcess[str]) -> bool:
 
 
 def _push_error(pushed: subprocess.CompletedProcess[str], remote: str) -> Exception:
+    said = pushed.stdout + pushed.stderr
     remote_lines = [
         line.removeprefix("remote:").strip()
         for line in pushed.stderr.splitlines()
         if line.startswith("remote:") and line.removeprefix("remote:").strip()
     ]
-    if "pre-receive hook declined" in pushed.stdout + pushed.stderr:
+    if any(line.startswith(HOOK_REJECTION) for line in remote_lines):
         return PushRefused(
             f"{remote} refused the push: its salesctl hook found changes outside your scope",
             "undo those commits (`git revert`, or `git reset` them away), then sync again",
             remote_lines,
         )
-    return GitError(f"git push to {remote} failed: {_last(pushed.stderr) or _last(pushed.stdout)}")
-
-
-def _last(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    if remote_lines or "[remote rejected]" in said:
+        reason = " ".join(remote_lines) or git_message(pushed.stderr)
+        return RemoteRefused(
+            f"{remote} refused the push: {reason}",
+            "nothing was pushed and your commits are safe in this clone; sync again once "
+            "the remote accepts pushes (ask whoever runs it)",
+        )
+    return GitError(
+        f"git push to {remote} failed: {git_message(pushed.stderr) or git_message(pushed.stdout)}"
+    )

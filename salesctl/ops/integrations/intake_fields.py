@@ -66,6 +66,13 @@ def _texts(
         yield name, str(value)
 
 
+def _closing_stage(stage: str | None) -> tuple[str, str] | None:
+    """A stage the lead's own verb sets (``leads.closing_stage``): a web form gives no reason."""
+    from salesctl.ops.sales.leads import closing_stage
+
+    return closing_stage(stage)
+
+
 def parse_lead(config: Config, body: Any) -> LeadInput:
     """A webhook lead checked field by field; ``FieldErrors`` lists every problem."""
     if not isinstance(body, dict):
@@ -92,6 +99,8 @@ def parse_lead(config: Config, body: Any) -> LeadInput:
     stage = lead.text.get("stage")
     if stage is not None and stage not in config.lead_stages:
         errors["stage"] = f"{stage!r} is not a lead stage ({', '.join(config.lead_stages)})"
+    elif (refused := _closing_stage(stage)) is not None:
+        errors["stage"] = f"{refused[0]} ({refused[1]})"
     tags = body.get("tags")
     if tags is not None:
         if isinstance(tags, str):

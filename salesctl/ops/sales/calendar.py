@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesctl import clock
 from salesctl.errors import Invalid
+from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.ops.records import readable
 from salesctl.ops.sales.followups import duration_of, local_time, newest_first, org_zone
@@ -40,6 +42,8 @@ class CalendarExport:
     data: bytes  # the .ics file: UTF-8, CRLF line ends, lines folded at 75 octets
     events: int
     skipped: list[str] = field(default_factory=list)  # broken files left out
+    # "path: why" of records left out because no calendar can hold their date
+    unplaceable: list[str] = field(default_factory=list)
 
 
 def export_calendar(
@@ -68,18 +72,48 @@ def export_calendar(
     cal.add("x-wr-timezone", zone.key)
 
     skipped: list[str] = []
+    unplaceable: list[str] = []
     asked = _Asked(store, viewer, who, start, end)
-    visits = _visits(asked, zone, skipped)
+    visits = _visits(asked, zone, skipped, unplaceable)
     touches = _planned_touches(asked, skipped)
     names = _record_names(store, {v["record"] for v in visits} | {t["record"] for t in touches})
-    events = [_visit_event(icalendar, config, v, names, zone, stamp) for v in visits]
-    events += [_touch_event(icalendar, config, who, t, names, stamp) for t in touches]
+    events = _events(
+        visits, "at", unplaceable, lambda v: _visit_event(icalendar, config, v, names, zone, stamp)
+    )
+    events += _events(
+        touches,
+        "next",
+        unplaceable,
+        lambda t: _touch_event(icalendar, config, who, t, names, stamp),
+    )
     for _key, event in sorted(events, key=lambda pair: pair[0]):
         cal.add_component(event)
     cal.add_missing_timezones()
     # VTIMEZONE first: some apps read a file top to bottom (older icalendar appended it).
     cal.subcomponents.sort(key=lambda c: c.name != "VTIMEZONE")
-    return CalendarExport(cal.to_ical(), len(events), skipped)
+    return CalendarExport(cal.to_ical(), len(events), skipped, unplaceable)
+
+
+def _events(
+    rows: list[dict[str, Any]],
+    date_field: str,
+    unplaceable: list[str],
+    make: Callable[[dict[str, Any]], tuple[tuple[int, str, str], Any]],
+) -> list[tuple[tuple[int, str, str], Any]]:
+    """Each row's event. A row whose date no calendar can hold (an all-day touch on
+    9999-12-31 ends the day after; so may a visit) is left out and named, not the whole
+    export: a record written before typed dates were range-checked, or edited by hand."""
+    events = []
+    for row in rows:
+        try:
+            events.append(make(row))
+        except OverflowError:
+            unplaceable.append(_out_of_reach(row, date_field))
+    return events
+
+
+def _out_of_reach(row: dict[str, Any], date_field: str) -> str:
+    return f"{row['path']}: {date_field} {row[date_field]} is out of range ({values.DATE_RANGE})"
 
 
 # -- what goes in --------------------------------------------------------------------------
@@ -103,7 +137,9 @@ class _Asked:
         return not ((self.start and day < self.start) or (self.end and day > self.end))
 
 
-def _visits(asked: _Asked, zone: ZoneInfo, skipped: list[str]) -> list[dict[str, Any]]:
+def _visits(
+    asked: _Asked, zone: ZoneInfo, skipped: list[str], unplaceable: list[str]
+) -> list[dict[str, Any]]:
     conditions, args = asked.visible()
     result = []
     for path, data, _problems in asked.store.index.query("visit", " AND ".join(conditions), args):
@@ -112,9 +148,14 @@ def _visits(asked: _Asked, zone: ZoneInfo, skipped: list[str]) -> list[dict[str,
             continue
         if asked.who.id not in (data.get("attendees") or []):
             continue
-        if not asked.covers(local_time(data, zone).date()):
+        row = data | {"id": _child_id(path), "path": path}
+        try:
+            day = local_time(data, zone).date()
+        except OverflowError:  # 9999-12-31 23:30 UTC is a day later in Shanghai
+            unplaceable.append(_out_of_reach(row, "at"))
             continue
-        result.append(data | {"id": _child_id(path)})
+        if asked.covers(day):
+            result.append(row)
     return result
 
 
@@ -132,7 +173,7 @@ def _planned_touches(asked: _Asked, skipped: list[str]) -> list[dict[str, Any]]:
                 continue
             if kind == "visit" and data.get("status") != "done":
                 continue
-            touches[data["record"]].append(data | {"id": _child_id(path)})
+            touches[data["record"]].append(data | {"id": _child_id(path), "path": path})
     closed = _closed_leads(asked.store, list(touches))
     result = []
     for record_id, rows in touches.items():
@@ -149,6 +190,7 @@ def _planned_touches(asked: _Asked, skipped: list[str]) -> list[dict[str, Any]]:
                 "next": day,
                 "text": planned.get("text") or "",
                 "followup": planned["id"],
+                "path": planned["path"],
                 "stands": rows[0] is planned and record_id not in closed,
                 "sequence": len(rows) - 1,
             }

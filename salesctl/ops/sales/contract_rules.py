@@ -4,8 +4,10 @@ write a contract, and its payments and invoices as read from their files.
 Money is exact (``Decimal``). The payment plan (``plan``: instalments with ``due`` and
 ``amount``) must sum to the contract's amount. A contract's payments and invoices are
 totalled from its own ``payments/`` and ``invoices/`` files, and once both reach the amount
-they close it. ``contracts`` (the lifecycle), ``payments`` and ``contract_figures`` use
-these; this module imports none of them.
+they close it. Dates follow the signing: a contract is not signed later than today, and
+no instalment falls due, and no payment or invoice is dated, before it (``dating_problems``:
+what ``check`` reports of the second rule, which the writes refuse). ``contracts`` (the
+lifecycle), ``payments`` and ``contract_figures`` use these; this module imports none of them.
 """
 
 from __future__ import annotations
@@ -43,10 +45,7 @@ def parse_amount(text: str, option: str) -> Decimal:
 
 def parse_day(text: str, option: str) -> dt.date:
     """An option's day: a date, or relative to today (``+30d``)."""
-    try:
-        return values.coerce_typed_date(text, clock.today())
-    except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, option, clock.today())
 
 
 def parse_plan(items: Iterable[str]) -> list[dict[str, Any]]:
@@ -74,6 +73,72 @@ def check_plan(plan: Sequence[dict[str, Any]], amount: Decimal) -> None:
             f"not the contract amount {plain(amount)}",
             "make the --plan amounts add up to --amount",
         )
+
+
+# -- dates: the signing first, then the plan and the money --------------------------------
+
+
+def signed_after(signed: dt.date | None, today: dt.date) -> bool:
+    """A signing later than today: a contract is recorded as signed once it has been."""
+    return signed is not None and signed > today
+
+
+def before_signing(day: dt.date | None, signed: dt.date | None) -> bool:
+    """An instalment's due date, a payment's or an invoice's date before the signing."""
+    return day is not None and signed is not None and day < signed
+
+
+def check_signing_day(signed: dt.date, option: str) -> None:
+    """Refuse a typed signing date later than today."""
+    today = clock.today()
+    if signed_after(signed, today):
+        raise Invalid(
+            f"{option} {signed} is later than today ({today})",
+            "give the day it was signed; until then, keep the contract a draft",
+        )
+
+
+def check_plan_dates(
+    plan: Sequence[dict[str, Any]],
+    signed: dt.date | None,
+    option: str,
+    hint: str = "instalments fall due on or after the day the contract is signed",
+) -> None:
+    """Refuse a plan whose first instalment falls due before the signing."""
+    due = min((row["due"] for row in plan), default=None)
+    if before_signing(due, signed):
+        raise Invalid(
+            f"{option}: an instalment is due {due}, before the signing date {signed}", hint
+        )
+
+
+def check_entry_date(day: dt.date, contract: Record, option: str) -> None:
+    """Refuse a payment or an invoice dated before its contract's signing."""
+    signed = contract.data.get("signed")
+    if before_signing(day, signed):
+        raise Invalid(
+            f"{option} {day} is before {contract.id}'s signing date {signed}",
+            "payments and invoices are dated on or after the signing",
+        )
+
+
+def dating_problems(
+    signed: dt.date | None, dues: Iterable[dt.date], entries: Iterable[tuple[str, dt.date]]
+) -> list[tuple[str | None, str, str]]:
+    """What ``check`` reports of a stored contract's dates, by the rules the writes hold:
+    (entry id or None for the contract itself, field, message). A signing later than today
+    is refused when typed but not reported here: a record's validity does not change with
+    the day it is looked at (nor does a payment's ``--date`` in the future)."""
+    problems: list[tuple[str | None, str, str]] = []
+    early = [due for due in dues if before_signing(due, signed)]
+    if early:
+        message = f"an instalment is due {min(early)}, before the signing date {signed}"
+        problems.append((None, "plan", message))
+    for entry_id, day in entries:
+        if before_signing(day, signed):
+            message = f"dated {day}, before its contract's signing date {signed}"
+            problems.append((entry_id, "date", message))
+    return problems
 
 
 # -- reading what a contract holds ------------------------------------------------------------

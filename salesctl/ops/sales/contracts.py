@@ -3,8 +3,9 @@
 A contract lives in its customer owner's directory (``.../contracts/<K-ID>/contract.yaml``).
 Without a payment plan, a signed contract's whole amount is due ``DEFAULT_TERMS_DAYS`` after
 signing. Statuses: ``draft`` -> ``signed`` -> ``active`` -> ``closed`` (fully paid and
-invoiced: ``payments`` closes it), or ``cancelled`` (with a reason). Signing (``add --signed``
-or ``sign``) creates the won-deal checklist and marks a linked deal won, in the same commit.
+invoiced: ``payments`` closes it), or ``cancelled`` (with a reason; its open tasks are marked
+done in the same commit). Signing (``add --signed`` or ``sign``) creates the won-deal
+checklist and marks a linked deal won, in the same commit.
 An edit keeps the plan summing to the amount and the amount at or above what was already
 paid and invoiced. What the contract commands share is in ``contract_rules``.
 """
@@ -32,6 +33,8 @@ from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
     check_plan,
+    check_plan_dates,
+    check_signing_day,
     closed_if_complete,
     customer_name_of,
     money_entries,
@@ -58,13 +61,32 @@ def won_stage(config: Config) -> str:
 
 
 def _linked_deal(store: Store, deal_id: str, customer_id: str) -> Record:
+    """The deal a contract names: the customer's, and not lost (signing marks it won, and
+    turning a loss into a win is a person's decision: reopening the deal)."""
     deal = load_for_write(store, deal_id, ("deal",))
     if deal.data.get("customer") != customer_id:
         raise Invalid(
             f"deal {deal.id} is for customer {deal.data.get('customer')}, not {customer_id}",
             "link a deal of the contract's customer",
         )
+    lost = store.config.lost_stage
+    if lost is not None and deal.data.get("stage") == lost:
+        raise Invalid(
+            f"deal {deal.id} is {lost} ({deal.data.get('reason') or 'no reason given'})",
+            f"if it was won after all, reopen it first: salesctl deal move {deal.id} "
+            f"--stage {_stage_before(store.config, deal.data, lost)}",
+        )
     return deal
+
+
+def _stage_before(config: Config, deal: dict[str, Any], lost: str) -> str:
+    """The open stage a lost deal left for ``lost`` (else the funnel's last open one)."""
+    closing = {lost, config.won_stage}
+    path = [name for name in (deal.get("stages") or {}) if name not in closing]
+    if path:
+        return str(path[-1])
+    open_stages = [s.id for s in config.deal_stages if s.id not in closing]
+    return open_stages[-1] if open_stages else "STAGE"
 
 
 def _sign(
@@ -134,9 +156,12 @@ def add_contract(
         raise Invalid("a contract needs --title", "e.g. --title 'ERP licence 2027'")
     total = parse_amount(amount, "--amount")
     signed_on = parse_day(signed, "--signed") if signed else None
+    if signed_on is not None:
+        check_signing_day(signed_on, "--signed")
     instalments = parse_plan(plan)
     if instalments:
         check_plan(instalments, total)
+        check_plan_dates(instalments, signed_on, "--plan")
     elif signed_on is not None:
         instalments = [{"due": d, "amount": a} for d, a in default_plan(total, signed_on)]
     with store.transaction(actor, "contract.add", opts) as tx:
@@ -186,7 +211,9 @@ def sign_contract(
     """Sign a draft: status signed, the plan (given, kept, or the default), the checklist."""
     config = store.config
     signed_on = parse_day(signed, "--date")
+    check_signing_day(signed_on, "--date")
     instalments = parse_plan(plan)
+    check_plan_dates(instalments, signed_on, "--plan")
     with store.transaction(actor, "contract.sign", opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         scopes.check_contract_write(config, actor, "contract.sign", contract)
@@ -196,7 +223,10 @@ def sign_contract(
         if instalments:
             check_plan(instalments, data["amount"])
             data["plan"] = instalments
-        elif not data.get("plan"):
+        elif data.get("plan"):
+            hint = "the draft's plan; give one due from the signing on: --plan DATE:AMOUNT ..."
+            check_plan_dates(data["plan"], signed_on, "--date", hint)
+        else:
             data["plan"] = [
                 {"due": d, "amount": a} for d, a in default_plan(data["amount"], signed_on)
             ]
@@ -233,7 +263,10 @@ def _status_change(
     change: Any,
     *,
     opts: WriteOpts,
+    close_tasks: bool = False,
 ) -> WriteResult[dict[str, Any]]:
+    """Move the contract's status by ``change`` (its data in, the new data out); with
+    ``close_tasks``, its open tasks are marked done in the same commit."""
     config = store.config
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
@@ -241,10 +274,15 @@ def _status_change(
         scopes.check_contract_write(config, actor, action, contract, [h for h in holders if h])
         data = change(dict(contract.data))
         data = validate(config, CONTRACT, data, contract.path)
+        result = record_json(Record(contract.loc, data))
         if data != contract.data:
             tx.write(contract.loc, data)
             tx.summary = f"{action}: {contract.id} ({data['title']}) now {data['status']}"
-    return tx.result(record_json(Record(contract.loc, data)))
+        if close_tasks:
+            result["closed_tasks"] = closed = tasks.close_open_tasks(store, tx, contract)
+            if closed:
+                tx.summary += f", {len(closed)} open task(s) closed"
+    return tx.result(result)
 
 
 def activate_contract(
@@ -269,7 +307,8 @@ def cancel_contract(
     reason: str,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
-    """Cancel a contract that is not closed; the reason is kept. It then owes nothing."""
+    """Cancel a contract that is not closed; the reason is kept. It then owes nothing, and
+    its open checklist tasks are marked done in the same commit."""
     if not reason or not reason.strip():
         raise Invalid("--reason is required", "say why, e.g. --reason 'customer withdrew'")
 
@@ -278,7 +317,9 @@ def cancel_contract(
             raise Invalid(f"{contract_id} is already {data['status']}")
         return dict(data, status="cancelled", reason=reason.strip(), cancelled=clock.today())
 
-    return _status_change(store, actor, contract_id, "contract.cancel", change, opts=opts)
+    return _status_change(
+        store, actor, contract_id, "contract.cancel", change, opts=opts, close_tasks=True
+    )
 
 
 def edit_contract(
@@ -313,6 +354,7 @@ def edit_contract(
                     "the amount covers what was paid and invoiced",
                 )
         if instalments:
+            check_plan_dates(instalments, data.get("signed"), "--plan")
             data["plan"] = instalments
         elif data.get("plan") and amount != contract.data["amount"]:
             if len(data["plan"]) != 1:

@@ -2,8 +2,10 @@
 
 A deal lives in its customer's owner's directory (``.../deals/<D-ID>/deal.yaml``) and links
 the customer by id. ``stages`` dates every stage entered, so reports count movements from
-the files alone. Amounts are ``Decimal`` and every sum here is exact; the weighted amount of
-a stage is the sum of ``amount * probability / 100`` over its deals.
+the files alone; what a move back or a reopening takes off that path goes to
+``earlier_stages``, so the deal's past never changes. Amounts are ``Decimal`` and every sum
+here is exact; the weighted amount of a stage is the sum of ``amount * probability / 100``
+over its deals.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from salesctl.ops.records import (
     load_for_write,
     new_record,
     owner_filter,
+    parse_assignments,
     record_json,
     validate,
 )
@@ -36,6 +39,7 @@ from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
 from salesctl.reports.facts import Facts
 from salesctl.store.index_committed import committed
+from salesctl.store.layout import parse_path
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
@@ -81,6 +85,7 @@ def add_deal(
             "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
         )
     close_on = _close_date(close) if close else None
+    sets = _settable(sets)
     with store.transaction(actor, "deal.add", opts) as tx:
         customer, loc = new_for_customer(store, actor, customer_id, DEAL)
         today = clock.today()
@@ -103,6 +108,21 @@ def add_deal(
             f"({customer.data.get('name')})"
         )
     return tx.result(record_json(Record(loc, data)))
+
+
+def _settable(sets: Iterable[str]) -> list[str]:
+    """The ``--set`` pairs, refused if one names a field a flag or verb sets with its checks."""
+    pairs = list(sets)
+    for name, _value in parse_assignments(pairs):
+        spec = DEAL.by_name.get(name)
+        if spec is not None and not spec.settable:
+            settable = [f.name for f in DEAL.fields if f.settable and f.name != "custom"]
+            raise Invalid(
+                f"deal field {name!r} cannot be set",
+                f"settable: {', '.join(settable)}, custom.NAME; the customer is the CUSTOMER "
+                "argument, competitors --competitor, the stage --stage (then `deal move`)",
+            )
+    return pairs
 
 
 def move_deal(
@@ -131,11 +151,7 @@ def move_deal(
         before = deal.data.get("stage")
         data = dict(deal.data)
         if stage != before:
-            reopened = before in (lost, config.won_stage)
-            enter_stage(data, stage, leaving=before if reopened else None, order=stage_ids(config))
-            if before == lost:  # reopened: the old loss no longer explains anything
-                data.pop("lost_to", None)
-                data.pop("reason", None)
+            _enter(config, data, stage)
         if reason is not None:
             data["reason"] = reason
         if lost_to is not None:
@@ -164,6 +180,28 @@ def move_deal(
                 f" ({reason})" if reason else ""
             )
     return tx.result(record_json(Record(deal.loc, data)))
+
+
+def _enter(config: Config, data: dict[str, Any], stage: str) -> None:
+    """Move ``data`` to ``stage``, dated in ``stages``. The entries that no longer hold on
+    the path (a move back, a reopening) go to ``earlier_stages``, the loss with its reason
+    and competitor, so what the deal was on a past day never changes."""
+    before, lost = data.get("stage"), lost_stage(config)
+    passed = dict(data.get("stages") or {})
+    reopened = before in (lost, config.won_stage)
+    enter_stage(data, stage, leaving=before if reopened else None, order=stage_ids(config))
+    kept = data["stages"]
+    left = [
+        {"stage": name, "date": day}
+        for name, day in passed.items()
+        if name == stage or name not in kept
+    ]
+    if before == lost:  # reopened: the loss keeps its reason and competitor, not the deal
+        why = {"reason": data.pop("reason", None), "lost_to": data.pop("lost_to", None)}
+        if left and left[-1]["stage"] == lost:
+            left[-1].update(why)
+    if left:
+        data["earlier_stages"] = [*(data.get("earlier_stages") or []), *left]
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +275,8 @@ def losses(
     owner: str | None = None,
     team: str | None = None,
 ) -> dict[str, Any]:
-    """Lost deals (lost within ``start``..``end``, inclusive) by competitor and by reason."""
+    """Lost deals (lost within ``start``..``end``, inclusive) by competitor and by reason;
+    a deal reopened since counts with its loss's reason and competitor, as it did then."""
     config = store.config
     lost = lost_stage(config)
     if lost is None:
@@ -247,16 +286,19 @@ def losses(
         )
     if start and end and start > end:
         raise Invalid(f"--from {start} is after --to {end}")
-    deals = []
-    found = list_records(store, viewer, "deal", OwnedBy(owner, team), [("stage", lost)])
-    for deal in found:
-        day = (deal.get("stages") or {}).get(lost)
-        lost_on = dt.date.fromisoformat(day) if day else None
-        if (start or end) and lost_on is None:
+    deals, skipped = [], []
+    conditions, args, within = owner_filter(store, viewer, OwnedBy(owner, team))
+    conditions.append(f"({LOST_NOW_OR_BEFORE})")
+    args += [lost, lost]
+    found = store.index.query("deal", " AND ".join(conditions), args, within=within)
+    for path, data, problems in found:
+        loc = parse_path(path)
+        if data is None or loc is None:  # a broken file: left out with a warning
+            skipped.append(f"{path}: {problems[0][1] if problems else 'unreadable'}")
             continue
-        if lost_on is not None and ((start and lost_on < start) or (end and lost_on > end)):
-            continue
-        deals.append(deal)
+        loss = _last_loss(data, lost, start, end)
+        if loss is not None:
+            deals.append({"id": loc.id, "amount": data.get("amount"), **loss})
     names = known(store)  # an alias counts as its competitor, once the org keeps records
     for deal in deals:
         lost_to = str(deal.get("lost_to") or "")
@@ -269,8 +311,33 @@ def losses(
         "by_competitor": _group(deals, "lost_to", "competitor"),
         "by_reason": _group(deals, "reason", "reason"),
         "deals": [d["id"] for d in deals],
-        "skipped": list(getattr(found, "skipped", ())),  # broken files left out
+        "skipped": skipped,  # broken files left out
     }
+
+
+# A deal lost now, or lost before a reopening (an entry of its ``earlier_stages``).
+LOST_NOW_OR_BEFORE = (
+    "json_extract(data, '$.stage') = ? OR EXISTS (SELECT 1 FROM "
+    "json_each(data, '$.earlier_stages') WHERE json_extract(value, '$.stage') = ?)"
+)
+
+
+def _last_loss(
+    data: dict[str, Any], lost: str, start: dt.date | None, end: dt.date | None
+) -> dict[str, Any] | None:
+    """The reason and competitor of a deal's last loss within ``start``..``end`` (any loss,
+    if neither is given; one not dated, only then), or None if it lost none there."""
+    losses = [e for e in data.get("earlier_stages") or () if e.get("stage") == lost]
+    if data.get("stage") == lost:
+        losses.append({**data, "date": (data.get("stages") or {}).get(lost)})
+    for loss in reversed(losses):
+        day = dt.date.fromisoformat(loss["date"]) if loss.get("date") else None
+        if (start or end) and day is None:
+            continue
+        if day is not None and ((start and day < start) or (end and day > end)):
+            continue
+        return {"reason": loss.get("reason"), "lost_to": loss.get("lost_to")}
+    return None
 
 
 def _group(deals: list[dict[str, Any]], field: str, label: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from salesctl.errors import Duplicate, Forbidden, Invalid
 from salesctl.model.config import Member
 from salesctl.model.dupkeys import record_keys, what_matched
 from salesctl.store.layout import POOL, Owner
+from salesctl.store.records import Record
 from salesctl.store.store import Store
 
 
@@ -120,7 +121,29 @@ def refuse_duplicate(
     raise duplicate_error(found[0])
 
 
-def duplicate_error(holder: Holder) -> Duplicate:
+def refuse_duplicate_edit(
+    store: Store, record: Record, data: dict[str, Any], *, allowed: str | None
+) -> dict[str, Any]:
+    """``data``, ``record``'s edited fields, checked as a new record's are for the keys the
+    edit adds (a rename to a colleague's customer is the same 撞单 as adding it); keys the
+    record had stay as they were allowed. The lead a customer came from, and a converted
+    lead's customer, share its keys and do not count."""
+    kind = record.kind.name
+    if kind not in ("lead", "customer"):
+        return data
+    region = store.config.region
+    had = set(record_keys(kind, record.data, region))
+    added = [key for key in record_keys(kind, data, region) if key not in had]
+    linked = [record.id, *(record.data.get(k) for k in ("lead", "customer"))]
+    found = holders(store, added, [i for i in linked if isinstance(i, str)])
+    if not found:
+        return data
+    if allowed is not None:
+        return {**data, "duplicate_reason": allowed}
+    raise duplicate_error(found[0], "set it")
+
+
+def duplicate_error(holder: Holder, verb: str = "add it") -> Duplicate:
     what = what_matched(holder.key)
     this = f"for this {what}" if what == "company" else f"with this {what}"
     if holder.owner.is_pool:
@@ -132,7 +155,7 @@ def duplicate_error(holder: Holder) -> Duplicate:
         )
     return Duplicate(
         f"a {holder.kind} {this} already exists: {holder.id} (owner {holder.owner})",
-        "ask them or their lead; a lead or director may add it anyway with "
+        f"ask them or their lead; a lead or director may {verb} anyway with "
         "--allow-duplicate --reason TEXT",
         record_id=holder.id,
         kind=holder.kind,

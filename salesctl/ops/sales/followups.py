@@ -34,6 +34,7 @@ from salesctl.ops.records import (
     require_readable,
     validate,
 )
+from salesctl.ops.sales.leads import closing_stage
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -46,10 +47,6 @@ MAX_NAME_BYTES = 120
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@([A-Za-z][A-Za-z0-9_-]{0,31})")
 DURATION_RE = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in)?)?$")
 DEFAULT_DURATION = dt.timedelta(hours=1)
-CLOSING_LEAD_STAGES = {
-    "converted": "`salesctl lead convert` makes the customer",
-    "disqualified": "`salesctl lead disqualify --reason` records why",
-}
 
 
 # -- values --------------------------------------------------------------------------------
@@ -83,6 +80,10 @@ def parse_when(
             f"{option} {text!r} has no time of day",
             f'give one, e.g. {option} "{text.strip()} 14:00"',
         )
+    try:
+        values.check_year(value.year, text.strip())
+    except values.OutOfRange as exc:
+        raise Invalid(f"{option} {exc}", values.DATE_RANGE) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=org_zone(config))
     return value.replace(microsecond=0)
@@ -93,10 +94,7 @@ def now_in_org(config: Config) -> dt.datetime:
 
 
 def parse_date(text: str, option: str, today: dt.date | None = None) -> dt.date:
-    try:
-        return values.coerce_typed_date(text, today or clock.today())
-    except ValueError:
-        raise Invalid(f"{option} {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, option, today or clock.today())
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -285,8 +283,9 @@ def _change_stage(
             "drop --stage, or move a deal with `salesctl deal move`",
         )
     scopes.check_write(config, actor, "lead.edit", record.owner, record=record.id)
-    if stage in CLOSING_LEAD_STAGES:
-        raise Invalid(f"--stage {stage} is not set by a follow-up", CLOSING_LEAD_STAGES[stage])
+    refused = closing_stage(stage)  # a follow-up gives no reason to disqualify with
+    if refused is not None:
+        raise Invalid(f"--stage {stage} is not set by a follow-up", refused[1])
     if record.data.get("stage") == "converted":
         raise Invalid(f"{record.id} is converted to {record.data.get('customer')}")
     if record.data.get("stage") == stage:

@@ -35,6 +35,7 @@ from salesctl.model.values import printable
 from salesctl.ops.records import enter_stage, input_value
 from salesctl.ops.sales.dupguard import first_holders
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
+from salesctl.ops.sales.leads import closing_stage
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -149,6 +150,9 @@ def build_rows(
         created = data.setdefault("created", today)
         if isinstance(created, dt.date) and created > today:
             row_problems.append(f"row {number}: created: {created} is in the future")
+        refused = closing_stage(data.get("stage"), data.get("reason"))
+        if refused is not None:
+            row_problems.append(f"row {number}: {refused[0]} ({refused[1]})")
         stage = data.get("stage") or config.lead_stages[0]
         data.pop("stage", None)
         enter_stage(data, stage, created if isinstance(created, dt.date) else today)
@@ -277,7 +281,8 @@ def import_leads(
         for done, row in enumerate(new_rows, 1):
             row_id = row.data.pop("_id")
             owner = owners[row.number]
-            scopes.check_write(config, actor, "lead.import", owner, record=row_id)
+            where = f"{printable(path.name)} row {row.number}"  # its new id would tell nothing
+            scopes.check_write(config, actor, "lead.import", owner, record=where)
             # Normalised and checked as the row was built, keyed for the guard: staging it
             # checks only what its file shows (its size, its place), and the index row
             # takes these keys.

@@ -1,6 +1,7 @@
 """Reading a lead import's file and mapping its columns: the first two steps of ``lead import``.
 
-A CSV (UTF-8 with or without BOM, Excel quoting, CRLF) or JSON file becomes its column names
+A CSV (UTF-8 with or without BOM, Excel quoting, CRLF; separated by commas, tabs or semicolons,
+as its header line shows) or JSON file becomes its column names
 and ``(row number, values)`` pairs, with rows of the wrong shape collected as problems rather
 than raised; ``map_columns`` then names the lead field each column fills (``--map`` first,
 then built-in English and Chinese header names) and which columns are ignored. The pipeline
@@ -23,6 +24,7 @@ from salesctl.model.kinds import LEAD
 from salesctl.model.values import not_utf8, printable
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_HEADER_CHARS = 1024 * 1024  # where a header line's separators are counted
 
 # Header names (lower-cased, spaces/underscores collapsed) recognised without --map.
 HEADERS: dict[str, str] = {}
@@ -60,6 +62,7 @@ def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
         raise Invalid(f"cannot read {path}: no such file", "check the path") from None
     if len(raw) > MAX_IMPORT_BYTES:
         raise Invalid(f"{name} is over {MAX_IMPORT_BYTES // 2**20} MB", "split it into parts")
+    refuse_other_formats(name, raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -70,6 +73,26 @@ def read_rows(path: Path) -> tuple[list[str], Rows, list[str]]:
     if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
         return _json_rows(name, text)
     return _csv_rows(name, text)
+
+
+# Files people export instead of CSV, told by their first bytes: the GBK hint of a file
+# that is not UTF-8 would send them the wrong way.
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # .xlsx (zip), .xls
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def refuse_other_formats(name: str, raw: bytes) -> None:
+    """An Excel workbook or UTF-16 text (Excel's "Unicode text") is refused, naming it."""
+    if raw.startswith(WORKBOOK_MAGIC):
+        raise Invalid(
+            f"{name}: an Excel workbook, not a CSV file",
+            "in Excel: File > Save As > 'CSV UTF-8', then import that file",
+        )
+    if raw.startswith(UTF16_BOMS):
+        raise Invalid(
+            f"{name}: UTF-16 text, not UTF-8",
+            "save it as 'CSV UTF-8' in Excel, or convert it: iconv -f UTF-16 -t UTF-8",
+        )
 
 
 def _json_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
@@ -103,8 +126,38 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
+DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def delimiter(name: str, text: str) -> str:
+    """The delimiter of a CSV's header line: whichever of comma, tab and semicolon it holds
+    most often outside quotes (Excel writes semicolons where the decimal mark is a comma,
+    tabs as "Unicode text"); a comma for a single column. A tie is refused: guessing would
+    spread one row's values over the wrong columns."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in text[:MAX_HEADER_CHARS]:
+        if char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "\r\n":
+            break
+        elif char in counts:
+            counts[char] += 1
+    most = max(counts.values())
+    found = [d for d, n in counts.items() if n == most]
+    if most and len(found) > 1:
+        names = " and ".join(DELIMITERS[d] for d in found)
+        raise Invalid(
+            f"{name} row 1: as many {names} separators; cannot tell which divides the columns",
+            "save it again from Excel as 'CSV UTF-8', which separates by commas",
+        )
+    return found[0] if most else ","
+
+
 def _csv_rows(name: str, text: str) -> tuple[list[str], Rows, list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(name, text))
     try:
         header = next(reader)
     except StopIteration:
@@ -143,6 +196,8 @@ def map_columns(
         column, sep, wanted = pair.partition("=")
         if not sep or not column.strip():
             raise Invalid(f"--map {pair!r} is not Column=field", 'e.g. --map "Mobile=phone"')
+        if column.strip() in explicit:
+            raise Invalid(f"--map names column {column.strip()!r} twice", "map each column once")
         explicit[column.strip()] = wanted.strip()
     custom = {f.name for f in config.custom_fields.get("lead", ())}
     allowed = {f.name for f in LEAD.fields if f.settable} | {"created", "owner"}
@@ -179,4 +234,20 @@ def map_columns(
                     f"use one of {', '.join(sorted(allowed))} or custom.NAME",
                 )
         result[column] = target
+    _refuse_shared_fields(result, explicit)
     return result, ignored
+
+
+def _refuse_shared_fields(result: dict[str, str], explicit: dict[str, str]) -> None:
+    """Two columns filling one field would keep one of them without a word: refused where
+    ``--map`` asks for it (built-in names alone, such as Phone and Mobile, fill it in turn)."""
+    columns_of: dict[str, list[str]] = {}
+    for column, target in result.items():
+        columns_of.setdefault(target, []).append(column)
+    for target, columns in columns_of.items():
+        if len(columns) > 1 and any(column in explicit for column in columns):
+            named = ", ".join(columns[:-1]) + f" and {columns[-1]}"
+            raise Invalid(
+                f"--map: columns {named} {'both' if len(columns) == 2 else 'all'} map to {target}",
+                'map each field from one column; "COLUMN=-" ignores a column',
+            )

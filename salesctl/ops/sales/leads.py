@@ -26,6 +26,24 @@ from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
 
+# The lead stages only their own verbs set: ``converted`` comes with the customer that
+# ``lead convert`` makes and links, ``disqualified`` with the reason reports give.
+CLOSING_LEAD_STAGES = {
+    "converted": "`salesctl lead convert` makes the customer",
+    "disqualified": "`salesctl lead disqualify --reason` records why",
+}
+
+
+def closing_stage(stage: object, reason: object = None) -> tuple[str, str] | None:
+    """Why a person may not put a lead in ``stage`` by hand (``lead add``, ``lead edit``, an
+    import row, a follow-up), as (what, hint); None if they may. The one rule: ``converted``
+    only by converting, ``disqualified`` only with a ``reason``."""
+    if stage == "converted":
+        return "stage converted is set by converting the lead", CLOSING_LEAD_STAGES["converted"]
+    if stage == "disqualified" and not str(reason or "").strip():
+        return "stage disqualified needs a reason", CLOSING_LEAD_STAGES["disqualified"]
+    return None
+
 
 def add_lead(
     store: Store,
@@ -46,6 +64,7 @@ def add_lead(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Create one lead owned by ``to`` (default: the actor) or in the pool."""
+    company, name = (value.strip() or None if value else None for value in (company, name))
     if not (company or name):
         raise Invalid(
             "a lead needs --company or --name", "e.g. --company 'Acme Ltd' --name 'Wei Zhang'"

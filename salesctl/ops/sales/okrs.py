@@ -9,11 +9,13 @@ checked in by hand (``okr checkin``). Files live in the owner's directory: a mem
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid, NotFound
 from salesctl.ids import new_id
+from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import OKR
 from salesctl.model.values import to_json
@@ -82,6 +84,17 @@ def _split_kr(text: str) -> tuple[str, str]:
     raise Invalid(f"{text!r} does not name a key result", "write OKR/KR, e.g. O-7KQ2/kr1")
 
 
+def parse_kr_value(text: str, option: str) -> int | Decimal:
+    """A key result's typed target or check-in value, read as amounts are (digits with a
+    point and thousands commas; zero or more, below 10^13, at most two decimal places), so
+    ``１０``, ``1e400`` or ``-3`` never reach the file."""
+    try:
+        number = values.coerce_amount(text)
+    except ValueError as exc:
+        raise Invalid(f"{option}: {exc}", "e.g. 50, 2000000 or 4.5") from None
+    return int(number) if number == number.to_integral_value() else number.normalize()
+
+
 def add_key_result(
     store: Store,
     actor: Member,
@@ -95,12 +108,15 @@ def add_key_result(
     config = store.config
     if metric is not None and metric not in METRICS:
         raise Invalid(f"unknown metric {metric!r}", f"use one of {', '.join(METRICS)}")
+    goal = parse_kr_value(target, "--target")
+    if goal <= 0:  # progress is current / target
+        raise Invalid(f"--target {target} must be more than 0", "the number that makes 100%")
     with store.transaction(actor, "okr.edit", opts) as tx:
         record = load_for_write(store, okr_text, ("okr",))
         scopes.check_write(config, actor, "okr.edit", record.owner, record=record.id)
         rows = list(record.data.get("key_results") or [])
         kr_id = f"kr{max((_kr_number(r['id']) for r in rows), default=0) + 1}"
-        row: dict[str, Any] = {"id": kr_id, "title": title, "target": target}
+        row: dict[str, Any] = {"id": kr_id, "title": title, "target": goal}
         if metric:
             row["metric"] = metric
         data = dict(record.data, key_results=[*rows, row])
@@ -125,6 +141,7 @@ def checkin(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     config = store.config
+    number = parse_kr_value(value, "--value")
     okr_text, kr_id = _split_kr(kr_text)
     with store.transaction(actor, "okr.checkin", opts) as tx:
         record = load_for_write(store, okr_text, ("okr",))
@@ -141,12 +158,12 @@ def checkin(
             )
         today = clock.today()
         earlier = [c for c in row.get("checkins") or [] if not c.startswith(f"{today}=")]
-        row.update(value=value, checked=today, checkins=[*earlier, f"{today}={value}"])
+        row.update(value=number, checked=today, checkins=[*earlier, f"{today}={number}"])
         if note:
             row["note"] = note
         data = validate(config, OKR, dict(record.data, key_results=rows), record.path)
         tx.write(record.loc, data)
-        tx.summary = f"okr.checkin: {record.id}/{kr_id} = {value}"
+        tx.summary = f"okr.checkin: {record.id}/{kr_id} = {number}"
     return tx.result(record_json(Record(record.loc, data)))
 
 
@@ -156,7 +173,7 @@ def list_okrs(store: Store, viewer: Member, *, period: str | None = None) -> lis
 
     config = store.config
     facts = Facts(store.index, config)
-    wanted = parse_period(period) if period else None
+    wanted = parse_period(period) if period is not None else None
     everything = Subject("company", "company", tuple(config.members))
     rows = okr_progress(store, config, facts, everything, wanted)
     visible = []

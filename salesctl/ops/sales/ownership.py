@@ -19,7 +19,7 @@ from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
 from salesctl.ops.records import home_of, load_for_write, record_json, validate
-from salesctl.ops.sales.relationship import move_relationship
+from salesctl.ops.sales.relationship import move_converted_lead, move_relationship
 from salesctl.store.layout import POOL, Owner, RecordPath, record_dir, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -128,7 +128,8 @@ def claim(
     *,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[list[dict[str, Any]]]:
-    """Take records from the pool, up to ``pool.max_owned_leads`` open ones."""
+    """Take records from the pool, up to ``pool.max_owned_leads`` open ones (a customer
+    with the lead it was converted from, which its release brought along)."""
     config = store.config
     target = home_of(config, actor.id)
     moved: list[dict[str, Any]] = []
@@ -154,6 +155,8 @@ def claim(
         for record in records:
             data = dict(record.data, assigned=clock.today())
             moved.append(record_json(_move(tx, config, record, target, data)))
+            if kind == "customer":
+                move_converted_lead(tx, actor, record, target, "lead.claim")
         tx.summary = f"{kind}.claim: {_ids(moved)} by {actor.id}"
     return tx.result(moved)
 
@@ -168,8 +171,9 @@ def release(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[list[dict[str, Any]]]:
     """Return records to the pool, recording when and why. A customer takes only its open
-    deals along: its contracts and won or lost deals stay with the owner (the pool never
-    holds contracts; only ``assign`` and ``member handover`` move a whole relationship)."""
+    deals and the lead it was converted from along: its contracts and won or lost deals stay
+    with the owner (the pool never holds contracts; only ``assign`` and ``member handover``
+    move a whole relationship)."""
     config = store.config
     moved: list[dict[str, Any]] = []
     with store.transaction(actor, f"{kind}.release", opts) as tx:
@@ -181,6 +185,8 @@ def release(
                 config, actor, f"{kind}.release", record.owner, target=POOL, record=record.id
             )
             moved.append(record_json(to_pool(tx, config, record, reason)))
+            if kind == "customer":
+                move_converted_lead(tx, actor, record, POOL, "lead.release")
         tx.summary = f"{kind}.release: {_ids(moved)}" + (f" ({reason})" if reason else "")
     return tx.result(moved)
 

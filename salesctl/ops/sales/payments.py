@@ -24,6 +24,7 @@ from salesctl.ops.records import child_loc, load_for_write, new_record, record_j
 from salesctl.ops.sales import tasks
 from salesctl.ops.sales.contract_rules import (
     amount_total,
+    check_entry_date,
     closed_if_complete,
     customer_name_of,
     money_entries,
@@ -63,6 +64,7 @@ def _money_entry(
         contract = load_for_write(store, contract_id, ("contract",))
         scopes.check_contract_write(config, actor, action, contract)
         status = _running_status(contract)
+        check_entry_date(on, contract, "--date" if date else "today")
         total = contract.data["amount"]
         received = amount_total(money_entries(store, contract, PAYMENT))
         invoiced = amount_total(money_entries(store, contract, INVOICE))

@@ -7,7 +7,8 @@ converted from (whose follow-ups are the relationship's first touch). Each recor
 ``KIND.assign`` would, judged by ``scopes.check_write`` here and by ``check --range``, and
 is named in the commit so ``history`` finds it. Reports credit the owner's directory, so a
 won deal's credit goes with it. A release or claim keeps moving open deals only: the pool
-never holds contracts or another rep's results.
+never holds contracts or another rep's results; the converted lead goes with the customer
+there too (``move_converted_lead``).
 """
 
 from __future__ import annotations
@@ -39,12 +40,22 @@ def move_relationship(tx: Transaction, actor: Member, customer: Record, target: 
             )
             move_record_dir(tx, loc, target)
             moved.append(loc.id)
-    lead = _converted_lead(tx, customer)
-    if lead is not None and lead.owner != target:
-        scopes.check_write(config, actor, "lead.assign", lead.owner, target=target, record=lead.id)
-        move_record_dir(tx, lead.loc, target)
-        moved.append(lead.id)
+    moved += move_converted_lead(tx, actor, customer, target, "lead.assign")
     return moved
+
+
+def move_converted_lead(
+    tx: Transaction, actor: Member, customer: Record, target: Owner, action: str
+) -> list[str]:
+    """Stage the move of the lead ``customer`` was converted from to ``target``, judged as
+    ``action`` (``lead.assign``, ``lead.release``): it goes wherever the customer goes, the
+    pool too. Returns its id, or nothing when there is none to move."""
+    lead = _converted_lead(tx, customer)
+    if lead is None or lead.owner == target:
+        return []
+    scopes.check_write(tx.store.config, actor, action, lead.owner, target=target, record=lead.id)
+    move_record_dir(tx, lead.loc, target)
+    return [lead.id]
 
 
 def _converted_lead(tx: Transaction, customer: Record) -> Record | None:

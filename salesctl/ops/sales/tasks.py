@@ -217,12 +217,23 @@ def contract_tasks(store: Store, contract: Record) -> list[Record]:
 def complete_steps(store: Store, tx: Transaction, contract: Record, done_when: str) -> list[str]:
     """Stage ``done`` for the contract's open tasks completed by ``done_when`` (``paid``:
     the full amount received; ``invoiced``: the full amount invoiced). Returns their ids."""
+    steps = [t for t in contract_tasks(store, contract) if t.data.get("done_when") == done_when]
+    return _mark_done(store, tx, steps)
+
+
+def close_open_tasks(store: Store, tx: Transaction, contract: Record) -> list[str]:
+    """Stage ``done`` for every open task of a contract being cancelled (its checklist and
+    what was added under it): nothing is left to send, collect, activate or invoice, and
+    ``done`` is the task model's closed state. Returns their ids."""
+    return _mark_done(store, tx, contract_tasks(store, contract))
+
+
+def _mark_done(store: Store, tx: Transaction, tasks: Iterable[Record]) -> list[str]:
     done = []
-    for task in contract_tasks(store, contract):
-        if task.data.get("done_when") == done_when and task.data.get("status") != "done":
-            tx.write(
-                task.loc, validate(store.config, TASK, dict(task.data, status="done"), task.path)
-            )
+    for task in tasks:
+        if task.data.get("status") != "done":
+            data = validate(store.config, TASK, dict(task.data, status="done"), task.path)
+            tx.write(task.loc, data)
             done.append(task.id)
     return done
 
@@ -237,10 +248,7 @@ def _active(config: Config, member_id: str) -> Member:
 def _parse_due(text: str | None) -> dt.date | None:
     if text is None or not text.strip():
         return None
-    try:
-        return values.coerce_typed_date(text, clock.today())
-    except ValueError:
-        raise Invalid(f"--due {text!r} is not a date", values.DATE_HINT) from None
+    return values.typed_date(text, "--due", clock.today())
 
 
 def add_task(

@@ -21,7 +21,7 @@ from typing import Any
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.ids import new_id
-from salesctl.model.config import Member
+from salesctl.model.config import Config, Member
 from salesctl.model.kinds import TOOLKIT
 from salesctl.ops.records import new_record, record_json, validate
 from salesctl.ops.sales.followups import safe_file_name
@@ -43,7 +43,12 @@ INIT_HINT = "set up Git LFS for the toolkit: salesctl toolkit init (a director)"
 
 def max_size(store: Store) -> int:
     """The largest file (bytes) the toolkit takes without Git LFS."""
-    section = store.config.extra.get("toolkit") or {}
+    return max_size_in(store.config)
+
+
+def max_size_in(config: Config) -> int:
+    """``max_size`` by a config (the gate judges pushed files with the same limit)."""
+    section = config.extra.get("toolkit") or {}
     limit = section.get("max_size_mb", DEFAULT_MAX_MB) if isinstance(section, dict) else None
     if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
         limit = DEFAULT_MAX_MB  # `check` reports the bad setting
