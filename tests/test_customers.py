@@ -424,3 +424,23 @@ def test_a_converted_customer_shows_the_leads_follow_ups_from_the_first_touch(
     assert cli("--as", "dana", "lead", "assign", lead, "--to", "nora").code == 0
     bobs = cli("--as", "bob", "customer", "show", customer, "-f", "json").json()
     assert [f["text"] for f in bobs["followups"]] == ["kick-off"]  # the lead is north's now
+
+
+def test_a_reclaimed_customer_takes_the_lead_it_was_converted_from(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reclaim returns a customer to the pool as release does: with its converted lead, in
+    the same commit (left behind, the lead stayed with the rep who lost the customer)."""
+    lead = cli("--as", "alice", "lead", "add", "--company", "Idle Lead Co", "-f", "json").json()
+    converted = cli("--as", "alice", "lead", "convert", lead["id"], "-f", "json")
+    assert converted.code == 0, converted.err
+    customer = converted.json()["customer"]["id"]
+    monkeypatch.setenv("SALESCTL_NOW", "2027-01-20T10:00:00+08:00")  # two months idle
+    before = git(store, "rev-parse", "HEAD").strip()
+    res = cli("--as", "dana", "customer", "reclaim", "--idle-days", "30", "-f", "json")
+    assert res.code == 0, res.err
+    assert customer in [item["id"] for item in res.json()["reclaimed"]]
+    assert git(store, "rev-parse", "HEAD~1").strip() == before  # one commit
+    assert (store / "pool" / "customers" / customer).is_dir()
+    assert (store / "pool" / "leads" / lead["id"] / "lead.yaml").is_file()
+    assert not list(store.glob(f"teams/*/alice/leads/{lead['id']}"))

@@ -286,6 +286,8 @@ def reclaim(
                 config, actor, f"{kind}.reclaim", record.owner, target=POOL, record=record.id
             )
             to_pool(tx, config, record, f"no follow-up for {days} days")
+            if kind == "customer":  # as release takes it: the lead goes where its customer goes
+                move_converted_lead(tx, actor, record, POOL, "lead.reclaim")
         tx.summary = f"{kind}.reclaim: {len(idle)} idle for {days}+ days back to the pool"
     return tx.result(idle)
 
