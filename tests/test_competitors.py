@@ -62,6 +62,9 @@ def test_leads_keep_competitors_and_every_member_reads_them(
     before = commits(store)
     assert code(cli, "--as", "alice", "competitor", "add", "--name", "Globex") == 3
     assert code(cli, "--as", "lee", "competitor", "add", "--name", "sfdc") == 1  # an alias
+    for same in ("Ｓａｌｅｓｆｏｒｃｅ", "Sales\u200bforce"):  # full width, a zero-width space
+        assert code(cli, "--as", "lee", "competitor", "add", "--name", same) == 1
+    assert ok(cli, "--as", "alice", "competitor", "show", "ＳＦＤＣ")["id"] == salesforce["id"]
     assert code(cli, "--as", "alice", "competitor", "edit", "SFDC", "--set", "pricing=x") == 3
     assert commits(store) == before
     for member in ("alice", "nora", "fay", "sam", "dana"):

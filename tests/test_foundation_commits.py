@@ -583,3 +583,21 @@ def test_custom_fields_are_validated_and_filterable(
     )
     assert edited.code == 0, edited.err
     assert "region" not in (edited.json().get("custom") or {})
+
+
+def test_a_long_name_is_the_file_s_not_the_commit_subject_s(store: Path, cli: Any) -> None:
+    """A one-line field holds at most 1,000 characters (a 100 KB company name is refused);
+    one that long is kept whole in the record, and the commit's subject line, which every
+    `git log` and forge shows, is cut at 200 characters."""
+    before = snapshot(store)
+    huge = cli("--as", "alice", "lead", "add", "--company", "x" * 100_000)
+    assert huge.code == 1 and "100,000 characters long" in huge.err
+    assert snapshot(store) == before
+    name = "Acme " + "x" * 995
+    made = cli("--as", "alice", "lead", "add", "--company", name, "-f", "json")
+    assert made.code == 0, made.err
+    assert read_yaml(store / made.json()["path"])["company"] == name
+    subject = git(store, "log", "-1", "--format=%s").strip()
+    assert len(subject) == 200 and subject.endswith("…") and subject.startswith("lead.add: ")
+    body = git(store, "log", "-1", "--format=%B")
+    assert f"Salesctl-Record: {made.json()['id']}" in body

@@ -273,3 +273,18 @@ def test_field_value_expressions_split_at_the_first_equals_sign(pairs: list[str]
     for (name, value), pair in zip(parsed, pairs, strict=True):
         assert name and name == name.strip()
         assert pair.partition("=")[2] == value
+
+
+@given(
+    st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=20),
+    st.lists(st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e"])),
+    st.data(),
+)
+def test_invisible_characters_do_not_make_another_company(
+    name: str, invisible: list[str], data: st.DataObject
+) -> None:
+    """A zero-width space or a direction mark anywhere in a name hid a duplicate."""
+    text = list(name)
+    for char in invisible:
+        text.insert(data.draw(st.integers(0, len(text))), char)
+    assert values.normalise_company("".join(text)) == values.normalise_company(name)

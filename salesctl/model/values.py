@@ -47,6 +47,7 @@ DATE_HINT = (
     f"use YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}, today, "
     "or days/weeks from today such as +7d or -2w"
 )
+MAX_LINE = 1000  # characters of a one-line field: a company, a title, a tag
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
@@ -60,6 +61,8 @@ def coerce_line(value: Any) -> str:
     text = coerce_text(value)
     if "\n" in text:
         raise ValueError("expected a single line")
+    if len(text) > MAX_LINE:  # a name, title or tag; longer text goes in a note
+        raise ValueError(f"is {len(text):,} characters long (a line holds at most {MAX_LINE:,})")
     return text
 
 
@@ -310,6 +313,9 @@ def normalise_company(name: str) -> str:
     Ltd." and "ACME LIMITED" are "acme"; 青岛新航纺织有限公司 and 青岛新航纺织股份有限公司 are
     青岛新航纺织)."""
     key = unicodedata.normalize("NFKC", name).casefold()
+    # invisible format characters (zero-width space and joiners, direction marks) dropped:
+    # "Ac\u200bme" must not pass for another company than "Acme"
+    key = "".join(c for c in key if unicodedata.category(c) != "Cf")
     key = re.sub(r"[\s.,()·&'\"/-]+", " ", key).strip()
     key = CJK_SPACE.sub("", key)  # 青岛 新航 is 青岛新航: Chinese names have no spaces
     stripped = True

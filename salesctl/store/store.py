@@ -230,10 +230,16 @@ class Transaction:
         ids = ", ".join(self.records[:5]) + (" ..." if len(self.records) > 5 else "")
         # An encrypted record's names and amounts stay out of the (plain) history.
         summary = (None if self.sealed and ids else self.summary) or f"{self.action}: {ids}"
+        summary = " ".join(summary.split())  # one line, whatever a title or tag held
+        if len(summary) > SUBJECT_MAX:  # a 100 KB title is the file's, not every log line's
+            summary = summary[: SUBJECT_MAX - 1] + "…"
         trailers = [f"Salesctl-Action: {self.action}"]
         trailers += [f"Salesctl-Record: {rid}" for rid in self.records]
         trailers += self.trailers
         return f"{summary}\n\n" + "\n".join(trailers) + "\n"
+
+
+SUBJECT_MAX = 200  # characters of a commit's subject line
 
 
 class Store:

@@ -10,6 +10,7 @@ take only names it knows (given as the record's name), so losses group by compet
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,7 +29,10 @@ RECENT_NOTES = 10
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    """A competitor's name as compared: width (NFKC: Ｓａｌｅｓｆｏｒｃｅ), case and spaces
+    folded, invisible format characters dropped."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
 
 
 def known(store: Store) -> dict[str, str]:
