@@ -354,10 +354,13 @@ def test_bad_visits_are_refused(store: Path, cli: Any, customer: dict[str, Any])
         ("--at", "next week"),
         ("--at", "2026-11-25 14:00", "--duration", "forever"),
         ("--at", "2026-11-25 14:00", "--duration", "25h"),
+        ("--at", "2026-11-25 14:00", "--duration", "1000h"),
         ("--at", "2026-11-25 14:00", "--attendee", "zed"),
     ):
         result = cli("--as", "alice", "visit", "add", customer["id"], *extra)
         assert result.code == 1, (extra, result.err)
+        if "--duration" in extra and extra[-1].endswith("h"):  # well formed, too long
+            assert "out of range" in result.err, result.err
     assert snapshot(store) == before
 
 

@@ -502,6 +502,14 @@ def test_team_lead_reclaims_only_within_the_team(
     assert git(store, "log", "-1", "--format=%an").strip() == "Lee Chen"
 
 
+def test_reclaim_days_are_counted_from_zero_and_one(store: Path, cli) -> None:
+    before = snapshot(store)
+    for args in (("--warn-days", "-1"), ("--idle-days", "0"), ("--idle-days", "-5")):
+        res = cli("--as", "dana", "lead", "reclaim", *args)
+        assert res.code == 2 and "is not in the range" in res.err, (args, res.err)
+    assert snapshot(store) == before
+
+
 def test_rep_may_not_reclaim(store: Path, cli, reclaim_store: dict[str, str]) -> None:
     before = snapshot(store)
     res = cli("--as", "alice", "lead", "reclaim", "--idle-days", "30")

@@ -79,14 +79,16 @@ EditAllowDuplicate = Annotated[
     ),
 ]
 IdleDays = Annotated[
-    int | None, typer.Option(help="Idle this many days (default: pool.reclaim_after_days).")
+    int | None,
+    typer.Option(min=1, help="Idle this many days (default: pool.reclaim_after_days)."),
 ]
 
 
 def warn_days_option(plural: str) -> Any:
     return typer.Option(
+        min=0,
         help=f"Only list, by owner, the {plural} the next reclaim takes and those "
-        "that return within this many days; change nothing."
+        "that return within this many days; change nothing.",
     )
 
 

@@ -45,7 +45,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_NAME_BYTES = 120
 # ``@alice`` but not the ``@acme`` of ``wei@acme.example``.
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@([A-Za-z][A-Za-z0-9_-]{0,31})")
-DURATION_RE = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in)?)?$")
+DURATION_RE = re.compile(r"^(?:(\d{1,6})h)?(?:(\d{1,6})m(?:in)?)?$")  # range: below
 DEFAULT_DURATION = dt.timedelta(hours=1)
 
 
