@@ -214,6 +214,8 @@ def _read_mapping(lines: Lines, i: int, column: int, out: dict[Any, Any]) -> int
                 return i  # the mapping ended: the caller's block goes on
             raise _Other  # deeper than a key: a continuation, or an error
         key, rest = _key_line(body)
+        if key in out:
+            raise _Other  # a key twice: the reference names it
         i += 1
         if rest == "|" or rest == "|-":
             i = _read_literal(lines, i, column, out, key, keep_last=rest == "|")

@@ -116,6 +116,7 @@ def loads(text: str | bytes, *, source: str = "<input>", plain: bool = True) -> 
                 _refuse_explicit_tags(loader, node)
             data = None if node is None else _SLOW if "*" in text else _construct(loader, node, 0)
             if data is _SLOW:
+                _refuse_repeated_keys(node)
                 data = loader.construct_document(node)
         finally:
             loader.dispose()
@@ -139,6 +140,7 @@ def loads(text: str | bytes, *, source: str = "<input>", plain: bool = True) -> 
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 _TYPED = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 )
@@ -164,17 +166,52 @@ def _construct(loader: Any, node: yaml.Node, depth: int) -> Any:
         mapping = {}
         for key_node, value_node in node.value:
             if type(key_node) is not yaml.ScalarNode:
-                return _SLOW  # unhashable, or a merge the loader flattens
+                return _SLOW  # unhashable: the loader says so
             key = _construct(loader, key_node, depth + 1)
             value = _construct(loader, value_node, depth + 1)
             if key is _SLOW or value is _SLOW:
-                return _SLOW
+                return _SLOW  # a merge key, "=": _refuse_repeated_keys, then the loader
+            if key in mapping:
+                raise _repeated(key_node)
             mapping[key] = value
         return mapping
     if kind is yaml.SequenceNode and tag == _SEQ:
         items = [_construct(loader, item, depth + 1) for item in node.value]
         return _SLOW if any(item is _SLOW for item in items) else items
     return _SLOW
+
+
+def _refuse_repeated_keys(root: yaml.Node) -> None:
+    """A mapping that names a key twice (PyYAML keeps the last: a reader of the file may
+    see the first), or merges another in (``<<``: fields the file does not show where they
+    apply) is refused, as malformed. Scalar keys by their text; each node once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.tag == _MERGE:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, "merge keys (<<) are not allowed", key.start_mark
+                        )
+                    if (key.tag, key.value) in keys:
+                        raise _repeated(key)
+                    keys.add((key.tag, key.value))
+                stack.extend((key, value))
+
+
+def _repeated(key: yaml.Node) -> yaml.MarkedYAMLError:
+    return yaml.constructor.ConstructorError(
+        None, None, f"the key {key.value!r} appears twice", key.start_mark
+    )
 
 
 def load_file(path: str, *, source: str | None = None) -> Any:

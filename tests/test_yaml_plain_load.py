@@ -136,7 +136,6 @@ def test_the_sample_stores_files_are_all_read_and_right() -> None:
         ("t: |-\n  one\n    two\nn: 1\n", {"t": "one\n  two", "n": 1}),
         ("t: |\n  one\n", {"t": "one\n"}),
         ("t: long text\n  goes on\n", {"t": "long text goes on"}),
-        ("a: 1\na: 2\n", {"a": 2}),  # the last wins, as in the reference
         ("a: it's C# 1,2 [x]\n", {"a": "it's C# 1,2 [x]"}),
     ],
 )
@@ -266,3 +265,25 @@ def test_hand_edits_the_accelerator_read_otherwise_go_to_the_reference(text: str
     expected = repr(reference(text))
     assert repr(_chain(text, plain=False)) == expected
     assert repr(_chain(text, plain=True)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("company: X\nowner: alice\nowner: bob\n", "the key 'owner' appears twice"),
+        ("a:\n  x: 1\n  x: 2\n", "the key 'x' appears twice"),
+        ("a:\n- k: 1\n  k: 2\n", "the key 'k' appears twice"),
+        ("a: {x: 1, x: 2}\n", "the key 'x' appears twice"),  # flow: the loader's own path
+        ("<<: {stage: won}\ncompany: X\n", "merge keys (<<) are not allowed"),
+    ],
+)
+def test_a_key_twice_or_a_merge_key_is_malformed(text: str, said: str) -> None:
+    """PyYAML keeps the last of two keys (a reader sees the first) and merges ``<<`` in
+    where the file does not show it: every reader refuses both, naming the line."""
+    assert load_plain(text) is None
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.loads(text, source="f.yaml")
+    assert said in str(caught.value) and "f.yaml:" in str(caught.value)
+    assert reference(text) is yamlio.YamlError
+    assert _chain(text, plain=True) is yamlio.YamlError
+    assert yamlio.loads("1: a\n'1': b\n") == {1: "a", "1": "b"}  # another key, by its type
