@@ -150,6 +150,25 @@ def test_an_index_that_cannot_be_rebuilt_says_how_to_fix_it(
     assert len(out.err.strip().splitlines()) == 1 and "internal error" not in out.err
 
 
+def test_damage_found_past_the_index_queries_names_the_fix(
+    store: Path, cli: Any, leads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQL a command runs on the index's connection itself (check's cache, reports) is not
+    asked again: its damage is one error line naming the command that fixes it."""
+    from salesctl.ops.collab import check
+
+    def malformed(*args: Any) -> None:
+        raise sqlite3.OperationalError("Could not decode to UTF-8 column 'path'")
+
+    monkeypatch.setattr(check, "_file_problems", malformed)
+    out = cli("check")
+    assert out.code == 1
+    assert out.err == (
+        "error: the index is damaged: Could not decode to UTF-8 column 'path' "
+        "(run `salesctl index rebuild`)\n"
+    )
+
+
 # -- a rebuild racing other commands ----------------------------------------------------------
 
 
