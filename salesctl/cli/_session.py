@@ -27,12 +27,11 @@ class Session:
 
         on_commit(announce)  # chat notifications follow every change made from the CLI
         store = Store.discover(self.store_path)
-        from salesctl.cli._output import TerminalProgress
+        from salesctl.cli._output import TerminalProgress, info
 
         store.progress = TerminalProgress
+        store.warn = lambda message: info(f"warning: {message}")
         if store.interrupted is not None:
-            from salesctl.cli._output import info
-
             info(f"warning: {store.interrupted}")
         return store
 

@@ -220,12 +220,24 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("SALESCTL_DEBUG"):
             raise
-        sys.stderr.write(
-            f"error: internal error: {type(exc).__name__}: {exc} "
-            "(rerun with SALESCTL_DEBUG=1 and report the traceback)\n"
-        )
+        sys.stderr.write(f"error: {_unexpected(exc)}\n")
         return EXIT_INVALID
     return 0
+
+
+def _unexpected(exc: Exception) -> str:
+    """What an exception no layer expected says: a damaged index found where it is read
+    past the index's own queries (which rebuild it themselves), or an internal error."""
+    import sqlite3
+
+    from salesctl.store import index_repair
+
+    if isinstance(exc, sqlite3.DatabaseError) and index_repair.damaged(exc):
+        return f"the index is damaged: {index_repair.reason(exc)} (run `salesctl index rebuild`)"
+    return (
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(rerun with SALESCTL_DEBUG=1 and report the traceback)"
+    )
 
 
 def _show_trace() -> None:

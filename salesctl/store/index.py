@@ -19,8 +19,9 @@ from typing import Any
 
 from salesctl.model.kinds import KINDS
 from salesctl.scopes import Shares
-from salesctl.store import accelerator
+from salesctl.store import accelerator, index_dupkeys
 from salesctl.store.index_refresh import RefreshingIndex
+from salesctl.store.index_repair import recovering
 from salesctl.store.watch import below
 
 
@@ -29,6 +30,7 @@ class Index(RefreshingIndex):
 
     # -- queries ---------------------------------------------------------------------------
 
+    @recovering
     def paths_for_id_prefix(self, prefix: str, kinds: Iterable[str] = ()) -> list[tuple[str, str]]:
         """(id, path) of records whose id starts with ``prefix``."""
         kinds = list(kinds) or [k.name for k in KINDS.values() if prefix.startswith(k.prefix + "-")]
@@ -47,6 +49,7 @@ class Index(RefreshingIndex):
             args += kinds
         return list(self.db.execute(sql + " ORDER BY id", args))
 
+    @recovering
     def query(
         self,
         kind: str,
@@ -70,6 +73,7 @@ class Index(RefreshingIndex):
             for path, data, probs in rows
         ]
 
+    @recovering
     def children(self, parent_id: str, kind: str) -> list[tuple[str, dict[str, Any] | None]]:
         """(path, fields) of the ``kind`` records in the parent's directory. The directory is
         listed too (one record's worth of files), so a child added by hand shows up even
@@ -88,6 +92,7 @@ class Index(RefreshingIndex):
         )
         return [(p, json.loads(d) if d else None) for p, d in rows]
 
+    @recovering
     def select(
         self,
         kind: str,
@@ -110,6 +115,7 @@ class Index(RefreshingIndex):
             self.db.execute(sql + " ORDER BY id", [*(f"$.{f}" for f in fields), kind, *args])
         )
 
+    @recovering
     def last_touch_by_parent(self) -> dict[str, str]:
         """The latest follow-up or done visit date (YYYY-MM-DD, as written) per record id."""
         self.refresh(kinds=["followup", "visit"])
@@ -120,6 +126,7 @@ class Index(RefreshingIndex):
         )
         return {parent: day for parent, day in rows if parent and day}
 
+    @recovering
     def count(
         self, kind: str, where: str = "", args: Iterable[Any] = (), within: Iterable[str] = ()
     ) -> int:
@@ -131,6 +138,7 @@ class Index(RefreshingIndex):
         sql += f" AND ({where})" if where else ""
         return int(self.db.execute(sql, [kind, *args]).fetchone()[0])
 
+    @recovering
     def execute(
         self,
         sql: str,
@@ -144,6 +152,28 @@ class Index(RefreshingIndex):
         self.refresh(kinds=kinds, within=within)
         return self.db.execute(sql, list(args))
 
+    @recovering
+    def duplicate_holders(
+        self, keys: Iterable[str], *, worktree: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """(key, id, kind, path, owner, team, pool, stage) of every lead and customer that
+        has one of ``keys``, readable or not (what the duplicate guard asks). As committed
+        (and written by salesctl); ``worktree``: hand edits in the work tree too, for the
+        price of a stat of every lead and customer file."""
+        # Ask git again even if this process caught up before: the guard runs under the
+        # store's lock and must see what another command committed since (the webhook).
+        self._caught_up = False
+        self.refresh(kinds=["lead", "customer"], worktree=worktree)
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.holders(self.db, keys)
+
+    @recovering
+    def duplicate_keys(self) -> list[tuple[Any, ...]]:
+        """Every lead's and customer's keys with its id, owner and name (``dupes``)."""
+        self.refresh(kinds=["lead", "customer"])
+        index_dupkeys.current(self.db, self.keys_region())
+        return index_dupkeys.all_keys(self.db)
+
     # -- status ------------------------------------------------------------------------------
 
     def _untracked_count(self) -> int:
@@ -153,6 +183,7 @@ class Index(RefreshingIndex):
         tracked = self._tracked_paths()
         return sum(1 for (p,) in self.db.execute("SELECT path FROM records") if p not in tracked)
 
+    @recovering
     def shares_of(self, member_id: str) -> Shares:
         """What records share with ``member_id`` (``scopes.shares_of``), resolved: a
         mention lapses once its record has another owner; a contract's customer is found
@@ -187,6 +218,7 @@ class Index(RefreshingIndex):
             )
         ]
 
+    @recovering
     def status(self) -> dict[str, Any]:
         """What the index holds, after a full walk (counts, problems, strays, freshness)."""
         self.refresh(full=True)
@@ -212,6 +244,7 @@ class Index(RefreshingIndex):
             "worktree_check": self.worktree_check() if self.repo.owns_root else None,
             "yaml_parser": accelerator.parser_name(),
             "refreshed": dict(self.last_refresh),
+            "rebuilt_damaged": self.repaired,  # why this command rebuilt it, if it did
         }
 
 

@@ -11,10 +11,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesctl.git import trace
-from salesctl.store import index_bulk, index_dupkeys, parsing
+from salesctl.store import index_bulk, index_dupkeys, index_repair, parsing
 from salesctl.store.index_schema import (
     CHANGES,
     DIR_LOOKUPS,
@@ -47,67 +48,147 @@ def build_lock(index: RefreshingIndex) -> Iterator[None]:
         os.close(fd)
 
 
-def build(index: RefreshingIndex, head: str, *, walk: bool = False) -> sqlite3.Connection:
+def build(
+    index: RefreshingIndex,
+    head: str,
+    *,
+    walk: bool = False,
+    damaged: tuple[int, int] | None = None,
+) -> sqlite3.Connection:
     """Build the database file, then open it. The files come from ``git ls-files``; their
     directories are stored unlisted, so the first look at each lists it once (finding
     untracked files). ``walk``: from a walk of the record directories instead, which lists
-    every directory now (a directory read per record on top)."""
+    every directory now (a directory read per record on top). ``damaged``: the (device,
+    inode) of a file found damaged, built again even if its version is current.
+
+    Built aside (``index.sqlite.new``), so commands read the old one meanwhile, then put in
+    its place (``_install``)."""
     with build_lock(index):
-        with contextlib.suppress(sqlite3.DatabaseError):
-            db = connect(str(index.db_path))
-            meta = dict(db.execute("SELECT key, value FROM meta"))
-            if meta.get("version") == INDEX_VERSION and not walk:
-                return db  # another command built it while this one waited
-            db.close()
-        for suffix in ("-journal", "-wal", "-shm", ""):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{index.db_path}{suffix}")
-        db = sqlite3.connect(str(index.db_path), timeout=60, isolation_level=None)
-        db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
-        db.executescript(SCHEMA + FIGURE_TABLES_SQL + DUPKEYS_TABLE + PATH_LOOKUPS)
-        index._keyed(db)
-        walker = Walk(index.root)
-        with ThreadPoolExecutor(1) as asking:  # alongside the parse (git's a subprocess)
-            edited = asking.submit(_not_committed, index, head, walk=walk)
-            if walk:
-                progress = index.progress("indexing records", None)
-                count = fill(index, db, walker, progress, expected=0, trusted=True)
-            else:
-                tracked = sorted(index._tracked_paths())
-                progress = index.progress("indexing records", len(tracked) or None)
-                count = fill(index, db, tracked, progress, expected=len(tracked), trusted=False)
-            started = time.perf_counter()
-            db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
-            trace("lookups", started, "build")
-            unsettled = edited.result()
-        # The directories after the lookups (listing them alongside took 14 MB more at the
-        # peak), but before their own lookups, which are then made once, not row by row.
-        dirs = walker.dirs if walk else unlisted_dirs(tracked)
-        started = time.perf_counter()
-        db.execute("BEGIN")
-        db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", unsettled)
-        db.executemany(INSERT_DIR, dirs)
-        db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
-        db.execute("COMMIT")
-        db.executescript(DIR_LOOKUPS)  # once, in bulk, not row by row
-        trace(f"{len(dirs)} directories stored", started, "build")
-        started = time.perf_counter()
-        index_dupkeys.install(db, index.keys_region(), filled=True)
-        trace("duplicate keys' lookups", started, "build")
-        progress.done(f"{count:,} files")
-        db.execute("BEGIN")
-        put = index._meta_set(db)
-        put("head", head)
-        put("extra", [])
-        put("built", f"{time.time():.0f}")
-        put("version", INDEX_VERSION)  # last: a build without it is incomplete
-        db.execute("COMMIT")
-        db.close()
+        db, healthy = _existing(index, walk=walk, damaged=damaged)
+        if db is not None:
+            return db  # another command built it while this one waited
+        built = index.db_path.with_name(index.db_path.name + ".new")
+        index_repair.discard(built)  # what a build killed midway left
+        count = _build_at(index, str(built), head, walk=walk)
+        _install(built, index.db_path, healthy=healthy)
     index.last_refresh = {"built": True, "parsed": count, "walked": walk}
     index._built_now = True
     return connect(str(index.db_path))
+
+
+def _existing(
+    index: RefreshingIndex, *, walk: bool, damaged: tuple[int, int] | None
+) -> tuple[sqlite3.Connection | None, bool]:
+    """(the database if it is current, for a command that waited while another built it;
+    whether the file in place is a database, not the one found ``damaged``)."""
+    try:
+        db = connect(str(index.db_path))
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        except BaseException:
+            db.close()
+            raise
+    except index_repair.ERRORS:  # missing, of no known shape, damaged
+        return None, False
+    healthy = damaged is None or index_repair.identity(index.db_path) != damaged
+    if healthy and meta.get("version") == INDEX_VERSION and not walk:
+        return db, True
+    db.close()
+    return None, healthy
+
+
+def _install(built: Path, path: Path, *, healthy: bool) -> None:
+    """Put the database ``built`` in place of ``path``. A healthy one, which other commands
+    may have open, is overwritten page by page under SQLite's locks (its backup): they read
+    the new one on their next query. A connection left on a file renamed over would take
+    the next writer's journal on the new one for a hot journal of its own, play it back
+    and delete it (the writer's commit: "disk I/O error"). A missing or damaged file, and
+    its journal, are replaced."""
+    if healthy:
+        try:
+            _copy_into(built, path)
+        except index_repair.ERRORS:  # damaged after all: replaced
+            pass
+        else:
+            os.unlink(built)
+            return
+    index_repair.discard(path)
+    os.replace(built, path)
+
+
+def _copy_into(built: Path, path: Path) -> None:
+    started = time.perf_counter()
+    source = sqlite3.connect(str(built))
+    target = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+    try:
+        source.backup(target)  # one step: the target's exclusive lock waits for readers
+    finally:
+        target.close()
+        source.close()
+    trace("copied into place", started, "build")
+
+
+def _build_at(index: RefreshingIndex, where: str, head: str, *, walk: bool) -> int:
+    """Build a new database at ``where``; the record files stored."""
+    db = sqlite3.connect(where, timeout=60, isolation_level=None)
+    db.execute("PRAGMA journal_mode=OFF")  # a crash mid-build leaves no version: rebuilt
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-32768")  # 32 MB for sorting the lookups
+    db.executescript(SCHEMA + FIGURE_TABLES_SQL + DUPKEYS_TABLE + PATH_LOOKUPS)
+    index._keyed(db)
+    walker = Walk(index.root)
+    with ThreadPoolExecutor(1) as asking:  # alongside the parse (git's a subprocess)
+        edited = asking.submit(_not_committed, index, head, walk=walk)
+        if walk:
+            progress = index.progress("indexing records", None)
+            count = fill(index, db, walker, progress, expected=0, trusted=True)
+        else:
+            tracked = sorted(index._tracked_paths())
+            progress = index.progress("indexing records", len(tracked) or None)
+            count = fill(index, db, tracked, progress, expected=len(tracked), trusted=False)
+        started = time.perf_counter()
+        db.executescript(LOOKUPS + SHARES + FIGURES + CHANGES)
+        trace("lookups", started, "build")
+        unsettled = edited.result()
+    # The directories after the lookups (listing them alongside took 14 MB more at the
+    # peak), but before their own lookups, which are then made once, not row by row.
+    dirs = walker.dirs if walk else unlisted_dirs(tracked)
+    started = time.perf_counter()
+    db.execute("BEGIN")
+    db.executemany("INSERT OR IGNORE INTO unsettled VALUES (?)", unsettled)
+    db.executemany(INSERT_DIR, dirs)
+    db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walker.strays)
+    db.execute("COMMIT")
+    db.executescript(DIR_LOOKUPS)  # once, in bulk, not row by row
+    trace(f"{len(dirs)} directories stored", started, "build")
+    started = time.perf_counter()
+    index_dupkeys.install(db, index.keys_region(), filled=True)
+    trace("duplicate keys' lookups", started, "build")
+    progress.done(f"{count:,} files")
+    db.execute("BEGIN")
+    put = index._meta_set(db)
+    put("head", head)
+    put("extra", [])
+    put("built", f"{time.time():.0f}")
+    put("version", INDEX_VERSION)  # last: a build without it is incomplete
+    db.execute("COMMIT")
+    db.close()
+    return count
+
+
+def build_in_memory(index: RefreshingIndex) -> None:
+    """Fill the in-memory index of a store that is not its own repository from a walk."""
+    db = index.db
+    walk = Walk(index.root)
+    db.execute("BEGIN")
+    db.execute("DELETE FROM records")
+    rows_of = parsing.parse_many(str(index.root), walk, trusted=True, region=index.keys_region())
+    for rows, _gone in rows_of:
+        db.executemany(INSERT, rows)
+    db.execute("DELETE FROM strays")
+    db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walk.strays)
+    index._meta_set(db)("version", INDEX_VERSION)
+    db.execute("COMMIT")
 
 
 def _not_committed(index: RefreshingIndex, head: str, *, walk: bool) -> list[tuple[str]]:

@@ -8,7 +8,8 @@ by one statement over the new rows, as a build fills them, then the triggers are
 as they were (DDL is transactional in SQLite: a rollback, or a kill, restores them; other
 connections see the schema only once the transaction commits, unchanged). Anything else
 (a replaced row, an index without exactly these triggers) goes through the triggers as
-before.
+before. ``store_committed``: the rows of such a commit, stored if the index stood at its
+parent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlite3
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salesctl.store import parsing
 from salesctl.store.index_schema import (
@@ -29,6 +30,9 @@ from salesctl.store.index_schema import (
     SHARE_ROWS,
 )
 from salesctl.store.layout import RecordPath, parse_path
+
+if TYPE_CHECKING:
+    from salesctl.store.index_refresh import RefreshingIndex
 
 # A record file a commit wrote: where, its fields as they load back (None: read the file),
 # its duplicate keys if the command made them (``Transaction.fields``)
@@ -146,3 +150,41 @@ def rows_written(
         sig = parsing.signature(st, time.time_ns())
         rows.append(parsing.row_of_written(loc, data, sig, region, checked=True, keys=keys))
     return rows, gone
+
+
+def store_committed(
+    index: RefreshingIndex,
+    commit: str,
+    paths: list[str],
+    fields: Mapping[str, Written],
+) -> bool:
+    """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
+    rows of its deleted ones), if the index reflects its parent (this command refreshed
+    it). False, nothing done, if it does not, or if any record file of the commit was
+    written as bytes or with fields not of the plain shapes: the next command reads the
+    commit as any other."""
+    if index._db is None or not index.repo.owns_root:
+        return False  # not opened by this command: the next one reads the commit
+    rows = rows_written(str(index.root), index.keys_region(), paths, fields)
+    if rows is None:
+        return False
+    written, gone = rows
+    parent = index.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
+    db = index.db
+    db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if not parent or index._read_meta()["head"] != parent:
+            db.execute("ROLLBACK")
+            return False
+        insert_rows(db, written)
+        db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
+        index._meta_set(db)("head", commit)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    index._caught_up = True  # at the new commit; what this command looked at stays looked at
+    index._head = commit
+    return True

@@ -16,11 +16,12 @@ Of the named files, only those whose stat signature changed are parsed again; a 
 (a cold build, a large pull) is parsed by one process per core (``parsing.parse_many``).
 A build writes the database once with journaling off and adds the lookups (including the
 hot JSON fields reports filter on) at the end. Delete the database at any time: the next
-command rebuilds it.
+command rebuilds it; one found damaged is rebuilt too, with a warning (``index_repair.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -31,7 +32,7 @@ from typing import Any, Protocol
 
 from salesctl.errors import SalesctlError
 from salesctl.git import Repo
-from salesctl.store import index_bulk, index_dupkeys, parsing
+from salesctl.store import index_bulk, index_dupkeys, index_repair, parsing
 from salesctl.store.index_schema import (
     CHANGES,
     DIR_LOOKUPS,
@@ -45,7 +46,7 @@ from salesctl.store.index_schema import (
     connect,
 )
 from salesctl.store.layout import RECORD_ROOTS, parse_path
-from salesctl.store.watch import Changes, Scope, Walk, Watcher, below
+from salesctl.store.watch import Changes, Scope, Watcher, below
 
 WORKTREE_CHECKS = ("stat", "none")
 SQL_VARS = 900  # parameters per IN (...) list
@@ -88,6 +89,9 @@ class RefreshingIndex:
         self._mode: str | None = None
         self.last_refresh: dict[str, Any] = {}  # what the last refresh did (index status)
         self.progress: Callable[[str, int | None], Progress] = Silent
+        # One-line warnings (a damaged database rebuilt): the CLI prints them on stderr.
+        self.warn: Callable[[str], None] = index_repair.logged
+        self.repaired: str | None = None  # why this command rebuilt a damaged database
         self._built_now = False
         # The org's phone region, for the duplicate keys (the store sets it from the config).
         self.region_of: Callable[[], str] = lambda: "CN"
@@ -118,16 +122,33 @@ class RefreshingIndex:
 
     def _open(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = None
+        damaged = None
         try:
             db = connect(str(self.db_path))
             version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             if version is not None and version[0] == INDEX_VERSION:
                 return db
-        except sqlite3.DatabaseError:
-            pass  # missing tables, an old schema, or a damaged file: rebuild
+        except index_repair.ERRORS as exc:  # missing tables, an old schema, a damaged file
+            damaged = (
+                index_repair.reason(exc)
+                if index_repair.damaged_at_open(exc, self.db_path)
+                else None
+            )
         if db is not None:
             db.close()
-        return self._build(self.repo.head() or "-")
+        built = self._build(self.repo.head() or "-", damaged=damaged)
+        if damaged is not None:
+            self.repaired = damaged
+            self.warn(index_repair.rebuilt(self))
+        return built
+
+    def reopen(self) -> None:
+        """Close the connection: the next query opens the database file anew."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        self.fresh = False
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -142,10 +163,20 @@ class RefreshingIndex:
 
     # -- building from scratch (index_build.py) ---------------------------------------------
 
-    def _build(self, head: str, *, walk: bool = False) -> sqlite3.Connection:
+    def _build(
+        self,
+        head: str,
+        *,
+        walk: bool = False,
+        damaged: str | None = None,
+        found: tuple[int, int] | None = None,
+    ) -> sqlite3.Connection:
         from salesctl.store.index_build import build
 
-        return build(self, head, walk=walk)
+        try:
+            return build(self, head, walk=walk, damaged=found)
+        except (OSError, sqlite3.DatabaseError) as exc:  # a read-only .git, a full disk
+            raise index_repair.IndexUnavailable(index_repair.shown(self), exc, damaged) from exc
 
     def _tracked_paths(self) -> set[str]:
         out = self.repo.run("ls-files", "-z", "--", *RECORD_ROOTS, check=False)
@@ -170,6 +201,7 @@ class RefreshingIndex:
         self._caught_up = value
         self._looked = [Scope()] if value else []
 
+    @index_repair.recovering
     def refresh(
         self,
         *,
@@ -223,7 +255,8 @@ class RefreshingIndex:
                 self._apply(plan, found)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # (SQLite ends it itself on some errors)
+                    db.execute("ROLLBACK")
                 raise
         self.last_refresh = {
             "mode": self.worktree_check(),
@@ -247,10 +280,28 @@ class RefreshingIndex:
         uncommitted ones (``--no-commit``) are remembered so the next command sees them.
         A big commit (an import) whose files' ``fields`` are known is stored straight away
         instead: its rows are made from the fields (and the duplicate keys the command made,
-        where it made them), not by reading the files back."""
+        where it made them), not by reading the files back. The change stands whatever
+        the index does: one that cannot take it (busy, not writable) is told so, once."""
         self.fresh = False
+        try:
+            self._note(list(paths), committed, commit, fields)
+        except (*index_repair.ERRORS, SalesctlError) as exc:
+            self.reopen()
+            self.warn(
+                f"the change is saved, but the index could not note it ({exc}): "
+                "`salesctl index status` brings it up to date"
+            )
+
+    @index_repair.recovering
+    def _note(
+        self,
+        paths: list[str],
+        committed: bool,
+        commit: str | None,
+        fields: Mapping[str, index_bulk.Written] | None,
+    ) -> None:
         big = committed and commit and fields and len(fields) >= DIRECT_ROWS_MIN
-        if big and self._store_committed(str(commit), list(paths), fields or {}):
+        if big and index_bulk.store_committed(self, str(commit), paths, fields or {}):
             return
         if committed or not self.repo.owns_root:
             return
@@ -261,44 +312,9 @@ class RefreshingIndex:
             self._meta_set(db)("extra", extra)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def _store_committed(
-        self,
-        commit: str,
-        paths: list[str],
-        fields: Mapping[str, index_bulk.Written],
-    ) -> bool:
-        """Store the rows of ``commit``'s record files from their ``fields`` (and drop the
-        rows of its deleted ones), if the index reflects its parent (this command refreshed
-        it). False, nothing done, if it does not, or if any record file of the commit was
-        written as bytes or with fields not of the plain shapes: the next command reads the
-        commit as any other."""
-        if self._db is None or not self.repo.owns_root:
-            return False  # not opened by this command: the next one reads the commit
-        rows = index_bulk.rows_written(str(self.root), self.keys_region(), paths, fields)
-        if rows is None:
-            return False
-        written, gone = rows
-        parent = self.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
-        db = self.db
-        db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if not parent or self._read_meta()["head"] != parent:
+            if db.in_transaction:
                 db.execute("ROLLBACK")
-                return False
-            index_bulk.insert_rows(db, written)
-            db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
-            self._meta_set(db)("head", commit)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
             raise
-        self._caught_up = True  # at the new commit; what this command looked at stays looked at
-        self._head = commit
-        return True
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))
@@ -434,17 +450,9 @@ class RefreshingIndex:
         return {p for p in out.split("\0") if p}
 
     def _refresh_in_memory(self) -> None:
-        db = self.db
-        walk = Walk(self.root)
-        db.execute("BEGIN")
-        db.execute("DELETE FROM records")
-        rows_of = parsing.parse_many(str(self.root), walk, trusted=True, region=self.keys_region())
-        for rows, _gone in rows_of:
-            db.executemany(INSERT, rows)
-        db.execute("DELETE FROM strays")
-        db.executemany("INSERT OR REPLACE INTO strays VALUES (?, ?)", walk.strays)
-        self._meta_set(db)("version", INDEX_VERSION)
-        db.execute("COMMIT")
+        from salesctl.store.index_build import build_in_memory
+
+        build_in_memory(self)
 
     def rebuild(self) -> None:
         """Throw the database away and build it again from the files."""
@@ -471,23 +479,3 @@ class RefreshingIndex:
 
     def _keyed(self, db: sqlite3.Connection) -> sqlite3.Connection:
         return index_dupkeys.register(db, self.keys_region)
-
-    def duplicate_holders(
-        self, keys: Iterable[str], *, worktree: bool = False
-    ) -> list[tuple[Any, ...]]:
-        """(key, id, kind, path, owner, team, pool, stage) of every lead and customer that
-        has one of ``keys``, readable or not (what the duplicate guard asks). As committed
-        (and written by salesctl); ``worktree``: hand edits in the work tree too, for the
-        price of a stat of every lead and customer file."""
-        # Ask git again even if this process caught up before: the guard runs under the
-        # store's lock and must see what another command committed since (the webhook).
-        self._caught_up = False
-        self.refresh(kinds=["lead", "customer"], worktree=worktree)
-        index_dupkeys.current(self.db, self.keys_region())
-        return index_dupkeys.holders(self.db, keys)
-
-    def duplicate_keys(self) -> list[tuple[Any, ...]]:
-        """Every lead's and customer's keys with its id, owner and name (``dupes``)."""
-        self.refresh(kinds=["lead", "customer"])
-        index_dupkeys.current(self.db, self.keys_region())
-        return index_dupkeys.all_keys(self.db)

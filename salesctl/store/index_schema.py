@@ -312,9 +312,10 @@ END;
 
 def connect(target: str) -> sqlite3.Connection:
     db = sqlite3.connect(target, timeout=60, isolation_level=None)
-    # A rollback journal, not WAL: a rebuild replaces the file, and a WAL connection that
-    # outlives its file would delete the new database's -wal on close. No-op refreshes write
-    # nothing, so readers rarely wait.
+    # A rollback journal, not WAL: a damaged file is replaced, and a WAL connection that
+    # outlives its file would delete the new database's -wal on close (a healthy one is
+    # rebuilt in place: index_build._install). No-op refreshes write nothing, so readers
+    # rarely wait.
     db.execute("PRAGMA journal_mode=DELETE")
     db.execute("PRAGMA synchronous=NORMAL")
     # What figures are computed from (reports/facts.py): records that parsed without a

@@ -250,6 +250,8 @@ class Store:
         self.interrupted: SalesctlError | None = None  # a pending change left (a warning)
         # How long work (an index build) reports progress; None: silently. The CLI sets it.
         self.progress: Callable[[str, int | None], Progress] | None = None
+        # One-line warnings (a damaged index rebuilt); None: logged. The CLI prints them.
+        self.warn: Callable[[str], None] | None = None
 
     def report_progress(self, label: str, total: int | None = None) -> Progress:
         """A reporter for long work (an import): the CLI's progress bar, or silence."""
@@ -337,6 +339,8 @@ class Store:
         index.region_of = lambda: self.config.region  # read only when keys are made
         if self.progress is not None:
             index.progress = self.progress
+        if self.warn is not None:
+            index.warn = self.warn
         return index
 
     # -- identity ----------------------------------------------------------------------------
