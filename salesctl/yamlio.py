@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -184,7 +185,25 @@ def _construct(loader: Any, node: yaml.Node, depth: int) -> Any:
 def _refuse_repeated_keys(root: yaml.Node) -> None:
     """A mapping that names a key twice (PyYAML keeps the last: a reader of the file may
     see the first), or merges another in (``<<``: fields the file does not show where they
-    apply) is refused, as malformed. Scalar keys by their text; each node once."""
+    apply) is refused, as malformed. Scalar keys by their text."""
+    for node in _nodes(root):
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        keys: set[tuple[str, str]] = set()
+        for key, _value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.tag == _MERGE:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "merge keys (<<) are not allowed", key.start_mark
+                    )
+                if (key.tag, key.value) in keys:
+                    raise _repeated(key)
+                keys.add((key.tag, key.value))
+
+
+def _nodes(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node below ``root`` once, in document order: an alias bomb costs its size,
+    not its expansion."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -192,20 +211,12 @@ def _refuse_repeated_keys(root: yaml.Node) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
         if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
+            stack.extend(reversed(node.value))
         elif isinstance(node, yaml.MappingNode):
-            keys: set[tuple[str, str]] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.tag == _MERGE:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, "merge keys (<<) are not allowed", key.start_mark
-                        )
-                    if (key.tag, key.value) in keys:
-                        raise _repeated(key)
-                    keys.add((key.tag, key.value))
-                stack.extend((key, value))
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
 
 
 def _repeated(key: yaml.Node) -> yaml.MarkedYAMLError:
@@ -297,15 +308,8 @@ def _at_failing_line(text: str, source: str) -> str:
 
 def _refuse_explicit_tags(loader: Any, root: yaml.Node) -> None:
     """Raise a marked error at the first node whose explicit tag differs from the type its
-    text would have without it (``!!str`` on text is harmless; ``!!bool maybe`` is not).
-    Each node is visited once, so an alias bomb costs its size, not its expansion."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    text would have without it (``!!str`` on text is harmless; ``!!bool maybe`` is not)."""
+    for node in _nodes(root):
         if isinstance(node, yaml.ScalarNode):
             plain = node.style in (None, "")  # libyaml says "" for plain, PyYAML None
             implicit = loader.resolve(yaml.ScalarNode, node.value, (plain, not plain))
@@ -320,11 +324,6 @@ def _refuse_explicit_tags(loader: Any, root: yaml.Node) -> None:
                 "make it text)",
                 node.start_mark,
             )
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in reversed(node.value):
-                stack.extend((value, key))
 
 
 def _refuse_aliases(data: Any, source: str) -> None:
