@@ -30,6 +30,7 @@ from salesctl.store.index_schema import (
     SHARE_ROWS,
 )
 from salesctl.store.layout import RecordPath, parse_path
+from salesctl.store.sqlite_tx import immediate
 
 if TYPE_CHECKING:
     from salesctl.store.index_refresh import RefreshingIndex
@@ -172,19 +173,12 @@ def store_committed(
     parent = index.repo.run("rev-parse", "-q", "--verify", f"{commit}^", check=False).strip()
     db = index.db
     db.execute("PRAGMA cache_size=-32768")  # 32 MB: thousands of rows into 13 lookups
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         if not parent or index._read_meta()["head"] != parent:
-            db.execute("ROLLBACK")
-            return False
+            return False  # (nothing written: the empty transaction ends)
         insert_rows(db, written)
         db.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
         index._meta_set(db)("head", commit)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     index._caught_up = True  # at the new commit; what this command looked at stays looked at
     index._head = commit
     return True

@@ -33,6 +33,7 @@ from salesctl.store.index_schema import (
     FIGURE_TABLES,
 )
 from salesctl.store.layout import parse_path
+from salesctl.store.sqlite_tx import immediate
 from salesctl.store.watch import below
 
 SHADOW = (
@@ -113,23 +114,17 @@ def _settle(db: sqlite3.Connection, rows: dict[str, tuple[Any, Any] | None]) -> 
         return
     rowed = [(path, path, *row) for path, row in rows.items() if row is not None]
     rowless = [(path, path) for path, row in rows.items() if row is None]
-    with contextlib.suppress(sqlite3.OperationalError):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "DELETE FROM unsettled WHERE path = ? AND EXISTS (SELECT 1 FROM main.records "
-                "WHERE path = ? AND data IS ? AND problems IS ?)",
-                rowed,
-            )
-            db.executemany(
-                "DELETE FROM unsettled WHERE path = ? AND NOT EXISTS (SELECT 1 FROM "
-                "main.records WHERE path = ?)",
-                rowless,
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with contextlib.suppress(sqlite3.OperationalError), immediate(db):
+        db.executemany(
+            "DELETE FROM unsettled WHERE path = ? AND EXISTS (SELECT 1 FROM main.records "
+            "WHERE path = ? AND data IS ? AND problems IS ?)",
+            rowed,
+        )
+        db.executemany(
+            "DELETE FROM unsettled WHERE path = ? AND NOT EXISTS (SELECT 1 FROM "
+            "main.records WHERE path = ?)",
+            rowless,
+        )
 
 
 def _differing(

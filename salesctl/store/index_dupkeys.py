@@ -23,6 +23,7 @@ from salesctl.store.index_schema import (
     DUPKEYS_REKEY,
     DUPKEYS_TABLE,
 )
+from salesctl.store.sqlite_tx import immediate
 
 SQL_VARS = 900
 REGION_KEY = "dupkeys_region"
@@ -79,16 +80,11 @@ def current(db: sqlite3.Connection, region: str) -> None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", (REGION_KEY,)).fetchone()
     if row is not None and row[0] == region:
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         db.execute(DUPKEYS_REKEY)
         db.execute("DELETE FROM dupkeys")
         db.execute(DUPKEYS_FILL)
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (REGION_KEY, region))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 def holders(db: sqlite3.Connection, keys: Iterable[str]) -> list[tuple[Any, ...]]:

@@ -46,6 +46,7 @@ from salesctl.store.index_schema import (
     connect,
 )
 from salesctl.store.layout import RECORD_ROOTS, parse_path
+from salesctl.store.sqlite_tx import immediate
 from salesctl.store.watch import Changes, Scope, Watcher, below
 
 WORKTREE_CHECKS = ("stat", "none")
@@ -248,16 +249,10 @@ class RefreshingIndex:
         plan = self._plan(head, old)
         found = Watcher(self.root, db).look(scope) if watch else None
         if plan["parse"] or plan["gone"] or plan["meta"] != old or found:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 if self._read_meta() != old:  # another command refreshed first
                     plan = self._plan(head, self._read_meta())
                 self._apply(plan, found)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # (SQLite ends it itself on some errors)
-                    db.execute("ROLLBACK")
-                raise
         self.last_refresh = {
             "mode": self.worktree_check(),
             "parsed": len(set(plan["parse"]) | (found.parse if found else set())),
@@ -306,15 +301,9 @@ class RefreshingIndex:
         if committed or not self.repo.owns_root:
             return
         db = self.db  # builds it if missing: a build from ``git ls-files`` would not see these
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             extra = set(json.loads(self._meta("extra") or "[]")) | set(paths)
             self._meta_set(db)("extra", extra)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def _read_meta(self) -> dict[str, str | None]:
         rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('head', 'extra')"))

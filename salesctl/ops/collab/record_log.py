@@ -50,6 +50,7 @@ from salesctl.ops.collab.gitread import (
 )
 from salesctl.ops.collab.places import place_of, record_and_dir
 from salesctl.store.index_refresh import Progress
+from salesctl.store.sqlite_tx import immediate
 
 FILE_NAME = "history.sqlite"
 SCHEMA_VERSION = 2
@@ -217,8 +218,7 @@ class RecordLog:
     def _ensure_schema(self) -> None:
         if self._version() == SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             if self._version() != SCHEMA_VERSION:  # unless another history just made it
                 for table in ("commits", "changes"):
                     self.db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -226,10 +226,6 @@ class RecordLog:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def _version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -241,14 +237,9 @@ class RecordLog:
     def _catch_up(self, git: GitReader, progress: Callable[..., Progress]) -> None:
         if self._tip() == self.head:
             return
-        self.db.execute("BEGIN IMMEDIATE")  # one reader of git's log at a time
-        try:
+        with immediate(self.db):  # one reader of git's log at a time
             if self._tip() != self.head:  # unless another history just did it
                 self._read_log(git, progress)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def _read_log(self, git: GitReader, progress: Callable[..., Progress]) -> None:
         """Add HEAD's first-parent chain down to the newest commit kept already, dropping
