@@ -26,7 +26,6 @@ from salesctl.model.kinds import FOLLOWUP, VIA, VISIT
 from salesctl.ops.records import (
     RecordList,
     child_loc,
-    enter_stage,
     load_for_write,
     new_record,
     readable,
@@ -35,6 +34,7 @@ from salesctl.ops.records import (
     validate,
 )
 from salesctl.ops.sales.leads import closing_stage
+from salesctl.ops.stages import enter_stage
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult

@@ -13,7 +13,6 @@ from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     OwnedBy,
     add_owned_record,
-    enter_stage,
     input_phone,
     list_records,
     load_for_write,
@@ -21,6 +20,7 @@ from salesctl.ops.records import (
     record_json,
     validate,
 )
+from salesctl.ops.stages import enter_stage
 from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
