@@ -15,7 +15,7 @@ from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import check_phone, to_json
-from salesctl.ops.stages import enter_stage
+from salesctl.ops.stages import move_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, child_file, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -397,9 +397,10 @@ def edit_record(
             data = apply_sets(config, kind, record.data, sets)
         refuse_closing_stage(kind, data, record.data.get("stage"), f"{record.id}: ")
         if "stages" in kind.by_name and data.get("stage") != record.data.get("stage"):
-            data["stages"] = dict(record.data.get("stages") or {})
-            if data.get("stage"):
-                enter_stage(data, str(data["stage"]))
+            stage, data["stages"] = data.get("stage"), dict(record.data.get("stages") or {})
+            if stage:  # moved from the record's stage, what that drops kept (move_stage)
+                data["stage"] = record.data.get("stage")
+                move_stage(config, kind, data, str(stage))
         data = validate(config, kind, data, record.path)
         checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
         if checked is not data:
