@@ -208,6 +208,11 @@ def _money(label: Field) -> tuple[Field, ...]:
     )
 
 
+# The stage entries a move back or a reopening took off a lead's or deal's path (``stages``),
+# oldest first, a disqualification or a loss with its reason (a loss with its competitor
+# too): what the record was on a past day stays known (``ops.stages.move_stage``).
+LEAD_EARLIER = (F("stage", line, True), F("date", date, True), F("reason", text))
+DEAL_EARLIER = (*LEAD_EARLIER, F("lost_to", line))
 LEAD = Kind(
     "lead",
     "L",
@@ -219,6 +224,7 @@ LEAD = Kind(
         F("source", line),
         F("stage", line, True),
         F("stages", _stage_dates, settable=False),
+        F("earlier_stages", _rows, columns=LEAD_EARLIER, settable=False),
         F("tags", tags),
         *OWNERSHIP,
         F("customer", line, settable=False),  # set by conversion
@@ -272,14 +278,6 @@ VISIT = Kind(
     ),
     movable=False,
 )
-# The stage entries a move back or a reopening took off a deal's path (``stages``), oldest
-# first, a loss with its reason and competitor: what the deal was on a past day stays known.
-EARLIER_COLUMNS = (
-    F("stage", line, True),
-    F("date", date, True),
-    F("reason", text),
-    F("lost_to", line),
-)
 # A deal's customer, stage and loss have flags and verbs that check them (the customer's
 # owner, a stage dated in ``stages``, a lost deal's reason, known competitors): no ``--set``.
 DEAL = Kind(
@@ -291,7 +289,7 @@ DEAL = Kind(
         F("amount", amount, True),
         F("stage", line, True, settable=False),
         F("stages", _stage_dates, settable=False),
-        F("earlier_stages", _rows, columns=EARLIER_COLUMNS, settable=False),
+        F("earlier_stages", _rows, columns=DEAL_EARLIER, settable=False),
         F("close", date),
         F("competitors", tags, settable=False),
         F("lost_to", line, settable=False),

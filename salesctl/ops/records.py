@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from salesctl import clock, scopes
+from salesctl import scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Config, CustomField, Member
@@ -16,6 +15,7 @@ from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import check_phone, to_json
+from salesctl.ops.stages import move_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, child_file, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -214,38 +214,6 @@ def input_phone(config: Config, phone: str | None) -> str | None:
         ) from None
 
 
-def enter_stage(
-    data: dict[str, Any],
-    stage: str,
-    on: dt.date | None = None,
-    *,
-    leaving: str | None = None,
-    order: Sequence[str] = (),
-) -> None:
-    """Set ``stage`` and date it in ``stages`` (so reports can count movements).
-
-    ``stages`` is the path the record took, oldest first, and stays in date order: going
-    back to a stage it passed drops that stage's old entry and everything after it (they
-    no longer hold), as does going back to a stage before them in the funnel's ``order``;
-    ``leaving`` names a closing stage a reopen leaves (lost, won); and a date earlier than
-    the last one on the path (a backdated signing) is moved up to it."""
-    if data.get("stage") == stage and stage in (data.get("stages") or {}):
-        return
-    data["stage"] = stage
-    path = list((data.get("stages") or {}).items())
-    names = [name for name, _day in path]
-    for cut in (stage, leaving):
-        if cut is not None and cut in names:
-            del path[names.index(cut) :]
-            names = names[: len(path)]
-    if stage in order:
-        later = set(order[order.index(stage) :])
-        path = [(name, day) for name, day in path if name not in later]
-    day = on or clock.today()
-    dates = [d for _name, d in path if isinstance(d, dt.date)]
-    data["stages"] = {**dict(path), stage: max([day, *dates])}
-
-
 @dataclass(frozen=True)
 class OwnedBy:
     """Whose records a list asks for (``--owner``, ``--team``, ``--pool``); unset, every
@@ -429,9 +397,10 @@ def edit_record(
             data = apply_sets(config, kind, record.data, sets)
         refuse_closing_stage(kind, data, record.data.get("stage"), f"{record.id}: ")
         if "stages" in kind.by_name and data.get("stage") != record.data.get("stage"):
-            data["stages"] = dict(record.data.get("stages") or {})
-            if data.get("stage"):
-                enter_stage(data, str(data["stage"]))
+            stage, data["stages"] = data.get("stage"), dict(record.data.get("stages") or {})
+            if stage:  # moved from the record's stage, what that drops kept (move_stage)
+                data["stage"] = record.data.get("stage")
+                move_stage(config, kind, data, str(stage))
         data = validate(config, kind, data, record.path)
         checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
         if checked is not data:

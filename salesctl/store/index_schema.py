@@ -16,7 +16,7 @@ import sqlite3
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
-INDEX_VERSION = "15"
+INDEX_VERSION = "16"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -95,8 +95,8 @@ END;
 # of valid records (no problems), kept by triggers like ``shares``: follow-ups and visits by
 # author and day, and every stage entry of a lead or deal (one row per ``stages`` key, in
 # the file's order; ``current``: the record is in that stage now; and before those, with
-# ``current`` NULL and a negative ``seq``, each of a deal's ``earlier_stages``, which a move
-# back or a reopening took off its path), and each deal's stage and amount (``deal_figures``).
+# ``current`` NULL and a negative ``seq``, each of its ``earlier_stages``, which a move back
+# or a reopening took off its path), and each deal's stage and amount (``deal_figures``).
 # Each is defined once as a SELECT over a table of records, so the committed view
 # (index_committed.py) derives the same rows from HEAD's blobs.
 ACTIVITY_ROWS = (
@@ -128,11 +128,12 @@ STAGE_ROWS = (
     "s.key = json_extract(r.data, '$.stage') "
     "FROM {rows} AS r, json_each(r.data, '$.stages') AS s WHERE r.kind IN ('lead', 'deal') "
     "AND r.problems IS NULL AND r.data IS NOT NULL "
-    # a deal's earlier entries (``earlier_stages``): before its path's, ``current`` NULL
+    # earlier entries (``earlier_stages``): before its path's, ``current`` NULL
     "UNION ALL SELECT r.path, r.kind, r.id, r.owner, "
     "e.key - json_array_length(r.data, '$.earlier_stages'), "
     "json_extract(e.value, '$.stage'), json_extract(e.value, '$.date'), NULL "
-    "FROM {rows} AS r, json_each(r.data, '$.earlier_stages') AS e WHERE r.kind = 'deal' "
+    "FROM {rows} AS r, json_each(r.data, '$.earlier_stages') AS e "
+    "WHERE r.kind IN ('lead', 'deal') "
     "AND r.problems IS NULL AND r.data IS NOT NULL"
 )
 # a valid deal's stage and amount in cents, with the columns the

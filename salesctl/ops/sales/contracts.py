@@ -21,7 +21,6 @@ from salesctl.model.config import Config, Member
 from salesctl.model.kinds import CONTRACT, DEAL, INVOICE, PAYMENT
 from salesctl.ops.records import (
     apply_sets,
-    enter_stage,
     load_for_write,
     new_record,
     parse_assignments,
@@ -43,6 +42,7 @@ from salesctl.ops.sales.contract_rules import (
     parse_plan,
 )
 from salesctl.ops.sales.customers import new_for_customer
+from salesctl.ops.stages import enter_stage
 from salesctl.reports.money import decimal, default_plan, plain
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult

@@ -26,7 +26,6 @@ from salesctl.ops.records import (
     OwnedBy,
     RecordList,
     apply_sets,
-    enter_stage,
     list_records,
     load_for_write,
     new_record,
@@ -37,6 +36,7 @@ from salesctl.ops.records import (
 )
 from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
+from salesctl.ops.stages import enter_stage, move_stage
 from salesctl.reports.facts import Facts
 from salesctl.store.index_committed import committed
 from salesctl.store.layout import parse_path
@@ -151,7 +151,7 @@ def move_deal(
         before = deal.data.get("stage")
         data = dict(deal.data)
         if stage != before:
-            _enter(config, data, stage)
+            move_stage(config, DEAL, data, stage)
         if reason is not None:
             data["reason"] = reason
         if lost_to is not None:
@@ -180,28 +180,6 @@ def move_deal(
                 f" ({reason})" if reason else ""
             )
     return tx.result(record_json(Record(deal.loc, data)))
-
-
-def _enter(config: Config, data: dict[str, Any], stage: str) -> None:
-    """Move ``data`` to ``stage``, dated in ``stages``. The entries that no longer hold on
-    the path (a move back, a reopening) go to ``earlier_stages``, the loss with its reason
-    and competitor, so what the deal was on a past day never changes."""
-    before, lost = data.get("stage"), lost_stage(config)
-    passed = dict(data.get("stages") or {})
-    reopened = before in (lost, config.won_stage)
-    enter_stage(data, stage, leaving=before if reopened else None, order=stage_ids(config))
-    kept = data["stages"]
-    left = [
-        {"stage": name, "date": day}
-        for name, day in passed.items()
-        if name == stage or name not in kept
-    ]
-    if before == lost:  # reopened: the loss keeps its reason and competitor, not the deal
-        why = {"reason": data.pop("reason", None), "lost_to": data.pop("lost_to", None)}
-        if left and left[-1]["stage"] == lost:
-            left[-1].update(why)
-    if left:
-        data["earlier_stages"] = [*(data.get("earlier_stages") or []), *left]
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:

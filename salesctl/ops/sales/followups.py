@@ -26,7 +26,6 @@ from salesctl.model.kinds import FOLLOWUP, VIA, VISIT
 from salesctl.ops.records import (
     RecordList,
     child_loc,
-    enter_stage,
     load_for_write,
     new_record,
     readable,
@@ -35,6 +34,7 @@ from salesctl.ops.records import (
     validate,
 )
 from salesctl.ops.sales.leads import closing_stage
+from salesctl.ops.stages import move_stage
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -291,7 +291,7 @@ def _change_stage(
     if record.data.get("stage") == stage:
         return
     data = dict(record.data)
-    enter_stage(data, stage)
+    move_stage(config, record.kind, data, stage)  # a move back keeps what it drops
     tx.write(record.loc, validate(config, record.kind, data, record.path))
 
 

@@ -32,11 +32,12 @@ from salesctl.model.kinds import LEAD
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import printable
-from salesctl.ops.records import enter_stage, input_value
+from salesctl.ops.records import input_value
 from salesctl.ops.sales.dupguard import first_holders
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
 from salesctl.ops.sales.leads import closing_stage
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
+from salesctl.ops.stages import enter_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction

@@ -13,7 +13,6 @@ from salesctl.model.kinds import CUSTOMER, DEAL, LEAD
 from salesctl.ops.records import (
     OwnedBy,
     add_owned_record,
-    enter_stage,
     input_phone,
     list_records,
     load_for_write,
@@ -21,6 +20,7 @@ from salesctl.ops.records import (
     record_json,
     validate,
 )
+from salesctl.ops.stages import enter_stage, move_stage
 from salesctl.store.layout import RecordPath, record_file
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -150,7 +150,7 @@ def convert_lead(
         )
         tx.write(customer_loc, validate(config, CUSTOMER, customer, new_record(customer_loc)))
         lead_data = dict(lead.data, customer=customer_id)
-        enter_stage(lead_data, "converted", today)
+        move_stage(config, LEAD, lead_data, "converted")
         tx.write(lead.loc, validate(config, LEAD, lead_data, lead.path))
         result: dict[str, Any] = {
             "lead": lead.id,
@@ -192,7 +192,7 @@ def disqualify_lead(
         if lead.data.get("stage") == "converted":
             raise Invalid(f"{lead.id} is already converted to {lead.data.get('customer')}")
         data = dict(lead.data, reason=reason.strip())
-        enter_stage(data, "disqualified")
+        move_stage(config, LEAD, data, "disqualified")
         data = validate(config, LEAD, data, lead.path)
         tx.write(lead.loc, data)
         tx.summary = f"lead.disqualify: {lead.id} ({reason.strip()})"

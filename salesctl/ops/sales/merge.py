@@ -36,8 +36,8 @@ REFERENCES = {
 UNITED = ("tags", "participants", "merged")  # lists: KEEP's, then what OTHER adds
 # KEEP's alone, never taken from OTHER: its schema, why it was allowed as a duplicate, and
 # the facts of its own life (stage, owner's dates, a lead's conversion or disqualification).
-OWN = ("schema_version", "duplicate_reason", "stage", "stages", "created", "assigned",
-       "released", "release_reason", "customer", "reason")  # fmt: skip
+OWN = ("schema_version", "duplicate_reason", "stage", "stages", "earlier_stages", "created",
+       "assigned", "released", "release_reason", "customer", "reason")  # fmt: skip
 
 
 def merge_records(
