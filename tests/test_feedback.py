@@ -5,6 +5,7 @@ feedback."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,46 @@ def test_the_weekly_report_counts_feedback_received_and_closed_per_owner(
     last = f"{year}-W{week - 1:02d}" if week > 1 else f"{year - 1}-W52"
     earlier = ok(cli, "--as", "lee", "report", "weekly", "--team", "east", "--week", last)
     assert earlier["feedback"] == []
+
+
+def test_the_company_report_counts_triage_feedback_for_who_may_triage(
+    store: Path, cli: Any, customers: dict[str, str]
+) -> None:
+    add(cli, "alice", "--email", "li@acme-corp.cn")
+    waiting = add(cli, "alice", "--email", "x@gmail.com")  # no customer matched: triage
+    add(cli, "bob", "--email", "y@gmail.com")
+    ok(cli, "--as", "lee", "feedback", "close", waiting["id"])
+    year, week, _day = clock.today().isocalendar()
+    this_week = ("--week", f"{year}-W{week:02d}")
+    report = ok(cli, "--as", "dana", "report", "weekly", "--all", *this_week)
+    assert report["feedback"] == [{"owner": "alice", "received": 1, "closed": 0}]
+    assert report["feedback_triage"] == {"received": 2, "closed": 1}
+    markdown = cli("--as", "dana", "report", "weekly", "--all", *this_week, "-f", "md").out
+    section = markdown.split("## Customer feedback", 1)[1].split("##", 1)[0]
+    assert "**In triage (no customer matched)** · 2 received · 1 closed" in section
+    assert "None." not in section
+    html = cli("--as", "dana", "report", "weekly", "--all", *this_week, "-f", "html").out
+    assert "<b>In triage (no customer matched)</b> · 2 received · 1 closed" in html
+    # an admin reads the whole company but not triage: it is not counted for them
+    admin = ok(cli, "--as", "ada", "report", "weekly", "--all", *this_week)
+    assert admin["feedback_triage"] is None and admin["feedback"] == report["feedback"]
+    markdown = cli("--as", "ada", "report", "weekly", "--all", *this_week, "-f", "md").out
+    assert "In triage" not in markdown
+    # a team's report stays as it was: its customers' feedback only
+    team = ok(cli, "--as", "lee", "report", "weekly", "--team", "east", *this_week)
+    assert team["feedback_triage"] is None and team["feedback"] == report["feedback"]
+
+
+def test_the_company_report_shows_triage_feedback_alone(store: Path, cli: Any) -> None:
+    add(cli, "alice", "--email", "x@gmail.com")  # the only feedback, and in triage
+    year, week, _day = clock.today().isocalendar()
+    this_week = ("--week", f"{year}-W{week:02d}")
+    markdown = cli("--as", "dana", "report", "weekly", "--all", *this_week, "-f", "md").out
+    section = markdown.split("## Customer feedback", 1)[1].split("##", 1)[0]
+    assert section.strip() == "- **In triage (no customer matched)** · 1 received · 0 closed"
+    last = clock.today() - dt.timedelta(days=7)
+    earlier = ("--week", "{}-W{:02d}".format(*last.isocalendar()[:2]))
+    report = ok(cli, "--as", "dana", "report", "weekly", "--all", *earlier)
+    assert report["feedback_triage"] == {"received": 0, "closed": 0}
+    markdown = cli("--as", "dana", "report", "weekly", "--all", *earlier, "-f", "md").out
+    assert "## Customer feedback\n\nNone.\n" in markdown

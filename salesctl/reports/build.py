@@ -27,7 +27,7 @@ from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.questions import rolled_up
 from salesctl.scopes import owner_dirs
 from salesctl.store.index_committed import committed
-from salesctl.store.layout import Owner
+from salesctl.store.layout import TRIAGE_DIR, Owner
 from salesctl.store.store import Store
 
 TREND_PERIODS = 8
@@ -112,8 +112,12 @@ def report_data(
     the answers shown are those of the members ``viewer`` may read (None: all)."""
     facts = Facts(store.index, config, within=subject_dirs(config, subject))
     # The figures are those of the commit the report names: no look at the work tree.
+    # the company's report counts the feedback waiting in triage, for whoever may read it
+    triage = subject.kind == "company" and (
+        viewer is None or TRIAGE_DIR not in scopes.read_scope(config, viewer).hidden
+    )
     with committed(store.index, facts.within) as uncommitted:
-        data = _report_figures(store, config, facts, subject, period)
+        data = _report_figures(store, config, facts, subject, period, triage=triage)
     data["uncommitted"] = uncommitted
     rollup = rolled_up(store.root, config, subject, period, lang, viewer)
     data["questions"] = rollup.questions
@@ -123,13 +127,14 @@ def report_data(
 
 
 def _report_figures(
-    store: Store, config: Config, facts: Facts, subject: Subject, period: Period
+    store: Store, config: Config, facts: Facts, subject: Subject, period: Period, *, triage: bool
 ) -> dict[str, Any]:
     rows = facts.member_facts(period, subject.members)
     if subject.kind != "member":
         inactive = {m.id for m in config.members.values() if not m.active}
         rows = [r for r in rows if r["member"] not in inactive or any(r[k] for k in METRICS)]
     members = set(subject.members)
+    feedback, in_triage = _feedback(facts, period, members, triage)
     data: dict[str, Any] = {
         "org": config.org,
         "currency": config.currency,
@@ -145,7 +150,8 @@ def _report_figures(
         "pipeline": pipeline_rows(facts, config, members, state_day(period)),
         "deals_closed": _deals_closed(facts, period, members),
         "competitors": _competitors(facts, period, members),
-        "feedback": _feedback(facts, period, members),
+        "feedback": feedback,
+        "feedback_triage": in_triage,
         "overdue": _overdue(facts, period.end, members),
         "aging": facts.aging_at(period.end, members),
         "trend": _trend(facts, period, members),
@@ -251,13 +257,21 @@ def _competitors(facts: Facts, period: Period, members: set[str]) -> list[dict[s
     return sorted(rows.values(), key=lambda r: (-r["deals"], r["competitor"]))
 
 
-def _feedback(facts: Facts, period: Period, members: set[str]) -> list[dict[str, Any]]:
-    """Customer feedback received and closed in the period, per owner (who had some)."""
+def _feedback(
+    facts: Facts, period: Period, members: set[str], triage: bool
+) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+    """Customer feedback received and closed in the period, per owner (who had some); and,
+    with ``triage``, that of the feedback waiting in triage (else None: not counted)."""
     rows = [
         {"owner": owner, "received": int(received or 0), "closed": int(closed or 0)}
-        for owner, received, closed in facts.feedback_counts(period, members)
+        for owner, received, closed in facts.feedback_counts(period, members, triage=triage)
     ]
-    return sorted((r for r in rows if r["received"] or r["closed"]), key=lambda r: r["owner"])
+    in_triage = None
+    if triage:
+        waiting = next((r for r in rows if r["owner"] is None), {"received": 0, "closed": 0})
+        in_triage = {"received": waiting["received"], "closed": waiting["closed"]}
+    owned = (r for r in rows if r["owner"] is not None and (r["received"] or r["closed"]))
+    return sorted(owned, key=lambda r: r["owner"]), in_triage
 
 
 def _overdue(facts: Facts, as_of: dt.date, members: set[str]) -> list[dict[str, Any]]:

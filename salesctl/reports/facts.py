@@ -46,6 +46,7 @@ from salesctl.reports.money import (
 from salesctl.reports.periods import Period
 from salesctl.store.index import Index, within_sql
 from salesctl.store.index_schema import cents
+from salesctl.store.layout import TRIAGE_DIR
 
 COUNT_METRICS = (
     "new_leads",
@@ -380,9 +381,17 @@ class Facts:
         args = [self.won, self.lost, *span, *values]
         return list(self.query(sql, [*args, *args], ["deal"]))
 
-    def feedback_counts(self, period: Period, owners: Collection[str]) -> list[tuple[Any, ...]]:
-        """(owner, received, closed) of the feedback of ``owners``' customers in the period."""
+    def feedback_counts(
+        self, period: Period, owners: Collection[str], *, triage: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """(owner, received, closed) of the feedback of ``owners``' customers in the period;
+        with ``triage``, also of the feedback no customer matched yet, waiting in the
+        company's ``feedback/`` (owner None): one query either way."""
         member_in, values = in_list("owner", owners)
+        if triage:  # company-level rows under feedback/ (as ``scopes.Grants.sql`` hides them)
+            company = "owner IS NULL AND team IS NULL AND pool = 0 AND path > ? AND path < ?"
+            member_in = f"({member_in} OR ({company}))"
+            values += [TRIAGE_DIR + "/", TRIAGE_DIR + "0"]  # '0': the character after '/'
         day = "substr(json_extract(data, '$.{}'), 1, 10) BETWEEN ? AND ?"
         sql = (
             f"SELECT owner, sum({day.format('received')}), sum({day.format('closed')}) "

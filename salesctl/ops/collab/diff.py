@@ -16,7 +16,7 @@ from salesctl.errors import Invalid
 from salesctl.model.config import Member
 from salesctl.ops.collab.gitread import GitReader, load_fields, show_value
 from salesctl.ops.collab.places import place_of
-from salesctl.ops.collab.record_changes import RecordChange, record_changes
+from salesctl.ops.collab.record_changes import RecordChange, problem_line, record_changes
 from salesctl.ops.records import readable
 from salesctl.scopes import Grants
 from salesctl.store.store import Store
@@ -110,6 +110,8 @@ def diff_rows(diff: RangeDiff) -> list[dict[str, str]]:
             lines.append(("owner", "", record.owner_after or ""))
         elif record.change == "deleted":
             lines.append(("owner", record.owner_before or "", ""))
+        if told := problem_line(record.problem_before, record.problem, record.change):
+            lines.append(("file", "", told))
         lines += [(f, show_value(o), show_value(n)) for f, o, n in record.fields]
         lines += [
             (f"{c.kind} {c.id}", "", c.change + (f": {c.summary}" if c.summary else ""))
@@ -148,6 +150,8 @@ def diff_markdown(diff: RangeDiff) -> str:
             "changed": "changed",
         }[record.change]
         out += [f"{title} — {what}", ""]
+        if told := problem_line(record.problem_before, record.problem, record.change):
+            out += [f"- **file {_md(told)}**", ""]
         if record.fields:
             out += ["| field | before | after |", "|---|---|---|"]
             out += [

@@ -26,6 +26,7 @@ from salesctl.git_trees import LOOKUP_MAX, blob_ids, parse_batch
 from salesctl.model.config import Config, parse_config
 from salesctl.model.problems import Problem
 from salesctl.model.values import to_json
+from salesctl.yamlio import YamlError
 
 CONFIG_FILE = "salesctl.yaml"
 SYMLINK_MODE = "120000"
@@ -393,19 +394,37 @@ def parse_raw(out: bytes) -> list[FileChange]:
 def load_fields(content: bytes | None, where: str) -> dict[str, Any] | None:
     """A record blob's fields as JSON-ready data (None if absent or unreadable, or sealed
     to others: history, diff and the gate read what this member's identity opens)."""
+    return read_fields(content, where)[0]
+
+
+def read_fields(content: bytes | None, where: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``load_fields``, and why a blob that is there cannot be read (``malformed YAML at
+    line 2: ...``, ``not UTF-8 (byte 7)``), for ``history`` and ``diff`` to say so instead
+    of showing every field cleared. Absent or sealed to others: no fields and no problem."""
     if content is None:
-        return None
+        return None, None
     try:
         opened = sealing.plaintext(content, where)
         if opened is None:
-            return None
+            return None, None
         data = yamlio.loads(opened, source=where)
-    except Invalid:
-        return None
-    if not isinstance(data, dict):
-        return None
-    converted = to_json({str(k): v for k, v in data.items()})
-    return converted if isinstance(converted, dict) else None
+    except YamlError as exc:
+        return None, _yaml_problem(exc, where)
+    except Invalid as exc:
+        return None, exc.message.removeprefix(f"{where}: ")
+    converted = to_json({str(k): v for k, v in data.items()}) if isinstance(data, dict) else None
+    if not isinstance(converted, dict):
+        return None, "not a mapping of fields"
+    return converted, None
+
+
+def _yaml_problem(exc: YamlError, where: str) -> str:
+    """``malformed YAML at line 3: ...`` from the error's ``where:3`` and its detail."""
+    line = exc.where.removeprefix(f"{where}:") if exc.where.startswith(f"{where}:") else ""
+    if not line:
+        return exc.detail
+    head, sep, rest = exc.detail.partition(": ")
+    return f"{head} at line {line}{sep}{rest}"
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

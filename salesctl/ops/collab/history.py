@@ -27,7 +27,7 @@ from salesctl.git import GitError
 from salesctl.ids import is_id, normalise_prefix
 from salesctl.model.config import Member
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader
+from salesctl.ops.collab.gitread import CommitInfo, FileChange, GitReader, field_changes
 from salesctl.ops.collab.judge import EXTRA_ADD, MOVE_VERBS
 from salesctl.ops.collab.places import place_of
 from salesctl.ops.collab.record_changes import (
@@ -78,6 +78,8 @@ class HistoryEntry:
             "action": self.action,
             "subject": self.subject,
             "change": self.change.change,
+            "problem": self.change.problem,
+            "problem_before": self.change.problem_before,
             "move": move,
             "fields": [field_json(f) for f in self.change.fields],
             "children": [c.as_json() for c in self.change.children],
@@ -129,7 +131,23 @@ def record_history(
     lead = _converted_from(store, viewer, current_dir)
     if lead is not None and lead.id != record_id:
         entries += _entries(store, git, log, lead.id, [lead.record_dir])
-    return _newest_first(git, entries)
+    return _against_last_readable(_newest_first(git, entries))
+
+
+def _against_last_readable(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """A record's file readable again after versions that were not (malformed YAML, a
+    symlink): its fields compared with the last readable version, not with nothing, so
+    a file restored as it was shows no field changes. ``entries``: newest first."""
+    last: dict[str, dict[str, Any]] = {}  # record id -> its last readable fields
+    for entry in reversed(entries):
+        change = entry.change
+        if change.problem_before and change.new_data is not None and change.id in last:
+            change.fields = field_changes(last[change.id], change.new_data)
+        if change.new_data is not None:
+            last[change.id] = change.new_data
+        elif change.change == "deleted":
+            last.pop(change.id, None)
+    return entries
 
 
 def _record_log(store: Store, git: GitReader) -> RecordLog | None:

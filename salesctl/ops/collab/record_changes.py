@@ -5,6 +5,12 @@ grouped by record → the blobs of all of them read in one batch → per record,
 ``RecordChange``: created, deleted, moved between owners' directories or changed, with its
 field changes (``field: old -> new``) and its children's (follow-ups, visits, attachments
 ...) as ``ChildChange``s. Each knows how to show itself as JSON and as human lines.
+
+A version of a file that cannot be read (malformed YAML, not UTF-8, not a mapping) or that
+the store refuses (a symlink, a submodule) is told as what it is (``problem``, and
+``problem_before`` for the version it replaced), never as every field cleared: its fields
+are left out, and the next readable version shows its fields as new (``history`` compares
+them with the last readable version instead, see ``history.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salesctl.ops.collab.gitread import (
+    GITLINK_MODE,
+    SYMLINK_MODE,
     FileChange,
     GitReader,
     field_changes,
-    load_fields,
+    read_fields,
+    refused_mode,
     show_value,
 )
 from salesctl.ops.collab.places import Place, place_of
@@ -26,12 +35,16 @@ from salesctl.store.layout import Owner
 
 TEXT_FIELDS = ("text", "title", "note", "place")  # what names a follow-up, visit or task
 NESTED = ("fields", "children")  # shown through their own JSON, not as they are held
+HELD = ("old_data", "new_data")  # the versions' fields, kept for ``history``, never shown
+Version = tuple[dict[str, Any] | None, str | None]  # a file's fields, or why there are none
 
 
 def _own_fields(change: ChildChange | RecordChange) -> dict[str, Any]:
     """A change's plain fields as JSON keys, in declaration order."""
     return {
-        f.name: getattr(change, f.name) for f in dataclasses.fields(change) if f.name not in NESTED
+        f.name: getattr(change, f.name)
+        for f in dataclasses.fields(change)
+        if f.name not in NESTED + HELD
     }
 
 
@@ -42,13 +55,18 @@ class ChildChange:
     change: str  # added, removed, edited
     summary: str = ""
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
+    problem: str | None = None  # why this version cannot be read, as for a record
+    problem_before: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {**_own_fields(self), "fields": [field_json(f) for f in self.fields]}
 
     def line(self) -> str:
         text = f"{self.kind} {self.change} {self.id}"
-        if self.summary:
+        told = problem_line(self.problem_before, self.problem, self.change)
+        if told:
+            text += f": file {told}"
+        elif self.summary:
             text += f": {self.summary}"
         elif self.fields:
             text += ": " + "; ".join(_field_line(f) for f in self.fields)
@@ -67,8 +85,14 @@ class RecordChange:
     owner_before: str | None = None  # "alice", "pool", ...; None: did not exist
     owner_after: str | None = None
     path: str = ""
+    # why the record's file cannot be read after (before) the change: "unreadable:
+    # malformed YAML at line 2: ...", "a symlink to ../salesctl.yaml (...)"; None: it can
+    problem: str | None = None
+    problem_before: str | None = None
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
     children: list[ChildChange] = field(default_factory=list)
+    old_data: dict[str, Any] | None = None
+    new_data: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -86,10 +110,29 @@ class RecordChange:
             out.append(f"deleted from {self.owner_before}")
         elif self.change == "moved":
             out.append(f"moved {self.owner_before} -> {self.owner_after}")
+        told = problem_line(self.problem_before, self.problem, self.change)
+        if told:
+            out.append(f"file {told}")
         if self.change != "created":  # a creation's fields are all new: the diff shows them
             out += [_field_line(f) for f in self.fields]
         out += [c.line() for c in self.children]
         return out
+
+
+def problem_line(before: str | None, after: str | None, change: str) -> str:
+    """What became of a file that cannot be read ("" if both versions can): ``became
+    unreadable: ...``, ``still a symlink ...``, ``readable again (was ...)``."""
+    if after:
+        if change in ("created", "added"):
+            return f"is {after}"
+        return f"still {after}" if after == before else f"became {after}"
+    if before:
+        return (
+            f"was {before}"
+            if change in ("deleted", "removed")
+            else f"readable again (was {before})"
+        )
+    return ""
 
 
 def field_json(item: tuple[str, Any, Any]) -> dict[str, Any]:
@@ -140,8 +183,8 @@ def _blobs_of(groups: dict[str, list[tuple[FileChange, Place]]]) -> Iterable[str
         blob
         for items in groups.values()
         for change, place in items
-        if place.special is None
-        for blob in (change.old_blob, change.new_blob)
+        for blob, mode in ((change.old_blob, change.old_mode), (change.new_blob, change.new_mode))
+        if mode != GITLINK_MODE and (place.special is None or mode == SYMLINK_MODE)
     )
 
 
@@ -150,10 +193,6 @@ def _record_change(
 ) -> RecordChange:
     kind = items[0][1].kind
     assert kind is not None
-
-    def fields_of(blob: str | None, path: str) -> dict[str, Any] | None:
-        return load_fields(blobs.get(blob), path) if blob else None
-
     mains = [(c, p) for c, p in items if p.is_main]
     old_main = next(((c, p) for c, p in mains if c.old_blob), None)
     new_main = next(((c, p) for c, p in mains if c.new_blob), None)
@@ -163,8 +202,8 @@ def _record_change(
     if relocated and old_owner == new_owner:  # a member's team change: same name, new home
         assert old_main is not None and new_main is not None
         old_owner, new_owner = _with_team(old_main[1].owner), _with_team(new_main[1].owner)
-    old_data = fields_of(old_main[0].old_blob, old_main[0].path) if old_main else None
-    new_data = fields_of(new_main[0].new_blob, new_main[0].path) if new_main else None
+    old_data, old_problem = _version(blobs, old_main[0], old=True) if old_main else (None, None)
+    new_data, new_problem = _version(blobs, new_main[0], old=False) if new_main else (None, None)
     if not mains:  # only children changed: the record stayed where it is
         owner = _owner_name(items[0][1].owner)
         old_owner = new_owner = owner
@@ -188,9 +227,20 @@ def _record_change(
         label=str(
             label_data.get("company") or label_data.get("name") or label_data.get("title") or ""
         ),
-        fields=field_changes(old_data, new_data),
+        problem=new_problem,
+        problem_before=old_problem,
+        fields=[] if new_problem else field_changes(old_data, new_data),
+        old_data=old_data,
+        new_data=new_data,
     )
-    # Children: a file under the record's directory, matched by its path inside it.
+    result.children = _child_changes(items, blobs)
+    return result
+
+
+def _child_changes(
+    items: list[tuple[FileChange, Place]], blobs: dict[str, bytes]
+) -> list[ChildChange]:
+    """Files under the record's directory, matched by their path inside it."""
     before: dict[str, tuple[FileChange, Place]] = {}
     after: dict[str, tuple[FileChange, Place]] = {}
     for change_, place in items:
@@ -200,6 +250,7 @@ def _record_change(
             before[place.rel] = (change_, place)
         if change_.new_blob:
             after[place.rel] = (change_, place)
+    children = []
     for rel in sorted({*before, *after}):
         old_item, new_item = before.get(rel), after.get(rel)
         place = (new_item or old_item or items[0])[1]
@@ -207,24 +258,48 @@ def _record_change(
         child_id = place.file_id or rel
         if place.special == "attachment":
             child_kind, child_id = "attachment", rel.split("/", 1)[-1]
-        old_fields = fields_of(old_item[0].old_blob, rel) if old_item else None
-        new_fields = fields_of(new_item[0].new_blob, rel) if new_item else None
+        old_fields, old_problem = _version(blobs, old_item[0], old=True) if old_item else NONE
+        new_fields, new_problem = _version(blobs, new_item[0], old=False) if new_item else NONE
         if old_item and new_item and old_item[0].old_blob == new_item[0].new_blob:
             continue  # moved along with the record, unchanged
+        child = ChildChange(child_kind, child_id, "edited")
+        child.problem, child.problem_before = new_problem, old_problem
         if old_item is None:
-            summary = _summary(new_fields)
-            result.children.append(ChildChange(child_kind, child_id, "added", summary))
+            child.change, child.summary = "added", _summary(new_fields)
         elif new_item is None:
-            result.children.append(
-                ChildChange(child_kind, child_id, "removed", _summary(old_fields))
-            )
-        else:
-            result.children.append(
-                ChildChange(
-                    child_kind, child_id, "edited", fields=field_changes(old_fields, new_fields)
-                )
-            )
-    return result
+            child.change, child.summary = "removed", _summary(old_fields)
+        elif not new_problem:
+            child.fields = field_changes(old_fields, new_fields)
+        children.append(child)
+    return children
+
+
+NONE: Version = (None, None)
+
+
+def _version(blobs: dict[str, bytes], change: FileChange, *, old: bool) -> Version:
+    """The fields of one side of a change, or why it has none that can be read: a file
+    the store refuses (by its git mode, as ``check`` does), or one that does not parse.
+    Attachments are not parsed (their blobs are not read): only their mode can tell."""
+    blob, mode = (change.old_blob, change.old_mode) if old else (change.new_blob, change.new_mode)
+    if not blob:
+        return NONE
+    if refused_mode(mode):
+        if mode != SYMLINK_MODE:
+            return None, "a submodule (the store refuses submodules)"
+        target = blobs.get(blob)
+        to = f" to {_printable(target)}" if target else ""
+        return None, f"a symlink{to} (the store refuses symlinks)"
+    if blob not in blobs:
+        return NONE  # not read (an attachment), or missing from this clone
+    fields, problem = read_fields(blobs[blob], change.path)
+    return fields, f"unreadable: {problem}" if problem else None
+
+
+def _printable(raw: bytes) -> str:
+    """A symlink's target on one short line, control characters shown as ``?``."""
+    text = raw.decode("utf-8", "replace")
+    return show_value("".join(c if c.isprintable() else "?" for c in text), 80)
 
 
 def _summary(data: dict[str, Any] | None) -> str:
