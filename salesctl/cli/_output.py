@@ -79,6 +79,13 @@ def warn_skipped(skipped: Iterable[str]) -> None:
         info(f"warning: skipped {each} (see `salesctl check`)")
 
 
+def warn_flagged(flagged: Iterable[str]) -> None:
+    """One warning per record a reading command shows although it has problems (the
+    fields that failed are left out of it)."""
+    for each in flagged:
+        info(f"warning: {each} (see `salesctl check`)")
+
+
 def warn_uncommitted(paths: Iterable[str]) -> None:
     """One warning per uncommitted record edit that figures as committed left out."""
     for path in paths:
@@ -109,6 +116,7 @@ def emit(
     printed under a table's rows (tables only: machine formats have no totals line).
     """
     warn_skipped(getattr(data, "skipped", ()))
+    warn_flagged(getattr(data, "flagged", ()))
     fmt = fmt or default_format()
     out = sys.stdout
     if fmt == "json":
@@ -116,7 +124,7 @@ def emit(
     elif fmt == "yaml":
         from salesctl.yamlio import dumps
 
-        out.write(dumps(list(data) if isinstance(data, list) else data))
+        out.write(dumps(list(data) if isinstance(data, list) else dict(data)))
     elif fmt in ("csv", "excel"):
         _write_csv(data, columns, bom=fmt == "excel" or _stdout_starts_a_file())
     elif isinstance(data, list):

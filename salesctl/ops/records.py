@@ -24,12 +24,34 @@ from salesctl.store.validation import InvalidRecord
 
 
 class RecordList(list[dict[str, Any]]):
-    """Records as JSON dicts, plus the broken files that were skipped (for a warning)."""
+    """Records as JSON dicts, plus the broken files that were skipped and the records shown
+    despite problems (for a warning each)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.skipped: list[str] = []
+        self.flagged: list[str] = []  # "L-...: field: message; ..." of records with problems
         self.uncommitted: list[str] = []  # work tree edits figures as committed left out
+
+
+class ShownRecord(dict[str, Any]):
+    """One record as a JSON dict (``show``), plus its problems and its broken children for a
+    warning each: the JSON keys stay the record's."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.skipped: list[str] = []
+        self.flagged: list[str] = []
+
+
+def problem_text(message: str, field: str | None) -> str:
+    """``field: message``: a problem as a list's ``problems`` and the warnings carry it."""
+    return f"{field}: {message}" if field else message
+
+
+def flag(record_id: str, problems: Sequence[str]) -> str:
+    """How a warning names a record shown despite its problems."""
+    return f"{record_id} has problems: {'; '.join(problems)}"
 
 
 def home_of(config: Config, member_id: str) -> Owner:
@@ -322,7 +344,8 @@ def list_records(
             continue
         record = json_record(loc, data)
         if problems:
-            record["problems"] = [f"{f}: {m}" if f else m for _w, m, f in problems]
+            record["problems"] = [problem_text(m, f) for _w, m, f in problems]
+            result.flagged.append(flag(loc.id, record["problems"]))
         result.append(record)
     return result
 
@@ -386,16 +409,22 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> ShownRecord:
+    """One record with its children; problems the file has are named for a warning (the
+    fields that failed are not shown), as are the broken child files left out."""
     loc = store.resolve(text, kinds)
     require_readable(store, viewer, loc)
     record = store.read(loc)
     if record.problems and not record.data:
         raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
-    result = record.to_json()
+    result = ShownRecord(record.to_json())
+    if record.problems:
+        texts = [problem_text(p.message, p.field) for p in record.problems]
+        result.flagged.append(flag(loc.id, texts))
     for child in loc.kind.children:
         rows = store.index.children(loc.id, child)
         result[KINDS[child].plural] = [json_record(_parse(p), d) for p, d in rows if d is not None]
+        result.skipped += [f"{p}: unreadable" for p, d in rows if d is None]
     return result
 
 
