@@ -34,6 +34,7 @@ from salesctl.ops.records import (
     parse_assignments,
     record_json,
     validate,
+    with_participants,
 )
 from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
@@ -102,6 +103,7 @@ def add_deal(
         data = {k: v for k, v in data.items() if v not in (None, [], "")}
         data = apply_sets(config, DEAL, data, sets)
         data = validate(config, DEAL, _ordered(data), new_record(loc))
+        data = with_participants(config, data, loc.owner)
         tx.write(loc, data)
         tx.summary = (
             f"deal.add: {loc.id} ({data['title']}, {data['amount']}) for {customer.id} "
