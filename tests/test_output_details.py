@@ -3,16 +3,23 @@ problems, YAML dates written as dates, the history table's row count, and dupes'
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import yaml
 from conftest import git
+
+from salesctl import clock
+
+
+def ok(res: Any) -> Any:
+    assert res.code == 0, res.err
+    return res
 
 
 def add_lead(cli: Any, actor: str, company: str, *extra: str) -> dict[str, Any]:
-    res = cli("--as", actor, "lead", "add", "--company", company, *extra, "-f", "json")
-    assert res.code == 0, res.err
-    return res.json()
+    return ok(cli("--as", actor, "lead", "add", "--company", company, *extra, "-f", "json")).json()
 
 
 def hand_edit(store: Path, path: str, old: str, new: str) -> None:
@@ -61,3 +68,47 @@ def test_show_and_list_of_sound_records_warn_of_nothing(store: Path, cli: Any) -
     lead = add_lead(cli, "alice", "Fine Co")
     assert cli("--as", "alice", "lead", "show", lead["id"]).err == ""
     assert cli("--as", "alice", "lead", "list").err == ""
+
+
+def test_yaml_writes_dates_as_dates_and_text_as_text(store: Path, cli: Any) -> None:
+    """``-f yaml`` writes dates unquoted as the store's own files do (a YAML reader gets a
+    date); a company or tag that reads like a date stays text."""
+    today = clock.today().isoformat()
+    lead = add_lead(cli, "alice", today, "--tag", today)
+    res = cli("--as", "alice", "followup", "add", lead["id"], "--text", "Called", "-f", "json")
+    assert res.code == 0, res.err
+    shown = cli("--as", "alice", "lead", "show", lead["id"], "-f", "yaml")
+    assert shown.code == 0, shown.err
+    assert f"\ncreated: {today}\n" in shown.out
+    data = yaml.safe_load(shown.out)
+    assert data["created"] == clock.today() and data["stages"]["new"] == clock.today()
+    assert isinstance(data["followups"][0]["at"], dt.datetime)
+    assert data["company"] == today and data["tags"] == [today]
+    [row] = yaml.safe_load(cli("--as", "alice", "lead", "list", "-f", "yaml").out)
+    assert row["created"] == clock.today() and row["company"] == today
+
+
+def test_dupes_json_gives_a_pool_record_a_null_owner(store: Path, cli: Any) -> None:
+    """``owner`` is a member id or null in the pool, as in every record's JSON (SPEC §5)."""
+    mine = add_lead(cli, "alice", "Twin Trading Co")
+    allowed = ("--allow-duplicate", "--reason", "made for this test")
+    pooled = ok(
+        cli("--as", "dana", "lead", "add", "--company", "Twin Trading Ltd", "--pool", *allowed,
+            "-f", "json")
+    ).json()  # fmt: skip
+    [group] = ok(cli("--as", "dana", "dupes", "-f", "json")).json()
+    owners = {r["id"]: r["owner"] for r in group["records"]}
+    assert owners == {mine["id"]: "alice", pooled["id"]: None}
+    listed = {r["id"]: r["owner"] for r in ok(cli("--as", "dana", "lead", "list")).json()}
+    assert listed[pooled["id"]] is None
+
+
+def test_history_table_counts_entries_not_lines(store: Path, cli: Any) -> None:
+    """An entry of several field changes takes a line for each; the footer counts entries."""
+    lead = add_lead(cli, "alice", "History Co")
+    ok(cli("--as", "lee", "lead", "assign", lead["id"], "--to", "bob"))  # owner + assigned
+    ok(cli("--as", "bob", "lead", "edit", lead["id"], "--set", "notes=n", "--set", "source=web"))
+    entries = ok(cli("--as", "bob", "history", lead["id"], "-f", "json")).json()
+    table = ok(cli("--as", "bob", "history", lead["id"], "-f", "table")).out.splitlines()
+    assert len(entries) == 3 and len(table) > 2 + 3 + 1  # header, rule, continuation lines
+    assert table[-1] == "(3 entries)"
