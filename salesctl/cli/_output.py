@@ -14,6 +14,7 @@ a pipe gets none, since other programs would read the BOM as part of the first h
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -79,6 +80,13 @@ def warn_skipped(skipped: Iterable[str]) -> None:
         info(f"warning: skipped {each} (see `salesctl check`)")
 
 
+def warn_flagged(flagged: Iterable[str]) -> None:
+    """One warning per record a reading command shows although it has problems (the
+    fields that failed are left out of it)."""
+    for each in flagged:
+        info(f"warning: {each} (see `salesctl check`)")
+
+
 def warn_uncommitted(paths: Iterable[str]) -> None:
     """One warning per uncommitted record edit that figures as committed left out."""
     for path in paths:
@@ -102,13 +110,17 @@ def emit(
     *,
     money_columns: bool = False,
     totals: dict[str, Any] | None = None,
+    counted: tuple[int, str, str] | None = None,
 ) -> None:
     """Print ``data`` (a dict = one object, a list = rows) in the chosen format.
 
     ``money_columns`` formats the known money columns of a table; ``totals`` is a line
-    printed under a table's rows (tables only: machine formats have no totals line).
+    printed under a table's rows (tables only: machine formats have no totals line);
+    ``counted`` is what a table's footer counts, as (number, singular, plural), when that is
+    not its rows (a history entry of several changes takes a row for each).
     """
     warn_skipped(getattr(data, "skipped", ()))
+    warn_flagged(getattr(data, "flagged", ()))
     fmt = fmt or default_format()
     out = sys.stdout
     if fmt == "json":
@@ -116,11 +128,11 @@ def emit(
     elif fmt == "yaml":
         from salesctl.yamlio import dumps
 
-        out.write(dumps(list(data) if isinstance(data, list) else data))
+        out.write(dumps(yaml_ready(data)))
     elif fmt in ("csv", "excel"):
         _write_csv(data, columns, bom=fmt == "excel" or _stdout_starts_a_file())
     elif isinstance(data, list):
-        _write_table(data, columns, money_columns, totals)
+        _write_table(data, columns, money_columns, totals, counted or (len(data), "row", "rows"))
     else:
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
@@ -130,6 +142,46 @@ def emit(
                     out.write(f"  - {_cell(item, key, money_columns)}\n")
             else:
                 out.write(f"{key.ljust(width)}  {_cell(value, key, money_columns)}\n")
+
+
+def yaml_ready(value: Any, key: str = "") -> Any:
+    """``value`` as YAML should carry it: an ISO date or date-time string (as JSON carries
+    them) becomes a date again, so YAML writes it unquoted as salesctl's own files do. A
+    record's text fields (a company or note that reads like a date) stay text."""
+    if isinstance(value, dict):
+        return {k: yaml_ready(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [yaml_ready(v, key) for v in value]
+    if isinstance(value, str) and key not in _text_fields():
+        return _as_date(value)
+    return value
+
+
+def _as_date(text: str) -> Any:
+    """The date or date-time ``text`` writes exactly, or ``text`` itself."""
+    import datetime as dt
+
+    kind = dt.date if len(text) == 10 else dt.datetime
+    if not 10 <= len(text) <= 32 or text[4:5] != "-" or not text[:4].isdigit():
+        return text
+    try:
+        value = kind.fromisoformat(text)
+    except ValueError:
+        return text
+    return value if value.isoformat() == text else text
+
+
+@functools.cache
+def _text_fields() -> frozenset[str]:
+    """Record fields that are never a date in any kind (names, notes, tags ...)."""
+    from salesctl.model import values
+    from salesctl.model.kinds import KINDS
+
+    fields = [f for k in KINDS.values() for f in k.fields]
+    fields += [c for f in fields for c in f.columns]
+    dates = {values.coerce_date, values.coerce_datetime}
+    dated = {f.name for f in fields if f.coerce in dates or f.name == "stages"}
+    return frozenset(f.name for f in fields) - dated
 
 
 def table_columns(fmt: str | None, columns: Sequence[str]) -> Sequence[str]:
@@ -158,6 +210,7 @@ def _write_table(
     columns: Sequence[str],
     money_columns: bool,
     totals: dict[str, Any] | None,
+    counted: tuple[int, str, str],
 ) -> None:
     from tabulate import SEPARATING_LINE, tabulate
 
@@ -168,8 +221,9 @@ def _write_table(
     align = ["right" if money_columns and k in MONEY_COLUMNS else "left" for k in keys]
     text = tabulate(table, headers=keys, tablefmt="simple", disable_numparse=True, colalign=align)
     sys.stdout.write(text + "\n")
-    if len(rows) != 1 or totals is not None:  # the totals line is not a row
-        sys.stdout.write(f"({len(rows)} row{'' if len(rows) == 1 else 's'})\n")
+    count, one, many = counted
+    if count != 1 or totals is not None:  # the totals line is not a row
+        sys.stdout.write(f"({count} {one if count == 1 else many})\n")
 
 
 def _stdout_starts_a_file() -> bool:

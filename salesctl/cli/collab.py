@@ -39,7 +39,8 @@ def show_history(s: Session, fmt: str | None, record_id: str, kinds: tuple[str, 
 
     entries = record_history(s.store, s.actor, record_id, kinds)
     if (fmt or default_format()) == "table":
-        emit(history_rows(entries), "table", ("date", "who", "action", "change"))
+        counted = (len(entries), "entry", "entries")  # an entry of several changes: rows
+        emit(history_rows(entries), "table", ("date", "who", "action", "change"), counted=counted)
     else:
         emit([e.as_json() for e in entries], fmt)
 

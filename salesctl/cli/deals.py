@@ -125,8 +125,8 @@ def deal_losses(
     summary = lost_deals(
         s.store,
         s.actor,
-        start=parse_date(from_, "--from") if from_ else None,
-        end=parse_date(to, "--to") if to else None,
+        start=parse_date(from_, "--from") if from_ is not None else None,
+        end=parse_date(to, "--to") if to is not None else None,
         owner=owner,
         team=team,
     )

@@ -44,6 +44,8 @@ def dupes(
         emit(groups, fmt)
         return
     rows = [
-        {"group": n, **record} for n, group in enumerate(groups, 1) for record in group["records"]
+        {"group": n, **record, "owner": record["owner"] or "pool"}  # JSON's null: the pool
+        for n, group in enumerate(groups, 1)
+        for record in group["records"]
     ]
     emit(rows, "table", ("group", "id", "kind", "owner", "name"))

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesctl import scopes
-from salesctl.errors import Forbidden, Invalid
+from salesctl.errors import Forbidden, Invalid, SalesctlError
 from salesctl.ids import new_id
 from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
@@ -24,12 +24,34 @@ from salesctl.store.validation import InvalidRecord
 
 
 class RecordList(list[dict[str, Any]]):
-    """Records as JSON dicts, plus the broken files that were skipped (for a warning)."""
+    """Records as JSON dicts, plus the broken files that were skipped and the records shown
+    despite problems (for a warning each)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.skipped: list[str] = []
+        self.flagged: list[str] = []  # "L-...: field: message; ..." of records with problems
         self.uncommitted: list[str] = []  # work tree edits figures as committed left out
+
+
+class ShownRecord(dict[str, Any]):
+    """One record as a JSON dict (``show``), plus its problems and its broken children for a
+    warning each: the JSON keys stay the record's."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.skipped: list[str] = []
+        self.flagged: list[str] = []
+
+
+def problem_text(message: str, field: str | None) -> str:
+    """``field: message``: a problem as a list's ``problems`` and the warnings carry it."""
+    return f"{field}: {message}" if field else message
+
+
+def flag(record_id: str, problems: Sequence[str]) -> str:
+    """How a warning names a record shown despite its problems."""
+    return f"{record_id} has problems: {'; '.join(problems)}"
 
 
 def home_of(config: Config, member_id: str) -> Owner:
@@ -101,7 +123,7 @@ def add_owned_record(
     refuse_closing_stage(kind, data)
     record_id = new_id(kind.prefix)
     loc = RecordPath(record_file(owner, kind, record_id), kind, record_id, owner)
-    data = validate(config, kind, data, new_record(loc))
+    data = with_participants(config, validate(config, kind, data, new_record(loc)), owner)
     action = f"{kind.name}.add"
     scopes.check_write(config, actor, action, owner, record=record_id)
     with store.transaction(actor, action, opts) as tx:
@@ -111,6 +133,52 @@ def add_owned_record(
         tx.write(loc, data)
         tx.summary = f"{action}: {record_id} ({label}) for {owner}"
     return tx.result(record_json(Record(loc, data)))
+
+
+def supporting_members(
+    config: Config,
+    people: Iterable[str],
+    *,
+    label: str,
+    owner: str | None = None,
+    before: Iterable[str] = (),
+) -> list[str]:
+    """The members of ``people`` who support a record's owner: a lead's, customer's or deal's
+    participants, a visit's attendees. Each is named once and must be an active member (one
+    already in ``before``, the record's list until this edit, stays even if deactivated
+    since); the ``owner`` is left out, since the record is theirs already. ``label`` names
+    the option or field in an error."""
+    kept: list[str] = []
+    earlier = set(before)
+    for member_id in dict.fromkeys(people):
+        if member_id == owner:
+            continue
+        if member_id not in earlier:
+            try:
+                config.require_member(member_id, active=True)
+            except SalesctlError as exc:
+                exc.message = f"{label} {exc.message}"
+                raise
+        kept.append(member_id)
+    return kept
+
+
+def with_participants(
+    config: Config, data: dict[str, Any], owner: Owner, before: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``data`` with its ``participants`` as ``supporting_members`` keeps them (none left:
+    no field)."""
+    if not data.get("participants"):
+        return data
+    kept = supporting_members(
+        config, data["participants"], label="participants:", owner=owner.member, before=before
+    )
+    result = dict(data)
+    if kept:
+        result["participants"] = kept
+    else:
+        del result["participants"]
+    return result
 
 
 def raise_problems(problems: list[Problem]) -> None:
@@ -290,7 +358,8 @@ def list_records(
             continue
         record = json_record(loc, data)
         if problems:
-            record["problems"] = [f"{f}: {m}" if f else m for _w, m, f in problems]
+            record["problems"] = [problem_text(m, f) for _w, m, f in problems]
+            result.flagged.append(flag(loc.id, record["problems"]))
         result.append(record)
     return result
 
@@ -354,16 +423,22 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+def show_record(store: Store, viewer: Member, text: str, kinds: tuple[str, ...]) -> ShownRecord:
+    """One record with its children; problems the file has are named for a warning (the
+    fields that failed are not shown), as are the broken child files left out."""
     loc = store.resolve(text, kinds)
     require_readable(store, viewer, loc)
     record = store.read(loc)
     if record.problems and not record.data:
         raise Invalid(str(record.problems[0]), "fix the file by hand, then `salesctl check`")
-    result = record.to_json()
+    result = ShownRecord(record.to_json())
+    if record.problems:
+        texts = [problem_text(p.message, p.field) for p in record.problems]
+        result.flagged.append(flag(loc.id, texts))
     for child in loc.kind.children:
         rows = store.index.children(loc.id, child)
         result[KINDS[child].plural] = [json_record(_parse(p), d) for p, d in rows if d is not None]
+        result.skipped += [f"{p}: unreadable" for p, d in rows if d is None]
     return result
 
 
@@ -402,6 +477,7 @@ def edit_record(
                 data["stage"] = record.data.get("stage")
                 move_stage(config, kind, data, str(stage))
         data = validate(config, kind, data, record.path)
+        data = with_participants(config, data, record.owner, record.data.get("participants") or ())
         checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
         if checked is not data:
             data = validate(config, kind, checked, record.path)

@@ -63,6 +63,8 @@ def won_stage(config: Config) -> str:
 def _linked_deal(store: Store, deal_id: str, customer_id: str) -> Record:
     """The deal a contract names: the customer's, and not lost (signing marks it won, and
     turning a loss into a win is a person's decision: reopening the deal)."""
+    if not deal_id.strip():
+        raise Invalid("--deal is empty", "give the id of the customer's deal, or leave --deal out")
     deal = load_for_write(store, deal_id, ("deal",))
     if deal.data.get("customer") != customer_id:
         raise Invalid(
@@ -155,7 +157,7 @@ def add_contract(
     if not title or not title.strip():
         raise Invalid("a contract needs --title", "e.g. --title 'ERP licence 2027'")
     total = parse_amount(amount, "--amount")
-    signed_on = parse_day(signed, "--signed") if signed else None
+    signed_on = parse_day(signed, "--signed") if signed is not None else None
     if signed_on is not None:
         check_signing_day(signed_on, "--signed")
     instalments = parse_plan(plan)
@@ -166,7 +168,7 @@ def add_contract(
         instalments = [{"due": d, "amount": a} for d, a in default_plan(total, signed_on)]
     with store.transaction(actor, "contract.add", opts) as tx:
         customer, loc = new_for_customer(store, actor, customer_id, CONTRACT)
-        linked = _linked_deal(store, deal, customer.id) if deal else None
+        linked = _linked_deal(store, deal, customer.id) if deal is not None else None
         data: dict[str, Any] = {
             "schema_version": 1,
             "customer": customer.id,
@@ -174,8 +176,8 @@ def add_contract(
             "title": title.strip(),
             "amount": total,
             "signed": signed_on,
-            "starts": parse_day(starts, "--starts") if starts else None,
-            "ends": parse_day(ends, "--ends") if ends else None,
+            "starts": parse_day(starts, "--starts") if starts is not None else None,
+            "ends": parse_day(ends, "--ends") if ends is not None else None,
             "status": "signed" if signed_on else "draft",
             "plan": instalments,
             "created": clock.today(),

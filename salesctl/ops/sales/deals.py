@@ -33,6 +33,7 @@ from salesctl.ops.records import (
     parse_assignments,
     record_json,
     validate,
+    with_participants,
 )
 from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
@@ -59,7 +60,7 @@ def lost_stage(config: Config) -> str | None:
 def _check_stage(config: Config, stage: str) -> None:
     ids = stage_ids(config)
     if stage not in ids:
-        raise Invalid(f"{stage!r} is not a deal stage", f"use one of {', '.join(ids)}")
+        raise Invalid(f"--stage {stage!r} is not a deal stage", f"use one of {', '.join(ids)}")
 
 
 def add_deal(
@@ -77,14 +78,14 @@ def add_deal(
 ) -> WriteResult[dict[str, Any]]:
     """Open a deal with a customer, in the customer owner's directory."""
     config = store.config
-    stage = stage or config.deal_stages[0].id
+    stage = config.deal_stages[0].id if stage is None else stage
     _check_stage(config, stage)
     if stage == lost_stage(config):
         raise Invalid(
             "a new deal cannot start lost",
             "add it in an open stage, then `salesctl deal move ID --stage lost --reason ...`",
         )
-    close_on = _close_date(close) if close else None
+    close_on = values.typed_date(close, "--close", clock.today()) if close is not None else None
     sets = _settable(sets)
     with store.transaction(actor, "deal.add", opts) as tx:
         customer, loc = new_for_customer(store, actor, customer_id, DEAL)
@@ -102,6 +103,7 @@ def add_deal(
         data = {k: v for k, v in data.items() if v not in (None, [], "")}
         data = apply_sets(config, DEAL, data, sets)
         data = validate(config, DEAL, _ordered(data), new_record(loc))
+        data = with_participants(config, data, loc.owner)
         tx.write(loc, data)
         tx.summary = (
             f"deal.add: {loc.id} ({data['title']}, {data['amount']}) for {customer.id} "
@@ -345,10 +347,3 @@ def _plain(value: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation (1E+3 -> 1000)."""
     normal = value.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
-
-
-def _close_date(text: str) -> dt.date:
-    try:
-        return values.coerce_typed_date(text, clock.today())
-    except ValueError:
-        raise Invalid(f"--close {text!r} is not a date", values.DATE_HINT) from None

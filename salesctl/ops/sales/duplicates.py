@@ -53,7 +53,7 @@ def _shown(
 ) -> dict[str, Any]:
     kind = kind_of_id(record_id)
     row: dict[str, Any] = {"id": record_id, "kind": kind.name if kind else None}
-    row["owner"] = str(owner)
+    row["owner"] = owner.member  # null in the pool, as in every record's JSON (SPEC §5)
     if scopes.may_read(config, viewer, owner):
         row["name"] = name
     return row

@@ -31,6 +31,7 @@ from salesctl.ops.records import (
     readable,
     record_json,
     require_readable,
+    supporting_members,
     validate,
 )
 from salesctl.ops.sales.leads import closing_stage
@@ -343,12 +344,11 @@ def add_visit(
     config = store.config
     when = parse_when(config, at, need_time=True)
     length = format_duration(parse_duration(duration)) if duration else None
-    people = list(dict.fromkeys([actor.id, *attendees] if with_me else attendees))
+    people = supporting_members(
+        config, [actor.id, *attendees] if with_me else attendees, label="--attendee"
+    )
     if not people:
         raise Invalid("a visit needs someone to go", "name an --attendee, or drop --without-me")
-    for member_id in people:
-        if config.member(member_id) is None:
-            raise Invalid(f"--attendee {member_id!r} is not a member", "see `salesctl member list`")
     with store.transaction(actor, "visit.add", opts) as tx:
         record = load_for_write(store, record_id, PARENT_KINDS)
         scopes.check_child_write(config, actor, "visit.add", record)

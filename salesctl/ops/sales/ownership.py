@@ -18,7 +18,13 @@ from typing import Any
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
-from salesctl.ops.records import home_of, load_for_write, record_json, validate
+from salesctl.ops.records import (
+    home_of,
+    load_for_write,
+    record_json,
+    supporting_members,
+    validate,
+)
 from salesctl.ops.sales.relationship import move_converted_lead, move_relationship
 from salesctl.store.layout import POOL, Owner, RecordPath, record_dir, record_file
 from salesctl.store.records import Record
@@ -97,21 +103,19 @@ def assign(
     config = store.config
     target_member = _active_member(config, to)
     target = home_of(config, target_member.id)
-    extra = list(participants)
-    for member_id in extra:
-        _active_member(config, member_id)
+    given = list(participants)
+    extra = supporting_members(config, given, label="--participant", owner=target_member.id)
     moved: list[dict[str, Any]] = []
     with store.transaction(actor, f"{kind}.assign", opts) as tx:
-        for text in _unique(ids):
-            record = load_for_write(store, text, (kind,))
+        for record in _records(store, kind, ids):
             scopes.check_write(
                 config, actor, f"{kind}.assign", record.owner, target=target, record=record.id
             )
             data = dict(record.data)
             if record.owner != target:
                 data["assigned"] = clock.today()
-            if extra:
-                data["participants"] = [p for p in extra if p != to]
+            if given:
+                data["participants"] = extra
             whole = kind == "customer" and record.owner != target
             moved.append(record_json(_move(tx, config, record, target, data, open_deals=not whole)))
             if whole:
@@ -134,7 +138,7 @@ def claim(
     target = home_of(config, actor.id)
     moved: list[dict[str, Any]] = []
     with store.transaction(actor, f"{kind}.claim", opts) as tx:
-        records = [load_for_write(store, text, (kind,)) for text in _unique(ids)]
+        records = _records(store, kind, ids)
         for record in records:
             if not record.owner.is_pool:
                 raise Invalid(
@@ -177,8 +181,7 @@ def release(
     config = store.config
     moved: list[dict[str, Any]] = []
     with store.transaction(actor, f"{kind}.release", opts) as tx:
-        for text in _unique(ids):
-            record = load_for_write(store, text, (kind,))
+        for record in _records(store, kind, ids):
             if record.owner.is_pool:
                 raise Invalid(f"{record.id} is already in the pool")
             scopes.check_write(
@@ -300,10 +303,17 @@ def _loc(path: str) -> RecordPath:
     return loc
 
 
-def _unique(ids: Sequence[str]) -> list[str]:
+def _records(store: Store, kind: str, ids: Sequence[str]) -> list[Record]:
+    """The records ``ids`` name, each once however many ids or prefixes name it (loaded for
+    writing, under the caller's lock)."""
     if not ids:
         raise Invalid("no ids given", "pass one or more record ids")
-    return list(dict.fromkeys(i.upper() for i in ids))
+    found: dict[str, Record] = {}
+    for text in dict.fromkeys(i.upper() for i in ids):
+        loc = store.resolve(text, (kind,))
+        if loc.id not in found:
+            found[loc.id] = load_for_write(store, loc.id, (kind,))
+    return list(found.values())
 
 
 def _ids(rows: list[dict[str, Any]]) -> str:

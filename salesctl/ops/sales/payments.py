@@ -57,14 +57,14 @@ def _money_entry(
     figure = "received" if kind is PAYMENT else "invoiced"
     value = parse_amount(amount, "--amount")
     today = clock.today()
-    on = parse_day(date, "--date") if date else today
+    on = parse_day(date, "--date") if date is not None else today
     if kind is PAYMENT and on > today:
         raise Invalid(f"--date {on} is in the future", "record a payment once it has arrived")
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
         scopes.check_contract_write(config, actor, action, contract)
         status = _running_status(contract)
-        check_entry_date(on, contract, "--date" if date else "today")
+        check_entry_date(on, contract, "--date" if date is not None else "today")
         total = contract.data["amount"]
         received = amount_total(money_entries(store, contract, PAYMENT))
         invoiced = amount_total(money_entries(store, contract, INVOICE))
