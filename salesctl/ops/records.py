@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from salesctl import scopes
-from salesctl.errors import Forbidden, Invalid, SalesctlError
+from salesctl.errors import Forbidden, Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Config, CustomField, Member
 from salesctl.model.kinds import KINDS, Kind
 from salesctl.model.problems import Problem
 from salesctl.model.rules import coerce_custom, record_problems
 from salesctl.model.values import check_phone, to_json
+from salesctl.ops.participants import with_participants
 from salesctl.ops.stages import move_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, child_file, record_file
 from salesctl.store.records import Record, json_record
@@ -133,52 +134,6 @@ def add_owned_record(
         tx.write(loc, data)
         tx.summary = f"{action}: {record_id} ({label}) for {owner}"
     return tx.result(record_json(Record(loc, data)))
-
-
-def supporting_members(
-    config: Config,
-    people: Iterable[str],
-    *,
-    label: str,
-    owner: str | None = None,
-    before: Iterable[str] = (),
-) -> list[str]:
-    """The members of ``people`` who support a record's owner: a lead's, customer's or deal's
-    participants, a visit's attendees. Each is named once and must be an active member (one
-    already in ``before``, the record's list until this edit, stays even if deactivated
-    since); the ``owner`` is left out, since the record is theirs already. ``label`` names
-    the option or field in an error."""
-    kept: list[str] = []
-    earlier = set(before)
-    for member_id in dict.fromkeys(people):
-        if member_id == owner:
-            continue
-        if member_id not in earlier:
-            try:
-                config.require_member(member_id, active=True)
-            except SalesctlError as exc:
-                exc.message = f"{label} {exc.message}"
-                raise
-        kept.append(member_id)
-    return kept
-
-
-def with_participants(
-    config: Config, data: dict[str, Any], owner: Owner, before: Iterable[str] = ()
-) -> dict[str, Any]:
-    """``data`` with its ``participants`` as ``supporting_members`` keeps them (none left:
-    no field)."""
-    if not data.get("participants"):
-        return data
-    kept = supporting_members(
-        config, data["participants"], label="participants:", owner=owner.member, before=before
-    )
-    result = dict(data)
-    if kept:
-        result["participants"] = kept
-    else:
-        del result["participants"]
-    return result
 
 
 def raise_problems(problems: list[Problem]) -> None:

@@ -22,6 +22,7 @@ from salesctl.errors import Invalid
 from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import DEAL
+from salesctl.ops.participants import with_participants
 from salesctl.ops.records import (
     OwnedBy,
     RecordList,
@@ -33,7 +34,6 @@ from salesctl.ops.records import (
     parse_assignments,
     record_json,
     validate,
-    with_participants,
 )
 from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer

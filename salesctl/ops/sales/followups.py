@@ -23,6 +23,7 @@ from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import FOLLOWUP, VIA, VISIT
+from salesctl.ops.participants import supporting_members
 from salesctl.ops.records import (
     RecordList,
     child_loc,
@@ -31,7 +32,6 @@ from salesctl.ops.records import (
     readable,
     record_json,
     require_readable,
-    supporting_members,
     validate,
 )
 from salesctl.ops.sales.leads import closing_stage

@@ -18,11 +18,11 @@ from typing import Any
 from salesctl import clock, scopes
 from salesctl.errors import Forbidden, Invalid
 from salesctl.model.config import Config, Member
+from salesctl.ops.participants import supporting_members
 from salesctl.ops.records import (
     home_of,
     load_for_write,
     record_json,
-    supporting_members,
     validate,
 )
 from salesctl.ops.sales.relationship import move_converted_lead, move_relationship
