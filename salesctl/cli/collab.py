@@ -92,6 +92,14 @@ def sync(
             help="How long to keep retrying while others push first (jittered back-off).",
         ),
     ] = 60.0,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop",
+            metavar="COMMIT",
+            help="Take this unpushed commit of yours out first (repeatable).",
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     *,
     s: Session,
@@ -100,7 +108,9 @@ def sync(
 
     A conflict (a field set differently on both sides) stops with both values and
     changes nothing. If the remote still kept moving when --timeout runs out, it says
-    how many local commits wait (exit 1); they stay safe in the clone.
+    how many local commits wait (exit 1); they stay safe in the clone. A commit that
+    now writes to a record the remote gave someone else stops sync before it pushes
+    (exit 3), saying how to keep it or to --drop it.
     Example: salesctl sync --timeout 120
     """
     from salesctl.cli._output import emit
@@ -111,10 +121,12 @@ def sync(
         actor = s.actor
     except NotFound:
         actor = None  # rebasing then uses git's own committer identity
-    result = sync_store(s.store, actor, keep=keep, timeout=timeout)
+    result = sync_store(s.store, actor, keep=keep, timeout=timeout, drop=drop or ())
     if fmt and fmt != "table":
         emit(result.as_json(), fmt)
         return
+    for dropped in result.dropped:
+        typer.echo(f"dropped {dropped}")
     if not (result.received or result.pushed):
         typer.echo(f"up to date with {result.remote}/{result.branch}")
     else:

@@ -12,7 +12,9 @@ a record file is merged field by field (``sync_settle``, ``record_merge``): a co
 means two people set the same field of the same record differently; sync names the record,
 the field and both values, and the command that settles it (``--keep remote`` or ``--keep
 local``, which decide those fields only). A record one side moved takes the other side's
-new children with it (``sync_moves``).
+new children with it (``sync_moves``); if that puts our commit where we may not write (the
+remote gave the record to someone else), sync stops before pushing and says how to keep
+or ``--drop`` it (``sync_judge``).
 
 Under contention (many clones syncing after every change) a push loses the compare-and-swap
 whenever another lands between our fetch and our push. Each retry fetches again and rebases
@@ -26,8 +28,8 @@ from __future__ import annotations
 import random
 import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from salesctl.model.config import Member
 from salesctl.ops.collab.record_merge import KEEP_SIDES, FieldConflict, Stuck
 from salesctl.ops.collab.sync_git import Git as _Git
 from salesctl.ops.collab.sync_git import git_message
+from salesctl.ops.collab.sync_judge import MovedAway, drop_commits, refuse_writes_moved_away
 from salesctl.ops.collab.sync_moves import carry_children, moved_records
 from salesctl.ops.collab.sync_settle import settle, unmerged
 from salesctl.store.store import Store
@@ -47,7 +50,7 @@ BACKOFF_CAP_SECONDS = 10.0  # ... up to this: 20 busy clones need pauses of seco
 # What the remote's output carries when salesctl's own pre-receive hook refused a push
 # (``salesctl hook pre-receive`` prints it); any other refusal is the remote's own.
 HOOK_REJECTION = "salesctl: push rejected"
-__all__ = ["FieldConflict", "Stuck", "SyncResult", "backoff_delay", "sync"]
+__all__ = ["FieldConflict", "MovedAway", "Stuck", "SyncResult", "backoff_delay", "sync"]
 
 
 @dataclass
@@ -59,9 +62,12 @@ class SyncResult:
     pushed: int = 0  # local commits now on the remote
     attempts: int = 0
     head: str = ""
+    dropped: list[str] = field(default_factory=list)  # "hash subject" of each --drop
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["dropped"]  # said in the table only: scripts read the keys above
+        return data
 
 
 class PushRefused(Forbidden):
@@ -99,9 +105,11 @@ def sync(
     *,
     keep: str | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    drop: Sequence[str] = (),
 ) -> SyncResult:
     """Fetch, rebase local commits onto the remote branch, push; retry a lost race with
-    jittered back-off until ``timeout`` seconds have passed."""
+    jittered back-off until ``timeout`` seconds have passed. ``drop``: local commits to
+    take out of the branch first (one sync refused for writing where the member may not)."""
     if keep is not None and keep not in KEEP_SIDES:
         raise Invalid(f"--keep {keep!r}", "use --keep remote or --keep local")
     if not timeout >= 0:  # also refuses NaN
@@ -118,6 +126,9 @@ def sync(
         _refuse_busy(git, store)
         result = SyncResult(remote, branch)
         tracking = f"refs/remotes/{remote}/{merge_ref.removeprefix('refs/heads/')}"
+        if drop:
+            known = git.maybe("rev-parse", "-q", "--verify", f"{tracking}^{{commit}}")
+            result.dropped = drop_commits(git, known, drop)
         while True:
             result.attempts += 1
             attempt_started = _clock()
@@ -140,7 +151,7 @@ def sync(
             elif upstream == head:
                 ahead = 0
             else:
-                ahead = _integrate(git, store, head, upstream, keep, result)
+                ahead = _integrate(git, store, actor, head, upstream, keep, result)
             if ahead == 0:
                 break
             pushed = git.call(
@@ -247,10 +258,17 @@ def _refuse_busy(git: _Git, store: Store) -> None:
 
 
 def _integrate(
-    git: _Git, store: Store, head: str, upstream: str, keep: str | None, result: SyncResult
+    git: _Git,
+    store: Store,
+    actor: Member | None,
+    head: str,
+    upstream: str,
+    keep: str | None,
+    result: SyncResult,
 ) -> int:
     """Bring the remote's commits in: fast-forward, or rebase ours (only the commits the
-    remote lacks) on top of them. Returns how many local commits are left to push."""
+    remote lacks) on top of them. Returns how many local commits are left to push; stops
+    before pushing one that writes where ``actor`` may not in a record the remote moved."""
     counts = git.out("rev-list", "--left-right", "--count", f"{upstream}...{head}").split()
     theirs, ours = int(counts[0]), int(counts[1])
     result.received += theirs
@@ -273,7 +291,10 @@ def _integrate(
         if still or not stages:  # a stop that is no conflict, or one sync cannot settle
             _abort(git, head, rebased, still, local)
         rebased = git.call("-c", "merge.directoryRenames=false", "rebase", "--continue")
-    carry_children(git, upstream, moved_records(git, base, upstream, head))
+    theirs_moved = moved_records(git, base, upstream)
+    carry_children(git, upstream, {**theirs_moved, **moved_records(git, base, head)})
+    if theirs_moved and actor is not None:  # our writes may now be in someone else's record
+        refuse_writes_moved_away(git, actor, upstream, theirs_moved, result.remote)
     result.rebased = ours  # the same commits again on a retry, not more of them
     # rebase drops a commit whose change the remote already has; count what is left
     return int(git.out("rev-list", "--count", f"{upstream}..HEAD"))
@@ -332,7 +353,9 @@ def _push_error(pushed: subprocess.CompletedProcess[str], remote: str) -> Except
     if any(line.startswith(HOOK_REJECTION) for line in remote_lines):
         return PushRefused(
             f"{remote} refused the push: its salesctl hook found changes outside your scope",
-            "undo those commits (`git revert`, or `git reset` them away), then sync again",
+            # every pushed commit is judged, so a revert on top would not help
+            "nothing was pushed; take those commits out with `salesctl sync --drop COMMIT` "
+            "(ids below), after copying what you want to keep of them (`git show COMMIT`)",
             remote_lines,
         )
     if remote_lines or "[remote rejected]" in said:
