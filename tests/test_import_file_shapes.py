@@ -13,24 +13,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import git
-
-
-def state(store: Path) -> tuple[str, str]:
-    status = git(store, "status", "--porcelain", "--untracked-files=all")
-    return git(store, "rev-parse", "HEAD").strip(), status
+from test_lead_input_rules import refused
 
 
 def commits(store: Path) -> int:
     return int(git(store, "rev-list", "--count", "HEAD").strip())
-
-
-def refused(cli: Any, store: Path, code: int, *args: str) -> str:
-    before = state(store)
-    result = cli(*args)
-    assert result.code == code, (result.out, result.err)
-    assert state(store) == before
-    assert "Traceback" not in result.err and "internal error" not in result.err
-    return str(result.err)
 
 
 def imported(cli: Any, store: Path, file: Path, *args: str) -> dict[str, dict[str, Any]]:

@@ -9,25 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from conftest import git
+from test_leads_lifecycle import head, snapshot
 
 from salesctl import clock
 
 INACTIVE = "carol"  # `active: false` in conftest's config
-
-
-def head(root: Path) -> str:
-    return git(root, "rev-parse", "HEAD").strip()
-
-
-def snapshot(root: Path) -> tuple[str, str, dict[str, bytes]]:
-    """HEAD, `git status` and every work-tree file's bytes: equal snapshots = nothing changed."""
-    files = {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
-    }
-    status = git(root, "status", "--porcelain", "--untracked-files=all")
-    return head(root), status, files
 
 
 def ok(res: Any) -> Any:
