@@ -56,6 +56,8 @@ def size_of(value: Any, limit: int = MAX_REPEAT) -> int:
     list holding one string a million times is not walked a million times)."""
     if isinstance(value, str | bytes | bytearray):
         return len(value)
+    if isinstance(value, int | float | Decimal) or value is None:
+        return _leaf_size(value)
     total = 0
     pending = [value]
     while pending and total <= limit:

@@ -30,6 +30,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.loaders import split_template_path
 from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import (
@@ -40,7 +41,6 @@ from jinja2.sandbox import (
     safe_range,
 )
 from jinja2.utils import generate_lorem_ipsum
-from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from salesctl import yamlio
@@ -110,12 +110,45 @@ def _read(root: Path, pieces: list[str]) -> str:
         raise TemplateLimit(f"{path} is not UTF-8 ({exc.reason})", "save it as UTF-8") from None
 
 
+class LimitedCompiler(CodeGenerator):
+    """Jinja's compiler with ``~``, slices and each ``{% for %}``'s items going through the
+    sandbox (``joined``, ``sliced``, ``ticking``), which it otherwise bypasses."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.joined(context, (")
+        for part in node.nodes:
+            self.visit(part, frame)
+            self.write(", ")
+        self.write("))")
+
+    @optimizeconst
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.sliced(")
+        self.visit(node.node, frame)
+        for bound in (node.arg.start, node.arg.stop, node.arg.step):
+            self.write(", ")
+            self.visit(bound or nodes.Const(None), frame)
+        self.write(")")
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        items = node.iter
+        ticking = nodes.EnvironmentAttribute("ticking")
+        node.iter = nodes.Call(ticking, [items], [], None, None, lineno=node.lineno)
+        try:
+            super().visit_For(node, frame)
+        finally:
+            node.iter = items
+
+
 class LimitedSandbox(SandboxedEnvironment):
     """The sandbox with what a template makes bounded (``limits``) and a render's time.
 
     Every value an operation makes from others passes here: ``*``, ``**``, ``+`` and ``%``
-    (``call_binop``); ``~``, slices and the loops (``_parse`` rewrites them into calls of
-    ``joined``, ``sliced`` and ``ticking``); calls (``call``: a str method's size
+    (``call_binop``); ``~``, slices and the loops (``LimitedCompiler`` compiles them into
+    calls of ``joined``, ``sliced`` and ``ticking``); calls (``call``: a str method's size
     arguments); filters (wrapped); ``{{ ... }}`` (``finalize``) and the text of a block or
     macro (``concat``). The time limit is a clock read at each loop step, call and filter:
     a template can only run long by looping or calling, so it stops within a step of its
@@ -124,6 +157,7 @@ class LimitedSandbox(SandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})  # also keeps them from folding
+    code_generator_class = LimitedCompiler
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, finalize=self._output, **kwargs)
@@ -164,9 +198,6 @@ class LimitedSandbox(SandboxedEnvironment):
 
     # -- what the compiled template calls ------------------------------------------------------
 
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        return _Rewrite(self).visit(super()._parse(source, name, filename))  # type: ignore[no-any-return]
-
     def joined(self, context: jinja2.runtime.Context, parts: tuple[Any, ...]) -> str:
         """``a ~ b ~ ...``, as Jinja joins it."""
         require("`~`", total_size(parts))
@@ -193,7 +224,7 @@ class LimitedSandbox(SandboxedEnvironment):
 
     def _output(self, value: Any) -> Any:
         """What ``{{ value }}`` writes, sized before it is made text."""
-        size = size_of(value, MAX_OUTPUT)
+        size = len(value) if type(value) is str else size_of(value, MAX_OUTPUT)
         if size > MAX_OUTPUT:
             raise _too_long()
         self.spend(size)
@@ -302,36 +333,6 @@ _JINJA_KEYWORDS = ("_loop_vars", "_block_vars")  # what Jinja adds to a call in 
 def as_list(items: Any) -> Any:
     """``items`` as a list, to be sized and then used (a generator only once)."""
     return items if isinstance(items, list | tuple | str | bytes) else list(items)
-
-
-class _Rewrite(NodeTransformer):
-    """Routes ``~``, slices and each ``{% for %}``'s items through the sandbox."""
-
-    def __init__(self, env: LimitedSandbox) -> None:
-        self.env = env
-
-    def _call(self, method: str, args: list[Any], lineno: int) -> nodes.Call:
-        call = nodes.Call(nodes.EnvironmentAttribute(method), args, [], None, None, lineno=lineno)
-        call.set_environment(self.env)
-        return call
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        self.generic_visit(node)
-        parts = nodes.Tuple(node.nodes, "load", lineno=node.lineno)
-        return self._call("joined", [nodes.ContextReference(), parts], node.lineno)
-
-    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
-        self.generic_visit(node)
-        if not isinstance(node.arg, nodes.Slice):
-            return node
-        bounds = [node.arg.start, node.arg.stop, node.arg.step]
-        bounds = [nodes.Const(None) if bound is None else bound for bound in bounds]
-        return self._call("sliced", [node.node, *bounds], node.lineno)
-
-    def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
-        node.iter = self._call("ticking", [node.iter], node.lineno)
-        return node
 
 
 class _BoundedFields(Formatter):
