@@ -8,13 +8,15 @@ it must fail with one ``error: template NAME: ...`` line, exit 1, and change not
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import git
 
-from salesctl.reports.sandbox import MAX_OUTPUT
+from salesctl.reports import limits
+from salesctl.reports.limits import MAX_BUILT, MAX_OUTPUT
 
 SECRET = "top-secret-line-4711"
 REPORT = ("--as", "dana", "report", "weekly", "--all")
@@ -154,3 +156,134 @@ def test_the_built_in_template_still_renders_and_commits(store: Path, cli: Any) 
     assert git(store, "status", "--porcelain") == ""
     company = next((store / "reports").glob("*.md"))
     assert "## Facts" in company.read_text("utf-8")
+
+
+# -- 3. growing strings and lists, and the clock ---------------------------------------------
+
+DOUBLE = "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = SELF %}{% endfor %}"
+BIG = "{% set s = 'x' * 1000000 %}"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (DOUBLE.replace("SELF", "ns.s ~ ns.s"), ("`~` would make", "1,000,000")),
+        (DOUBLE.replace("SELF", "ns.s + ns.s"), ("`+` would make",)),
+        (
+            "{% macro d(s) %}{{ s }}{{ s }}{% endmacro %}" + DOUBLE.replace("SELF", "d(ns.s)"),
+            (f"more than {MAX_BUILT:,} characters in all",),
+        ),
+        (
+            DOUBLE.replace(
+                "{% set ns.s = SELF %}", "{% set ns.s %}{{ ns.s }}{{ ns.s }}{% endset %}"
+            ),
+            (f"more than {MAX_BUILT:,} characters in all",),
+        ),
+        ("{{ 'x'|center(10**9) }}", ("`|center` would make 1,000,000,000",)),
+        ("{{ 'x'|indent(10**9, true) }}", ("`|indent` would make",)),
+        ("{{ 'a\nb\nc'|indent('y' * 1000000) }}", ("`|indent` would make",)),
+        ("{{ '%*d' % (10**9, 1) }}", ("`%` would make",)),
+        ("{{ '%1000000000d' % 1 }}", ("`%` would make",)),
+        ("{{ '%.1000000000f' % 1.5 }}", ("`%` would make",)),
+        ("{{ '%(a)s%(a)s' % {'a': 'x' * 1000000} }}", ("`%` would make",)),
+        ("{{ '%*d'|format(10**9, 1) }}", ("`|format` would make",)),
+        ("{{ 'x'.ljust(10**9) }}", ("`.ljust()` would make",)),
+        ("{{ 'x'.rjust(10**9) }}", ("`.rjust()` would make",)),
+        ("{{ 'x'.center(10**9) }}", ("`.center()` would make",)),
+        ("{{ '1'.zfill(10**9) }}", ("`.zfill()` would make",)),
+        ("{{ '\t\t'.expandtabs(10**9) }}", ("`.expandtabs()` would make",)),
+        ("{{ '{:>1000000000}'.format(1) }}", ("`.format()` would make",)),
+        ("{{ '{:{w}}'.format(1, w=10**9) }}", ("`.format()` would make",)),
+        ("{{ '{a:999999}{a:999999}'.format(a=1) }}", ("`.format()` would make",)),
+        (BIG + "{{ s.replace('x', 'yy') }}", ("`.replace()` would make 2,000,000",)),
+        (BIG + "{{ s.join([s, s]) }}", ("`.join()` would make",)),
+        (BIG + "{{ s.translate({120: 'yyyy'}) }}", ("`.translate()` would make",)),
+        (BIG + "{{ ([s] * 1000)|join }}", ("`|join` would make",)),
+        (BIG + "{{ ([s] * 1000)|map('upper')|join }}", (f"more than {MAX_BUILT:,}",)),
+        (BIG + "{{ s|wordwrap(1, wrapstring='yyyy') }}", ("`|wordwrap` would make",)),
+        (BIG + "{{ s|replace('x', 'yy') }}", ("`|replace` would make",)),
+        (BIG + "{{ ([s] * 1000)|string }}", ("`|string` would make",)),
+        (BIG + "{{ ([s] * 1000)|tojson }}", ("`|tojson` would make",)),
+        (BIG + "{{ [s] * 1000 }}", (f"larger than {MAX_OUTPUT:,} characters",)),
+        ("{{ [[[[1]]]]|tojson(indent=10**9) }}", ("`|tojson` would make",)),
+        ("{{ [1]|batch(10**9, 0)|list }}", ("`|batch` would make",)),
+        ("{{ [1]|slice(10**9)|list }}", ("`|slice` would make",)),
+        ("{{ lipsum(100000, max=100000) }}", ("lipsum() would make",)),
+        ("{{ ('&' * 1000000)|e }}", ("`|e` made 5,000,000",)),
+        (
+            "{% set l = [1] %}{% for i in range(40) %}{% if l.extend(l) %}{% endif %}{% endfor %}",
+            ("`.extend()` would make",),
+        ),
+        (
+            BIG + "{% set keep = [] %}{% for i in range(100000) %}"
+            "{% if keep.append(s[10:] ~ i) %}{% endif %}{% endfor %}",
+            (f"more than {MAX_BUILT:,}",),
+        ),
+        (
+            "{% set l = [0] * 1000000 %}{% set keep = [] %}{% for i in range(100000) %}"
+            "{% if keep.append(l[:]) %}{% endif %}{% endfor %}",
+            (f"more than {MAX_BUILT:,}",),
+        ),
+        (
+            "{% set ns = namespace(n=1) %}{% for i in range(20000) %}{% set ns.n = ns.n + ns.n %}"
+            "{% endfor %}{{ ns.n }}",
+            ("`+` would make a number", "digits"),
+        ),
+        ("{{ 'x'|wordwrap(0) }}", ("invalid width 0",)),
+        ("{{ 'x'.center(3, 'ab') }}", ("fill character",)),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else None,
+)
+def test_a_template_growing_a_value_stops_cleanly(
+    store: Path, cli: Any, text: str, words: tuple[str, ...]
+) -> None:
+    templates(store, {"hostile.md.j2": text + "\n"})
+    commit_all(store)
+    started = time.monotonic()
+    refused(cli, store, "hostile", *words)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        "{% set r = range(100000) %}{% for a in r %}{% for b in r %}{% for c in r %}"
+        "{% endfor %}{% endfor %}{% endfor %}",
+        "{% macro f(n) %}{% for i in range(100000) %}{{ '' }}{% endfor %}{% endmacro %}"
+        "{% for i in range(100000) %}{{ f(i) }}{% endfor %}",
+    ],
+    ids=["nested-loops", "loops-without-calls", "macro-in-loop"],
+)
+def test_a_template_past_its_time_stops_cleanly(
+    store: Path, cli: Any, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setattr(limits, "MAX_SECONDS", 0.2)
+    templates(store, {"slow.md.j2": text + "\n"})
+    commit_all(store)
+    started = time.monotonic()
+    refused(cli, store, "slow", "rendering took longer than 0.2 seconds")
+    assert time.monotonic() - started < 1
+    result = cli(*REPORT)  # the clock is the render's: the next one starts afresh
+    assert result.code == 0, result.err
+
+
+def test_modest_strings_and_lists_render_as_before(store: Path, cli: Any) -> None:
+    text = (
+        "{{ '-' * 5 }}|{{ 'a' ~ 1 ~ 'b' }}|{{ 'ab' + 'cd' }}|{{ [1] + [2] }}|{{ '%5d' % 42 }}|"
+        "{{ '%(n)s!' % {'n': 'hi'} }}|{{ '%-3s|' | format('x') }}{{ '{:>4}'.format(7) }}|"
+        "{{ 'x'.center(5, '.') }}|{{ 'x'.zfill(3) }}|{{ 'a\tb'.expandtabs(2) }}|"
+        "{{ ', '.join(['a', 'b']) }}|{{ 'x'|center(5) }}|{{ 'a\nb'|indent(2) }}|"
+        "{{ 'abcdef'[1:3] }}{{ [1, 2, 3][::-1] }}|{{ [1, 2, 3]|join('+') }}|"
+        "{{ 'hello world'|truncate(8, leeway=0) }}|{{ range(3)|map('string')|join }}|"
+        "{% for i in range(3) %}{{ loop.index }}{% if not loop.last %},{% endif %}{% endfor %}|"
+        "{{ {'a': [1, 2]}|tojson }}|{{ 'a b c'|wordwrap(3) | replace('\n', '/') }}"
+    )
+    templates(store, {"modest.md.j2": text + "\n"})
+    commit_all(store)
+    result = cli(*REPORT, "--template", "modest")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "-----|a1b|abcd|[1, 2]|   42|hi!|x  |   7|..x..|00x|a b|a, b|  x  |a\n  b|"
+        'bc[3, 2, 1]|1+2+3|hello...|012|1,2,3|{"a": [1, 2]}|a b/c\n'
+    )

@@ -74,7 +74,8 @@ def _rendered(
     """The template rendered in ``env``; whatever stops it, an ``Invalid`` naming it."""
     import jinja2
 
-    from salesctl.reports.sandbox import TemplateLimit, render_limited
+    from salesctl.reports.limits import TemplateLimit
+    from salesctl.reports.sandbox import render_limited
 
     try:
         return render_limited(env.get_template(template_name), context)
@@ -105,6 +106,8 @@ def _rendered(
     except ArithmeticError as exc:  # 1 / 0, a float or Decimal out of range
         what = "a number out of range" if isinstance(exc, OverflowError) else str(exc)
         raise Invalid(f"template {template_name}: {what}", "fix the arithmetic") from None
+    except (TypeError, ValueError, LookupError) as exc:  # 'x'|wordwrap(0), [].pop()
+        raise Invalid(f"template {template_name}: {exc}", "fix the template") from None
     except MemoryError:
         raise Invalid(
             f"template {template_name}: ran out of memory", "make fewer or smaller values"
