@@ -22,18 +22,16 @@ roll back if it did not), and removes the temp files the dead command left. The 
 ``flock`` on a file in the git dir: the kernel drops it when its holder dies, so there are
 no stale locks.
 
-Here: ``Repo`` (running git, reading HEAD, applying a change) and the change's files. The
-lock, the journal and recovery are in ``git_journal.py``; the user's index in
-``git_user_index.py``; building the tree and writing
-objects (``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atomic.py``.
+Here: ``Repo`` (reading HEAD, applying a change) and the change's files. Running a git
+process is ``git_run.py``; the lock, the journal and recovery are in ``git_journal.py``;
+the user's index in ``git_user_index.py``; building the tree and writing objects
+(``mktree`` or a pack) in ``git_trees.py``; atomic file writes in ``atomic.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,75 +42,22 @@ from salesctl.atomic import refuse_blocked, remove_files, write_atomic
 from salesctl.errors import BranchMoved, Conflict, SalesctlError
 from salesctl.git_head import UNSURE, head_from_files, head_not_holding
 from salesctl.git_journal import LOCK_TIMEOUT_SECONDS
+from salesctl.git_run import REAL_OBJECTS_ENV as REAL_OBJECTS_ENV
+from salesctl.git_run import TRACE as TRACE
+from salesctl.git_run import GitError as GitError
+from salesctl.git_run import git_argv as git_argv
+from salesctl.git_run import git_env as git_env
+from salesctl.git_run import run_git as run_git
+from salesctl.git_run import trace as trace
 from salesctl.git_trees import Pack, Trees, blob_ids
 
 if TYPE_CHECKING:
     from salesctl.git_user_index import Staged
 
-TRACE = bool(os.environ.get("SALESCTL_TRACE"))  # time every git call on stderr
 # A change writing more files than this (an import) has its objects written as one pack: git
 # writes a file per loose object (10,000 leads: 3-8 s of hash-object and mktree on a slow VM).
 PACK_ABOVE = 200
 FILTERED_ROOTS = ("toolkit/",)  # files hashed through .gitattributes filters (Git LFS)
-
-# git reads a replacement (refs/replace/*) or a graft in place of the object a commit names.
-# A pushed replace ref could swap salesctl.yaml's blob for the pre-receive hook, so every git
-# salesctl runs reads the real objects only. (A graft file that does not exist is silently
-# empty; /dev/null would make git print its grafts deprecation advice on every call.)
-REAL_OBJECTS_ENV = {
-    "GIT_NO_REPLACE_OBJECTS": "1",
-    "GIT_GRAFT_FILE": os.path.join(os.sep, "nonexistent", "salesctl-no-grafts"),
-}
-
-
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a git subprocess: ours, reading real objects only, plus ``extra``."""
-    return {**os.environ, **REAL_OBJECTS_ENV, **(extra or {})}
-
-
-class GitError(SalesctlError):
-    pass
-
-
-def trace(what: str, started: float, kind: str = "git") -> None:
-    """With ``SALESCTL_TRACE``: log how long a git call (or another ``kind`` of step, e.g. a
-    build's stages) took (``started``: its perf_counter)."""
-    if TRACE:
-        import logging
-
-        elapsed = (time.perf_counter() - started) * 1000
-        logging.getLogger("salesctl.trace").debug("%s %s %.0f ms", kind, what[:60], elapsed)
-
-
-def git_argv(args: Sequence[str], config: Sequence[str] = ()) -> list[str]:
-    """``git -c CONFIG... ARGS``."""
-    return ["git", *(part for item in config for part in ("-c", item)), *args]
-
-
-def run_git(
-    cwd: Path,
-    args: Sequence[str],
-    *,
-    input: bytes | None = None,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    config: Sequence[str] = (),
-) -> bytes:
-    """Run ``git -c CONFIG... ARGS`` in ``cwd``; its output, or ``GitError`` with git's last
-    line of complaint when it fails (unless ``check`` is off)."""
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            git_argv(args, config), cwd=cwd, input=input, capture_output=True, env=git_env(env),
-            check=False,
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise GitError("git is not installed", "install git and try again") from None
-    trace(" ".join(args), started)
-    if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
-    return proc.stdout
 
 
 @dataclass(frozen=True)
