@@ -53,6 +53,8 @@ ORG_WIDE_ACTIONS = ("competitor.", "toolkit.")
 # What the ``contracts`` data scope reads wherever it is (with the children: payments,
 # invoices, the won-deal checklist's tasks).
 CONTRACT_KINDS = ("contract",)
+# What it writes wherever a contract is; anything else (its reports) in its own directory.
+CONTRACTS_EVERYWHERE = ("contract.pay", "contract.invoice", "task.")
 # Feedback no customer matched waits in the company's feedback/ directory: only roles with
 # this action read it (leads and directors), although SHARED grants every member the rest
 # of the company's directory (OKRs, competitors, the toolkit).
@@ -227,8 +229,8 @@ def write_scope(config: Config, member: Member, action: str) -> Grants:
     taking, giving back and adding leads and customers (``own``). The company's directory
     only for the org-wide actions (``ORG_WIDE_ACTIONS``: competitor intelligence)."""
     scope = config.role_of(member).scope
-    if scope in ("all", "contracts"):  # finance records money on any contract: its actions
-        return Grants((EVERYTHING,))  # (contract.pay, contract.invoice) bound what it writes
+    if scope == "all" or (scope == "contracts" and action.startswith(CONTRACTS_EVERYWHERE)):
+        return Grants((EVERYTHING,))  # finance: money and checklist tasks on any contract
     if action.startswith(ORG_WIDE_ACTIONS):
         return Grants((COMPANY_GRANT,))
     if scope == "team":

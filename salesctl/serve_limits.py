@@ -170,9 +170,11 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     (a log, a proxy, a person) may see another owner than the one that would be taken."""
     data = dict(pairs)
     if len(data) < len(pairs):
-        names = [name for name, _ in pairs]
-        twice = next(name for name in names if names.count(name) > 1)
-        raise ValueError(f"the name {twice!r} appears twice in one object")
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise ValueError(f"the name {name!r} appears twice in one object")
+            seen.add(name)
     return data
 
 

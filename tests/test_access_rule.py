@@ -254,3 +254,16 @@ def test_a_lapsed_mention_shares_nothing(sample: Store) -> None:
         if m.id in (yaml.safe_load((sample.root / loc.path).read_text())["mentions"])
     )
     assert not readable(sample, outsider).allows(loc.owner, loc.path)
+
+
+def test_finance_writes_money_anywhere_and_its_reports_at_home(sample: Store) -> None:
+    """Review: the ``contracts`` scope wrote everywhere for every action, so finance could
+    commit a report into a rep's reports/ it may not even read."""
+    config = sample.config
+    finance = next(m for m in config.members.values() if m.role == "finance")
+    rep = next(m for m in config.members.values() if m.role == "rep" and m.team)
+    theirs, own = Owner(member=rep.id, team=rep.team), Owner(member=finance.id)
+    for action in ("contract.pay", "contract.invoice", "task.done"):
+        assert scopes.write_scope(config, finance, action).allows(theirs), action
+    assert not scopes.write_scope(config, finance, "report.commit").allows(theirs)
+    assert scopes.write_scope(config, finance, "report.commit").allows(own)

@@ -317,3 +317,49 @@ def test_an_executable_record_file_is_refused_and_check_names_it(remote: Path, c
     assert checked.code == 1 and f"{path}: is executable" in checked.out + checked.err
     file.chmod(file.stat().st_mode & ~0o111)
     assert cli("--store", str(alice), "check").code == 0
+
+
+def test_a_merge_that_sets_the_executable_bit_is_judged(remote: Path, cli: Any) -> None:
+    """Review: a merge that only changed a carried-over file's mode was not judged."""
+    alice = clone(remote, "alice")
+    lead = add_lead(cli, alice, "alice", "Co 8")
+    assert push(alice, SALESCTL_PUSHER="alice").returncode == 0
+    bob = clone(remote, "bob")
+    add_lead(cli, bob, "bob", "Co 9")
+    assert push(bob, SALESCTL_PUSHER="bob").returncode == 0
+    git(alice, "fetch", "-q")
+    git(alice, "merge", "-q", "--no-commit", "--no-ff", "origin/main")
+    path = f"teams/east/alice/leads/{lead}/lead.yaml"
+    git(alice, "update-index", "--chmod=+x", path)
+    git(alice, "commit", "-q", "-m", "merge")
+    before = tip(remote)
+    refused = push(alice, SALESCTL_PUSHER="alice")
+    assert refused.returncode != 0 and f"{path}: is executable" in refused.stderr
+    assert tip(remote) == before
+
+
+def test_a_branch_named_as_a_member_is_theirs_too(remote: Path, cli: Any) -> None:
+    """Review: ``refs/heads/alice`` was a shared branch, so bob could take it, and git's
+    ref layout then kept alice from ever making ``alice/...``."""
+    bob = clone(remote, "bob")
+    refused = push(bob, "HEAD:refs/heads/alice", SALESCTL_PUSHER="bob")
+    assert refused.returncode != 0 and "is alice's branch" in refused.stderr
+    alice = clone(remote, "alice")
+    assert push(alice, "HEAD:refs/heads/alice", SALESCTL_PUSHER="alice").returncode == 0
+
+
+def test_a_head_naming_a_missing_branch_takes_no_push(remote: Path, cli: Any) -> None:
+    """Review: with the server's HEAD on a branch that does not exist, no config ruled, so a
+    rep could create that branch under her own config (a director in it) and then rewind
+    main. Only a repository with no branch at all takes a first push."""
+    git(remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    alice = clone(remote, "alice")
+    git(alice, "fetch", "-q", "origin", "main")
+    git(alice, "checkout", "-q", "FETCH_HEAD")
+    edit_config(alice, ALICE_REP, ALICE_DIRECTOR, "alice -> director")
+    before = tip(remote)
+    for args in ("HEAD:refs/heads/master", ":refs/heads/main"):
+        refused = push(alice, args, SALESCTL_PUSHER="alice")
+        assert refused.returncode != 0 and "which does not exist" in refused.stderr, args
+    assert tip(remote) == before
+    assert "master" not in git(remote, "branch", "--list")

@@ -261,3 +261,28 @@ def test_a_write_stands_when_the_index_cannot_take_it(
     assert out.code == 0, out.err
     assert out.err.startswith("warning: the change is saved, but the index could not note it")
     assert "Kept" in next(store.glob(f"teams/east/alice/leads/{leads[0]}/lead.yaml")).read_text()
+
+
+def test_a_mistake_in_a_query_is_not_damage_but_a_missing_table_is() -> None:
+    """Review: SQLITE_ERROR is also every error in a query's own text; told as damage, a bug
+    would rebuild the index on every command and then fail anyway."""
+    import sqlite3
+
+    from salesctl.store import index_repair
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE records (path TEXT)")
+    for sql in ("SELECT nope(path) FROM records", "SELECT path FROM records WHERE", "SELECT ?"):
+        try:
+            db.execute(sql, () if "?" not in sql else (1, 2))
+        except sqlite3.Error as exc:
+            assert not index_repair.damaged(exc), (sql, exc)
+        else:
+            raise AssertionError(sql)
+    for sql in ("SELECT * FROM meta", "SELECT gone FROM records"):
+        try:
+            db.execute(sql)
+        except sqlite3.Error as exc:
+            assert index_repair.damaged(exc), (sql, exc)
+        else:
+            raise AssertionError(sql)

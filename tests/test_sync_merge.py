@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+import yaml
+from conftest import CONFIG, git
 from test_sync import clone, remote, run, snapshot
 
 from salesctl.ops.collab.sync_git import git_message
@@ -234,3 +235,21 @@ def test_git_message_keeps_errors_and_the_files_they_name() -> None:
     assert git_message("Please make sure\nand the repository exists.\n") == (
         "Please make sure and the repository exists."
     )
+
+
+def test_a_merge_that_would_drop_a_field_stops_instead() -> None:
+    """Review: a merged record was normalised and written, and a field the schema does not
+    know (or a value it no longer takes) vanished without a conflict."""
+    from salesctl.model.config import parse_config
+    from salesctl.model.kinds import LEAD
+    from salesctl.ops.collab.sync_settle import _checked
+    from salesctl.store.layout import Owner, RecordPath
+
+    config, _problems = parse_config(yaml.safe_load(CONFIG))
+    loc = RecordPath("teams/east/alice/leads/L-0000000000A1/lead.yaml", LEAD, "L-0000000000A1",
+                     Owner(member="alice", team="east"))  # fmt: skip
+    good = {"schema_version": 1, "company": "Acme", "stage": "new", "created": "2026-11-20"}
+    assert isinstance(_checked(config, loc, dict(good)), bytes)
+    for merged in ({**good, "from_the_future": 1}, {**good, "company": "x" * 2000}):
+        said = _checked(config, loc, merged)
+        assert isinstance(said, str) and "would not be kept" in said, said

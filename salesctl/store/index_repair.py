@@ -28,9 +28,12 @@ if TYPE_CHECKING:
     from salesctl.store.index_refresh import RefreshingIndex
 
 DBMOVED = 1032  # SQLITE_READONLY_DBMOVED: the file this connection opened is gone
-# SQLITE_ERROR (a table or column of the schema gone, JSON that does not parse),
 # SQLITE_CORRUPT, SQLITE_MISMATCH, SQLITE_FORMAT, SQLITE_NOTADB
-DAMAGE = frozenset({1, 11, 20, 24, 26})
+DAMAGE = frozenset({11, 20, 24, 26})
+# SQLITE_ERROR is also every mistake in a query (a column misnamed, too many variables):
+# damage only when it says a table, column or JSON of the schema is not there or not whole,
+# so a query's bug is told as itself, not as an index rebuilt on every command.
+SCHEMA_GONE = ("no such table", "no such column", "malformed JSON", "malformed database")
 SURELY_DAMAGED = frozenset({11, 14, 26})  # at open: CORRUPT, CANTOPEN (a directory), NOTADB
 BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.NotSupportedError)
 ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # what a damaged file raises
@@ -63,6 +66,8 @@ def damaged(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:  # the module's own: text that does not decode
         return isinstance(exc, sqlite3.OperationalError) and "decode" in str(exc)
+    if code & 0xFF == 1:
+        return any(sign in str(exc) for sign in SCHEMA_GONE)
     return code & 0xFF in DAMAGE
 
 

@@ -211,6 +211,15 @@ def pre_receive(
         default_tip = git.commit(default_ref) if default_ref else None
         found = git.config_at(default_tip) if default_tip else None
         rules = found[0] if found else None
+        if default_tip is None and git.text("for-each-ref", "--count=1", BRANCHES, check=False):
+            # no authority to judge by: only a repository with no branch yet takes a first
+            # push under its own config (a member must not create the default branch)
+            verdict.reasons.append(
+                f"the server's HEAD names {default_ref or 'no branch'}, which does not exist, "
+                "so no config rules this repository: point it at the default branch "
+                "(git symbolic-ref HEAD refs/heads/main, on the server)"
+            )
+            return verdict
         for update in updates:
             try:
                 refusal = overtaken(git, update) or ref_refusal(
@@ -300,7 +309,7 @@ def branch_refusal(git: GitReader, update: RefUpdate, rules: Config, member: Mem
     member may create it and add commits; rewriting or deleting it throws away what others
     pushed there, which only leads, directors and admins may."""
     name = update.ref[len(BRANCHES) :]
-    owner = member_for(rules, name.split("/", 1)[0]) if "/" in name else None
+    owner = member_for(rules, name.split("/", 1)[0])  # <member>/..., or <member> itself
     if owner is not None:
         if _covers(rules, member, owner):
             return ""

@@ -27,7 +27,7 @@ from salesctl.ops.collab.gitread import (
     load_fields,
     refused_mode,
 )
-from salesctl.ops.collab.limits import merge_claims, mode_refusal, open_owned
+from salesctl.ops.collab.limits import EXECUTABLE_MODE, merge_claims, mode_refusal, open_owned
 from salesctl.ops.collab.places import Place, place_of
 from salesctl.store.layout import Owner, record_dir
 
@@ -477,7 +477,9 @@ def own_changes(git: GitReader, commit: str, parents: Sequence[str]) -> list[Fil
         mode = next((d[path].new_mode for d in per_parent if path in d), "100644")
         versions = [d[path].old_blob if path in d else result for d in per_parent]
         changed = {v for v in versions if v != base_blobs[path]}
-        if len(changed) <= 1 and not refused_mode(mode):
+        # a refused mode (a symlink, an executable file) is always judged: a merge can set
+        # one on a blob it carries over unchanged
+        if len(changed) <= 1 and not refused_mode(mode) and mode != EXECUTABLE_MODE:
             clean = next(iter(changed)) if changed else base_blobs[path]
             if result == clean:
                 continue  # carried over from a parent: judged in the commit that made it

@@ -23,6 +23,7 @@ from salesctl.ops.sales.followups import MAX_ATTACHMENT_BYTES
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
 from salesctl.ops.sales.toolkit import max_size_in
 from salesctl.store.layout import POOL, Owner
+from salesctl.store.readers import is_sealed_path
 
 EXECUTABLE_MODE = "100755"
 EXECUTABLE = f"is executable (mode {EXECUTABLE_MODE}); record files are plain files"
@@ -36,9 +37,24 @@ def mode_refusal(change: FileChange) -> str | None:
     return f"{EXECUTABLE} (`git update-index --chmod=-x {change.path}`)"
 
 
+# A committed report: reports/limits.py's MAX_OUTPUT characters (16 Mi), 4 bytes each at most
+REPORT_MAX_BYTES = 4 * 16 * 1024 * 1024
+
+
 def size_limit(config: Config, path: str) -> int | None:
     """The most bytes a file at ``path`` may have (None: no limit here)."""
+    limit = _plain_limit(config, path)
+    if limit is not None and is_sealed_path(config, path):
+        # sealed: the age message, ASCII-armoured (base64 in 64-character lines, 16 bytes
+        # per 64 KiB chunk, a header naming each reader) of a file the CLI measured plain
+        return limit * 4 // 3 * 65 // 64 + limit // 4096 + 64 * 1024
+    return limit
+
+
+def _plain_limit(config: Config, path: str) -> int | None:
     place = place_of(path)
+    if place.owner is not None and place.special == "report":
+        return REPORT_MAX_BYTES
     if place.owner is None or place.kind is None:
         return None  # the config and CI files (directors'), strays (refused anyway)
     if place.special == "attachment":

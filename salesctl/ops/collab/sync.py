@@ -286,8 +286,12 @@ def _integrate(
     )
     while rebased.returncode != 0:
         local = git.maybe("log", "-1", "--format=%h %s", "REBASE_HEAD")
-        stages = unmerged(git) if local else {}
-        still = settle(git, store, stages, keep) if stages else []
+        try:
+            stages = unmerged(git) if local else {}
+            still = settle(git, store, stages, keep) if stages else []
+        except BaseException:  # (an error, ^C): the clone as it was, never mid-rebase
+            git.call("rebase", "--abort")
+            raise
         if still or not stages:  # a stop that is no conflict, or one sync cannot settle
             _abort(git, head, rebased, still, local)
         rebased = git.call("-c", "merge.directoryRenames=false", "rebase", "--continue")

@@ -148,6 +148,7 @@ def drop_commits(git: Git, tracking: str | None, commits: Sequence[str]) -> list
                 f"--drop {name}: a merge or the first commit", "drop it with `git rebase -i`"
             )
         chosen[full] = git.out("log", "-1", "--format=%h %s", full)
+    started = git.out("rev-parse", "HEAD")
     for full in sorted(chosen, key=local.index):  # rev-list lists the newest first
         dropped = git.call(
             *("rebase", "--quiet", "--rebase-merges", "--empty=keep", "--no-autostash"),
@@ -155,7 +156,8 @@ def drop_commits(git: Git, tracking: str | None, commits: Sequence[str]) -> list
         )
         if dropped.returncode != 0:
             message = git_message(dropped.stderr) or git_message(dropped.stdout)
-            git.call("rebase", "--abort")  # the branch as it was
+            git.call("rebase", "--abort")
+            git.out("reset", "--quiet", "--keep", started)  # the drops before it undone too
             raise Conflict(
                 f"cannot drop {chosen[full]}: a later commit of yours builds on it: {message}",
                 "drop that one too, or use `git rebase -i @{upstream}`",

@@ -156,7 +156,11 @@ def _write_records(
 
 
 def _checked(config: Config, loc: RecordPath, merged: dict[str, Any]) -> bytes | str:
-    canonical, _problems = loc.kind.normalise(merged, loc.path)
+    canonical, problems = loc.kind.normalise(merged, loc.path)
+    lost = sorted(set(merged) - set(canonical), key=str)
+    if problems or lost:  # written as merged, a field would be dropped without a word
+        said = problems[0].message if problems else f"{lost[0]} is not a field salesctl knows"
+        return f"merged, a field would not be kept ({said}): rebase by hand"
     try:
         content, _fields_read = checked_fields(config, loc, canonical)
     except InvalidRecord as exc:
