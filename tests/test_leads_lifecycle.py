@@ -636,3 +636,16 @@ def test_list_filters_name_the_valid_values(store: Path, cli: Any) -> None:
     inactive = cli("--as", "lee", "lead", "add", "--company", "X", "--to", "carol")
     assert inactive.code == 1 and "carol is inactive" in inactive.err
     assert "carol" not in inactive.err.split("active members:")[1]
+
+
+def test_a_dry_run_of_convert_says_what_it_would_do(store: Path, cli) -> None:
+    """Field test: `lead convert --dry-run` printed "converted" and listed no file."""
+    lead = add_lead(cli, "alice", "Dry Convert Co")
+    before = snapshot(store)
+    res = cli("--as", "alice", "lead", "convert", lead["id"], "--deal", "ERP", "--amount", "10",
+              "--dry-run")  # fmt: skip
+    assert res.code == 0, res.err
+    assert res.out.startswith(f"would convert {lead['id']} to customer C-")
+    assert "in commit" not in res.out
+    assert lead_dir(store, lead["id"]).as_posix().split("/")[-1] in res.err  # the files listed
+    assert snapshot(store) == before

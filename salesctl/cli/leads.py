@@ -228,7 +228,6 @@ def lead_convert(
 
     Example: salesctl lead convert L-7KQ2 --deal "ERP rollout" --amount 120000
     """
-    from salesctl.cli._output import emit
     from salesctl.ops.sales.leads import convert_lead
 
     converted = out.call(
@@ -236,13 +235,13 @@ def lead_convert(
         allow_duplicate=allow_duplicate, reason=reason,
     )  # fmt: skip
     result = converted.data
-    if out.structured:
-        emit(result, out.fmt)
-    else:
-        made = result["customer"]["id"] + (
-            f" and deal {result['deal']['id']}" if "deal" in result else ""
-        )
-        typer.echo(f"converted {result['lead']} to customer {made}{in_commit(converted)}")
+    if out.told(converted):  # a dry run lists its files, as every write's does
+        return
+    made = result["customer"]["id"] + (
+        f" and deal {result['deal']['id']}" if "deal" in result else ""
+    )
+    verb = "would convert" if out.dry_run else "converted"
+    typer.echo(f"{verb} {result['lead']} to customer {made}{in_commit(converted)}")
 
 
 @command(app, "merge")
