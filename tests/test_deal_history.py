@@ -106,11 +106,16 @@ def test_old_files_still_read_and_check_judges_the_earlier_entries(
     deal_store: Path, cli: Any
 ) -> None:
     made = deal(cli, "alice", customer_of(cli, "alice"), "1000")
-    path = deal_store / made["path"]
+    check_judges_earlier_entries(cli, deal_store / made["path"], "demo")
+
+
+def check_judges_earlier_entries(cli: Any, path: Path, stage: str) -> None:
+    """A record never moved back has no ``earlier_stages`` (its file as before) and passes
+    ``check``; an entry written by hand without its date fails it, named."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert "earlier_stages" not in data  # a deal never moved back has none: files as before
+    assert "earlier_stages" not in data
     assert cli("--as", "dana", "check").code == 0
-    data["earlier_stages"] = [{"stage": "demo"}]  # by hand, without its date
+    data["earlier_stages"] = [{"stage": stage}]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     broken = cli("--as", "dana", "check")
     assert broken.code != 0 and "earlier_stages[1].date" in broken.out + broken.err

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_deal_history import check_judges_earlier_entries
 from test_leads_lifecycle import add_lead, lead_dir
 
 from salesctl.model.config import Config, DealStage
@@ -108,14 +109,7 @@ def test_moving_leads_back_leaves_the_past_as_it_was(
 
 def test_old_files_still_read_and_check_judges_the_earlier_entries(store: Path, cli: Any) -> None:
     lead = add_lead(cli, "alice", "Old Co")
-    path = lead_dir(store, lead["id"]) / "lead.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert "earlier_stages" not in data  # a lead never moved back has none: files as before
-    assert cli("--as", "dana", "check").code == 0
-    data["earlier_stages"] = [{"stage": "contacted"}]  # by hand, without its date
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    broken = cli("--as", "dana", "check")
-    assert broken.code != 0 and "earlier_stages[1].date" in broken.out + broken.err
+    check_judges_earlier_entries(cli, lead_dir(store, lead["id"]) / "lead.yaml", "contacted")
 
 
 def test_a_refused_move_back_changes_nothing(store: Path, cli: Any) -> None:
