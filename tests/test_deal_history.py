@@ -29,12 +29,19 @@ def the_past(cli: Any, until: dt.date) -> dict[str, Any]:
     }
     answers["losses"] = ok(cli, "--as", "dana", "deal", "losses", "--to", until.isoformat())
     for week in ("2026-W47", "2026-W48"):
-        for who in (("--member", "alice"), ("--all",)):
-            report = ok(cli, "--as", "dana", "report", "weekly", *who, "--week", week)
-            report.pop("data_commit")  # the commit the figures were read from
-            report.pop("generated")  # and the day they were
-            answers[f"{week} {who}"] = report
+        answers.update(weekly_reports(cli, week))
     return answers
+
+
+def weekly_reports(cli: Any, week: str) -> dict[str, Any]:
+    """The week's reports of alice and of the company, less what says when they were made."""
+    reports = {}
+    for who in (("--member", "alice"), ("--all",)):
+        report = ok(cli, "--as", "dana", "report", "weekly", *who, "--week", week)
+        report.pop("data_commit")  # the commit the figures were read from
+        report.pop("generated")  # and the day they were
+        reports[f"{week} {who}"] = report
+    return reports
 
 
 def test_reopening_a_lost_deal_leaves_the_past_as_it_was(

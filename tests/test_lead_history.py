@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_deal_history import check_judges_earlier_entries
+from test_deal_history import check_judges_earlier_entries, weekly_reports
 from test_leads_lifecycle import add_lead, lead_dir
 
 from salesctl.model.config import Config, DealStage
@@ -36,11 +36,7 @@ def the_past(cli: Any) -> dict[str, Any]:
     converted) and the sales statistics."""
     answers: dict[str, Any] = {}
     for week in ("2026-W47", "2026-W48"):
-        for who in (("--member", "alice"), ("--all",)):
-            report = ok(cli, "--as", "dana", "report", "weekly", *who, "--week", week)
-            report.pop("data_commit")  # the commit the figures were read from
-            report.pop("generated")  # and the day they were
-            answers[f"{week} {who}"] = report
+        answers.update(weekly_reports(cli, week))
         answers[f"stats {week}"] = ok(cli, "--as", "dana", "stats", "sales", "--period", week)
     answers["stats"] = ok(cli, "--as", "dana", "stats", "sales", "--to", "2026-11-29")
     return answers
