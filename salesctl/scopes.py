@@ -16,6 +16,7 @@ CLI asks these functions first; ``check`` applies the same rules to git history.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -199,10 +200,11 @@ class Grants:
         return "(" + " OR ".join(alternatives) + ")", args
 
 
-def _kind_marks(kinds: tuple[str, ...]) -> list[str]:
+@functools.cache
+def _kind_marks(kinds: tuple[str, ...]) -> tuple[str, ...]:
     """What the path of a record of these kinds, or of a child of one, holds and no other
     path does: ``/contracts/K-`` (an owner's directory, the kind's, a record id)."""
-    return [f"/{KINDS[k].plural}/{KINDS[k].prefix}-" for k in kinds]
+    return tuple(f"/{KINDS[k].plural}/{KINDS[k].prefix}-" for k in kinds)
 
 
 def read_scope(config: Config, member: Member, shares: Shares = NO_SHARES) -> Grants:

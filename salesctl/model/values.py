@@ -307,15 +307,20 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def folded(text: str) -> str:
+    """``text`` as a duplicate key compares it: width (NFKC: ＡＢＣ, （）) and case folded,
+    invisible format characters (zero-width space and joiners, direction marks) dropped, so
+    "Ac\u200bme" does not pass for another name than "Acme"."""
+    key = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in key if unicodedata.category(c) != "Cf")
+
+
 def normalise_company(name: str) -> str:
     """A company's duplicate-detection key: width (NFKC: ＡＢＣ, （）), case, spaces and
     punctuation folded, and the legal form dropped however many are stacked ("Acme Co.,
     Ltd." and "ACME LIMITED" are "acme"; 青岛新航纺织有限公司 and 青岛新航纺织股份有限公司 are
     青岛新航纺织)."""
-    key = unicodedata.normalize("NFKC", name).casefold()
-    # invisible format characters (zero-width space and joiners, direction marks) dropped:
-    # "Ac\u200bme" must not pass for another company than "Acme"
-    key = "".join(c for c in key if unicodedata.category(c) != "Cf")
+    key = folded(name)
     key = re.sub(r"[\s.,()·&'\"/-]+", " ", key).strip()
     key = CJK_SPACE.sub("", key)  # 青岛 新航 is 青岛新航: Chinese names have no spaces
     stripped = True

@@ -10,13 +10,13 @@ take only names it knows (given as the record's name), so losses group by compet
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from salesctl import clock, scopes
 from salesctl.errors import Invalid, NotFound
 from salesctl.ids import is_id, new_id
+from salesctl.model import values
 from salesctl.model.config import Member
 from salesctl.model.kinds import COMPETITOR, NOTE
 from salesctl.ops.records import child_loc, new_record, readable, record_json, validate
@@ -31,8 +31,7 @@ RECENT_NOTES = 10
 def _key(name: str) -> str:
     """A competitor's name as compared: width (NFKC: Ｓａｌｅｓｆｏｒｃｅ), case and spaces
     folded, invisible format characters dropped."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
+    return " ".join(values.folded(name).split())
 
 
 def known(store: Store) -> dict[str, str]:

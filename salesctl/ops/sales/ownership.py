@@ -22,6 +22,7 @@ from salesctl.ops.participants import supporting_members
 from salesctl.ops.records import (
     home_of,
     load_for_write,
+    problem_text,
     record_json,
     validate,
 )
@@ -247,7 +248,7 @@ def idle_records(
     for path, data, problems in rows:
         if problems:  # its last touch is unsure, and a reclaim could not write it
             _where, message, field = problems[0]
-            result.skipped.append(f"{path}: {field}: {message}" if field else f"{path}: {message}")
+            result.skipped.append(f"{path}: {problem_text(message, field)}")
             continue
         if data is None or data.get("stage") in CLOSED_LEAD_STAGES:
             continue
