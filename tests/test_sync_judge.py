@@ -124,8 +124,14 @@ def test_sync_drop_takes_the_refused_commit_out_and_pushes_the_rest(
     dropped = run(cli, alice, "alice", "sync", "--drop", refused)
     assert dropped.code == 0, dropped.err
     assert f"dropped {refused} followup.add" in dropped.out
+    assert f"`git show {refused}`" in dropped.out
     assert git(remote, "rev-parse", "main") == git(alice, "rev-parse", "HEAD")
     assert followup_paths(alice, lead) == []
+    # what it wrote is still there to copy, under a ref that is neither pushed nor expired
+    kept = git(alice, "for-each-ref", "--format=%(objectname:short)", "refs/salesctl/dropped/")
+    assert kept.split() == [refused]
+    assert "followup.add" in git(alice, "show", "--stat", refused)
+    assert "refs/salesctl" not in git(remote, "for-each-ref")
     assert git(remote, "log", "-1", "--format=%s", "main").startswith("lead.add")
 
 

@@ -126,7 +126,8 @@ def sync(
         emit(result.as_json(), fmt)
         return
     for dropped in result.dropped:
-        typer.echo(f"dropped {dropped}")
+        short = dropped.split(" ", 1)[0]
+        typer.echo(f"dropped {dropped} (still readable: `git show {short}`)")
     if not (result.received or result.pushed):
         typer.echo(f"up to date with {result.remote}/{result.branch}")
     else:

@@ -93,8 +93,8 @@ def _moved_away(
         f"{place.record} is {now} now (moved on {remote}): your commit {short[0]} "
         f'"{subject}"{more} {"adds to" if added else "changes"} it, which {actor.id} may '
         "not; nothing was pushed, and your commits are rebased in this clone, not lost",
-        f"{keep}; or drop the commit with `salesctl sync {drop}` after copying what it "
-        f"wrote (`git show {short[0]}`) to a record of yours",
+        f"{keep}; or drop the commit with `salesctl sync {drop}`: it stays readable with "
+        f"`git show {short[0]}`, to copy what it wrote to a record of yours",
         [str(v) for v in refused],
     )
 
@@ -130,9 +130,14 @@ def _participants(reader: GitReader, path: str, place: Place) -> list[str]:
     return scopes.participants_of(fields)
 
 
+DROPPED_REFS = "refs/salesctl/dropped/"  # a dropped commit stays readable here (never pushed)
+
+
 def drop_commits(git: Git, tracking: str | None, commits: Sequence[str]) -> list[str]:
     """Take ``commits`` (not yet on the remote: ``tracking..HEAD``) out of the branch,
-    newest first so the older ones keep their ids; returns each one's ``hash subject``."""
+    newest first so the older ones keep their ids; returns each one's ``hash subject``.
+    Each stays under ``refs/salesctl/dropped/<hash>`` in this clone, so what it wrote can
+    still be read (``git show``) and copied after the drop; no reflog expiry takes it."""
     waiting = f"{tracking}..HEAD" if tracking else "HEAD"
     local = git.out("rev-list", "--topo-order", waiting).split()
     chosen: dict[str, str] = {}
@@ -162,4 +167,6 @@ def drop_commits(git: Git, tracking: str | None, commits: Sequence[str]) -> list
                 f"cannot drop {chosen[full]}: a later commit of yours builds on it: {message}",
                 "drop that one too, or use `git rebase -i @{upstream}`",
             )
+    for full in chosen:
+        git.out("update-ref", f"{DROPPED_REFS}{full}", full)
     return list(chosen.values())
