@@ -7,6 +7,9 @@ checklist") with one subtask per step of the ``won_deal_tasks:`` template, each 
 a member of the step's role. A task of one's own (no contract) lives in the assignee's
 directory (``.../tasks/<T-ID>/task.yaml``).
 
+A step with ``done_when`` is ticked by the money (``complete_steps``: the payment or
+invoice that completes the amount), and by nobody's hand while its condition is false.
+
 Permissions: the assignee may start and finish their own task wherever it lives (finance
 completes "Collect payment" in a rep's contract); everything else needs the normal write
 scope over the task's directory.
@@ -26,7 +29,7 @@ from salesctl.i18n import gettext_for
 from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
-from salesctl.model.kinds import TASK
+from salesctl.model.kinds import INVOICE, PAYMENT, TASK
 from salesctl.ops.records import (
     child_loc,
     home_of,
@@ -36,7 +39,8 @@ from salesctl.ops.records import (
     record_json,
     validate,
 )
-from salesctl.ops.sales.contract_rules import contract_children
+from salesctl.ops.sales.contract_rules import amount_total, contract_children, money_entries
+from salesctl.reports.money import plain
 from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -334,12 +338,47 @@ def set_status(
         task = load_for_write(store, task_id, ("task",))
         check_task_write(config, actor, action, task)
         data = dict(task.data)
+        if status == "done" and data.get("status") != "done":
+            check_condition_met(store, task)
         if data.get("status") != status:
             data["status"] = status
             data = validate(config, TASK, data, task.path)
             tx.write(task.loc, data)
             tx.summary = f"{action}: {task.id} ({data['title']})"
     return tx.result(record_json(Record(task.loc, data)))
+
+
+def check_condition_met(store: Store, task: Record) -> None:
+    """Refuse to tick a ``done_when`` step by hand while its condition is false: the money
+    ticks it (``complete_steps``), for everyone, directors too. A cancelled contract owes
+    nothing any more, so its steps may be closed."""
+    done_when = task.data.get("done_when")
+    if done_when not in DONE_WHEN or task.loc.parent is None:
+        return
+    contract = load_for_write(store, task.loc.parent, ("contract",))
+    if contract.data.get("status") == "cancelled":
+        return
+    paid = done_when == "paid"
+    total = contract.data["amount"]
+    so_far = amount_total(money_entries(store, contract, PAYMENT if paid else INVOICE))
+    if so_far >= total:
+        return
+    left, label = plain(total - so_far), f"{task.id} ({task.data.get('title')})"
+    if paid:
+        message = (
+            f"{label} is done when {contract.id} is paid in full: {plain(so_far)} of "
+            f"{plain(total)} received, {left} still owed"
+        )
+        how = f"the payment that completes it ticks it: salesctl contract pay {contract.id} "
+        how += f"--amount {left}"
+    else:
+        message = (
+            f"{label} is done when {contract.id} is invoiced in full: {plain(so_far)} of "
+            f"{plain(total)} invoiced, {left} still to invoice"
+        )
+        how = f"the invoice that completes it ticks it: salesctl contract invoice {contract.id} "
+        how += f"--amount {left} --number NUMBER"
+    raise Invalid(message, how)
 
 
 def assign_task(
