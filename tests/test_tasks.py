@@ -270,6 +270,39 @@ def test_a_step_whose_condition_holds_may_be_ticked_by_hand(store: Path, cli: An
     assert done["status"] == "done" and trailers(store, "Salesctl-Action") == ["task.done"]
 
 
+def test_a_checklist_is_done_once_its_subtasks_are(store: Path, cli: Any) -> None:
+    made = signed_contract(cli, store)
+    parent, *subtasks = made["tasks"]
+    steps = steps_of(made)
+    before = snapshot(store)
+    refused = cli("--as", "alice", "task", "done", parent["id"])
+    assert refused.code == 1 and refused.err.count("\n") == 1
+    assert "4 subtask(s) still open" in refused.err
+    named = [t["id"] for t in subtasks if t["id"] in refused.err]
+    assert len(named) == 3 and " ..." in refused.err  # a few ids, not all
+    assert cli("--as", "dana", "task", "done", parent["id"]).code == 1
+    assert snapshot(store) == before
+
+    ok(cli, "--as", "alice", "task", "done", steps["Send contract"]["id"])
+    ok(cli, "--as", "sam", "task", "done", steps["Activate service"]["id"])
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "1000")
+    refused = cli("--as", "alice", "task", "done", parent["id"])
+    assert refused.code == 1 and "1 subtask(s) still open" in refused.err
+    assert steps["Issue invoice"]["id"] in refused.err and " ..." not in refused.err
+    ok(
+        cli, "--as", "fay", "contract", "invoice", made["id"], "--amount", "1000",
+        "--number", "FP-1",
+    )  # fmt: skip
+    assert ok(cli, "--as", "alice", "task", "done", parent["id"])["status"] == "done"
+
+    own = ok(cli, "--as", "bob", "task", "add", "--title", "QBR")  # a checklist of one's own
+    sub = ok(cli, "--as", "bob", "task", "add", "--parent", own["id"], "--title", "Slides")
+    refused = cli("--as", "bob", "task", "done", own["id"])
+    assert refused.code == 1 and sub["id"] in refused.err
+    ok(cli, "--as", "bob", "task", "done", sub["id"])
+    assert ok(cli, "--as", "bob", "task", "done", own["id"])["status"] == "done"
+
+
 def test_a_cancelled_contracts_step_owes_nothing_and_may_be_ticked(store: Path, cli: Any) -> None:
     made = signed_contract(cli, store)
     collect = steps_of(made)["Collect payment"]

@@ -8,7 +8,8 @@ a member of the step's role. A task of one's own (no contract) lives in the assi
 directory (``.../tasks/<T-ID>/task.yaml``).
 
 A step with ``done_when`` is ticked by the money (``complete_steps``: the payment or
-invoice that completes the amount), and by nobody's hand while its condition is false.
+invoice that completes the amount), and by nobody's hand while its condition is false; a
+checklist (a task with subtasks) is done once its subtasks are.
 
 Permissions: the assignee may start and finish their own task wherever it lives (finance
 completes "Collect payment" in a rep's contract); everything else needs the normal write
@@ -47,6 +48,7 @@ from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 STATUSES = ("todo", "doing", "done")
+SHOWN_OPEN = 3  # open subtasks a refused ``task done`` names
 OWNER_ROLE = "owner"  # a template step for the contract's owner
 
 
@@ -339,6 +341,7 @@ def set_status(
         check_task_write(config, actor, action, task)
         data = dict(task.data)
         if status == "done" and data.get("status") != "done":
+            check_subtasks_closed(store, task)
             check_condition_met(store, task)
         if data.get("status") != status:
             data["status"] = status
@@ -346,6 +349,22 @@ def set_status(
             tx.write(task.loc, data)
             tx.summary = f"{action}: {task.id} ({data['title']})"
     return tx.result(record_json(Record(task.loc, data)))
+
+
+def check_subtasks_closed(store: Store, task: Record) -> None:
+    """Refuse to finish a checklist (any task with subtasks) while a subtask is open."""
+    rows = store.index.select("task", ["status"], "json_extract(data, '$.parent') = ?", [task.id])
+    still_open = [row[0] for row in rows if row[4] != "done"]
+    if not still_open:
+        return
+    shown = ", ".join(still_open[:SHOWN_OPEN]) + (" ..." if len(still_open) > SHOWN_OPEN else "")
+    how = "finish them first with `salesctl task done ID`"
+    if task.loc.parent is not None:
+        how += "; cancelling the contract closes its checklist"
+    raise Invalid(
+        f"{task.id} ({task.data.get('title')}): {len(still_open)} subtask(s) still open: {shown}",
+        how,
+    )
 
 
 def check_condition_met(store: Store, task: Record) -> None:
