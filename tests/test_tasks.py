@@ -4,6 +4,7 @@ and the board."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from conftest import CONFIG, git, make_store
 
 from salesctl.ids import new_id
+from salesctl.ops.sales.tasks import Step, step_due
 
 STEPS = ["Send contract", "Collect payment", "Activate service", "Issue invoice"]
 
@@ -149,6 +151,7 @@ def test_the_template_comes_from_the_config(
     steps = steps_of(made)
     assert [t["title"] for t in made["tasks"][1:]] == ["寄送合同", "收款", "复盘"]
     assert steps["寄送合同"]["due"] == "2026-11-23"
+    assert steps["收款"]["due"] == "2026-12-20"  # the default plan: all due 30 days on
     assert steps["复盘"]["assignee"] == "nick"  # the lead of the owner's team
     paid = ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "1000")
     assert paid["completed_tasks"] == [steps["收款"]["id"]]
@@ -185,6 +188,17 @@ def test_an_empty_template_means_no_checklist(
     made = signed_contract(cli, root)
     assert made["tasks"] == []
     assert trailers(root, "Salesctl-Record") == [made["id"]]
+
+
+def test_a_paid_step_is_due_with_the_plans_last_instalment_and_others_by_due_days() -> None:
+    signed = dt.date(2026, 11, 20)
+    plan = [{"due": dt.date(2026, 12, 1), "amount": 1}, {"due": dt.date(2027, 3, 1), "amount": 2}]
+    collect = Step("Collect payment", "finance", "paid", due_days=30)
+    assert step_due(collect, signed, plan) == dt.date(2027, 3, 1)  # the money, not the days
+    assert step_due(collect, signed, []) == dt.date(2026, 12, 20)  # a contract without a plan
+    invoice = Step("Issue invoice", "finance", "invoiced", due_days=7)
+    assert step_due(invoice, signed, plan) == dt.date(2026, 11, 27)
+    assert step_due(Step("Send contract", "owner"), signed, plan) is None
 
 
 # -- who may update which task -----------------------------------------------------------------
@@ -457,7 +471,8 @@ def test_the_board_by_person_shows_each_won_customer_as_one_card_with_its_subtas
     assert card["progress"] == "1/5"
     assert {s["title"] for s in card["subtasks"]} == {*STEPS, "Renewal"}
     overdue = {s["title"]: s["overdue"] for s in card["subtasks"]}
-    assert overdue == {**dict.fromkeys(STEPS, False), "Renewal": True}  # no due date, done
+    # no due date, or done; collecting is due with the plan's last instalment (2026-12-20)
+    assert overdue == {**dict.fromkeys(STEPS, False), "Collect payment": True, "Renewal": True}
     (own,) = board["bob"]
     assert own["title"] == "Call Initech" and own["overdue"] is True
     assert own["progress"] is None and own["subtasks"] == []

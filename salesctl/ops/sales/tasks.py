@@ -9,7 +9,8 @@ directory (``.../tasks/<T-ID>/task.yaml``).
 
 A step with ``done_when`` is ticked by the money (``complete_steps``: the payment or
 invoice that completes the amount), and by nobody's hand while its condition is false; a
-checklist (a task with subtasks) is done once its subtasks are.
+checklist (a task with subtasks) is done once its subtasks are. A ``paid`` step is due when
+the plan wants the whole amount (its last instalment), and follows the plan when it changes.
 
 Permissions: the assignee may start and finish their own task wherever it lives (finance
 completes "Collect payment" in a rep's contract); everything else needs the normal write
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,7 +161,8 @@ def won_deal_checklist(
     signed: dt.date,
 ) -> list[dict[str, Any]]:
     """Stage the checklist of a contract being signed: a parent task and one subtask per
-    template step, assigned by role. Returns the created tasks (parent first)."""
+    template step, assigned by role, due as ``step_due`` says. Returns the created tasks
+    (parent first)."""
     config = store.config
     steps = won_deal_template(config)
     if not steps:
@@ -186,17 +188,49 @@ def won_deal_checklist(
             today,
         )
     ]
+    plan = contract.data.get("plan") or []
     for step, assignee in zip(steps, assignees, strict=True):
         fields: dict[str, Any] = {
             "title": step.title,
             "assignee": assignee,
-            "due": signed + dt.timedelta(days=step.due_days) if step.due_days is not None else None,
+            "due": step_due(step, signed, plan),
             "parent": parent_id,
             "role": step.role,
             "done_when": step.done_when,
         }
         created.append(_stage_child(tx, config, contract, new_id(TASK.prefix), fields, today))
     return created
+
+
+def paid_in_full_by(plan: Sequence[dict[str, Any]] | None) -> dt.date | None:
+    """The day a payment plan wants the whole amount: its last instalment's due date."""
+    return max((row["due"] for row in plan or ()), default=None)
+
+
+def step_due(step: Step, signed: dt.date, plan: Sequence[dict[str, Any]]) -> dt.date | None:
+    """A step's due date at signing. A ``paid`` step is ticked only by the whole amount, so
+    it is due when the plan wants that (``due_days`` serves a contract without a plan);
+    any other step ``due_days`` after the signing, if the template gives them."""
+    if step.done_when == "paid" and plan:
+        return paid_in_full_by(plan)
+    if step.due_days is not None:
+        return signed + dt.timedelta(days=step.due_days)
+    return None
+
+
+def follow_plan(store: Store, tx: Transaction, contract: Record) -> list[str]:
+    """Stage the due date of the contract's open ``paid`` steps as its (changed) plan
+    wants the whole amount; a done step keeps its own. Returns their ids."""
+    due = paid_in_full_by(contract.data.get("plan"))
+    moved = []
+    for task in contract_tasks(store, contract):
+        data = task.data
+        if due is None or data.get("done_when") != "paid" or data.get("status") == "done":
+            continue
+        if data.get("due") != due:
+            tx.write(task.loc, validate(store.config, TASK, dict(data, due=due), task.path))
+            moved.append(task.id)
+    return moved
 
 
 def _stage_child(
