@@ -210,6 +210,7 @@ def test_sign_a_draft_creates_the_checklist_and_wins_the_deal(store: Path, cli: 
     assert [t["title"] for t in signed["tasks"]][1:] == [
         "Send contract", "Collect payment", "Activate service", "Issue invoice",
     ]  # fmt: skip
+    assert signed["tasks"][2]["due"] == "2026-12-19"  # collecting: with the plan
     assert load(store, f"teams/east/alice/deals/{deal}/deal.yaml")["stage"] == "won"
     assert trailers(store, "Salesctl-Action") == ["contract.sign"]
     again = cli("--as", "alice", "contract", "sign", draft["id"], "--date", "2026-11-19")
@@ -454,6 +455,49 @@ def test_edit_title_plan_and_amount(store: Path, cli: Any) -> None:
         assert cli("--as", "alice", "contract", "edit", made["id"], *args).code == 1, args
     assert cli("--as", "bob", "contract", "edit", made["id"], "--set", "title=x").code == 3
     assert snapshot(store) == before
+
+
+def test_a_new_plan_moves_the_open_collect_payment_step_in_the_same_commit(
+    store: Path, cli: Any
+) -> None:
+    customer = add_customer(store)
+    made = contract(
+        cli, customer, "--signed", "2026-11-01", "--plan", "2026-11-15:40000",
+        "--plan", "2026-12-15:60000",
+    )  # fmt: skip
+    steps = {t["title"]: t for t in made["tasks"]}
+    collect, invoice = steps["Collect payment"], steps["Issue invoice"]
+    assert collect["due"] == "2026-12-15" and invoice.get("due") is None
+    before = commits(store)
+
+    ok(
+        cli, "--as", "alice", "contract", "edit", made["id"], "--plan", "2026-11-15:40000",
+        "--plan", "2027-02-15:60000",
+    )  # fmt: skip
+    assert commits(store) == before + 1
+    assert load(store, collect["path"])["due"] == dt.date(2027, 2, 15)
+    assert "due" not in load(store, invoice["path"])
+    changed = set(git(store, "show", "--name-only", "--format=", "HEAD").split())
+    assert changed == {made["path"], collect["path"]}
+    assert set(trailers(store, "Salesctl-Record")) == {made["id"], collect["id"]}
+    gate = cli("check", "--range", "HEAD~1..HEAD", "--actor", "alice")
+    assert gate.code == 0, gate.out + gate.err
+
+    ok(cli, "--as", "alice", "contract", "edit", made["id"], "--set", "title=ERP 2027")
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [made["path"]]
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "100000")  # ticks it
+    ok(
+        cli, "--as", "alice", "contract", "edit", made["id"], "--plan", "2026-11-15:50000",
+        "--plan", "2027-03-01:50000",
+    )  # fmt: skip
+    assert load(store, collect["path"])["due"] == dt.date(2027, 2, 15)  # done: left alone
+
+    draft = contract(cli, customer)
+    signed = ok(
+        cli, "--as", "alice", "contract", "sign", draft["id"], "--date", "2026-11-19",
+        "--plan", "2026-12-01:30000", "--plan", "2027-01-31:70000",
+    )  # fmt: skip
+    assert {t["title"]: t.get("due") for t in signed["tasks"]}["Collect payment"] == "2027-01-31"
 
 
 # -- events -----------------------------------------------------------------------------------

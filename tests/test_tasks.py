@@ -4,6 +4,7 @@ and the board."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from conftest import CONFIG, git, make_store
 
 from salesctl.ids import new_id
+from salesctl.ops.sales.tasks import Step, step_due
 
 STEPS = ["Send contract", "Collect payment", "Activate service", "Issue invoice"]
 
@@ -131,7 +133,7 @@ def test_steps_go_round_robin_by_fewest_open_tasks(
     assert finance_steps(first) == ("fay", "fiona")  # a tie goes by id; the batch counts
     second = signed_contract(cli, root, "nora", "north")
     assert finance_steps(second) == ("fay", "fiona")
-    ok(cli, "--as", "fay", "task", "done", steps_of(first)["Collect payment"]["id"])
+    ok(cli, "--as", "fay", "contract", "pay", first["id"], "--amount", "1000")  # ticks hers
     assert finance_steps(signed_contract(cli, root)) == ("fay", "fay")  # fay had fewer open
 
 
@@ -149,6 +151,7 @@ def test_the_template_comes_from_the_config(
     steps = steps_of(made)
     assert [t["title"] for t in made["tasks"][1:]] == ["寄送合同", "收款", "复盘"]
     assert steps["寄送合同"]["due"] == "2026-11-23"
+    assert steps["收款"]["due"] == "2026-12-20"  # the default plan: all due 30 days on
     assert steps["复盘"]["assignee"] == "nick"  # the lead of the owner's team
     paid = ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "1000")
     assert paid["completed_tasks"] == [steps["收款"]["id"]]
@@ -187,18 +190,34 @@ def test_an_empty_template_means_no_checklist(
     assert trailers(root, "Salesctl-Record") == [made["id"]]
 
 
+def test_a_paid_step_is_due_with_the_plans_last_instalment_and_others_by_due_days() -> None:
+    signed = dt.date(2026, 11, 20)
+    plan = [{"due": dt.date(2026, 12, 1), "amount": 1}, {"due": dt.date(2027, 3, 1), "amount": 2}]
+    collect = Step("Collect payment", "finance", "paid", due_days=30)
+    assert step_due(collect, signed, plan) == dt.date(2027, 3, 1)  # the money, not the days
+    assert step_due(collect, signed, []) == dt.date(2026, 12, 20)  # a contract without a plan
+    invoice = Step("Issue invoice", "finance", "invoiced", due_days=7)
+    assert step_due(invoice, signed, plan) == dt.date(2026, 11, 27)
+    assert step_due(Step("Send contract", "owner"), signed, plan) is None
+
+
 # -- who may update which task -----------------------------------------------------------------
 
 
 def test_the_assignee_updates_their_task_in_someone_elses_contract(store: Path, cli: Any) -> None:
     made = signed_contract(cli, store)
     steps = steps_of(made)
-    collect, activate = steps["Collect payment"], steps["Activate service"]
+    activate = steps["Activate service"]
+    check_po = ok(
+        cli, "--as", "alice", "task", "add", "--parent", made["tasks"][0]["id"],
+        "--title", "Check the PO", "--assignee", "fay",
+    )  # fmt: skip
+    assert check_po["path"].startswith(f"teams/east/alice/contracts/{made['id']}/")
 
-    done = ok(cli, "--as", "fay", "task", "done", collect["id"][:8])
-    assert done["status"] == "done" and load(store, collect["path"])["status"] == "done"
+    done = ok(cli, "--as", "fay", "task", "done", check_po["id"][:8])
+    assert done["status"] == "done" and load(store, check_po["path"])["status"] == "done"
     assert trailers(store, "Salesctl-Action") == ["task.done"]
-    assert trailers(store, "Salesctl-Record") == [collect["id"]]
+    assert trailers(store, "Salesctl-Record") == [check_po["id"]]
     assert git(store, "log", "-1", "--format=%ae").strip() == "fay@acme.example"
 
     before = snapshot(store)
@@ -222,6 +241,93 @@ def test_the_assignee_updates_their_task_in_someone_elses_contract(store: Path, 
     commits_before = head(store)
     again = cli("--as", "alice", "task", "done", steps["Send contract"]["id"])
     assert again.code == 0 and head(store) == commits_before  # nothing to change, no commit
+
+
+# -- what a hand may not tick -------------------------------------------------------------------
+
+
+def test_a_step_the_money_ticks_waits_for_the_money_whoever_asks(store: Path, cli: Any) -> None:
+    made = signed_contract(cli, store)  # 1000
+    steps = steps_of(made)
+    collect, invoice = steps["Collect payment"], steps["Issue invoice"]
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "400")
+    before = snapshot(store)
+    for actor in ("alice", "fay", "dana"):  # the contract's owner, the assignee, a director
+        refused = cli("--as", actor, "task", "done", collect["id"])
+        assert refused.code == 1, actor
+        assert refused.err.startswith("error: ") and refused.err.count("\n") == 1
+        assert "400 of 1000 received, 600 still owed" in refused.err
+        assert f"contract pay {made['id']} --amount 600" in refused.err  # what ticks it
+    refused = cli("--as", "fay", "task", "done", invoice["id"], "--dry-run")
+    assert refused.code == 1 and "0 of 1000 invoiced" in refused.err
+    assert f"contract invoice {made['id']} --amount 1000" in refused.err
+    assert snapshot(store) == before
+
+    assert ok(cli, "--as", "fay", "task", "start", collect["id"])["status"] == "doing"
+    paid = ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "600")
+    assert paid["completed_tasks"] == [collect["id"]]
+    assert ok(cli, "--as", "fay", "task", "done", collect["id"])["status"] == "done"  # no-op
+    invoiced = ok(
+        cli, "--as", "fay", "contract", "invoice", made["id"], "--amount", "1000",
+        "--number", "FP-1",
+    )  # fmt: skip
+    assert invoiced["completed_tasks"] == [invoice["id"]]
+
+
+def test_a_step_whose_condition_holds_may_be_ticked_by_hand(store: Path, cli: Any) -> None:
+    made = signed_contract(cli, store)
+    collect = steps_of(made)["Collect payment"]
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "600")
+    ok(cli, "--as", "alice", "contract", "edit", made["id"], "--set", "amount=600")
+    assert load(store, collect["path"])["status"] == "todo"  # lowering the amount ticks nothing
+    done = ok(cli, "--as", "fay", "task", "done", collect["id"])  # but it is paid in full now
+    assert done["status"] == "done" and trailers(store, "Salesctl-Action") == ["task.done"]
+
+
+def test_a_checklist_is_done_once_its_subtasks_are(store: Path, cli: Any) -> None:
+    made = signed_contract(cli, store)
+    parent, *subtasks = made["tasks"]
+    steps = steps_of(made)
+    before = snapshot(store)
+    refused = cli("--as", "alice", "task", "done", parent["id"])
+    assert refused.code == 1 and refused.err.count("\n") == 1
+    assert "4 subtask(s) still open" in refused.err
+    named = [t["id"] for t in subtasks if t["id"] in refused.err]
+    assert len(named) == 3 and " ..." in refused.err  # a few ids, not all
+    assert cli("--as", "dana", "task", "done", parent["id"]).code == 1
+    assert snapshot(store) == before
+
+    ok(cli, "--as", "alice", "task", "done", steps["Send contract"]["id"])
+    ok(cli, "--as", "sam", "task", "done", steps["Activate service"]["id"])
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "1000")
+    refused = cli("--as", "alice", "task", "done", parent["id"])
+    assert refused.code == 1 and "1 subtask(s) still open" in refused.err
+    assert steps["Issue invoice"]["id"] in refused.err and " ..." not in refused.err
+    ok(
+        cli, "--as", "fay", "contract", "invoice", made["id"], "--amount", "1000",
+        "--number", "FP-1",
+    )  # fmt: skip
+    assert ok(cli, "--as", "alice", "task", "done", parent["id"])["status"] == "done"
+
+    own = ok(cli, "--as", "bob", "task", "add", "--title", "QBR")  # a checklist of one's own
+    sub = ok(cli, "--as", "bob", "task", "add", "--parent", own["id"], "--title", "Slides")
+    refused = cli("--as", "bob", "task", "done", own["id"])
+    assert refused.code == 1 and sub["id"] in refused.err
+    ok(cli, "--as", "bob", "task", "done", sub["id"])
+    assert ok(cli, "--as", "bob", "task", "done", own["id"])["status"] == "done"
+
+
+def test_a_cancelled_contracts_step_owes_nothing_and_may_be_ticked(store: Path, cli: Any) -> None:
+    made = signed_contract(cli, store)
+    collect = steps_of(made)["Collect payment"]
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "100")  # not paid in full
+    ok(cli, "--as", "lee", "contract", "cancel", made["id"], "--reason", "withdrew")  # closes all
+    reopened = (store / collect["path"]).read_text(encoding="utf-8")
+    (store / collect["path"]).write_text(
+        reopened.replace("status: done", "status: todo"), encoding="utf-8"
+    )
+    commit_all(store, "reopened by hand")
+    assert ok(cli, "--as", "fay", "task", "done", collect["id"])["status"] == "done"
 
 
 # -- adding and assigning -----------------------------------------------------------------------
@@ -306,7 +412,7 @@ def test_list_shows_scope_plus_own_tasks_and_the_board_has_three_columns(
     made = signed_contract(cli, store)
     steps = steps_of(made)
     ok(cli, "--as", "sam", "task", "start", steps["Activate service"]["id"])
-    ok(cli, "--as", "fay", "task", "done", steps["Collect payment"]["id"])
+    ok(cli, "--as", "fay", "contract", "pay", made["id"], "--amount", "1000")  # ticks collect
     ok(cli, "--as", "nora", "task", "add", "--title", "North call")
 
     def titles(actor: str, *args: str) -> list[str]:
@@ -365,7 +471,8 @@ def test_the_board_by_person_shows_each_won_customer_as_one_card_with_its_subtas
     assert card["progress"] == "1/5"
     assert {s["title"] for s in card["subtasks"]} == {*STEPS, "Renewal"}
     overdue = {s["title"]: s["overdue"] for s in card["subtasks"]}
-    assert overdue == {**dict.fromkeys(STEPS, False), "Renewal": True}  # no due date, done
+    # no due date, or done; collecting is due with the plan's last instalment (2026-12-20)
+    assert overdue == {**dict.fromkeys(STEPS, False), "Collect payment": True, "Renewal": True}
     (own,) = board["bob"]
     assert own["title"] == "Call Initech" and own["overdue"] is True
     assert own["progress"] is None and own["subtasks"] == []

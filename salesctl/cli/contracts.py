@@ -184,7 +184,8 @@ def contract_edit(
 ) -> None:
     """Change a contract's title, amount, dates, custom fields or payment plan.
 
-    A new plan replaces the old: --plan 2026-12-01:30000 --plan 2027-03-01:60000.
+    A new plan replaces the old: --plan 2026-12-01:30000 --plan 2027-03-01:60000; the open
+    "Collect payment" task then falls due with its last instalment.
 
     Example: salesctl contract edit K-7KQ2 --set ends=2027-12-31
     """

@@ -117,6 +117,9 @@ def task_start(task_id: TaskArg, *, out: Write) -> None:
 def task_done(task_id: TaskArg, *, out: Write) -> None:
     """Mark a task done (its assignee may, wherever the task lives).
 
+    A checklist waits for its subtasks; a step the money ticks ("Collect payment", "Issue
+    invoice") waits for the payment or invoice that completes the contract's amount.
+
     Example: salesctl --as zhaomin task done T-7KQ2
     """
     _status(out, task_id, "done", "completed")

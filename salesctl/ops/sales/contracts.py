@@ -7,7 +7,9 @@ invoiced: ``payments`` closes it), or ``cancelled`` (with a reason; its open tas
 done in the same commit). Signing (``add --signed`` or ``sign``) creates the won-deal
 checklist and marks a linked deal won, in the same commit.
 An edit keeps the plan summing to the amount and the amount at or above what was already
-paid and invoiced. What the contract commands share is in ``contract_rules``.
+paid and invoiced; a new plan moves the due date of the open "Collect payment" step
+(``done_when: paid``) to its last instalment, in the same commit. What the contract
+commands share is in ``contract_rules``.
 """
 
 from __future__ import annotations
@@ -371,4 +373,8 @@ def edit_contract(
         data = closed_if_complete(data, received, invoiced)
         data = validate(config, CONTRACT, data, contract.path)
         edited = write_edit(tx, "contract.edit", contract, data)
+        if data.get("plan") != contract.data.get("plan"):
+            moved = tasks.follow_plan(store, tx, Record(contract.loc, data))
+            if moved:
+                tx.summary += f", due date of {', '.join(moved)} follows the plan"
     return tx.result(edited)

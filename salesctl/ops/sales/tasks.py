@@ -7,6 +7,11 @@ checklist") with one subtask per step of the ``won_deal_tasks:`` template, each 
 a member of the step's role. A task of one's own (no contract) lives in the assignee's
 directory (``.../tasks/<T-ID>/task.yaml``).
 
+A step with ``done_when`` is ticked by the money (``complete_steps``: the payment or
+invoice that completes the amount), and by nobody's hand while its condition is false; a
+checklist (a task with subtasks) is done once its subtasks are. A ``paid`` step is due when
+the plan wants the whole amount (its last instalment), and follows the plan when it changes.
+
 Permissions: the assignee may start and finish their own task wherever it lives (finance
 completes "Collect payment" in a rep's contract); everything else needs the normal write
 scope over the task's directory.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +31,7 @@ from salesctl.i18n import gettext_for
 from salesctl.ids import new_id
 from salesctl.model import values
 from salesctl.model.config import Config, Member
-from salesctl.model.kinds import TASK
+from salesctl.model.kinds import INVOICE, PAYMENT, TASK
 from salesctl.ops.records import (
     child_loc,
     home_of,
@@ -36,13 +41,15 @@ from salesctl.ops.records import (
     record_json,
     validate,
 )
-from salesctl.ops.sales.contract_rules import contract_children
+from salesctl.ops.sales.contract_rules import amount_total, contract_children, money_entries
+from salesctl.reports.money import plain
 from salesctl.store.layout import RecordPath, child_file, parse_path, record_dir, record_file
 from salesctl.store.records import Record, json_record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store, Transaction
 
 STATUSES = ("todo", "doing", "done")
+SHOWN_OPEN = 3  # open subtasks a refused ``task done`` names
 OWNER_ROLE = "owner"  # a template step for the contract's owner
 
 
@@ -154,7 +161,8 @@ def won_deal_checklist(
     signed: dt.date,
 ) -> list[dict[str, Any]]:
     """Stage the checklist of a contract being signed: a parent task and one subtask per
-    template step, assigned by role. Returns the created tasks (parent first)."""
+    template step, assigned by role, due as ``step_due`` says. Returns the created tasks
+    (parent first)."""
     config = store.config
     steps = won_deal_template(config)
     if not steps:
@@ -180,17 +188,49 @@ def won_deal_checklist(
             today,
         )
     ]
+    plan = contract.data.get("plan") or []
     for step, assignee in zip(steps, assignees, strict=True):
         fields: dict[str, Any] = {
             "title": step.title,
             "assignee": assignee,
-            "due": signed + dt.timedelta(days=step.due_days) if step.due_days is not None else None,
+            "due": step_due(step, signed, plan),
             "parent": parent_id,
             "role": step.role,
             "done_when": step.done_when,
         }
         created.append(_stage_child(tx, config, contract, new_id(TASK.prefix), fields, today))
     return created
+
+
+def paid_in_full_by(plan: Sequence[dict[str, Any]] | None) -> dt.date | None:
+    """The day a payment plan wants the whole amount: its last instalment's due date."""
+    return max((row["due"] for row in plan or ()), default=None)
+
+
+def step_due(step: Step, signed: dt.date, plan: Sequence[dict[str, Any]]) -> dt.date | None:
+    """A step's due date at signing. A ``paid`` step is ticked only by the whole amount, so
+    it is due when the plan wants that (``due_days`` serves a contract without a plan);
+    any other step ``due_days`` after the signing, if the template gives them."""
+    if step.done_when == "paid" and plan:
+        return paid_in_full_by(plan)
+    if step.due_days is not None:
+        return signed + dt.timedelta(days=step.due_days)
+    return None
+
+
+def follow_plan(store: Store, tx: Transaction, contract: Record) -> list[str]:
+    """Stage the due date of the contract's open ``paid`` steps as its (changed) plan
+    wants the whole amount; a done step keeps its own. Returns their ids."""
+    due = paid_in_full_by(contract.data.get("plan"))
+    moved = []
+    for task in contract_tasks(store, contract):
+        data = task.data
+        if due is None or data.get("done_when") != "paid" or data.get("status") == "done":
+            continue
+        if data.get("due") != due:
+            tx.write(task.loc, validate(store.config, TASK, dict(data, due=due), task.path))
+            moved.append(task.id)
+    return moved
 
 
 def _stage_child(
@@ -334,12 +374,64 @@ def set_status(
         task = load_for_write(store, task_id, ("task",))
         check_task_write(config, actor, action, task)
         data = dict(task.data)
+        if status == "done" and data.get("status") != "done":
+            check_subtasks_closed(store, task)
+            check_condition_met(store, task)
         if data.get("status") != status:
             data["status"] = status
             data = validate(config, TASK, data, task.path)
             tx.write(task.loc, data)
             tx.summary = f"{action}: {task.id} ({data['title']})"
     return tx.result(record_json(Record(task.loc, data)))
+
+
+def check_subtasks_closed(store: Store, task: Record) -> None:
+    """Refuse to finish a checklist (any task with subtasks) while a subtask is open."""
+    rows = store.index.select("task", ["status"], "json_extract(data, '$.parent') = ?", [task.id])
+    still_open = [row[0] for row in rows if row[4] != "done"]
+    if not still_open:
+        return
+    shown = ", ".join(still_open[:SHOWN_OPEN]) + (" ..." if len(still_open) > SHOWN_OPEN else "")
+    how = "finish them first with `salesctl task done ID`"
+    if task.loc.parent is not None:
+        how += "; cancelling the contract closes its checklist"
+    raise Invalid(
+        f"{task.id} ({task.data.get('title')}): {len(still_open)} subtask(s) still open: {shown}",
+        how,
+    )
+
+
+def check_condition_met(store: Store, task: Record) -> None:
+    """Refuse to tick a ``done_when`` step by hand while its condition is false: the money
+    ticks it (``complete_steps``), for everyone, directors too. A cancelled contract owes
+    nothing any more, so its steps may be closed."""
+    done_when = task.data.get("done_when")
+    if done_when not in DONE_WHEN or task.loc.parent is None:
+        return
+    contract = load_for_write(store, task.loc.parent, ("contract",))
+    if contract.data.get("status") == "cancelled":
+        return
+    paid = done_when == "paid"
+    total = contract.data["amount"]
+    so_far = amount_total(money_entries(store, contract, PAYMENT if paid else INVOICE))
+    if so_far >= total:
+        return
+    left, label = plain(total - so_far), f"{task.id} ({task.data.get('title')})"
+    if paid:
+        message = (
+            f"{label} is done when {contract.id} is paid in full: {plain(so_far)} of "
+            f"{plain(total)} received, {left} still owed"
+        )
+        how = f"the payment that completes it ticks it: salesctl contract pay {contract.id} "
+        how += f"--amount {left}"
+    else:
+        message = (
+            f"{label} is done when {contract.id} is invoiced in full: {plain(so_far)} of "
+            f"{plain(total)} invoiced, {left} still to invoice"
+        )
+        how = f"the invoice that completes it ticks it: salesctl contract invoice {contract.id} "
+        how += f"--amount {left} --number NUMBER"
+    raise Invalid(message, how)
 
 
 def assign_task(
