@@ -13,7 +13,7 @@ import yaml
 from conftest import CONFIG, git, make_store
 
 from salesctl.ids import new_id
-from salesctl.ops.sales.tasks import Step, step_due
+from salesctl.ops.sales.checklist import Step, step_due
 
 STEPS = ["Send contract", "Collect payment", "Activate service", "Issue invoice"]
 

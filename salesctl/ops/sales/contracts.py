@@ -30,7 +30,7 @@ from salesctl.ops.records import (
     validate,
     write_edit,
 )
-from salesctl.ops.sales import tasks
+from salesctl.ops.sales import checklist
 from salesctl.ops.sales.contract_rules import (
     amount_total,
     check_plan,
@@ -105,7 +105,7 @@ def _sign(
     config = store.config
     data = contract.data
     signed = data["signed"]
-    created = tasks.won_deal_checklist(store, tx, contract, signed=signed)
+    created = checklist.won_deal_checklist(store, tx, contract, signed=signed)
     owner = contract.owner.member
     if data.get("deal"):
         deal = _linked_deal(store, data["deal"], data["customer"])
@@ -274,7 +274,7 @@ def _status_change(
     config = store.config
     with store.transaction(actor, action, opts) as tx:
         contract = load_for_write(store, contract_id, ("contract",))
-        holders = [t.data.get("assignee") for t in tasks.contract_tasks(store, contract)]
+        holders = [t.data.get("assignee") for t in checklist.contract_tasks(store, contract)]
         scopes.check_contract_write(config, actor, action, contract, [h for h in holders if h])
         data = change(dict(contract.data))
         data = validate(config, CONTRACT, data, contract.path)
@@ -283,7 +283,7 @@ def _status_change(
             tx.write(contract.loc, data)
             tx.summary = f"{action}: {contract.id} ({data['title']}) now {data['status']}"
         if close_tasks:
-            result["closed_tasks"] = closed = tasks.close_open_tasks(store, tx, contract)
+            result["closed_tasks"] = closed = checklist.close_open_tasks(store, tx, contract)
             if closed:
                 tx.summary += f", {len(closed)} open task(s) closed"
     return tx.result(result)
@@ -374,7 +374,7 @@ def edit_contract(
         data = validate(config, CONTRACT, data, contract.path)
         edited = write_edit(tx, "contract.edit", contract, data)
         if data.get("plan") != contract.data.get("plan"):
-            moved = tasks.follow_plan(store, tx, Record(contract.loc, data))
+            moved = checklist.follow_plan(store, tx, Record(contract.loc, data))
             if moved:
                 tx.summary += f", due date of {', '.join(moved)} follows the plan"
     return tx.result(edited)

@@ -21,7 +21,7 @@ from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.kinds import CONTRACT, INVOICE, PAYMENT, Kind
 from salesctl.ops.records import child_loc, load_for_write, new_record, record_json, validate
-from salesctl.ops.sales import tasks
+from salesctl.ops.sales import checklist
 from salesctl.ops.sales.contract_rules import (
     amount_total,
     check_entry_date,
@@ -95,7 +95,7 @@ def _money_entry(
         else:
             invoiced = after
         completed = (
-            tasks.complete_steps(store, tx, contract, "paid" if kind is PAYMENT else "invoiced")
+            checklist.complete_steps(store, tx, contract, "paid" if kind is PAYMENT else "invoiced")
             if after == total
             else []
         )
