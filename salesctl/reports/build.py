@@ -22,7 +22,7 @@ from salesctl.i18n import require_language
 from salesctl.model.config import Config, Member
 from salesctl.model.values import to_json
 from salesctl.reports.facts import METRICS, Facts, in_list, totals
-from salesctl.reports.money import decimal
+from salesctl.reports.money import decimal, weighted
 from salesctl.reports.periods import Period, last_complete, parse_period
 from salesctl.reports.questions import rolled_up
 from salesctl.scopes import owner_dirs
@@ -206,7 +206,6 @@ def pipeline_rows(
     rows = []
     for stage in config.deal_stages:
         count, amount = found.get(stage.id, (0, Decimal(0)))
-        weighted = (amount * stage.probability / 100).quantize(Decimal("0.01"))
         rows.append(
             {
                 "stage": stage.id,
@@ -214,7 +213,7 @@ def pipeline_rows(
                 "probability": stage.probability,
                 "count": count,
                 "amount": amount,
-                "weighted": weighted,
+                "weighted": weighted(amount, stage.probability),
             }
         )
     return rows

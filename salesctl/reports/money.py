@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
 BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
+CENT = Decimal("0.01")
+
+
+def weighted(amount: Decimal, probability: int) -> Decimal:
+    """A stage's probability-weighted amount: money, so to the cent, half up (the same in
+    ``pipeline``, its table and the report)."""
+    return (amount * probability / 100).quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ A deal lives in its customer's owner's directory (``.../deals/<D-ID>/deal.yaml``
 the customer by id. ``stages`` dates every stage entered, so reports count movements from
 the files alone; what a move back or a reopening takes off that path goes to
 ``earlier_stages``, so the deal's past never changes. Amounts are ``Decimal`` and every sum
-here is exact; the weighted amount of a stage is the sum of ``amount * probability / 100``
-over its deals.
+here is exact; the weighted amount of a stage is ``amount * probability / 100`` of its
+deals' sum, to the cent (money, as the report shows it).
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from salesctl.ops.sales.competitors import canonical, known
 from salesctl.ops.sales.customers import new_for_customer
 from salesctl.ops.stages import enter_stage, move_stage
 from salesctl.reports.facts import Facts
+from salesctl.reports.money import weighted
 from salesctl.store.index_committed import committed
 from salesctl.store.layout import parse_path
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import Store
 
-HUNDRED = Decimal(100)
 UNKNOWN = "(not given)"
 
 
@@ -240,7 +240,7 @@ def pipeline(
                 "probability": stage.probability,
                 "count": count,
                 "amount": total,
-                "weighted": _plain(total * stage.probability / HUNDRED),
+                "weighted": _plain(weighted(total, stage.probability)),
             }
         )
     return rows
