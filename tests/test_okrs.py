@@ -182,6 +182,10 @@ def test_bad_key_results_are_refused(store: Path, cli: Any) -> None:
         assert result.err.startswith("error:")
     bad_period = cli("--as", "alice", "okr", "add", "--period", "2026-Q5", "--objective", "X")
     assert bad_period.code == 1
+    # an objective is one line: a report lists it as a bullet, which a newline would break
+    two_lines = cli("--as", "alice", "okr", "add", "--period", "2026-Q4", "--objective", "a\nb")
+    assert two_lines.code == 1 and "objective" in two_lines.err, two_lines.err
+    assert len(two_lines.err.strip().splitlines()) == 1
     assert head(store) == before
 
 

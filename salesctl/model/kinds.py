@@ -355,7 +355,7 @@ OKR = Kind(
     (
         F("period", line, True),
         F("owner", line, True),
-        F("objective", text, True),
+        F("objective", line, True),
         F("key_results", _rows, columns=KR_COLUMNS, settable=False),
         F("created", date, True, settable=False),
     ),
