@@ -512,3 +512,115 @@ def test_the_widest_reader_has_the_first_stanza_and_recovery_the_last(
     assert "No matching keys" not in error_for(DIRECTOR)  # found its key, then the MAC failed
     assert "No matching keys" in error_for(REP)
     assert "No matching keys" in error_for(LEAD)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The sample store encrypted with ``--demo-keys`` (every member has a key), as the
+    director; returns the root and the keys directory."""
+    root, _ = init_store(tmp_path / "store", sample=True)
+    monkeypatch.setenv("SALESCTL_STORE", str(root))
+    keys = tmp_path / "keys"
+    done = cli("--as", DIRECTOR, "encrypt", "--demo-keys", str(keys))
+    assert done.code == 0, done.err
+    act_as(monkeypatch, keys, DIRECTOR)
+    return {"root": root, "keys": keys}
+
+
+FINANCE = "chenjing"
+
+
+def _stale(cli: Any) -> str:
+    found = cli("check")
+    return "\n".join(
+        line for line in (found.out + found.err).splitlines() if "readers differ" in line
+    )
+
+
+def test_finance_reads_a_reps_contracts_sealed_and_nothing_else_and_check_agrees(
+    demo: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One rule: what `encrypt` seals, what `check` compares and what the CLI lets finance
+    # read (contracts wherever they are; not a rep's leads, customers, tasks or reports).
+    root, keys = demo["root"], demo["keys"]
+    home = root / "teams/east" / EAST_REP
+    for kind in ("leads", "customers", "deals"):
+        main = next(home.glob(f"{kind}/*/{kind[:-1]}.yaml")).read_bytes()
+        assert not _can_open(keys, FINANCE, main), kind
+    assert _can_open(keys, FINANCE, next(home.glob("contracts/*/contract.yaml")).read_bytes())
+    assert cli("check").code == 0, _stale(cli)
+    act_as(monkeypatch, keys, EAST_REP)  # as a rep, who reads part of the store
+    assert cli("check").code == 0, _stale(cli)
+    task = cli("--as", EAST_REP, "task", "add", "--title", "call back", "-f", "json")
+    assert task.code == 0, task.err
+    answered = cli("--as", EAST_REP, "report", "answer", "--question", "1", "--text", "hi")
+    assert answered.code == 0, answered.err
+    act_as(monkeypatch, keys, FINANCE)
+    assert cli("--as", FINANCE, "task", "show", task.json()["id"]).code == 3
+    assert not _can_open(keys, FINANCE, (root / task.json()["path"]).read_bytes())
+    assert not any(_can_open(keys, FINANCE, p.read_bytes()) for p in home.glob("reports/*.md"))
+    act_as(monkeypatch, keys, DIRECTOR)
+    assert cli("check").code == 0, _stale(cli)
+    again = cli("--as", DIRECTOR, "rekey", "--dry-run", "-f", "json")
+    assert again.code == 0 and again.json() == [], again.out
+
+
+def test_rekey_repairs_a_directory_sealed_to_finance_by_the_old_rule(
+    demo: dict[str, Any], cli: Any
+) -> None:
+    # Stores encrypted before the fix sealed every directory of an owner as their first
+    # (a contract's): finance among the readers of leads and customers.
+    import yaml
+
+    root, keys = demo["root"], demo["keys"]
+    lead_dir = next((root / "teams/east" / EAST_REP / "leads").glob("L-*"))
+    manifest = lead_dir / "readers.yaml"
+    text = manifest.read_text()
+    widened = sorted({*yaml.safe_load(text)["readers"], FINANCE})
+    recipients = [sealing.load_keyring(keys / f"{n}.txt").public()[0] for n in widened]
+    director = sealing.load_keyring(keys / f"{DIRECTOR}.txt")
+    files = [p for p in lead_dir.rglob("*.yaml") if p != manifest]
+    for path in files:
+        path.write_bytes(
+            sealing.seal(director.open(path.read_bytes(), str(path)) or b"", recipients)
+        )
+    manifest.write_text(text.replace("readers:\n", f"readers:\n- {FINANCE}\n", 1))
+    _commit_as(root, DIRECTOR, "sealed by the old rule")
+    assert f"-{FINANCE}" in _stale(cli)
+    done = cli("--as", DIRECTOR, "rekey", "-f", "json")
+    assert done.code == 0, done.err
+    assert [d["remove"] for d in done.json()] == [[FINANCE]]
+    assert cli("check").code == 0, _stale(cli)
+    assert cli("--as", DIRECTOR, "rekey", "--dry-run", "-f", "json").json() == []
+    assert not any(_can_open(keys, FINANCE, p.read_bytes()) for p in files)
+    assert FINANCE not in manifest.read_text()
+
+
+def test_a_participants_followup_keeps_the_customer_file_open_to_task_holders(
+    demo: dict[str, Any], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The participant cannot decrypt the tasks on the customer's contracts, so cannot tell
+    # who holds them: the customer's file stays encrypted to those the manifest names.
+    root, keys = demo["root"], demo["keys"]
+    manifest = next(
+        p
+        for p in root.glob("teams/east/lina/customers/*/readers.yaml")
+        if "record_file_also" in p.read_text()
+    )
+    import yaml
+
+    def holders() -> list[str]:
+        return list(yaml.safe_load(manifest.read_text()).get("record_file_also") or [])
+
+    before = holders()
+    customer = manifest.parent.name
+    act_as(monkeypatch, keys, "lina")
+    edited = cli("--as", "lina", "customer", "edit", customer, "--set", f"participants={REP}")
+    assert edited.code == 0, edited.err
+    act_as(monkeypatch, keys, REP)
+    said = cli("--as", REP, "followup", "add", customer, "--text", "met them at the fair")
+    assert said.code == 0, said.err
+    assert SERVICE in before and holders() == before
+    assert _can_open(keys, SERVICE, (manifest.parent / "customer.yaml").read_bytes())
+    act_as(monkeypatch, keys, DIRECTOR)
+    assert cli("check").code == 0, _stale(cli)

@@ -219,8 +219,7 @@ def stale_dirs(
         except (FileNotFoundError, Invalid):
             now = None
         rule = sealer.readers(Change(), place, files, strict=strict)
-        partial_ok = not rule.complete and now is not None and rule.names <= now.names
-        if everything or (now != rule and not partial_ok):
+        if everything or not rule.held_by(now):
             was = sorted(now.names | now.also) if now else []
             out.append(Stale(place.path, tuple(was), tuple(sorted(rule.names | rule.also))))
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from salesctl import sealing, yamlio
@@ -163,6 +163,21 @@ class Readers:
     # False: some file that may share could not be decrypted (check, as a member who reads
     # part of the store): ``names`` is then what the rule says at least.
     complete: bool = field(default=True, compare=False)
+    # False: some contract or task could not be decrypted, so ``also`` (a customer's task
+    # holders) is what the rule says at least.
+    also_complete: bool = field(default=True, compare=False)
+
+    def held_by(self, manifest: Readers | None) -> bool:
+        """Does ``manifest`` (a directory's ``readers.yaml``) say what this rule does, as far
+        as the rule is known (``complete``, ``also_complete``: else at least these)?"""
+        if manifest is None:
+            return False
+        names_ok = (
+            self.names <= manifest.names if not self.complete else self.names == manifest.names
+        )
+        also = self.also - manifest.names if not self.complete else self.also
+        also_ok = also <= manifest.also if not self.also_complete else also == manifest.also
+        return names_ok and also_ok
 
     def of(self, path: str, place: RecordDir) -> frozenset[str]:
         return self.names | self.also if path == place.main_file else self.names
@@ -204,10 +219,11 @@ class Sealer:
         self.directory = recipient_directory(self.config)
         self.staged: dict[str, bytes] = {}
         self._deletes: set[str] = set()
-        self._dir_readers: dict[tuple[Owner, str], set[str]] = {}
+        self._dir_readers: dict[tuple[Owner, str, str], set[str]] = {}
         self._share_rows: dict[str, list[tuple[str, str, str | None]]] | None = None
         self._sealed_rows: set[str] | None = None
         self._holders: dict[str, set[str]] | None = None
+        self._holders_complete = True
         self.dirs: list[str] | None = None  # the record directories sealed (None: all)
         self._by_dir: tuple[Change, dict[str, list[str]]] | None = None
         self.dup_secret: bytes | None = None  # the org's duplicate-key secret (keys/)
@@ -291,12 +307,20 @@ class Sealer:
                     names.add(member)
         names &= set(self.directory)
         also: set[str] = set()
+        also_complete = True
         if place.kind == "customer":
             also = self._task_holders().get(place.id, set()) & set(self.directory) - names
-        return Readers(frozenset(names | {sealing.RECOVERY}), frozenset(also), complete)
+            also_complete = self._holders_complete
+        return Readers(
+            frozenset(names | {sealing.RECOVERY}), frozenset(also), complete, also_complete
+        )
 
     def _directory_readers(self, place: RecordDir) -> set[str]:
-        key = (place.owner, place.path.split("/", 1)[0])  # triage hides one top directory
+        # What the rule looks at besides the owner: the top directory (triage hides one)
+        # and the record's kind (finance reads contracts wherever they are, not the rest of
+        # an owner's directory); a key without the kind gave every directory of an owner
+        # the readers of the first one asked about (a contract's, finance among them).
+        key = (place.owner, place.path.split("/", 1)[0], place.kind)
         if key not in self._dir_readers:
             self._dir_readers[key] = directory_readers(self.config, place)
         return self._dir_readers[key]
@@ -353,6 +377,12 @@ class Sealer:
             for path, customer, assignee in rows:
                 if path not in self.staged and path not in self._deletes and customer:
                     holders.setdefault(str(customer), set()).add(str(assignee))
+            # A contract or a task of one this identity does not open hides its holders.
+            hidden = index.db.execute(
+                "SELECT 1 FROM records WHERE data IS NULL AND problems IS NULL "
+                "AND (kind = 'contract' OR (kind = 'task' AND path GLOB '*/contracts/*')) LIMIT 1"
+            )
+            self._holders_complete = hidden.fetchone() is None
             for path, raw in self.staged.items():
                 loc = parse_path(path)
                 if loc is None or loc.kind.name != "task":
@@ -445,6 +475,11 @@ class Sealer:
                 old_keys = (manifest_data(raw, place.manifest) or {}).get("keys")
             except Invalid:
                 old = None  # a damaged manifest: rewrite it and everything it covers
+        if old is not None and not readers.also_complete:
+            # holders of tasks this member cannot decrypt (a participant's follow-up on a
+            # customer whose contracts they do not read) keep the customer's file
+            kept = old.also & set(self.directory) - readers.names
+            readers = replace(readers, also=readers.also | kept)
         keys = self.keyed(change, place)
         renew = force or old != readers
         resealed = files if renew else [p for p in files if p in change.writes]
