@@ -47,6 +47,16 @@ DATE_HINT = (
     f"use YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}, today, "
     "or days/weeks from today such as +7d or -2w"
 )
+# The one reading of a date, or a date and time, from text (typed, imported, sent to a webhook,
+# or a string in a record file): ISO 8601's extended form, the one salesctl documents and
+# writes. ``fromisoformat`` alone also takes the basic forms (20261201, 2026-W48-1,
+# 20261201T1430) and any character between day and time: a typo would be read as some day.
+ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+DATETIME_FORMS = "YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30 or 2026-11-25T14:30:00+08:00"
 MAX_LINE = 1000  # characters of a one-line field: a company, a title, a tag
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
@@ -178,13 +188,29 @@ def coerce_int(value: Any) -> int:
     return number
 
 
+def iso_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as a date, else ``ValueError``: the one parser of a date's text."""
+    if not ISO_DATE_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
+def iso_datetime(text: str) -> dt.datetime:
+    """``YYYY-MM-DD``, with ``T`` or a space and ``HH:MM[:SS[.ffffff]]``, then optionally ``Z``
+    or ``+HH:MM``, as a (naive or aware) datetime, else ``ValueError``: the one parser of a
+    date and time's text."""
+    if not ISO_DATETIME_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not {DATETIME_FORMS}")
+    return dt.datetime.fromisoformat(text)
+
+
 def coerce_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(coerce_line(value))
+        return iso_date(coerce_line(value))
     except ValueError:
         raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
@@ -239,7 +265,7 @@ def coerce_datetime(value: Any) -> dt.datetime:
         result = dt.datetime(value.year, value.month, value.day)
     else:
         try:
-            result = dt.datetime.fromisoformat(coerce_line(value))
+            result = iso_datetime(coerce_line(value))
         except ValueError:
             raise ValueError(
                 f"{value!r} is not a date and time (expected YYYY-MM-DD HH:MM)"

@@ -66,15 +66,15 @@ def org_zone(config: Config) -> ZoneInfo:
 def parse_when(
     config: Config, text: str, option: str = "--at", *, need_time: bool = False
 ) -> dt.datetime:
-    """``YYYY-MM-DD HH:MM`` (or ISO 8601) in the org's time zone unless an offset is given.
-    A day alone is midnight, except where a time matters (``need_time``: a planned visit
-    must not land silently at 00:00 in everyone's calendar)."""
+    """``YYYY-MM-DD HH:MM`` (or ISO 8601's extended form: ``values.iso_datetime``) in the org's
+    time zone unless an offset is given. A day alone is midnight, except where a time matters
+    (``need_time``: a planned visit must not land silently at 00:00 in everyone's calendar)."""
     try:
-        value = dt.datetime.fromisoformat(text.strip())
+        value = values.iso_datetime(text.strip())
     except ValueError:
         raise Invalid(
             f"{option} {text!r} is not a date and time",
-            "use YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30",
+            f"use {values.DATETIME_FORMS}",
         ) from None
     if need_time and len(text.strip()) <= len("YYYY-MM-DD"):
         raise Invalid(
