@@ -58,6 +58,11 @@ ISO_DATETIME_RE = re.compile(
 )
 DATETIME_FORMS = "YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30 or 2026-11-25T14:30:00+08:00"
 MAX_LINE = 1000  # characters of a one-line field: a company, a title, a tag
+# Unicode's Bidi_Control characters: embeddings, overrides and isolates, and the direction
+# marks. In a one-line field (a company, a title, a tag) one makes the name display as
+# another ("Trojan Source": U+202E shows "Acme\u202etxt.exe" reversed) in terminals, tables and
+# reports; letters of any script, Arabic and Hebrew too, need none of them there.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
@@ -73,6 +78,10 @@ def coerce_line(value: Any) -> str:
         raise ValueError("expected a single line")
     if len(text) > MAX_LINE:  # a name, title or tag; longer text goes in a note
         raise ValueError(f"is {len(text):,} characters long (a line holds at most {MAX_LINE:,})")
+    if not text.isascii() and (control := BIDI_CONTROLS.search(text)):
+        char = control.group()
+        name = unicodedata.name(char, "bidirectional control").lower()
+        raise ValueError(f"contains U+{ord(char):04X} ({name}); remove it")
     return text
 
 
