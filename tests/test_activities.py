@@ -104,9 +104,10 @@ def test_followup_is_its_own_file_in_the_record_directory_in_one_commit(
 
 
 def test_followup_list_is_newest_first_and_includes_done_visits_only(
-    store: Path, cli: Any, customer: dict[str, Any]
+    store: Path, cli: Any, customer: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cid = customer["id"]
+    now = os.environ["SALESCTL_NOW"]
     old = ok(
         cli, "--as", "alice", "followup", "add", cid, "--text", "a", "--at", "2026-11-01 09:00"
     )
@@ -116,7 +117,9 @@ def test_followup_list_is_newest_first_and_includes_done_visits_only(
     mid = ok(
         cli, "--as", "alice", "followup", "add", cid, "--text", "c", "--at", "2026-11-10 09:00"
     )
+    monkeypatch.setenv("SALESCTL_NOW", "2026-11-15T09:00:00+08:00")  # planned that morning
     visit = ok(cli, "--as", "alice", "visit", "add", cid, "--at", "2026-11-15 14:00")
+    monkeypatch.setenv("SALESCTL_NOW", now)
     assert [r["id"] for r in ok(cli, "--as", "alice", "followup", "list", cid)] == [
         new["id"],
         mid["id"],

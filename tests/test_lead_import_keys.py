@@ -16,7 +16,7 @@ KEYS = ["e:wei@acme.example", "d:acme.example", "p:+8613800138000", "c:acme", "c
 
 
 def existing_keys(store: Store, keys: list[str] = KEYS) -> dict[str, str]:
-    return first_holders(store, keys)
+    return {key: holder.id for key, holder in first_holders(store, keys).items()}
 
 
 def add_lead(cli: Any, company: str, *extra: str) -> str:

@@ -274,3 +274,40 @@ def test_the_gate_holds_the_same_rules(store: Path, cli: Any, files: Path) -> No
     git(store, "-c", "user.name=lee", "-c", "user.email=lee@acme.example", "commit", "-qm", "x")
     assert gate(cli, base, "lee") == (1, {".gitattributes"})
     assert gate(cli, base, "dana")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda text: text.replace("file: pricing.md\n", ""), "file: is missing"),
+        (lambda text: text.replace("file: pricing.md", "file: null"), "file: is missing"),
+        (lambda text: text.replace("file: pricing.md", "file: ''"), "file: is missing"),
+        (lambda text: text.replace("file: pricing.md", "file: ../x"), "file: '../x' is not a"),
+    ],
+)
+def test_a_broken_item_names_its_file_and_field_and_the_fix(
+    store: Path, cli: Any, files: Path, tmp_path: Path, edit: Any, said: str
+) -> None:
+    """A hand-edited item.yaml without ``file:`` said "file None is not a file name"."""
+    item = ok(cli, "--as", "lee", "toolkit", "add", str(files / "pricing.md"), "--title", "P")
+    path = store / item["path"]
+    path.write_text(edit(path.read_text("utf-8")), "utf-8")
+    git(
+        store,
+        "-c",
+        "user.name=Lee Chen",
+        "-c",
+        "user.email=lee@acme.example",
+        "commit",
+        "-qam",
+        "x",
+    )
+    before = head(store), git(store, "status", "--porcelain")
+    for args in (("get", item["id"], "--out", str(tmp_path / "x.md")), ("remove", item["id"])):
+        result = cli("--as", "lee", "toolkit", *args)
+        assert result.code == 1 and result.err.count("\n") == 1, result.err
+        assert result.err.startswith(f"error: {item['path']}: {said}"), result.err
+        assert f"set file: to the name of the file beside it in toolkit/{item['id']}/" in result.err
+        assert "None" not in result.err
+        assert (head(store), git(store, "status", "--porcelain")) == before
+    assert [i["id"] for i in ok(cli, "--as", "alice", "toolkit", "search", "P")] == [item["id"]]

@@ -159,13 +159,13 @@ def yaml_ready(value: Any, key: str = "") -> Any:
 
 def _as_date(text: str) -> Any:
     """The date or date-time ``text`` writes exactly, or ``text`` itself."""
-    import datetime as dt
+    from salesctl.model import values
 
-    kind = dt.date if len(text) == 10 else dt.datetime
+    parse = values.iso_date if len(text) == 10 else values.iso_datetime
     if not 10 <= len(text) <= 32 or text[4:5] != "-" or not text[:4].isdigit():
         return text
     try:
-        value = kind.fromisoformat(text)
+        value = parse(text)
     except ValueError:
         return text
     return value if value.isoformat() == text else text

@@ -22,7 +22,10 @@ def followup_add(
     via: Annotated[
         str | None, typer.Option(help="call, email, wechat, meeting, visit or other.")
     ] = None,
-    at: Annotated[str | None, typer.Option(help='When, "YYYY-MM-DD HH:MM" (default: now).')] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help='When, "YYYY-MM-DD HH:MM" or e.g. "-2d 10:00" (default: now).'),
+    ] = None,
     attach: Annotated[
         list[str] | None, typer.Option("--attach", help="A file to attach (repeatable).")
     ] = None,

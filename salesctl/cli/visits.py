@@ -19,7 +19,13 @@ app = make_app(name="visit", help="Planned and done visits.")
 @command(app, "add")
 def visit_add(
     record_id: RecordArg,
-    at: Annotated[str, typer.Option(help='When, "YYYY-MM-DD HH:MM" in the org\'s time zone.')],
+    at: Annotated[
+        str,
+        typer.Option(
+            help='When, in the org\'s time zone: "YYYY-MM-DD HH:MM", or a day from today and a '
+            'time ("+3d 14:00", "today 16:00"); today or later.'
+        ),
+    ],
     duration: Annotated[
         str | None, typer.Option(help="How long, e.g. 1h, 45m, 1h30m (default 1h).")
     ] = None,
@@ -37,7 +43,10 @@ def visit_add(
 ) -> None:
     """Plan a visit to a customer (or lead); `visit done` records how it went.
 
-    Example: salesctl visit add C-7KQ2 --at "2026-11-25 14:00" --duration 90m --attendee liuyang
+    A planned visit starts today or later (one held earlier today may still be added, then
+    marked done); record a visit on an earlier day with `followup add RECORD --via visit --at`.
+
+    Example: salesctl visit add C-7KQ2 --at "+3d 14:00" --duration 90m --attendee liuyang
     """
     from salesctl.ops.sales.followups import add_visit
 

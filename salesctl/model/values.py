@@ -47,7 +47,22 @@ DATE_HINT = (
     f"use YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}, today, "
     "or days/weeks from today such as +7d or -2w"
 )
+# The one reading of a date, or a date and time, from text (typed, imported, sent to a webhook,
+# or a string in a record file): ISO 8601's extended form, the one salesctl documents and
+# writes. ``fromisoformat`` alone also takes the basic forms (20261201, 2026-W48-1,
+# 20261201T1430) and any character between day and time: a typo would be read as some day.
+ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+DATETIME_FORMS = "YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30 or 2026-11-25T14:30:00+08:00"
 MAX_LINE = 1000  # characters of a one-line field: a company, a title, a tag
+# Unicode's Bidi_Control characters: embeddings, overrides and isolates, and the direction
+# marks. In a one-line field (a company, a title, a tag) one makes the name display as
+# another ("Trojan Source": U+202E shows "Acme\u202etxt.exe" reversed) in terminals, tables and
+# reports; letters of any script, Arabic and Hebrew too, need none of them there.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
@@ -63,6 +78,10 @@ def coerce_line(value: Any) -> str:
         raise ValueError("expected a single line")
     if len(text) > MAX_LINE:  # a name, title or tag; longer text goes in a note
         raise ValueError(f"is {len(text):,} characters long (a line holds at most {MAX_LINE:,})")
+    if not text.isascii() and (control := BIDI_CONTROLS.search(text)):
+        char = control.group()
+        name = unicodedata.name(char, "bidirectional control").lower()
+        raise ValueError(f"contains U+{ord(char):04X} ({name}); remove it")
     return text
 
 
@@ -178,13 +197,29 @@ def coerce_int(value: Any) -> int:
     return number
 
 
+def iso_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as a date, else ``ValueError``: the one parser of a date's text."""
+    if not ISO_DATE_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
+def iso_datetime(text: str) -> dt.datetime:
+    """``YYYY-MM-DD``, with ``T`` or a space and ``HH:MM[:SS[.ffffff]]``, then optionally ``Z``
+    or ``+HH:MM``, as a (naive or aware) datetime, else ``ValueError``: the one parser of a
+    date and time's text."""
+    if not ISO_DATETIME_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not {DATETIME_FORMS}")
+    return dt.datetime.fromisoformat(text)
+
+
 def coerce_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(coerce_line(value))
+        return iso_date(coerce_line(value))
     except ValueError:
         raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
@@ -239,7 +274,7 @@ def coerce_datetime(value: Any) -> dt.datetime:
         result = dt.datetime(value.year, value.month, value.day)
     else:
         try:
-            result = dt.datetime.fromisoformat(coerce_line(value))
+            result = iso_datetime(coerce_line(value))
         except ValueError:
             raise ValueError(
                 f"{value!r} is not a date and time (expected YYYY-MM-DD HH:MM)"

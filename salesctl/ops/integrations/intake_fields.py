@@ -17,7 +17,7 @@ from salesctl.errors import Invalid
 from salesctl.model.config import Config
 from salesctl.model.kinds import LEAD
 from salesctl.model.rules import coerce_custom
-from salesctl.model.values import coerce_amount, coerce_line
+from salesctl.model.values import coerce_amount, coerce_line, iso_datetime
 
 TEXT_FIELDS = ("company", "name", "email", "phone", "source", "stage", "notes")
 LEAD_FIELDS = (*TEXT_FIELDS, "tags", "owner", "custom")
@@ -192,7 +192,7 @@ def parse_payment(config: Config, body: Any) -> PaymentInput:
     paid_on = None
     if "paid_at" in texts:
         try:
-            moment = dt.datetime.fromisoformat(texts["paid_at"].replace("Z", "+00:00"))
+            moment = iso_datetime(texts["paid_at"])
             if moment.tzinfo is not None:
                 moment = moment.astimezone(org_zone(config))
             paid_on = moment.date()

@@ -67,15 +67,16 @@ def holders(
     return sorted(found, key=lambda h: (h.rank(), order[h.key]))
 
 
-def first_holders(store: Store, keys: Iterable[str]) -> dict[str, str]:
-    """Key -> the id of the record to name for it, for many keys at once (an import)."""
-    named: dict[str, str] = {}
-    rows = store.index.duplicate_holders(keys)
-    ranked = sorted(
-        rows, key=lambda r: (r[2] == "lead" and r[7] == "converted", r[2] != "lead", r[1])
-    )
-    for key, rid, *_rest in ranked:
-        named.setdefault(key, rid)
+def first_holders(store: Store, keys: Iterable[str]) -> dict[str, Holder]:
+    """Key -> the record to name for it, for many keys at once (an import): one lookup."""
+    named: dict[str, Holder] = {}
+    found = [
+        Holder(key, rid, kind, path, POOL if pool else Owner(member=owner, team=team),
+               kind == "lead" and stage == "converted")
+        for key, rid, kind, path, owner, team, pool, stage in store.index.duplicate_holders(keys)
+    ]  # fmt: skip
+    for holder in sorted(found, key=Holder.rank):
+        named.setdefault(holder.key, holder)
     return named
 
 

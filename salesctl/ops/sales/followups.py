@@ -48,6 +48,11 @@ MAX_NAME_BYTES = 120
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9._%+\-@])@([A-Za-z][A-Za-z0-9_-]{0,31})")
 DURATION_RE = re.compile(r"^(?:(\d{1,6})h)?(?:(\d{1,6})m(?:in)?)?$")  # range: below
 DEFAULT_DURATION = dt.timedelta(hours=1)
+TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}")
+AT_HINT = (
+    f"use {values.DATETIME_FORMS}, or a day from today and a time such as "
+    '"today 16:00" or "+3d 14:30"'
+)
 
 
 # -- values --------------------------------------------------------------------------------
@@ -66,28 +71,44 @@ def org_zone(config: Config) -> ZoneInfo:
 def parse_when(
     config: Config, text: str, option: str = "--at", *, need_time: bool = False
 ) -> dt.datetime:
-    """``YYYY-MM-DD HH:MM`` (or ISO 8601) in the org's time zone unless an offset is given.
-    A day alone is midnight, except where a time matters (``need_time``: a planned visit
-    must not land silently at 00:00 in everyone's calendar)."""
+    """``YYYY-MM-DD HH:MM`` (or ISO 8601's extended form: ``values.iso_datetime``) in the org's
+    time zone unless an offset is given, or a day from today as typed dates are (``today``,
+    ``+3d``, ``-1w``) and ``HH:MM``, so a script or an example never goes stale. A day alone
+    is midnight, except where a time matters (``need_time``: a planned visit must not land
+    silently at 00:00 in everyone's calendar)."""
+    stripped = text.strip()
     try:
-        value = dt.datetime.fromisoformat(text.strip())
+        value, has_time = _when(config, stripped)
+    except values.OutOfRange as exc:
+        raise Invalid(f"{option} {exc}", values.DATE_RANGE) from None
     except ValueError:
-        raise Invalid(
-            f"{option} {text!r} is not a date and time",
-            "use YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30",
-        ) from None
-    if need_time and len(text.strip()) <= len("YYYY-MM-DD"):
+        raise Invalid(f"{option} {text!r} is not a date and time", AT_HINT) from None
+    if need_time and not has_time:
         raise Invalid(
             f"{option} {text!r} has no time of day",
-            f'give one, e.g. {option} "{text.strip()} 14:00"',
+            f'give one, e.g. {option} "{stripped} 14:00"',
         )
     try:
-        values.check_year(value.year, text.strip())
+        values.check_year(value.year, stripped)
     except values.OutOfRange as exc:
         raise Invalid(f"{option} {exc}", values.DATE_RANGE) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=org_zone(config))
     return value.replace(microsecond=0)
+
+
+def _when(config: Config, text: str) -> tuple[dt.datetime, bool]:
+    """``text`` as a date and time (naive: the org's zone, or with its offset), and whether
+    it gave a time of day; ``ValueError`` (``OutOfRange``) if it is none (out of range)."""
+    day_text, _, time_text = text.partition(" ")
+    if day_text.lower() == "today" or values.RELATIVE_DATE_RE.match(day_text.lower()):
+        day = values.coerce_typed_date(day_text, now_in_org(config).date())
+        time_text = time_text.strip()
+        if time_text and not TIME_RE.fullmatch(time_text):
+            raise ValueError(f"{time_text!r} is not HH:MM")
+        time_of_day = dt.time.fromisoformat(time_text) if time_text else dt.time()
+        return dt.datetime.combine(day, time_of_day), bool(time_text)
+    return values.iso_datetime(text), len(text) > len("YYYY-MM-DD")
 
 
 def now_in_org(config: Config) -> dt.datetime:
@@ -343,6 +364,7 @@ def add_visit(
     planning a rep's visit)."""
     config = store.config
     when = parse_when(config, at, need_time=True)
+    _check_not_past(config, record_id, when, at)
     length = format_duration(parse_duration(duration)) if duration else None
     people = supporting_members(
         config, [actor.id, *attendees] if with_me else attendees, label="--attendee"
@@ -371,6 +393,19 @@ def add_visit(
         label = record.data.get("name") or record.data.get("company") or ""
         tx.summary = f"visit.add: {visit_id} to {record.id} ({label}) at {when:%Y-%m-%d %H:%M}"
     return tx.result(record_json(Record(loc, data)))
+
+
+def _check_not_past(config: Config, record_id: str, when: dt.datetime, at: str) -> None:
+    """A planned visit starts today (in the org's time zone) or later. Earlier today is
+    allowed, so a visit held this morning can still be added and marked done; one on an
+    earlier day took place already and is a follow-up, not a plan."""
+    today = now_in_org(config).replace(hour=0, minute=0, second=0)
+    if when < today:
+        raise Invalid(
+            f"--at {at.strip()} is in the past: a planned visit starts today or later",
+            "record a visit that took place as a follow-up: salesctl followup add "
+            f'{record_id} --via visit --at "{at.strip()}" --text "what came of it"',
+        )
 
 
 def close_visit(

@@ -5,7 +5,8 @@ fields (``--map`` first, then built-in English and Chinese header names) -> buil
 every row, collecting every problem with its row number -> find duplicates within the file
 and against the store -> choose owners -> write all leads in one commit. Any bad row fails
 the whole import and nothing changes. Running the same import twice adds nothing. The first
-two steps, reading the file and mapping its columns, are ``lead_import_files``.
+two steps, reading the file and mapping its columns, are ``lead_import_files``; ``--update``'s
+rows merged into the leads they match, under the duplicate guard, ``lead_import_updates``.
 
 Round-robin (``--round-robin [--team T]``) balances by current load: the active reps (of the
 team, or all of them) are ordered by how many open leads they own now, fewest first, and the
@@ -35,12 +36,13 @@ from salesctl.model.values import printable
 from salesctl.ops.records import input_value
 from salesctl.ops.sales.dupguard import first_holders
 from salesctl.ops.sales.lead_import_files import map_columns, read_rows
+from salesctl.ops.sales.lead_import_updates import KeysTaken, RowUpdate, plan_updates
 from salesctl.ops.sales.leads import closing_stage
-from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES, open_owned_count
+from salesctl.ops.sales.ownership import open_owned_count
 from salesctl.ops.stages import enter_stage
 from salesctl.store.layout import POOL, Owner, RecordPath, record_file
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
-from salesctl.store.store import Store, Transaction
+from salesctl.store.store import Store
 from salesctl.store.validation import InvalidRecord
 
 # Common status words of other CRMs' exports, mapped to the default lead stages.
@@ -51,6 +53,7 @@ STATUS_WORDS = (
     (re.compile(r"qualif|合格|已确认"), "qualified"),
     (re.compile(r"contact|working|跟进|已联系"), "contacted"),
 )
+UPDATE_SKIPS = ("created", "stages", "stage")  # an update never moves a lead's stage
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%Y.%m.%d", "%Y年%m月%d日")
 
 
@@ -251,11 +254,13 @@ def import_leads(
     with store.transaction(actor, "lead.import", opts) as tx:
         row_keys = {row.number: duplicate_keys(row.data, config.region) for row in rows}
         # one indexed lookup of every row's keys, whoever owns the lead or customer found
-        known = first_holders(store, [k for keys in row_keys.values() for k in keys])
+        holders = first_holders(store, [k for keys in row_keys.values() for k in keys])
+        known = {key: holder.id for key, holder in holders.items()}
         new_rows: list[Row] = []
         new_ids: set[str] = set()  # a set: looking each duplicate up in new_rows is quadratic
         seen: dict[str, str] = {}
-        updates: dict[str, dict[str, Any]] = {}
+        seen_rows: dict[str, int] = {}  # a new row's key -> its row number
+        updates: dict[str, list[RowUpdate]] = {}
         for row in rows:
             keys = row_keys[row.number]
             duplicate = next((known[k] for k in keys if k in known), None)
@@ -264,17 +269,22 @@ def import_leads(
                 row_id = new_id(LEAD.prefix)
                 for key in keys:
                     seen[key] = row_id
+                    seen_rows[key] = row.number
                 row.data["_id"] = row_id
                 new_rows.append(row)
                 new_ids.add(row_id)
             elif update and duplicate in new_ids:
                 result.skipped.append({"row": row.number, "duplicate_of": duplicate})
             elif update and duplicate.startswith(f"{LEAD.prefix}-"):  # a customer stays as is
-                updates.setdefault(duplicate, {}).update(
-                    {k: v for k, v in row.data.items() if k not in ("created", "stages", "stage")}
-                )
+                fields = {k: v for k, v in row.data.items() if k not in UPDATE_SKIPS}
+                updates.setdefault(duplicate, []).append(RowUpdate(row.number, fields, keys))
             else:
                 result.skipped.append({"row": row.number, "duplicate_of": duplicate})
+        # updates are held to the guard `lead edit` applies, against the same lookup
+        planned, refused = plan_updates(
+            store, config, actor, updates, KeysTaken(holders, seen_rows, {})
+        )
+        problems = sorted(problems + refused, key=_row_number)
         if problems:
             raise ImportErrors(path.name, problems)
         owners = _choose_owners(store, config, actor, new_rows, to, round_robin, team, pool)
@@ -307,8 +317,9 @@ def import_leads(
         progress.done()
         if problems:
             raise ImportErrors(path.name, problems)
-        for lead_id, fields in updates.items():
-            _merge_update(store, config, actor, tx, lead_id, fields, result)
+        for lead in planned:
+            tx.write(lead.record.loc, lead.data)
+            result.updated.append(lead.record.id)
         tx.summary = (
             f"lead.import: {len(result.created)} new, {len(result.updated)} updated "
             f"from {printable(path.name)}"  # a file name may be any bytes; a commit is UTF-8
@@ -338,30 +349,3 @@ def _choose_owners(
         member_id = to or row.owner or actor.id
         owners[row.number] = home_of(config, member_id)
     return owners
-
-
-def _merge_update(
-    store: Store,
-    config: Config,
-    actor: Member,
-    tx: Transaction,
-    lead_id: str,
-    fields: dict[str, Any],
-    result: ImportResult,
-) -> None:
-    from salesctl.ops.records import load_for_write, validate
-
-    record = load_for_write(store, lead_id, ("lead",))
-    scopes.check_write(config, actor, "lead.edit", record.owner, record=record.id)
-    data = dict(record.data)
-    for key, value in fields.items():
-        if key == "custom":
-            data["custom"] = {**(data.get("custom") or {}), **value}
-        elif key == "tags":
-            data["tags"] = list(dict.fromkeys([*(data.get("tags") or []), *value]))
-        elif key != "schema_version":
-            data[key] = value
-    data = validate(config, LEAD, data, record.path)
-    if data != record.data and record.data.get("stage") not in CLOSED_LEAD_STAGES:
-        tx.write(record.loc, data)
-        result.updated.append(lead_id)

@@ -23,6 +23,7 @@ from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import TOOLKIT
+from salesctl.model.problems import Problem
 from salesctl.ops.records import new_record, record_json, validate
 from salesctl.ops.sales.followups import safe_file_name
 from salesctl.store.layout import COMPANY, RecordPath, parse_path, record_dir, record_file
@@ -192,16 +193,27 @@ def _text(store: Store, item: dict[str, Any]) -> str:
     return "" if content.startswith(LFS_POINTER) else content.decode("utf-8", "replace")
 
 
-def _file_path(item: dict[str, Any]) -> str:
-    """Where an item's file is; a hand-edited ``file:`` that is not a plain name is refused."""
-    try:
-        name = _file_name(str(item.get("file") or ""))
-    except Invalid:
+def _file_path(item: dict[str, Any], problems: Iterable[Problem] = ()) -> str:
+    """Where an item's file is; a hand-edited ``file:`` that is missing, empty or not a plain
+    name (``problems``: what reading the item found) is refused, naming the item's file and
+    the field."""
+    folder = record_dir(COMPANY, TOOLKIT, str(item["id"]))
+    value = item.get("file")
+    said = next((p.message for p in problems if p.field == "file"), None)
+    if not isinstance(value, str) or not value.strip():
+        said = said if said and said != "is required" else "is missing (the item's file name)"
+    else:
+        try:
+            value = _file_name(value)
+        except Invalid:
+            said = f"{value!r} is not a plain file name"
+    if said is not None:
         raise Invalid(
-            f"{item['path']}: file {item.get('file')!r} is not a file name",
-            "fix the item's file: field (salesctl check shows it)",
-        ) from None
-    return f"{record_dir(COMPANY, TOOLKIT, str(item['id']))}/{name}"
+            f"{item['path']}: file: {said}",
+            f"set file: to the name of the file beside it in {folder}/ and commit; "
+            "`salesctl check` lists every broken item",
+        )
+    return f"{folder}/{value}"
 
 
 def resolve(store: Store, text: str) -> Record:
@@ -214,7 +226,7 @@ def get(store: Store, text: str, out: str | None = None, *, force: bool = False)
     the store's top directory, a shared salesctl.yaml would overwrite the store's own)."""
     record = resolve(store, text)
     item = record_json(record)
-    source = store.root / _file_path(item)
+    source = store.root / _file_path(item, record.problems)
     try:
         content = source.read_bytes()
     except OSError as exc:
@@ -255,7 +267,7 @@ def remove(
     item = record_json(record)
     with store.transaction(actor, "toolkit.remove", opts) as tx:
         tx.delete(record.loc.path)
-        tx.delete(_file_path(item))
+        tx.delete(_file_path(item, record.problems))
         tx.mention(record.id)
         tx.summary = f"toolkit.remove: {record.id} {item.get('title')}"
     return tx.result(item)
