@@ -25,11 +25,13 @@ a fresh ``Store`` (the index's SQLite connection belongs to one thread, and a ch
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from salesctl import clock
 from salesctl.errors import Ambiguous, Duplicate, Invalid, NotFound
 from salesctl.git import Repo
 from salesctl.model.config import Config
@@ -37,6 +39,7 @@ from salesctl.model.integrations import parse_routing
 from salesctl.model.kinds import kind_of_id
 from salesctl.ops.integrations.deliveries import LEADS, PAYMENTS, DeliveryLog, repeated
 from salesctl.ops.integrations.intake_fields import (
+    FieldErrors,
     LeadInput,
     PaymentInput,
     parse_lead,
@@ -93,6 +96,19 @@ def contract_for(store: Store, payment: PaymentInput) -> str:
         ids = ", ".join(str(r[0]) for r in rows)
         raise Ambiguous(f"order_ref {payment.order_ref} is on {len(rows)} contracts: {ids}")
     return str(rows[0][0])
+
+
+def check_paid_on(store: Store, contract_id: str, day: dt.date) -> None:
+    """A payment's day by the rules ``contract pay --date`` holds (not in the future, not
+    before the signing), refused as its field, ``paid_at``."""
+    from salesctl.ops.sales.contract_rules import entry_date_problem
+
+    if day > clock.today():
+        problem: str | None = f"{day} is in the future: send a payment once it has arrived"
+    else:
+        problem = entry_date_problem(day, store.read(store.resolve(contract_id, ("contract",))))
+    if problem:
+        raise FieldErrors("payment", {"paid_at": problem})
 
 
 def duplicate_of(store: Store, keys: list[str]) -> str | None:
@@ -229,6 +245,7 @@ class Intake:
                     "duplicate": True,
                 }
             contract_id = contract_for(store, payment)
+            check_paid_on(store, contract_id, payment.paid_on)
             paid = record_payment(
                 store,
                 actor,
