@@ -25,7 +25,7 @@ from salesctl.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound, S
 from salesctl.ops.integrations import feedback_sources as fbs
 from salesctl.ops.integrations import platform_signatures as sig
 from salesctl.ops.integrations import platforms as pay
-from salesctl.ops.integrations.deliveries import DELIVERY_RE
+from salesctl.ops.integrations.deliveries import DELIVERY_RE, PAYMENTS
 from salesctl.ops.integrations.intake import Intake
 from salesctl.ops.integrations.intake_fields import FieldErrors
 from salesctl.serve_limits import (
@@ -290,6 +290,7 @@ class Endpoints:
             self.intake.take_payment,
             read_payment,
             event.delivery,
+            f"{PAYMENTS}/{name}",  # a platform's event ids are its own
         )
 
     def read_stripe(self, request: Request, body: bytes) -> pay.PlatformEvent:

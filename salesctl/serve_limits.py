@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import unicodedata
 from contextlib import aclosing
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,39 @@ MAX_HEADERS = 16 * 1024
 MAX_NESTING = 20  # a lead or a payment nests two levels; parsing deeper JSON is only cost
 
 log = logging.getLogger("salesctl.serve")
+# Characters a log line shows escaped: C0/C1 controls (ESC starts a terminal's colour, title
+# and clear-screen sequences; CR and LF forge lines), format characters (bidi overrides),
+# line and paragraph separators, and lone surrogates.
+UNLOGGABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def loggable(text: str, keep: str = "") -> str:
+    """``text`` with what ``UNLOGGABLE`` names (but ``keep``) and backslashes escaped as in
+    a Python string (``\\x1b``, ``\\u202e``, ``\\\\``): one line, that says what was sent."""
+    return "".join(
+        char
+        if char in keep or (char != "\\" and unicodedata.category(char) not in UNLOGGABLE)
+        else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+class EscapedLines(logging.Filter):
+    """Every record of the server's log escaped by ``loggable``: a request's path, a
+    header or a body's text (``POST /leads%1b[31m``, unauthenticated) can neither drive the
+    terminal that tails the log nor forge a line of it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = loggable(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = loggable(logging.Formatter().formatException(record.exc_info), "\n")
+        return True
+
+
+log.addFilter(EscapedLines())
 
 
 @dataclass(frozen=True)

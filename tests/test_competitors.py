@@ -164,3 +164,65 @@ def test_the_gate_holds_the_same_rules(store: Path, cli: Any, salesforce: dict[s
     commit_as(store, "alice")
     assert gate(cli, base, "alice") == (1, {salesforce["path"]})
     assert gate(cli, base, "lee")[0] == 0
+
+
+def test_edit_keeps_names_and_aliases_unique_as_add_does(
+    store: Path, cli: Any, salesforce: dict[str, Any]
+) -> None:
+    hubspot = ok(cli, "--as", "lee", "competitor", "add", "--name", "HubSpot")
+    before = commits(store)
+    for taken in ("name=HubSpot", "name=ｈｕｂｓｐｏｔ", "aliases=CRM,hubspot"):
+        refused = cli("--as", "lee", "competitor", "edit", "Salesforce", "--set", taken)
+        assert refused.code == 1 and "is already" in refused.err, taken
+    for taken in ("name=Sfdc", "aliases=salesforce"):
+        assert code(cli, "--as", "lee", "competitor", "edit", "HubSpot", "--set", taken) == 1
+    assert commits(store) == before
+    # its own names stay its own: a new alias and the name in another case are fine
+    edited = ok(
+        cli, "--as", "lee", "competitor", "edit", "SFDC", "--set", "aliases=SFDC,Sales Cloud"
+    )
+    assert edited["aliases"] == ["SFDC", "Sales Cloud"]
+    assert (
+        ok(cli, "--as", "lee", "competitor", "edit", "sfdc", "--set", "name=SalesForce")["id"]
+        == (salesforce["id"])
+    )
+    assert ok(cli, "--as", "alice", "competitor", "show", "HubSpot")["id"] == hubspot["id"]
+    assert ok(cli, "check", "-f", "json") == []
+
+
+def test_a_name_shared_by_hand_is_ambiguous_and_check_reports_it(
+    store: Path, cli: Any, salesforce: dict[str, Any]
+) -> None:
+    hubspot = ok(cli, "--as", "lee", "competitor", "add", "--name", "HubSpot", "--alias", "Zoho")
+    zoho = ok(cli, "--as", "lee", "competitor", "add", "--name", "Zoho CRM")
+    # a name wins over another competitor's alias (a hand edit made "Zoho" both)
+    path = store / zoho["path"]
+    path.write_text(path.read_text().replace("name: Zoho CRM", "name: Zoho"))
+    commit_as(store, "lee")
+    assert ok(cli, "--as", "alice", "competitor", "show", "zoho")["id"] == zoho["id"]
+    customer = ok(cli, "--as", "alice", "customer", "add", "--name", "Acme")
+    deal = ok(cli, "--as", "alice", "deal", "add", customer["id"], "--title", "CRM",
+              "--amount", "100", "--competitor", "zoho")  # fmt: skip
+    assert deal["competitors"] == ["Zoho"]
+    checked = cli("check", "-f", "json")
+    assert checked.code == 1
+    assert {(p["where"], p["field"]) for p in checked.json()} == {
+        (hubspot["path"], "aliases"),
+        (zoho["path"], "name"),
+    }
+    # two competitors of one name: every lookup by it is refused with both ids
+    path = store / hubspot["path"]
+    path.write_text(path.read_text().replace("name: HubSpot", "name: Salesforce"))
+    commit_as(store, "lee")
+    before = commits(store)
+    shown = cli("--as", "alice", "competitor", "show", "Salesforce", "-f", "json")
+    assert shown.code == 1 and salesforce["id"] in shown.err and hubspot["id"] in shown.err
+    assert code(cli, "--as", "lee", "competitor", "edit", "salesforce", "--set", "pricing=x") == 1
+    assert code(cli, "--as", "alice", "deal", "add", customer["id"], "--title", "t",
+                "--amount", "1", "--competitor", "Salesforce") == 1  # fmt: skip
+    assert commits(store) == before
+    assert ok(cli, "--as", "alice", "competitor", "show", "SFDC")["id"] == salesforce["id"]
+    # the fix: rename one (its other names may still clash until that is done)
+    ok(cli, "--as", "lee", "competitor", "edit", hubspot["id"], "--set", "name=HubSpot")
+    ok(cli, "--as", "lee", "competitor", "edit", hubspot["id"], "--set", "aliases=")
+    assert ok(cli, "check", "-f", "json") == []

@@ -288,3 +288,47 @@ def test_the_company_report_shows_triage_feedback_alone(store: Path, cli: Any) -
     assert report["feedback_triage"] == {"received": 0, "closed": 0}
     markdown = cli("--as", "dana", "report", "weekly", "--all", *earlier, "-f", "md").out
     assert "## Customer feedback\n\nNone.\n" in markdown
+
+
+def test_feedback_is_assigned_only_to_who_may_read_and_work_it(
+    store: Path, cli: Any, customers: dict[str, str]
+) -> None:
+    fb = add(cli, "alice", "--email", "li@acme-corp.cn")
+    before = commits(store)
+    # bob (her team), nora (another team), fay (finance reads all but may not close)
+    for member in ("bob", "nora", "nick", "fay"):
+        refused = cli("--as", "alice", "feedback", "assign", fb["id"], "--to", member)
+        assert refused.code == 3, member
+        assert f"{customers['alice']}'s feedback" in refused.err
+    assert commits(store) == before
+    for member in ("alice", "lee", "dana"):
+        assigned = ok(cli, "--as", "alice", "feedback", "assign", fb["id"], "--to", member)
+        assert assigned["assignee"] == member
+        assert ok(cli, "--as", member, "feedback", "show", fb["id"])["id"] == fb["id"]
+    # triage feedback: only to a role that works triage, unless it moves to a customer
+    triage = add(cli, "alice", "--email", "x@gmail.com")
+    before = commits(store)
+    assert code(cli, "--as", "lee", "feedback", "assign", triage["id"], "--to", "alice") == 3
+    assert code(cli, "--as", "lee", "feedback", "assign", triage["id"], "--to", "bob",
+                "--customer", customers["alice"]) == 3  # fmt: skip
+    assert commits(store) == before
+    assert ok(cli, "--as", "lee", "feedback", "assign", triage["id"], "--to", "nick")["assignee"]
+
+
+def test_a_refused_feedback_show_does_not_say_whose_customer_it_is(
+    store: Path, cli: Any, customers: dict[str, str]
+) -> None:
+    """bob filed both (one matched alice's customer, one nobody's): what he is told of
+    either, whichever verb he tries, is the same and names nobody."""
+    matched = add(cli, "bob", "--email", "li@acme-corp.cn")
+    unmatched = add(cli, "bob", "--email", "someone@gmail.com")
+    assert set(matched) == set(unmatched) == {"id", "kind", "status"}
+    for verb in ("show", "ack", "close"):
+        answers = []
+        for fb in (matched, unmatched):
+            refused = cli("--as", "bob", "feedback", verb, fb["id"], "-f", "json")
+            assert refused.code == 3, verb
+            answers.append(refused.err.replace(fb["id"], "FB-…"))
+            for secret in ("alice", customers["alice"], "company", "Acme", "triage "):
+                assert secret not in refused.err, (verb, refused.err)
+        assert answers[0] == answers[1], verb

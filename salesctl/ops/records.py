@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -407,12 +407,15 @@ def edit_record(
     document: dict[str, Any] | None = None,
     allow_duplicate: bool = False,
     reason: str | None = None,
+    refuse: Callable[[Record, dict[str, Any]], None] | None = None,
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Change a record's fields by ``--set`` pairs or by a whole edited YAML ``document``;
     a new ``stage`` is dated in ``stages``. No change, no commit. A lead or customer that
     takes another one's company, phone or email is refused as ``add`` refuses it (unless
-    ``allow_duplicate`` with a ``reason``: ``ops/sales/dupguard.py``)."""
+    ``allow_duplicate`` with a ``reason``: ``ops/sales/dupguard.py``); ``refuse`` is a kind's
+    own rule between records (a competitor's unique names), given the record and its edited
+    data under the lock."""
     from salesctl.ops.sales.dupguard import override, refuse_duplicate_edit
 
     config = store.config
@@ -436,6 +439,8 @@ def edit_record(
         checked = refuse_duplicate_edit(store, record, data, allowed=allowed)  # under the lock
         if checked is not data:
             data = validate(config, kind, checked, record.path)
+        if refuse is not None:
+            refuse(record, data)
         edited = write_edit(tx, action, record, data)
     return tx.result(edited)
 

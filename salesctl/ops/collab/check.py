@@ -293,12 +293,19 @@ def _between_records(store: Store, index: Index, key: str) -> list[Problem]:
         return [Problem(*fields) for fields in json.loads(saved)]
     found = _duplicate_problems(index) + _dangling_references(index) + _money_problems(store)
     found += orphan_problems(index) + _dating_problems(index)
+    found += _competitor_problems(store)
     if changes is not None:
         listed = json.dumps([[p.where, p.message, p.field] for p in found], ensure_ascii=False)
         index.execute(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", (BETWEEN, f"{stamp}\n{listed}"), kinds=[]
         )
     return found
+
+
+def _competitor_problems(store: Store) -> list[Problem]:
+    from salesctl.ops.sales.competitors import name_problems  # competitors sharing a name
+
+    return name_problems(store)
 
 
 def _duplicate_problems(index: Index) -> list[Problem]:

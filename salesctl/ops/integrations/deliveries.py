@@ -4,6 +4,12 @@ retry gets it back and nothing is written twice.
 One small JSON file per delivery under ``.git/salesctl/deliveries/``, never committed; a
 lead's commit carries its delivery id as a ``Salesctl-Delivery:`` trailer, so ``catch_up``
 rebuilds the log in a fresh clone.
+
+Ids are kept per endpoint (``/leads``, ``/payments``, ``/payments/stripe`` ...): each sender
+picks its own ids ("1", "2", a date), so a web form's lead and a payment relay's payment may
+well share one, and neither may be taken for the other's repeat. Files written before that
+(named by the id alone, without ``endpoint``) are still read, for the endpoint of the record
+kind they answered with, so an upgrade never applies an old delivery again.
 """
 
 from __future__ import annotations
@@ -21,29 +27,45 @@ from salesctl.git import Repo
 
 DELIVERY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 KEEP_DELIVERIES_DAYS = 90
+LEADS = "/leads"  # the endpoints that keep delivery ids, each its own
+PAYMENTS = "/payments"  # and "/payments/<platform>"
 
 
 class DeliveryLog:
-    """Delivery id -> the first answer, one small file per delivery (never committed)."""
+    """(endpoint, delivery id) -> the first answer, one small file per delivery (never
+    committed)."""
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.folder = repo.state_dir / "deliveries"
         self.folder.mkdir(exist_ok=True)
 
-    def _path(self, delivery: str) -> Path:
-        return self.folder / (hashlib.sha256(delivery.encode()).hexdigest()[:40] + ".json")
+    def _path(self, endpoint: str, delivery: str) -> Path:
+        return self._file(f"{endpoint}\n{delivery}")  # neither holds a newline
 
-    def get(self, delivery: str) -> dict[str, Any] | None:
+    def _file(self, key: str) -> Path:
+        return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:40] + ".json")
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
         try:
-            data = json.loads(self._path(delivery).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return None
-        return data if isinstance(data, dict) and data.get("delivery") == delivery else None
+        return data if isinstance(data, dict) else None
 
-    def put(self, delivery: str, answer: dict[str, Any]) -> None:
-        record = {"delivery": delivery, **answer}
-        write_atomic(self._path(delivery), json.dumps(record, default=str).encode())
+    def get(self, endpoint: str, delivery: str) -> dict[str, Any] | None:
+        data = self._read(self._path(endpoint, delivery))
+        if data and data.get("endpoint") == endpoint and data.get("delivery") == delivery:
+            return data
+        # a delivery remembered before ids were kept per endpoint: named by the id alone
+        old = self._read(self._file(delivery))
+        if old and "endpoint" not in old and old.get("delivery") == delivery:
+            return old if _answered_by(endpoint, old.get("kind")) else None
+        return None
+
+    def put(self, endpoint: str, delivery: str, answer: dict[str, Any]) -> None:
+        record = {"endpoint": endpoint, "delivery": delivery, **answer}
+        write_atomic(self._path(endpoint, delivery), json.dumps(record, default=str).encode())
 
     def prune(self, keep_days: int = KEEP_DELIVERIES_DAYS) -> int:
         """Forget deliveries older than ``keep_days`` (senders retry for hours, not months;
@@ -59,7 +81,8 @@ class DeliveryLog:
 
     def catch_up(self) -> int:
         """Learn the deliveries in commits not seen yet (a fresh clone, a pull, a crash
-        between a commit and its log entry) from their ``Salesctl-Delivery`` trailers."""
+        between a commit and its log entry) from their ``Salesctl-Delivery`` trailers (only
+        ``/leads`` writes them)."""
         marker = self.folder / "HEAD"
         head = self.repo.head()
         if head is None:
@@ -83,16 +106,26 @@ class DeliveryLog:
             if len(parts) != 3 or not parts[0].strip() or not parts[1].strip():
                 continue
             delivery, record = parts[0].strip(), parts[1].split("\x1f")[0].strip()
-            if DELIVERY_RE.match(delivery) and self.get(delivery) is None:
+            if DELIVERY_RE.match(delivery) and self.get(LEADS, delivery) is None:
                 kind = "lead" if parts[2].strip().startswith("lead.") else "record"
-                self.put(delivery, {"id": record, "kind": kind, "duplicate": False})
+                self.put(LEADS, delivery, {"id": record, "kind": kind, "duplicate": False})
                 learned += 1
         write_atomic(marker, head.encode())
         return learned
 
 
+def _answered_by(endpoint: str, kind: Any) -> bool:
+    """Could ``endpoint`` have given an old, endpoint-less answer of this record ``kind``?
+    (One of unknown kind is taken for any endpoint: never applied twice.)"""
+    if kind in ("lead", "customer"):  # a lead made, or the duplicate it was taken for
+        return endpoint == LEADS
+    if kind == "payment":
+        return endpoint.startswith(PAYMENTS)
+    return True
+
+
 def repeated(first: dict[str, Any]) -> dict[str, Any]:
     """A delivery's first answer, as the answer to its repeat."""
-    answer = {k: v for k, v in first.items() if k != "delivery"}
+    answer = {k: v for k, v in first.items() if k not in ("delivery", "endpoint")}
     answer["repeated"] = True
     return answer

@@ -17,26 +17,29 @@ a fresh ``Store`` (the index's SQLite connection belongs to one thread, and a ch
   the platform's transaction id as the payment's ``ref``; a transaction id already recorded
   answers with that payment instead.
 - Idempotency: the first answer to each ``X-Salesctl-Delivery`` id is kept under
-  ``.git/salesctl/deliveries/`` (never committed), and a repeated delivery gets it back with
-  nothing written. A lead's commit also carries the id as a ``Salesctl-Delivery:`` trailer,
-  so ``catch_up`` rebuilds the log in a fresh clone (payments need no trailer: their
-  transaction id is in the record).
+  ``.git/salesctl/deliveries/`` (never committed), per endpoint, and a repeated delivery gets
+  it back with nothing written. A lead's commit also carries the id as a
+  ``Salesctl-Delivery:`` trailer, so ``catch_up`` rebuilds the log in a fresh clone
+  (payments need no trailer: their transaction id is in the record).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from salesctl import clock
 from salesctl.errors import Ambiguous, Duplicate, Invalid, NotFound
 from salesctl.git import Repo
 from salesctl.model.config import Config
 from salesctl.model.integrations import parse_routing
 from salesctl.model.kinds import kind_of_id
-from salesctl.ops.integrations.deliveries import DeliveryLog, repeated
+from salesctl.ops.integrations.deliveries import LEADS, PAYMENTS, DeliveryLog, repeated
 from salesctl.ops.integrations.intake_fields import (
+    FieldErrors,
     LeadInput,
     PaymentInput,
     parse_lead,
@@ -95,6 +98,19 @@ def contract_for(store: Store, payment: PaymentInput) -> str:
     return str(rows[0][0])
 
 
+def check_paid_on(store: Store, contract_id: str, day: dt.date) -> None:
+    """A payment's day by the rules ``contract pay --date`` holds (not in the future, not
+    before the signing), refused as its field, ``paid_at``."""
+    from salesctl.ops.sales.contract_rules import entry_date_problem
+
+    if day > clock.today():
+        problem: str | None = f"{day} is in the future: send a payment once it has arrived"
+    else:
+        problem = entry_date_problem(day, store.read(store.resolve(contract_id, ("contract",))))
+    if problem:
+        raise FieldErrors("payment", {"paid_at": problem})
+
+
 def duplicate_of(store: Store, keys: list[str]) -> str | None:
     """The id of a lead or customer that has one of ``keys`` (the duplicate guard's index
     lookup), or None."""
@@ -132,19 +148,20 @@ class Intake:
                 return {"id": existing, "kind": _kind_of(existing), "duplicate": True}
             return self._commit_lead(store, lead, keys, delivery)
 
-        return self._once(delivery, take)
+        return self._once(LEADS, delivery, take)
 
     def _once(
-        self, delivery: str | None, take: Callable[[Store], dict[str, Any]]
+        self, endpoint: str, delivery: str | None, take: Callable[[Store], dict[str, Any]]
     ) -> tuple[bool, dict[str, Any]]:
         """(created, answer) of ``take`` run in a fresh store, one delivery at a time; a
-        repeated ``delivery`` gets its first answer back and nothing runs."""
+        ``delivery`` id this ``endpoint`` took before gets its first answer back and nothing
+        runs (another endpoint's id is another delivery)."""
         with self.lock:
-            if delivery and (first := self.log.get(delivery)) is not None:
+            if delivery and (first := self.log.get(endpoint, delivery)) is not None:
                 return False, repeated(first)
             answer = take(self.open())
             if delivery:
-                self.log.put(delivery, answer)
+                self.log.put(endpoint, delivery, answer)
         created = not answer["duplicate"]
         if created and self.on_commit:
             self.on_commit()
@@ -204,11 +221,14 @@ class Intake:
         return self.take_payment(lambda config: parse_payment(config, body), delivery)
 
     def take_payment(
-        self, read: Callable[[Config], PaymentInput], delivery: str | None = None
+        self,
+        read: Callable[[Config], PaymentInput],
+        delivery: str | None = None,
+        endpoint: str = PAYMENTS,
     ) -> tuple[bool, dict[str, Any]]:
         """``add_payment`` for a payment ``read`` from the org's config: salesctl's own JSON
-        or a payment platform's event (``platforms``), so both commit, announce and
-        de-duplicate alike."""
+        or a payment platform's event (``platforms``; ``endpoint`` is the platform's path),
+        so both commit, announce and de-duplicate alike."""
         from salesctl.ops.sales.payments import record_payment
 
         def take(store: Store) -> dict[str, Any]:
@@ -225,6 +245,7 @@ class Intake:
                     "duplicate": True,
                 }
             contract_id = contract_for(store, payment)
+            check_paid_on(store, contract_id, payment.paid_on)
             paid = record_payment(
                 store,
                 actor,
@@ -243,7 +264,7 @@ class Intake:
                 "commit": paid.commit_id,
             }
 
-        return self._once(delivery, take)
+        return self._once(endpoint, delivery, take)
 
     def add_feedback(self, body: Any, delivery: str | None = None) -> tuple[bool, dict[str, Any]]:
         """salesctl's own feedback JSON (``feedback_sources.own_feedback``)."""

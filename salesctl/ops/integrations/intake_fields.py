@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesctl.errors import Invalid
+from salesctl.ids import is_id
 from salesctl.model.config import Config
 from salesctl.model.kinds import LEAD
 from salesctl.model.rules import coerce_custom
@@ -179,6 +180,10 @@ def parse_payment(config: Config, body: Any) -> PaymentInput:
         errors["transaction_id"] = "is required: the platform's id of the transaction"
     if ("contract" in texts) == ("order_ref" in texts):
         errors.setdefault("contract", "give the contract id or an order_ref, one of the two")
+    elif "contract" in texts:  # a machine names the contract in full, never by a prefix
+        texts["contract"] = texts["contract"].upper()
+        if not is_id(texts["contract"]):
+            errors["contract"] = "expected a contract's full id, e.g. K-7KQ2M4XR9TAB"
     currency = texts.get("currency")
     if currency and currency.upper() != config.currency.upper():
         errors["currency"] = f"{currency} is not the store's currency {config.currency}"

@@ -11,14 +11,15 @@ take only names it knows (given as the record's name), so losses group by compet
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from salesctl import clock, scopes
-from salesctl.errors import Invalid, NotFound
+from salesctl.errors import Ambiguous, Invalid, NotFound
 from salesctl.ids import is_id, new_id
 from salesctl.model import values
 from salesctl.model.config import Member
 from salesctl.model.kinds import COMPETITOR, NOTE
+from salesctl.model.problems import Problem
 from salesctl.ops.records import child_loc, new_record, readable, record_json, validate
 from salesctl.store.layout import COMPANY, RecordPath, parse_path, record_file
 from salesctl.store.records import Record, json_record
@@ -34,61 +35,134 @@ def _key(name: str) -> str:
     return " ".join(values.folded(name).split())
 
 
-def known(store: Store) -> dict[str, str]:
-    """{name or alias, folded: the competitor's name} of every competitor record."""
-    names: dict[str, str] = {}
-    for _id, _owner, _team, _parent, name, aliases in store.index.select(
-        "competitor", ["name", "aliases"]
-    ):
-        if not isinstance(name, str):
-            continue
-        names.setdefault(_key(name), name)
-        for alias in _aliases(aliases):
-            names.setdefault(_key(alias), name)
-    return names
+class Competitor(NamedTuple):
+    """A competitor record as lookups by name see it."""
+
+    id: str
+    path: str
+    name: str
+    aliases: list[str]
+
+    def folded(self) -> set[str]:
+        """Its name and aliases as lookups compare them."""
+        return {_key(self.name), *(_key(a) for a in self.aliases)}
+
+
+def _records(store: Store) -> list[Competitor]:
+    """Every competitor record, by id (a broken file is left out: ``check`` names it)."""
+    rows = []
+    for path, data, _problems in store.index.query("competitor", "", []):
+        loc = parse_path(path)
+        if loc is not None and data is not None and isinstance(data.get("name"), str):
+            rows.append(Competitor(loc.id, path, data["name"], _aliases(data.get("aliases"))))
+    return rows
 
 
 def _aliases(raw: Any) -> list[str]:
-    import json
+    return [a for a in raw if isinstance(a, str)] if isinstance(raw, list) else []
 
-    value = json.loads(raw) if isinstance(raw, str) else raw
-    return [a for a in value or [] if isinstance(a, str)]
+
+def _named(records: list[Competitor], text: str) -> list[Competitor]:
+    """The competitors ``text`` names: those it is the name of, else those it is an alias
+    of (a name wins over an alias). More than one only after a hand edit or a merge."""
+    key = _key(text)
+    by_name = [r for r in records if _key(r.name) == key]
+    return by_name or [r for r in records if key in {_key(a) for a in r.aliases}]
+
+
+def _one(found: list[Competitor], given: str) -> Competitor | None:
+    """The one competitor of ``found``, None for none; refused when what was ``given`` names
+    several."""
+    if len(found) > 1:
+        listed = ", ".join(f"{r.id} ({r.name})" for r in found)
+        raise Ambiguous(
+            f"{given} names {len(found)} competitors: {listed}",
+            "give the id; a lead renames one: salesctl competitor edit ID --set name=...",
+        )
+    return found[0] if found else None
+
+
+def known(store: Store) -> dict[str, str]:
+    """{name or alias, folded: the competitor's name} of every competitor record (a name
+    before an alias that folds the same)."""
+    records = _records(store)
+    names: dict[str, str] = {}
+    for record in records:
+        names.setdefault(_key(record.name), record.name)
+    for record in records:
+        for alias in record.aliases:
+            names.setdefault(_key(alias), record.name)
+    return names
 
 
 def canonical(store: Store, names: Iterable[str], option: str) -> list[str]:
     """``names`` as the competitor records name them, once the org keeps any; an unknown
-    name is refused with the list (``option`` names the flag)."""
+    name is refused with the list (``option`` names the flag), an ambiguous one with its
+    candidates."""
     given = [n.strip() for n in names if n and n.strip()]
-    table = known(store) if given else {}
-    if not table:
+    records = _records(store) if given else []
+    if not records:
         return list(dict.fromkeys(given))
     result = []
     for name in given:
-        found = table.get(_key(name))
+        found = _one(_named(records, name), f"{option} {name!r}")
         if found is None:
-            listed = ", ".join(sorted(set(table.values()), key=str.casefold))
+            listed = ", ".join(sorted({r.name for r in records}, key=str.casefold))
             raise Invalid(
                 f"{option} {name!r} is not a known competitor",
                 f"known: {listed}; or add it: salesctl competitor add --name {name!r}",
             )
-        result.append(found)
+        result.append(found.name)
     return list(dict.fromkeys(result))
 
 
 def resolve(store: Store, text: str) -> Record:
-    """A competitor by id (or id prefix), name or alias."""
+    """A competitor by id (or id prefix), name or alias (a name wins over an alias)."""
     if is_id(text) or text.upper().startswith(COMPETITOR.prefix + "-"):
         try:
             return store.read(store.resolve(text, ("competitor",)))
         except (NotFound, Invalid):
             pass
-    name = known(store).get(_key(text))
-    for path, data, _problems in store.index.query("competitor", "", []):
-        if data is not None and name is not None and data.get("name") == name:
-            loc = parse_path(path)
-            assert loc is not None
-            return Record(loc, data)
-    raise NotFound(f"no competitor {text!r}", "list them with `salesctl competitor list`")
+    found = _one(_named(_records(store), text), repr(text))
+    if found is None:
+        raise NotFound(f"no competitor {text!r}", "list them with `salesctl competitor list`")
+    return store.read(store.resolve(found.id, ("competitor",)))
+
+
+def refuse_taken(records: list[Competitor], words: Iterable[str], *, but: str = "") -> None:
+    """Refuse a name or alias another competitor already has (``add`` and ``edit``), so that
+    each names one competitor; ``but`` is the id of the competitor being edited."""
+    for word in words:
+        for other in records:
+            if other.id != but and _key(word) in other.folded():
+                raise Invalid(f"{word!r} is already {other.name}", "edit that competitor")
+
+
+def _words(data: dict[str, Any]) -> list[str]:
+    """A competitor record's name and aliases."""
+    return [str(data.get("name") or ""), *_aliases(data.get("aliases"))]
+
+
+def name_problems(store: Store) -> list[Problem]:
+    """For ``check``: competitors that share a name or alias (a hand edit, or two clones
+    adding the same one), which lookups by that name cannot tell apart."""
+    records = _records(store)
+    problems = []
+    for record in records:
+        for position, word in enumerate([record.name, *record.aliases]):
+            others = [r for r in records if r.id != record.id and _key(word) in r.folded()]
+            if others:
+                listed = ", ".join(f"{r.id} ({r.name})" for r in others)
+                field = "aliases" if position else "name"
+                problems.append(
+                    Problem(
+                        record.path,
+                        f"{word!r} also names {listed}: rename one with "
+                        "`salesctl competitor edit ID --set name=...` (or aliases=)",
+                        field,
+                    )
+                )
+    return problems
 
 
 def add_competitor(
@@ -106,10 +180,6 @@ def add_competitor(
     config = store.config
     if not name or not name.strip():
         raise Invalid("--name is required", "e.g. --name 'Salesforce'")
-    table = known(store)
-    for word in [name, *aliases]:
-        if _key(word) in table:
-            raise Invalid(f"{word!r} is already {table[_key(word)]}", "edit that competitor")
     competitor_id = new_id(COMPETITOR.prefix)
     loc = RecordPath(
         record_file(COMPANY, COMPETITOR, competitor_id), COMPETITOR, competitor_id, COMPANY
@@ -124,6 +194,7 @@ def add_competitor(
     data = apply_sets(config, COMPETITOR, data, list(sets))
     data = validate(config, COMPETITOR, data, new_record(loc))
     with store.transaction(actor, "competitor.add", opts) as tx:
+        refuse_taken(_records(store), _words(data))  # under the lock
         tx.write(loc, data)
         tx.summary = f"competitor.add: {competitor_id} {data['name']}"
     return tx.result(record_json(Record(loc, data)))
@@ -233,7 +304,15 @@ def show_competitor(store: Store, viewer: Member, text: str) -> dict[str, Any]:
 def edit_competitor(
     store: Store, actor: Member, text: str, *, sets: Iterable[str], opts: WriteOpts = WRITE
 ) -> WriteResult[dict[str, Any]]:
-    """``--set`` fields of a competitor named by id, name or alias (leads and directors)."""
+    """``--set`` fields of a competitor named by id, name or alias (leads and directors); a
+    name or alias another competitor has is refused, as ``add`` refuses it."""
     from salesctl.ops.records import edit_record
 
-    return edit_record(store, actor, COMPETITOR, resolve(store, text).id, sets=sets, opts=opts)
+    def unique(record: Record, data: dict[str, Any]) -> None:
+        """The names the edit gives (a clash made by hand is ``check``'s to report)."""
+        before = {_key(w) for w in _words(record.data)}
+        given = [w for w in _words(data) if _key(w) not in before]
+        refuse_taken(_records(store), given, but=record.id)
+
+    record_id = resolve(store, text).id
+    return edit_record(store, actor, COMPETITOR, record_id, sets=sets, refuse=unique, opts=opts)

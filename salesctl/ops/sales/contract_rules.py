@@ -114,12 +114,19 @@ def check_plan_dates(
 
 def check_entry_date(day: dt.date, contract: Record, option: str) -> None:
     """Refuse a payment or an invoice dated before its contract's signing."""
+    problem = entry_date_problem(day, contract)
+    if problem:
+        raise Invalid(
+            f"{option} {problem}", "payments and invoices are dated on or after the signing"
+        )
+
+
+def entry_date_problem(day: dt.date, contract: Record) -> str | None:
+    """Why a payment or an invoice may not be dated ``day`` on ``contract``, or None."""
     signed = contract.data.get("signed")
     if before_signing(day, signed):
-        raise Invalid(
-            f"{option} {day} is before {contract.id}'s signing date {signed}",
-            "payments and invoices are dated on or after the signing",
-        )
+        return f"{day} is before {contract.id}'s signing date {signed}"
+    return None
 
 
 def dating_problems(

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from salesctl import clock, scopes
-from salesctl.errors import Invalid
+from salesctl.errors import Forbidden, Invalid
 from salesctl.ids import new_id
 from salesctl.model.config import Member
 from salesctl.model.dupkeys import email_keys, phone_key
@@ -201,7 +201,21 @@ def list_feedback(
 
 
 def show_feedback(store: Store, viewer: Member, text: str) -> dict[str, Any]:
-    return show_record(store, viewer, text, ("feedback",))
+    loc = store.resolve(text, ("feedback",))
+    _require_readable(store, viewer, loc)
+    return show_record(store, viewer, loc.id, ("feedback",))
+
+
+def _require_readable(store: Store, viewer: Member, loc: RecordPath) -> None:
+    """``require_readable``, but the refusal does not say whose the feedback is: whoever
+    recorded it knows its id, and ``feedback add`` does not tell them whose customer's
+    email or phone it matched (or that none did)."""
+    if not readable(store, viewer).allows(loc.owner, loc.path):
+        raise Forbidden(
+            f"{viewer.id} may not read {loc.id}",
+            "feedback is read by its customer's owner, their team lead and directors; "
+            "feedback no customer matched by the roles with feedback.triage",
+        )
 
 
 def open_feedback_of(store: Store, viewer: Member, customer_id: str) -> list[dict[str, Any]]:
@@ -212,7 +226,7 @@ def open_feedback_of(store: Store, viewer: Member, customer_id: str) -> list[dic
 def _check(store: Store, actor: Member, action: str, loc: RecordPath) -> None:
     """Triage feedback is worked by ``feedback.triage`` roles; a customer's by whoever may
     take ``action`` on the customer's directory (its owner, their lead, directors)."""
-    require_readable(store, actor, loc)
+    _require_readable(store, actor, loc)
     scopes.check_feedback_write(store.config, actor, action, loc.owner)
 
 
@@ -237,6 +251,24 @@ def set_status(
     return tx.result(record_json(Record(loc, data)))
 
 
+def _assignee(store: Store, member: Member, loc: RecordPath, customer: Any) -> str:
+    """``member``, if they may read and work (acknowledge, close) the feedback at ``loc``
+    (of ``customer``, or in triage): an assignee who could not would never see it."""
+    try:
+        _require_readable(store, member, loc)
+        for action in ("feedback.ack", "feedback.close"):
+            scopes.check_feedback_write(store.config, member, action, loc.owner)
+    except Forbidden:
+        if customer:
+            whose, who = f"{customer}'s feedback", "its owner, their team lead or a director"
+        else:
+            whose, who = "feedback in triage", "a member whose role has feedback.triage"
+        raise Forbidden(
+            f"{member.id} may not read and work {whose}", f"assign it to {who}"
+        ) from None
+    return member.id
+
+
 def assign_feedback(
     store: Store,
     actor: Member,
@@ -257,14 +289,16 @@ def assign_feedback(
         record = store.read(loc)
         data = dict(record.data)
         new_loc = loc
-        if to:
-            data["assignee"] = config.require_member(to, active=True).id
         if customer:
             target = store.read(store.resolve(customer, ("customer",)))
             scopes.check_write(config, actor, "feedback.assign", target.owner, record=target.id)
             data.update(customer=target.id, matched_by="hand")
             new_loc = child_loc(target, FEEDBACK, loc.id)
             tx.mention(target.id)
+        if to:
+            data["assignee"] = _assignee(
+                store, config.require_member(to, active=True), new_loc, data.get("customer")
+            )
         data = validate(config, FEEDBACK, data, new_loc.path)
         if new_loc.path != loc.path:
             tx.delete(loc.path)
