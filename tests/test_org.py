@@ -8,6 +8,8 @@ from typing import Any
 
 from conftest import git
 
+from salesctl import clock
+
 COMMENT = "# who may sell what: keep this list sorted by team\n"
 
 
@@ -105,6 +107,27 @@ def test_a_member_who_changes_team_takes_their_records_along(store: Path, cli: A
     assert ok(cli("check", "--range", "HEAD~1..HEAD", "--actor", "dana")).code == 0
     assert ok(cli("--as", "nick", "lead", "show", lead["id"])).code == 0
     assert cli("--as", "lee", "lead", "show", lead["id"]).code == 3
+
+
+def test_a_team_move_takes_the_members_okrs_and_reports_too(store: Path, cli: Any) -> None:
+    today = clock.today()
+    period = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    okr = ok(cli("--as", "alice", "okr", "add", "--period", period, "--objective", "Mine",
+                 "-f", "json")).json()  # fmt: skip
+    ok(cli("--as", "alice", "report", "answer", "--question", "1", "--text", "hi"))
+    ok(cli("--as", "alice", "task", "add", "--title", "call back"))
+    ok(cli("--as", "dana", "member", "edit", "alice", "--set", "team=north"))
+    assert not (store / "teams/east/alice").exists()
+    assert (store / f"teams/north/alice/okrs/{okr['id']}/okr.yaml").is_file()
+    assert list(store.glob("teams/north/alice/reports/*.md"))
+    assert list(store.glob("teams/north/alice/tasks/*/task.yaml"))
+    assert git(store, "status", "--porcelain").strip() == ""
+    assert git(store, "log", "--format=%s", "-2").splitlines()[1].startswith("task.add")
+    assert ok(cli("check")).code == 0
+    assert ok(cli("check", "--range", "HEAD~1..HEAD", "--actor", "dana")).code == 0
+    okrs = ok(cli("--as", "nick", "okr", "list", "-f", "json")).json()
+    assert okr["id"] in [o["id"] for o in okrs]
+    assert cli("--as", "lee", "okr", "show", okr["id"]).code == 3
 
 
 def test_team_add_and_role_list(store: Path, cli: Any) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 
 from salesctl import scopes, yamlio
 from salesctl.errors import Forbidden, Invalid
+from salesctl.ids import is_id
 from salesctl.model.config import Config, Member, parse_config
-from salesctl.model.kinds import KINDS
+from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.members import member_json
 from salesctl.store.layout import Owner, parse_path, record_dir
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
@@ -78,11 +79,12 @@ def edit_member(
                 entry[key] = value
 
     summary = f"member.edit: {member_id} ({', '.join(sorted(sets))})"
-    moving = "team" in sets and sets["team"] != (store.config.require_member(member_id).team or "")
+    old_team = store.config.require_member(member_id).team
+    moving = "team" in sets and sets["team"] != (old_team or "")
 
     def move_records(tx: Transaction) -> None:
         if moving:
-            _move_home(store, actor, tx, member_id, sets["team"] or None)
+            _move_home(store, actor, tx, member_id, old_team, sets["team"] or None)
 
     return _edit(
         store, actor, "member.edit", change, summary, _member(member_id), opts, move_records
@@ -90,10 +92,17 @@ def edit_member(
 
 
 def _move_home(
-    store: Store, actor: Member, tx: Transaction, member_id: str, team: str | None
+    store: Store,
+    actor: Member,
+    tx: Transaction,
+    member_id: str,
+    old_team: str | None,
+    team: str | None,
 ) -> None:
     """A member who changes team takes their records to their new home directory, in the
-    same commit: each moves as ``assign`` would (a director may; ``check --range`` agrees)."""
+    same commit: each moves as ``assign`` would (a director may; ``check --range`` agrees).
+    Then whatever else their old home directory holds goes too: their own OKRs, their
+    report files, an encrypted store's manifests (``_move_rest``)."""
     config = store.config
     home = Owner(member=member_id, team=team)
     for kind in KINDS.values():
@@ -108,6 +117,41 @@ def _move_home(
             )
             tx.move_dir(loc.record_dir, record_dir(home, kind, loc.id))
             tx.mention(loc.id)
+    _move_rest(store, actor, tx, Owner(member=member_id, team=old_team), home)
+
+
+def _move_rest(store: Store, actor: Member, tx: Transaction, old: Owner, home: Owner) -> None:
+    """Everything left in ``old``'s directory once the records that change owner have
+    moved (those are staged as deletes already) goes to ``home``'s: a record directory
+    (a personal OKR) as ``<kind>.assign`` allows, the reports as ``report.commit`` does,
+    anything else as it is, so no file of the member stays behind their old team."""
+    config = store.config
+    base = store.root / old.dir
+    if not base.is_dir() or base.is_symlink():
+        return
+    moved = set()  # the paths staged as deletes under ``old``, and their directories
+    for path in tx.change.deletes:
+        while path.startswith(old.dir + "/") and path not in moved:
+            moved.add(path)
+            path = path.rsplit("/", 1)[0]
+    for entry in sorted(base.iterdir()):
+        kind = BY_PLURAL.get(entry.name)
+        units = [entry]
+        if kind is not None and entry.is_dir() and not entry.is_symlink():
+            units = sorted(entry.iterdir())
+        for unit in units:
+            rel = unit.relative_to(store.root).as_posix()
+            if rel in moved:
+                continue
+            if kind is not None:
+                scopes.check_write(
+                    config, actor, f"{kind.name}.assign", old, target=home, record=unit.name
+                )
+                if is_id(unit.name):
+                    tx.mention(unit.name)
+            elif entry.name == "reports":
+                scopes.check_write(config, actor, "report.commit", old, target=home, record=rel)
+            tx.move_dir(rel, home.dir + rel[len(old.dir) :])
 
 
 def add_team(
