@@ -97,6 +97,25 @@ def test_edit_and_deactivate(store: Path, cli: Any) -> None:
     assert cli("--as", "lee", "lead", "assign", "L-X", "--to", "alice").code == 1  # inactive
 
 
+def test_the_last_active_director_stays_one(store: Path, cli: Any) -> None:
+    before, text = head(store), (store / "salesctl.yaml").read_text("utf-8")
+    for args in [
+        ("--as", "dana", "member", "deactivate", "dana"),
+        ("--as", "dana", "member", "edit", "dana", "--set", "role=rep"),
+        ("--as", "dana", "member", "edit", "dana", "--set", "active=false"),
+        ("--as", "ada", "member", "deactivate", "dana"),
+        ("--as", "dana", "member", "handover", "dana", "--to", "lee", "--deactivate"),
+    ]:
+        result = cli(*args)
+        assert result.code == 1, (args, result.err)
+        assert "dana is the last active director" in result.err, (args, result.err)
+        assert "--set role=director" in result.err
+    assert head(store) == before and (store / "salesctl.yaml").read_text("utf-8") == text
+    ok(cli("--as", "dana", "member", "edit", "nick", "--set", "role=director"))
+    ok(cli("--as", "dana", "member", "deactivate", "dana"))
+    assert cli("--as", "nick", "member", "edit", "nick", "--set", "role=lead").code == 1
+
+
 def test_a_member_who_changes_team_takes_their_records_along(store: Path, cli: Any) -> None:
     lead = ok(cli("--as", "alice", "lead", "add", "--company", "Mover", "-f", "json")).json()
     ok(cli("--as", "alice", "followup", "add", lead["id"], "--text", "first call"))

@@ -261,4 +261,24 @@ def edited_config(store: Store, change: Callable[[Any], None]) -> tuple[str, Con
     new_config, problems = parse_config(yamlio.loads(text, source=CONFIG_FILE), CONFIG_FILE)
     if problems:
         raise Invalid(f"{problems[0]}", "nothing was changed")
+    _keep_a_director(store.config, new_config)
     return text, new_config
+
+
+def _keep_a_director(old: Config, new: Config) -> None:
+    """Refuse a change that leaves no active director where there was one (deactivating or
+    demoting the last): nobody could then edit members, teams or keys, and the gate refuses
+    a hand edit of the config by an inactive author."""
+    before = _directors(old)
+    if before and not _directors(new):
+        who = ", ".join(sorted(before))
+        last = "is the last active director" if len(before) == 1 else "are the last directors"
+        raise Invalid(
+            f"{who} {last}",
+            "make another member a director first: salesctl member edit ID --set role=director",
+        )
+
+
+def _directors(config: Config) -> set[str]:
+    """The active members whose role may do anything (``director``'s ``*``)."""
+    return {m.id for m in config.members.values() if m.active and "*" in config.role_of(m).actions}
