@@ -116,6 +116,69 @@ def test_the_last_active_director_stays_one(store: Path, cli: Any) -> None:
     assert cli("--as", "nick", "member", "edit", "nick", "--set", "role=lead").code == 1
 
 
+def test_ids_an_okr_owner_could_confuse_are_refused(store: Path, cli: Any) -> None:
+    before, text = head(store), (store / "salesctl.yaml").read_text("utf-8")
+    new = ("--name", "N", "--email", "n@acme.example", "--role", "rep", "--team", "north")
+    for args, words in [
+        (("member", "add", "east", *new), "member 'east' has the id of team 'east'"),
+        (("member", "add", "company", *new), "'company' is a word the store itself uses"),
+        (("member", "add", "okrs", *new), "'okrs' is a word the store itself uses"),
+        (("team", "add", "alice", "--name", "A"), "member 'alice' has the id of team 'alice'"),
+        (("team", "add", "company", "--name", "C"), "'company' is a word the store itself uses"),
+    ]:
+        result = cli("--as", "dana", *args)
+        assert result.code == 1, (args, result.err)
+        assert words in result.err, (args, result.err)
+    assert head(store) == before and (store / "salesctl.yaml").read_text("utf-8") == text
+    # a hand edit that makes the clash is a config error naming both
+    config = store / "salesctl.yaml"
+    config.write_text(text.replace("{id: bob,", "{id: north,"), "utf-8")
+    result = cli("--as", "dana", "whoami")
+    assert result.code == 1 and "members.north.id" in result.err, result.err
+    assert "team 'north'" in result.err
+
+
+def test_a_member_needs_a_name_and_an_email_address(store: Path, cli: Any) -> None:
+    before, text = head(store), (store / "salesctl.yaml").read_text("utf-8")
+    add = ("--as", "dana", "member", "add", "zed", "--role", "rep")
+    for args, words in [
+        ((*add, "--name", "", "--email", "z@acme.example"), "--name: a member's name cannot"),
+        ((*add, "--name", "  ", "--email", "z@acme.example"), "--name: a member's name cannot"),
+        ((*add, "--name", "Z", "--email", "bad"), "'bad' is not an email address"),
+        (("--as", "dana", "member", "edit", "alice", "--set", "name="), "name cannot be empty"),
+        (("--as", "dana", "member", "edit", "alice", "--set", "name= "), "name cannot be empty"),
+        (("--as", "dana", "member", "edit", "alice", "--set", "email=x"), "not an email address"),
+        (("--as", "dana", "member", "edit", "alice", "--set", "email="), "email cannot be empty"),
+    ]:
+        result = cli(*args)
+        assert result.code == 1, (args, result.err)
+        assert words in result.err, (args, result.err)
+    assert head(store) == before and (store / "salesctl.yaml").read_text("utf-8") == text
+    # a hand-written config says what is wrong with the address, too
+    (store / "salesctl.yaml").write_text(text.replace("bob@acme.example", "bob"), "utf-8")
+    result = cli("--as", "dana", "whoami")
+    assert result.code == 1 and "members.bob.email: 'bob' is not an email address" in result.err
+
+
+def test_deactivating_twice_changes_nothing_and_an_owner_is_warned(store: Path, cli: Any) -> None:
+    before = head(store)
+    result = ok(cli("--as", "dana", "member", "deactivate", "carol"))  # inactive already
+    assert result.out == "carol is already inactive: nothing to change\n"
+    assert ok(cli("--as", "dana", "member", "edit", "alice", "--set", "name=Alice Lin")).out == (
+        "alice: nothing to change\n"
+    )
+    assert head(store) == before
+    ok(cli("--as", "alice", "lead", "add", "--company", "Kept Co"))
+    ok(cli("--as", "alice", "lead", "add", "--company", "Also Kept"))
+    result = ok(cli("--as", "dana", "member", "deactivate", "alice"))
+    assert result.out.startswith("deactivated alice in commit")
+    assert result.err == (
+        "warning: alice still owns 2 leads: hand them over with "
+        "`salesctl member handover alice --to COLLEAGUE`\n"
+    )
+    assert ok(cli("--as", "dana", "member", "deactivate", "bob")).err == ""  # owns nothing
+
+
 def test_a_member_who_changes_team_takes_their_records_along(store: Path, cli: Any) -> None:
     lead = ok(cli("--as", "alice", "lead", "add", "--company", "Mover", "-f", "json")).json()
     ok(cli("--as", "alice", "followup", "add", lead["id"], "--text", "first call"))

@@ -12,6 +12,7 @@ as any change to the config: ``config.edit``).
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from salesctl import scopes, yamlio
 from salesctl.errors import Forbidden, Invalid
 from salesctl.ids import is_id
+from salesctl.model import values
 from salesctl.model.config import Config, Member, parse_config
 from salesctl.model.kinds import BY_PLURAL, KINDS
 from salesctl.model.members import member_json
@@ -42,6 +44,7 @@ def add_member(
     opts: WriteOpts = WRITE,
 ) -> WriteResult[dict[str, Any]]:
     """Add a member to ``members:``."""
+    name, email = _text("name", name, "--name"), _text("email", email, "--email")
     entry = {"id": member_id, "name": name, "email": email, "team": team, "role": role}
     entry.update(login=login)
 
@@ -67,6 +70,10 @@ def edit_member(
         settable = ", ".join(MEMBER_FIELDS)
         raise Invalid(f"member field {unknown[0]!r} cannot be set", f"settable: {settable}")
     store.config.require_member(member_id)
+    sets = dict(sets)
+    for key in ("name", "email"):  # never optional: an empty value cannot remove them
+        if key in sets:
+            sets[key] = _text(key, sets[key], f"--set {key}=")
 
     def change(doc: Any) -> None:
         entry = next(m for m in doc["members"] if m.get("id") == member_id)
@@ -86,9 +93,31 @@ def edit_member(
         if moving:
             _move_home(store, actor, tx, member_id, old_team, sets["team"] or None)
 
-    return _edit(
+    was_active = store.config.require_member(member_id).active
+    result = _edit(
         store, actor, "member.edit", change, summary, _member(member_id), opts, move_records
     )
+    if was_active and sets.get("active") and not _flag(sets["active"]) and result.paths:
+        _warn_owner(store, member_id)
+    return result
+
+
+def _warn_owner(store: Store, member_id: str) -> None:
+    """A member made inactive who still owns records: say what, and how to hand it over
+    (their records stay where they are, with an owner who can no longer act on them)."""
+    counts = []
+    for kind in KINDS.values():
+        if kind.movable:
+            rows = store.index.query(kind.name, "owner = ?", [member_id])
+            n = sum(1 for path, _d, _p in rows if (loc := parse_path(path)) and not loc.parent)
+            if n:
+                counts.append(f"{n} {kind.plural}")
+    if counts:
+        warn = store.warn or logging.getLogger("salesctl").warning
+        warn(
+            f"{member_id} still owns {', '.join(counts)}: hand them over with "
+            f"`salesctl member handover {member_id} --to COLLEAGUE`"
+        )
 
 
 def _move_home(
@@ -191,6 +220,18 @@ def _append(doc: Any, key: str, values: dict[str, Any]) -> None:
     entries.append(entry)
 
 
+def _text(key: str, value: str, flag: str) -> str:
+    """A member's name or email as given: one line, not blank, an email an address."""
+    example = "王芳" if key == "name" else "wangfang@acme.example"
+    hint = f"e.g. {flag}{example}" if flag.endswith("=") else f"e.g. {flag} {example}"
+    if not value.strip():
+        raise Invalid(f"{flag.rstrip('=')}: a member's {key} cannot be empty", hint)
+    try:
+        return values.coerce_email(value) if key == "email" else values.coerce_line(value)
+    except ValueError as exc:
+        raise Invalid(f"{flag.rstrip('=')}: {exc}", hint) from None
+
+
 def _flag(value: str) -> bool:
     if value.lower() in ("true", "yes", "1"):
         return True
@@ -214,8 +255,12 @@ def _edit(
     if not scopes.action_allowed(config, actor, action):
         raise Forbidden(f"{actor.id} ({actor.role}) may not {action}", "ask a director or an admin")
     text, new_config = edited_config(store, change)
+    unchanged = yamlio.loads(text, source=CONFIG_FILE) == yamlio.loads(
+        yamlio.read_regular(store.root / CONFIG_FILE, source=CONFIG_FILE), source=CONFIG_FILE
+    )
     with store.transaction(actor, action, opts) as tx:
-        tx.write_file(CONFIG_FILE, text.encode("utf-8"))
+        if not unchanged:  # (a member deactivated twice: nothing to change, no commit)
+            tx.write_file(CONFIG_FILE, text.encode("utf-8"))
         also(tx)
         tx.summary = summary
     return tx.result(described(new_config))
