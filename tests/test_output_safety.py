@@ -100,6 +100,16 @@ def test_numbers_stay_numbers_even_negative(capsys: pytest.CaptureFixture[str]) 
     assert rows == [{"amount": "-1500.5", "change": "-3", "note": "'-3"}]
 
 
+def test_csv_writes_booleans_as_json_does(store: Path, cli: Any) -> None:
+    as_csv = cli("member", "list", "-f", "csv")
+    rows = {r["id"]: r["active"] for r in csv.DictReader(io.StringIO(as_csv.out))}
+    assert rows["alice"] == "true" and rows["carol"] == "false"
+    as_json = {m["id"]: m["active"] for m in cli("member", "list", "-f", "json").json()}
+    assert as_json["alice"] is True and as_json["carol"] is False
+    assert csv_cell(True) == "true" and csv_cell([True, False]) == "true, false"
+    assert csv_cell({"vip": False}) == "vip=false"
+
+
 def test_csv_keeps_exact_amounts(store: Path, cli: Any) -> None:
     contract = signed_contract(cli, "1234567.8")
     as_csv = cli("--as", "alice", "contract", "list", "-f", "csv")

@@ -804,6 +804,8 @@ def test_the_company_commit_writes_reports_for_active_sellers_only(
     members = {f.split("/")[-3] for f in files if f.count("/") == 4}
     assert members == {"lee", "alice", "bob", "nick", "nora"}  # not carol, fay, sam, ada, dana
     assert {"teams/east/reports/2026-W47.md", "reports/2026-W47.md"} <= files
+    subject = git(wstore, "log", "-1", "--format=%s").strip()  # not "for company company"
+    assert subject == f"report: 2026-W47 for the company ({len(files)} files)"
     out = tmp_path / "out"
     html = cli("--as", "dana", "report", "weekly", "--week", "2026-W47", "--all", "-f", "html",
                "--out", str(out))  # fmt: skip

@@ -62,15 +62,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
-def _cell(value: Any, key: str = "", as_money: bool = False) -> str:
+def _cell(value: Any, key: str = "", as_money: bool = False, json_bools: bool = False) -> str:
     if value is None:
         return ""
     if as_money and key in MONEY_COLUMNS and _is_number(value):
         return money(value)
+    if json_bools and isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
-        return ", ".join(_cell(v, key, as_money) for v in value)
+        return ", ".join(_cell(v, key, as_money, json_bools) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v, k, as_money)}" for k, v in value.items())
+        return ", ".join(f"{k}={_cell(v, k, as_money, json_bools)}" for k, v in value.items())
     return str(value)
 
 
@@ -94,8 +96,9 @@ def warn_uncommitted(paths: Iterable[str]) -> None:
 
 
 def csv_cell(value: Any) -> str:
-    """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``."""
-    text = _cell(value)
+    """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``;
+    booleans as JSON writes them (``true``/``false``), never Python's ``True``."""
+    text = _cell(value, json_bools=True)
     if _is_number(value):
         return text  # a number (even negative) is data, and must stay one
     if text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS):

@@ -115,7 +115,11 @@ def member_deactivate(
     """
     from salesctl.ops.org import edit_member
 
-    out.report(out.call(edit_member, member_id, {"active": "false"}), "deactivated")
+    result = out.call(edit_member, member_id, {"active": "false"})
+    if result.paths or out.structured or out.dry_run:
+        out.report(result, "deactivated")
+    else:
+        typer.echo(f"{member_id} is already inactive: nothing to change")
 
 
 @command(member_app, "handover")

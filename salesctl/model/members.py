@@ -11,8 +11,9 @@ from salesctl.model.kinds import BY_PLURAL
 from salesctl.model.roles import Role
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-# an id names an owner directory, so it must not be one of the store's own
-RESERVED_NAMES = {"pool", "teams", "members", "templates", "reports", *BY_PLURAL}
+# an id names an owner directory, so it must not be one of the store's own; and an OKR's
+# ``--owner`` names a member, a team or ``company``, so none may be another's name
+RESERVED_NAMES = {"pool", "teams", "members", "templates", "reports", "company", *BY_PLURAL}
 
 Bad = Callable[[str, str], None]
 
@@ -53,7 +54,7 @@ def parse_teams(data: dict[str, Any], bad: Bad) -> dict[str, Team]:
     for i, raw in enumerate(config_list(data, "teams", bad)):
         key = f"teams[{i}]"
         if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
-            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: east})")
+            bad(key, _id_problem(raw, "{id: east}"))
             continue
         if raw["id"] in teams:
             bad(f"{key}.id", f"team {raw['id']!r} is listed twice")
@@ -69,15 +70,24 @@ def parse_members(
     for i, raw in enumerate(config_list(data, "members", bad)):
         key = f"members[{i}]"
         if not isinstance(raw, dict) or not _name_ok(raw.get("id")):
-            bad(key, "needs an id of lower-case letters, digits, - or _ (e.g. {id: alice})")
+            bad(key, _id_problem(raw, "{id: alice}"))
             continue
         member_id = raw["id"]
         key = f"members.{member_id}"
         if member_id in members:
             bad(f"{key}.id", "is listed twice")
+        if member_id in teams:
+            bad(
+                f"{key}.id",
+                f"member {member_id!r} has the id of team {member_id!r} too "
+                "(an OKR's --owner could mean either): give one of them another id",
+            )
         email = raw.get("email")
-        if not isinstance(email, str) or "@" not in email:
+        if not isinstance(email, str) or not email.strip():
             bad(f"{key}.email", "is required (the address used for git commits)")
+            email = ""
+        elif "@" not in email:
+            bad(f"{key}.email", f"{email!r} is not an email address (e.g. alice@acme.example)")
             email = ""
         elif email.lower() in emails:
             bad(f"{key}.email", f"{email} belongs to another member too")
@@ -120,6 +130,15 @@ def config_list(data: dict[str, Any], key: str, bad: Bad) -> list[Any]:
         bad(key, "expected a list")
         return []
     return value
+
+
+def _id_problem(raw: Any, example: str) -> str:
+    """Why an entry's id is refused: a word the store itself uses, or its shape."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(value, str) and value in RESERVED_NAMES:
+        words = "pool, company, reports, okrs, leads ..."
+        return f"id {value!r} is a word the store itself uses ({words}): choose another"
+    return f"needs an id of lower-case letters, digits, - or _ (e.g. {example})"
 
 
 def _name_ok(value: Any) -> bool:

@@ -79,7 +79,8 @@ def commit_reports(
         if rendered is not None and rendered[1] != read_report(store.root, rendered[0]):
             tx.write_file(rendered[0], rendered[1].encode("utf-8"))
             written.append(rendered[0])
-        tx.summary = f"report: {period.id} for {subject.kind} {subject.id} ({len(written)} files)"
+        whom = "the company" if subject.kind == "company" else f"{subject.kind} {subject.id}"
+        tx.summary = f"report: {period.id} for {whom} ({len(written)} files)"
     return tx.result(written)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -190,11 +190,16 @@ class Transaction:
             staged.abandon()
 
     def move_dir(self, old_dir: str, new_dir: str) -> None:
-        """Move a record directory with everything in it (history follows: same blobs)."""
+        """Move a record directory with everything in it (history follows: same blobs);
+        ``old_dir`` may be a single file, too."""
         root = self.store.root
         if (root / new_dir).exists():
             raise Invalid(f"{new_dir} already exists", "run `salesctl check` to find duplicates")
-        for dirpath, _dirs, files in os.walk(root / old_dir):
+        old = root / old_dir
+        walk: Iterable[tuple[str, list[str], list[str]]] = os.walk(old)
+        if old.is_symlink() or old.is_file():  # (read_regular refuses a symlink below)
+            walk = [(str(old.parent), [], [old.name])]
+        for dirpath, _dirs, files in walk:
             for name in files:
                 full = Path(dirpath) / name
                 rel = full.relative_to(root).as_posix()
