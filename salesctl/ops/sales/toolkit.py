@@ -11,7 +11,6 @@ well-kept PDF text extractor is a dependency.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from salesctl.errors import Forbidden, Invalid, NotFound
 from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import TOOLKIT
+from salesctl.ops.out_files import write_out_file
 from salesctl.ops.records import new_record, record_json, validate
 from salesctl.ops.sales.followups import safe_file_name
 from salesctl.store.layout import COMPANY, RecordPath, parse_path, record_dir, record_file
@@ -209,9 +209,10 @@ def resolve(store: Store, text: str) -> Record:
 
 
 def get(store: Store, text: str, out: str | None = None, *, force: bool = False) -> dict[str, Any]:
-    """Copy an item's file to ``out`` (default: its file name here), checked by sha256. An
-    existing file is replaced only with ``force``, and never one inside the store (run in
-    the store's top directory, a shared salesctl.yaml would overwrite the store's own)."""
+    """Copy an item's file to ``out`` (default: its file name here), checked by sha256,
+    where ``ops.out_files`` lets a command write: never inside the store (run in the store's
+    top directory, a shared salesctl.yaml would overwrite the store's own), and an existing
+    file only with ``force``."""
     record = resolve(store, text)
     item = record_json(record)
     source = store.root / _file_path(item)
@@ -229,20 +230,10 @@ def get(store: Store, text: str, out: str | None = None, *, force: bool = False)
             f"{_file_path(item)} does not match its sha256 in item.yaml",
             f"restore it: git checkout HEAD -- {_file_path(item)}",
         )
-    target = Path(out or str(item["file"]))
-    if target.is_dir():
+    target = Path(out or str(item["file"])).expanduser()
+    if target.is_dir():  # a link to a directory too: the file itself is checked
         target = target / str(item["file"])
-    if os.path.lexists(target):
-        if target.resolve().is_relative_to(store.root.resolve()):
-            raise Invalid(
-                f"{target} is a file of the store", "save it elsewhere: --out ~/Downloads/"
-            )
-        if not force:
-            raise Invalid(f"{target} exists", "give another --out, or --force to replace it")
-    try:
-        target.write_bytes(content)
-    except OSError as exc:
-        raise Invalid(f"{target}: {exc.strerror}", "give --out a path you may write") from None
+    write_out_file(store, target, content, force=force)
     return {**item, "out": str(target)}
 
 
