@@ -125,12 +125,19 @@ def add(
     item_id = new_id(TOOLKIT.prefix)
     scopes.check_write(config, actor, "toolkit.add", COMPANY, record=item_id)
     source = Path(file)
+    if source.is_dir():
+        raise Invalid(f"{file} is a directory, not a file", "give the path of a file to share")
     name = _file_name(source.name)
-    if not source.is_file():
-        raise Invalid(f"{file}: no such file", "give the path of a file to share")
+    if not source.exists():
+        raise NotFound(f"{file}: no such file", "give the path of a file to share")
+    if not source.is_file():  # a pipe would block the read
+        raise Invalid(f"{file} is not a regular file", "give the path of a file to share")
     if not title or not title.strip():
         raise Invalid("--title is required", "e.g. --title 'Pricing sheet 2026'")
-    content = source.read_bytes()
+    try:
+        content = source.read_bytes()
+    except OSError as exc:
+        raise Invalid(f"{file}: {exc.strerror}", "give the path of a file you may read") from None
     if len(content) > max_size(store) and not lfs_ready(store):
         raise Invalid(
             f"{file} is {len(content) / 1048576:.1f} MB, over the toolkit's "
