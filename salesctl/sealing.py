@@ -183,17 +183,30 @@ def load_keyring(path: Path | None = None, *, required: bool = False) -> Keyring
     broken one is an error naming it."""
     explicit = path is None and bool(os.environ.get("SALESCTL_IDENTITY"))
     path = path or identity_path()
+    where = f"{path} ($SALESCTL_IDENTITY)" if explicit else str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required or explicit:  # $SALESCTL_IDENTITY names a file that is not there
             raise NotFound(
-                f"no age identity at {path}",
+                f"no age identity at {where}",
                 "run `salesctl key init` (or point $SALESCTL_IDENTITY at your key file)",
             ) from None
         return NO_KEYS
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Invalid(f"cannot read the age identity {path}: {exc}", "check the file") from None
+    except IsADirectoryError:
+        raise Invalid(
+            f"the age identity {where} is a directory, not a file",
+            "point $SALESCTL_IDENTITY at your key file (`salesctl key init` makes one)",
+        ) from None
+    except OSError as exc:
+        raise Invalid(
+            f"cannot read the age identity {where}: {exc.strerror}", "check the file"
+        ) from None
+    except UnicodeDecodeError:
+        raise Invalid(
+            f"{where} is not an age identity (not UTF-8 text)",
+            "run `salesctl key init --force` to make a new one, or fix $SALESCTL_IDENTITY",
+        ) from None
     if "-----BEGIN OPENSSH PRIVATE KEY-----" in text:
         secrets: tuple[str, ...] = (text,)
     else:
@@ -203,13 +216,13 @@ def load_keyring(path: Path | None = None, *, required: bool = False) -> Keyring
             if line.strip() and not line.lstrip().startswith("#")
         )
     if not secrets:
-        raise Invalid(f"{path} holds no age identity", "run `salesctl key init` to make one")
+        raise Invalid(f"{where} holds no age identity", "run `salesctl key init` to make one")
     keyring = Keyring(secrets, str(path))
     try:
         keyring.identities()
     except Exception:
         raise Invalid(
-            f"{path} is not an age identity (AGE-SECRET-KEY-1... or an ssh-ed25519 key)",
+            f"{where} is not an age identity (AGE-SECRET-KEY-1... or an ssh-ed25519 key)",
             "run `salesctl key init --force` to make a new one, or fix $SALESCTL_IDENTITY",
         ) from None
     return keyring
@@ -221,19 +234,39 @@ def generate_identity(path: Path, *, force: bool = False) -> str:
     for the org (the recovery recipient), but it would for its owner until a rekey."""
     import pyrage
 
+    if path.is_dir():
+        raise Invalid(
+            f"{path} is a directory, not a file",
+            "point $SALESCTL_IDENTITY at a file, e.g. ~/.config/salesctl/identity.txt",
+        )
+    if path.parent.exists() and not path.parent.is_dir():
+        raise Invalid(
+            f"cannot write the age identity {path}: {path.parent} is a file, not a directory",
+            "point $SALESCTL_IDENTITY at a path you may write",
+        )
     if path.exists() and not force:
         raise Invalid(
             f"{path} exists already",
             "keep it (`salesctl key show` prints its recipient), or pass --force to replace it",
         )
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     identity = pyrage.x25519.Identity.generate()
     public = str(identity.to_public())
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(f"# salesctl age identity\n# public key: {public}\n{identity}\n")
-    os.replace(tmp, path)
+    written = False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+        written = True
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"# salesctl age identity\n# public key: {public}\n{identity}\n")
+        os.replace(tmp, path)
+    except OSError as exc:  # a file where a directory should be, no permission
+        if written:
+            tmp.unlink(missing_ok=True)
+        raise Invalid(
+            f"cannot write the age identity {path}: {exc.strerror}",
+            "point $SALESCTL_IDENTITY at a path you may write",
+        ) from None
     return public
 
 

@@ -24,8 +24,8 @@ def ok(cli: Any, *args: str) -> Any:
 
 
 def export(cli: Any, tmp_path: Path, actor: str, *options: str) -> bytes:
-    out = tmp_path / "export.ics"
-    result = cli("--as", actor, "calendar", "export", *options, "--out", str(out))
+    out = tmp_path / "export.ics"  # replaced by each export of a test (--force)
+    result = cli("--as", actor, "calendar", "export", *options, "--out", str(out), "--force")
     assert result.code == 0, result.err
     return out.read_bytes()
 

@@ -244,3 +244,47 @@ def test_an_unknown_format_is_refused_before_anything_is_written(store: Path, cl
     assert result.code == 2
     assert head(store) == before
     assert ok(cli, "--as", "fay", "contract", "show", contract)["payments"] == []
+
+
+# -- terminal controls in human output; an empty CSV's header ---------------------------------
+
+# What a record's text could make a terminal do: recolour, clear the screen (CSI 2J), retitle
+# the window (OSC 0 ... BEL), the same through the 8-bit CSI (U+009B), and break a row.
+CONTROL_TEXT = "Esc\x1b[31mCo\x1b[2J\x1b]0;pwned\x07\x9b1m\x7f\nnext\tline"
+
+
+def test_tables_and_show_escape_control_characters_json_and_csv_keep_them(
+    store: Path, cli: Any
+) -> None:
+    company = "Esc\x1b[31mCo\x9b1m"
+    lead = ok(
+        cli, "--as", "alice", "lead", "add", "--company", company, "--set", f"notes={CONTROL_TEXT}"
+    )
+    assert ok(cli, "--as", "alice", "lead", "show", lead["id"])["notes"] == CONTROL_TEXT
+    escaped = {
+        "list": r"Esc\x1b[31mCo\x9b1m",
+        "show": r"Esc\x1b[31mCo\x1b[2J\x1b]0;pwned\x07\x9b1m\x7f\nnext\tline",
+    }
+    for args in (("lead", "list"), ("lead", "show", lead["id"])):
+        shown = cli("--as", "alice", *args, "-f", "table")
+        assert shown.code == 0, shown.err
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown.out), repr(shown.out)
+        assert escaped[args[1]] in shown.out, shown.out
+    as_csv = cli("--as", "alice", "lead", "list", "-f", "csv")
+    (row,) = csv.DictReader(io.StringIO(as_csv.out))
+    assert row["notes"] == CONTROL_TEXT and row["company"] == company
+
+
+def test_shown_escapes_c0_del_and_c1_and_nothing_else() -> None:
+    from salesctl.cli._output import shown
+
+    assert shown("a\x00b\x1bc\x7fd\x85e\x9ff") == r"a\x00b\x1bc\x7fd\x85e\x9ff"
+    assert shown("line\r\nnext\tcell") == r"line\r\nnext\tcell"
+    assert shown("杭州 ¥1,000 — é\xa0ok") == "杭州 ¥1,000 — é\xa0ok"  # U+00A0 is no control
+
+
+def test_an_empty_csv_list_still_has_its_header_row(store: Path, cli: Any) -> None:
+    for args in (("okr", "list", "--period", "2020-Q1"), ("toolkit", "search", "nothing")):
+        result = cli("--as", "alice", *args, "-f", "csv")
+        assert result.code == 0, result.err
+        assert result.out.startswith("id,") and result.out.count("\n") == 1, repr(result.out)

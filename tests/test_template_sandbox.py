@@ -96,6 +96,24 @@ def test_a_template_that_is_not_utf8_is_refused(store: Path, cli: Any) -> None:
     refused(cli, store, "latin", "templates/latin.md.j2 is not UTF-8")
 
 
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ('{% include "/etc/passwd" %}\n', "'/etc/passwd'"),
+        ("{% include 'parts/gone.md.j2' %}\n", "'parts/gone.md.j2'"),
+        ("{% extends 'base.md.j2' %}\n", "'base.md.j2'"),
+        ("{% include ['a.md.j2', 'b.md.j2'] %}\n", "'a.md.j2' or 'b.md.j2'"),
+    ],
+)
+def test_a_missing_include_is_named_not_the_template_that_includes_it(
+    store: Path, cli: Any, text: str, missing: str
+) -> None:
+    """Field test 4, finding 13: the error said "no template evil.md.j2", which exists."""
+    templates(store, {"evil.md.j2": text})
+    commit_all(store)
+    refused(cli, store, "evil", f"no template {missing} in ")
+
+
 def test_regular_templates_may_include_each_other(store: Path, cli: Any) -> None:
     folder = templates(store, {"main.md.j2": "{% include 'parts/head.md.j2' %}|{{ '-' * 3 }}\n"})
     (folder / "parts").mkdir()

@@ -6,6 +6,7 @@ LFS, the LFS round trip with the real git-lfs against a local bare remote, and t
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -311,3 +312,23 @@ def test_a_broken_item_names_its_file_and_field_and_the_fix(
         assert "None" not in result.err
         assert (head(store), git(store, "status", "--porcelain")) == before
     assert [i["id"] for i in ok(cli, "--as", "alice", "toolkit", "search", "P")] == [item["id"]]
+
+
+def test_add_names_a_directory_a_missing_path_and_a_pipe_for_what_they_are(
+    store: Path, cli: Any, tmp_path: Path
+) -> None:
+    """Field test 4, finding 13: `toolkit add /tmp` said "/tmp: no such file"."""
+    before = commits(store)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, words in (
+        (tmp_path, "is a directory, not a file"),
+        (tmp_path / "nowhere.md", "no such file"),
+        (fifo, "is not a regular file"),  # never read: it would block
+    ):
+        result = cli("--as", "lee", "toolkit", "add", str(path), "--title", "X")
+        assert result.code == 1, result.err
+        lines = result.err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), result.err
+        assert words in lines[0], result.err
+    assert commits(store) == before

@@ -178,7 +178,7 @@ def test_calendar_export_skips_a_record_no_calendar_can_hold(
 
     out = tmp_path / "alice.ics"
     for actor, who in (("alice", []), ("lee", ["--member", "alice"])):
-        result = cli("--as", actor, "calendar", "export", *who, "--out", str(out))
+        result = cli("--as", actor, "calendar", "export", *who, "--out", str(out), "--force")
         assert result.code == 0, result.err
         warnings = [ln for ln in result.err.splitlines() if ln.startswith("warning: skipped")]
         assert len(warnings) == 2 and RANGE in warnings[0], result.err

@@ -5,17 +5,21 @@ stable keys without asking. The other formatters (csv, tabulate) are imported wh
 
 Only the human table is dressed up: money columns get thousands separators and two
 decimals, right-aligned, and a totals line sits under a rule without counting as a row.
-JSON, YAML and CSV keep the exact machine values. CSV is for spreadsheets, so a text cell
-that a spreadsheet would run as a formula is defused (OWASP's advice: a leading ``'``);
-numbers are never touched, so a negative amount stays a number. CSV starts with a UTF-8 BOM
-(so Excel reads Chinese text) when it goes to a new regular file or with ``--format excel``;
-a pipe gets none, since other programs would read the BOM as part of the first header.
+Its text is shown with control characters escaped (``shown``): a record's text is anyone's
+to write, and a terminal would run an ESC sequence in it (colours, a cleared screen, a
+window title) or break a row at a newline. JSON, YAML and CSV keep the exact machine values.
+CSV is for spreadsheets, so a text cell that a spreadsheet would run as a formula is
+defused (OWASP's advice: a leading ``'``); numbers are never touched, so a negative amount
+stays a number. CSV starts with a UTF-8 BOM (so Excel reads Chinese text) when it goes to a
+new regular file or with ``--format excel``; a pipe gets none, since other programs would
+read the BOM as part of the first header.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,6 +51,9 @@ MONEY_COLUMNS = frozenset(
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 BOM = "\ufeff"
+# C0 controls, DEL and C1 controls (the 8-bit CSI U+009B among them): what a terminal acts on.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def default_format() -> str:
@@ -74,6 +81,12 @@ def _cell(value: Any, key: str = "", as_money: bool = False, json_bools: bool = 
     if isinstance(value, dict):
         return ", ".join(f"{k}={_cell(v, k, as_money, json_bools)}" for k, v in value.items())
     return str(value)
+
+
+def shown(text: str) -> str:
+    """``text`` for a human table or listing: control characters escaped (``\\x1b``,
+    ``\\n``), so that a cell is one line and a terminal runs nothing from a record."""
+    return CONTROLS.sub(lambda m: NAMED_CONTROLS.get(m[0]) or f"\\x{ord(m[0]):02x}", text)
 
 
 def warn_skipped(skipped: Iterable[str]) -> None:
@@ -137,14 +150,15 @@ def emit(
     elif isinstance(data, list):
         _write_table(data, columns, money_columns, totals, counted or (len(data), "row", "rows"))
     else:
-        width = max((len(k) for k in data), default=0)
+        width = max((len(shown(str(k))) for k in data), default=0)
         for key, value in data.items():
+            label = shown(str(key))
             if isinstance(value, list) and value and isinstance(value[0], dict):
-                out.write(f"{key}:\n")
+                out.write(f"{label}:\n")
                 for item in value:
-                    out.write(f"  - {_cell(item, key, money_columns)}\n")
+                    out.write(f"  - {shown(_cell(item, key, money_columns))}\n")
             else:
-                out.write(f"{key.ljust(width)}  {_cell(value, key, money_columns)}\n")
+                out.write(f"{label.ljust(width)}  {shown(_cell(value, key, money_columns))}\n")
 
 
 def yaml_ready(value: Any, key: str = "") -> Any:
@@ -187,9 +201,14 @@ def _text_fields() -> frozenset[str]:
     return frozenset(f.name for f in fields) - dated
 
 
+class EveryField(tuple[str, ...]):
+    """A CSV of every field of its rows; these columns are its header when it has none."""
+
+
 def table_columns(fmt: str | None, columns: Sequence[str]) -> Sequence[str]:
-    """A list's chosen columns, for a table only: CSV and the other formats carry every field."""
-    return columns if fmt in (None, "", "table") else ()
+    """A list's chosen columns, for a table only: CSV and the other formats carry every field
+    (an empty CSV still has its header row: these columns)."""
+    return columns if fmt in (None, "", "table") else EveryField(columns)
 
 
 def _write_csv(data: Any, columns: Sequence[str], *, bom: bool) -> None:
@@ -197,7 +216,10 @@ def _write_csv(data: Any, columns: Sequence[str], *, bom: bool) -> None:
     import io
 
     rows = data if isinstance(data, list) else [data]
-    keys = list(columns) or _keys(rows)
+    if isinstance(columns, EveryField):
+        keys = _keys(rows) or list(columns)
+    else:
+        keys = list(columns) or _keys(rows)
     buffer = io.StringIO()
     if bom:
         buffer.write(BOM)
@@ -218,11 +240,14 @@ def _write_table(
     from tabulate import SEPARATING_LINE, tabulate
 
     keys = list(columns) or _keys(rows)
-    table: list[Any] = [[_cell(row.get(k), k, money_columns) for k in keys] for row in rows]
+    table: list[Any] = [[shown(_cell(row.get(k), k, money_columns)) for k in keys] for row in rows]
     if totals is not None:
-        table += [SEPARATING_LINE, [_cell(totals.get(k), k, money_columns) for k in keys]]
+        table += [SEPARATING_LINE, [shown(_cell(totals.get(k), k, money_columns)) for k in keys]]
     align = ["right" if money_columns and k in MONEY_COLUMNS else "left" for k in keys]
-    text = tabulate(table, headers=keys, tablefmt="simple", disable_numparse=True, colalign=align)
+    headers = [shown(str(k)) for k in keys]
+    text = tabulate(
+        table, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align
+    )
     sys.stdout.write(text + "\n")
     count, one, many = counted
     if count != 1 or totals is not None:  # the totals line is not a row

@@ -22,23 +22,30 @@ def calendar_export(
     out_file: Annotated[
         str | None, typer.Option("--out", help="Write to this file (default: stdout).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file of that name (not the store's).")
+    ] = False,
     *,
     s: Session,
 ) -> None:
     """Export visits and planned follow-ups as iCalendar (.ics) for calendar apps.
 
     Re-exporting keeps each event's UID, so importing again updates events in place.
+    --out never writes inside the store, nor replaces a file without --force.
 
-    Example: salesctl calendar export --member zhangwei --from 2026-11-01 --out zhangwei.ics
+    Example: salesctl calendar export --member zhangwei --from 2026-11-01 --out ~/zhangwei.ics
     """
     import sys
     from pathlib import Path
 
     from salesctl.cli._output import info
-    from salesctl.errors import Invalid
+    from salesctl.ops.out_files import check_out_file, write_out_file
     from salesctl.ops.sales.calendar import export_calendar
     from salesctl.ops.sales.followups import parse_date
 
+    target = Path(out_file).expanduser() if out_file is not None else None
+    if target is not None:  # refused before the work, and again as it is written
+        check_out_file(s.store, target, force=force)
     result = export_calendar(
         s.store, s.actor, member=member,
         start=parse_date(from_, "--from") if from_ is not None else None,
@@ -48,15 +55,10 @@ def calendar_export(
         info(f"warning: skipped {skipped} (see `salesctl check`)")
     for skipped in result.unplaceable:
         info(f"warning: skipped {skipped}")
-    if out_file is None:
+    if target is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(result.data)
         sys.stdout.buffer.flush()
         return
-    try:
-        Path(out_file).write_bytes(result.data)
-    except OSError as exc:  # as `toolkit get --out` says it
-        raise Invalid(
-            f"--out {out_file}: {exc.strerror}", "give --out a path you may write"
-        ) from None
-    info(f"wrote {result.events} event(s) to {out_file}")
+    write_out_file(s.store, target, result.data, force=force)
+    info(f"wrote {result.events} event(s) to {target}")

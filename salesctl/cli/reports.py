@@ -112,9 +112,10 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
 
     from salesctl.cli._output import warn_skipped, warn_uncommitted
     from salesctl.errors import Invalid
+    from salesctl.ops.out_files import store_place, write_out_file
     from salesctl.reports.build import ReportAsk, build_report
     from salesctl.reports.commit import commit_reports
-    from salesctl.reports.formats import out_file, render_report, store_path
+    from salesctl.reports.formats import out_file, render_report
 
     ask = ReportAsk(kind, period, subject.member, subject.team, subject.all_, output.lang)
     target: Path | None = None
@@ -127,7 +128,7 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
         if output.out:
             target = out_file(Path(output.out), data, fmt)
     # a file --out leaves in the store untracked would be every later commit's stray
-    inside = store_path(s.store.root, target) if target is not None else None
+    inside = store_place(s.store, target) if target is not None else None
     if inside is not None and not output.commit:
         raise Invalid(
             f"--out {output.out}: {inside} would be left untracked in the store",
@@ -142,7 +143,8 @@ def _run(s: Session, kind: str, period: str | None, subject: Subject, output: Ou
             typer.echo("reports unchanged: nothing to commit")
     if target is not None and inside is None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        # a period's report regenerated replaces its own file (docs/reports.md)
+        write_out_file(s.store, target, text.encode("utf-8"), force=True)
         typer.echo(str(target))
     elif not output.commit:
         typer.echo(text, nl=False)

@@ -85,7 +85,10 @@ def toolkit_search(
 def toolkit_get(
     item: ItemArg,
     out_path: Annotated[
-        str | None, typer.Option("--out", help="Where to save it (default: its file name here).")
+        str | None,
+        typer.Option(
+            "--out", help="Where to save it, outside the store (default: its file name here)."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a file of that name (not the store's).")
@@ -96,7 +99,7 @@ def toolkit_get(
 ) -> None:
     """Save an item's file (checked against its sha256).
 
-    Example: salesctl toolkit get TK-7KQ2 --out settings-copy.yaml
+    Example: salesctl toolkit get TK-7KQ2 --out ~/settings-copy.yaml
     """
     from salesctl.cli._output import emit
     from salesctl.ops.sales.toolkit import get

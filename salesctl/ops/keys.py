@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl import scopes, sealing, yamlio
-from salesctl.errors import Forbidden, Invalid, SalesctlError
+from salesctl.errors import Forbidden, Invalid, NotFound, SalesctlError
 from salesctl.git import Change
 from salesctl.model.config import Member
 from salesctl.store.layout import POOL_DIR, RECORD_ROOTS, TOOLKIT_DIR
@@ -172,7 +172,14 @@ def _demo_identities(
             f"--demo-keys {keys} is inside the store",
             "choose a directory outside it: identities are secrets and never go into git",
         )
-    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if keys.exists() and not keys.is_dir():
+        raise Invalid(f"--demo-keys {keys} is a file, not a directory", "give a directory")
+    try:
+        keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # a file of that name, no permission
+        raise Invalid(
+            f"--demo-keys {keys}: {exc.strerror}", "give a directory you may write"
+        ) from None
     made = {
         m.id: sealing.generate_identity(keys / f"{m.id}.txt", force=True)
         for m in store.config.members.values()
@@ -298,7 +305,12 @@ def decrypted(path: Path) -> bytes:
     encrypted to them (as it is otherwise: a textconv driver must never fail a diff)."""
     from salesctl import yamlio
 
-    raw = yamlio.read_regular(path, source=str(path), follow=True)
+    if path.is_dir():
+        raise Invalid(f"{path} is a directory, not a file", "give the path of a file")
+    try:
+        raw = yamlio.read_regular(path, source=str(path), follow=True)
+    except FileNotFoundError:
+        raise NotFound(f"{path}: no such file", "give the path of a file") from None
     try:
         return sealing.plaintext(raw, str(path), sealing.load_keyring()) or raw
     except SalesctlError:  # no identity, a damaged file: the diff shows the armour

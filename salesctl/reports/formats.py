@@ -4,8 +4,8 @@
 included), adds the stages' display names and, for HTML, inline SVG charts with their words
 in the report's language (``salesctl.i18n``: the templates say ``{{ _("Facts") }}``), and
 renders it with ``render`` (a store's own template first, then the built-in one).
-``out_file`` names the file ``--out`` writes for it (``team-east-2026-W48.html``) and
-``store_path`` tells whether that file is inside the store.
+``out_file`` names the file ``--out`` writes for it (``team-east-2026-W48.html``);
+``ops.out_files`` tells whether that file is inside the store.
 """
 
 from __future__ import annotations
@@ -186,11 +186,3 @@ def out_file(out_dir: Path, data: dict[str, Any], fmt: str) -> Path:
         else f"{subject['kind']}-{subject['id']}"
     )
     return out_dir / f"{name}-{data['period']['id']}.{fmt}"
-
-
-def store_path(root: Path, target: Path) -> str | None:
-    """``target``'s path inside the store at ``root`` (as git names it), or None outside."""
-    try:
-        return target.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return None

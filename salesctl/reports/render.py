@@ -77,12 +77,23 @@ def _rendered(
     from salesctl.reports.limits import TemplateLimit
     from salesctl.reports.sandbox import render_limited
 
+    template = None
     try:
-        return render_limited(env.get_template(template_name), context)
-    except jinja2.TemplateNotFound:
+        template = env.get_template(template_name)
+        return render_limited(template, context)
+    except jinja2.TemplateNotFound as exc:
+        if template is None:
+            raise Invalid(
+                f"no template {template_name} in {store_templates} or the built-ins",
+                "check --template, or add the file to the store's templates/",
+            ) from None
+        # one it includes, imports or extends: name that one, not the template that exists
+        names = getattr(exc, "templates", None) or [exc.name]
+        missing = " or ".join(repr(str(name)) for name in names)
         raise Invalid(
-            f"no template {template_name} in {store_templates} or the built-ins",
-            "check --template, or add the file to the store's templates/",
+            f"template {template_name}: no template {missing} in {store_templates} or the "
+            "built-ins",
+            "include, import or extend templates by their names in the store's templates/",
         ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise Invalid(

@@ -337,9 +337,14 @@ class Store:
     @cached_property
     def index(self) -> Index:
         index = Index(self.root, self.repo)
-        with contextlib.suppress(SalesctlError):  # a broken config: `check` reads on, keyless
+        try:
+            config: Config | None = self.config
+        except SalesctlError:  # a broken config: `check` reads on, keyless
+            config = None
+        if config is not None:
+            # A broken identity is one error naming it, not a warning for each sealed file
             sealing.use(self.keyring)
-            if self.config.encrypted:
+            if config.encrypted:
                 index.key_tag = self.keyring.tag
         index.region_of = lambda: self.config.region  # read only when keys are made
         if self.progress is not None:

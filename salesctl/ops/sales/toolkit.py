@@ -11,7 +11,6 @@ well-kept PDF text extractor is a dependency.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from salesctl.ids import new_id
 from salesctl.model.config import Config, Member
 from salesctl.model.kinds import TOOLKIT
 from salesctl.model.problems import Problem
+from salesctl.ops.out_files import write_out_file
 from salesctl.ops.records import new_record, record_json, validate
 from salesctl.ops.sales.followups import safe_file_name
 from salesctl.store.layout import COMPANY, RecordPath, parse_path, record_dir, record_file
@@ -126,12 +126,19 @@ def add(
     item_id = new_id(TOOLKIT.prefix)
     scopes.check_write(config, actor, "toolkit.add", COMPANY, record=item_id)
     source = Path(file)
+    if source.is_dir():
+        raise Invalid(f"{file} is a directory, not a file", "give the path of a file to share")
     name = _file_name(source.name)
-    if not source.is_file():
-        raise Invalid(f"{file}: no such file", "give the path of a file to share")
+    if not source.exists():
+        raise NotFound(f"{file}: no such file", "give the path of a file to share")
+    if not source.is_file():  # a pipe would block the read
+        raise Invalid(f"{file} is not a regular file", "give the path of a file to share")
     if not title or not title.strip():
         raise Invalid("--title is required", "e.g. --title 'Pricing sheet 2026'")
-    content = source.read_bytes()
+    try:
+        content = source.read_bytes()
+    except OSError as exc:
+        raise Invalid(f"{file}: {exc.strerror}", "give the path of a file you may read") from None
     if len(content) > max_size(store) and not lfs_ready(store):
         raise Invalid(
             f"{file} is {len(content) / 1048576:.1f} MB, over the toolkit's "
@@ -221,9 +228,10 @@ def resolve(store: Store, text: str) -> Record:
 
 
 def get(store: Store, text: str, out: str | None = None, *, force: bool = False) -> dict[str, Any]:
-    """Copy an item's file to ``out`` (default: its file name here), checked by sha256. An
-    existing file is replaced only with ``force``, and never one inside the store (run in
-    the store's top directory, a shared salesctl.yaml would overwrite the store's own)."""
+    """Copy an item's file to ``out`` (default: its file name here), checked by sha256,
+    where ``ops.out_files`` lets a command write: never inside the store (run in the store's
+    top directory, a shared salesctl.yaml would overwrite the store's own), and an existing
+    file only with ``force``."""
     record = resolve(store, text)
     item = record_json(record)
     source = store.root / _file_path(item, record.problems)
@@ -241,20 +249,10 @@ def get(store: Store, text: str, out: str | None = None, *, force: bool = False)
             f"{_file_path(item)} does not match its sha256 in item.yaml",
             f"restore it: git checkout HEAD -- {_file_path(item)}",
         )
-    target = Path(out or str(item["file"]))
-    if target.is_dir():
+    target = Path(out or str(item["file"])).expanduser()
+    if target.is_dir():  # a link to a directory too: the file itself is checked
         target = target / str(item["file"])
-    if os.path.lexists(target):
-        if target.resolve().is_relative_to(store.root.resolve()):
-            raise Invalid(
-                f"{target} is a file of the store", "save it elsewhere: --out ~/Downloads/"
-            )
-        if not force:
-            raise Invalid(f"{target} exists", "give another --out, or --force to replace it")
-    try:
-        target.write_bytes(content)
-    except OSError as exc:
-        raise Invalid(f"{target}: {exc.strerror}", "give --out a path you may write") from None
+    write_out_file(store, target, content, force=force)
     return {**item, "out": str(target)}
 
 
