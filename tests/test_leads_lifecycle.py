@@ -165,6 +165,34 @@ def test_director_may_assign_across_teams(store: Path, cli) -> None:
     assert git(store, "log", "-1", "--format=%an").strip() == "Dana Wu"
 
 
+def test_assigning_to_the_owner_it_has_changes_nothing(store: Path, cli) -> None:
+    """It used to make an empty commit each time: git history is the audit trail, and a
+    commit that changes nothing is noise in it (and in every review)."""
+    lead, other = add_lead(cli, "alice", "Acme Ltd"), add_lead(cli, "alice", "Other Ltd")
+    before = snapshot(store)
+    res = cli("--as", "lee", "lead", "assign", lead["id"], "--to", "alice")
+    assert res.code == 0, res.err
+    assert res.out.strip() == f"{lead['id']}: nothing to change"
+    assert snapshot(store) == before
+    # one of two already theirs: one commit, naming only the lead that moved
+    both = cli(
+        "--as", "lee", "lead", "assign", lead["id"], other["id"], "--to", "bob", "-f", "json"
+    )
+    assert both.code == 0, both.err
+    again = cli("--as", "lee", "lead", "assign", lead["id"], other["id"], "--to", "bob")
+    assert again.code == 0 and "nothing to change" in again.out, again.out
+    assert git(store, "log", "-1", "--format=%s").strip() == (
+        f"lead.assign: {lead['id']}, {other['id']} to bob"
+    )
+    back = cli("--as", "lee", "lead", "assign", lead["id"], other["id"], "--to", "alice")
+    assert back.code == 0
+    moved = cli("--as", "lee", "lead", "assign", lead["id"], "--to", "bob")
+    assert moved.code == 0
+    mixed = cli("--as", "lee", "lead", "assign", lead["id"], other["id"], "--to", "bob")
+    assert mixed.code == 0, mixed.err
+    assert git(store, "log", "-1", "--format=%s").strip() == f"lead.assign: {other['id']} to bob"
+
+
 def test_assigning_to_an_inactive_member_is_refused(store: Path, cli) -> None:
     lead = add_lead(cli, "alice", "Acme Ltd")
     before = snapshot(store)

@@ -107,6 +107,7 @@ def assign(
     given = list(participants)
     extra = supporting_members(config, given, label="--participant", owner=target_member.id)
     moved: list[dict[str, Any]] = []
+    unchanged: set[str] = set()
     with store.transaction(actor, f"{kind}.assign", opts) as tx:
         for record in _records(store, kind, ids):
             scopes.check_write(
@@ -117,11 +118,17 @@ def assign(
                 data["assigned"] = clock.today()
             if given:
                 data["participants"] = extra
+            if record.owner == target and data == record.data:
+                moved.append(record_json(record))  # theirs already: no change, no commit
+                unchanged.add(record.id)
+                continue
             whole = kind == "customer" and record.owner != target
             moved.append(record_json(_move(tx, config, record, target, data, open_deals=not whole)))
             if whole:
                 move_relationship(tx, actor, record, target)
-        tx.summary = f"{kind}.assign: {_ids(moved)} to {to}"
+        tx.summary = (
+            f"{kind}.assign: {_ids([r for r in moved if r['id'] not in unchanged])} to {to}"
+        )
     return tx.result(moved)
 
 
