@@ -54,7 +54,7 @@ REFERENCES = {
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
-CACHE_FORMAT = "5"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+CACHE_FORMAT = "6"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
 JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
