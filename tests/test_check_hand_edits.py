@@ -1,14 +1,16 @@
 """``salesctl check`` on what a hand edit breaks and the commands never write: dates out of
 range, text that YAML read as a number or true/false, control characters, a lead with
-neither company nor name.
+neither company nor name; and members over the claim cap, a warning.
 
 Each test writes the bad file by hand into a real git store, commits it with git, and runs
-``check`` through the CLI: exit 1 and a problem naming the file (with the line) and field.
+``check`` through the CLI: exit 1 and a problem naming the file (with the line) and field,
+or, for the cap, exit 0 and a warning on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -285,7 +287,60 @@ def test_check_range_finds_the_same_problems(store: Path, cli: Any) -> None:
     }
 
 
-def test_the_bundled_sample_passes(tmp_path: Path, cli: Any) -> None:
+# -- the claim cap: a warning -------------------------------------------------------------------
+
+CAP = 5  # conftest.CONFIG's pool.max_owned_leads
+
+
+def leads_of(member_dir: str, count: int, stage: str = "new") -> dict[str, str]:
+    return {
+        f"{member_dir}/leads/L-00000000C{n:03d}/lead.yaml": lead_yaml(
+            company=f"Co {n}", stage=stage
+        )
+        for n in range(count)
+    }
+
+
+def test_owning_more_open_leads_than_the_cap_is_a_warning(store: Path, cli: Any) -> None:
+    """As after a merge of two branches that each claimed leads: every lead valid, but
+    alice owns more open ones than ``pool.max_owned_leads``."""
+    home = "teams/east/alice"
+    commit(store, leads_of(home, CAP + 1))
+    for _ in range(2):  # a warm check keeps what the first one found
+        code, problems, err = check(cli)
+        assert (code, problems) == (0, [])
+        warnings = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+        assert warnings == [
+            f"warning: {home}/leads: alice owns {CAP + 1} open leads, over "
+            f"pool.max_owned_leads ({CAP}) in salesctl.yaml: alice's claims are refused "
+            "until some are released, converted or reassigned (an assignment past it may "
+            "be on purpose)"
+        ]
+    plain = cli("check")
+    assert plain.code == 0 and "ok: no problems, 1 warning(s)" in plain.err
+    # the claim refuses, as the warning says
+    (store / "pool/leads").mkdir(parents=True)
+    git(store, "mv", f"{home}/leads/L-00000000C000", "pool/leads/L-00000000C000")
+    commit(store, {})
+    assert "warning:" not in check(cli)[2]
+    claim = cli("--as", "alice", "lead", "claim", "L-00000000C000")
+    assert claim.code == 3 and f"exceeds the cap of {CAP}" in claim.err
+
+
+def test_closed_leads_do_not_count_against_the_cap(store: Path, cli: Any) -> None:
+    files = leads_of("teams/east/alice", CAP)
+    files |= {
+        re.sub(r"C(\d{3})/", r"D\1/", path): text.replace("stage: new", "stage: disqualified")
+        + "reason: no budget\n"
+        for path, text in leads_of("teams/east/alice", 2).items()
+    }
+    commit(store, files)
+    code, problems, err = check(cli)
+    assert (code, problems) == (0, []), problems
+    assert "warning:" not in err
+
+
+def test_the_bundled_sample_passes_without_a_warning(tmp_path: Path, cli: Any) -> None:
     root = tmp_path / "sample"
     assert cli("init", str(root), "--sample").code == 0
     result = cli("--store", str(root), "check")
