@@ -335,23 +335,21 @@ def _over_the_cap(store: Store, config: Config) -> list[Problem]:
     """Members who own more open leads than ``pool.max_owned_leads``, as a claim counts
     them: a merge of two branches' claims, or an assignment. A warning, not a problem: a
     team lead or director may assign past the cap on purpose; claims are refused meanwhile."""
-    from salesctl.ops.sales.ownership import open_owned_counts
+    from salesctl.ops.sales.ownership import owners_over
 
     cap = config.max_owned_leads
     warnings = []
-    for member_id, count in sorted(open_owned_counts(store, "lead").items()):
-        if count > cap:
-            member = config.member(member_id)
-            home = Owner(member_id, member.team if member else None).dir
-            warnings.append(
-                Problem(
-                    f"{home}/{KINDS['lead'].plural}",
-                    f"{member_id} owns {count} open leads, over pool.max_owned_leads "
-                    f"({cap}) in {CONFIG_FILE}: {member_id}'s claims are refused until some "
-                    "are released, converted or reassigned (an assignment past it may be "
-                    "on purpose)",
-                )
+    for member_id, count in sorted(owners_over(store, "lead", cap).items()):
+        member = config.member(member_id)
+        home = Owner(member_id, member.team if member else None).dir
+        warnings.append(
+            Problem(
+                f"{home}/{KINDS['lead'].plural}",
+                f"{member_id} owns {count} open leads, over pool.max_owned_leads ({cap}) "
+                f"in {CONFIG_FILE}: {member_id}'s claims are refused until some are "
+                "released, converted or reassigned (an assignment past it may be on purpose)",
             )
+        )
     return warnings
 
 

@@ -92,12 +92,16 @@ def open_owned_count(store: Store, kind: str, member_id: str) -> int:
     return store.index.count(kind, f"owner = ? AND {OPEN_OWNED}", [member_id], within=within)
 
 
-def open_owned_counts(store: Store, kind: str) -> dict[str, int]:
-    """``open_owned_count`` of every member who owns a record of ``kind``, in one query over
-    the whole store (``check``)."""
+def owners_over(store: Store, kind: str, cap: int) -> dict[str, int]:
+    """Every member who owns more than ``cap`` records of ``kind`` that count against the pool
+    cap (``open_owned_count``), with their count: one query over the whole store (``check``).
+    Only members with more than ``cap`` records at all are counted record by record: that
+    total the index's lookup answers alone, without reading a record's stage."""
     rows = store.index.execute(
-        f"SELECT owner, count(*) FROM records WHERE kind = ? AND {OPEN_OWNED} GROUP BY owner",
-        [kind],
+        f"SELECT owner, count(*) FROM records WHERE kind = ? AND {OPEN_OWNED} AND owner IN "
+        "(SELECT owner FROM records WHERE kind = ? GROUP BY owner HAVING count(*) > ?) "
+        "GROUP BY owner HAVING count(*) > ?",
+        [kind, kind, cap, cap],
         kinds=[kind],
     )
     return {str(owner): int(count) for owner, count in rows}
