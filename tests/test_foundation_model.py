@@ -25,7 +25,8 @@ def fields_of(problems: list[Any]) -> list[str | None]:
 
 
 def lead(**fields: Any) -> dict[str, Any]:
-    return {"schema_version": 1, "stage": "new", "created": "2026-11-20", **fields}
+    base = {"name": "Wei", "stage": "new", "created": "2026-11-20"}  # a company or a name
+    return {"schema_version": 1, **base, **fields}
 
 
 def deal(**fields: Any) -> dict[str, Any]:
@@ -97,9 +98,11 @@ def test_a_good_lead_normalises_without_problems() -> None:
         ("lead", lead(stages={"new": "someday"}), "stages"),
         ("lead", lead(custom=["x"]), "custom"),  # mapping
         ("lead", lead(favourite="blue"), "favourite"),  # unknown field
-        ("lead", {"schema_version": 1, "created": "2026-11-20"}, "stage"),  # required
-        ("lead", {"schema_version": 1, "stage": "new"}, "created"),
-        ("lead", {"stage": "new", "created": "2026-11-20"}, "schema_version"),
+        ("lead", {"schema_version": 1, "name": "W", "created": "2026-11-20"}, "stage"),  # required
+        ("lead", {"schema_version": 1, "name": "W", "stage": "new"}, "created"),
+        ("lead", {"name": "W", "stage": "new", "created": "2026-11-20"}, "schema_version"),
+        ("lead", lead(name=None), "company"),  # a company or a name
+        ("lead", lead(name=" ", company=""), "company"),
         ("lead", lead(schema_version=2), "schema_version"),
         ("deal", deal(amount=-5), "amount"),  # amount
         ("deal", deal(amount="lots"), "amount"),
@@ -151,6 +154,7 @@ def test_normalise_collects_every_problem_at_once() -> None:
     )
     assert sorted(f or "" for f in fields_of(problems)) == [
         "colour",
+        "company",  # nor a name
         "created",
         "email",
         "phone",

@@ -105,7 +105,7 @@ def test_the_date_parsers_refuse_basic_and_week_forms(text: str) -> None:
     assert refusal.value.hint == values.DATE_HINT
 
 
-@given(st.dates())
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)))
 def test_a_date_in_basic_form_is_never_read(day: dt.date) -> None:
     for text in (day.strftime("%Y%m%d"), "{}-W{:02d}-{}".format(*day.isocalendar())):
         with pytest.raises(ValueError):
@@ -164,7 +164,7 @@ def test_record_files_as_salesctl_writes_them_still_read() -> None:
 
 
 def test_a_webhook_payment_time_in_basic_form_is_refused() -> None:
-    body = {"contract": "K-1", "amount": "100", "transaction_id": "t1"}
+    body = {"contract": "K-7KQ2M4XR9TAB", "amount": "100", "transaction_id": "t1"}
     for paid_at in ("2026-11-20T09:30:00+08:00", "2026-11-20T01:30:00Z", "2026-11-20 09:30"):
         assert parse_payment(CONFIG, {**body, "paid_at": paid_at}).paid_on == dt.date(2026, 11, 20)
     for paid_at in ("20261120T093000+0800", "2026-W47-5T09:30", "2026-11-20T09"):

@@ -65,10 +65,12 @@ def check(
 ) -> None:
     """Validate the whole store: config, schemas, references, duplicate ids, paths.
 
-    Prints every problem with its file (and line); exits 1 if there are any. With
-    --range it walks every commit of A..B instead (adds, edits, deletions, renames,
-    merges) and fails on each change outside the actor's write scope, then validates
-    the records the range changed in B's tree.
+    Prints every problem with its file (and line); exits 1 if there are any.
+    Warnings (a member owning more open leads than pool.max_owned_leads) go to
+    stderr and leave the exit code alone. With --range it walks every commit of
+    A..B instead (adds, edits, deletions, renames, merges) and fails on each change
+    outside the actor's write scope, then validates the records the range changed
+    in B's tree.
     Example: salesctl check --range origin/main..HEAD --actor zhangwei
     """
     from salesctl.cli._output import emit
@@ -80,15 +82,20 @@ def check(
         from salesctl.errors import UsageError
 
         raise UsageError("--actor and --require-signed need --range A..B")
-    from salesctl.ops.collab.check import check_store
+    from salesctl.ops.collab.check import checked_store
 
-    problems = check_store(s.store)
+    found = checked_store(s.store)
+    problems = found.problems
+    for warning in found.warnings:  # on stderr in every format: they do not fail the check
+        typer.echo(f"warning: {warning}", err=True)
     if fmt in ("json", "yaml", "csv", "excel"):
         emit([{"where": p.where, "field": p.field, "message": p.message} for p in problems], fmt)
     else:
         for problem in problems:
             typer.echo(str(problem))
-        typer.echo(f"{len(problems)} problem(s)" if problems else "ok: no problems", err=True)
+        warned = f", {len(found.warnings)} warning(s)" if found.warnings else ""
+        summary = f"{len(problems)} problem(s)" if problems else "ok: no problems"
+        typer.echo(summary + warned, err=True)
     if problems:
         raise typer.Exit(1)
 

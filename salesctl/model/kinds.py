@@ -18,6 +18,10 @@ from salesctl.model.problems import Problem
 SCHEMA_VERSION = 1
 
 Coerce = Callable[[Any], Any]
+# The coercions of text as written (``Field.holds_text``; a list of it: ``coerce_list``).
+TEXT: frozenset[Coerce] = frozenset(
+    (values.coerce_text, values.coerce_line, values.coerce_email, values.coerce_phone)
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,13 @@ class Field:
     settable: bool = True  # may `edit --set` change it?
     columns: tuple[Field, ...] = ()  # for lists of rows (contacts, plan, key results)
     default: Callable[[], Any] | None = None
+    # Text as written (or a list of it), where a YAML number or true/false is a problem
+    # rather than text to convert: an unquoted phone 13800000000 lost its leading + or 0.
+    holds_text: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        text = self.coerce in TEXT or self.coerce is values.coerce_list
+        object.__setattr__(self, "holds_text", text)
 
 
 def _rows(value: Any) -> list[dict[str, Any]]:
@@ -71,6 +82,8 @@ class Kind:
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
     dir_name: str | None = None  # a directory other than the plural (the toolkit's)
     main_file: str | None = None  # a file name other than <kind>.yaml (the toolkit's item.yaml)
+    # Fields of which at least one must hold a value (a lead: its company or its name).
+    one_of: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
@@ -104,12 +117,24 @@ class Kind:
             "schema_version": SCHEMA_VERSION,
             **_coerce_fields(self.fields, data, where, problems),
         }
+        if (
+            self.one_of
+            and result.keys().isdisjoint(self.one_of)
+            and not _wrong(self.one_of, problems)
+        ):
+            given = " or a ".join(self.one_of)
+            problems.append(Problem(where, f"a {self.name} needs a {given}", self.one_of[0]))
         for key in data:
             if key != "schema_version" and key not in self.by_name:
                 problems.append(
                     Problem(where, f"unknown field (known: {', '.join(self.by_name)})", str(key))
                 )
         return result, problems
+
+
+def _wrong(names: tuple[str, ...], problems: list[Problem]) -> bool:
+    """A problem of one of the fields already (a value there, but a wrong one)."""
+    return any(p.field in names for p in problems)
 
 
 def _empty(value: Any) -> bool:
@@ -128,6 +153,11 @@ def _coerce_fields(
     for spec in specs:
         raw = data.get(spec.name)
         name = prefix + spec.name
+        if raw.__class__ is not str and raw is not None and spec.holds_text:
+            unquoted = _unquoted(spec.name, raw)
+            if unquoted:
+                problems.append(Problem(where, unquoted, name))
+                continue
         try:
             value = None if _empty(raw) else spec.coerce(raw)
             if spec.columns and value:
@@ -147,6 +177,13 @@ def _coerce_fields(
             continue
         result[spec.name] = value
     return result
+
+
+def _unquoted(key: str, raw: Any) -> str | None:
+    """A text field (or a list of text's item) that YAML read as a number or true/false."""
+    if raw.__class__ is not list:
+        return values.unquoted_text(raw, key)
+    return next(filter(None, map(values.unquoted_text, raw)), None)
 
 
 def _normalise_row(
@@ -233,6 +270,7 @@ LEAD = Kind(
         *NOTES,
     ),
     children=("followup", "visit"),
+    one_of=("company", "name"),
 )
 CUSTOMER = Kind(
     "customer",

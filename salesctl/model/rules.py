@@ -64,6 +64,10 @@ def custom_problems(
                 )
             )
             continue
+        unquoted = _unquoted(spec, value)
+        if unquoted:
+            problems.append(Problem(where, unquoted, f"custom.{name}"))
+            continue
         try:
             coerce_custom(spec, value)
         except ValueError as exc:
@@ -72,6 +76,12 @@ def custom_problems(
         if spec.required and custom.get(spec.name) in (None, "", []):
             problems.append(Problem(where, "is required", f"custom.{spec.name}"))
     return problems
+
+
+def _unquoted(spec: CustomField, value: Any) -> str | None:
+    """A custom text field that YAML read as a number or true/false (``values``). A choice
+    is left to its own test: it holds one of its list's words, as a number or not."""
+    return values.unquoted_text(value, spec.name) if spec.type == "text" else None
 
 
 def coerce_custom(spec: CustomField, value: Any) -> Any:

@@ -66,15 +66,49 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
+# C0 control characters but tab, line feed and carriage return (newlines, which only
+# multi-line text keeps): a NUL or an escape code in a name is a paste or a hand edit gone
+# wrong, and cuts the value short in git tools, terminals and C libraries.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def coerce_text(value: Any) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+    if value.__class__ is str:  # nearly always: the type tests below only for the rest
+        text = value.strip()
+    elif isinstance(value, bool) or value is None or isinstance(value, dict | list):
         raise ValueError("expected text")
-    return str(value).strip()
+    else:
+        text = str(value).strip()
+    # isprintable() first: most text has no control character, and it is the cheaper test
+    if not text.isprintable() and (control := CONTROL_CHARACTER.search(text)):
+        raise ValueError(
+            f"holds control character U+{ord(control.group()):04X} at position "
+            f"{control.start() + 1}; remove it"
+        )
+    return text
+
+
+def unquoted_text(value: Any, key: str | None = None) -> str | None:
+    """Why a loaded value cannot stand for the text field ``key`` holds (None: a list's
+    item), with the fix; None if it can. YAML reads an unquoted 13800000000, +8613800000000,
+    0123 or 1.50 as a number (dropping the +, the leading zero, the trailing zero) and
+    yes/no/on/off as true or false: the text a person wrote is lost. (A hand edit: salesctl
+    quotes what it writes.)"""
+    if value.__class__ is bool:
+        why = "YAML reads an unquoted yes, no, on, off, true or false as true or false"
+        shown = "yes" if value else "no"
+    elif value.__class__ in (int, float):
+        why = f"YAML reads it as the number {value}, dropping any leading 0 or +"
+        shown = str(value)
+    else:
+        return None
+    fix = f'{key}: "{shown}"' if key else f'the item as "{shown}"'
+    return f"must be quoted text ({why}): write {fix}, with the characters as they should read"
 
 
 def coerce_line(value: Any) -> str:
     text = coerce_text(value)
-    if "\n" in text:
+    if "\n" in text or "\r" in text:
         raise ValueError("expected a single line")
     if len(text) > MAX_LINE:  # a name, title or tag; longer text goes in a note
         raise ValueError(f"is {len(text):,} characters long (a line holds at most {MAX_LINE:,})")
@@ -213,17 +247,6 @@ def iso_datetime(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def coerce_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return iso_date(coerce_line(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
-
-
 class OutOfRange(ValueError):
     """A real date, week, month or quarter outside ``FIRST_YEAR`` .. ``LAST_YEAR``."""
 
@@ -232,6 +255,27 @@ def check_year(year: int, text: str) -> None:
     """Raise ``OutOfRange`` unless ``year`` (of what was typed as ``text``) is in range."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise OutOfRange(f"{text} is out of range")
+
+
+def coerce_date(value: Any) -> dt.date:
+    """A stored date, within ``FIRST_YEAR`` .. ``LAST_YEAR`` like a typed one (a hand-edited
+    ``2500-01-01`` is a typo, and the arithmetic on it could leave Python's dates)."""
+    day = value if value.__class__ is dt.date else _date(value)  # YAML's date: as it is
+    if FIRST_YEAR <= day.year <= LAST_YEAR:
+        return day
+    raise OutOfRange(f"{day} is out of range ({DATE_RANGE})")
+
+
+def _date(value: Any) -> dt.date:
+    """A date of any year."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return iso_date(coerce_line(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def coerce_typed_date(text: str, today: dt.date) -> dt.date:
@@ -249,7 +293,7 @@ def coerce_typed_date(text: str, today: dt.date) -> dt.date:
         shown = f"{word} ({day})"
     else:
         try:
-            day = coerce_date(text)
+            day = _date(text)  # the year is checked below, naming what was typed
         except ValueError:
             raise ValueError(f"{text!r} is not a date ({DATE_HINT})") from None
         shown = day.isoformat()
@@ -279,6 +323,8 @@ def coerce_datetime(value: Any) -> dt.datetime:
             raise ValueError(
                 f"{value!r} is not a date and time (expected YYYY-MM-DD HH:MM)"
             ) from None
+    if not FIRST_YEAR <= result.year <= LAST_YEAR:
+        raise OutOfRange(f"{result.isoformat(' ')} is out of range ({DATE_RANGE})")
     if result.tzinfo is None:
         result = result.astimezone()
     return result.replace(microsecond=0)

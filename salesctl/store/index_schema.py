@@ -16,7 +16,7 @@ import sqlite3
 
 from salesctl.model.kinds import DEFAULT_TERMS_DAYS
 
-INDEX_VERSION = "17"
+INDEX_VERSION = "18"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);

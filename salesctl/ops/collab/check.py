@@ -2,6 +2,8 @@
 records, duplicate ids (after a merge), and each record's path against its owner.
 
 Returns problems as data; ``salesctl check`` prints them all and exits 1 if there are any.
+Warnings (members over the claim cap, which an assignment may exceed on purpose) are
+printed too, but do not fail the check.
 
 It reads the index, never the whole tree. What a record file decides alone (its parse and
 schema problems, its owner directory, the config's rules, a child's link to its directory,
@@ -23,6 +25,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,7 @@ REFERENCES = {
 }
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
-CACHE_FORMAT = "5"  # bump when what a cached entry holds changes (salesctl's version is in the key)
+CACHE_FORMAT = "6"  # bump when what a cached entry holds changes (salesctl's version is in the key)
 BATCH = 10_000  # records validated per read and per write
 JOURNAL = ".git/salesctl/journal.json"  # where an interrupted change is reported
 
@@ -83,8 +86,9 @@ SELECT r.path, r.sig, r.id, r.kind, r.parent, r.owner, r.team, r.pool, r.data, r
 FROM records r
 WHERE (r.data IS NULL OR r.sig LIKE 'racy:%')"""
 CHECKED = "checked"  # meta: "<config key>:<changes>" of the last check that validated all
-# meta: "<config key>:<changes>" and, after a newline, the problems between records (JSON)
-# that the last check found: the same while no record row changed under the same config.
+# meta: "<config key>:<changes>" and, after a newline, the problems and the warnings between
+# records that the last check found ([problems, warnings] as JSON): the same while no
+# record row changed under the same config.
 BETWEEN = "checked.between"
 # A whole batch in one statement (one transaction): [[path, sig, problems, refs], ...] as
 # one JSON parameter.
@@ -95,7 +99,20 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?,
 FROM json_each(?)"""
 
 
+@dataclass(frozen=True)
+class StoreCheck:
+    """What ``check`` found: problems (it fails) and warnings (it passes, and says them)."""
+
+    problems: list[Problem]
+    warnings: list[Problem]
+
+
 def check_store(store: Store) -> list[Problem]:
+    """Every problem of the store (``checked_store`` with its warnings)."""
+    return checked_store(store).problems
+
+
+def checked_store(store: Store) -> StoreCheck:
     # Recovered first, as by any command: else the files checked are half a change.
     interrupted = store.repo.recover_for_read()
     pending = [Problem(JOURNAL, str(interrupted))] if interrupted else []
@@ -104,9 +121,9 @@ def check_store(store: Store) -> list[Problem]:
         config, problems = store.load_config()
         text = yamlio.read_regular(store.root / CONFIG_FILE, source=CONFIG_FILE)
     except YamlError as exc:
-        return [*pending, Problem(exc.where, exc.detail)]
+        return StoreCheck([*pending, Problem(exc.where, exc.detail)], [])
     except SalesctlError as exc:
-        return [*pending, Problem(CONFIG_FILE, exc.message)]
+        return StoreCheck([*pending, Problem(CONFIG_FILE, exc.message)], [])
     problems = pending + with_lines(list(problems), text.decode("utf-8", "replace"))
     index = store.index
     index.refresh(full=True)  # a whole-store look: untracked files and strays too
@@ -114,8 +131,13 @@ def check_store(store: Store) -> list[Problem]:
     problems += _committed_link_problems(store)
     _update_cache(index, store.root, config, key)
     problems += _file_problems(index, store.root)
-    problems += _between_records(store, index, key)
+    between, warnings = _between_records(store, index, config, key)
+    problems += between
     problems += _sealing_problems(store, index, config)
+    return StoreCheck(_in_order(problems), _in_order(warnings))
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
     return sorted(set(problems), key=lambda p: (p.where, p.field or "", p.message))
 
 
@@ -282,24 +304,54 @@ def _with_line(root: Path, path: str, field: str | None) -> str:
 # -- between records: queries ------------------------------------------------------------------
 
 
-def _between_records(store: Store, index: Index, key: str) -> list[Problem]:
-    """Duplicate ids, dangling references, money and dates over the contracts: passes over
-    every row (0.2 s at 100,000 leads), done again only once a record row has changed
-    (the index's ``changes`` counter) or the config has."""
+def _between_records(
+    store: Store, index: Index, config: Config, key: str
+) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) between records: duplicate ids, dangling references, money and
+    dates over the contracts; members over the claim cap. Passes over every row (0.2 s at
+    100,000 leads), done again only once a record row has changed (the index's ``changes``
+    counter) or the config has."""
     changes = _meta(index, "changes")  # before the queries: a change meanwhile is seen next
     stamp = f"{key}:{changes}"
     saved_stamp, _, saved = (_meta(index, BETWEEN) or "").partition("\n")
     if changes is not None and saved_stamp == stamp:
-        return [Problem(*fields) for fields in json.loads(saved)]
+        problems, warnings = json.loads(saved)
+        return [Problem(*p) for p in problems], [Problem(*w) for w in warnings]
     found = _duplicate_problems(index) + _dangling_references(index) + _money_problems(store)
     found += orphan_problems(index) + _dating_problems(index)
     found += _competitor_problems(store)
+    warnings = _over_the_cap(store, config)
     if changes is not None:
-        listed = json.dumps([[p.where, p.message, p.field] for p in found], ensure_ascii=False)
+        listed = json.dumps(
+            [[[p.where, p.message, p.field] for p in each] for each in (found, warnings)],
+            ensure_ascii=False,
+        )
         index.execute(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", (BETWEEN, f"{stamp}\n{listed}"), kinds=[]
         )
-    return found
+    return found, warnings
+
+
+def _over_the_cap(store: Store, config: Config) -> list[Problem]:
+    """Members who own more open leads than ``pool.max_owned_leads``, as a claim counts
+    them: a merge of two branches' claims, or an assignment. A warning, not a problem: a
+    team lead or director may assign past the cap on purpose; claims are refused meanwhile."""
+    from salesctl.ops.sales.ownership import owners_over
+
+    cap = config.max_owned_leads
+    warnings = []
+    for member_id, count in sorted(owners_over(store, "lead", cap).items()):
+        member = config.member(member_id)
+        home = Owner(member_id, member.team if member else None).dir
+        warnings.append(
+            Problem(
+                f"{home}/{KINDS['lead'].plural}",
+                f"{member_id} owns {count} open leads, over pool.max_owned_leads ({cap}) "
+                f"in {CONFIG_FILE}: {member_id}'s claims are refused until some are "
+                "released, converted or reassigned (an assignment past it may be on purpose)",
+            )
+        )
+    return warnings
 
 
 def _competitor_problems(store: Store) -> list[Problem]:

@@ -142,11 +142,14 @@ def _visits(
 ) -> list[dict[str, Any]]:
     conditions, args = asked.visible()
     result = []
-    for path, data, _problems in asked.store.index.query("visit", " AND ".join(conditions), args):
+    for path, data, problems in asked.store.index.query("visit", " AND ".join(conditions), args):
         if data is None:
             skipped.append(path)
             continue
         if asked.who.id not in (data.get("attendees") or []):
+            continue
+        if "at" not in data:  # its time failed a rule (out of range, edited by hand)
+            skipped.append(_failed(path, problems, "at"))
             continue
         row = data | {"id": _child_id(path), "path": path}
         try:
@@ -166,11 +169,14 @@ def _planned_touches(asked: _Asked, skipped: list[str]) -> list[dict[str, Any]]:
     where = " AND ".join([*conditions, "owner = ?"])
     touches: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for kind in ("followup", "visit"):
-        for path, data, _problems in asked.store.index.query(kind, where, [*args, asked.who.id]):
+        for path, data, problems in asked.store.index.query(kind, where, [*args, asked.who.id]):
             if data is None:
                 if kind == "followup":  # broken visits are reported by _visits already
                     skipped.append(path)
                 continue
+            if kind == "followup" and _field_problem(problems, "next"):
+                # a touch all the same, whose plan no calendar can place
+                skipped.append(_failed(path, problems, "next"))
             if kind == "visit" and data.get("status") != "done":
                 continue
             touches[data["record"]].append(data | {"id": _child_id(path), "path": path})
@@ -196,6 +202,16 @@ def _planned_touches(asked: _Asked, skipped: list[str]) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def _field_problem(problems: list[list[str]] | None, field: str) -> str | None:
+    """The index's problem of a record's ``field``: what left it out of the record's data."""
+    return next((message for _where, message, name in problems or () if name == field), None)
+
+
+def _failed(path: str, problems: list[list[str]] | None, field: str) -> str:
+    """A record left out of the calendar for its date's problem, as its warning names it."""
+    return f"{path}: {field} {_field_problem(problems, field) or 'is missing'}"
 
 
 def _child_id(path: str) -> str:
