@@ -19,6 +19,7 @@ from conftest import CONFIG, git
 from test_foundation_check import LEAD_YAML
 
 from salesctl.ops.collab import check as check_module
+from salesctl.ops.collab import check_between
 from salesctl.ops.collab.check import check_store
 from salesctl.store.index import Index
 from salesctl.store.store import Store
@@ -282,13 +283,13 @@ def test_problems_between_records_are_queried_again_only_after_a_change(
     """Duplicate ids, dangling references and money are the same while no record row and
     not the config changed: the last check's answer is kept, and redone after either."""
     queried: list[str] = []
-    real = check_module._duplicate_problems
+    real = check_between.duplicate_problems
 
     def counting(index: Index) -> Any:
         queried.append("between")
         return real(index)
 
-    monkeypatch.setattr(check_module, "_duplicate_problems", counting)
+    monkeypatch.setattr(check_between, "duplicate_problems", counting)
 
     def checked() -> tuple[list[dict[str, Any]], bool]:
         """The problems of a check, and whether it queried between the records."""

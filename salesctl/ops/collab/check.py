@@ -12,21 +12,18 @@ the file's stat signature and the config, so only files changed since the last c
 validated again; when the index's ``changes`` counter says no record row changed at all,
 not even that comparison is made (a warm check validates only files read too recently for
 their signature to pin their content). Everything between records (duplicate ids, dangling
-references, money totals, dates against the signing) and the stray files the index's walk
-found are SQL queries.
+references, money totals, dates against the signing: ``check_between``) and the stray files
+the index's walk found are SQL queries.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ from salesctl.model.config import Config, with_lines
 from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
+from salesctl.ops.collab import check_between as between
 from salesctl.ops.collab.gitread import GitReader, refused_mode
 from salesctl.ops.collab.limits import EXECUTABLE
 from salesctl.ops.collab.orphans import orphan_problems
@@ -47,14 +45,6 @@ from salesctl.store.watch import NOT_A_RECORD as INDEX_NOT_A_RECORD
 from salesctl.store.watch import SYMLINK
 from salesctl.yamlio import YamlError
 
-# Which field of a kind names a record of which kind.
-REFERENCES = {
-    "lead": {"customer": "customer"},
-    "customer": {"lead": "lead"},
-    "deal": {"customer": "customer"},
-    "contract": {"customer": "customer", "deal": "deal"},
-    "task": {"parent": "task"},
-}
 NON_RECORD_FILES = re.compile(r"(^|/)(attachments|reports)/")
 NOT_A_RECORD_PLACE = "is not where a record can live (see docs/data-format.md)"
 CACHE_FORMAT = "6"  # bump when what a cached entry holds changes (salesctl's version is in the key)
@@ -247,13 +237,13 @@ def _file_result(root: Path, config: Config, row: tuple[Any, ...]) -> tuple[str 
         for p in record_problems(config, loc.kind, data, path):
             problems.append(Problem(_with_line(root, path, p.field), p.message, p.field))
         problems += link_problems(loc, data)
-        for field, target_kind, target in _references(loc, data):
+        for field, target_kind, target in between.references(loc, data):
             # An id's first letter is its kind's prefix (layout.parse_path), so only an id
             # with the right one can name a record of the kind.
             if isinstance(target, str) and target[:1] == KINDS[target_kind].prefix:
                 refs.append([field, target_kind, target])
             else:
-                problems.append(_dangling(loc.path, field, target_kind, target))
+                problems.append(between.dangling(loc.path, field, target_kind, target))
     listed = [[p.where, p.message, p.field] for p in problems]
     return (
         json.dumps(listed, ensure_ascii=False) if listed else None,
@@ -317,10 +307,10 @@ def _between_records(
     if changes is not None and saved_stamp == stamp:
         problems, warnings = json.loads(saved)
         return [Problem(*p) for p in problems], [Problem(*w) for w in warnings]
-    found = _duplicate_problems(index) + _dangling_references(index) + _money_problems(store)
-    found += orphan_problems(index) + _dating_problems(index)
-    found += _competitor_problems(store)
-    warnings = _over_the_cap(store, config)
+    found = between.duplicate_problems(index) + between.dangling_references(index)
+    found += between.money_problems(store) + orphan_problems(index)
+    found += between.dating_problems(index) + between.competitor_problems(store)
+    warnings = between.over_the_cap(store, config)
     if changes is not None:
         listed = json.dumps(
             [[[p.where, p.message, p.field] for p in each] for each in (found, warnings)],
@@ -330,88 +320,6 @@ def _between_records(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", (BETWEEN, f"{stamp}\n{listed}"), kinds=[]
         )
     return found, warnings
-
-
-def _over_the_cap(store: Store, config: Config) -> list[Problem]:
-    """Members who own more open leads than ``pool.max_owned_leads``, as a claim counts
-    them: a merge of two branches' claims, or an assignment. A warning, not a problem: a
-    team lead or director may assign past the cap on purpose; claims are refused meanwhile."""
-    from salesctl.ops.sales.ownership import owners_over
-
-    cap = config.max_owned_leads
-    warnings = []
-    for member_id, count in sorted(owners_over(store, "lead", cap).items()):
-        member = config.member(member_id)
-        home = Owner(member_id, member.team if member else None).dir
-        warnings.append(
-            Problem(
-                f"{home}/{KINDS['lead'].plural}",
-                f"{member_id} owns {count} open leads, over pool.max_owned_leads ({cap}) "
-                f"in {CONFIG_FILE}: {member_id}'s claims are refused until some are "
-                "released, converted or reassigned (an assignment past it may be on purpose)",
-            )
-        )
-    return warnings
-
-
-def _competitor_problems(store: Store) -> list[Problem]:
-    from salesctl.ops.sales.competitors import name_problems  # competitors sharing a name
-
-    return name_problems(store)
-
-
-def _duplicate_problems(index: Index) -> list[Problem]:
-    rows = index.execute(
-        "SELECT id, path FROM records WHERE id IN "
-        "(SELECT id FROM records GROUP BY id HAVING count(*) > 1) ORDER BY id, path",
-        kinds=[],
-    )
-    paths: dict[str, list[str]] = {}
-    for record_id, path in rows:
-        paths.setdefault(record_id, []).append(path)
-    return [
-        Problem(
-            first,
-            f"id {record_id} also at {', '.join(others)}"
-            " (a merge duplicated it: keep one, `git rm -r` the other)",
-        )
-        for record_id, (first, *others) in paths.items()
-    ]
-
-
-def _dangling_references(index: Index) -> list[Problem]:
-    """The cached references to an id no record has."""
-    rows = index.execute(
-        "SELECT c.path, json_extract(ref.value, '$[0]'), json_extract(ref.value, '$[1]'), "
-        "json_extract(ref.value, '$[2]') FROM check_cache c, json_each(c.refs) ref "
-        "WHERE c.refs IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM records t WHERE t.id = json_extract(ref.value, '$[2]'))",
-        kinds=[],
-    )
-    return [_dangling(*row) for row in rows]
-
-
-def reference_problems(
-    loc: RecordPath, data: dict[str, Any], locations: dict[str, list[RecordPath]]
-) -> list[Problem]:
-    problems = link_problems(loc, data)
-    for field, target_kind, target in _references(loc, data):
-        found = locations.get(target)
-        if not found or found[0].kind.name != target_kind:
-            problems.append(_dangling(loc.path, field, target_kind, target))
-    return problems
-
-
-def _dangling(path: str, field: str, target_kind: str, target: Any) -> Problem:
-    return Problem(path, f"names {target_kind} {target}, which does not exist", field)
-
-
-def _references(loc: RecordPath, data: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
-    """(field, kind it names, id) of each record this one names."""
-    for field, target_kind in REFERENCES.get(loc.kind.name, {}).items():
-        target = data.get(field)
-        if target:
-            yield field, target_kind, target
 
 
 def _stray_problems(index: Index, root: Path) -> list[Problem]:
@@ -451,80 +359,3 @@ def _misplaced_file(root: Path, path: str) -> bool:
         and not is_toolkit_file(path)
         and not os.path.isdir(root / path)
     )
-
-
-def _money_problems(store: Store) -> list[Problem]:
-    """Payments and invoices are separate files so finance and owners never conflict in git;
-    the price is that two clones can each record a payment that is fine alone but together
-    exceed the contract. A merge can do that silently, so ``check`` looks."""
-    from salesctl.reports.money import decimal
-
-    amounts = {r[0]: decimal(r[4]) for r in store.index.select("contract", ["amount"])}
-    problems = []
-    for kind, label in (("payment", "payments"), ("invoice", "invoices")):
-        totals: dict[str, Decimal] = {}
-        for _id, _o, _t, parent, amount in store.index.select(kind, ["amount"]):
-            totals[parent] = totals.get(parent, Decimal(0)) + decimal(amount)
-        for contract_id, total in totals.items():
-            if contract_id in amounts and total > amounts[contract_id]:
-                loc = store.resolve(contract_id, ("contract",))
-                problems.append(
-                    Problem(
-                        loc.path,
-                        f"{label} add up to {total}, above the contract amount "
-                        f"{amounts[contract_id]} (a merge of two clones' entries?)",
-                        "amount",
-                    )
-                )
-    return problems
-
-
-DATES = """
-SELECT path, id, kind, parent, json_extract(data, '$.signed'), json_extract(data, '$.plan'),
-       json_extract(data, '$.date')
-FROM records WHERE kind IN ('contract', 'payment', 'invoice') AND data IS NOT NULL"""
-
-
-def _dating_problems(index: Index) -> list[Problem]:
-    """Instalments, payments and invoices dated before their contract's signing: the rule
-    the writes hold (``contract_rules.dating_problems``), for what a merge or a hand edit
-    brought in."""
-    from salesctl.ops.sales.contract_rules import dating_problems
-
-    contracts: dict[str, tuple[str, dt.date | None, list[dt.date]]] = {}
-    entries: dict[str, list[tuple[str, str, dt.date | None]]] = {}
-    for path, record_id, kind, parent, signed, plan, day in index.execute(
-        DATES, kinds=["contract", "payment", "invoice"]
-    ):
-        if kind == "contract":
-            contracts[record_id] = (path, _day(signed), _dues(plan))
-        elif parent:
-            entries.setdefault(parent, []).append((path, record_id, _day(day)))
-    problems = []
-    for contract_id, (path, signed, dues) in contracts.items():
-        own = entries.get(contract_id, [])
-        paths = {entry_id: entry_path for entry_path, entry_id, _d in own}
-        dated = [(entry_id, day) for _p, entry_id, day in own if day is not None]
-        for entry_id, field, message in dating_problems(signed, dues, dated):
-            problems.append(Problem(paths[entry_id] if entry_id else path, message, field))
-    return problems
-
-
-def _dues(plan: Any) -> list[dt.date]:
-    """A stored plan's due dates (its JSON as the index holds it); none of a broken one."""
-    try:
-        rows = json.loads(plan) if isinstance(plan, str) else []
-    except ValueError:
-        return []
-    dues = (
-        [_day(r.get("due")) for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
-    )
-    return [d for d in dues if d is not None]
-
-
-def _day(value: Any) -> dt.date | None:
-    """A stored date as the index holds it (YYYY-MM-DD), or None."""
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

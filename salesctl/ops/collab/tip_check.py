@@ -17,7 +17,7 @@ from salesctl.model.config import Config
 from salesctl.model.kinds import KINDS
 from salesctl.model.problems import Problem
 from salesctl.model.rules import record_problems
-from salesctl.ops.collab.check import reference_problems
+from salesctl.ops.collab.check_between import reference_problems
 from salesctl.ops.collab.gitread import CONFIG_FILE, GitReader
 from salesctl.ops.collab.places import place_of
 from salesctl.store.layout import RECORD_ROOTS, RecordPath, parse_path
