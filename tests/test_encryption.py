@@ -493,7 +493,7 @@ def test_the_widest_reader_has_the_first_stanza_and_recovery_the_last(
     # most files (the director, in a cold index build) must not pay for the others'.
     import pyrage
 
-    from salesctl.store.readers import recipient_directory
+    from salesctl.store.reader_rule import recipient_directory
     from salesctl.store.store import Store
 
     root, keys = encrypted["root"], encrypted["keys"]

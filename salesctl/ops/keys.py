@@ -18,15 +18,15 @@ from salesctl.errors import Forbidden, Invalid, NotFound, SalesctlError
 from salesctl.git import Change
 from salesctl.model.config import Member
 from salesctl.store.layout import POOL_DIR, RECORD_ROOTS, TOOLKIT_DIR
-from salesctl.store.readers import (
+from salesctl.store.reader_rule import (
     MANIFEST,
     REPORTS,
     RecordDir,
-    Sealer,
     manifest_readers,
     recipient_directory,
     record_dir_of,
 )
+from salesctl.store.readers import Sealer
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.store import CONFIG_FILE, Store
 

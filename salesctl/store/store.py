@@ -36,7 +36,8 @@ from salesctl.store.index_bulk import Written
 from salesctl.store.index_refresh import Progress, Silent
 from salesctl.store.layout import RecordPath, parse_path
 from salesctl.store.parsing import plain_copy, read_record
-from salesctl.store.readers import recipient_directory, seal_change
+from salesctl.store.reader_rule import recipient_directory
+from salesctl.store.readers import seal_change
 from salesctl.store.records import Record
 from salesctl.store.results import WRITE, WriteOpts, WriteResult
 from salesctl.store.validation import checked_fields

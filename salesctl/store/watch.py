@@ -37,7 +37,7 @@ from salesctl.store.layout import (
     is_toolkit_file,
     parse_path,
 )
-from salesctl.store.readers import MANIFEST as READERS_MANIFEST
+from salesctl.store.reader_rule import MANIFEST as READERS_MANIFEST
 
 ALLOWED_NON_RECORDS = ("attachments", "reports")  # directories that hold other files
 SYMLINK = "is a symlink; the store refuses symlinks"

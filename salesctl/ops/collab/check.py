@@ -144,7 +144,7 @@ def _sealing_problems(store: Store, index: Index, config: Config) -> list[Proble
             for (p,) in sealed_here
         ]
     from salesctl.ops.keys import readers_problems
-    from salesctl.store.readers import is_sealed_path
+    from salesctl.store.reader_rule import is_sealed_path
 
     problems = [Problem(where, message) for where, message in readers_problems(store)]
     for (path,) in index.execute("SELECT path FROM records", kinds=[]):

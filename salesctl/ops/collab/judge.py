@@ -160,7 +160,7 @@ class Judge:
         """Did ``change`` (a readers.yaml) only add readers that a new follow-up mentions?"""
         from salesctl.errors import Invalid
         from salesctl.ops.sales.followups import mentions_in
-        from salesctl.store.readers import manifest_readers
+        from salesctl.store.reader_rule import manifest_readers
 
         blobs = self.git.blobs([b for b in (change.old_blob, change.new_blob) if b])
         try:

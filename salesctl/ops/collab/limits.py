@@ -23,7 +23,7 @@ from salesctl.ops.sales.followups import MAX_ATTACHMENT_BYTES
 from salesctl.ops.sales.ownership import CLOSED_LEAD_STAGES
 from salesctl.ops.sales.toolkit import max_size_in
 from salesctl.store.layout import POOL, Owner
-from salesctl.store.readers import is_sealed_path
+from salesctl.store.reader_rule import is_sealed_path
 
 EXECUTABLE_MODE = "100755"
 EXECUTABLE = f"is executable (mode {EXECUTABLE_MODE}); record files are plain files"

@@ -18,7 +18,7 @@ from salesctl.store.layout import (
     is_toolkit_file,
     parse_path,
 )
-from salesctl.store.readers import MANIFEST as READERS_MANIFEST
+from salesctl.store.reader_rule import MANIFEST as READERS_MANIFEST
 
 REPORTS_DIR = "reports"
 
