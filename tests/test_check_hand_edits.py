@@ -215,8 +215,10 @@ def test_a_custom_text_field_stored_as_a_number_must_be_quoted(store: Path, cli:
         (r'notes: "one\nline\x07"', "notes", "U+0007"),
         (r'tags: ["vip", "a\x01"]', "tags", "U+0001"),
         (r'name: "a\rb"', "name", None),  # a line field holds no line break
+        (r'company: "Acme\x9b31m"', "company", "U+009B"),  # C1: a one-byte ESC [
+        (r'notes: "rub\x7fout"', "notes", "U+007F"),
     ],
-    ids=["nul", "escape", "bell-in-notes", "tag", "cr-in-a-line"],
+    ids=["nul", "escape", "bell-in-notes", "tag", "cr-in-a-line", "c1-csi", "del"],
 )
 def test_a_control_character_in_text_is_a_problem(
     store: Path, cli: Any, line: str, field: str, code: str | None

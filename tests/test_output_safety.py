@@ -253,26 +253,33 @@ def test_an_unknown_format_is_refused_before_anything_is_written(store: Path, cl
 CONTROL_TEXT = "Esc\x1b[31mCo\x1b[2J\x1b]0;pwned\x07\x9b1m\x7f\nnext\tline"
 
 
-def test_tables_and_show_escape_control_characters_json_and_csv_keep_them(
+def test_control_characters_are_refused_and_tables_show_line_breaks_escaped(
     store: Path, cli: Any
 ) -> None:
-    company = "Esc\x1b[31mCo\x9b1m"
-    lead = ok(
-        cli, "--as", "alice", "lead", "add", "--company", company, "--set", f"notes={CONTROL_TEXT}"
+    """A terminal runs ESC [ (or U+009B, its one-byte form) as a command: text never holds
+    one, and a table shows a note's line breaks and tabs escaped, so a cell stays one line;
+    JSON and CSV keep the text as it is."""
+    before = head(store)
+    for company in ("Esc\x1b[31mCo", "Csi\x9b1mCo", "Del\x7fCo"):
+        refused = cli("--as", "alice", "lead", "add", "--company", company)
+        assert refused.code == 1, refused.err
+        assert "company: holds control character U+" in refused.err, refused.err
+        assert refused.err.count("\n") == 1
+    refused = cli(
+        "--as", "alice", "lead", "add", "--company", "Co", "--set", f"notes={CONTROL_TEXT}"
     )
-    assert ok(cli, "--as", "alice", "lead", "show", lead["id"])["notes"] == CONTROL_TEXT
-    escaped = {
-        "list": r"Esc\x1b[31mCo\x9b1m",
-        "show": r"Esc\x1b[31mCo\x1b[2J\x1b]0;pwned\x07\x9b1m\x7f\nnext\tline",
-    }
-    for args in (("lead", "list"), ("lead", "show", lead["id"])):
-        shown = cli("--as", "alice", *args, "-f", "table")
-        assert shown.code == 0, shown.err
-        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown.out), repr(shown.out)
-        assert escaped[args[1]] in shown.out, shown.out
+    assert refused.code == 1 and "notes: holds control character U+001B" in refused.err
+    assert head(store) == before
+    notes = "first line\nnext\tcell"
+    lead = ok(cli, "--as", "alice", "lead", "add", "--company", "Esc Co", "--set", f"notes={notes}")
+    assert ok(cli, "--as", "alice", "lead", "show", lead["id"])["notes"] == notes
+    shown = cli("--as", "alice", "lead", "show", lead["id"], "-f", "table")
+    assert shown.code == 0, shown.err
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown.out), repr(shown.out)
+    assert r"first line\nnext\tcell" in shown.out, shown.out
     as_csv = cli("--as", "alice", "lead", "list", "-f", "csv")
     (row,) = csv.DictReader(io.StringIO(as_csv.out))
-    assert row["notes"] == CONTROL_TEXT and row["company"] == company
+    assert row["notes"] == notes
 
 
 def test_shown_escapes_c0_del_and_c1_and_nothing_else() -> None:

@@ -67,9 +67,10 @@ AMOUNT_RE = re.compile(r"^[-+]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*
 
 
 # C0 control characters but tab, line feed and carriage return (newlines, which only
-# multi-line text keeps): a NUL or an escape code in a name is a paste or a hand edit gone
-# wrong, and cuts the value short in git tools, terminals and C libraries.
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# multi-line text keeps), DEL and the C1 controls: a NUL or an escape code in a name is a
+# paste or a hand edit gone wrong; it cuts the value short in git tools and C libraries, and
+# a terminal runs ESC [ or its one-byte form U+009B as a command.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def coerce_text(value: Any) -> str:
