@@ -103,6 +103,26 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def ok(cli: Any, *args: str) -> Any:
+    """A command's ``-f json`` output, asserting it succeeded."""
+    result = cli(*args, "-f", "json")
+    assert result.code == 0, (args, result.err)
+    return json.loads(result.out)
+
+
+def refused(store: Path, cli: Any, *args: str) -> str:
+    """Run a command that must be refused: exit 1, one ``error:`` line (no traceback, no
+    internal error), nothing written: no commit, no file. Returns the error."""
+    before = git(store, "rev-parse", "HEAD")
+    result = cli(*args)
+    assert result.code == 1, (args, result.out, result.err)
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    assert git(store, "rev-parse", "HEAD") == before
+    assert git(store, "status", "--porcelain", "--untracked-files=all") == ""
+    return str(result.err)
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     """Run salesctl in-process: ``cli("--as", "alice", "lead", "list", "-f", "json")``."""

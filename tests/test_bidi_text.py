@@ -6,13 +6,12 @@ one reads with a problem (a warning, ``check``), never a crash."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import git, ok, refused
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,22 +83,6 @@ def test_a_stored_lead_with_one_reads_with_a_problem_on_its_field() -> None:
         ("tags", "contains U+202E"),
     }
     assert "company" not in data and data["stage"] == "new"
-
-
-def ok(cli: Any, *args: str) -> Any:
-    result = cli(*args, "-f", "json")
-    assert result.code == 0, (args, result.err)
-    return json.loads(result.out)
-
-
-def refused(store: Path, cli: Any, *args: str) -> str:
-    before = git(store, "rev-parse", "HEAD")
-    result = cli(*args)
-    assert result.code == 1, (args, result.out, result.err)
-    assert result.err.startswith("error: ") and "Traceback" not in result.err
-    assert git(store, "rev-parse", "HEAD") == before
-    assert git(store, "status", "--porcelain", "--untracked-files=all") == ""
-    return str(result.err)
 
 
 def test_commands_and_imports_refuse_a_bidi_control_naming_the_field(

@@ -5,35 +5,16 @@ check, or edited by hand) costs the calendar export that one event, not the whol
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
-from conftest import git
+from conftest import git, ok, refused
 
 from salesctl.model import values
 
 RANGE = values.DATE_RANGE  # "dates run from 1900-01-01 to 2199-12-31"
-
-
-def ok(cli: Any, *args: str) -> Any:
-    result = cli(*args, "-f", "json")
-    assert result.code == 0, (args, result.err)
-    return json.loads(result.out)
-
-
-def refused(store: Path, cli: Any, *args: str) -> str:
-    """Run a command that must be refused: exit 1, one ``error:`` line, nothing written."""
-    before = git(store, "rev-parse", "HEAD")
-    result = cli(*args)
-    assert result.code == 1, (args, result.out, result.err)
-    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
-    assert "internal error" not in result.err and "Traceback" not in result.err
-    assert git(store, "rev-parse", "HEAD") == before
-    assert git(store, "status", "--porcelain") == ""
-    return str(result.err)
 
 
 @pytest.fixture

@@ -7,37 +7,18 @@ day from today and a clock time, so scripts and examples do not go stale."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import git
+from conftest import ok, refused
 from hypothesis import given
 from hypothesis import strategies as st
 
 from salesctl import clock
 from salesctl.model.config import Config
 from salesctl.ops.sales.followups import parse_when
-
-
-def ok(cli: Any, *args: str) -> Any:
-    result = cli(*args, "-f", "json")
-    assert result.code == 0, (args, result.err)
-    return json.loads(result.out)
-
-
-def refused(store: Path, cli: Any, *args: str) -> str:
-    """A command refused with exit 1 and one ``error:`` line, nothing written."""
-    before = git(store, "rev-parse", "HEAD")
-    result = cli(*args)
-    assert result.code == 1, (args, result.out, result.err)
-    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
-    assert "Traceback" not in result.err and "internal error" not in result.err
-    assert git(store, "rev-parse", "HEAD") == before
-    assert git(store, "status", "--porcelain") == ""
-    return str(result.err)
 
 
 @pytest.fixture
