@@ -129,13 +129,18 @@ def resolve(store: Store, text: str) -> Record:
     return store.read(store.resolve(found.id, ("competitor",)))
 
 
+def _others(records: list[Competitor], word: str, but: str) -> list[Competitor]:
+    """The competitors but ``but`` (an id) that ``word`` is the name or an alias of."""
+    key = _key(word)
+    return [r for r in records if r.id != but and key in r.folded()]
+
+
 def refuse_taken(records: list[Competitor], words: Iterable[str], *, but: str = "") -> None:
     """Refuse a name or alias another competitor already has (``add`` and ``edit``), so that
     each names one competitor; ``but`` is the id of the competitor being edited."""
     for word in words:
-        for other in records:
-            if other.id != but and _key(word) in other.folded():
-                raise Invalid(f"{word!r} is already {other.name}", "edit that competitor")
+        if others := _others(records, word, but):
+            raise Invalid(f"{word!r} is already {others[0].name}", "edit that competitor")
 
 
 def _words(data: dict[str, Any]) -> list[str]:
@@ -150,8 +155,7 @@ def name_problems(store: Store) -> list[Problem]:
     problems = []
     for record in records:
         for position, word in enumerate([record.name, *record.aliases]):
-            others = [r for r in records if r.id != record.id and _key(word) in r.folded()]
-            if others:
+            if others := _others(records, word, record.id):
                 listed = ", ".join(f"{r.id} ({r.name})" for r in others)
                 field = "aliases" if position else "name"
                 problems.append(
